@@ -1,0 +1,69 @@
+"""Live values: a snapshot, and a server-sent event stream of changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from sse_starlette.sse import EventSourceResponse
+
+from plantos.api.auth import platform_of
+from plantos.api.serialise import live_entry
+from plantos.app import Platform
+
+router = APIRouter(tags=["live"])
+
+
+def _matching(platform: Platform, prefix: str) -> list[tuple[str, int]]:
+    prefix = prefix.strip("/")
+    return [
+        (path, tag_id)
+        for path, tag_id in platform.tag_ids.items()
+        if not prefix or path == prefix or path.startswith(prefix + "/")
+    ]
+
+
+@router.get("/live")
+def live_snapshot(request: Request, prefix: str = Query("")) -> dict[str, Any]:
+    """The newest value of every tag under ``prefix``."""
+    platform = platform_of(request)
+    rows = [
+        live_entry(platform.plant.tags[path], tag_id, platform.live)
+        for path, tag_id in _matching(platform, prefix)
+    ]
+    return {"prefix": prefix.strip("/"), "now_ms": platform.clock.now_ns() // 1_000_000, "values": rows}
+
+
+@router.get("/live/stream")
+async def live_stream(
+    request: Request,
+    prefix: str = Query(""),
+    interval_ms: int = Query(1000, ge=100, le=60_000),
+) -> EventSourceResponse:
+    """Server-sent events named ``live``: first every value under ``prefix``, then every
+    ``interval_ms`` the values that changed."""
+    platform = platform_of(request)
+    matched = _matching(platform, prefix)
+    ids = np.array([tag_id for _, tag_id in matched], dtype=np.int64)
+    paths = {tag_id: path for path, tag_id in matched}
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        sent_ts = np.full(len(ids), np.iinfo(np.int64).min, dtype=np.int64)
+        while not await request.is_disconnected():
+            current = platform.live.ts[ids]
+            fresh = np.flatnonzero(current != sent_ts)
+            if len(fresh):
+                sent_ts[fresh] = current[fresh]
+                rows = [
+                    live_entry(platform.plant.tags[paths[int(i)]], int(i), platform.live)
+                    for i in ids[fresh]
+                ]
+                data = {"now_ms": platform.clock.now_ns() // 1_000_000, "values": rows}
+                yield {"event": "live", "data": json.dumps(data)}
+            await asyncio.sleep(interval_ms / 1000)
+
+    return EventSourceResponse(events(), ping=15)

@@ -1,0 +1,36 @@
+"""The bus port: every bus backend (in-process, NATS JetStream) implements this."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from plantos.core.batch import SampleBatch
+from plantos.core.events import Event
+
+Message = SampleBatch | Event
+
+SAMPLES = "samples"
+EVENTS = "events"
+
+
+class SubscriptionPort(Protocol):
+    name: str
+
+    def __aiter__(self) -> AsyncIterator[Message]: ...
+
+    async def get(self) -> Message: ...
+
+
+class Bus(Protocol):
+    """Topics carry batches or events; each subscriber gets every message, in order."""
+
+    async def publish(self, topic: str, message: Message) -> None:
+        """Deliver to every subscriber of ``topic``; waits while a blocking subscriber is full."""
+        ...
+
+    def subscribe(self, topic: str, *, name: str, maxsize: int = ...) -> SubscriptionPort: ...
+
+    def metrics(self) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,49 @@
+"""Sample quality as OPC UA status codes (OPC 10000-4, 7.39), kept whole as uint32.
+
+Keeping the full status code instead of a good/bad flag means a value from an
+OPC UA server keeps its exact reason (``BadCommunicationError``, ``UncertainLastUsableValue``)
+all the way to the historian. The top two bits give the severity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+GOOD = 0x0000_0000
+UNCERTAIN = 0x4000_0000
+BAD = 0x8000_0000
+BAD_COMMUNICATION_ERROR = 0x8005_0000
+BAD_OUT_OF_RANGE = 0x803C_0000
+BAD_SENSOR_FAILURE = 0x808C_0000
+UNCERTAIN_LAST_USABLE_VALUE = 0x4090_0000
+
+_SEVERITY_MASK = 0xC000_0000
+
+NAMES = {
+    GOOD: "Good",
+    UNCERTAIN: "Uncertain",
+    BAD: "Bad",
+    BAD_COMMUNICATION_ERROR: "BadCommunicationError",
+    BAD_OUT_OF_RANGE: "BadOutOfRange",
+    BAD_SENSOR_FAILURE: "BadSensorFailure",
+    UNCERTAIN_LAST_USABLE_VALUE: "UncertainLastUsableValue",
+}
+
+
+def severity(code: int) -> str:
+    """Return ``good``, ``uncertain`` or ``bad`` for one status code."""
+    top = code & _SEVERITY_MASK
+    if top == 0:
+        return "good"
+    return "uncertain" if top == UNCERTAIN else "bad"
+
+
+def is_bad(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
+    """Vectorised: which samples carry a Bad status (severity bits ``10`` or ``11``)."""
+    return (codes & np.uint32(BAD)) != 0
+
+
+def name(code: int) -> str:
+    """A readable name for a status code, falling back to its severity and hex value."""
+    return NAMES.get(code, f"{severity(code).capitalize()}(0x{code:08X})")

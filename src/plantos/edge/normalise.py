@@ -1,0 +1,78 @@
+"""The gate between sources and the bus: every batch is checked before anyone sees it.
+
+Unknown tag ids and impossible timestamps are rejected; a non-finite value that
+claims Good quality is kept but marked ``BadOutOfRange``. Nothing is dropped
+silently: every rejection is counted by reason and logged (at most once per
+reason every ``log_every_s`` seconds, so a broken source cannot flood the log).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+
+import numpy as np
+
+from plantos.core import quality
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import Clock
+
+log = logging.getLogger(__name__)
+
+EARLIEST_NS = 946_684_800 * 1_000_000_000  # 2000-01-01T00:00:00Z
+FUTURE_TOLERANCE_NS = 24 * 3600 * 1_000_000_000
+
+
+class Normaliser:
+    """Validates batches against the set of known tag ids."""
+
+    def __init__(self, known_ids: np.ndarray, *, clock: Clock, log_every_s: float = 10.0) -> None:
+        size = int(known_ids.max()) + 1 if len(known_ids) else 1
+        self._known = np.zeros(size, dtype=bool)
+        self._known[known_ids] = True
+        self._clock = clock
+        self._log_every_s = log_every_s
+        self._last_log: dict[str, float] = {}
+        self.rejected: Counter[str] = Counter()
+        self.accepted = 0
+
+    def __call__(self, batch: SampleBatch, *, source: str = "unknown") -> SampleBatch:
+        if len(batch) == 0:
+            return batch
+        ids = batch.tag_id
+        in_range = (ids >= 0) & (ids < len(self._known))
+        known = np.zeros(len(ids), dtype=bool)
+        known[in_range] = self._known[ids[in_range]]
+        latest = self._clock.now_ns() + FUTURE_TOLERANCE_NS
+        ts_ok = (batch.ts >= EARLIEST_NS) & (batch.ts <= latest)
+        self._count(~known, "unknown_tag", source)
+        self._count(known & ~ts_ok, "bad_timestamp", source)
+        keep = known & ts_ok
+        if not keep.all():
+            batch = batch.select(keep)
+        claims_good = (batch.quality & np.uint32(quality.BAD)) == 0
+        nonfinite = claims_good & ~np.isfinite(batch.value)
+        if nonfinite.any():
+            marked = batch.quality.copy()
+            marked[nonfinite] = quality.BAD_OUT_OF_RANGE
+            batch = SampleBatch(batch.tag_id, batch.ts, batch.value, marked)
+            self._count(nonfinite, "nonfinite_marked_bad", source)
+        self.accepted += len(batch)
+        return batch
+
+    def _count(self, mask: np.ndarray, reason: str, source: str) -> None:
+        n = int(mask.sum())
+        if not n:
+            return
+        self.rejected[reason] += n
+        now = time.monotonic()
+        if now - self._last_log.get(reason, -1e18) >= self._log_every_s:
+            self._last_log[reason] = now
+            log.warning(
+                "%s: %d samples from %s (%d in total so far)",
+                reason, n, source, self.rejected[reason],
+            )
+
+    def metrics(self) -> dict[str, int | dict[str, int]]:
+        return {"accepted": self.accepted, "rejected": dict(self.rejected)}

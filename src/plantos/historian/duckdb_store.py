@@ -1,0 +1,419 @@
+"""The embedded historian: one DuckDB file holding raw samples, rollup tiers and tag ids.
+
+Durability: :meth:`DuckDBHistorian.write` returns after DuckDB has committed the
+batch, and DuckDB syncs its write-ahead log on commit, so a written batch
+survives ``kill -9`` of the process. What is not yet written (samples still
+queued on the bus or gathered by the writer stage) is the durability window;
+see :mod:`plantos.historian.writer`.
+
+Rollups are maintained incrementally: each tier covers closed buckets up to its
+``rolled_until`` mark. A late sample for a bucket that is already rolled up is
+stored like any other and marks that bucket dirty in the same transaction; the
+next :meth:`maintain` recomputes it. Queries never serve a dirty bucket from a
+tier.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from plantos.core.batch import SampleBatch
+from plantos.core.errors import HistorianBusyError, QueryError
+from plantos.core.timeparse import format_duration
+from plantos.historian import sql
+from plantos.historian.buckets import finish_buckets
+from plantos.historian.protocol import AGGREGATES, BucketResult, RawResult, Tier
+from plantos.model.plant import TagDef
+
+CATCH_UP_SPAN_NS = 6 * 3600 * 1_000_000_000
+RETENTION_EVERY_NS = 600 * 1_000_000_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tags (
+    id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE, unit VARCHAR, dtype VARCHAR
+);
+CREATE TABLE IF NOT EXISTS samples (
+    tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UINTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollup_state (width_ns BIGINT PRIMARY KEY, rolled_until BIGINT);
+CREATE TABLE IF NOT EXISTS rollup_dirty (
+    width_ns BIGINT NOT NULL, tag_id INTEGER NOT NULL, start_ns BIGINT NOT NULL, end_ns BIGINT NOT NULL
+);
+"""
+
+
+def _floor(ts: int, width: int) -> int:
+    return ts - ts % width
+
+
+class DuckDBHistorian:
+    """Historian on a DuckDB file; one writer, any number of concurrent readers."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        tiers: list[Tier],
+        raw_retention_ns: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        widths = [t.width_ns for t in tiers]
+        if widths != sorted(set(widths)) or any(w <= 0 for w in widths):
+            raise ValueError(f"rollup widths must be positive and increasing: {widths}")
+        for finer, coarser in zip(widths, widths[1:], strict=False):
+            if coarser % finer:
+                raise ValueError(
+                    f"rollup width {format_duration(coarser)} is not a multiple of "
+                    f"{format_duration(finer)}"
+                )
+        self.path = path
+        self.tiers = tiers
+        self.raw_retention_ns = raw_retention_ns
+        self.read_only = read_only
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise HistorianBusyError(
+                    f"historian {path} is in use by another PlantOS process; "
+                    "query it through that process's API instead"
+                ) from exc
+            raise
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._next_retention_ns = 0
+        if not read_only:
+            self._con.execute(_SCHEMA)
+            for tier in tiers:
+                self._con.execute(sql.ROLLUP_DDL.format(table=self.table(tier.width_ns)))
+        self._rolled = self._load_rolled()
+        newest = self._con.execute("SELECT max(ts) FROM samples").fetchone()
+        self.newest_ts: int | None = newest[0] if newest else None
+
+    @staticmethod
+    def table(width_ns: int) -> str:
+        return f"rollup_{format_duration(width_ns)}"
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cur = cur
+        return cur
+
+    def _load_rolled(self) -> dict[int, int | None]:
+        try:
+            rows = self._con.execute("SELECT width_ns, rolled_until FROM rollup_state").fetchall()
+        except duckdb.CatalogException:
+            rows = []
+        known = dict(rows)
+        return {t.width_ns: known.get(t.width_ns) for t in self.tiers}
+
+    # ---- tags -------------------------------------------------------------------------
+
+    def register_tags(self, tags: Iterable[TagDef]) -> dict[str, int]:
+        with self._write_lock:
+            cur = self._cursor()
+            existing = dict(cur.execute("SELECT path, id FROM tags").fetchall())
+            next_id = max(existing.values(), default=0) + 1
+            new_rows = []
+            for tag in tags:
+                if tag.path not in existing:
+                    existing[tag.path] = next_id
+                    new_rows.append((next_id, tag.path, tag.unit, tag.dtype))
+                    next_id += 1
+            if new_rows:
+                cur.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", new_rows)
+            return existing
+
+    def tag_ids(self) -> dict[str, int]:
+        return dict(self._cursor().execute("SELECT path, id FROM tags").fetchall())
+
+    # ---- writing ----------------------------------------------------------------------
+
+    def write(self, batch: SampleBatch) -> None:
+        if len(batch) == 0:
+            return
+        incoming = batch.to_arrow()
+        batch_min = int(batch.ts.min())
+        with self._write_lock:
+            cur = self._cursor()
+            late = self._late_ranges(batch, batch_min)
+            if late:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    cur.execute("INSERT INTO samples SELECT * FROM incoming")
+                    cur.executemany("INSERT INTO rollup_dirty VALUES (?, ?, ?, ?)", late)
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+            else:
+                cur.execute("INSERT INTO samples SELECT * FROM incoming")
+            batch_max = int(batch.ts.max())
+            if self.newest_ts is None or batch_max > self.newest_ts:
+                self.newest_ts = batch_max
+
+    def _late_ranges(self, batch: SampleBatch, batch_min: int) -> list[tuple[int, int, int, int]]:
+        """(width, tag, start, end) for samples falling into buckets a tier already rolled up."""
+        out: list[tuple[int, int, int, int]] = []
+        for tier in self.tiers:
+            rolled = self._rolled[tier.width_ns]
+            if rolled is None or batch_min >= rolled:
+                continue
+            mask = batch.ts < rolled
+            tags, ts = batch.tag_id[mask], batch.ts[mask]
+            order = np.argsort(tags, kind="stable")
+            tags, ts = tags[order], ts[order]
+            starts = np.flatnonzero(np.r_[True, tags[1:] != tags[:-1]])
+            lo = np.minimum.reduceat(ts, starts)
+            hi = np.maximum.reduceat(ts, starts)
+            out += [
+                (tier.width_ns, int(t), int(a), int(b))
+                for t, a, b in zip(tags[starts], lo, hi, strict=True)
+            ]
+        return out
+
+    # ---- maintenance ------------------------------------------------------------------
+
+    def maintain(self, now_ns: int) -> dict[str, Any]:
+        """Recompute dirty buckets, roll up newly closed buckets, apply retention."""
+        done: dict[str, Any] = {"recomputed": 0, "rolled": {}, "deleted": {}}
+        if self.read_only or self.newest_ts is None:
+            return done
+        with self._write_lock:
+            cur = self._cursor()
+            finer: int | None = None
+            for tier in self.tiers:
+                done["recomputed"] += self._recompute_dirty(cur, tier.width_ns, finer)
+                done["rolled"][self.table(tier.width_ns)] = self._roll_forward(
+                    cur, tier.width_ns, finer, self.newest_ts
+                )
+                finer = tier.width_ns
+            if now_ns >= self._next_retention_ns:
+                done["deleted"] = self._apply_retention(cur, now_ns)
+                self._next_retention_ns = now_ns + RETENTION_EVERY_NS
+        return done
+
+    def _parts_from(self, finer: int | None, width: int, where: str) -> str:
+        if finer is None:
+            return sql.raw_parts(width, where)
+        return sql.compose_parts(
+            f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM {self.table(finer)} WHERE {where}",
+            width,
+        )
+
+    def _source_bounds(self, cur: duckdb.DuckDBPyConnection, finer: int | None) -> int | None:
+        if finer is None:
+            row = cur.execute("SELECT min(ts) FROM samples").fetchone()
+        else:
+            row = cur.execute(f"SELECT min(bucket) FROM {self.table(finer)}").fetchone()
+        return row[0] if row else None
+
+    def _roll_forward(
+        self, cur: duckdb.DuckDBPyConnection, width: int, finer: int | None, newest: int
+    ) -> int:
+        """Roll up every bucket that closed before the bucket of the newest sample."""
+        target = _floor(newest, width)
+        if finer is not None:
+            finer_rolled = self._rolled[finer]
+            if finer_rolled is None:
+                return 0
+            target = min(target, _floor(finer_rolled, width))
+        start = self._rolled[width]
+        if start is None:
+            first = self._source_bounds(cur, finer)
+            if first is None:
+                return 0
+            start = _floor(first, width)
+        rows = 0
+        column = "ts" if finer is None else "bucket"
+        while start < target:
+            stop = min(target, start + max(CATCH_UP_SPAN_NS // width, 1) * width)
+            where = f"{column} >= {start} AND {column} < {stop}"
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = cur.execute(
+                    f"INSERT INTO {self.table(width)} "
+                    f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM ({self._parts_from(finer, width, where)})"
+                ).fetchone()
+                cur.execute(
+                    "INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [width, stop]
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            rows += int(result[0]) if result else 0
+            start = stop
+            self._rolled[width] = stop
+        return rows
+
+    def _recompute_dirty(
+        self, cur: duckdb.DuckDBPyConnection, width: int, finer: int | None
+    ) -> int:
+        dirty = cur.execute(
+            "SELECT tag_id, min(start_ns), max(end_ns) FROM rollup_dirty "
+            "WHERE width_ns = ? GROUP BY tag_id",
+            [width],
+        ).fetchall()
+        if not dirty:
+            return 0
+        column = "ts" if finer is None else "bucket"
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            for tag_id, lo, hi in dirty:
+                start, stop = _floor(lo, width), _floor(hi, width) + width
+                cur.execute(
+                    f"DELETE FROM {self.table(width)} WHERE tag_id = ? AND bucket >= ? AND bucket < ?",
+                    [tag_id, start, stop],
+                )
+                where = f"tag_id = {int(tag_id)} AND {column} >= {start} AND {column} < {stop}"
+                cur.execute(
+                    f"INSERT INTO {self.table(width)} "
+                    f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM ({self._parts_from(finer, width, where)})"
+                )
+            cur.execute("DELETE FROM rollup_dirty WHERE width_ns = ?", [width])
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return len(dirty)
+
+    def _apply_retention(self, cur: duckdb.DuckDBPyConnection, now_ns: int) -> dict[str, int]:
+        """Delete what is older than each retention, but never what a tier has not yet rolled up."""
+        deleted: dict[str, int] = {}
+        widths = [t.width_ns for t in self.tiers]
+        if self.raw_retention_ns is not None:
+            cutoff = now_ns - self.raw_retention_ns
+            if widths:
+                cutoff = min(cutoff, self._rolled[widths[0]] or cutoff)
+            row = cur.execute("DELETE FROM samples WHERE ts < ?", [cutoff]).fetchone()
+            deleted["samples"] = int(row[0]) if row else 0
+        for i, tier in enumerate(self.tiers):
+            if tier.retention_ns is None:
+                continue
+            cutoff = now_ns - tier.retention_ns
+            if i + 1 < len(widths):
+                cutoff = min(cutoff, self._rolled[widths[i + 1]] or cutoff)
+            row = cur.execute(
+                f"DELETE FROM {self.table(tier.width_ns)} WHERE bucket < ?", [cutoff]
+            ).fetchone()
+            deleted[self.table(tier.width_ns)] = int(row[0]) if row else 0
+        return deleted
+
+    # ---- queries ----------------------------------------------------------------------
+
+    def query_raw(self, tag_id: int, start_ns: int, end_ns: int, *, limit: int) -> RawResult:
+        _check_range(start_ns, end_ns)
+        if limit < 1:
+            raise QueryError(f"limit must be at least 1, got {limit}")
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT ts, value, quality FROM samples WHERE tag_id = ? AND ts >= ? AND ts < ? "
+                "ORDER BY ts, rowid LIMIT ?",
+                [tag_id, start_ns, end_ns, limit + 1],
+            )
+            .fetchnumpy()
+        )
+        n = min(len(rows["ts"]), limit)
+        return RawResult(
+            np.asarray(rows["ts"][:n], dtype=np.int64),
+            np.asarray(rows["value"][:n], dtype=np.float64),
+            np.asarray(rows["quality"][:n], dtype=np.uint32),
+            truncated=len(rows["ts"]) > limit,
+        )
+
+    def query_buckets(
+        self, tag_id: int, start_ns: int, end_ns: int, *, bucket_ns: int, aggs: Iterable[str]
+    ) -> BucketResult:
+        _check_range(start_ns, end_ns)
+        wanted = list(aggs)
+        unknown = [a for a in wanted if a not in AGGREGATES]
+        if unknown or not wanted:
+            raise QueryError(f"unknown aggregate {unknown or wanted}: use {', '.join(AGGREGATES)}")
+        if bucket_ns <= 0:
+            raise QueryError(f"bucket must be positive, got {bucket_ns} ns")
+        if (end_ns - start_ns) // bucket_ns > 1_000_000:
+            raise QueryError("more than 1,000,000 buckets requested: choose a wider bucket")
+        cur = self._cursor()
+        parts, source = self._query_parts(cur, tag_id, start_ns, end_ns, bucket_ns)
+        rows = cur.execute(
+            f"SELECT bucket, {sql.PART_COLUMNS} FROM ({sql.compose_parts(parts, bucket_ns)}) "
+            "ORDER BY bucket"
+        ).fetchnumpy()
+        horizon = min(end_ns, (self.newest_ts or end_ns) + 1)
+        return finish_buckets(rows, bucket_ns=bucket_ns, horizon_ns=horizon, aggs=wanted, source=source)
+
+    def _query_parts(
+        self, cur: duckdb.DuckDBPyConnection, tag_id: int, start: int, end: int, bucket: int
+    ) -> tuple[str, str]:
+        """Parts covering [start, end): from the widest clean tier that divides the bucket,
+        and from raw samples at the edges the tier does not cover."""
+        raw_where = f"tag_id = {int(tag_id)} AND ts >= {{lo}} AND ts < {{hi}}"
+        for tier in reversed(self.tiers):
+            width, rolled = tier.width_ns, self._rolled[tier.width_ns]
+            if bucket % width or rolled is None:
+                continue
+            lo = -(-start // width) * width
+            hi = min(_floor(end, width), rolled)
+            if lo >= hi or self._is_dirty(cur, tier.width_ns, tag_id):
+                continue
+            pieces = [
+                f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM {self.table(width)} "
+                f"WHERE tag_id = {int(tag_id)} AND bucket >= {lo} AND bucket < {hi}"
+            ]
+            for a, b in ((start, lo), (hi, end)):
+                if a < b:
+                    pieces.append(sql.raw_parts(width, raw_where.format(lo=a, hi=b)))
+            label = self.table(width) + ("+raw" if len(pieces) > 1 else "")
+            return " UNION ALL ".join(f"({p})" for p in pieces), label
+        return sql.raw_parts(bucket, raw_where.format(lo=start, hi=end)), "raw"
+
+    @staticmethod
+    def _is_dirty(cur: duckdb.DuckDBPyConnection, width: int, tag_id: int) -> bool:
+        row = cur.execute(
+            "SELECT count(*) FROM rollup_dirty WHERE width_ns = ? AND tag_id = ?", [width, tag_id]
+        ).fetchone()
+        return bool(row and row[0])
+
+    # ---- housekeeping -----------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        cur = self._cursor()
+        out: dict[str, Any] = {"backend": "duckdb", "path": str(self.path)}
+        row = cur.execute("SELECT count(*) FROM samples").fetchone()
+        out["samples"] = int(row[0]) if row else 0
+        out["tiers"] = {}
+        for tier in self.tiers:
+            row = cur.execute(f"SELECT count(*) FROM {self.table(tier.width_ns)}").fetchone()
+            out["tiers"][self.table(tier.width_ns)] = {
+                "rows": int(row[0]) if row else 0,
+                "rolled_until_ns": self._rolled[tier.width_ns],
+                "retention_ns": tier.retention_ns,
+            }
+        out["newest_ts_ns"] = self.newest_ts
+        return out
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (shorter restart, smaller WAL)."""
+        with self._write_lock:
+            self._cursor().execute("CHECKPOINT")
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._con.close()
+
+
+def _check_range(start_ns: int, end_ns: int) -> None:
+    if start_ns >= end_ns:
+        raise QueryError(f"'from' must be before 'to' (from={start_ns} ns, to={end_ns} ns)")

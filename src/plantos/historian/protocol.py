@@ -1,0 +1,66 @@
+"""The historian port and the shapes its queries return."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from plantos.core.batch import SampleBatch
+from plantos.model.plant import TagDef
+
+AGGREGATES = ("avg", "min", "max", "first", "last", "count", "twa")
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """A rollup tier: buckets of ``width_ns``, kept for ``retention_ns`` (``None``: forever)."""
+
+    width_ns: int
+    retention_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RawResult:
+    ts: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+    quality: npt.NDArray[np.uint32]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BucketResult:
+    """Aggregates per bucket start; buckets without a good sample are absent."""
+
+    bucket_ns: npt.NDArray[np.int64]
+    values: dict[str, npt.NDArray[Any]]
+    source: str
+
+
+class Historian(Protocol):
+    """Every historian backend (DuckDB embedded, PostgreSQL scale-out) implements this."""
+
+    def register_tags(self, tags: Iterable[TagDef]) -> dict[str, int]:
+        """Give every tag path a stable integer id, keeping ids of tags seen before."""
+        ...
+
+    def write(self, batch: SampleBatch) -> None:
+        """Store a batch durably; when it returns, the samples survive a crash."""
+        ...
+
+    def query_raw(self, tag_id: int, start_ns: int, end_ns: int, *, limit: int) -> RawResult: ...
+
+    def query_buckets(
+        self, tag_id: int, start_ns: int, end_ns: int, *, bucket_ns: int, aggs: Iterable[str]
+    ) -> BucketResult: ...
+
+    def maintain(self, now_ns: int) -> dict[str, Any]:
+        """Bring rollups up to date and apply retention; return what was done."""
+        ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...

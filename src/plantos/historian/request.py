@@ -1,0 +1,99 @@
+"""A history request as users write it (``from=-1h&bucket=1m&agg=avg,max``), parsed and run.
+
+Shared by the HTTP API and the ``plantos query`` command so both accept the same
+words and answer with the same columnar shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from plantos.core import quality
+from plantos.core.errors import QueryError
+from plantos.core.timeparse import format_duration, iso, parse_duration_ns, parse_time_ns
+from plantos.historian.protocol import AGGREGATES, Historian
+
+DEFAULT_SPAN_NS = 3600 * 1_000_000_000
+MAX_RAW_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    start_ns: int
+    end_ns: int
+    bucket_ns: int | None
+    aggs: tuple[str, ...]
+    limit: int
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        now_ns: int,
+        start: str | None = None,
+        end: str | None = None,
+        bucket: str | None = None,
+        agg: str | None = None,
+        limit: int = 10_000,
+    ) -> HistoryRequest:
+        """Validate user input; every problem is a :class:`QueryError` with the reason."""
+        end_ns = parse_time_ns(end, now_ns=now_ns) if end else now_ns
+        start_ns = parse_time_ns(start, now_ns=now_ns) if start else end_ns - DEFAULT_SPAN_NS
+        if start_ns >= end_ns:
+            raise QueryError(f"'from' ({iso(start_ns)}) must be before 'to' ({iso(end_ns)})")
+        bucket_ns = None
+        if bucket:
+            try:
+                bucket_ns = parse_duration_ns(bucket)
+            except ValueError as exc:
+                raise QueryError(str(exc)) from None
+            if bucket_ns <= 0:
+                raise QueryError(f"bucket must be longer than zero, got {bucket!r}")
+        aggs = tuple(a.strip() for a in (agg or "avg").split(",") if a.strip())
+        unknown = [a for a in aggs if a not in AGGREGATES]
+        if unknown or not aggs:
+            raise QueryError(f"unknown aggregate {', '.join(unknown) or agg!r}; use {', '.join(AGGREGATES)}")
+        if bucket_ns is None and agg:
+            raise QueryError("'agg' needs a 'bucket' (e.g. bucket=1m)")
+        if not 1 <= limit <= MAX_RAW_LIMIT:
+            raise QueryError(f"limit must be between 1 and {MAX_RAW_LIMIT}, got {limit}")
+        return cls(start_ns, end_ns, bucket_ns, aggs, limit)
+
+    def run(self, historian: Historian, tag_id: int) -> dict[str, Any]:
+        """Columnar answer: ``t`` (ISO times) plus one array per aggregate, or raw columns."""
+        head: dict[str, Any] = {"from": iso(self.start_ns), "to": iso(self.end_ns)}
+        if self.bucket_ns is None:
+            raw = historian.query_raw(tag_id, self.start_ns, self.end_ns, limit=self.limit)
+            return head | {
+                "bucket": None,
+                "source": "raw",
+                "truncated": raw.truncated,
+                "t_ms": (raw.ts // 1_000_000).tolist(),
+                "value": _json_floats(raw.value),
+                "quality": [quality.name(int(q)) for q in raw.quality],
+            }
+        result = historian.query_buckets(
+            tag_id, self.start_ns, self.end_ns, bucket_ns=self.bucket_ns, aggs=self.aggs
+        )
+        columns = {
+            name: (vals.tolist() if name == "count" else _json_floats(vals))
+            for name, vals in result.values.items()
+        }
+        return head | {
+            "bucket": format_duration(self.bucket_ns),
+            "source": result.source,
+            "truncated": False,
+            "t_ms": (result.bucket_ns // 1_000_000).tolist(),
+            **columns,
+        }
+
+
+def _json_floats(values: np.ndarray[Any, Any]) -> list[float | None]:
+    out: list[float | None] = values.astype(np.float64).tolist()
+    bad = np.flatnonzero(~np.isfinite(values))
+    for i in bad:
+        out[i] = None
+    return out

@@ -1,0 +1,70 @@
+"""SQL for partial aggregates, shared by rollup maintenance and bucketed queries.
+
+A *part* is the partial state of one tag over one sub-bucket: count, sum, min,
+max, first and last sample, and the time integral between its samples
+(value x seconds, step-hold). Parts from raw samples and parts from a rollup
+tier have the same columns, so one composing query merges any mix of them into
+wider buckets, exactly: counts and sums add, extremes combine, and the integral
+gains the hold from one part's last sample to the next part's first.
+"""
+
+from __future__ import annotations
+
+# Samples with a Bad status code or a non-finite value never enter an aggregate.
+USABLE = "quality < 2147483648 AND isfinite(value)"
+
+PART_COLUMNS = "n, s, mn, mx, fts, fv, lts, lv, integral"
+
+ROLLUP_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    tag_id INTEGER NOT NULL,
+    bucket BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    s DOUBLE NOT NULL,
+    mn DOUBLE NOT NULL,
+    mx DOUBLE NOT NULL,
+    fts BIGINT NOT NULL,
+    fv DOUBLE NOT NULL,
+    lts BIGINT NOT NULL,
+    lv DOUBLE NOT NULL,
+    integral DOUBLE NOT NULL
+)
+"""
+
+
+def floor_expr(column: str, width_ns: int) -> str:
+    """Bucket start of ``column`` for epoch-aligned buckets, correct for negative times too."""
+    return f"({column} - ((({column} % {width_ns}) + {width_ns}) % {width_ns}))"
+
+
+def raw_parts(width_ns: int, where: str) -> str:
+    """Parts per (tag, bucket of ``width_ns``) from raw samples matching ``where``."""
+    return f"""
+        SELECT tag_id, sub AS bucket, count(*) AS n, sum(value) AS s, min(value) AS mn,
+               max(value) AS mx, min(ts) AS fts, arg_min(value, ts) AS fv, max(ts) AS lts,
+               arg_max(value, ts) AS lv,
+               coalesce(sum(value * (nts - ts)), 0) / 1e9 AS integral
+        FROM (
+            SELECT tag_id, ts, value, sub,
+                   lead(ts) OVER (PARTITION BY tag_id, sub ORDER BY ts, rid) AS nts
+            FROM (
+                SELECT tag_id, ts, value, rowid AS rid, {floor_expr("ts", width_ns)} AS sub
+                FROM samples WHERE ({where}) AND {USABLE}
+            )
+        )
+        GROUP BY tag_id, sub
+    """
+
+
+def compose_parts(parts_sql: str, width_ns: int) -> str:
+    """Merge parts (any widths dividing ``width_ns``) into buckets of ``width_ns``."""
+    return f"""
+        SELECT tag_id, b AS bucket, sum(n) AS n, sum(s) AS s, min(mn) AS mn, max(mx) AS mx,
+               min(fts) AS fts, arg_min(fv, fts) AS fv, max(lts) AS lts, arg_max(lv, lts) AS lv,
+               sum(integral + coalesce(lv * (nfts - lts), 0) / 1e9) AS integral
+        FROM (
+            SELECT *, lead(fts) OVER (PARTITION BY tag_id, b ORDER BY fts) AS nfts
+            FROM (SELECT *, {floor_expr("bucket", width_ns)} AS b FROM ({parts_sql}))
+        )
+        GROUP BY tag_id, b
+    """

@@ -1,0 +1,71 @@
+"""Load ``plantos.yaml``: parse, validate, resolve, and report every problem with its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from plantos.core.errors import ConfigError, ConfigProblem
+from plantos.model import yamlsource
+from plantos.model.plant import Plant, build_plant
+from plantos.model.schema import PlantSpec
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def load_plant(path: str | Path) -> Plant:
+    """Read and validate a plant file; raise :class:`ConfigError` listing every problem."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(file, None, f"cannot read file: {exc.strerror}")]) from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([ConfigProblem(file, None, f"file is larger than {MAX_CONFIG_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(file, None, f"not UTF-8 text: {exc.reason}")]) from exc
+    return load_plant_text(text, file=file)
+
+
+def load_plant_text(text: str, *, file: str = "<text>") -> Plant:
+    data, problems = yamlsource.parse(text, file)
+    if problems and data is None:
+        raise ConfigError(problems)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [*problems, ConfigProblem(file, 1, "the file must be a mapping with 'enterprise' and 'sites'")]
+        )
+    try:
+        spec = PlantSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(problems + _pydantic_problems(exc, data, file)) from None
+    if problems:
+        raise ConfigError(problems)
+    return build_plant(spec, line_of=lambda loc: yamlsource.line_of(data, loc), file=file)
+
+
+def _pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[ConfigProblem]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        where = _dotted(loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}"
+            where = _dotted(loc[:-1])
+        elif err["type"] == "missing":
+            msg = f"{loc[-1]!r} is required"
+            where = _dotted(loc[:-1])
+        out.append(ConfigProblem(file, yamlsource.line_of(data, loc), f"{where}: {msg}" if where else msg))
+    return out
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
