@@ -71,7 +71,10 @@ class Normaliser:
             self._last_log[reason] = now
             log.warning(
                 "%s: %d samples from %s (%d in total so far)",
-                reason, n, source, self.rejected[reason],
+                reason,
+                n,
+                source,
+                self.rejected[reason],
             )
 
     def metrics(self) -> dict[str, int | dict[str, int]]:

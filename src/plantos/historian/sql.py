@@ -38,19 +38,25 @@ def floor_expr(column: str, width_ns: int) -> str:
 
 
 def raw_parts(width_ns: int, where: str) -> str:
-    """Parts per (tag, bucket of ``width_ns``) from raw samples matching ``where``."""
+    """Parts per (tag, bucket of ``width_ns``) from raw samples matching ``where``.
+
+    Samples are ordered by time, then by arrival (``rowid``), so of two samples with
+    the same timestamp the one stored later is the bucket's ``last``.
+    """
     return f"""
         SELECT tag_id, sub AS bucket, count(*) AS n, sum(value) AS s, min(value) AS mn,
-               max(value) AS mx, min(ts) AS fts, arg_min(value, ts) AS fv, max(ts) AS lts,
-               arg_max(value, ts) AS lv,
+               max(value) AS mx, min(ts) AS fts, arg_min(value, rn) AS fv, max(ts) AS lts,
+               arg_max(value, rn) AS lv,
                coalesce(sum(value * (nts - ts)), 0) / 1e9 AS integral
         FROM (
             SELECT tag_id, ts, value, sub,
-                   lead(ts) OVER (PARTITION BY tag_id, sub ORDER BY ts, rid) AS nts
+                   lead(ts) OVER w AS nts,
+                   row_number() OVER w AS rn
             FROM (
                 SELECT tag_id, ts, value, rowid AS rid, {floor_expr("ts", width_ns)} AS sub
                 FROM samples WHERE ({where}) AND {USABLE}
             )
+            WINDOW w AS (PARTITION BY tag_id, sub ORDER BY ts, rid)
         )
         GROUP BY tag_id, sub
     """

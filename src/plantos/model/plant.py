@@ -264,6 +264,15 @@ class _Builder:
         )
 
     def check_tag(self, tag: TagSpec, loc: Loc) -> None:
+        if tag.range is not None and tag.range[0] > tag.range[1]:
+            self.problem(
+                (*loc, "range"),
+                f"tag {tag.signal!r}: range is inverted: low {tag.range[0]} is above high {tag.range[1]}",
+            )
+        if tag.type == "enum" and not tag.states:
+            self.problem(loc, f"tag {tag.signal!r} is an enum and needs 'states' (code: name)")
+        if tag.type != "enum" and tag.states:
+            self.problem((*loc, "states"), f"tag {tag.signal!r}: 'states' only applies to enum tags")
         if tag.type == "float" and not tag.unit:
             self.problem(loc, f"tag {tag.signal!r} is a float and needs a 'unit'")
         if tag.unit:

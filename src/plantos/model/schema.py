@@ -60,18 +60,6 @@ class TagSpec(_Strict):
     _signal = field_validator("signal")(check_id)
     _sampling = field_validator("sampling")(check_duration)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> TagSpec:
-        if self.range is not None and self.range[0] > self.range[1]:
-            raise ValueError(
-                f"range is inverted: low {self.range[0]} is above high {self.range[1]}"
-            )
-        if self.type == "enum" and not self.states:
-            raise ValueError("an enum tag needs 'states' (code: name)")
-        if self.type != "enum" and self.states:
-            raise ValueError("'states' only applies to tags of type enum")
-        return self
-
 
 class AssetType(_Strict):
     """A template shared by many assets: their tags and how the simulator models them."""

@@ -1,9 +1,22 @@
-"""Server-rendered pages and vendored static assets (no CDN: plants are often air-gapped)."""
+"""Server-rendered pages and vendored static assets (no CDN: plants are often air-gapped).
+
+Routes: ``/signin`` (one-time link to session cookie), ``POST /signout``, ``/``
+(the plant tree with live values), ``/trend?tag=<path>`` (history chart) and
+``/static/`` (our stylesheet and scripts, and uPlot in ``static/vendor``).
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from plantos.ui import pages, session
+from plantos.ui.render import STATIC_DIR
 
 
 def install_ui(app: FastAPI) -> None:
     """Mount the pages and static files on ``app``."""
+    app.add_exception_handler(session.SignInRequired, session.redirect_to_signin)
+    app.include_router(session.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -34,11 +34,6 @@ class Chunk:
     end_ns: int
     grid: IntArray
 
-    @property
-    def t_s(self) -> FloatArray:
-        """The grid as float seconds since the epoch, for periodic signals."""
-        return self.grid / NS
-
 
 @dataclass(slots=True)
 class ChunkOutput:
@@ -68,7 +63,7 @@ class TagWriter:
         out: ChunkOutput,
         signal: str,
         ts: IntArray,
-        values: FloatArray,
+        values: npt.NDArray[Any],
         *,
         on_event: bool = False,
     ) -> None:
@@ -76,6 +71,7 @@ class TagWriter:
         tag_id = self.ids.get(signal)
         if tag_id is None or len(ts) == 0:
             return
+        values = np.asarray(values, dtype=np.float64)
         period = self.tags[signal].sampling_ns
         if not on_event and period > NS and period % NS == 0:
             keep = ts % period == 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from plantos.core.events import Event, MachineStateChanged
 from plantos.edge.simulator.schedule import BREAK, OFF_SHIFT, PlannedSchedule
 from plantos.edge.simulator.signals import NS, Chunk, IntArray
 
@@ -85,10 +86,14 @@ class StateTimeline:
         self._fail_ns = _FOREVER if fail_ns is None else fail_ns
         self._fail_reason = fail_reason
         self._pending: tuple[int, int, str, int] | None = None
-        first = self._next(start_ns, int(rng.integers(programs)))
-        self._segments = [first]
-        self._emitted_first = False
         self._rates = self._stop_rates()
+        self._segments = [self._next(start_ns, int(rng.integers(programs)))]
+        self._emitted_first = False
+
+    @property
+    def initial(self) -> tuple[int, int]:
+        """State and program at the start, so models can begin in a steady condition."""
+        return self._segments[0].state, self._segments[0].program
 
     def sample(self, chunk: Chunk) -> TimelineChunk:
         """States and programs at each grid second of ``chunk`` and the transitions in it."""
@@ -106,7 +111,8 @@ class StateTimeline:
                     previous = "unknown"
                 else:
                     previous = STATES[segs[i - 1].state]
-                transitions.append(Transition(seg.start_ns, previous, STATES[seg.state], seg.reason))
+                name = STATES[seg.state]
+                transitions.append(Transition(seg.start_ns, previous, name, seg.reason))
         self._emitted_first = True
         keep = max(0, sum(1 for s in segs if s.end_ns <= chunk.end_ns) - 1)
         del segs[:keep]
@@ -143,7 +149,7 @@ class StateTimeline:
         return self._running(t, limit, program)
 
     def _running(self, t: int, limit: int, program: int) -> Segment:
-        rates = getattr(self, "_rates", None) or []
+        rates = self._rates
         total = sum(r for r, _ in rates)
         if total <= 0:
             return Segment(t, limit, RUNNING, program, "production")
@@ -169,9 +175,21 @@ class StateTimeline:
         states = [s for s, _ in d.micro_stop_states]
         weights = np.array([w for _, w in d.micro_stop_states])
         state = states[int(rng.choice(len(states), p=weights / weights.sum()))]
-        return state, int(rng.uniform(lo, hi) * NS), STATES[state], program
+        reason = "micro-stop" if state == IDLE else STATES[state]
+        return state, int(rng.uniform(lo, hi) * NS), reason, program
 
 
 def _whole_s(ts_ns: int) -> int:
     """Round up to a whole second, so random state changes line up with 1 s samples."""
     return -(-ts_ns // NS) * NS
+
+
+def state_events(subject: str, transitions: list[Transition]) -> list[Event]:
+    """The transitions of a chunk as bus events about ``subject``."""
+    events: list[Event] = [
+        MachineStateChanged(
+            ts_ns=t.ts_ns, subject=subject, previous=t.previous, state=t.state, reason=t.reason
+        )
+        for t in transitions
+    ]
+    return events

@@ -1,0 +1,23 @@
+"""Entry point of the ``plantos`` command: one sub-command per module."""
+
+from __future__ import annotations
+
+import typer
+
+from plantos.cli import check, demo, query, serve, signin
+
+app = typer.Typer(
+    name="plantos",
+    help="PlantOS: the shared data layer between the plant floor and the business.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+app.command("check")(check.check)
+app.command("query")(query.query)
+app.command("signin-link")(signin.signin_link)
+
+if __name__ == "__main__":
+    app()

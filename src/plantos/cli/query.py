@@ -1,0 +1,151 @@
+"""``plantos query TAGPATH``: history of one tag, from the historian file or a running server.
+
+A running PlantOS holds its DuckDB file exclusively; then ask that server with
+``--api URL --token T`` (or set PLANTOS_TOKEN). Both paths use the same request
+parser, so they accept the same words and answer alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from rich.table import Table
+
+from plantos.app import DEFAULT_HISTORIAN_URL
+from plantos.cli.common import out, reported_errors
+from plantos.core.clock import WallClock
+from plantos.core.errors import PlantOSError, UnknownTagError
+from plantos.core.timeparse import iso
+from plantos.historian import open_historian
+from plantos.historian.request import HistoryRequest
+from plantos.historian.tiers import tiers_from_spec
+from plantos.model import load_plant
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def query(
+    tag_path: str = typer.Argument(..., help="e.g. plant-a/machining/line-1/cnc-07/spindle_speed"),
+    start: str = typer.Option("-1h", "--from", help="ISO 8601, 'now' or relative like -8h"),
+    end: str = typer.Option("now", "--to", help="ISO 8601, 'now' or relative like -5m"),
+    bucket: str | None = typer.Option(None, help="Bucket width, e.g. 1m; raw samples if absent"),
+    agg: str | None = typer.Option(None, help="avg,min,max,first,last,count,twa (default avg)"),
+    limit: int = typer.Option(10_000, help="Raw samples at most"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json"),
+    config: Path = typer.Option(
+        Path("examples/demo-plant/plantos.yaml"), "--config", "-c", help="Plant file"
+    ),
+    data_dir: Path = typer.Option(Path("data/demo"), help="Data directory of the historian"),
+    api: str | None = typer.Option(None, help="Ask a running server instead, e.g. http://127.0.0.1:8080"),
+    token: str | None = typer.Option(None, envvar="PLANTOS_TOKEN", help="API token for --api"),
+) -> None:
+    """Print the history of one tag."""
+    if bucket and not agg:
+        agg = "avg"
+    with reported_errors():
+        if api:
+            answer = _ask_server(api, token, tag_path, start, end, bucket, agg, limit)
+        else:
+            answer = _ask_file(config, data_dir, tag_path, start, end, bucket, agg, limit)
+    _print(answer, fmt)
+
+
+def _ask_file(
+    config: Path, data_dir: Path, tag_path: str, start: str, end: str,
+    bucket: str | None, agg: str | None, limit: int,
+) -> dict[str, Any]:
+    plant = load_plant(config)
+    tiers, _ = tiers_from_spec(plant.spec.historian)
+    request = HistoryRequest.parse(
+        now_ns=WallClock().now_ns(), start=start, end=end, bucket=bucket, agg=agg, limit=limit
+    )
+    url = plant.spec.historian.url or DEFAULT_HISTORIAN_URL
+    historian = open_historian(url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=True)
+    try:
+        tag_id = historian.tag_ids().get(tag_path)
+        if tag_id is None:
+            raise UnknownTagError(f"no tag {tag_path!r} in the historian at {data_dir}")
+        return {"tag": tag_path, "unit": plant.tags[tag_path].unit if tag_path in plant.tags else None} | request.run(historian, tag_id)
+    finally:
+        historian.close()
+
+
+def _ask_server(
+    api: str, token: str | None, tag_path: str, start: str, end: str,
+    bucket: str | None, agg: str | None, limit: int,
+) -> dict[str, Any]:
+    if not token:
+        raise PlantOSError("--api needs --token (or PLANTOS_TOKEN)")
+    params: dict[str, str | int] = {"from": start, "to": end, "limit": limit}
+    if bucket:
+        params["bucket"] = bucket
+    if agg:
+        params["agg"] = agg
+    try:
+        response = httpx.get(
+            f"{api.rstrip('/')}/api/v1/tags/{tag_path}/samples",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise PlantOSError(f"cannot reach {api}: {exc}") from None
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise PlantOSError(f"server answered {response.status_code}: {detail}")
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _columns(answer: dict[str, Any]) -> list[str]:
+    skip = {"t_ms", "tag", "unit", "from", "to", "bucket", "source", "truncated"}
+    return [k for k, v in answer.items() if k not in skip and isinstance(v, list)]
+
+
+def _print(answer: dict[str, Any], fmt: Format) -> None:
+    if fmt is Format.json:
+        out.print_json(json.dumps(answer))
+        return
+    columns = _columns(answer)
+    rows = [
+        [iso(t * 1_000_000), *(answer[c][i] for c in columns)] for i, t in enumerate(answer["t_ms"])
+    ]
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["time", *columns])
+        writer.writerows(rows)
+        print(buf.getvalue(), end="")
+        return
+    title = f"{answer['tag']} [{answer.get('unit') or ''}] from {answer['source']}"
+    table = Table(title=title)
+    for name in ["time", *columns]:
+        table.add_column(name, justify="left" if name in ("time", "quality") else "right")
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row))
+    out.print(table)
+    if answer.get("truncated"):
+        out.print("(truncated: raise --limit or use --bucket)")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,43 @@
+"""``plantos serve``: run the platform for a plant file, with its API and web UI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from plantos.app import Platform, Settings, create_app
+from plantos.cli.common import console, reported_errors, setup_logging
+
+
+def announce_credentials(platform: Platform, host: str, port: int) -> None:
+    """Print the first-run admin token (once, ever) and a fresh one-time sign-in link."""
+    admin = platform.tokens.bootstrap_admin()
+    if admin:
+        console.print(
+            "[bold]Admin API token[/bold] (shown only now; store it safely):\n"
+            f"  {admin}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    link = f"http://{host}:{port}/signin?token={platform.tokens.issue_signin()}"
+    console.print(f"[bold green]Sign in:[/bold green] {link}", highlight=False, soft_wrap=True)
+
+
+def run_server(platform: Platform, host: str, port: int) -> None:
+    announce_credentials(platform, host, port)
+    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+
+
+def serve(
+    config: Path = typer.Option(..., "--config", "-c", help="The plantos.yaml to run"),
+    data_dir: Path = typer.Option(Path("data"), help="Where the historian and tokens live"),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8080),
+) -> None:
+    """Serve the platform for a plant file."""
+    setup_logging()
+    with reported_errors():
+        platform = Platform(Settings(config=config, data_dir=data_dir, host=host, port=port))
+    run_server(platform, host, port)

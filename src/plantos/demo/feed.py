@@ -1,0 +1,59 @@
+"""Feeds the simulator's samples and events into a platform, the way a connector would.
+
+The simulator produces in simulated time; this feed decides how fast that time
+passes: as fast as possible (headless), or following a :class:`ScaledClock` (live
+demo, after catching up on a backfill of recent history so charts are not empty).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from plantos.app import Platform
+from plantos.core.clock import ManualClock, ScaledClock
+from plantos.edge.simulator import Simulator
+
+SOURCE = "simulator"
+
+
+class SimulatorFeed:
+    def __init__(self, platform: Platform, simulator: Simulator, *, chunk_ns: int) -> None:
+        if chunk_ns <= 0:
+            raise ValueError(f"chunk must be positive, got {chunk_ns}")
+        self.platform = platform
+        self.simulator = simulator
+        self.chunk_ns = chunk_ns
+        self.samples = 0
+
+    async def advance_to(self, until_ns: int) -> None:
+        """Produce up to ``until_ns`` in chunks, so the bus sees bounded batches."""
+        while self.simulator.now_ns < until_ns:
+            step_end = min(until_ns, self.simulator.now_ns + self.chunk_ns)
+            batch, events = self.simulator.step(step_end)
+            self.samples += len(batch)
+            await self.platform.ingest(batch, source=SOURCE)
+            for event in events:
+                await self.platform.emit(event)
+            await asyncio.sleep(0)  # let the web server and the writer breathe while catching up
+
+    async def run_until(
+        self,
+        end_ns: int,
+        clock: ManualClock,
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Headless: move the manual clock chunk by chunk to ``end_ns``, without waiting."""
+        while self.simulator.now_ns < end_ns:
+            target = min(end_ns, self.simulator.now_ns + self.chunk_ns)
+            clock.advance_to(target)
+            await self.advance_to(target)
+            if on_progress is not None:
+                on_progress(target)
+
+    async def follow(self, clock: ScaledClock, *, tick_s: float = 0.25) -> None:
+        """Live: keep the simulation at the scaled clock's time, forever."""
+        while True:
+            await self.advance_to(clock.now_ns())
+            await asyncio.sleep(tick_s)

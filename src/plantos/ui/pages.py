@@ -1,0 +1,84 @@
+"""The operator pages: the plant tree with live values, and the trend of one tag.
+
+Pages render the plant model in the same shapes the API answers with
+(``Node.to_dict``, ``TagDef.to_dict``); the browser then reads live values and
+history from ``/api/v1`` with the session cookie.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from plantos.api.auth import platform_of
+from plantos.model import Plant
+from plantos.security import Identity
+from plantos.ui.render import page
+from plantos.ui.session import page_identity
+
+router = APIRouter(include_in_schema=False)
+
+
+def asset_views(plant: Plant) -> dict[str, dict[str, Any]]:
+    """Per asset path: what the tree shows about the asset and each of its tags."""
+    return {
+        path: {
+            "name": asset.name,
+            "type": asset.type,
+            "criticality": asset.criticality,
+            "tags": [tag.to_dict() for tag in asset.tags],
+            "state_tag": next(
+                (t.path for t in asset.tags if t.dtype == "enum" and t.signal == "state"),
+                next((t.path for t in asset.tags if t.dtype == "enum"), None),
+            ),
+        }
+        for path, asset in plant.assets.items()
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def plant_page(request: Request, identity: Identity = Depends(page_identity)) -> HTMLResponse:
+    """The ISA-95 tree, each asset expandable to its tags with live values."""
+    plant = platform_of(request).plant
+    return page(
+        request,
+        "plant.html",
+        {
+            "tree": plant.root.to_dict(),
+            "assets": asset_views(plant),
+            "tag_count": len(plant.tags),
+        },
+    )
+
+
+@router.get("/trend", response_class=HTMLResponse)
+def trend_page(
+    request: Request, tag: str = "", identity: Identity = Depends(page_identity)
+) -> HTMLResponse:
+    """The history of one tag as a chart; a missing or unknown tag gets a message."""
+    plant = platform_of(request).plant
+    path = tag.strip().strip("/")
+    found = plant.tags.get(path)
+    if found is None:
+        if not path:
+            error = "No tag chosen: pick a tag on the plant page."
+            status, suggestions = 400, []
+        else:
+            error = f"Unknown tag {path!r}: no tag with this path in the plant model."
+            status = 404
+            suggestions = difflib.get_close_matches(path, list(plant.tags), n=5, cutoff=0.6)
+        return page(
+            request,
+            "trend.html",
+            {"tag": None, "path": path, "error": error, "suggestions": suggestions},
+            status_code=status,
+        )
+    asset = plant.assets[found.asset]
+    return page(
+        request,
+        "trend.html",
+        {"tag": found.to_dict(), "path": path, "asset_name": asset.name, "error": None},
+    )

@@ -1,0 +1,72 @@
+"""Rendering a page: the Jinja2 templates, the context every page shares, and the
+security headers every page carries."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from plantos.api.auth import platform_of
+from plantos.core.clock import WallClock
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=HERE / "templates")
+
+# Scripts only from our own origin and no inline script; uPlot sizes its parts
+# through element styles, hence 'unsafe-inline' for styles only.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": _CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def clock_speed(request: Request) -> float | None:
+    """How fast platform time runs against the wall, if the clock says (1 for the wall)."""
+    clock = platform_of(request).clock
+    if isinstance(clock, WallClock):
+        return 1.0
+    speed = getattr(clock, "speed", None)
+    return float(speed) if isinstance(speed, int | float) else None
+
+
+@cache
+def static_version() -> str:
+    """A digest of our own static files, appended to their URLs so a new release is not
+    hidden behind a browser cache."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in STATIC_DIR.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(STATIC_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def page(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render template ``name`` with the shared context (platform time, who is signed in)."""
+    platform = platform_of(request)
+    identity = getattr(request.state, "identity", None)
+    shared = {
+        "enterprise": platform.plant.root.name if identity else None,
+        "identity": identity,
+        "now_ms": platform.clock.now_ns() // 1_000_000,
+        "speed": clock_speed(request),
+        "v": static_version(),
+    }
+    return templates.TemplateResponse(
+        request, name, shared | context, status_code=status_code, headers=SECURITY_HEADERS
+    )

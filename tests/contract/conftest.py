@@ -1,0 +1,44 @@
+"""Historian backends under the one contract suite. Each new backend adds a factory here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from plantos.historian.duckdb_store import DuckDBHistorian
+from plantos.historian.protocol import Historian, Tier
+
+NS = 1_000_000_000
+MINUTE = 60 * NS
+HOUR = 3600 * NS
+
+HistorianFactory = Callable[..., Historian]
+
+
+@pytest.fixture(params=["duckdb"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistorianFactory]:
+    """Opens (and reopens) a historian of one backend on the same storage."""
+    opened: list[Historian] = []
+
+    def factory(
+        tiers: list[Tier] | None = None,
+        raw_retention_ns: int | None = None,
+        name: str = "history",
+    ) -> Historian:
+        """Open the store called ``name``; the same name reopens the same data."""
+        store = DuckDBHistorian(
+            tmp_path / f"{name}.duckdb",
+            tiers=[Tier(MINUTE, None), Tier(HOUR, None)] if tiers is None else tiers,
+            raw_retention_ns=raw_retention_ns,
+        )
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        try:
+            store.close()
+        except Exception:
+            pass
