@@ -156,7 +156,9 @@ def build(path: Path, days: int, tags: int) -> dict[str, Any]:
                 written = (first + seconds_per_group) * tags
                 print(f"  building: {min(written, total) / 1e6:7.1f} M of {total / 1e6:.1f} M samples "
                       f"({100 * min(written, total) / total:3.0f} %), write {write_s:.0f} s, "
-                      f"maintain {maintain_s:.0f} s", flush=True)
+                      f"maintain {maintain_s:.0f} s, file {common.fmt_bytes(path.stat().st_size)}, "
+                      f"WAL {common.fmt_bytes(common.duckdb_size(path) - path.stat().st_size)}",
+                      flush=True)
         t = time.perf_counter()
         done = hist.maintain(int(hist.newest_ts or 0))
         rolled_rows += sum(done["rolled"].values())

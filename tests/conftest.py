@@ -22,3 +22,9 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread for as long as the browser lives, which would break ``asyncio.run`` elsewhere."""
+    items.sort(key=lambda item: item.path.parent.name == "e2e" and item.path.name.startswith("test_ui"))

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,6 @@ class Settings:
     port: int = 8080
     historian_url: str | None = None
     bus_capacity: int = 64
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Platform:
@@ -61,7 +60,11 @@ class Platform:
         url = settings.historian_url or self.plant.spec.historian.url or DEFAULT_HISTORIAN_URL
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.historian = open_historian(
-            url, data_dir=settings.data_dir, tiers=tiers, raw_retention_ns=raw_retention
+            url,
+            data_dir=settings.data_dir,
+            tiers=tiers,
+            raw_retention_ns=raw_retention,
+            memory_limit=self.plant.spec.historian.memory_limit,
         )
         ids = self.historian.register_tags(self.plant.tags.values())
         self.tag_ids: dict[str, int] = {p: ids[p] for p in self.plant.tags}

@@ -56,11 +56,14 @@ def run_headless(
     )
     feed = SimulatorFeed(platform, simulator, chunk_ns=chunk_ns)
     rss_by_hour: list[float] = []
+    cache_by_hour: list[float] = []
     next_mark = [start_ns + HOUR_NS]
+    cache_bytes = getattr(platform.historian, "cache_bytes", lambda: 0)
 
     def progress(now_ns: int) -> None:
         while now_ns >= next_mark[0]:
             rss_by_hour.append(round(_rss_mb(), 1))
+            cache_by_hour.append(round(cache_bytes() / 2**20, 1))
             next_mark[0] += HOUR_NS
 
     end_ns = start_ns + duration_ns
@@ -95,6 +98,10 @@ def run_headless(
         "memory": {
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "rss_mb_by_simulated_hour": rss_by_hour,
+            "historian_cache_mb_by_simulated_hour": cache_by_hour,
+            "rss_minus_cache_mb_by_simulated_hour": [
+                round(r - c, 1) for r, c in zip(rss_by_hour, cache_by_hour, strict=True)
+            ],
         },
         "historian": historian_stats,
         "bus": platform.bus.metrics(),

@@ -62,6 +62,7 @@ class DuckDBHistorian:
         tiers: list[Tier],
         raw_retention_ns: int | None = None,
         read_only: bool = False,
+        memory_limit: str = "512MB",
     ) -> None:
         widths = [t.width_ns for t in tiers]
         if widths != sorted(set(widths)) or any(w <= 0 for w in widths):
@@ -87,6 +88,8 @@ class DuckDBHistorian:
                     "query it through that process's API instead"
                 ) from exc
             raise
+        # DuckDB's buffer cache would otherwise grow to most of the machine's memory.
+        self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._next_retention_ns = 0
@@ -402,7 +405,13 @@ class DuckDBHistorian:
                 "retention_ns": tier.retention_ns,
             }
         out["newest_ts_ns"] = self.newest_ts
+        out["cache_bytes"] = self.cache_bytes()
         return out
+
+    def cache_bytes(self) -> int:
+        """Memory DuckDB holds now (buffer cache and working memory), bounded by its limit."""
+        row = self._cursor().execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+        return int(row[0] or 0) if row else 0
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (shorter restart, smaller WAL)."""

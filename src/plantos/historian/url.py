@@ -24,12 +24,17 @@ def open_historian(
     tiers: list[Tier],
     raw_retention_ns: int | None,
     read_only: bool = False,
+    memory_limit: str = "512MB",
 ) -> Historian:
     if url.startswith("duckdb://"):
         from plantos.historian.duckdb_store import DuckDBHistorian
 
         path = resolve_duckdb_path(url, data_dir)
         return DuckDBHistorian(
-            path, tiers=tiers, raw_retention_ns=raw_retention_ns, read_only=read_only
+            path,
+            tiers=tiers,
+            raw_retention_ns=raw_retention_ns,
+            read_only=read_only,
+            memory_limit=memory_limit,
         )
     raise ValueError(f"unsupported historian URL {url!r}: use duckdb:///FILE")

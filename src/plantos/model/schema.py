@@ -156,9 +156,19 @@ class RollupSpec(_Strict):
     _width = field_validator("width")(check_duration)
 
 
+def check_memory_size(value: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
+        raise ValueError(f"{value!r} is not a memory size (write e.g. 512MB or 2GB)")
+    return value.strip()
+
+
 class HistorianSpec(_Strict):
     url: str | None = None
     raw_retention: str | None = None
+    memory_limit: str = "512MB"
+    """Cap on the embedded historian's cache; resident memory stays bounded by it."""
+
+    _memory_limit = field_validator("memory_limit")(check_memory_size)
     rollups: list[RollupSpec] = Field(
         default_factory=lambda: [
             RollupSpec(width="1m", retention="400d"),

@@ -69,7 +69,7 @@ def trend_page(
         else:
             error = f"Unknown tag {path!r}: no tag with this path in the plant model."
             status = 404
-            suggestions = difflib.get_close_matches(path, list(plant.tags), n=5, cutoff=0.6)
+            suggestions = difflib.get_close_matches(path, list(plant.tags), n=3, cutoff=0.75)
         return page(
             request,
             "trend.html",

@@ -117,7 +117,8 @@ class CncMill:
         done, count = finished_at(parts, self.parts)
 
         w = self.writer
-        w.emit(out, "spindle_speed", grid, np.maximum(speed * (1.0 + 0.002 * noise[0]), 0.0))
+        rpm = np.where(speed < 0.5, 0.0, speed * (1.0 + 0.002 * noise[0]))  # encoder reads 0
+        w.emit(out, "spindle_speed", grid, rpm)
         w.emit(out, "spindle_load", grid, np.clip(load, 0.0, 150.0))
         w.emit(out, "spindle_temperature", grid, temp + 0.05 * noise[3])
         vibration = rms_velocity(speed, load, self.gain, defect, noise[4])

@@ -59,11 +59,12 @@ class Simulator:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         if isinstance(start_ns, bool) or not isinstance(start_ns, int):
             raise TypeError(f"start_ns must be integer nanoseconds, got {start_ns!r}")
-        self._start = self._now = self._horizon = start_ns
+        self._now = self._horizon = start_ns
         self._degradations = _resolve(plant, scenarios, start_ns)
         by_asset = {d.asset: d for d in self._degradations}
         schedules: dict[str | None, PlannedSchedule] = {}
         self._models: list[AssetModel] = []
+        #: Paths of the assets being simulated, in plant order.
         self.assets: tuple[str, ...] = tuple(
             p for p, a in plant.assets.items() if a.simulator.get("model") in MODELS
         )
@@ -167,7 +168,13 @@ def _empty() -> _Columns:
 
 
 def _batch(parts: list[_Columns]) -> SampleBatch:
+    """One batch from buffered pieces; a single piece is handed out without a copy."""
     if not parts:
         return SampleBatch.empty()
-    ids, ts, values = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    if len(parts) == 1:
+        ids, ts, values = parts[0]
+    else:
+        ids = np.concatenate([p[0] for p in parts])
+        ts = np.concatenate([p[1] for p in parts])
+        values = np.concatenate([p[2] for p in parts])
     return SampleBatch(ids, ts, values, np.zeros(len(ts), dtype=np.uint32))

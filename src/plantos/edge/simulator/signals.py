@@ -95,12 +95,13 @@ class TagWriter:
 
 
 def seconds(value: Any, default: float) -> float:
-    """A duration parameter from ``asset.simulator`` in seconds: ``"95s"``, ``"2m"`` or a number."""
+    """A positive duration parameter from ``asset.simulator`` in seconds: ``"95s"`` or a number."""
     if value is None:
         return default
-    if isinstance(value, int | float):
-        return float(value)
-    return parse_duration_ns(str(value)) / NS
+    s = float(value) if isinstance(value, int | float) else parse_duration_ns(str(value)) / NS
+    if s <= 0:
+        raise ValueError(f"simulator durations must be positive, got {value!r}")
+    return s
 
 
 def lag(x: FloatArray, y0: float, tau_s: float) -> FloatArray:

@@ -119,8 +119,14 @@ class StateTimeline:
         return TimelineChunk(state, program, transitions)
 
     def _append(self, seg: Segment) -> None:
+        """Add a segment, merging it into the last one when nothing visible changes.
+
+        The functional failure is never merged away: if it strikes during a
+        breakdown, a down-to-down change still records why the machine is down.
+        """
         last = self._segments[-1]
-        if last.state == seg.state and last.program == seg.program:
+        failure = seg.reason == self._fail_reason and last.reason != self._fail_reason
+        if last.state == seg.state and last.program == seg.program and not failure:
             last.end_ns = seg.end_ns
         else:
             self._segments.append(seg)

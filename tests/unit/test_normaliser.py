@@ -1,0 +1,55 @@
+"""The gate before the bus: bad input is counted and explained, never passed on silently."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from plantos.core import quality
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import ManualClock
+from plantos.edge.normalise import Normaliser
+
+NOW = 1_767_225_600 * 1_000_000_000
+
+
+def gate() -> Normaliser:
+    return Normaliser(np.array([1, 2, 5], dtype=np.int32), clock=ManualClock(NOW))
+
+
+def test_unknown_tags_are_rejected_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    normalise = gate()
+    with caplog.at_level(logging.WARNING):
+        out = normalise(SampleBatch.of([1, 3, -4, 99, 5], [NOW] * 5, [1.0] * 5), source="opcua")
+    assert out.tag_id.tolist() == [1, 5]
+    assert normalise.rejected == {"unknown_tag": 3}
+    assert "unknown_tag: 3 samples from opcua" in caplog.text
+
+
+def test_impossible_timestamps_are_rejected() -> None:
+    normalise = gate()
+    far_future = NOW + 10 * 86_400 * 1_000_000_000
+    out = normalise(SampleBatch.of([1, 1, 1], [0, NOW, far_future], [1.0, 2.0, 3.0]))
+    assert out.value.tolist() == [2.0]
+    assert normalise.rejected == {"bad_timestamp": 2}
+
+
+def test_nonfinite_values_claiming_good_quality_are_kept_but_marked_bad() -> None:
+    normalise = gate()
+    batch = SampleBatch.of([1, 2, 5], [NOW] * 3, [np.nan, np.inf, 1.0],
+                           [quality.GOOD, quality.BAD_SENSOR_FAILURE, quality.GOOD])
+    out = normalise(batch)
+    assert out.quality.tolist() == [quality.BAD_OUT_OF_RANGE, quality.BAD_SENSOR_FAILURE, quality.GOOD]
+    assert normalise.rejected == {"nonfinite_marked_bad": 1}
+    assert normalise.accepted == 3
+
+
+def test_repeated_rejections_are_logged_at_a_bounded_rate(caplog: pytest.LogCaptureFixture) -> None:
+    normalise = gate()
+    with caplog.at_level(logging.WARNING):
+        for _ in range(50):
+            normalise(SampleBatch.of([42], [NOW], [1.0]))
+    assert normalise.rejected["unknown_tag"] == 50
+    assert caplog.text.count("unknown_tag") == 1
