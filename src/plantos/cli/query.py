@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from plantos.app import DEFAULT_HISTORIAN_URL
@@ -132,8 +133,8 @@ def _print(answer: dict[str, Any], fmt: Format) -> None:
         writer.writerows(rows)
         print(buf.getvalue(), end="")
         return
-    title = f"{answer['tag']} [{answer.get('unit') or ''}] from {answer['source']}"
-    table = Table(title=title)
+    unit = f" [{answer['unit']}]" if answer.get("unit") else ""
+    table = Table(title=escape(f"{answer['tag']}{unit}"), caption=f"from {answer['source']}")
     for name in ["time", *columns]:
         table.add_column(name, justify="left" if name in ("time", "quality") else "right")
     for row in rows:

@@ -14,12 +14,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from plantos.api.auth import platform_of
-from plantos.model import Plant
+from plantos.model import Plant, TagDef
 from plantos.security import Identity
 from plantos.ui.render import page
 from plantos.ui.session import page_identity
 
 router = APIRouter(include_in_schema=False)
+
+
+def _expected_every_ms(tag: TagDef) -> float:
+    """How often a new value should arrive: a waveform comes in snapshots, not samples."""
+    every_ns = tag.waveform.every_ns if tag.waveform else tag.sampling_ns
+    return every_ns / 1e6
 
 
 def asset_views(plant: Plant) -> dict[str, dict[str, Any]]:
@@ -29,7 +35,7 @@ def asset_views(plant: Plant) -> dict[str, dict[str, Any]]:
             "name": asset.name,
             "type": asset.type,
             "criticality": asset.criticality,
-            "tags": [tag.to_dict() for tag in asset.tags],
+            "tags": [tag.to_dict() | {"expect_ms": _expected_every_ms(tag)} for tag in asset.tags],
             "state_tag": next(
                 (t.path for t in asset.tags if t.dtype == "enum" and t.signal == "state"),
                 next((t.path for t in asset.tags if t.dtype == "enum"), None),

@@ -13,7 +13,7 @@
     rows.set(tr.dataset.tag, {
       tr: tr,
       type: tr.dataset.type,
-      samplingMs: Number(tr.dataset.samplingMs) || 1000,
+      expectMs: Number(tr.dataset.expectMs) || 1000,
       v: tr.querySelector(".value .v"),
       q: tr.querySelector("td.quality"),
       age: tr.querySelector("td.age"),
@@ -59,10 +59,11 @@
   }
 
   function staleAfterMs(r) {
-    return Math.max(3 * r.samplingMs, 3 * STREAM_INTERVAL_MS * P.rate(), MIN_STALE_MS);
+    return Math.max(3 * r.expectMs, 3 * STREAM_INTERVAL_MS * P.rate(), MIN_STALE_MS);
   }
 
-  /* Ages, staleness and the per-asset problem counts, once a second. */
+  /* Ages, staleness and the per-asset problem counts, once a second. A value is stale
+     when three of its expected updates (or stream intervals, in platform time) passed. */
   function refreshAges() {
     const now = P.now();
     rows.forEach((r) => {

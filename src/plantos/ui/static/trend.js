@@ -222,8 +222,6 @@
       axis.splits = () => codes;
       axis.values = (u, splits) => splits.map((v) => states[String(v)] || "");
       axis.size = 110;
-    } else {
-      axis.values = (u, splits) => splits.map((v) => P.fmtNumber(v, "float"));
     }
     return axis;
   }
