@@ -29,6 +29,9 @@ DOC = REPO / "docs" / "benchmarks.md"
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
+TIMES = "\u00d7"  # the multiplication sign of ratios in tables
+DASH = "\u2013"  # an empty table cell
+
 DOC_HEADER = """# PlantOS benchmarks
 
 Each section below compares PlantOS with peers measured in the same run, on the
@@ -157,6 +160,34 @@ def timeit(
     return Timing(runs)
 
 
+def timeit_interleaved(
+    cases: dict[str, Callable[[], Any]], *, repeat: int | dict[str, int], warmup: int = 0
+) -> dict[str, Timing]:
+    """Time several functions round robin, so drift in the machine's load hits all alike.
+
+    ``repeat`` is one count for all or a count per case; a case drops out of the
+    rounds once it has its count. ``warmup`` untimed rounds come first.
+    """
+    counts = repeat if isinstance(repeat, dict) else dict.fromkeys(cases, repeat)
+    for _ in range(warmup):
+        for fn in cases.values():
+            fn()
+    runs: dict[str, list[float]] = {name: [] for name in cases}
+    while any(len(runs[name]) < counts[name] for name in cases):
+        for name, fn in cases.items():
+            if len(runs[name]) >= counts[name]:
+                continue
+            gc.collect()
+            gc.disable()
+            try:
+                t0 = time.perf_counter()
+                fn()
+                runs[name].append(time.perf_counter() - t0)
+            finally:
+                gc.enable()
+    return {name: Timing(r) for name, r in runs.items()}
+
+
 def fmt_s(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.0f} µs"
@@ -197,7 +228,12 @@ def print_table(header: list[str], rows: Iterable[list[Any]]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for r in rows:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        print(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
 
 
 # ---- files --------------------------------------------------------------------------------
@@ -220,9 +256,7 @@ def remove_duckdb(path: Path) -> None:
 
 
 def duckdb_size(path: Path) -> int:
-    return sum(
-        p.stat().st_size for p in (path, path.with_name(path.name + ".wal")) if p.exists()
-    )
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + ".wal")) if p.exists())
 
 
 # ---- report -------------------------------------------------------------------------------

@@ -36,12 +36,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+import common
 
-from plantos.core.batch import SampleBatch  # noqa: E402
-from plantos.historian import sql  # noqa: E402
-from plantos.historian.duckdb_store import DuckDBHistorian  # noqa: E402
-from plantos.historian.protocol import Tier  # noqa: E402
+from plantos.core.batch import SampleBatch
+from plantos.historian import sql
+from plantos.historian.duckdb_store import DuckDBHistorian
+from plantos.historian.protocol import Tier
 
 NS = 1_000_000_000
 MINUTE, HOUR, DAY = 60 * NS, 3600 * NS, 86400 * NS
@@ -154,11 +154,13 @@ def build(path: Path, days: int, tags: int) -> dict[str, Any]:
             if time.perf_counter() >= next_report:
                 next_report += 10
                 written = (first + seconds_per_group) * tags
-                print(f"  building: {min(written, total) / 1e6:7.1f} M of {total / 1e6:.1f} M samples "
-                      f"({100 * min(written, total) / total:3.0f} %), write {write_s:.0f} s, "
-                      f"maintain {maintain_s:.0f} s, file {common.fmt_bytes(path.stat().st_size)}, "
-                      f"WAL {common.fmt_bytes(common.duckdb_size(path) - path.stat().st_size)}",
-                      flush=True)
+                print(
+                    f"  building: {min(written, total) / 1e6:7.1f} M of {total / 1e6:.1f} M samples "
+                    f"({100 * min(written, total) / total:3.0f} %), write {write_s:.0f} s, "
+                    f"maintain {maintain_s:.0f} s, file {common.fmt_bytes(path.stat().st_size)}, "
+                    f"WAL {common.fmt_bytes(common.duckdb_size(path) - path.stat().st_size)}",
+                    flush=True,
+                )
         t = time.perf_counter()
         done = hist.maintain(int(hist.newest_ts or 0))
         rolled_rows += sum(done["rolled"].values())
@@ -215,7 +217,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tags", type=int, default=100)
     p.add_argument("--quick", action="store_true", help="2 days, 20 tags, 5 runs, no docs update")
     p.add_argument("--runs", type=int, default=20, help="timed runs per query (after 2 warm-ups)")
-    p.add_argument("--raw-runs", type=int, default=None, help="timed runs of raw scans (default --runs)")
+    p.add_argument(
+        "--raw-runs", type=int, default=None, help="timed runs of raw scans (default --runs)"
+    )
     p.add_argument("--rebuild", action="store_true", help="rebuild the file even if it is complete")
     p.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = p.parse_args(argv)
@@ -232,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     total = args.days * 86400 * args.tags
     meta = None if args.rebuild else existing_build(path, args.days, args.tags)
     if meta is None:
-        print(f"building {path.name}: {args.days} days x {args.tags} tags at 1 Hz = {total:,} samples")
+        print(
+            f"building {path.name}: {args.days} days x {args.tags} tags at 1 Hz = {total:,} samples"
+        )
         meta = build(path, args.days, args.tags)
         reused = False
     else:
@@ -240,9 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         reused = True
     ingest_rate = meta["samples"] / meta["write_s"]
     build_rate = meta["samples"] / (meta["write_s"] + meta["maintain_s"])
-    print(f"  build: write {meta['write_s']:.1f} s ({common.fmt_rate(ingest_rate)} points/s), "
-          f"maintain {meta['maintain_s']:.1f} s in {meta['maintains']} calls, "
-          f"together {common.fmt_rate(build_rate)} points/s; file {common.fmt_bytes(meta['file_bytes'])}")
+    print(
+        f"  build: write {meta['write_s']:.1f} s ({common.fmt_rate(ingest_rate)} points/s), "
+        f"maintain {meta['maintain_s']:.1f} s in {meta['maintains']} calls, "
+        f"together {common.fmt_rate(build_rate)} points/s; file {common.fmt_bytes(meta['file_bytes'])}"
+    )
 
     start, end = T0, T0 + args.days * DAY
     tiered = DuckDBHistorian(path, tiers=TIERS, read_only=True)
@@ -269,34 +277,64 @@ def main(argv: list[str] | None = None) -> int:
             a = tiered.query_buckets(tag, start, end, bucket_ns=bucket, aggs=[agg])
             b = raw.query_buckets(tag, start, end, bucket_ns=bucket, aggs=[agg])
             if not a.source.startswith(want_source):
-                raise AssertionError(f"{agg} per {bucket // NS} s served from {a.source}, not {want_source}")
+                raise AssertionError(
+                    f"{agg} per {bucket // NS} s served from {a.source}, not {want_source}"
+                )
             if b.source != "raw":
                 raise AssertionError(f"historian without tiers served from {b.source}")
             expected_buckets = (end - start) // bucket
             if len(a.bucket_ns) != expected_buckets or not np.array_equal(a.bucket_ns, b.bucket_ns):
-                raise AssertionError(f"{agg}: {len(a.bucket_ns)} buckets from tier, {len(b.bucket_ns)} raw")
+                raise AssertionError(
+                    f"{agg}: {len(a.bucket_ns)} buckets from tier, {len(b.bucket_ns)} raw"
+                )
             if not np.allclose(a.values[agg], b.values[agg], rtol=1e-9, atol=1e-9):
                 worst = float(np.max(np.abs(a.values[agg] - b.values[agg])))
                 raise AssertionError(f"{agg}: tier and raw differ by up to {worst}")
             checks[agg] = (a.source, len(a.bucket_ns))
         bare_raw = con.execute(BARE_RAW_AVG, {"tag": tag, "lo": start, "hi": end}).fetchnumpy()
-        if not np.allclose(bare_raw["avg"], tiered.query_buckets(
-                tag, start, end, bucket_ns=MINUTE, aggs=["avg"]).values["avg"], rtol=1e-9):
+        if not np.allclose(
+            bare_raw["avg"],
+            tiered.query_buckets(tag, start, end, bucket_ns=MINUTE, aggs=["avg"]).values["avg"],
+            rtol=1e-9,
+        ):
             raise AssertionError("bare SQL average differs from PlantOS")
 
         cases = [
-            ("1-min avg, PlantOS from 1m tier", q(tiered, MINUTE, "avg"), args.runs, checks["avg"][0]),
+            (
+                "1-min avg, PlantOS from 1m tier",
+                q(tiered, MINUTE, "avg"),
+                args.runs,
+                checks["avg"][0],
+            ),
             ("1-min avg, PlantOS raw path (tiers=[])", q(raw, MINUTE, "avg"), args.raw_runs, "raw"),
-            ("1-min avg, bare SQL GROUP BY on samples", bare(BARE_RAW_AVG), args.raw_runs, "samples"),
+            (
+                "1-min avg, bare SQL GROUP BY on samples",
+                bare(BARE_RAW_AVG),
+                args.raw_runs,
+                "samples",
+            ),
             ("1-min avg, bare SQL read of rollup_1m", bare(BARE_TIER_AVG), args.runs, "rollup_1m"),
-            ("1-hour twa, PlantOS from 1h tier", q(tiered, HOUR, "twa"), args.runs, checks["twa"][0]),
+            (
+                "1-hour twa, PlantOS from 1h tier",
+                q(tiered, HOUR, "twa"),
+                args.runs,
+                checks["twa"][0],
+            ),
             ("1-hour twa, PlantOS raw path (tiers=[])", q(raw, HOUR, "twa"), args.raw_runs, "raw"),
         ]
-        timings: dict[str, common.Timing] = {}
-        for label, fn, runs, source in cases:
-            timing = common.timeit(fn, repeat=runs, warmup=2)
-            timings[label] = timing
-            print(f"  {label:<42} {timing}  [{source}]", flush=True)
+        # Round robin over the cases, so a change in the machine's load hits all of them.
+        print(
+            f"  timing {len(cases)} queries round robin: {args.runs} runs "
+            f"({args.raw_runs} for raw scans) after 2 warm-up rounds",
+            flush=True,
+        )
+        timings = common.timeit_interleaved(
+            {label: fn for label, fn, _runs, _source in cases},
+            repeat={label: runs for label, _fn, runs, _source in cases},
+            warmup=2,
+        )
+        for label, _fn, _runs, source in cases:
+            print(f"  {label:<42} {timings[label]}  [{source}]", flush=True)
     finally:
         con.close()
         tiered.close()
@@ -315,20 +353,29 @@ def main(argv: list[str] | None = None) -> int:
     for label, _fn, _runs, source in cases:
         t = timings[label]
         ref = tier_twa if "twa" in label else tier_avg
-        rows.append([label, f"`{source}`", common.fmt_s(t.median), common.fmt_s(t.best),
-                     len(t.runs), f"{t.median / ref:.1f}×"])
+        rows.append(
+            [
+                label,
+                f"`{source}`",
+                common.fmt_s(t.median),
+                common.fmt_s(t.best),
+                len(t.runs),
+                f"{t.median / ref:.1f}{common.TIMES}",
+            ]
+        )
     print()
     common.print_table(header, rows)
     goal = "met" if tier_avg < 0.020 else "NOT met"
     summary = (
         f"- Goal < 20 ms for 1-minute averages of one tag over {args.days} days from the rollup tier: "
         f"**{goal}**, median {common.fmt_s(tier_avg)} ({checks['avg'][1]:,} buckets); the raw scan "
-        f"takes {common.fmt_s(raw_avg)} through PlantOS ({raw_avg / tier_avg:.0f}× slower) and "
-        f"{common.fmt_s(bare_raw_avg)} as a bare SQL `GROUP BY` ({bare_raw_avg / tier_avg:.0f}×).\n"
-        f"- PlantOS's tier path takes {tier_avg / bare_tier:.1f}× a bare read of the same rollup rows "
-        f"({common.fmt_s(bare_tier)}): the rest is composing parts into buckets and the dirty check.\n"
+        f"takes {common.fmt_s(raw_avg)} through PlantOS ({raw_avg / tier_avg:.0f}{common.TIMES} slower) and "
+        f"{common.fmt_s(bare_raw_avg)} as a bare SQL `GROUP BY` ({bare_raw_avg / tier_avg:.0f}{common.TIMES}).\n"
+        f"- PlantOS's tier path takes {tier_avg / bare_tier:.1f}{common.TIMES} a bare read of the same rollup rows "
+        f"({common.fmt_s(bare_tier)}): the rest is the raw tail (the still open minute), composing "
+        f"parts into buckets and the dirty check.\n"
         f"- 1-hour time-weighted average: {common.fmt_s(tier_twa)} from the 1h tier, "
-        f"{common.fmt_s(raw_twa)} from raw samples ({raw_twa / tier_twa:.0f}×).\n"
+        f"{common.fmt_s(raw_twa)} from raw samples ({raw_twa / tier_twa:.0f}{common.TIMES}).\n"
     )
     print()
     print(summary)
@@ -342,8 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{meta['maintain_s']:.1f} s; ingest and rollups together **{common.fmt_rate(build_rate)} "
         f"points/s**. Rollup rows: "
         + ", ".join(f"{k} {v:,}" for k, v in meta["tiers"].items())
-        + f". File after checkpoint: **{common.fmt_bytes(size)}** "
-        f"({size / meta['samples']:.2f} B/sample, everything included)."
+        + f". File after close (DuckDB checkpoints on close): **{common.fmt_bytes(size)}** "
+        f"({size / meta['samples']:.2f} B/sample, everything included); the write-ahead log held "
+        f"{common.fmt_bytes(meta['wal_bytes_before_close'])} just before close, folded in "
+        f"{meta['close_s']:.1f} s."
     )
     if reused and meta.get("machine"):
         build_md += f" Build machine: {meta['machine'].removeprefix('*Machine:* ')}"
@@ -358,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             f"for {args.tags} tags (smooth signal plus noise, two decimals), written in time order "
             f"with `maintain(now)` every simulated hour. Queries ask for one tag over the whole "
             f"{args.days} days, the tag changing round robin from run to run; median of the timed "
-            f"runs after 2 warm-ups. The raw path is a second `DuckDBHistorian(tiers=[])` opened "
+            f"runs after 2 warm-ups, all queries timed round robin. The raw path is a second `DuckDBHistorian(tiers=[])` opened "
             f"read-only on the same file, so its `query_buckets` computes the same buckets from the "
             f"samples table; the bare SQL rows show the least work a raw scan "
             f"(`GROUP BY` average) or a tier read can do. Tier and raw answers are checked equal "

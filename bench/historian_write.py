@@ -42,11 +42,11 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+import common
 
-from plantos.core.batch import ARROW_SCHEMA, SampleBatch  # noqa: E402
-from plantos.historian.duckdb_store import DuckDBHistorian  # noqa: E402
-from plantos.historian.protocol import Tier  # noqa: E402
+from plantos.core.batch import ARROW_SCHEMA, SampleBatch
+from plantos.historian.duckdb_store import DuckDBHistorian
+from plantos.historian.protocol import Tier
 
 NS = 1_000_000_000
 T0 = 1_704_067_200 * NS  # 2024-01-01T00:00:00Z
@@ -102,7 +102,11 @@ def sample_stream(points: int, tags: int, seed: int = 7) -> SampleBatch:
     noise = level * rng.uniform(0.001, 0.01, tags)
     offset_ms = rng.integers(0, 1000, tags)
     k = tag - 1
-    value = level[k] + amp[k] * np.sin(2 * np.pi * sec / period[k]) + noise[k] * rng.standard_normal(points)
+    value = (
+        level[k]
+        + amp[k] * np.sin(2 * np.pi * sec / period[k])
+        + noise[k] * rng.standard_normal(points)
+    )
     ts = T0 + sec * NS + offset_ms[k] * 1_000_000 + rng.integers(0, 5_000_000, points)
     return SampleBatch(tag, ts, np.round(value, 2), np.zeros(points, dtype=np.uint32))
 
@@ -114,14 +118,18 @@ def cut(stream: SampleBatch, rows: int) -> list[SampleBatch]:
         sl = slice(lo, lo + rows)
         out.append(
             SampleBatch(
-                stream.tag_id[sl].copy(), stream.ts[sl].copy(), stream.value[sl].copy(),
+                stream.tag_id[sl].copy(),
+                stream.ts[sl].copy(),
+                stream.value[sl].copy(),
                 stream.quality[sl].copy(),
             )
         )
     return out
 
 
-def groups(batches: Sequence[Any], rows: int, size: Callable[[Any], int] = len) -> Iterator[list[Any]]:
+def groups(
+    batches: Sequence[Any], rows: int, size: Callable[[Any], int] = len
+) -> Iterator[list[Any]]:
     """Consecutive batches gathered until they hold at least ``rows`` samples (the writer's rule)."""
     pending: list[Any] = []
     n = 0
@@ -137,7 +145,12 @@ def groups(batches: Sequence[Any], rows: int, size: Callable[[Any], int] = len) 
 
 def arrow(batch: SampleBatch) -> pa.Table:
     return pa.Table.from_arrays(
-        [pa.array(batch.tag_id), pa.array(batch.ts), pa.array(batch.value), pa.array(batch.quality)],
+        [
+            pa.array(batch.tag_id),
+            pa.array(batch.ts),
+            pa.array(batch.value),
+            pa.array(batch.quality),
+        ],
         schema=ARROW_SCHEMA,
     )
 
@@ -238,7 +251,13 @@ class Postgres:
         self.version = row[0].split(" on ")[0] if row else "?"
         self.settings = {
             name: self.con.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
-            for name in ("synchronous_commit", "fsync", "wal_level", "shared_buffers", "max_wal_size")
+            for name in (
+                "synchronous_commit",
+                "fsync",
+                "wal_level",
+                "shared_buffers",
+                "max_wal_size",
+            )
         }
         self.con.commit()
 
@@ -261,11 +280,23 @@ class Postgres:
         return time.perf_counter() - t0
 
     def check(self, stream: SampleBatch) -> None:
-        row = self.con.execute("SELECT count(*), sum(value), sum(ts % 1000000007), max(tag_id) FROM samples").fetchone()
+        row = self.con.execute(
+            "SELECT count(*), sum(value), sum(ts % 1000000007), max(tag_id) FROM samples"
+        ).fetchone()
         self.con.commit()
         assert row is not None
-        expected = (len(stream), float(stream.value.sum()), int((stream.ts % 1_000_000_007).sum()), int(stream.tag_id.max()))
-        if row[0] != expected[0] or abs(row[1] - expected[1]) > 1e-6 * abs(expected[1]) or row[2] != expected[2] or row[3] != expected[3]:
+        expected = (
+            len(stream),
+            float(stream.value.sum()),
+            int((stream.ts % 1_000_000_007).sum()),
+            int(stream.tag_id.max()),
+        )
+        if (
+            row[0] != expected[0]
+            or abs(row[1] - expected[1]) > 1e-6 * abs(expected[1])
+            or row[2] != expected[2]
+            or row[3] != expected[3]
+        ):
             raise AssertionError(f"PostgreSQL holds {row}, expected {expected}")
 
     def table_bytes(self) -> int:
@@ -286,7 +317,11 @@ def check_duckdb(path: Path, stream: SampleBatch) -> None:
     finally:
         con.close()
     assert row is not None
-    if row[0] != len(stream) or row[2] != int(stream.ts.max()) or abs(row[1] - stream.value.sum()) > 1e-6 * abs(stream.value.sum()):
+    if (
+        row[0] != len(stream)
+        or row[2] != int(stream.ts.max())
+        or abs(row[1] - stream.value.sum()) > 1e-6 * abs(stream.value.sum())
+    ):
         raise AssertionError(f"{path} holds {row}, expected {len(stream)} samples")
 
 
@@ -332,8 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.batch_rows.split(",")]
     work = common.work_dir("write")
     path = work / "write.duckdb"
-    print(f"historian write: {args.points:,} points per run, {args.tags} tags, batches {sizes}, "
-          f"groups of {args.group_rows:,}, {args.rounds} round(s)")
+    print(
+        f"historian write: {args.points:,} points per run, {args.tags} tags, batches {sizes}, "
+        f"groups of {args.group_rows:,}, {args.rounds} round(s)"
+    )
 
     pg: Postgres | None = None
     pg_note = "not measured (--no-pg)"
@@ -354,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             for rnd in range(args.rounds):
                 # Rotate the order each round so no contender always runs first or last.
                 keys = list(DUCKDB_CONTENDERS)
-                keys = keys[rnd % len(keys):] + keys[: rnd % len(keys)]
+                keys = keys[rnd % len(keys) :] + keys[: rnd % len(keys)]
                 for key in keys:
                     common.remove_duckdb(path)
                     elapsed = DUCKDB_CONTENDERS[key](path, batches, args.group_rows)
@@ -362,8 +399,11 @@ def main(argv: list[str] | None = None) -> int:
                     sizes_on_disk[key] = common.duckdb_size(path)
                     rate = len(stream) / elapsed
                     rates[rows][key].append(rate)
-                    print(f"  batch {rows:>6,}  round {rnd + 1}  {LABELS[key]:<38} "
-                          f"{common.fmt_rate(rate):>8} points/s  ({elapsed:.2f} s)", flush=True)
+                    print(
+                        f"  batch {rows:>6,}  round {rnd + 1}  {LABELS[key]:<38} "
+                        f"{common.fmt_rate(rate):>8} points/s  ({elapsed:.2f} s)",
+                        flush=True,
+                    )
                     common.remove_duckdb(path)
             if pg is not None:
                 for rnd in range(args.pg_rounds):
@@ -372,25 +412,38 @@ def main(argv: list[str] | None = None) -> int:
                     sizes_on_disk["e"] = pg.table_bytes()
                     rate = len(stream) / elapsed
                     rates[rows]["e"].append(rate)
-                    print(f"  batch {rows:>6,}  round {rnd + 1}  {LABELS['e']:<38} "
-                          f"{common.fmt_rate(rate):>8} points/s  ({elapsed:.2f} s)", flush=True)
+                    print(
+                        f"  batch {rows:>6,}  round {rnd + 1}  {LABELS['e']:<38} "
+                        f"{common.fmt_rate(rate):>8} points/s  ({elapsed:.2f} s)",
+                        flush=True,
+                    )
             del batches
     finally:
         common.remove_duckdb(path)
         if pg is not None:
-            pg_note = (f"{pg.version}, over TCP to 127.0.0.1, server defaults "
-                       + ", ".join(f"{k}={v}" for k, v in pg.settings.items()))
+            pg_note = f"{pg.version}, over TCP to 127.0.0.1, server defaults " + ", ".join(
+                f"{k}={v}" for k, v in pg.settings.items()
+            )
             pg.close()
 
-    med = {r: {k: statistics.median(v) if v else float("nan") for k, v in rates[r].items()} for r in sizes}
+    med = {
+        r: {k: statistics.median(v) if v else float("nan") for k, v in rates[r].items()}
+        for r in sizes
+    }
     header = ["batch rows", *(LABELS[k] for k in "abcde"), "a/c", "b/c", "b/d", "b/e"]
     table = []
     for r in sizes:
         m = med[r]
         cells = [f"{r:,}"]
-        cells += [f"{common.fmt_rate(m[k])}{spread(rates[r][k])}" if rates[r][k] else "–" for k in "abcde"]
-        cells += [f"{m['a'] / m['c']:.2f}", f"{m['b'] / m['c']:.2f}", f"{m['b'] / m['d']:.2f}",
-                  f"{m['b'] / m['e']:.1f}×" if rates[r]["e"] else "–"]
+        cells += [
+            f"{common.fmt_rate(m[k])}{spread(rates[r][k])}" if rates[r][k] else common.DASH for k in "abcde"
+        ]
+        cells += [
+            f"{m['a'] / m['c']:.2f}",
+            f"{m['b'] / m['c']:.2f}",
+            f"{m['b'] / m['d']:.2f}",
+            f"{m['b'] / m['e']:.1f}{common.TIMES}" if rates[r]["e"] else common.DASH,
+        ]
         table.append(cells)
 
     print()
@@ -417,7 +470,9 @@ def main(argv: list[str] | None = None) -> int:
         [
             "## Historian write path",
             "",
-            common.machine_line({"PostgreSQL": pg.version if pg else "–", "psycopg": common._version("psycopg")}),
+            common.machine_line(
+                {"PostgreSQL": pg.version if pg else common.DASH, "psycopg": common._version("psycopg")}
+            ),
             "",
             f"Sustained points/s writing {args.points:,} samples ({args.tags} tags, 1 Hz, values with "
             f"two decimals, quality Good) cut into batches of the given size, each contender to a "

@@ -60,14 +60,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"=== {path.stem} {' '.join(passed)}".rstrip(), flush=True)
         started = time.perf_counter()
         code = subprocess.call(
-            [sys.executable, "-c",
-             "import runpy, sys; mod = runpy.run_path(sys.argv[1]); "
-             "raise SystemExit(mod['main'](sys.argv[2:]))",
-             str(path), *passed],
+            [
+                sys.executable,
+                "-c",
+                "import runpy, sys; mod = runpy.run_path(sys.argv[1]); "
+                "raise SystemExit(mod['main'](sys.argv[2:]))",
+                str(path),
+                *passed,
+            ],
             cwd=BENCH_DIR.parent,
         )
-        print(f"=== {path.stem}: {'ok' if code == 0 else f'FAILED ({code})'} "
-              f"in {time.perf_counter() - started:.0f} s\n", flush=True)
+        print(
+            f"=== {path.stem}: {'ok' if code == 0 else f'FAILED ({code})'} "
+            f"in {time.perf_counter() - started:.0f} s\n",
+            flush=True,
+        )
         if code:
             failed.append(path.stem)
     if failed:

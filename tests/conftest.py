@@ -27,4 +27,6 @@ def shared_data() -> Path:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main
     thread for as long as the browser lives, which would break ``asyncio.run`` elsewhere."""
-    items.sort(key=lambda item: item.path.parent.name == "e2e" and item.path.name.startswith("test_ui"))
+    items.sort(
+        key=lambda item: item.path.parent.name == "e2e" and item.path.name.startswith("test_ui")
+    )

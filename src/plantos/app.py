@@ -68,7 +68,9 @@ class Platform:
         )
         ids = self.historian.register_tags(self.plant.tags.values())
         self.tag_ids: dict[str, int] = {p: ids[p] for p in self.plant.tags}
-        self.tags_by_id: dict[int, TagDef] = {i: self.plant.tags[p] for p, i in self.tag_ids.items()}
+        self.tags_by_id: dict[int, TagDef] = {
+            i: self.plant.tags[p] for p, i in self.tag_ids.items()
+        }
         self.live = LiveState(max(ids.values(), default=0) + 1)
         self.bus = MemoryBus()
         self.normaliser = Normaliser(
@@ -163,8 +165,9 @@ def create_app(platform: Platform) -> FastAPI:
         title="PlantOS",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served behind authentication by plantos.api
     )
     app.state.platform = platform
     install_api(app)

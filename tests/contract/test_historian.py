@@ -21,12 +21,20 @@ T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z, aligned to every tier
 
 
 def tag(path: str) -> TagDef:
-    return TagDef(path=path, asset="a", signal=path.rsplit("/", 1)[-1], dtype="float",
-                  unit="m", range=None, sampling_ns=NS)
+    return TagDef(
+        path=path,
+        asset="a",
+        signal=path.rsplit("/", 1)[-1],
+        dtype="float",
+        unit="m",
+        range=None,
+        sampling_ns=NS,
+    )
 
 
-def reference(ts: np.ndarray, values: np.ndarray, q: np.ndarray, start: int, end: int,
-              bucket: int) -> dict[int, dict[str, float]]:
+def reference(
+    ts: np.ndarray, values: np.ndarray, q: np.ndarray, start: int, end: int, bucket: int
+) -> dict[int, dict[str, float]]:
     """Aggregates per bucket the slow, obvious way."""
     usable = (q < 0x8000_0000) & np.isfinite(values) & (ts >= start) & (ts < end)
     out: dict[int, dict[str, float]] = {}
@@ -34,8 +42,14 @@ def reference(ts: np.ndarray, values: np.ndarray, q: np.ndarray, start: int, end
         sel = usable & ((ts // bucket) * bucket == b)
         order = np.argsort(ts[sel], kind="stable")
         v, t = values[sel][order], ts[sel][order]
-        out[int(b)] = {"avg": float(v.mean()), "min": float(v.min()), "max": float(v.max()),
-                       "count": float(len(v)), "first": float(v[0]), "last": float(v[-1])}
+        out[int(b)] = {
+            "avg": float(v.mean()),
+            "min": float(v.min()),
+            "max": float(v.max()),
+            "count": float(len(v)),
+            "first": float(v[0]),
+            "last": float(v[-1]),
+        }
     return out
 
 
@@ -46,7 +60,10 @@ def check_against_reference(store, tag_id, ts, values, q, start, end, bucket) ->
     assert result.bucket_ns.tolist() == sorted(expected)
     for i, b in enumerate(result.bucket_ns.tolist()):
         for agg in aggs:
-            assert result.values[agg][i] == pytest.approx(expected[b][agg], rel=1e-9, abs=1e-9), (agg, b)
+            assert result.values[agg][i] == pytest.approx(expected[b][agg], rel=1e-9, abs=1e-9), (
+                agg,
+                b,
+            )
     return result.source
 
 
@@ -54,7 +71,9 @@ def test_tag_ids_are_stable_across_restarts_and_new_tags(open_store: HistorianFa
     store = open_store()
     first = store.register_tags([tag("s/a/l/x/one"), tag("s/a/l/x/two")])
     store.close()
-    again = open_store().register_tags([tag("s/a/l/x/zero"), tag("s/a/l/x/two"), tag("s/a/l/x/one")])
+    again = open_store().register_tags(
+        [tag("s/a/l/x/zero"), tag("s/a/l/x/two"), tag("s/a/l/x/one")]
+    )
     assert again["s/a/l/x/one"] == first["s/a/l/x/one"]
     assert again["s/a/l/x/two"] == first["s/a/l/x/two"]
     assert again["s/a/l/x/zero"] not in first.values()
@@ -63,13 +82,25 @@ def test_tag_ids_are_stable_across_restarts_and_new_tags(open_store: HistorianFa
 def test_raw_samples_come_back_in_time_order_with_quality(open_store: HistorianFactory) -> None:
     store = open_store()
     ts = T0 + np.array([5, 1, 3, 2, 4]) * NS
-    q = [quality.GOOD, quality.BAD_COMMUNICATION_ERROR, quality.GOOD, quality.UNCERTAIN, quality.GOOD]
+    q = [
+        quality.GOOD,
+        quality.BAD_COMMUNICATION_ERROR,
+        quality.GOOD,
+        quality.UNCERTAIN,
+        quality.GOOD,
+    ]
     store.write(SampleBatch.of([7] * 5, ts, [5.0, 1.0, 3.0, 2.0, 4.0], q))
     store.write(SampleBatch.of([8], [T0 + 2 * NS], [99.0]))
     raw = store.query_raw(7, T0, T0 + 10 * NS, limit=100)
     assert raw.ts.tolist() == [T0 + i * NS for i in range(1, 6)]
     assert raw.value.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
-    assert raw.quality.tolist() == [quality.BAD_COMMUNICATION_ERROR, quality.UNCERTAIN, quality.GOOD, quality.GOOD, quality.GOOD]
+    assert raw.quality.tolist() == [
+        quality.BAD_COMMUNICATION_ERROR,
+        quality.UNCERTAIN,
+        quality.GOOD,
+        quality.GOOD,
+        quality.GOOD,
+    ]
     assert not raw.truncated
     limited = store.query_raw(7, T0, T0 + 10 * NS, limit=2)
     assert limited.truncated and len(limited.ts) == 2
@@ -83,11 +114,19 @@ def test_data_survives_close_and_reopen(open_store: HistorianFactory) -> None:
     assert len(reopened.query_raw(1, T0, T0 + 100 * NS, limit=1000).ts) == 100
 
 
-def test_bad_and_nonfinite_samples_are_stored_but_never_aggregated(open_store: HistorianFactory) -> None:
+def test_bad_and_nonfinite_samples_are_stored_but_never_aggregated(
+    open_store: HistorianFactory,
+) -> None:
     store = open_store()
     ts = T0 + np.arange(4) * NS
-    store.write(SampleBatch.of([1] * 4, ts, [1.0, np.nan, 1000.0, 3.0],
-                               [quality.GOOD, quality.BAD, quality.BAD_SENSOR_FAILURE, quality.UNCERTAIN]))
+    store.write(
+        SampleBatch.of(
+            [1] * 4,
+            ts,
+            [1.0, np.nan, 1000.0, 3.0],
+            [quality.GOOD, quality.BAD, quality.BAD_SENSOR_FAILURE, quality.UNCERTAIN],
+        )
+    )
     assert len(store.query_raw(1, T0, T0 + MINUTE, limit=10).ts) == 4
     r = store.query_buckets(1, T0, T0 + MINUTE, bucket_ns=MINUTE, aggs=["avg", "count", "max"])
     assert r.values["count"].tolist() == [2]
@@ -109,7 +148,9 @@ def test_rollup_tier_answers_equal_the_raw_answers(open_store: HistorianFactory)
     q = np.zeros(n, dtype=np.uint32)
     start, end = T0 + 1234 * NS, T0 + n * NS - 77 * NS  # edges not aligned to any tier
     assert check_against_reference(store, 1, ts, values, q, start, end, HOUR) == "rollup_1h+raw"
-    assert check_against_reference(store, 1, ts, values, q, start, end, 10 * MINUTE) == "rollup_1m+raw"
+    assert (
+        check_against_reference(store, 1, ts, values, q, start, end, 10 * MINUTE) == "rollup_1m+raw"
+    )
     assert check_against_reference(store, 1, ts, values, q, start, end, 7 * NS) == "raw"
 
 
@@ -132,11 +173,16 @@ def test_late_samples_mark_rollups_dirty_until_recomputed(open_store: HistorianF
     assert fixed.values["avg"][0] == pytest.approx((3600 + late_v) / 3601)
 
 
-def test_time_weighted_average_weighs_by_how_long_a_value_held(open_store: HistorianFactory) -> None:
+def test_time_weighted_average_weighs_by_how_long_a_value_held(
+    open_store: HistorianFactory,
+) -> None:
     store = open_store()
     # 0 holds for 50 s, then 10 holds for 10 s; then a new bucket starts at 60 s with 4.
-    store.write(SampleBatch.of([1, 1, 1, 1], [T0, T0 + 50 * NS, T0 + 60 * NS, T0 + 90 * NS],
-                               [0.0, 10.0, 4.0, 4.0]))
+    store.write(
+        SampleBatch.of(
+            [1, 1, 1, 1], [T0, T0 + 50 * NS, T0 + 60 * NS, T0 + 90 * NS], [0.0, 10.0, 4.0, 4.0]
+        )
+    )
     r = store.query_buckets(1, T0, T0 + 120 * NS, bucket_ns=MINUTE, aggs=["avg", "twa"])
     assert r.values["avg"].tolist() == [5.0, 4.0]
     assert r.values["twa"][0] == pytest.approx((0 * 50 + 10 * 10) / 60)
@@ -157,7 +203,9 @@ def test_time_weighted_average_is_the_same_through_rollups(open_store: Historian
     assert via_tier.values["twa"] == pytest.approx(via_raw.values["twa"], rel=1e-9)
 
 
-def test_retention_drops_old_data_but_never_what_is_not_rolled_up(open_store: HistorianFactory) -> None:
+def test_retention_drops_old_data_but_never_what_is_not_rolled_up(
+    open_store: HistorianFactory,
+) -> None:
     store = open_store(tiers=[Tier(MINUTE, 2 * HOUR), Tier(HOUR, None)], raw_retention_ns=HOUR)
     n = 4 * 3600
     store.write(SampleBatch.of(np.full(n, 1), T0 + np.arange(n) * NS, np.ones(n)))
@@ -197,7 +245,9 @@ samples = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(first=samples, late=samples, bucket_s=st.sampled_from([1, 7, 60, 600, 3600]))
 def test_any_arrival_order_gives_the_reference_aggregates(
     open_store: HistorianFactory, first: list, late: list, bucket_s: int

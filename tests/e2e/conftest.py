@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from plantos.app import Platform, Settings, create_app
+from plantos.app import Platform
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
+from tests.support.server import RunningServer, running_server, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -113,64 +110,21 @@ async def feed(platform: Platform, history_ready: threading.Event) -> None:
         await platform.ingest(SampleBatch.of(tags, [now] * len(tags), values, codes), source="test")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class RunningServer:
-    url: str
-    platform: Platform
-
-    def signin_link(self) -> str:
-        return f"{self.url}/signin?token={self.platform.tokens.issue_signin()}"
-
-
-def _wait_until(check: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    root = tmp_path_factory.mktemp("plant")
-    config = root / "plantos.yaml"
-    config.write_text(PLANT_YAML)
-    platform = Platform(Settings(config=config, data_dir=root / "data"))
     history_ready = threading.Event()
-    platform.add_source(feed(platform, history_ready))
-    port = _free_port()
-    uv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(platform),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=uv.run, name="plantos-e2e-server", daemon=True)
-    thread.start()
-    running = RunningServer(f"http://127.0.0.1:{port}", platform)
-    try:
-        _wait_until(lambda: uv.started, "the server to start")
-        _wait_until(
+    with running_server(
+        tmp_path_factory.mktemp("plant"),
+        PLANT_YAML,
+        feed=lambda platform: feed(platform, history_ready),
+    ) as running:
+        wait_until(
             lambda: httpx.get(f"{running.url}/signin").status_code == 401, "the sign-in page"
         )
-        _wait_until(history_ready.is_set, "the history to be published")
+        wait_until(history_ready.is_set, "the history to be published")
         history_rows = 5 * HISTORY_S + (HISTORY_S - 300)
-        _wait_until(lambda: platform.writer.acked_rows >= history_rows, "the history commit")
+        wait_until(lambda: running.platform.writer.acked_rows >= history_rows, "the history commit")
         yield running
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
 
 
 @pytest.fixture(scope="session")

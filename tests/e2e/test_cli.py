@@ -19,7 +19,10 @@ TAG = "plant-a/machining/line-1/cnc-07/spindle_speed"
 def plantos(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "plantos.cli.main", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
     )
 
@@ -30,9 +33,22 @@ def headless_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     base = tmp_path_factory.mktemp("headless")
     report = base / "report.json"
     result = plantos(
-        "demo", "--headless", "--duration", "30m", "--seed", "7", "--config", str(DEMO_PLANT),
-        "--data-dir", str(base / "data"), "--report", str(report),
-        "--scenario", "bearing-wear:cnc-03:10m:2h", "--scenario", "furnace-drift:furnace-1",
+        "demo",
+        "--headless",
+        "--duration",
+        "30m",
+        "--seed",
+        "7",
+        "--config",
+        str(DEMO_PLANT),
+        "--data-dir",
+        str(base / "data"),
+        "--report",
+        str(report),
+        "--scenario",
+        "bearing-wear:cnc-03:10m:2h",
+        "--scenario",
+        "furnace-drift:furnace-1",
     )
     assert result.returncode == 0, result.stderr
     assert "simulated hours" in result.stderr
@@ -75,8 +91,18 @@ def test_check_reports_broken_yaml(tmp_path: Path) -> None:
 
 def test_headless_report_holds_the_documented_keys(headless_run: tuple[Path, dict]) -> None:
     _, report = headless_run
-    for key in ("samples_ingested", "tags", "wall_time_s", "speedup", "ground_truth", "simulated",
-                "events", "memory", "historian", "samples_rejected"):
+    for key in (
+        "samples_ingested",
+        "tags",
+        "wall_time_s",
+        "speedup",
+        "ground_truth",
+        "simulated",
+        "events",
+        "memory",
+        "historian",
+        "samples_rejected",
+    ):
         assert key in report
     assert report["simulated"]["duration_s"] == 1800
     assert report["samples_ingested"] > 100_000
@@ -84,7 +110,10 @@ def test_headless_report_holds_the_documented_keys(headless_run: tuple[Path, dic
     assert report["tags"] == 122
     truth = {g["kind"]: g for g in report["ground_truth"]}
     assert truth["bearing-wear"]["asset"] == "plant-a/machining/line-1/cnc-03"
-    assert truth["bearing-wear"]["functional_failure_ns"] - truth["bearing-wear"]["onset_ns"] == 2 * 3600 * 10**9
+    assert (
+        truth["bearing-wear"]["functional_failure_ns"] - truth["bearing-wear"]["onset_ns"]
+        == 2 * 3600 * 10**9
+    )
     assert truth["furnace-drift"]["asset"] == "plant-a/heat-treat/furnace-line/furnace-1"
     assert report["events"]["MachineStateChanged"] > 0
 
@@ -92,8 +121,19 @@ def test_headless_report_holds_the_documented_keys(headless_run: tuple[Path, dic
 def test_query_reads_what_the_demo_stored_in_every_format(headless_run: tuple[Path, dict]) -> None:
     data_dir, report = headless_run
     start, end = report["simulated"]["start"], report["simulated"]["end"]
-    common = ("--from", start, "--to", end, "--data-dir", str(data_dir), "--config", str(DEMO_PLANT))
-    as_csv = plantos("query", TAG, *common, "--bucket", "5m", "--agg", "avg,max,count", "--format", "csv")
+    common = (
+        "--from",
+        start,
+        "--to",
+        end,
+        "--data-dir",
+        str(data_dir),
+        "--config",
+        str(DEMO_PLANT),
+    )
+    as_csv = plantos(
+        "query", TAG, *common, "--bucket", "5m", "--agg", "avg,max,count", "--format", "csv"
+    )
     assert as_csv.returncode == 0, as_csv.stderr
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert len(rows) == 6
@@ -126,13 +166,25 @@ def test_query_refuses_bad_requests_with_a_reason(
 
 def test_query_of_an_unknown_tag(headless_run: tuple[Path, dict]) -> None:
     data_dir, _ = headless_run
-    result = plantos("query", "plant-z/nowhere/x/y/z", "--data-dir", str(data_dir), "--config", str(DEMO_PLANT))
+    result = plantos(
+        "query", "plant-z/nowhere/x/y/z", "--data-dir", str(data_dir), "--config", str(DEMO_PLANT)
+    )
     assert result.returncode == 1 and "no tag 'plant-z/nowhere/x/y/z'" in result.stderr
 
 
 def test_headless_refuses_a_bad_scenario(tmp_path: Path) -> None:
-    result = plantos("demo", "--headless", "--duration", "1m", "--config", str(DEMO_PLANT),
-                     "--scenario", "bearing-wear:furnace-1", "--data-dir", str(tmp_path))
+    result = plantos(
+        "demo",
+        "--headless",
+        "--duration",
+        "1m",
+        "--config",
+        str(DEMO_PLANT),
+        "--scenario",
+        "bearing-wear:furnace-1",
+        "--data-dir",
+        str(tmp_path),
+    )
     assert result.returncode == 1
     assert "bearing-wear" in result.stderr
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,7 @@ def test_signin_link_signs_in_once(page: Page, server: RunningServer) -> None:
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
     assert cookie["path"] == "/"
+    assert abs(cookie["expires"] - (time.time() + 12 * 3600)) < 300
 
     other = page.context.browser.new_context()  # type: ignore[union-attr]
     try:

@@ -25,11 +25,15 @@ def test_batch_refuses_ragged_columns_and_wrong_dtypes() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         SampleBatch.of([1, 2], [10], [1.0, 2.0])
     with pytest.raises(TypeError, match="ts must be int64"):
-        SampleBatch(np.array([1], np.int32), np.array([1.0]), np.array([1.0]), np.array([0], np.uint32))
+        SampleBatch(
+            np.array([1], np.int32), np.array([1.0]), np.array([1.0]), np.array([0], np.uint32)
+        )
 
 
 def test_concat_and_select_keep_columns_aligned() -> None:
-    joined = SampleBatch.concat([SampleBatch.of([1], [1], [1.0]), SampleBatch.of([2, 3], [2, 3], [2.0, 3.0])])
+    joined = SampleBatch.concat(
+        [SampleBatch.of([1], [1], [1.0]), SampleBatch.of([2, 3], [2, 3], [2.0, 3.0])]
+    )
     assert joined.tag_id.tolist() == [1, 2, 3]
     picked = joined.select(joined.value > 1.5)
     assert picked.ts.tolist() == [2, 3]
@@ -38,8 +42,14 @@ def test_concat_and_select_keep_columns_aligned() -> None:
 
 @pytest.mark.parametrize(
     ("text", "ns"),
-    [("8h", 8 * 3600 * NS), ("30m", 1800 * NS), ("250ms", 250_000_000), ("1.5s", 1_500_000_000),
-     ("2d", 172_800 * NS), ("100us", 100_000)],
+    [
+        ("8h", 8 * 3600 * NS),
+        ("30m", 1800 * NS),
+        ("250ms", 250_000_000),
+        ("1.5s", 1_500_000_000),
+        ("2d", 172_800 * NS),
+        ("100us", 100_000),
+    ],
 )
 def test_durations(text: str, ns: int) -> None:
     assert parse_duration_ns(text) == ns
@@ -53,7 +63,11 @@ def test_bad_durations_say_how_to_write_one(text: str) -> None:
 
 def test_format_duration_is_the_inverse_for_round_values() -> None:
     assert [format_duration(parse_duration_ns(t)) for t in ("1m", "1h", "1d", "90s", "7d")] == [
-        "1m", "1h", "1d", "90s", "1w",
+        "1m",
+        "1h",
+        "1d",
+        "90s",
+        "1w",
     ]
 
 

@@ -47,7 +47,10 @@ def test_demo_plant_has_two_sites_and_every_asset_kind(demo_plant_path: Path) ->
     assert [s.id for s in plant.root.children] == ["plant-a", "plant-b"]
     assert "plant-a/machining/line-1/cnc-07/spindle_vibration" in plant.tags
     assert {a.type for a in plant.assets.values()} == {
-        "cnc-mill", "heat-treat-furnace", "weld-cell", "assembly-station",
+        "cnc-mill",
+        "heat-treat-furnace",
+        "weld-cell",
+        "assembly-station",
     }
     wave = plant.tags["plant-a/machining/line-1/cnc-07/spindle_vibration_waveform"].waveform
     assert wave is not None and wave.samples == 4096 and wave.rate_hz == 10_000
@@ -56,7 +59,10 @@ def test_demo_plant_has_two_sites_and_every_asset_kind(demo_plant_path: Path) ->
 
 def test_base_example_is_valid() -> None:
     plant = load_plant_text(BASE)
-    assert list(plant.tags) == ["site-1/area-1/line-1/pump-1/flow", "site-1/area-1/line-1/pump-1/running"]
+    assert list(plant.tags) == [
+        "site-1/area-1/line-1/pump-1/flow",
+        "site-1/area-1/line-1/pump-1/running",
+    ]
 
 
 def test_broken_yaml_names_the_line() -> None:
@@ -75,7 +81,9 @@ def test_unknown_parent_is_reported_with_known_lines() -> None:
 
 
 def test_flat_asset_with_known_parent_joins_the_line() -> None:
-    plant = load_plant_text(BASE + "assets:\n  - {id: pump-2, type: pump, parent: site-1/area-1/line-1}\n")
+    plant = load_plant_text(
+        BASE + "assets:\n  - {id: pump-2, type: pump, parent: site-1/area-1/line-1}\n"
+    )
     assert "site-1/area-1/line-1/pump-2/flow" in plant.tags
     assert plant.assets["site-1/area-1/line-1/pump-2"].calendar == "day"
 
@@ -107,26 +115,34 @@ def test_missing_unit_inverted_range_and_unknown_unit_all_reported_at_once() -> 
 
 
 def test_illegal_characters_in_a_name() -> None:
-    [(line, message)] = problems(BASE.replace("- {id: pump-1, type: pump}", "- {id: 'pump 1/#', type: pump}"))
+    [(line, message)] = problems(
+        BASE.replace("- {id: pump-1, type: pump}", "- {id: 'pump 1/#', type: pump}")
+    )
     assert line == 20
     assert "'pump 1/#' is not a valid name" in message
 
 
 def test_duplicate_mapping_key_is_not_silently_overwritten() -> None:
-    found = problems(BASE.replace("enterprise: {id: acme}", "enterprise: {id: acme}\nenterprise: {id: other}"))
+    found = problems(
+        BASE.replace("enterprise: {id: acme}", "enterprise: {id: acme}\nenterprise: {id: other}")
+    )
     assert (3, "duplicate key 'enterprise' (first at line 2)") in found
 
 
 def test_unknown_asset_type_and_calendar() -> None:
-    text = BASE.replace("- {id: pump-1, type: pump}", "- {id: pump-1, type: pumpp, calendar: night}")
+    text = BASE.replace(
+        "- {id: pump-1, type: pump}", "- {id: pump-1, type: pumpp, calendar: night}"
+    )
     messages = [m for _, m in problems(text)]
     assert any("unknown asset type 'pumpp' (known: pump)" in m for m in messages)
     assert any("unknown calendar 'night' (known: day)" in m for m in messages)
 
 
 def test_unknown_key_and_wrong_type() -> None:
-    text = BASE.replace("      - {signal: flow, unit: l/min, range: [0, 100]}",
-                        "      - {signal: flow, unit: l/min, range: [zero, 100], colour: red}")
+    text = BASE.replace(
+        "      - {signal: flow, unit: l/min, range: [0, 100]}",
+        "      - {signal: flow, unit: l/min, range: [zero, 100], colour: red}",
+    )
     messages = [m for _, m in problems(text)]
     assert any("unknown key 'colour'" in m for m in messages)
     assert any("range" in m and "valid number" in m for m in messages)

@@ -38,10 +38,18 @@ def test_impossible_timestamps_are_rejected() -> None:
 
 def test_nonfinite_values_claiming_good_quality_are_kept_but_marked_bad() -> None:
     normalise = gate()
-    batch = SampleBatch.of([1, 2, 5], [NOW] * 3, [np.nan, np.inf, 1.0],
-                           [quality.GOOD, quality.BAD_SENSOR_FAILURE, quality.GOOD])
+    batch = SampleBatch.of(
+        [1, 2, 5],
+        [NOW] * 3,
+        [np.nan, np.inf, 1.0],
+        [quality.GOOD, quality.BAD_SENSOR_FAILURE, quality.GOOD],
+    )
     out = normalise(batch)
-    assert out.quality.tolist() == [quality.BAD_OUT_OF_RANGE, quality.BAD_SENSOR_FAILURE, quality.GOOD]
+    assert out.quality.tolist() == [
+        quality.BAD_OUT_OF_RANGE,
+        quality.BAD_SENSOR_FAILURE,
+        quality.GOOD,
+    ]
     assert normalise.rejected == {"nonfinite_marked_bad": 1}
     assert normalise.accepted == 3
 

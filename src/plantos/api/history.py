@@ -19,7 +19,9 @@ def tag_samples(
     path: str,
     start: str | None = Query(None, alias="from", description="ISO 8601, 'now' or '-1h'"),
     end: str | None = Query(None, alias="to", description="ISO 8601, 'now' or '-5m'"),
-    bucket: str | None = Query(None, description="Bucket width (1s, 1m, 1h); raw samples if absent"),
+    bucket: str | None = Query(
+        None, description="Bucket width (1s, 1m, 1h); raw samples if absent"
+    ),
     agg: str | None = Query(None, description="Comma-separated: avg,min,max,first,last,count,twa"),
     limit: int = Query(10_000, ge=1, le=MAX_RAW_LIMIT, description="Raw samples at most"),
 ) -> dict[str, Any]:

@@ -35,7 +35,11 @@ def live_snapshot(request: Request, prefix: str = Query("")) -> dict[str, Any]:
         live_entry(platform.plant.tags[path], tag_id, platform.live)
         for path, tag_id in _matching(platform, prefix)
     ]
-    return {"prefix": prefix.strip("/"), "now_ms": platform.clock.now_ns() // 1_000_000, "values": rows}
+    return {
+        "prefix": prefix.strip("/"),
+        "now_ms": platform.clock.now_ns() // 1_000_000,
+        "values": rows,
+    }
 
 
 @router.get("/live/stream")
@@ -52,12 +56,10 @@ async def live_stream(
     paths = {tag_id: path for path, tag_id in matched}
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        sent_ts = np.full(len(ids), np.iinfo(np.int64).min, dtype=np.int64)
-        while not await request.is_disconnected():
-            current = platform.live.ts[ids]
-            fresh = np.flatnonzero(current != sent_ts)
+        sent_ts = platform.live.ts[ids].copy()
+        fresh = np.arange(len(ids))  # the first message carries every value
+        while True:
             if len(fresh):
-                sent_ts[fresh] = current[fresh]
                 rows = [
                     live_entry(platform.plant.tags[paths[int(i)]], int(i), platform.live)
                     for i in ids[fresh]
@@ -65,5 +67,10 @@ async def live_stream(
                 data = {"now_ms": platform.clock.now_ns() // 1_000_000, "values": rows}
                 yield {"event": "live", "data": json.dumps(data)}
             await asyncio.sleep(interval_ms / 1000)
+            if await request.is_disconnected():
+                return
+            current = platform.live.ts[ids]
+            fresh = np.flatnonzero(current != sent_ts)
+            sent_ts[fresh] = current[fresh]
 
     return EventSourceResponse(events(), ping=15)

@@ -30,7 +30,9 @@ def demo(
     port: int = typer.Option(8080),
     seed: int = typer.Option(1, help="Same seed, same plant behaviour"),
     scenario: list[str] = typer.Option(
-        [DEFAULT_SCENARIO], "--scenario", "-s",
+        [DEFAULT_SCENARIO],
+        "--scenario",
+        "-s",
         help="kind:asset[:onset[:time-to-failure]]; kinds: bearing-wear, furnace-drift, weld-defect-trend",
     ),
     speed: float = typer.Option(1.0, help="Live: simulated seconds per wall second"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,9 @@ def query(
         Path("examples/demo-plant/plantos.yaml"), "--config", "-c", help="Plant file"
     ),
     data_dir: Path = typer.Option(Path("data/demo"), help="Data directory of the historian"),
-    api: str | None = typer.Option(None, help="Ask a running server instead, e.g. http://127.0.0.1:8080"),
+    api: str | None = typer.Option(
+        None, help="Ask a running server instead, e.g. http://127.0.0.1:8080"
+    ),
     token: str | None = typer.Option(None, envvar="PLANTOS_TOKEN", help="API token for --api"),
 ) -> None:
     """Print the history of one tag."""
@@ -64,8 +65,14 @@ def query(
 
 
 def _ask_file(
-    config: Path, data_dir: Path, tag_path: str, start: str, end: str,
-    bucket: str | None, agg: str | None, limit: int,
+    config: Path,
+    data_dir: Path,
+    tag_path: str,
+    start: str,
+    end: str,
+    bucket: str | None,
+    agg: str | None,
+    limit: int,
 ) -> dict[str, Any]:
     plant = load_plant(config)
     tiers, _ = tiers_from_spec(plant.spec.historian)
@@ -73,19 +80,30 @@ def _ask_file(
         now_ns=WallClock().now_ns(), start=start, end=end, bucket=bucket, agg=agg, limit=limit
     )
     url = plant.spec.historian.url or DEFAULT_HISTORIAN_URL
-    historian = open_historian(url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=True)
+    historian = open_historian(
+        url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=True
+    )
     try:
         tag_id = historian.tag_ids().get(tag_path)
         if tag_id is None:
             raise UnknownTagError(f"no tag {tag_path!r} in the historian at {data_dir}")
-        return {"tag": tag_path, "unit": plant.tags[tag_path].unit if tag_path in plant.tags else None} | request.run(historian, tag_id)
+        return {
+            "tag": tag_path,
+            "unit": plant.tags[tag_path].unit if tag_path in plant.tags else None,
+        } | request.run(historian, tag_id)
     finally:
         historian.close()
 
 
 def _ask_server(
-    api: str, token: str | None, tag_path: str, start: str, end: str,
-    bucket: str | None, agg: str | None, limit: int,
+    api: str,
+    token: str | None,
+    tag_path: str,
+    start: str,
+    end: str,
+    bucket: str | None,
+    agg: str | None,
+    limit: int,
 ) -> dict[str, Any]:
     if not token:
         raise PlantOSError("--api needs --token (or PLANTOS_TOKEN)")

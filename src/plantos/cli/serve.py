@@ -16,8 +16,7 @@ def announce_credentials(platform: Platform, host: str, port: int) -> None:
     admin = platform.tokens.bootstrap_admin()
     if admin:
         console.print(
-            "[bold]Admin API token[/bold] (shown only now; store it safely):\n"
-            f"  {admin}",
+            f"[bold]Admin API token[/bold] (shown only now; store it safely):\n  {admin}",
             highlight=False,
             soft_wrap=True,
         )

@@ -17,4 +17,8 @@ def signin_link(
 ) -> None:
     """Print a one-time sign-in link for the admin."""
     store = TokenStore(data_dir / "security.sqlite", clock=WallClock())
-    out.print(f"{base_url.rstrip('/')}/signin?token={store.issue_signin()}", highlight=False, soft_wrap=True)
+    out.print(
+        f"{base_url.rstrip('/')}/signin?token={store.issue_signin()}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -248,9 +248,7 @@ class DuckDBHistorian:
                     f"INSERT INTO {self.table(width)} "
                     f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM ({self._parts_from(finer, width, where)})"
                 ).fetchone()
-                cur.execute(
-                    "INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [width, stop]
-                )
+                cur.execute("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [width, stop])
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -355,7 +353,9 @@ class DuckDBHistorian:
             "ORDER BY bucket"
         ).fetchnumpy()
         horizon = min(end_ns, (self.newest_ts or end_ns) + 1)
-        return finish_buckets(rows, bucket_ns=bucket_ns, horizon_ns=horizon, aggs=wanted, source=source)
+        return finish_buckets(
+            rows, bucket_ns=bucket_ns, horizon_ns=horizon, aggs=wanted, source=source
+        )
 
     def _query_parts(
         self, cur: duckdb.DuckDBPyConnection, tag_id: int, start: int, end: int, bucket: int
@@ -410,7 +410,9 @@ class DuckDBHistorian:
 
     def cache_bytes(self) -> int:
         """Memory DuckDB holds now (buffer cache and working memory), bounded by its limit."""
-        row = self._cursor().execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+        row = (
+            self._cursor().execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+        )
         return int(row[0] or 0) if row else 0
 
     def checkpoint(self) -> None:

@@ -55,7 +55,8 @@ class HistoryRequest:
         aggs = tuple(a.strip() for a in (agg or "avg").split(",") if a.strip())
         unknown = [a for a in aggs if a not in AGGREGATES]
         if unknown or not aggs:
-            raise QueryError(f"unknown aggregate {', '.join(unknown) or agg!r}; use {', '.join(AGGREGATES)}")
+            named = ", ".join(repr(a) for a in unknown) if unknown else repr(agg)
+            raise QueryError(f"unknown aggregate {named}; use {', '.join(AGGREGATES)}")
         if bucket_ns is None and agg:
             raise QueryError("'agg' needs a 'bucket' (e.g. bucket=1m)")
         if not 1 <= limit <= MAX_RAW_LIMIT:

@@ -11,7 +11,9 @@ def tiers_from_spec(spec: HistorianSpec) -> tuple[list[Tier], int | None]:
     """The rollup tiers, finest first, and the raw retention (``None``: keep forever)."""
     tiers = sorted(
         (
-            Tier(parse_duration_ns(r.width), parse_duration_ns(r.retention) if r.retention else None)
+            Tier(
+                parse_duration_ns(r.width), parse_duration_ns(r.retention) if r.retention else None
+            )
             for r in spec.rollups
         ),
         key=lambda t: t.width_ns,

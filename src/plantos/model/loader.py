@@ -23,7 +23,9 @@ def load_plant(path: str | Path) -> Plant:
     except OSError as exc:
         raise ConfigError([ConfigProblem(file, None, f"cannot read file: {exc.strerror}")]) from exc
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError([ConfigProblem(file, None, f"file is larger than {MAX_CONFIG_BYTES} bytes")])
+        raise ConfigError(
+            [ConfigProblem(file, None, f"file is larger than {MAX_CONFIG_BYTES} bytes")]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -37,7 +39,10 @@ def load_plant_text(text: str, *, file: str = "<text>") -> Plant:
         raise ConfigError(problems)
     if not isinstance(data, dict):
         raise ConfigError(
-            [*problems, ConfigProblem(file, 1, "the file must be a mapping with 'enterprise' and 'sites'")]
+            [
+                *problems,
+                ConfigProblem(file, 1, "the file must be a mapping with 'enterprise' and 'sites'"),
+            ]
         )
     try:
         spec = PlantSpec.model_validate(data)
@@ -60,7 +65,9 @@ def _pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[Confi
         elif err["type"] == "missing":
             msg = f"{loc[-1]!r} is required"
             where = _dotted(loc[:-1])
-        out.append(ConfigProblem(file, yamlsource.line_of(data, loc), f"{where}: {msg}" if where else msg))
+        out.append(
+            ConfigProblem(file, yamlsource.line_of(data, loc), f"{where}: {msg}" if where else msg)
+        )
     return out
 
 

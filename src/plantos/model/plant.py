@@ -272,7 +272,9 @@ class _Builder:
         if tag.type == "enum" and not tag.states:
             self.problem(loc, f"tag {tag.signal!r} is an enum and needs 'states' (code: name)")
         if tag.type != "enum" and tag.states:
-            self.problem((*loc, "states"), f"tag {tag.signal!r}: 'states' only applies to enum tags")
+            self.problem(
+                (*loc, "states"), f"tag {tag.signal!r}: 'states' only applies to enum tags"
+            )
         if tag.type == "float" and not tag.unit:
             self.problem(loc, f"tag {tag.signal!r} is a float and needs a 'unit'")
         if tag.unit:

@@ -95,11 +95,23 @@ class TokenStore:
         return self._issue("signin", subject, role, SIGNIN_TTL_NS)
 
     def exchange_signin(self, token: str) -> str:
-        """Spend a sign-in token and return a session token for a browser cookie."""
-        identity = self.verify(token, kinds=("signin",))
+        """Spend a sign-in token and return a session token for a browser cookie.
+
+        The token is deleted and read in one statement, so of two requests racing with
+        the same link only one gets a session.
+        """
         with self._db() as db:
-            db.execute("DELETE FROM tokens WHERE hash = ?", (_hash(token),))
-        return self._issue("session", identity.subject, identity.role, SESSION_TTL_NS)
+            row = db.execute(
+                "DELETE FROM tokens WHERE hash = ? AND kind = 'signin' "
+                "RETURNING subject, role, expires_ns",
+                (_hash(token),),
+            ).fetchone()
+        if row is None:
+            raise AuthError("unknown token")
+        subject, role, expires = row
+        if expires is not None and expires <= self._clock.now_ns():
+            raise AuthError("token expired")
+        return self._issue("session", subject, role, SESSION_TTL_NS)
 
     def verify(self, token: str | None, *, kinds: tuple[str, ...] = ("api", "session")) -> Identity:
         """The identity behind ``token``; :class:`AuthError` if missing, unknown or expired."""

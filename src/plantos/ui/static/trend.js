@@ -250,6 +250,7 @@
       width: chartWidth(),
       height: chartHeight(),
       ms: 1,
+      padding: [12, 36, 0, 0],  // room for the date under the last time tick
       series: series,
       bands: bands,
       scales: scales,
