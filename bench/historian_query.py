@@ -155,8 +155,8 @@ def build(path: Path, days: int, tags: int) -> dict[str, Any]:
                 next_report += 10
                 written = (first + seconds_per_group) * tags
                 print(
-                    f"  building: {min(written, total) / 1e6:7.1f} M of {total / 1e6:.1f} M samples "
-                    f"({100 * min(written, total) / total:3.0f} %), write {write_s:.0f} s, "
+                    f"  building: {min(written, total) / 1e6:7.1f} M of {total / 1e6:.1f} M "
+                    f"samples ({100 * min(written, total) / total:3.0f} %), write {write_s:.0f} s, "
                     f"maintain {maintain_s:.0f} s, file {common.fmt_bytes(path.stat().st_size)}, "
                     f"WAL {common.fmt_bytes(common.duckdb_size(path) - path.stat().st_size)}",
                     flush=True,
@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  build: write {meta['write_s']:.1f} s ({common.fmt_rate(ingest_rate)} points/s), "
         f"maintain {meta['maintain_s']:.1f} s in {meta['maintains']} calls, "
-        f"together {common.fmt_rate(build_rate)} points/s; file {common.fmt_bytes(meta['file_bytes'])}"
+        f"together {common.fmt_rate(build_rate)} points/s; "
+        f"file {common.fmt_bytes(meta['file_bytes'])}"
     )
 
     start, end = T0, T0 + args.days * DAY
@@ -366,16 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
     common.print_table(header, rows)
     goal = "met" if tier_avg < 0.020 else "NOT met"
+    x = common.TIMES
     summary = (
-        f"- Goal < 20 ms for 1-minute averages of one tag over {args.days} days from the rollup tier: "
-        f"**{goal}**, median {common.fmt_s(tier_avg)} ({checks['avg'][1]:,} buckets); the raw scan "
-        f"takes {common.fmt_s(raw_avg)} through PlantOS ({raw_avg / tier_avg:.0f}{common.TIMES} slower) and "
-        f"{common.fmt_s(bare_raw_avg)} as a bare SQL `GROUP BY` ({bare_raw_avg / tier_avg:.0f}{common.TIMES}).\n"
-        f"- PlantOS's tier path takes {tier_avg / bare_tier:.1f}{common.TIMES} a bare read of the same rollup rows "
-        f"({common.fmt_s(bare_tier)}): the rest is the raw tail (the still open minute), composing "
-        f"parts into buckets and the dirty check.\n"
+        f"- Goal < 20 ms for 1-minute averages of one tag over {args.days} days from the rollup "
+        f"tier: **{goal}**, median {common.fmt_s(tier_avg)} ({checks['avg'][1]:,} buckets); the "
+        f"raw scan takes {common.fmt_s(raw_avg)} through PlantOS ({raw_avg / tier_avg:.0f}{x} "
+        f"slower) and {common.fmt_s(bare_raw_avg)} as a bare SQL `GROUP BY` "
+        f"({bare_raw_avg / tier_avg:.0f}{x}).\n"
+        f"- PlantOS's tier path takes {tier_avg / bare_tier:.1f}{x} a bare read of the same "
+        f"rollup rows ({common.fmt_s(bare_tier)}): the rest is the raw tail (the still open "
+        f"minute), composing parts into buckets and the dirty check.\n"
         f"- 1-hour time-weighted average: {common.fmt_s(tier_twa)} from the 1h tier, "
-        f"{common.fmt_s(raw_twa)} from raw samples ({raw_twa / tier_twa:.0f}{common.TIMES}).\n"
+        f"{common.fmt_s(raw_twa)} from raw samples ({raw_twa / tier_twa:.0f}{x}).\n"
     )
     print()
     print(summary)
@@ -407,11 +410,11 @@ def main(argv: list[str] | None = None) -> int:
             f"for {args.tags} tags (smooth signal plus noise, two decimals), written in time order "
             f"with `maintain(now)` every simulated hour. Queries ask for one tag over the whole "
             f"{args.days} days, the tag changing round robin from run to run; median of the timed "
-            f"runs after 2 warm-ups, all queries timed round robin. The raw path is a second `DuckDBHistorian(tiers=[])` opened "
-            f"read-only on the same file, so its `query_buckets` computes the same buckets from the "
-            f"samples table; the bare SQL rows show the least work a raw scan "
-            f"(`GROUP BY` average) or a tier read can do. Tier and raw answers are checked equal "
-            f"before timing.",
+            f"runs after 2 warm-ups, all queries timed round robin. The raw path is a second "
+            f"`DuckDBHistorian(tiers=[])` opened read-only on the same file, so its "
+            f"`query_buckets` computes the same buckets from the samples table; the bare SQL rows "
+            f"show the least work a raw scan (`GROUP BY` average) or a tier read can do. Tier and "
+            f"raw answers are checked equal before timing.",
             "",
             common.markdown_table(header, rows, align="llrrrr"),
             "",

@@ -130,7 +130,7 @@ def cut(stream: SampleBatch, rows: int) -> list[SampleBatch]:
 def groups(
     batches: Sequence[Any], rows: int, size: Callable[[Any], int] = len
 ) -> Iterator[list[Any]]:
-    """Consecutive batches gathered until they hold at least ``rows`` samples (the writer's rule)."""
+    """Consecutive batches gathered until they hold ``rows`` samples or more (the writer's rule)."""
     pending: list[Any] = []
     n = 0
     for b in batches:
@@ -436,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         m = med[r]
         cells = [f"{r:,}"]
         cells += [
-            f"{common.fmt_rate(m[k])}{spread(rates[r][k])}" if rates[r][k] else common.DASH for k in "abcde"
+            f"{common.fmt_rate(m[k])}{spread(rates[r][k])}" if rates[r][k] else common.DASH
+            for k in "abcde"
         ]
         cells += [
             f"{m['a'] / m['c']:.2f}",
@@ -460,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- Goal ≥ 3.0 M points/s on PlantOS's write path (b): **{goal_rate}**, "
         f"slowest batch size {common.fmt_rate(worst_b)} points/s.\n"
         f"- Goal ≥ 80 % of a bare DuckDB Arrow append of the same batches (b/c): **{goal_ratio}**, "
-        f"lowest {worst_bc:.2f}. Against a bare append with the same grouping (b/d): lowest {worst_bd:.2f}. "
+        f"lowest {worst_bc:.2f}. Against a bare append with the same grouping (b/d): "
+        f"lowest {worst_bd:.2f}. "
         f"Without group commit (a/c): lowest {worst_ac:.2f}.\n"
     )
     print()
@@ -471,12 +473,16 @@ def main(argv: list[str] | None = None) -> int:
             "## Historian write path",
             "",
             common.machine_line(
-                {"PostgreSQL": pg.version if pg else common.DASH, "psycopg": common._version("psycopg")}
+                {
+                    "PostgreSQL": pg.version if pg else common.DASH,
+                    "psycopg": common._version("psycopg"),
+                }
             ),
             "",
-            f"Sustained points/s writing {args.points:,} samples ({args.tags} tags, 1 Hz, values with "
-            f"two decimals, quality Good) cut into batches of the given size, each contender to a "
-            f"fresh DuckDB file or PostgreSQL table. Median of {args.rounds} interleaved round(s) for "
+            f"Sustained points/s writing {args.points:,} samples ({args.tags} tags, 1 Hz, values "
+            f"with two decimals, quality Good) cut into batches of the given size, each contender "
+            f"to a fresh DuckDB file or PostgreSQL table. Median of {args.rounds} interleaved "
+            f"round(s) for "
             f"DuckDB (± is the largest deviation of a round from the median), {args.pg_rounds} for "
             f"PostgreSQL. Every commit is durable when it returns. Groups are "
             f"{args.group_rows:,} rows, gathered the way `plantos.historian.writer` does.",
@@ -490,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
             "- (c) bare DuckDB `INSERT INTO samples SELECT * FROM arrow_table` per batch, Arrow "
             "table built zero-copy from the batch's columns, same table schema.",
             "- (d) as (c) with the same grouping, columns joined with `np.concatenate` (one "
-            "contiguous Arrow table appends faster than a zero-copy `pa.concat_tables` of many chunks).",
+            "contiguous Arrow table appends faster than a zero-copy `pa.concat_tables` of many "
+            "chunks).",
             "- (e) psycopg 3 binary `COPY ... FROM STDIN (FORMAT BINARY)` per batch, one commit "
             "per batch, normal logged table without index; the COPY stream is a numpy structured "
             f"array written with `copy.write`. {pg_note}.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,7 +39,5 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Histo
 
     yield factory
     for store in opened:
-        try:
+        with contextlib.suppress(Exception):  # closing twice is fine
             store.close()
-        except Exception:
-            pass

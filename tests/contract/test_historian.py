@@ -41,7 +41,7 @@ def reference(
     for b in np.unique((ts[usable] // bucket) * bucket):
         sel = usable & ((ts // bucket) * bucket == b)
         order = np.argsort(ts[sel], kind="stable")
-        v, t = values[sel][order], ts[sel][order]
+        v = values[sel][order]
         out[int(b)] = {
             "avg": float(v.mean()),
             "min": float(v.min()),

@@ -24,7 +24,8 @@ enterprise: {id: testco, name: Test Company}
 calendars:
   always:
     timezone: UTC
-    shifts: [{name: all-day, start: "00:00", end: "00:00", days: [mon, tue, wed, thu, fri, sat, sun]}]
+    shifts:
+      - {name: all-day, start: "00:00", end: "00:00", days: [mon, tue, wed, thu, fri, sat, sun]}
 asset_types:
   mixer:
     tags:

@@ -33,7 +33,8 @@ def demo(
         [DEFAULT_SCENARIO],
         "--scenario",
         "-s",
-        help="kind:asset[:onset[:time-to-failure]]; kinds: bearing-wear, furnace-drift, weld-defect-trend",
+        help="kind:asset[:onset[:time-to-failure]]; "
+        "kinds: bearing-wear, furnace-drift, weld-defect-trend",
     ),
     speed: float = typer.Option(1.0, help="Live: simulated seconds per wall second"),
     backfill: str = typer.Option("2h", help="Live: history to simulate before now at start"),

@@ -41,7 +41,8 @@ def severity(code: int) -> str:
 
 def is_bad(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
     """Vectorised: which samples carry a Bad status (severity bits ``10`` or ``11``)."""
-    return (codes & np.uint32(BAD)) != 0
+    bad: npt.NDArray[np.bool_] = (codes & np.uint32(BAD)) != 0
+    return bad
 
 
 def name(code: int) -> str:

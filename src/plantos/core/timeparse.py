@@ -32,7 +32,7 @@ def parse_duration_ns(text: str) -> int:
     m = _DURATION.match(str(text))
     if not m:
         raise ValueError(f"not a duration: {text!r} (write e.g. 500ms, 30s, 15m, 8h, 7d)")
-    return int(round(float(m.group(1)) * _UNIT_NS[m.group(2)]))
+    return round(float(m.group(1)) * _UNIT_NS[m.group(2)])
 
 
 def format_duration(ns: int) -> str:

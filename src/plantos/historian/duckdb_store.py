@@ -15,8 +15,10 @@ tier.
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +45,29 @@ CREATE TABLE IF NOT EXISTS samples (
 );
 CREATE TABLE IF NOT EXISTS rollup_state (width_ns BIGINT PRIMARY KEY, rolled_until BIGINT);
 CREATE TABLE IF NOT EXISTS rollup_dirty (
-    width_ns BIGINT NOT NULL, tag_id INTEGER NOT NULL, start_ns BIGINT NOT NULL, end_ns BIGINT NOT NULL
+    width_ns BIGINT NOT NULL,
+    tag_id INTEGER NOT NULL,
+    start_ns BIGINT NOT NULL,
+    end_ns BIGINT NOT NULL
 );
 """
 
 
 def _floor(ts: int, width: int) -> int:
     return ts - ts % width
+
+
+@contextmanager
+def _transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    # Every statement's result is consumed: DuckDB refuses new work on a cursor
+    # that still holds an unfinished result.
+    cur.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        yield
+    except BaseException:
+        cur.execute("ROLLBACK").fetchall()
+        raise
+    cur.execute("COMMIT").fetchall()
 
 
 class DuckDBHistorian:
@@ -67,7 +85,7 @@ class DuckDBHistorian:
         widths = [t.width_ns for t in tiers]
         if widths != sorted(set(widths)) or any(w <= 0 for w in widths):
             raise ValueError(f"rollup widths must be positive and increasing: {widths}")
-        for finer, coarser in zip(widths, widths[1:], strict=False):
+        for finer, coarser in itertools.pairwise(widths):
             if coarser % finer:
                 raise ValueError(
                     f"rollup width {format_duration(coarser)} is not a multiple of "
@@ -98,8 +116,8 @@ class DuckDBHistorian:
             for tier in tiers:
                 self._con.execute(sql.ROLLUP_DDL.format(table=self.table(tier.width_ns)))
         self._rolled = self._load_rolled()
-        newest = self._con.execute("SELECT max(ts) FROM samples").fetchone()
-        self.newest_ts: int | None = newest[0] if newest else None
+        newest = self._con.execute("SELECT max(ts) FROM samples").fetchall()
+        self.newest_ts: int | None = newest[0][0] if newest else None
 
     @staticmethod
     def table(width_ns: int) -> str:
@@ -134,7 +152,7 @@ class DuckDBHistorian:
                     new_rows.append((next_id, tag.path, tag.unit, tag.dtype))
                     next_id += 1
             if new_rows:
-                cur.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", new_rows)
+                cur.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", new_rows).fetchall()
             return existing
 
     def tag_ids(self) -> dict[str, int]:
@@ -145,22 +163,22 @@ class DuckDBHistorian:
     def write(self, batch: SampleBatch) -> None:
         if len(batch) == 0:
             return
-        incoming = batch.to_arrow()
         batch_min = int(batch.ts.min())
         with self._write_lock:
             cur = self._cursor()
-            late = self._late_ranges(batch, batch_min)
-            if late:
-                cur.execute("BEGIN TRANSACTION")
-                try:
-                    cur.execute("INSERT INTO samples SELECT * FROM incoming")
-                    cur.executemany("INSERT INTO rollup_dirty VALUES (?, ?, ?, ?)", late)
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-            else:
-                cur.execute("INSERT INTO samples SELECT * FROM incoming")
+            cur.register("incoming", batch.to_arrow())
+            try:
+                late = self._late_ranges(batch, batch_min)
+                if late:
+                    with _transaction(cur):
+                        cur.execute("INSERT INTO samples SELECT * FROM incoming").fetchall()
+                        cur.executemany(
+                            "INSERT INTO rollup_dirty VALUES (?, ?, ?, ?)", late
+                        ).fetchall()
+                else:
+                    cur.execute("INSERT INTO samples SELECT * FROM incoming").fetchall()
+            finally:
+                cur.unregister("incoming")
             batch_max = int(batch.ts.max())
             if self.newest_ts is None or batch_max > self.newest_ts:
                 self.newest_ts = batch_max
@@ -214,12 +232,22 @@ class DuckDBHistorian:
             width,
         )
 
+    def _insert_parts(
+        self, cur: duckdb.DuckDBPyConnection, width: int, finer: int | None, where: str
+    ) -> list[tuple[Any, ...]]:
+        """Add the parts of ``width`` computed from the finer tier (or raw) rows in ``where``."""
+        parts = self._parts_from(finer, width, where)
+        return cur.execute(
+            f"INSERT INTO {self.table(width)} "
+            f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM ({parts})"
+        ).fetchall()
+
     def _source_bounds(self, cur: duckdb.DuckDBPyConnection, finer: int | None) -> int | None:
         if finer is None:
-            row = cur.execute("SELECT min(ts) FROM samples").fetchone()
+            row = cur.execute("SELECT min(ts) FROM samples").fetchall()
         else:
-            row = cur.execute(f"SELECT min(bucket) FROM {self.table(finer)}").fetchone()
-        return row[0] if row else None
+            row = cur.execute(f"SELECT min(bucket) FROM {self.table(finer)}").fetchall()
+        return row[0][0] if row else None
 
     def _roll_forward(
         self, cur: duckdb.DuckDBPyConnection, width: int, finer: int | None, newest: int
@@ -242,18 +270,12 @@ class DuckDBHistorian:
         while start < target:
             stop = min(target, start + max(CATCH_UP_SPAN_NS // width, 1) * width)
             where = f"{column} >= {start} AND {column} < {stop}"
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                result = cur.execute(
-                    f"INSERT INTO {self.table(width)} "
-                    f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM ({self._parts_from(finer, width, where)})"
-                ).fetchone()
-                cur.execute("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [width, stop])
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            rows += int(result[0]) if result else 0
+            with _transaction(cur):
+                result = self._insert_parts(cur, width, finer, where)
+                cur.execute(
+                    "INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [width, stop]
+                ).fetchall()
+            rows += int(result[0][0]) if result else 0
             start = stop
             self._rolled[width] = stop
         return rows
@@ -269,24 +291,17 @@ class DuckDBHistorian:
         if not dirty:
             return 0
         column = "ts" if finer is None else "bucket"
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(cur):
             for tag_id, lo, hi in dirty:
                 start, stop = _floor(lo, width), _floor(hi, width) + width
                 cur.execute(
-                    f"DELETE FROM {self.table(width)} WHERE tag_id = ? AND bucket >= ? AND bucket < ?",
+                    f"DELETE FROM {self.table(width)} "
+                    "WHERE tag_id = ? AND bucket >= ? AND bucket < ?",
                     [tag_id, start, stop],
-                )
+                ).fetchall()
                 where = f"tag_id = {int(tag_id)} AND {column} >= {start} AND {column} < {stop}"
-                cur.execute(
-                    f"INSERT INTO {self.table(width)} "
-                    f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM ({self._parts_from(finer, width, where)})"
-                )
-            cur.execute("DELETE FROM rollup_dirty WHERE width_ns = ?", [width])
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
+                self._insert_parts(cur, width, finer, where)
+            cur.execute("DELETE FROM rollup_dirty WHERE width_ns = ?", [width]).fetchall()
         return len(dirty)
 
     def _apply_retention(self, cur: duckdb.DuckDBPyConnection, now_ns: int) -> dict[str, int]:
@@ -297,8 +312,8 @@ class DuckDBHistorian:
             cutoff = now_ns - self.raw_retention_ns
             if widths:
                 cutoff = min(cutoff, self._rolled[widths[0]] or cutoff)
-            row = cur.execute("DELETE FROM samples WHERE ts < ?", [cutoff]).fetchone()
-            deleted["samples"] = int(row[0]) if row else 0
+            row = cur.execute("DELETE FROM samples WHERE ts < ?", [cutoff]).fetchall()
+            deleted["samples"] = int(row[0][0]) if row else 0
         for i, tier in enumerate(self.tiers):
             if tier.retention_ns is None:
                 continue
@@ -307,8 +322,8 @@ class DuckDBHistorian:
                 cutoff = min(cutoff, self._rolled[widths[i + 1]] or cutoff)
             row = cur.execute(
                 f"DELETE FROM {self.table(tier.width_ns)} WHERE bucket < ?", [cutoff]
-            ).fetchone()
-            deleted[self.table(tier.width_ns)] = int(row[0]) if row else 0
+            ).fetchall()
+            deleted[self.table(tier.width_ns)] = int(row[0][0]) if row else 0
         return deleted
 
     # ---- queries ----------------------------------------------------------------------
@@ -386,21 +401,21 @@ class DuckDBHistorian:
     def _is_dirty(cur: duckdb.DuckDBPyConnection, width: int, tag_id: int) -> bool:
         row = cur.execute(
             "SELECT count(*) FROM rollup_dirty WHERE width_ns = ? AND tag_id = ?", [width, tag_id]
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(row and row[0][0])
 
     # ---- housekeeping -----------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         cur = self._cursor()
         out: dict[str, Any] = {"backend": "duckdb", "path": str(self.path)}
-        row = cur.execute("SELECT count(*) FROM samples").fetchone()
-        out["samples"] = int(row[0]) if row else 0
+        row = cur.execute("SELECT count(*) FROM samples").fetchall()
+        out["samples"] = int(row[0][0]) if row else 0
         out["tiers"] = {}
         for tier in self.tiers:
-            row = cur.execute(f"SELECT count(*) FROM {self.table(tier.width_ns)}").fetchone()
+            row = cur.execute(f"SELECT count(*) FROM {self.table(tier.width_ns)}").fetchall()
             out["tiers"][self.table(tier.width_ns)] = {
-                "rows": int(row[0]) if row else 0,
+                "rows": int(row[0][0]) if row else 0,
                 "rolled_until_ns": self._rolled[tier.width_ns],
                 "retention_ns": tier.retention_ns,
             }
@@ -411,9 +426,9 @@ class DuckDBHistorian:
     def cache_bytes(self) -> int:
         """Memory DuckDB holds now (buffer cache and working memory), bounded by its limit."""
         row = (
-            self._cursor().execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+            self._cursor().execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
         )
-        return int(row[0] or 0) if row else 0
+        return int(row[0][0] or 0) if row else 0
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file (shorter restart, smaller WAL)."""

@@ -47,6 +47,10 @@ class Historian(Protocol):
         """Give every tag path a stable integer id, keeping ids of tags seen before."""
         ...
 
+    def tag_ids(self) -> dict[str, int]:
+        """Every tag path the historian has an id for."""
+        ...
+
     def write(self, batch: SampleBatch) -> None:
         """Store a batch durably; when it returns, the samples survive a crash."""
         ...

@@ -267,7 +267,8 @@ class _Builder:
         if tag.range is not None and tag.range[0] > tag.range[1]:
             self.problem(
                 (*loc, "range"),
-                f"tag {tag.signal!r}: range is inverted: low {tag.range[0]} is above high {tag.range[1]}",
+                f"tag {tag.signal!r}: range is inverted: "
+                f"low {tag.range[0]} is above high {tag.range[1]}",
             )
         if tag.type == "enum" and not tag.states:
             self.problem(loc, f"tag {tag.signal!r} is an enum and needs 'states' (code: name)")

@@ -17,7 +17,8 @@ from plantos.core.timeparse import parse_duration_ns
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ID_RULE = "lowercase letters, digits, '-' and '_', starting with a letter or digit"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def check_id(value: str) -> str:
@@ -112,18 +113,14 @@ class ShiftSpec(_Strict):
     name: str
     start: time
     end: time
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: list(WEEKDAYS[:5])
-    )
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
 
 
 class BreakSpec(_Strict):
     name: str
     start: time
     duration: str
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: list(WEEKDAYS)
-    )
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
 
     _duration = field_validator("duration")(check_duration)
 

@@ -30,7 +30,7 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
     def __init__(self, stream: str, file: str) -> None:
         super().__init__(stream)
         self.file = file
@@ -65,11 +65,11 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    lambda loader, node: loader.construct_mapping(node),  # type: ignore[attr-defined]
+    lambda loader, node: loader.construct_mapping(node),
 )
 _Loader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
-    lambda loader, node: loader.construct_sequence(node),  # type: ignore[attr-defined]
+    lambda loader, node: loader.construct_sequence(node),
 )
 
 
