@@ -102,3 +102,13 @@ def test_manual_clock_never_goes_back_and_scaled_clock_runs_faster() -> None:
     assert scaled.now_ns() == 1_000 + 60 * NS
     with pytest.raises(ValueError, match="speed must be positive"):
         ScaledClock(0, speed=0)
+
+
+def test_scaled_clock_restarts_from_a_later_point_at_the_same_speed() -> None:
+    wall = ManualClock(0)
+    scaled = ScaledClock(0, speed=10, wall=wall)
+    wall.advance_to(NS)
+    scaled.restart_at(100 * NS)
+    assert scaled.now_ns() == 100 * NS
+    wall.advance_to(2 * NS)
+    assert scaled.now_ns() == 110 * NS

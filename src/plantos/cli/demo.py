@@ -13,7 +13,7 @@ from plantos.cli.common import console, out, reported_errors, setup_logging
 from plantos.cli.serve import run_server
 from plantos.core.clock import ScaledClock, WallClock
 from plantos.core.timeparse import parse_duration_ns, parse_time_ns
-from plantos.demo import SimulatorFeed, run_headless
+from plantos.demo import SimulatorFeed, live_simulation_start, run_headless
 from plantos.edge.simulator import Simulator, parse_scenario
 
 DEFAULT_CONFIG = Path("examples/demo-plant/plantos.yaml")
@@ -58,12 +58,12 @@ def demo(
             clock=clock,
         )
         scenarios = [parse_scenario(text, platform.plant) for text in scenario]
+        sim_start = live_simulation_start(
+            now, parse_duration_ns(backfill), platform.historian.newest_ts
+        )
+        clock.restart_at(max(now, sim_start))
         simulator = Simulator(
-            platform.plant,
-            platform.tag_ids,
-            seed=seed,
-            start_ns=now - parse_duration_ns(backfill),
-            scenarios=scenarios,
+            platform.plant, platform.tag_ids, seed=seed, start_ns=sim_start, scenarios=scenarios
         )
     feed = SimulatorFeed(platform, simulator, chunk_ns=60 * 1_000_000_000)
     platform.add_source(feed.follow(clock))

@@ -57,6 +57,11 @@ class ScaledClock:
         elapsed = self._wall.now_ns() - self._start_wall
         return self._start_sim + int(elapsed * self.speed)
 
+    def restart_at(self, ts_ns: int) -> None:
+        """Continue from ``ts_ns`` from this wall instant on, at the same speed."""
+        self._start_sim = ts_ns
+        self._start_wall = self._wall.now_ns()
+
     async def sleep_until(self, ts_ns: int) -> None:
         """Sleep on the wall until simulated time reaches ``ts_ns``."""
         remaining = ts_ns - self.now_ns()

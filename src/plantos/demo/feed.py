@@ -15,6 +15,7 @@ from plantos.core.clock import ManualClock, ScaledClock
 from plantos.edge.simulator import Simulator
 
 SOURCE = "simulator"
+NS = 1_000_000_000
 
 
 class SimulatorFeed:
@@ -57,3 +58,13 @@ class SimulatorFeed:
         while True:
             await self.advance_to(clock.now_ns())
             await asyncio.sleep(tick_s)
+
+
+def live_simulation_start(now_ns: int, backfill_ns: int, newest_ns: int | None) -> int:
+    """Where a live demo's simulation starts: ``backfill`` before now, but never before the
+    end of the history a previous run left (at ``--speed`` above 1 that may lie ahead of the
+    wall clock), so one tag never gets two pasts."""
+    start = now_ns - backfill_ns
+    if newest_ns is not None and newest_ns >= start:
+        start = newest_ns - newest_ns % NS + NS
+    return start

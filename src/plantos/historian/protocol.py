@@ -43,6 +43,9 @@ class BucketResult:
 class Historian(Protocol):
     """Every historian backend (DuckDB embedded, PostgreSQL scale-out) implements this."""
 
+    newest_ts: int | None
+    """Timestamp of the newest sample stored, ``None`` while empty."""
+
     def register_tags(self, tags: Iterable[TagDef]) -> dict[str, int]:
         """Give every tag path a stable integer id, keeping ids of tags seen before."""
         ...
