@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             f"## End to end: headless demo ({hours:g} simulated hours)",
             machine_line(),
             f"`plantos demo --headless --duration {hours:g}h` (the whole demo plant: "
-            "20 assets, 122 tags, 10 spindle waveforms; simulation, ingest gate, bus, writer stage, DuckDB "
-            "historian and rollups) against the simulator alone producing the same samples, "
+            "20 assets, 122 tags, 10 spindle waveforms; simulation, ingest gate, bus, "
+            "writer stage, DuckDB historian and rollups) against the simulator alone producing the same samples, "
             f"in the same run. Goal: at least {GOAL_SPEEDUP}{TIMES} real time.",
             markdown_table(header, rows),
             f"## Memory over {memory_hours:g} simulated hours",
