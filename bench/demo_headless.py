@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             f"`plantos demo --headless --duration {hours:g}h` (the whole demo plant: "
             "20 assets, 122 tags, 10 spindle waveforms; simulation, ingest gate, bus, "
             "writer stage, DuckDB historian and rollups) against the simulator alone "
-            f"producing the same samples, in the same run. Goal: at least {GOAL_SPEEDUP}{TIMES} real time.",
+            "producing the same samples, in the same run. "
+            f"Goal: at least {GOAL_SPEEDUP}{TIMES} real time.",
             markdown_table(header, rows),
             f"## Memory over {memory_hours:g} simulated hours",
             "Resident size of the headless demo at the end of simulated hours, beside the "
