@@ -4,6 +4,8 @@ clear 4xx for every kind of bad request."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -204,3 +206,33 @@ def test_rejected_samples_show_in_status_and_do_not_stop_the_pipeline(
     assert status["ingest"]["rejected"]["nonfinite_marked_bad"] >= 1
     assert status["historian_writer"]["acked_rows"] >= before + 2
     assert status["bus"]["subscribers"]["samples/historian"]["dropped_messages"] == 0
+
+
+def test_cli_query_asks_a_running_server(server: RunningServer) -> None:
+    """While a server holds the historian, ``plantos query --api`` asks it instead."""
+    args = [sys.executable, "-m", "plantos.cli.main", "query", TEMP, "--from", "-30m"]
+    common = {"capture_output": True, "text": True, "timeout": 120}
+    env = {"PATH": "/usr/bin:/bin", "PLANTOS_TOKEN": server.admin_token}
+    found = subprocess.run(
+        [*args, "--bucket", "10m", "--agg", "count", "--format", "json", "--api", server.url],
+        env=env,
+        **common,
+    )
+    assert found.returncode == 0, found.stderr
+    assert sum(json.loads(found.stdout)["count"]) >= 1700
+    wrong = subprocess.run(
+        [*args, "--api", server.url], env={**env, "PLANTOS_TOKEN": "pos_wrong"}, **common
+    )
+    assert wrong.returncode == 1 and "server answered 401: unknown token" in wrong.stderr
+    busy = subprocess.run(
+        [
+            *args,
+            "--data-dir",
+            str(server.platform.settings.data_dir),
+            "--config",
+            str(server.platform.settings.config),
+        ],
+        env=env,
+        **common,
+    )
+    assert busy.returncode == 1 and "in use by another PlantOS process" in busy.stderr

@@ -54,31 +54,25 @@ def query(
     token: str | None = typer.Option(None, envvar="PLANTOS_TOKEN", help="API token for --api"),
 ) -> None:
     """Print the history of one tag."""
-    if bucket and not agg:
-        agg = "avg"
+    words: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "bucket": bucket,
+        "agg": agg or ("avg" if bucket else None),
+        "limit": limit,
+    }
     with reported_errors():
         if api:
-            answer = _ask_server(api, token, tag_path, start, end, bucket, agg, limit)
+            answer = _ask_server(api, token, tag_path, words)
         else:
-            answer = _ask_file(config, data_dir, tag_path, start, end, bucket, agg, limit)
+            answer = _ask_file(config, data_dir, tag_path, words)
     _print(answer, fmt)
 
 
-def _ask_file(
-    config: Path,
-    data_dir: Path,
-    tag_path: str,
-    start: str,
-    end: str,
-    bucket: str | None,
-    agg: str | None,
-    limit: int,
-) -> dict[str, Any]:
+def _ask_file(config: Path, data_dir: Path, tag_path: str, words: dict[str, Any]) -> dict[str, Any]:
     plant = load_plant(config)
     tiers, _ = tiers_from_spec(plant.spec.historian)
-    request = HistoryRequest.parse(
-        now_ns=WallClock().now_ns(), start=start, end=end, bucket=bucket, agg=agg, limit=limit
-    )
+    request = HistoryRequest.parse(now_ns=WallClock().now_ns(), **words)
     url = plant.spec.historian.url or DEFAULT_HISTORIAN_URL
     historian = open_historian(
         url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=True
@@ -96,22 +90,12 @@ def _ask_file(
 
 
 def _ask_server(
-    api: str,
-    token: str | None,
-    tag_path: str,
-    start: str,
-    end: str,
-    bucket: str | None,
-    agg: str | None,
-    limit: int,
+    api: str, token: str | None, tag_path: str, words: dict[str, Any]
 ) -> dict[str, Any]:
     if not token:
         raise PlantOSError("--api needs --token (or PLANTOS_TOKEN)")
-    params: dict[str, str | int] = {"from": start, "to": end, "limit": limit}
-    if bucket:
-        params["bucket"] = bucket
-    if agg:
-        params["agg"] = agg
+    names = {"start": "from", "end": "to"}
+    params = {names.get(k, k): v for k, v in words.items() if v is not None}
     try:
         response = httpx.get(
             f"{api.rstrip('/')}/api/v1/tags/{tag_path}/samples",

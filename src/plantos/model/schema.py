@@ -70,9 +70,16 @@ class AssetType(_Strict):
     tags: list[TagSpec] = Field(default_factory=list)
 
 
-class AssetSpec(_Strict):
+class _Named(_Strict):
+    """A level of the hierarchy: a name used in paths, and a label for people."""
+
     id: str
     name: str = ""
+
+    _id = field_validator("id")(check_id)
+
+
+class AssetSpec(_Named):
     type: str | None = None
     parent: str | None = None
     criticality: Literal["low", "medium", "high", "critical"] = "medium"
@@ -80,33 +87,19 @@ class AssetSpec(_Strict):
     simulator: dict[str, Any] | None = None
     tags: list[TagSpec] = Field(default_factory=list)
 
-    _id = field_validator("id")(check_id)
 
-
-class LineSpec(_Strict):
-    id: str
-    name: str = ""
+class LineSpec(_Named):
     calendar: str | None = None
     assets: list[AssetSpec] = Field(default_factory=list)
 
-    _id = field_validator("id")(check_id)
 
-
-class AreaSpec(_Strict):
-    id: str
-    name: str = ""
+class AreaSpec(_Named):
     lines: list[LineSpec] = Field(default_factory=list)
 
-    _id = field_validator("id")(check_id)
 
-
-class SiteSpec(_Strict):
-    id: str
-    name: str = ""
+class SiteSpec(_Named):
     calendar: str | None = None
     areas: list[AreaSpec] = Field(default_factory=list)
-
-    _id = field_validator("id")(check_id)
 
 
 class ShiftSpec(_Strict):
@@ -174,11 +167,8 @@ class HistorianSpec(_Strict):
     )
 
 
-class EnterpriseSpec(_Strict):
-    id: str
-    name: str = ""
-
-    _id = field_validator("id")(check_id)
+class EnterpriseSpec(_Named):
+    """The enterprise: the root of every path's hierarchy."""
 
 
 class PlantSpec(_Strict):
