@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             common.machine_line(
                 {
-                    "PostgreSQL": pg.version if pg else common.DASH,
+                    "PostgreSQL": pg.version.removeprefix("PostgreSQL ") if pg else common.DASH,
                     "psycopg": common._version("psycopg"),
                 }
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,12 +28,14 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Histo
         tiers: list[Tier] | None = None,
         raw_retention_ns: int | None = None,
         name: str = "history",
+        **options: Any,
     ) -> Historian:
         """Open the store called ``name``; the same name reopens the same data."""
         store = DuckDBHistorian(
             tmp_path / f"{name}.duckdb",
             tiers=[Tier(MINUTE, None), Tier(HOUR, None)] if tiers is None else tiers,
             raw_retention_ns=raw_retention_ns,
+            **options,
         )
         opened.append(store)
         return store

@@ -147,10 +147,11 @@ def test_rollup_tier_answers_equal_the_raw_answers(open_store: HistorianFactory)
     assert stats["tiers"]["rollup_1h"]["rows"] == 3
     q = np.zeros(n, dtype=np.uint32)
     start, end = T0 + 1234 * NS, T0 + n * NS - 77 * NS  # edges not aligned to any tier
-    assert check_against_reference(store, 1, ts, values, q, start, end, HOUR) == "rollup_1h+raw"
-    assert (
-        check_against_reference(store, 1, ts, values, q, start, end, 10 * MINUTE) == "rollup_1m+raw"
-    )
+    # unaligned start from raw, then the widest tier, a finer one towards the end, raw last
+    hourly = check_against_reference(store, 1, ts, values, q, start, end, HOUR)
+    assert hourly == "raw+rollup_1h+rollup_1m+raw"
+    ten_min = check_against_reference(store, 1, ts, values, q, start, end, 10 * MINUTE)
+    assert ten_min == "raw+rollup_1m+raw"
     assert check_against_reference(store, 1, ts, values, q, start, end, 7 * NS) == "raw"
 
 
@@ -265,3 +266,68 @@ def test_any_arrival_order_gives_the_reference_aggregates(
     ts, v, q = np.concatenate(all_ts), np.concatenate(all_v), np.concatenate(all_q)
     check_against_reference(store, tag_id, ts, v, q, T0, T0 + 4 * HOUR, bucket_s * NS)
     store.close()
+
+
+def test_tiers_ordered_by_tag_answer_exactly_as_before(open_store: HistorianFactory) -> None:
+    """Rewriting a tier in tag order (and writing late data after it) changes no answer."""
+    rng = np.random.default_rng(5)
+    store = open_store(compact_min_rows=500)
+    hours, tags = 6, 20
+    n = hours * 3600
+    ts = T0 + np.arange(n) * NS
+    all_tags, all_ts, all_v = [], [], []
+    for h in range(hours):
+        sl = slice(h * 3600, (h + 1) * 3600)
+        tag = np.repeat(np.arange(1, tags + 1), 3600)
+        t = np.tile(ts[sl], tags)
+        v = rng.normal(size=len(t))
+        store.write(SampleBatch.of(tag, t, v))
+        done = store.maintain(int(t.max()))
+        all_tags.append(tag), all_ts.append(t), all_v.append(v)
+    assert (
+        "rollup_1m" in done.get("compacted", [])
+        or store.stats()["tiers"]["rollup_1m"]["ordered_rows"] > 0
+    )
+    late_t = T0 + np.array([30, 7200 + 5]) * NS
+    store.write(SampleBatch.of([3, 3], late_t, [50.0, -50.0]))
+    store.maintain(int(ts[-1]))
+    tag_ids, times, values = map(np.concatenate, (all_tags, all_ts, all_v))
+    for tag in (1, 3, tags):
+        sel = tag_ids == tag
+        t, v = times[sel], values[sel]
+        if tag == 3:
+            t, v = np.r_[t, late_t], np.r_[v, [50.0, -50.0]]
+        q = np.zeros(len(t), dtype=np.uint32)
+        source = check_against_reference(store, tag, t, v, q, T0, T0 + n * NS, MINUTE)
+        assert source.startswith("rollup_1m")
+        check_against_reference(store, tag, t, v, q, T0, T0 + n * NS, HOUR)
+
+
+def test_late_data_for_many_tags_is_recomputed_in_one_pass(open_store: HistorianFactory) -> None:
+    store = open_store()
+    tags, n = 500, 600
+    ts = T0 + np.arange(n) * NS
+    store.write(
+        SampleBatch.of(np.repeat(np.arange(1, tags + 1), n), np.tile(ts, tags), np.ones(tags * n))
+    )
+    store.write(SampleBatch.of([1], [T0 + 2 * HOUR], [1.0]))  # closes the first two hours
+    store.maintain(T0 + 2 * HOUR)
+    late = SampleBatch.of(np.arange(1, tags + 1), np.full(tags, T0 + 90 * NS), np.full(tags, 61.0))
+    store.write(late)
+    assert store.maintain(T0 + 2 * HOUR)["recomputed"] >= tags
+    r = store.query_buckets(77, T0, T0 + HOUR, bucket_ns=MINUTE, aggs=["count", "max"])
+    assert r.source.startswith("rollup_1m")
+    assert r.values["count"][1] == 61 and r.values["max"][1] == 61.0
+
+
+def test_the_store_checkpoints_after_writes_and_maintenance(open_store: HistorianFactory) -> None:
+    """No statement leaves a transaction open: a checkpoint must always be possible."""
+    store = open_store()
+    for i in range(2):
+        store.write(
+            SampleBatch.of(np.full(3600, 1), T0 + (i * 3600 + np.arange(3600)) * NS, np.ones(3600))
+        )
+        store.maintain(T0 + (i + 1) * HOUR)
+    store.write(SampleBatch.of([1], [T0 + 5 * NS], [2.0]))  # late: marks dirty in a transaction
+    store.maintain(T0 + 2 * HOUR)
+    store.checkpoint()

@@ -24,16 +24,20 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from plantos.core.batch import SampleBatch
 from plantos.core.errors import HistorianBusyError, QueryError
 from plantos.core.timeparse import format_duration
+from plantos.historian import parts as np_parts
 from plantos.historian import sql
 from plantos.historian.buckets import finish_buckets
 from plantos.historian.protocol import AGGREGATES, BucketResult, RawResult, Tier
+from plantos.historian.recent import RecentSamples
 from plantos.model.plant import TagDef
 
 CATCH_UP_SPAN_NS = 6 * 3600 * 1_000_000_000
+COMPACT_FRACTION = 0.1
 RETENTION_EVERY_NS = 600 * 1_000_000_000
 
 _SCHEMA = """
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS samples (
     tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UINTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rollup_state (width_ns BIGINT PRIMARY KEY, rolled_until BIGINT);
+CREATE TABLE IF NOT EXISTS rollup_layout (width_ns BIGINT PRIMARY KEY, sorted_rows BIGINT);
 CREATE TABLE IF NOT EXISTS rollup_dirty (
     width_ns BIGINT NOT NULL,
     tag_id INTEGER NOT NULL,
@@ -81,6 +86,7 @@ class DuckDBHistorian:
         raw_retention_ns: int | None = None,
         read_only: bool = False,
         memory_limit: str = "512MB",
+        compact_min_rows: int = 100_000,
     ) -> None:
         widths = [t.width_ns for t in tiers]
         if widths != sorted(set(widths)) or any(w <= 0 for w in widths):
@@ -95,6 +101,7 @@ class DuckDBHistorian:
         self.tiers = tiers
         self.raw_retention_ns = raw_retention_ns
         self.read_only = read_only
+        self.compact_min_rows = compact_min_rows
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -115,9 +122,15 @@ class DuckDBHistorian:
             self._con.execute(_SCHEMA)
             for tier in tiers:
                 self._con.execute(sql.ROLLUP_DDL.format(table=self.table(tier.width_ns)))
-        self._rolled = self._load_rolled()
+        self._rolled = self._load_state("rollup_state", "rolled_until")
+        self._sorted_rows = self._load_state("rollup_layout", "sorted_rows")
+        self._dirty: set[tuple[int, int]] = set(
+            self._con.execute("SELECT DISTINCT width_ns, tag_id FROM rollup_dirty").fetchall()
+        )
         newest = self._con.execute("SELECT max(ts) FROM samples").fetchall()
         self.newest_ts: int | None = newest[0][0] if newest else None
+        self._recent: RecentSamples | None = None
+        self._follow_finest_tier()
 
     @staticmethod
     def table(width_ns: int) -> str:
@@ -130,12 +143,30 @@ class DuckDBHistorian:
             self._local.cur = cur
         return cur
 
-    def _load_rolled(self) -> dict[int, int | None]:
-        try:
-            rows = self._con.execute("SELECT width_ns, rolled_until FROM rollup_state").fetchall()
-        except duckdb.CatalogException:
-            rows = []
-        known = dict(rows)
+    def _follow_finest_tier(self) -> None:
+        """Keep the samples newer than the finest tier's rolled-up mark in memory."""
+        if not self.tiers:
+            return
+        rolled = self._rolled[self.tiers[0].width_ns]
+        if rolled is None:
+            return
+        if self._recent is None:
+            rows = (
+                self._cursor()
+                .execute(
+                    "SELECT tag_id, ts, value, quality FROM samples WHERE ts >= ? ORDER BY rowid",
+                    [rolled],
+                )
+                .fetchnumpy()
+            )
+            initial = SampleBatch.of(rows["tag_id"], rows["ts"], rows["value"], rows["quality"])
+            self._recent = RecentSamples(rolled, initial)
+        else:
+            self._recent.advance(rolled)
+
+    def _load_state(self, table: str, column: str) -> dict[int, int | None]:
+        """Per tier, the value of ``column`` kept in ``table`` (``None`` where unset)."""
+        known = dict(self._con.execute(f"SELECT width_ns, {column} FROM {table}").fetchall())
         return {t.width_ns: known.get(t.width_ns) for t in self.tiers}
 
     # ---- tags -------------------------------------------------------------------------
@@ -166,26 +197,26 @@ class DuckDBHistorian:
         batch_min = int(batch.ts.min())
         with self._write_lock:
             cur = self._cursor()
-            cur.register("incoming", batch.to_arrow())
-            try:
-                late = self._late_ranges(batch, batch_min)
-                if late:
-                    with _transaction(cur):
-                        cur.execute("INSERT INTO samples SELECT * FROM incoming").fetchall()
-                        cur.executemany(
-                            "INSERT INTO rollup_dirty VALUES (?, ?, ?, ?)", late
-                        ).fetchall()
-                else:
-                    cur.execute("INSERT INTO samples SELECT * FROM incoming").fetchall()
-            finally:
-                cur.unregister("incoming")
+            late = self._late_ranges(batch, batch_min)
+            incoming = cur.from_arrow(batch.to_arrow())
+            if late is None:
+                incoming.insert_into("samples")
+            else:
+                with _transaction(cur):
+                    incoming.insert_into("samples")
+                    cur.from_arrow(late).insert_into("rollup_dirty")
+                widths, tags = late["width_ns"].to_pylist(), late["tag_id"].to_pylist()
+                self._dirty.update(zip(widths, tags, strict=True))
+            if self._recent is not None:
+                self._recent.add(batch)
             batch_max = int(batch.ts.max())
             if self.newest_ts is None or batch_max > self.newest_ts:
                 self.newest_ts = batch_max
 
-    def _late_ranges(self, batch: SampleBatch, batch_min: int) -> list[tuple[int, int, int, int]]:
-        """(width, tag, start, end) for samples falling into buckets a tier already rolled up."""
-        out: list[tuple[int, int, int, int]] = []
+    def _late_ranges(self, batch: SampleBatch, batch_min: int) -> pa.Table | None:
+        """Rows for ``rollup_dirty``: per tier and tag, the span of samples that fall into
+        buckets the tier already rolled up; ``None`` when the batch holds no such sample."""
+        parts = []
         for tier in self.tiers:
             rolled = self._rolled[tier.width_ns]
             if rolled is None or batch_min >= rolled:
@@ -195,13 +226,17 @@ class DuckDBHistorian:
             order = np.argsort(tags, kind="stable")
             tags, ts = tags[order], ts[order]
             starts = np.flatnonzero(np.r_[True, tags[1:] != tags[:-1]])
-            lo = np.minimum.reduceat(ts, starts)
-            hi = np.maximum.reduceat(ts, starts)
-            out += [
-                (tier.width_ns, int(t), int(a), int(b))
-                for t, a, b in zip(tags[starts], lo, hi, strict=True)
-            ]
-        return out
+            parts.append(
+                pa.table(
+                    {
+                        "width_ns": np.full(len(starts), tier.width_ns, dtype=np.int64),
+                        "tag_id": tags[starts],
+                        "start_ns": np.minimum.reduceat(ts, starts),
+                        "end_ns": np.maximum.reduceat(ts, starts),
+                    }
+                )
+            )
+        return pa.concat_tables(parts) if parts else None
 
     # ---- maintenance ------------------------------------------------------------------
 
@@ -218,7 +253,10 @@ class DuckDBHistorian:
                 done["rolled"][self.table(tier.width_ns)] = self._roll_forward(
                     cur, tier.width_ns, finer, self.newest_ts
                 )
+                if self._compact(cur, tier.width_ns):
+                    done.setdefault("compacted", []).append(self.table(tier.width_ns))
                 finer = tier.width_ns
+            self._follow_finest_tier()
             if now_ns >= self._next_retention_ns:
                 done["deleted"] = self._apply_retention(cur, now_ns)
                 self._next_retention_ns = now_ns + RETENTION_EVERY_NS
@@ -283,26 +321,68 @@ class DuckDBHistorian:
     def _recompute_dirty(
         self, cur: duckdb.DuckDBPyConnection, width: int, finer: int | None
     ) -> int:
-        dirty = cur.execute(
-            "SELECT tag_id, min(start_ns), max(end_ns) FROM rollup_dirty "
+        """Recompute the tier's buckets touched by late samples, all tags in one pass."""
+        spans = cur.execute(
+            "SELECT tag_id, min(start_ns) AS lo, max(end_ns) AS hi FROM rollup_dirty "
             "WHERE width_ns = ? GROUP BY tag_id",
             [width],
-        ).fetchall()
-        if not dirty:
+        ).fetchnumpy()
+        if len(spans["tag_id"]) == 0:
             return 0
-        column = "ts" if finer is None else "bucket"
-        with _transaction(cur):
-            for tag_id, lo, hi in dirty:
-                start, stop = _floor(lo, width), _floor(hi, width) + width
+        lo = np.asarray(spans["lo"], dtype=np.int64)
+        hi = np.asarray(spans["hi"], dtype=np.int64)
+        ranges = pa.table(
+            {
+                "tag_id": np.asarray(spans["tag_id"], dtype=np.int32),
+                "lo": lo - lo % width,
+                "hi": hi - hi % width + width,
+            }
+        )
+        table = self.table(width)
+        source, column = ("samples", "ts") if finer is None else (self.table(finer), "bucket")
+        inside = (
+            "EXISTS (SELECT 1 FROM dirty_ranges d WHERE d.tag_id = {t}.tag_id "
+            "AND {t}.{c} >= d.lo AND {t}.{c} < d.hi)"
+        )
+        cur.register("dirty_ranges", ranges)
+        try:
+            with _transaction(cur):
                 cur.execute(
-                    f"DELETE FROM {self.table(width)} "
-                    "WHERE tag_id = ? AND bucket >= ? AND bucket < ?",
-                    [tag_id, start, stop],
+                    f"DELETE FROM {table} WHERE " + inside.format(t=table, c="bucket")
                 ).fetchall()
-                where = f"tag_id = {int(tag_id)} AND {column} >= {start} AND {column} < {stop}"
-                self._insert_parts(cur, width, finer, where)
-            cur.execute("DELETE FROM rollup_dirty WHERE width_ns = ?", [width]).fetchall()
-        return len(dirty)
+                self._insert_parts(cur, width, finer, inside.format(t=source, c=column))
+                cur.execute("DELETE FROM rollup_dirty WHERE width_ns = ?", [width]).fetchall()
+        finally:
+            cur.unregister("dirty_ranges")
+        self._dirty = {d for d in self._dirty if d[0] != width}
+        return len(ranges)
+
+    def _compact(self, cur: duckdb.DuckDBPyConnection, width: int) -> bool:
+        """Rewrite the tier ordered by tag once its unordered tail has grown enough.
+
+        Rows arrive in time order, all tags interleaved, so one tag's rows would be
+        spread over every row group. Ordered by (tag, bucket), a tag's rows sit in one
+        or two row groups and DuckDB's zone maps skip the rest: a month of one tag's
+        minutes is read in milliseconds. Rewriting when the tail reaches a tenth of the
+        ordered part keeps the total rewriting work proportional to the rows stored.
+        """
+        table = self.table(width)
+        total = int(cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+        ordered = min(self._sorted_rows[width] or 0, total)
+        if total - ordered < max(self.compact_min_rows, COMPACT_FRACTION * ordered):
+            return False
+        with _transaction(cur):
+            cur.execute(sql.ROLLUP_DDL.format(table=f"{table}__ordered")).fetchall()
+            cur.execute(
+                f"INSERT INTO {table}__ordered SELECT * FROM {table} ORDER BY tag_id, bucket"
+            ).fetchall()
+            cur.execute(f"DROP TABLE {table}").fetchall()
+            cur.execute(f"ALTER TABLE {table}__ordered RENAME TO {table}").fetchall()
+            cur.execute(
+                "INSERT OR REPLACE INTO rollup_layout VALUES (?, ?)", [width, total]
+            ).fetchall()
+        self._sorted_rows[width] = total
+        return True
 
     def _apply_retention(self, cur: duckdb.DuckDBPyConnection, now_ns: int) -> dict[str, int]:
         """Delete what is older than each retention, but never what a tier has not yet rolled up."""
@@ -323,7 +403,12 @@ class DuckDBHistorian:
             row = cur.execute(
                 f"DELETE FROM {self.table(tier.width_ns)} WHERE bucket < ?", [cutoff]
             ).fetchall()
-            deleted[self.table(tier.width_ns)] = int(row[0][0]) if row else 0
+            gone = int(row[0][0]) if row else 0
+            deleted[self.table(tier.width_ns)] = gone
+            # the oldest rows go first, and they are in the ordered part
+            self._sorted_rows[tier.width_ns] = max(
+                (self._sorted_rows[tier.width_ns] or 0) - gone, 0
+            )
         return deleted
 
     # ---- queries ----------------------------------------------------------------------
@@ -362,47 +447,81 @@ class DuckDBHistorian:
         if (end_ns - start_ns) // bucket_ns > 1_000_000:
             raise QueryError("more than 1,000,000 buckets requested: choose a wider bucket")
         cur = self._cursor()
-        parts, source = self._query_parts(cur, tag_id, start_ns, end_ns, bucket_ns)
-        rows = cur.execute(
-            f"SELECT bucket, {sql.PART_COLUMNS} FROM ({sql.compose_parts(parts, bucket_ns)}) "
-            "ORDER BY bucket"
-        ).fetchnumpy()
+        parts, source = self._gather_parts(cur, tag_id, start_ns, end_ns, bucket_ns)
         horizon = min(end_ns, (self.newest_ts or end_ns) + 1)
         return finish_buckets(
-            rows, bucket_ns=bucket_ns, horizon_ns=horizon, aggs=wanted, source=source
+            np_parts.compose(parts, bucket_ns),
+            bucket_ns=bucket_ns,
+            horizon_ns=horizon,
+            aggs=wanted,
+            source=source,
         )
 
-    def _query_parts(
+    def _gather_parts(
         self, cur: duckdb.DuckDBPyConnection, tag_id: int, start: int, end: int, bucket: int
-    ) -> tuple[str, str]:
-        """Parts covering [start, end): from the widest clean tier that divides the bucket,
-        and from raw samples at the edges the tier does not cover."""
-        raw_where = f"tag_id = {int(tag_id)} AND ts >= {{lo}} AND ts < {{hi}}"
-        for tier in reversed(self.tiers):
-            width, rolled = tier.width_ns, self._rolled[tier.width_ns]
-            if bucket % width or rolled is None:
-                continue
-            lo = -(-start // width) * width
-            hi = min(_floor(end, width), rolled)
-            if lo >= hi or self._is_dirty(cur, tier.width_ns, tag_id):
-                continue
-            pieces = [
-                f"SELECT tag_id, bucket, {sql.PART_COLUMNS} FROM {self.table(width)} "
-                f"WHERE tag_id = {int(tag_id)} AND bucket >= {lo} AND bucket < {hi}"
-            ]
-            for a, b in ((start, lo), (hi, end)):
-                if a < b:
-                    pieces.append(sql.raw_parts(width, raw_where.format(lo=a, hi=b)))
-            label = self.table(width) + ("+raw" if len(pieces) > 1 else "")
-            return " UNION ALL ".join(f"({p})" for p in pieces), label
-        return sql.raw_parts(bucket, raw_where.format(lo=start, hi=end)), "raw"
+    ) -> tuple[np_parts.Parts, str]:
+        """Parts covering [start, end) and where they came from: the widest clean tier that
+        divides the bucket, then finer tiers towards the end, then the recent samples in
+        memory; raw samples from the database only where no tier reaches."""
+        tag = int(tag_id)
+        usable = [
+            t
+            for t in self.tiers
+            if bucket % t.width_ns == 0
+            and self._rolled[t.width_ns] is not None
+            and (t.width_ns, tag) not in self._dirty
+        ]
+        if not usable:
+            return self._raw_parts(cur, tag, start, end, bucket), "raw"
+        recent = self._recent
+        pieces: list[np_parts.Parts] = []
+        sources: list[str] = []
+        coarsest = usable[-1].width_ns
+        covered = min(-(-start // coarsest) * coarsest, end)
+        if start < covered:
+            pieces.append(self._raw_parts(cur, tag, start, covered, coarsest))
+            sources.append("raw")
+        for tier in reversed(usable):
+            width = tier.width_ns
+            hi = min(_floor(end, width), self._rolled[width] or covered)
+            if hi > covered:
+                pieces.append(
+                    self._fetch_parts(
+                        cur,
+                        f"SELECT bucket, {sql.PART_COLUMNS} FROM {self.table(width)} "
+                        f"WHERE tag_id = {tag} AND bucket >= {covered} AND bucket < {hi}",
+                    )
+                )
+                sources.append(self.table(width))
+                covered = hi
+        if covered < end:
+            finest = usable[0].width_ns
+            if recent is not None and covered >= recent.since_ns:
+                pieces.append(np_parts.from_samples(*recent.of_tag(tag, covered, end), finest))
+                sources.append("recent")
+            else:
+                pieces.append(self._raw_parts(cur, tag, covered, end, finest))
+                sources.append("raw")
+        return np_parts.concat(pieces), "+".join(sources)
+
+    def _raw_parts(
+        self, cur: duckdb.DuckDBPyConnection, tag: int, start: int, end: int, width: int
+    ) -> np_parts.Parts:
+        where = f"tag_id = {tag} AND ts >= {start} AND ts < {end}"
+        return self._fetch_parts(
+            cur, f"SELECT bucket, {sql.PART_COLUMNS} FROM ({sql.raw_parts(width, where)})"
+        )
 
     @staticmethod
-    def _is_dirty(cur: duckdb.DuckDBPyConnection, width: int, tag_id: int) -> bool:
-        row = cur.execute(
-            "SELECT count(*) FROM rollup_dirty WHERE width_ns = ? AND tag_id = ?", [width, tag_id]
-        ).fetchall()
-        return bool(row and row[0][0])
+    def _fetch_parts(cur: duckdb.DuckDBPyConnection, query: str) -> np_parts.Parts:
+        """Run a parts query; the parts come back in time order, as composing needs."""
+        rows = cur.execute(query).fetchnumpy()
+        parts = {c: np.asarray(rows[c]) for c in np_parts.COLUMNS}
+        fts = parts["fts"]
+        if bool(np.all(fts[1:] >= fts[:-1])):
+            return parts
+        order = np.argsort(fts, kind="stable")
+        return {c: v[order] for c, v in parts.items()}
 
     # ---- housekeeping -----------------------------------------------------------------
 
@@ -417,6 +536,7 @@ class DuckDBHistorian:
             out["tiers"][self.table(tier.width_ns)] = {
                 "rows": int(row[0][0]) if row else 0,
                 "rolled_until_ns": self._rolled[tier.width_ns],
+                "ordered_rows": self._sorted_rows[tier.width_ns] or 0,
                 "retention_ns": tier.retention_ns,
             }
         out["newest_ts_ns"] = self.newest_ts
