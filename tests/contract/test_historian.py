@@ -331,3 +331,24 @@ def test_the_store_checkpoints_after_writes_and_maintenance(open_store: Historia
     store.write(SampleBatch.of([1], [T0 + 5 * NS], [2.0]))  # late: marks dirty in a transaction
     store.maintain(T0 + 2 * HOUR)
     store.checkpoint()
+
+
+def test_a_reopened_store_answers_the_open_bucket_from_what_it_stored(
+    open_store: HistorianFactory,
+) -> None:
+    store = open_store()
+    n = 2 * 3600 + 1800
+    ts = T0 + np.arange(n) * NS
+    values = np.sin(np.arange(n) / 50.0)
+    store.write(SampleBatch.of(np.full(n, 4), ts, values))
+    store.maintain(int(ts[-1]))
+    before = store.query_buckets(4, T0, T0 + 3 * HOUR, bucket_ns=MINUTE, aggs=["avg", "count"])
+    store.close()
+    reopened = open_store()
+    after = reopened.query_buckets(4, T0, T0 + 3 * HOUR, bucket_ns=MINUTE, aggs=["avg", "count"])
+    assert after.source == before.source == "rollup_1m+recent"
+    assert after.values["count"].tolist() == before.values["count"].tolist()
+    assert after.values["count"].sum() == n
+    check_against_reference(
+        reopened, 4, ts, values, np.zeros(n, np.uint32), T0, T0 + 3 * HOUR, MINUTE
+    )
