@@ -275,3 +275,11 @@ def write_section(name: str, markdown: str, doc: Path = DOC) -> Path:
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text)
     return doc
+
+
+def publish(name: str, markdown: str, *, skip: bool) -> None:
+    """Write section ``name`` of docs/benchmarks.md unless ``skip`` (a quick run)."""
+    if skip:
+        print("docs/benchmarks.md not updated (--quick / --no-doc)")
+    else:
+        print(f"section {name} written to {write_section(name, markdown)}")

@@ -428,10 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             build_md,
         ]
     )
-    if args.no_doc:
-        print("docs/benchmarks.md not updated (--quick / --no-doc)")
-    else:
-        print(f"section historian-query written to {common.write_section('historian-query', md)}")
+    common.publish("historian-query", md, skip=args.no_doc)
     return 0
 
 

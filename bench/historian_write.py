@@ -512,10 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             goals,
         ]
     )
-    if args.no_doc:
-        print("docs/benchmarks.md not updated (--quick / --no-doc)")
-    else:
-        print(f"section historian-write written to {common.write_section('historian-write', md)}")
+    common.publish("historian-write", md, skip=args.no_doc)
     return 0
 
 

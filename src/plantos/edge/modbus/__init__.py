@@ -1,0 +1,1 @@
+"""Modbus TCP: the register codec (``codec``), pure and testable alone; the connector follows."""
