@@ -136,9 +136,13 @@ def main(argv: list[str] | None = None) -> int:
             markdown_table(header, rows),
             f"## Memory over {memory_hours:g} simulated hours",
             "Resident size of the headless demo at the end of simulated hours, beside the "
-            "historian's cache (DuckDB's buffer pool, capped by `historian.memory_limit`, 512 MB "
-            "in the demo plant). PlantOS's own memory is the difference; over the second half of "
-            f"the run it changed by {slope_own:+.1f} MiB per simulated hour. Peak RSS "
+            "memory DuckDB reports for its buffer pool (capped by `historian.memory_limit`, "
+            "512 MB in the demo plant). The difference is the rest of the process: Python "
+            "and numpy, DuckDB's working memory outside its pool (the sorts of tier "
+            "rewrites, query execution) and allocator slack. Resident size in the first "
+            f"half of the run peaked at {max(rss[:half] or [0]):.0f} MiB and in the second "
+            f"half at {max(rss[half:] or [0]):.0f} MiB; the difference column changed by "
+            f"{slope_own:+.1f} MiB per simulated hour over the second half. Peak RSS "
             f"{mem['peak_rss_mb']:.0f} MiB.",
             markdown_table(
                 ["simulated", "RSS MiB", "historian cache MiB", "RSS - cache MiB"], mem_rows

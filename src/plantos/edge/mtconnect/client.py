@@ -1,0 +1,281 @@
+"""Polling an MTConnect agent over HTTP into sample batches, without skipping an observation.
+
+The agent keeps its observations in a circular buffer numbered by sequence. The client
+remembers the agent's ``instanceId`` and the next sequence it wants, and pages through
+``/sample?from=<next>&count=<count>`` until it has caught up. Three things can break the
+chain, and each is handled, counted and logged:
+
+- first contact: ``/current`` gives the latest value of every item and the ``nextSequence``
+  to page from;
+- an agent restart (a new ``instanceId``, sequences start over): counted in ``restarts``,
+  and the client starts again from ``/current``;
+- falling behind the buffer (``OUT_OF_RANGE``): the observations that left the buffer are
+  gone; their number is added to ``lost_observations`` and the client resumes from the
+  agent's ``firstSequence``.
+
+A poll is all or nothing: when the agent cannot be reached, or answers nonsense, ``poll``
+raises ``MTConnectError`` and the client's position stays where the last successful poll
+left it, so the next poll asks for the same observations again.
+
+``UNAVAILABLE`` becomes a NaN sample with status ``BadNoCommunication`` (0x80310000):
+OPC UA defines it as "communication with the data source is defined, but not established,
+and there is no last known value available", which is what an MTConnect agent says with
+``UNAVAILABLE`` (the agent itself answers, but has no valid value from the device, often
+for hours while a machine is off). ``BadCommunicationError`` would blame the link between
+PlantOS and the agent, which worked; ``BadWaitingForInitialData`` promises a value that is
+merely not there yet, which a switched-off machine will not deliver.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import httpx
+
+from plantos.core import quality
+from plantos.core.batch import SampleBatch
+from plantos.edge.mtconnect.documents import (
+    MAX_BYTES,
+    DataItemInfo,
+    ErrorDocument,
+    MTConnectError,
+    Observation,
+    StreamsDocument,
+    parse_probe,
+    parse_response,
+)
+
+logger = logging.getLogger(__name__)
+
+BAD_NO_COMMUNICATION = 0x8031_0000
+METRICS = (
+    "polls",
+    "observations",
+    "samples",
+    "restarts",
+    "lost_observations",
+    "rejected",
+    "rejected_non_numeric",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where the client reads next: the agent instance and the next sequence number."""
+
+    instance_id: int
+    next_sequence: int
+
+
+@dataclass
+class _Poll:
+    """What one poll gathers; merged into the client only when the poll succeeds."""
+
+    tag_id: list[int] = field(default_factory=list)
+    ts: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    quality: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
+
+    def add(self, tag: int, obs: Observation, value: float, code: int) -> None:
+        self.tag_id.append(tag)
+        self.ts.append(obs.timestamp_ns)
+        self.value.append(value)
+        self.quality.append(code)
+
+    def batch(self) -> SampleBatch:
+        return SampleBatch.of(self.tag_id, self.ts, self.value, self.quality)
+
+
+class MTConnectClient:
+    """Reads one MTConnect agent; ``mapping`` names the data items to keep (id -> PlantOS tag id).
+
+    ``enums`` turns text values of an item into numbers, e.g.
+    ``{"exec": {"ACTIVE": 1, "READY": 0}}``; other text values of mapped items are counted
+    as ``rejected_non_numeric``. Pass ``http`` to share a client; otherwise the client owns
+    one and closes it in ``aclose``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        mapping: dict[str, int],
+        enums: dict[str, dict[str, int]] | None = None,
+        http: httpx.AsyncClient | None = None,
+        count: int = 1000,
+        max_pages: int = 100,
+        max_bytes: int = MAX_BYTES,
+        timeout_s: float = 10.0,
+    ) -> None:
+        for name, number in (("count", count), ("max_pages", max_pages), ("max_bytes", max_bytes)):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                raise ValueError(f"{name} must be a positive whole number, got {number!r}")
+        self.base_url = base_url.rstrip("/")
+        self._mapping = dict(mapping)
+        self._enums = {item: dict(states) for item, states in (enums or {}).items()}
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.AsyncClient(timeout=timeout_s)
+        self._count = count
+        self._max_pages = max_pages
+        self._max_bytes = max_bytes
+        self._position: Position | None = None
+        self._metrics = dict.fromkeys(METRICS, 0)
+
+    @property
+    def position(self) -> Position | None:
+        """The agent instance and next sequence; None before the first successful poll."""
+        return self._position
+
+    @property
+    def metrics(self) -> dict[str, int]:
+        return dict(self._metrics)
+
+    async def probe(self) -> list[DataItemInfo]:
+        """The data items the agent's devices declare."""
+        body, _ = await self._fetch("probe", {})
+        return parse_probe(body, max_bytes=self._max_bytes)
+
+    async def poll(self) -> SampleBatch:
+        """The samples of mapped items observed since the last poll, in sequence order."""
+        self._metrics["polls"] += 1
+        acc = _Poll()
+        position = self._position or await self._from_current(acc)
+        for _ in range(self._max_pages):
+            params = {"from": position.next_sequence, "count": self._count}
+            doc = await self._streams("sample", params)
+            if isinstance(doc, ErrorDocument):
+                position = await self._recover(doc, position, acc)
+            elif doc.header.instance_id != position.instance_id:
+                position = await self._restart(acc)
+            else:
+                position, caught_up = self._take_page(doc, position, acc)
+                if caught_up:
+                    break
+        self._position = position
+        for key, number in acc.counts.items():
+            self._metrics[key] += number
+        return acc.batch()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> MTConnectClient:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def _take_page(
+        self, doc: StreamsDocument, position: Position, acc: _Poll
+    ) -> tuple[Position, bool]:
+        header = doc.header
+        if header.next_sequence < position.next_sequence:
+            raise MTConnectError(
+                f"The agent at {self.base_url} went back from sequence {position.next_sequence}"
+                f" to {header.next_sequence} without a new instanceId."
+            )
+        for obs in doc.observations:
+            if position.next_sequence <= obs.sequence < header.next_sequence:
+                self._take(obs, acc)
+        caught_up = header.next_sequence > header.last_sequence
+        return Position(header.instance_id, header.next_sequence), caught_up
+
+    async def _from_current(self, acc: _Poll) -> Position:
+        doc = await self._streams("current", {})
+        if isinstance(doc, ErrorDocument):
+            raise MTConnectError(f"The agent at {self.base_url} refused /current: {doc}")
+        for obs in doc.observations:
+            self._take(obs, acc)
+        return Position(doc.header.instance_id, doc.header.next_sequence)
+
+    async def _restart(self, acc: _Poll) -> Position:
+        acc.counts["restarts"] += 1
+        logger.warning("MTConnect agent %s restarted; reading from /current again", self.base_url)
+        return await self._from_current(acc)
+
+    async def _recover(self, error: ErrorDocument, position: Position, acc: _Poll) -> Position:
+        """After ``OUT_OF_RANGE``, learn the buffer window from ``/current`` and move into it."""
+        if not error.has("OUT_OF_RANGE"):
+            raise MTConnectError(f"The agent at {self.base_url} refused /sample: {error}")
+        current = await self._streams("current", {})
+        if isinstance(current, ErrorDocument):
+            raise MTConnectError(f"The agent at {self.base_url} refused /current: {current}")
+        header = current.header
+        wanted = position.next_sequence
+        if header.instance_id != position.instance_id or wanted > header.next_sequence:
+            return await self._restart(acc)
+        if wanted >= header.first_sequence:
+            raise MTConnectError(
+                f"The agent at {self.base_url} answered {error} for sequence {wanted},"
+                f" which its buffer ({header.first_sequence}..{header.last_sequence}) holds."
+            )
+        lost = header.first_sequence - wanted
+        acc.counts["lost_observations"] += lost
+        logger.warning(
+            "MTConnect agent %s: %d observations (sequences %d..%d) left its buffer before"
+            " they were read; resuming at %d",
+            self.base_url,
+            lost,
+            wanted,
+            header.first_sequence - 1,
+            header.first_sequence,
+        )
+        return Position(header.instance_id, header.first_sequence)
+
+    def _take(self, obs: Observation, acc: _Poll) -> None:
+        acc.counts["observations"] += 1
+        tag = self._mapping.get(obs.data_item_id)
+        if tag is None:
+            return
+        if obs.value is None:
+            acc.add(tag, obs, math.nan, BAD_NO_COMMUNICATION)
+        elif isinstance(obs.value, float):
+            acc.add(tag, obs, obs.value, quality.GOOD)
+        elif (state := self._enums.get(obs.data_item_id, {}).get(obs.value)) is not None:
+            acc.add(tag, obs, float(state), quality.GOOD)
+        else:
+            acc.counts["rejected"] += 1
+            acc.counts["rejected_non_numeric"] += 1
+            return
+        acc.counts["samples"] += 1
+
+    async def _streams(
+        self, endpoint: str, params: dict[str, int]
+    ) -> StreamsDocument | ErrorDocument:
+        body, status = await self._fetch(endpoint, params)
+        try:
+            return parse_response(body, max_bytes=self._max_bytes)
+        except MTConnectError as exc:
+            if status == 200:
+                raise
+            raise MTConnectError(
+                f"The agent at {self.base_url} answered /{endpoint} with HTTP {status}: {exc}"
+            ) from exc
+
+    async def _fetch(self, endpoint: str, params: dict[str, int]) -> tuple[bytes, int]:
+        """The body (at most ``max_bytes``, read as it streams in) and the HTTP status."""
+        url = f"{self.base_url}/{endpoint}"
+        try:
+            async with self._http.stream("GET", url, params=params) as response:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self._max_bytes:
+                        raise MTConnectError(
+                            f"The answer of {url} has more than the {self._max_bytes} bytes"
+                            " allowed; refused."
+                        )
+                    chunks.append(chunk)
+                return b"".join(chunks), response.status_code
+        except httpx.HTTPError as exc:
+            raise MTConnectError(
+                f"Cannot read {url} from the MTConnect agent ({type(exc).__name__}: {exc})."
+            ) from exc
