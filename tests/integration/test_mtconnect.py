@@ -15,7 +15,6 @@ import pytest
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.edge.mtconnect import (
-    BAD_NO_COMMUNICATION,
     DataItemInfo,
     MTConnectClient,
     MTConnectError,
@@ -114,7 +113,7 @@ def test_paging_past_count_loses_and_repeats_nothing(agent: Agent, server: Agent
     first, second = poll_after(mtc, None, lambda: add_x(agent, 250))
     # the first poll reads /current, where both mapped items are still UNAVAILABLE
     assert all(math.isnan(v) for v in first.value.tolist())
-    assert first.quality.tolist() == [BAD_NO_COMMUNICATION] * 2
+    assert first.quality.tolist() == [quality.BAD_NO_COMMUNICATION] * 2
     assert second.value.tolist() == x_values(250)
     assert second.ts.tolist() == [BASE_NS + i * 1_000_000 for i in range(250)]
     assert mtc.position is not None and mtc.position.next_sequence == agent.next_sequence
@@ -136,9 +135,9 @@ def test_unavailable_becomes_bad_no_communication(agent: Agent, server: AgentSer
 
     _, before, after = poll_after(mtc, None, good, unavailable)
     assert by_tag(before) == {X: (1.5, quality.GOOD), TEMP: (2.0, quality.GOOD)}
-    assert after.quality.tolist() == [BAD_NO_COMMUNICATION] * 2
+    assert after.quality.tolist() == [quality.BAD_NO_COMMUNICATION] * 2
     assert np.isnan(after.value).all()
-    assert quality.severity(BAD_NO_COMMUNICATION) == "bad"
+    assert quality.severity(quality.BAD_NO_COMMUNICATION) == "bad"
 
 
 def test_enum_states_map_and_other_text_is_rejected(agent: Agent, server: AgentServer) -> None:
@@ -175,7 +174,7 @@ def test_agent_restart_is_detected_and_read_from_current(
     # /current of the new instance: the latest X position; Sspeed still UNAVAILABLE
     latest = by_tag(batch)
     assert latest[X] == ((1000 + after_restart - 1) / 4, quality.GOOD)
-    assert latest[SPEED][1] == BAD_NO_COMMUNICATION
+    assert latest[SPEED][1] == quality.BAD_NO_COMMUNICATION
 
 
 def test_falling_behind_the_buffer_counts_exactly_the_lost_observations(

@@ -169,3 +169,8 @@ def test_missing_file_and_binary_file(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_plant(binary)
+
+
+def test_a_control_character_is_a_syntax_error_with_its_line() -> None:
+    [(line, message)] = problems("plantos: 1\nenterprise: {id: acme}\nsites: [\x0c]\n")
+    assert line == 3 and "special characters are not allowed" in message

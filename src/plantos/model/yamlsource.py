@@ -75,9 +75,14 @@ _Loader.add_constructor(
 
 def parse(text: str, file: str) -> tuple[Any, list[ConfigProblem]]:
     """Parse YAML text; return the data and the problems found (syntax or duplicate keys)."""
-    loader = _Loader(text, file)
+    try:
+        loader = _Loader(text, file)  # the reader rejects control characters right here
+    except yaml.reader.ReaderError as exc:
+        return None, [_unreadable(text, file, exc)]
     try:
         data = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        return None, [_unreadable(text, file, exc)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -88,6 +93,13 @@ def parse(text: str, file: str) -> tuple[Any, list[ConfigProblem]]:
     finally:
         loader.dispose()
     return data, loader.problems
+
+
+def _unreadable(text: str, file: str, exc: yaml.reader.ReaderError) -> ConfigProblem:
+    line = text.count("\n", 0, exc.position) + 1
+    return ConfigProblem(
+        file, line, f"YAML syntax error: {exc.reason} (character #x{exc.character:04x})"
+    )
 
 
 def line_of(data: Any, loc: Sequence[Any]) -> int | None:

@@ -5,7 +5,7 @@ against oversized documents and entity expansion); ``client`` polls an agent int
 ``SampleBatch`` values, following its sequence numbers across restarts and buffer overruns.
 """
 
-from plantos.edge.mtconnect.client import BAD_NO_COMMUNICATION, MTConnectClient, Position
+from plantos.edge.mtconnect.client import MTConnectClient, Position
 from plantos.edge.mtconnect.documents import (
     AgentError,
     DataItemInfo,
@@ -21,7 +21,6 @@ from plantos.edge.mtconnect.documents import (
 )
 
 __all__ = [
-    "BAD_NO_COMMUNICATION",
     "AgentError",
     "DataItemInfo",
     "ErrorDocument",

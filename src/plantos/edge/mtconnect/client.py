@@ -50,7 +50,6 @@ from plantos.edge.mtconnect.documents import (
 
 logger = logging.getLogger(__name__)
 
-BAD_NO_COMMUNICATION = 0x8031_0000
 METRICS = (
     "polls",
     "observations",
@@ -95,8 +94,10 @@ class MTConnectClient:
 
     ``enums`` turns text values of an item into numbers, e.g.
     ``{"exec": {"ACTIVE": 1, "READY": 0}}``; other text values of mapped items are counted
-    as ``rejected_non_numeric``. Pass ``http`` to share a client; otherwise the client owns
-    one and closes it in ``aclose``.
+    as ``rejected_non_numeric``. One poll reads at most ``max_pages`` pages of ``count``
+    observations, so a fast agent cannot keep it busy forever; the next poll goes on from
+    there. Pass ``http`` to share a client; otherwise the client owns one and closes it in
+    ``aclose``.
     """
 
     def __init__(
@@ -235,7 +236,7 @@ class MTConnectClient:
         if tag is None:
             return
         if obs.value is None:
-            acc.add(tag, obs, math.nan, BAD_NO_COMMUNICATION)
+            acc.add(tag, obs, math.nan, quality.BAD_NO_COMMUNICATION)
         elif isinstance(obs.value, float):
             acc.add(tag, obs, obs.value, quality.GOOD)
         elif (state := self._enums.get(obs.data_item_id, {}).get(obs.value)) is not None:
