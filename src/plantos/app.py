@@ -24,7 +24,9 @@ from plantos.bus.protocol import EVENTS, SAMPLES
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.core.events import Event
+from plantos.edge.connector import Connector
 from plantos.edge.normalise import Normaliser
+from plantos.edge.supervisor import Supervisor
 from plantos.historian import open_historian
 from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
@@ -85,7 +87,17 @@ class Platform:
         self._live_sub = self.bus.subscribe(SAMPLES, name="live", maxsize=settings.bus_capacity)
         self._tasks: list[asyncio.Task[None]] = []
         self._sources: list[Awaitable[None]] = []
+        self.connectors: list[Supervisor] = []
         self.events_seen: dict[str, int] = {}
+
+    def add_connector(self, connector: Connector) -> Supervisor:
+        """Run ``connector`` under a supervisor feeding :meth:`ingest`, from :meth:`start` on."""
+        supervisor = Supervisor(
+            connector, lambda batch: self.ingest(batch, source=connector.name), clock=self.clock
+        )
+        self.connectors.append(supervisor)
+        self.add_source(supervisor.run())
+        return supervisor
 
     def add_source(self, source: Awaitable[None]) -> None:
         """A coroutine that feeds the platform through :meth:`ingest`; started by :meth:`start`."""
@@ -135,6 +147,7 @@ class Platform:
             "ingest": self.normaliser.metrics(),
             "historian_writer": self.writer.metrics(),
             "events": dict(self.events_seen),
+            "connectors": [c.metrics() for c in self.connectors],
         }
 
 

@@ -236,3 +236,22 @@ def test_cli_query_asks_a_running_server(server: RunningServer) -> None:
         **common,
     )
     assert busy.returncode == 1 and "in use by another PlantOS process" in busy.stderr
+
+
+def test_prometheus_metrics_need_a_token_and_show_the_pipeline(
+    server: RunningServer, client: httpx.Client
+) -> None:
+    assert httpx.get(f"{server.url}/metrics").status_code == 401
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    assert 'plantos_bus_queue_depth{subscriber="samples/historian"}' in text
+    assert "plantos_ingest_accepted_samples_total" in text
+    assert "plantos_historian_acked_rows_total" in text
+    accepted = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("plantos_ingest_accepted_samples_total")
+    )
+    assert accepted >= 7201

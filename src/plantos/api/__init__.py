@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from plantos.api import history, live, plant, system
+from plantos.api import history, live, plant, prometheus, system
 from plantos.api.auth import require_identity
 from plantos.api.errors import install_error_handlers
 
@@ -14,6 +14,8 @@ def install_api(app: FastAPI) -> None:
     guarded = [Depends(require_identity)]
     for module in (plant, history, live, system):
         app.include_router(module.router, prefix="/api/v1", dependencies=guarded)
+
+    app.include_router(prometheus.router, dependencies=guarded)
 
     @app.get("/api/openapi.json", include_in_schema=False, dependencies=guarded)
     def openapi() -> dict[str, object]:

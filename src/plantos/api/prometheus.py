@@ -1,0 +1,130 @@
+"""``GET /metrics``: the platform's health in Prometheus text format, for the plant's
+monitoring stack. Authenticated like every route (Prometheus sends a bearer token)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from plantos.api.auth import platform_of
+from plantos.app import Platform
+
+router = APIRouter(tags=["system"])
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class PlatformCollector(Collector):
+    """Reads the platform's own metrics at scrape time; nothing is kept twice."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def collect(self) -> Iterator[Metric]:
+        metrics = self.platform.metrics()
+        yield from _bus(metrics["bus"])
+        yield from _ingest(metrics["ingest"], metrics["historian_writer"])
+        yield from _connectors(metrics["connectors"])
+
+
+def _bus(bus: dict[str, Any]) -> Iterator[Metric]:
+    published = CounterMetricFamily(
+        "plantos_bus_published_messages", "Messages published per topic", labels=["topic"]
+    )
+    for topic, count in bus["published"].items():
+        published.add_metric([topic], count)
+    yield published
+    families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {
+        "depth": GaugeMetricFamily(
+            "plantos_bus_queue_depth", "Messages waiting per subscriber", labels=["subscriber"]
+        ),
+        "capacity": GaugeMetricFamily(
+            "plantos_bus_queue_capacity", "Queue capacity per subscriber", labels=["subscriber"]
+        ),
+        "dropped_messages": CounterMetricFamily(
+            "plantos_bus_dropped_messages",
+            "Messages dropped (drop-oldest queues)",
+            labels=["subscriber"],
+        ),
+        "dropped_samples": CounterMetricFamily(
+            "plantos_bus_dropped_samples",
+            "Samples dropped (drop-oldest queues)",
+            labels=["subscriber"],
+        ),
+        "publisher_blocked_s": CounterMetricFamily(
+            "plantos_bus_publisher_blocked_seconds",
+            "Time publishers waited on a full queue",
+            labels=["subscriber"],
+        ),
+    }
+    for name, sub in bus["subscribers"].items():
+        for key, family in families.items():
+            family.add_metric([name], sub[key])
+    yield from families.values()
+
+
+def _ingest(ingest: dict[str, Any], writer: dict[str, Any]) -> Iterator[Metric]:
+    accepted = CounterMetricFamily("plantos_ingest_accepted_samples", "Samples past the gate")
+    accepted.add_metric([], ingest["accepted"])
+    yield accepted
+    rejected = CounterMetricFamily(
+        "plantos_ingest_rejected_samples",
+        "Samples refused or marked bad at the gate",
+        labels=["reason"],
+    )
+    for reason, count in ingest["rejected"].items():
+        rejected.add_metric([reason], count)
+    yield rejected
+    for key, help_text in (
+        ("acked_rows", "Samples committed to the historian"),
+        ("commits", "Historian commits"),
+        ("failed_commits", "Historian commits that failed and were retried"),
+    ):
+        family = CounterMetricFamily(f"plantos_historian_{key}", help_text)
+        family.add_metric([], writer[key])
+        yield family
+
+
+def _connectors(connectors: list[dict[str, Any]]) -> Iterator[Metric]:
+    connected = GaugeMetricFamily(
+        "plantos_connector_connected", "1 while the link is up", labels=["connector"]
+    )
+    last_good = GaugeMetricFamily(
+        "plantos_connector_last_good_sample_seconds",
+        "Unix time of the newest good sample",
+        labels=["connector"],
+    )
+    rate = GaugeMetricFamily(
+        "plantos_connector_samples_per_second",
+        "Samples per second, last 10 s",
+        labels=["connector"],
+    )
+    counters = {
+        key: CounterMetricFamily(f"plantos_connector_{key}", help_text, labels=["connector"])
+        for key, help_text in (
+            ("samples", "Samples collected"),
+            ("errors", "Failed connects and collects"),
+            ("reconnects", "Links re-established"),
+        )
+    }
+    for c in connectors:
+        name = [c["connector"]]
+        connected.add_metric(name, 1.0 if c["connected"] else 0.0)
+        if c["last_good_sample_ns"] is not None:
+            last_good.add_metric(name, c["last_good_sample_ns"] / 1e9)
+        rate.add_metric(name, c["samples_per_s"])
+        for key, family in counters.items():
+            family.add_metric(name, c[key])
+    yield from (connected, last_good, rate, *counters.values())
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PlatformCollector(platform_of(request)))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE)

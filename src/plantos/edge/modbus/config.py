@@ -1,0 +1,126 @@
+"""The YAML a controls engineer writes for one Modbus TCP device, as pydantic models.
+
+Validation errors are plain pydantic errors; the plant loader turns them into
+``file:line`` problems. Durations are strings such as ``500ms`` or ``2s`` and are
+held as integer nanoseconds.
+
+>>> spec = ModbusTcpSpec.model_validate({
+...     "kind": "modbus-tcp", "name": "plc", "host": "10.0.0.5",
+...     "poll_groups": [{"interval": "1s", "table": "holding",
+...                      "tags": [{"tag": "a/b", "address": 100, "type": "float32"}]}],
+... })
+>>> spec.poll_groups[0].interval, spec.timeout
+(1000000000, 2000000000)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from plantos.core.timeparse import parse_duration_ns
+from plantos.edge.modbus.codec import DType, Order, RegisterField
+
+Table = Literal["holding", "input", "coil", "discrete"]
+BIT_TABLES: frozenset[str] = frozenset({"coil", "discrete"})
+
+
+def _duration_ns(value: object) -> int:
+    if not isinstance(value, str):
+        raise ValueError(f"write a duration with its unit (e.g. 500ms, 2s), got {value!r}")
+    ns = parse_duration_ns(value)
+    if ns <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return ns
+
+
+DurationNs = Annotated[int, BeforeValidator(_duration_ns)]
+"""A duration written as ``250ms``/``2s``/``1m``, held in nanoseconds."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModbusTag(_Strict):
+    """One tag in a poll group: where it lives and how it is encoded.
+
+    ``type`` may be left out in coil and discrete tables (it is ``bool`` there).
+    """
+
+    tag: str = Field(min_length=1)
+    address: int = Field(ge=0, le=65535)
+    type: DType | None = None
+    byte_order: Order = "big"
+    word_order: Order = "big"
+    scale: float = 1.0
+    offset: float = 0.0
+    bit: int | None = None
+
+    def field(self, table: Table) -> RegisterField:
+        """The codec field for this tag when read from ``table``."""
+        if table in BIT_TABLES:
+            if self.type not in (None, "bool") or self.bit is not None:
+                raise ValueError(
+                    f"tag {self.tag!r}: a {table} table holds single bits, "
+                    f"so type must be bool and bit unset (got type {self.type!r}, bit {self.bit!r})"
+                )
+            dtype: DType = "bool"
+        elif self.type is None:
+            raise ValueError(f"tag {self.tag!r}: type is required in a {table} table")
+        else:
+            dtype = self.type
+        return RegisterField(
+            self.tag,
+            self.address,
+            dtype,
+            byte_order=self.byte_order,
+            word_order=self.word_order,
+            scale=self.scale,
+            offset=self.offset,
+            bit=self.bit,
+        )
+
+
+class PollGroup(_Strict):
+    """Tags of one table read together every ``interval``.
+
+    ``max_gap`` is how many unused registers one read may span to join two tags;
+    set 0 for devices that reject reads over unmapped addresses.
+    """
+
+    interval: DurationNs
+    table: Table
+    max_gap: int = Field(default=8, ge=0)
+    tags: list[ModbusTag] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fields_decode(self) -> PollGroup:
+        self.fields()
+        return self
+
+    def fields(self) -> list[RegisterField]:
+        return [tag.field(self.table) for tag in self.tags]
+
+
+class ModbusTcpSpec(_Strict):
+    """One Modbus TCP device (or gateway unit) and the tags polled from it."""
+
+    kind: Literal["modbus-tcp"]
+    name: str = Field(min_length=1)
+    host: str = Field(min_length=1)
+    port: int = Field(default=502, ge=1, le=65535)
+    unit: int = Field(default=1, ge=0, le=255)
+    timeout: DurationNs = 2_000_000_000
+    poll_groups: list[PollGroup] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _tags_unique(self) -> ModbusTcpSpec:
+        seen: set[str] = set()
+        for group in self.poll_groups:
+            for tag in group.tags:
+                if tag.tag in seen:
+                    raise ValueError(f"tag {tag.tag!r} appears more than once")
+                seen.add(tag.tag)
+        return self
