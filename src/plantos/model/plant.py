@@ -105,6 +105,8 @@ class Plant:
     calendars: dict[str, ShiftCalendar]
     spec: PlantSpec
     source: str
+    locate: Callable[[Loc], int | None] = lambda loc: None
+    """The line in ``source`` of a location such as ``("connectors", 0, "host")``."""
 
     def iter_nodes(self) -> Iterator[Node]:
         stack = [self.root]
@@ -150,7 +152,7 @@ class _Builder:
             self.add_flat_asset(asset, ("assets", i))
         if self.problems:
             raise ConfigError(self.problems)
-        return Plant(root, self.assets, self.tags, self.calendars, spec, self.file)
+        return Plant(root, self.assets, self.tags, self.calendars, spec, self.file, self.line_of)
 
     def walk_sites(self, root: Node) -> None:
         seen: dict[str, Loc] = {}

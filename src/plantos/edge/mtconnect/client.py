@@ -97,7 +97,8 @@ class MTConnectClient:
     as ``rejected_non_numeric``. One poll reads at most ``max_pages`` pages of ``count``
     observations, so a fast agent cannot keep it busy forever; the next poll goes on from
     there. Pass ``http`` to share a client; otherwise the client owns one and closes it in
-    ``aclose``.
+    ``aclose``. ``resume_from`` continues where an earlier client stopped (after a
+    reconnect), so an outage shorter than the agent's buffer loses nothing.
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class MTConnectClient:
         max_pages: int = 100,
         max_bytes: int = MAX_BYTES,
         timeout_s: float = 10.0,
+        resume_from: Position | None = None,
     ) -> None:
         for name, number in (("count", count), ("max_pages", max_pages), ("max_bytes", max_bytes)):
             if isinstance(number, bool) or not isinstance(number, int) or number < 1:
@@ -123,7 +125,7 @@ class MTConnectClient:
         self._count = count
         self._max_pages = max_pages
         self._max_bytes = max_bytes
-        self._position: Position | None = None
+        self._position: Position | None = resume_from
         self._metrics = dict.fromkeys(METRICS, 0)
 
     @property

@@ -1,0 +1,170 @@
+"""The YAML shape of one OPC UA connection, validated by pydantic.
+
+Secrets never live in YAML: a user's password is named by the environment variable that
+holds it (``password_env``), and a ``password`` key is refused outright. Every duration
+is written with its unit (``500ms``, ``1s``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from plantos.core.timeparse import parse_duration_ns
+
+SecurityPolicyName = Literal["None", "Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"]
+_BROWSE_ELEMENT = re.compile(r"^\d+:[^/]+$")
+_NODE_ID = re.compile(r"^(ns=\d+;)?[isgb]=.+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _duration_s(value: str) -> float:
+    return parse_duration_ns(value) / 1e9
+
+
+def _check_duration(value: str) -> str:
+    if parse_duration_ns(value) <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecuritySpec(_Strict):
+    """Message security. ``policy: None`` sends everything in clear and needs no files;
+    any other policy needs the client's certificate (DER) and private key (PEM), and the
+    server's certificate, which is pinned: PlantOS does not trust whatever the server offers."""
+
+    policy: SecurityPolicyName = "None"
+    mode: Literal["Sign", "SignAndEncrypt"] = "SignAndEncrypt"
+    certificate: Path | None = None
+    private_key: Path | None = None
+    private_key_password_env: str | None = None
+    server_certificate: Path | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SecuritySpec:
+        files = ("certificate", "private_key", "server_certificate")
+        if self.policy == "None":
+            given = [f for f in files if getattr(self, f) is not None]
+            given += ["mode"] if "mode" in self.model_fields_set else []
+            if given:
+                raise ValueError(f"policy None takes no {', '.join(given)}")
+            return self
+        missing = [f for f in files if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"policy {self.policy} needs {', '.join(missing)}")
+        return self
+
+
+class UserSpec(_Strict):
+    """A user name and the environment variable holding its password."""
+
+    name: str = Field(min_length=1)
+    password_env: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError(
+                "a password does not belong in YAML: name the environment variable "
+                "that holds it with password_env"
+            )
+        return data
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+
+class OpcUaTagSpec(_Strict):
+    """One monitored variable: a NodeId (``ns=2;s=Spindle.Speed``) or a browse path from
+    the root (``0:Objects/2:CNC07/2:Spindle/2:Load``), never both. ``deadband`` is an
+    absolute deadband in the variable's unit, applied by the server."""
+
+    tag: str = Field(min_length=1)
+    node: str | None = None
+    browse_path: str | None = None
+    deadband: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_address(self) -> OpcUaTagSpec:
+        if (self.node is None) == (self.browse_path is None):
+            raise ValueError(f"tag {self.tag!r}: give exactly one of node and browse_path")
+        return self
+
+    @field_validator("node")
+    @classmethod
+    def _node_id(cls, value: str | None) -> str | None:
+        if value is not None and not _NODE_ID.match(value):
+            raise ValueError(f"{value!r} is not a NodeId (write e.g. ns=2;s=Spindle.Speed)")
+        return value
+
+    @field_validator("browse_path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and not all(_BROWSE_ELEMENT.match(p) for p in value.split("/")):
+            raise ValueError(
+                f"{value!r} is not a browse path (write e.g. 0:Objects/2:CNC07/2:Spindle)"
+            )
+        return value
+
+    def browse_elements(self) -> list[str]:
+        return [] if self.browse_path is None else self.browse_path.split("/")
+
+
+class OpcUaSpec(_Strict):
+    """One OPC UA server and the variables PlantOS subscribes to on it."""
+
+    kind: Literal["opcua"]
+    name: str = Field(min_length=1)
+    endpoint: str = Field(pattern=r"^opc\.tcp://[^/\s]+")
+    security: SecuritySpec = SecuritySpec()
+    user: UserSpec | None = None
+    publishing_interval: str = "1s"
+    sampling_interval: str = "500ms"
+    queue_size: int = Field(default=10, ge=1, le=10_000)
+    buffer_size: int = Field(default=100_000, ge=1, le=10_000_000)
+    """Notifications held between two collects; beyond it they are dropped and counted."""
+    request_timeout: str = "4s"
+    keepalive_interval: str = "1s"
+    """How often the session is probed; a failed probe ends the session."""
+    tags: list[OpcUaTagSpec] = Field(min_length=1)
+
+    _durations = field_validator(
+        "publishing_interval", "sampling_interval", "request_timeout", "keepalive_interval"
+    )(_check_duration)
+
+    @field_validator("tags")
+    @classmethod
+    def _unique(cls, tags: list[OpcUaTagSpec]) -> list[OpcUaTagSpec]:
+        seen: set[str] = set()
+        doubles = {t.tag for t in tags if t.tag in seen or seen.add(t.tag)}
+        if doubles:
+            raise ValueError(f"tags listed twice: {sorted(doubles)}")
+        return tags
+
+    @property
+    def publishing_interval_s(self) -> float:
+        return _duration_s(self.publishing_interval)
+
+    @property
+    def sampling_interval_s(self) -> float:
+        return _duration_s(self.sampling_interval)
+
+    @property
+    def request_timeout_s(self) -> float:
+        return _duration_s(self.request_timeout)
+
+    @property
+    def keepalive_interval_s(self) -> float:
+        return _duration_s(self.keepalive_interval)
