@@ -24,6 +24,7 @@ from plantos.bus.protocol import EVENTS, SAMPLES
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.core.events import Event
+from plantos.edge.config import build_connector, connector_specs
 from plantos.edge.connector import Connector
 from plantos.edge.normalise import Normaliser
 from plantos.edge.supervisor import Supervisor
@@ -89,6 +90,8 @@ class Platform:
         self._sources: list[Awaitable[None]] = []
         self.connectors: list[Supervisor] = []
         self.events_seen: dict[str, int] = {}
+        for spec in connector_specs(self.plant):
+            self.add_connector(build_connector(spec, self.tag_ids, clock=self.clock))
 
     def add_connector(self, connector: Connector) -> Supervisor:
         """Run ``connector`` under a supervisor feeding :meth:`ingest`, from :meth:`start` on."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from plantos.cli.common import out, reported_errors
+from plantos.edge.config import connector_specs
 from plantos.model import load_plant
 
 
@@ -19,12 +20,13 @@ def check(
         try:
             with reported_errors():
                 plant = load_plant(file)
+                connectors = connector_specs(plant)
         except typer.Exit:
             failed = True
             continue
         out.print(
             f"[green]ok[/green] {file}: {len(plant.root.children)} sites, "
-            f"{len(plant.assets)} assets, {len(plant.tags)} tags",
+            f"{len(plant.assets)} assets, {len(plant.tags)} tags, {len(connectors)} connectors",
             highlight=False,
         )
     if failed:

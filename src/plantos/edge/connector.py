@@ -10,12 +10,21 @@ from plantos.core.batch import SampleBatch
 
 
 class Connector(Protocol):
-    name: str
-    interval_s: float
-    """How often :meth:`collect` is called: the poll interval, or how often samples pushed
-    by the device (OPC UA subscriptions, MQTT) are handed over."""
-    tag_ids: Sequence[int]
-    """Every tag this connector feeds; marked bad by the supervisor when the link drops."""
+    @property
+    def name(self) -> str:
+        """Unique among the platform's connectors; names it in logs and metrics."""
+        ...
+
+    @property
+    def interval_s(self) -> float:
+        """How often :meth:`collect` is called: the poll interval, or how often samples
+        pushed by the device (OPC UA subscriptions, MQTT) are handed over."""
+        ...
+
+    @property
+    def tag_ids(self) -> Sequence[int]:
+        """Every tag this connector feeds; marked bad by the supervisor when the link drops."""
+        ...
 
     async def connect(self) -> None:
         """Open the link; raise if the device cannot be reached."""

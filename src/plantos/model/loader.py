@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +49,23 @@ def load_plant_text(text: str, *, file: str = "<text>") -> Plant:
     try:
         spec = PlantSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(problems + _pydantic_problems(exc, data, file)) from None
+        locate = partial(yamlsource.line_of, data)
+        raise ConfigError(problems + validation_problems(exc, locate, file)) from None
     if problems:
         raise ConfigError(problems)
     return build_plant(spec, line_of=lambda loc: yamlsource.line_of(data, loc), file=file)
 
 
-def _pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[ConfigProblem]:
+def validation_problems(
+    exc: ValidationError,
+    locate: Callable[[tuple[Any, ...]], int | None],
+    file: str,
+    prefix: tuple[Any, ...] = (),
+) -> list[ConfigProblem]:
+    """Pydantic's errors as problems with file, line and the dotted place in the file."""
     out = []
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+        loc = (*prefix, *err["loc"])
         where = _dotted(loc)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -65,9 +74,7 @@ def _pydantic_problems(exc: ValidationError, data: Any, file: str) -> list[Confi
         elif err["type"] == "missing":
             msg = f"{loc[-1]!r} is required"
             where = _dotted(loc[:-1])
-        out.append(
-            ConfigProblem(file, yamlsource.line_of(data, loc), f"{where}: {msg}" if where else msg)
-        )
+        out.append(ConfigProblem(file, locate(loc), f"{where}: {msg}" if where else msg))
     return out
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -97,7 +97,9 @@ class ModbusTcpConnector:
         self.name = spec.name
         self.clock = clock
         self._groups = [_plan_group(group, tag_ids) for group in spec.poll_groups]
-        self.tag_ids = [tag_ids[tag.tag] for group in spec.poll_groups for tag in group.tags]
+        self.tag_ids: Sequence[int] = [
+            tag_ids[tag.tag] for group in spec.poll_groups for tag in group.tags
+        ]
         self._base_ns = min(group.interval_ns for group in self._groups)
         self.interval_s = self._base_ns / NS_PER_S
         self._client: AsyncModbusTcpClient | None = None

@@ -147,8 +147,8 @@ class OpcUaSpec(_Strict):
     @field_validator("tags")
     @classmethod
     def _unique(cls, tags: list[OpcUaTagSpec]) -> list[OpcUaTagSpec]:
-        seen: set[str] = set()
-        doubles = {t.tag for t in tags if t.tag in seen or seen.add(t.tag)}
+        names = [t.tag for t in tags]
+        doubles = {n for n in names if names.count(n) > 1}
         if doubles:
             raise ValueError(f"tags listed twice: {sorted(doubles)}")
         return tags

@@ -1,0 +1,122 @@
+"""The ``connectors`` section of ``plantos.yaml``: each entry validated for its ``kind``, with
+file and line for every problem, and built into a running :class:`Connector`.
+
+The plant model keeps the entries as plain data, because the model layer knows nothing
+of protocols; this module is where the edge layer gives them their shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from plantos.core.clock import Clock
+from plantos.core.errors import ConfigError, ConfigProblem
+from plantos.edge.connector import Connector
+from plantos.edge.modbus.config import ModbusTcpSpec
+from plantos.edge.mtconnect.connector import MTConnectSpec
+from plantos.edge.opcua.config import OpcUaSpec
+from plantos.model.loader import validation_problems
+from plantos.model.plant import Plant
+
+Loc = tuple[Any, ...]
+
+KINDS: dict[str, type[BaseModel]] = {
+    "modbus-tcp": ModbusTcpSpec,
+    "opcua": OpcUaSpec,
+    "mtconnect": MTConnectSpec,
+}
+
+
+def _tag_places(spec: BaseModel) -> list[tuple[Loc, str]]:
+    """Every tag path a connector spec names, with where it stands in the entry."""
+    if isinstance(spec, ModbusTcpSpec):
+        return [
+            (("poll_groups", g, "tags", t, "tag"), tag.tag)
+            for g, group in enumerate(spec.poll_groups)
+            for t, tag in enumerate(group.tags)
+        ]
+    if isinstance(spec, OpcUaSpec):
+        return [(("tags", t, "tag"), tag.tag) for t, tag in enumerate(spec.tags)]
+    if isinstance(spec, MTConnectSpec):
+        return [(("items", t, "tag"), item.tag) for t, item in enumerate(spec.items)]
+    raise TypeError(f"no tag places known for {type(spec).__name__}")
+
+
+def connector_specs(plant: Plant) -> list[BaseModel]:
+    """The validated connector specs of a plant; :class:`ConfigError` lists every problem."""
+    problems: list[ConfigProblem] = []
+    specs: list[BaseModel] = []
+    names: dict[str, int] = {}
+    for i, raw in enumerate(plant.spec.connectors):
+        where: Loc = ("connectors", i)
+        kind = raw.get("kind")
+        model = KINDS.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            known = ", ".join(KINDS)
+            problems.append(
+                ConfigProblem(
+                    plant.source,
+                    plant.locate((*where, "kind")),
+                    f"connectors[{i}]: unknown connector kind {kind!r} (known: {known})",
+                )
+            )
+            continue
+        try:
+            spec = model.model_validate(raw)
+        except ValidationError as exc:
+            problems += validation_problems(exc, plant.locate, plant.source, where)
+            continue
+        name = str(getattr(spec, "name", ""))
+        if name in names:
+            problems.append(
+                ConfigProblem(
+                    plant.source,
+                    plant.locate((*where, "name")),
+                    f"duplicate connector name {name!r} (first at line {names[name]})",
+                )
+            )
+        names.setdefault(name, plant.locate((*where, "name")) or 0)
+        for place, path in _tag_places(spec):
+            if path not in plant.tags:
+                problems.append(
+                    ConfigProblem(
+                        plant.source,
+                        plant.locate((*where, *place)),
+                        f"connector {name!r}: unknown tag {path!r}",
+                    )
+                )
+        specs.append(spec)
+    if problems:
+        raise ConfigError(problems)
+    return specs
+
+
+def build_connector(spec: BaseModel, tag_ids: Mapping[str, int], *, clock: Clock) -> Connector:
+    """The running connector for a validated spec (protocol stacks are imported here)."""
+    builders: dict[type[BaseModel], Callable[[], Connector]] = {
+        ModbusTcpSpec: lambda: _modbus(spec, tag_ids, clock),
+        OpcUaSpec: lambda: _opcua(spec, tag_ids, clock),
+        MTConnectSpec: lambda: _mtconnect(spec, tag_ids),
+    }
+    return builders[type(spec)]()
+
+
+def _modbus(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Connector:
+    from plantos.edge.modbus.connector import ModbusTcpConnector
+
+    return ModbusTcpConnector(spec, tag_ids, clock=clock)
+
+
+def _opcua(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Connector:
+    from plantos.edge.opcua.connector import OpcUaConnector
+
+    return OpcUaConnector(spec, tag_ids, clock=clock)
+
+
+def _mtconnect(spec: Any, tag_ids: Mapping[str, int]) -> Connector:
+    from plantos.edge.mtconnect.connector import MTConnectConnector
+
+    return MTConnectConnector(spec, tag_ids)

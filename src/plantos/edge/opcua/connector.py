@@ -1,0 +1,320 @@
+"""Subscribing to an OPC UA server: the server pushes data changes, PlantOS collects them.
+
+:meth:`OpcUaConnector.connect` opens a session (with the configured security and user),
+resolves browse paths, and creates one subscription with a monitored item per tag. The
+server's notifications land in a bounded buffer; :meth:`~OpcUaConnector.collect` hands
+the buffer over as one batch, or raises when the session has died, so the supervisor
+marks the tags bad and calls ``connect`` again, which builds a new session and
+subscription. asyncua's own reconnect is switched off: reconnecting is the supervisor's job.
+
+Each sample keeps the server's whole status code as its quality, and its source timestamp
+(else the server timestamp, else the clock). A tag the server refuses (unknown NodeId,
+browse path without match) gets one sample carrying the server's Bad status code instead
+of failing the whole connection. The connector is read-only: it never writes to the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.client.ua_client import UaClientState
+from asyncua.common.subscription import DataChangeNotif, Subscription
+from asyncua.crypto import security_policies, uacrypto
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.status_codes import StatusCodes
+from cryptography import x509
+
+from plantos.core import quality
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import Clock
+from plantos.edge.opcua.config import OpcUaSpec, OpcUaTagSpec
+
+log = logging.getLogger(__name__)
+
+OVERFLOW_POLICY = "drop_newest"
+"""A full buffer keeps what it holds and drops (and counts) new notifications."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+METRICS = ("notifications", "dropped_notifications", "rejected", "keepalive_failures")
+
+
+class OpcUaConnector:
+    """Connector for one OPC UA server (see the module docstring)."""
+
+    def __init__(self, spec: OpcUaSpec, tag_ids: Mapping[str, int], *, clock: Clock) -> None:
+        missing = [t.tag for t in spec.tags if t.tag not in tag_ids]
+        if missing:
+            raise ValueError(f"connector {spec.name!r}: no tag id for {missing}")
+        self.spec = spec
+        self.name = spec.name
+        self.interval_s = spec.publishing_interval_s
+        self.tag_ids = [tag_ids[t.tag] for t in spec.tags]
+        self.clock = clock
+        self._buffer = _Buffer(spec.buffer_size)
+        self._counts = dict.fromkeys(METRICS, 0)
+        self._client: Client | None = None
+        self._subscription: Subscription | None = None
+        self._handles: dict[int, int] = {}
+        self._lost: str | None = None
+
+    async def connect(self) -> None:
+        """Open a session, subscribe every tag; raise if the server cannot be reached."""
+        await self.close()
+        self._lost = None
+        client = await self._new_client()
+        try:
+            await client.connect()
+            self._client = client
+            await self._subscribe(client)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def collect(self) -> SampleBatch:
+        """Everything received since the last collect; raises once the session is dead
+        (what was buffered stays and is handed over after the reconnect)."""
+        client = self._client
+        if client is None:
+            raise ConnectionError(f"{self.name}: not connected")
+        if self._lost is not None:
+            raise ConnectionError(f"{self.name}: {self._lost}")
+        if client.state is not UaClientState.CONNECTED:
+            raise ConnectionError(f"{self.name}: session is {client.state.value}")
+        return self._buffer.drain()
+
+    async def close(self) -> None:
+        """Delete the subscription and end the session; never raises."""
+        client, subscription = self._client, self._subscription
+        self._client, self._subscription = None, None
+        self._handles = {}
+        timeout_s = self.spec.request_timeout_s
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(subscription.delete(), timeout_s)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), timeout_s)
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "monitored_items": len(self._handles),
+            "buffered": len(self._buffer),
+            "overflow_policy": OVERFLOW_POLICY,
+            **self._counts,
+        }
+
+    async def _new_client(self) -> Client:
+        spec = self.spec
+        client = Client(
+            spec.endpoint,
+            timeout=spec.request_timeout_s,
+            watchdog_intervall=spec.keepalive_interval_s,
+            auto_reconnect=False,
+        )
+        client.connection_lost_callback = self._on_connection_lost
+        if spec.user is not None:
+            client.set_user(spec.user.name)
+            client.set_password(_env(spec.user.password_env, "user password"))
+        if spec.security.policy != "None":
+            await self._secure(client)
+        return client
+
+    async def _secure(self, client: Client) -> None:
+        sec = self.spec.security
+        if sec.certificate is None or sec.private_key is None or sec.server_certificate is None:
+            raise ValueError(f"{self.name}: policy {sec.policy} needs certificate files")
+        key_password = (
+            None
+            if sec.private_key_password_env is None
+            else _env(sec.private_key_password_env, "private key password")
+        )
+        certificate = await uacrypto.load_certificate(str(sec.certificate))
+        client.application_uri = _application_uri(certificate) or client.application_uri
+        await client.set_security(
+            getattr(security_policies, f"SecurityPolicy{sec.policy}"),
+            str(sec.certificate),
+            str(sec.private_key),
+            key_password,
+            str(sec.server_certificate),
+            getattr(ua.MessageSecurityMode, sec.mode),
+        )
+
+    async def _subscribe(self, client: Client) -> None:
+        spec = self.spec
+        handler = _Handler(self)
+        subscription = await client.create_subscription(spec.publishing_interval_s * 1000, handler)
+        self._subscription = subscription
+        node_ids = await self._resolve(client)
+        requests: list[ua.MonitoredItemCreateRequest] = []
+        handles: list[int] = []
+        for handle, (tag, tag_id) in enumerate(zip(spec.tags, self.tag_ids, strict=True), 1):
+            node_id = node_ids[handle - 1]
+            if isinstance(node_id, ua.StatusCode):
+                self._refused(tag_id, node_id, tag)
+                continue
+            requests.append(self._request(handle, node_id, tag))
+            handles.append(handle)
+            self._handles[handle] = tag_id  # before creating: the first values may come early
+        results = await subscription.create_monitored_items(requests) if requests else []
+        for handle, result in zip(handles, results, strict=True):
+            if isinstance(result, ua.StatusCode):
+                del self._handles[handle]
+                self._refused(self.tag_ids[handle - 1], result, spec.tags[handle - 1])
+
+    async def _resolve(self, client: Client) -> list[ua.NodeId | ua.StatusCode]:
+        """NodeIds of all tags; browse paths are translated in one request."""
+        paths = [t for t in self.spec.tags if t.browse_path is not None]
+        translated: dict[str, ua.NodeId | ua.StatusCode] = {}
+        if paths:
+            root = client.nodes.root
+            found = await root.get_children_by_path(
+                [t.browse_elements() for t in paths], raise_on_partial_error=False
+            )
+            for tag, targets in zip(paths, found, strict=True):
+                first = targets[0] if targets else None
+                translated[tag.tag] = (
+                    ua.StatusCode(ua.UInt32(StatusCodes.BadNoMatch))
+                    if first is None
+                    else first.nodeid
+                )
+        return [
+            ua.NodeId.from_string(t.node) if t.node is not None else translated[t.tag]
+            for t in self.spec.tags
+        ]
+
+    def _request(
+        self, handle: int, node_id: ua.NodeId, tag: OpcUaTagSpec
+    ) -> ua.MonitoredItemCreateRequest:
+        item = ua.ReadValueId(NodeId=node_id, AttributeId=AttributeIds.Value)
+        params = ua.MonitoringParameters(
+            ClientHandle=handle,
+            SamplingInterval=self.spec.sampling_interval_s * 1000,
+            QueueSize=self.spec.queue_size,
+            DiscardOldest=True,
+        )
+        if tag.deadband is not None:
+            params.Filter = ua.DataChangeFilter(
+                Trigger=ua.DataChangeTrigger.StatusValue,
+                DeadbandType=ua.DeadbandType.Absolute,
+                DeadbandValue=tag.deadband,
+            )
+        return ua.MonitoredItemCreateRequest(
+            ItemToMonitor=item,
+            MonitoringMode=ua.MonitoringMode.Reporting,
+            RequestedParameters=params,
+        )
+
+    def _refused(self, tag_id: int, status: ua.StatusCode, tag: OpcUaTagSpec) -> None:
+        log.warning("%s: server refused %s: %s", self.name, tag.tag, status)
+        self._buffer.append(tag_id, self.clock.now_ns(), math.nan, status.value)
+
+    def _on_data(self, notification: DataChangeNotif) -> None:
+        item = notification.monitored_item
+        tag_id = self._handles.get(item.ClientHandle)
+        if tag_id is None:
+            return
+        self._counts["notifications"] += 1
+        dv = item.Value
+        value = _as_float(dv.Value.Value if dv.Value is not None else None)
+        if value is None:
+            self._counts["rejected"] += 1
+            return
+        ts = dv.SourceTimestamp or dv.ServerTimestamp
+        ts_ns = self.clock.now_ns() if ts is None else _ns(ts)
+        code = quality.GOOD if dv.StatusCode is None else dv.StatusCode.value
+        if not self._buffer.append(tag_id, ts_ns, value, code):
+            self._counts["dropped_notifications"] += 1
+
+    def _on_status(self, status: ua.StatusChangeNotification) -> None:
+        if not status.Status.is_good():
+            self._lost = f"subscription ended: {status.Status}"
+
+    async def _on_connection_lost(self, exc: Exception) -> None:
+        self._counts["keepalive_failures"] += 1
+        self._lost = f"connection lost: {type(exc).__name__}: {exc}"
+
+
+class _Handler:
+    """asyncua's subscription handler, forwarding to the connector."""
+
+    def __init__(self, connector: OpcUaConnector) -> None:
+        self._connector = connector
+
+    def datachange_notification(self, node: Any, val: Any, data: DataChangeNotif) -> None:
+        self._connector._on_data(data)
+
+    def status_change_notification(self, status: ua.StatusChangeNotification) -> None:
+        self._connector._on_status(status)
+
+
+class _Buffer:
+    """Columnar, bounded: ``append`` returns False when full and the sample is dropped."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._clear()
+
+    def _clear(self) -> None:
+        self._tag_id: list[int] = []
+        self._ts: list[int] = []
+        self._value: list[float] = []
+        self._quality: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._tag_id)
+
+    def append(self, tag_id: int, ts_ns: int, value: float, code: int) -> bool:
+        if len(self._tag_id) >= self.capacity:
+            return False
+        self._tag_id.append(tag_id)
+        self._ts.append(ts_ns)
+        self._value.append(value)
+        self._quality.append(code)
+        return True
+
+    def drain(self) -> SampleBatch:
+        batch = SampleBatch.of(self._tag_id, self._ts, self._value, self._quality)
+        self._clear()
+        return batch
+
+
+def _as_float(value: Any) -> float | None:
+    """Numbers as float, booleans as 0/1, a missing value (a Bad status) as NaN;
+    None for anything else (strings, arrays, structures)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool | int | float):
+        return float(value)
+    return None
+
+
+def _ns(ts: datetime) -> int:
+    """UTC nanoseconds of an asyncua timestamp (naive datetimes are UTC)."""
+    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+    delta = aware - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def _env(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        raise ValueError(f"{what}: environment variable {name} is not set")
+    return value
+
+
+def _application_uri(certificate: x509.Certificate) -> str | None:
+    """The application URI a certificate was issued for; the client must announce it."""
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return None
+    uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
