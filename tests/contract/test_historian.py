@@ -352,3 +352,20 @@ def test_a_reopened_store_answers_the_open_bucket_from_what_it_stored(
     check_against_reference(
         reopened, 4, ts, values, np.zeros(n, np.uint32), T0, T0 + 3 * HOUR, MINUTE
     )
+
+
+def test_a_long_gap_in_the_data_is_skipped_not_walked(open_store: HistorianFactory) -> None:
+    """A device silent for two years: rolling up must not visit every empty span between."""
+    store = open_store()
+    two_years = 2 * 365 * 86_400 * NS
+    early = T0 + np.arange(120) * NS
+    late = early + two_years
+    store.write(
+        SampleBatch.of(np.full(240, 1), np.r_[early, late], np.r_[np.ones(120), 2 * np.ones(120)])
+    )
+    store.maintain(int(late[-1]))
+    assert store.roll_statements < 20
+    for start in (T0, T0 + two_years):
+        r = store.query_buckets(1, start, start + HOUR, bucket_ns=MINUTE, aggs=["avg", "count"])
+        assert r.values["count"].tolist() == [60, 60]
+        assert r.source.startswith("rollup_1m")

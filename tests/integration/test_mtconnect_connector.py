@@ -103,3 +103,52 @@ def test_a_spec_naming_an_unknown_tag_is_refused() -> None:
             ),
             TAGS,
         )
+
+
+PLANT = """\
+plantos: 1
+enterprise: {id: testco}
+asset_types:
+  mill:
+    tags:
+      - {signal: x, unit: mm}
+sites:
+  - id: s
+    areas: [{id: a, lines: [{id: l, assets: [{id: m, type: mill}]}]}]
+connectors:
+  - kind: mtconnect
+    name: mill-agent
+    url: URL
+    interval: 100ms
+    items: [{tag: s/a/l/m/x, data_item: Xact}]
+"""
+
+
+def test_a_plant_file_connector_feeds_the_historian_and_reports_itself(tmp_path) -> None:
+    import httpx
+
+    from tests.support.server import running_server, wait_until
+
+    agent = Agent(buffer_size=1000)
+    with (
+        AgentServer(agent) as agent_server,
+        running_server(tmp_path, PLANT.replace("URL", agent_server.url)) as server,
+    ):
+        [mill_supervisor] = server.platform.connectors
+        wait_until(lambda: mill_supervisor.samples >= 1, "the first poll (from /current)")
+        for i in range(10):
+            agent.add("Xact", float(i), BASE_NS + i * 1_000_000)
+        wait_until(lambda: server.platform.writer.acked_rows >= 11, "samples in the historian")
+        headers = {"Authorization": f"Bearer {server.admin_token}"}
+        body = httpx.get(f"{server.url}/api/v1/connectors", headers=headers).json()
+        [mill] = body["connectors"]
+        assert mill["connector"] == "mill-agent" and mill["connected"] is True
+        assert mill["samples"] >= 11 and mill["errors"] == 0
+        metrics = httpx.get(f"{server.url}/metrics", headers=headers).text
+        assert 'plantos_connector_connected{connector="mill-agent"} 1.0' in metrics
+        raw = httpx.get(
+            f"{server.url}/api/v1/tags/s/a/l/m/x/samples",
+            params={"from": str(BASE_NS - 10**9), "to": str(BASE_NS + 10**9)},
+            headers=headers,
+        ).json()
+        assert raw["value"] == [float(i) for i in range(10)]

@@ -24,3 +24,10 @@ def status(request: Request) -> dict[str, Any]:
         "historian": platform.historian.stats(),
         **platform.metrics(),
     }
+
+
+@router.get("/connectors")
+def connectors(request: Request) -> dict[str, Any]:
+    """Per connector: link state, newest good sample, rate, errors, reconnects and the
+    protocol's own counters."""
+    return {"connectors": platform_of(request).metrics()["connectors"]}

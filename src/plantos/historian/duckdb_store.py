@@ -116,8 +116,12 @@ class DuckDBHistorian:
         # DuckDB's buffer cache would otherwise grow to most of the machine's memory.
         self._con.execute(f"SET memory_limit = '{memory_limit}'")
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._next_retention_ns = 0
+        self.roll_statements = 0
+        """How many roll-up statements ran (a gap in the data costs one, not one per span)."""
         if not read_only:
             self._con.execute(_SCHEMA)
             for tier in tiers:
@@ -141,6 +145,8 @@ class DuckDBHistorian:
         if cur is None:
             cur = self._con.cursor()
             self._local.cur = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
         return cur
 
     def _follow_finest_tier(self) -> None:
@@ -305,6 +311,7 @@ class DuckDBHistorian:
             start = _floor(first, width)
         rows = 0
         column = "ts" if finer is None else "bucket"
+        source = "samples" if finer is None else self.table(finer)
         while start < target:
             stop = min(target, start + max(CATCH_UP_SPAN_NS // width, 1) * width)
             where = f"{column} >= {start} AND {column} < {stop}"
@@ -313,9 +320,18 @@ class DuckDBHistorian:
                 cur.execute(
                     "INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [width, stop]
                 ).fetchall()
-            rows += int(result[0][0]) if result else 0
-            start = stop
+            added = int(result[0][0]) if result else 0
+            rows += added
+            self.roll_statements += 1
             self._rolled[width] = stop
+            start = stop
+            if not added:  # a gap in the data: jump to where it goes on
+                after = cur.execute(
+                    f"SELECT min({column}) FROM {source} WHERE {column} >= ?", [stop]
+                ).fetchall()
+                resume = after[0][0] if after else None
+                if resume is not None and resume > start:
+                    start = min(_floor(resume, width), target)
         return rows
 
     def _recompute_dirty(
@@ -556,7 +572,11 @@ class DuckDBHistorian:
             self._cursor().execute("CHECKPOINT")
 
     def close(self) -> None:
-        with self._write_lock:
+        """Close every thread's cursor, then the database (its threads must not outlive it)."""
+        with self._write_lock, self._cursors_lock:
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
             self._con.close()
 
 
