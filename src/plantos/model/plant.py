@@ -146,7 +146,12 @@ class _Builder:
         for name, atype in spec.asset_types.items():
             for i, tag in enumerate(atype.tags):
                 self.check_tag(tag, ("asset_types", name, "tags", i))
-        root = Node("enterprise", spec.enterprise.id, spec.enterprise.name, spec.enterprise.id)
+        root = Node(
+            "enterprise",
+            spec.enterprise.id,
+            spec.enterprise.name or spec.enterprise.id,
+            spec.enterprise.id,
+        )
         self.walk_sites(root)
         for i, asset in enumerate(spec.assets):
             self.add_flat_asset(asset, ("assets", i))

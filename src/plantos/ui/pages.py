@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from plantos.api.auth import platform_of
+from plantos.core.timeparse import iso
 from plantos.model import Plant, TagDef
 from plantos.security import Identity
 from plantos.ui.render import page
@@ -88,3 +89,31 @@ def trend_page(
         "trend.html",
         {"tag": found.to_dict(), "path": path, "asset_name": asset.name, "error": None},
     )
+
+
+_SUPERVISOR_KEYS = (
+    "connector",
+    "connected",
+    "last_good_sample_ns",
+    "samples",
+    "samples_per_s",
+    "errors",
+    "last_error",
+    "reconnects",
+)
+
+
+@router.get("/connectors", response_class=HTMLResponse)
+def connectors_page(request: Request, identity: Identity = Depends(page_identity)) -> HTMLResponse:
+    """Each connector's link state, rate, errors and protocol counters."""
+    rows = []
+    for m in platform_of(request).metrics()["connectors"]:
+        newest = m["last_good_sample_ns"]
+        rows.append(
+            {k: m[k] for k in _SUPERVISOR_KEYS}
+            | {
+                "last_good": iso(newest) if newest is not None else None,
+                "extra": {k: v for k, v in m.items() if k not in _SUPERVISOR_KEYS},
+            }
+        )
+    return page(request, "connectors.html", {"connectors": rows})
