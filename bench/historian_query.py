@@ -380,8 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         f"slower) and {common.fmt_s(bare_raw_avg)} as a bare SQL `GROUP BY` "
         f"({bare_raw_avg / tier_avg:.0f}{x}).\n"
         f"- PlantOS's tier path takes {tier_avg / bare_tier:.1f}{x} a bare read of the same "
-        f"rollup rows ({common.fmt_s(bare_tier)}): the rest is the raw tail (the still open "
-        f"minute), composing parts into buckets and the dirty check.\n"
+        f"rollup rows ({common.fmt_s(bare_tier)}): the rest is the still open minute from "
+        f"the samples kept in memory, converting the rows and computing the aggregates.\n"
         f"- 1-hour time-weighted average: {common.fmt_s(tier_twa)} from the 1h tier, "
         f"{common.fmt_s(raw_twa)} from raw samples ({raw_twa / tier_twa:.0f}{x}).\n"
     )
