@@ -86,7 +86,8 @@ class Platform:
             clock=self.clock,
         )
         self._live_sub = self.bus.subscribe(SAMPLES, name="live", maxsize=settings.bus_capacity)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._consumers: list[asyncio.Task[None]] = []
+        self._feeders: list[asyncio.Task[None]] = []
         self._sources: list[Awaitable[None]] = []
         self.connectors: list[Supervisor] = []
         self.events_seen: dict[str, int] = {}
@@ -122,26 +123,27 @@ class Platform:
                 self.live.update(msg)
 
     async def start(self) -> None:
-        self._tasks = [
+        """Start the consumers of the bus first, then the sources that feed it."""
+        self._consumers = [
             asyncio.create_task(self.writer.run(), name="historian-writer"),
             asyncio.create_task(self._follow_live(), name="live-state"),
         ]
-        self._tasks += [asyncio.create_task(_guard(s)) for s in self._sources]
+        self._feeders = [asyncio.create_task(_guard(s)) for s in self._sources]
 
     async def drain(self) -> None:
         """Wait for the sources to finish, then for every queued batch to be committed."""
-        sources = self._tasks[2:]
-        if sources:
-            await asyncio.gather(*sources)
+        if self._feeders:
+            await asyncio.gather(*self._feeders)
         await self.bus.close()
-        await asyncio.gather(*self._tasks[:2])
+        await asyncio.gather(*self._consumers)
 
     async def stop(self) -> None:
-        for task in self._tasks[2:]:
+        """Stop the sources, let the consumers take what is queued, close the historian."""
+        for task in self._feeders:
             task.cancel()
-        await asyncio.gather(*self._tasks[2:], return_exceptions=True)
+        await asyncio.gather(*self._feeders, return_exceptions=True)
         await self.bus.close()
-        await asyncio.gather(*self._tasks[:2], return_exceptions=True)
+        await asyncio.gather(*self._consumers, return_exceptions=True)
         self.historian.close()
 
     def metrics(self) -> dict[str, Any]:
