@@ -64,7 +64,10 @@ def test_unknown_kind_unknown_tag_and_bad_values_are_named_with_lines() -> None:
     )
     found = problems(text)
     messages = " | ".join(m for _, m in found)
-    assert "unknown connector kind 'profinet' (known: modbus-tcp, opcua, mtconnect)" in messages
+    assert (
+        "unknown connector kind 'profinet' (known: modbus-tcp, opcua, mtconnect, sparkplug-host)"
+        in messages
+    )
     assert "connectors[1].port" in messages
     assert "connector 'agent': unknown tag 'site-1/area-1/line-1/pump-1/nothing'" in messages
     lines = sorted(line for line, _ in found)
@@ -75,3 +78,26 @@ def test_duplicate_connector_names() -> None:
     text = with_connectors(GOOD + GOOD.replace("plc-1", "plc-2"))
     found = problems(text)
     assert any("duplicate connector name 'agent-1' (first at line 23)" in m for _, m in found)
+
+
+def test_a_sparkplug_host_is_built_with_its_metric_map() -> None:
+    text = with_connectors(
+        "  - kind: sparkplug-host\n"
+        "    name: uns\n"
+        "    broker: mqtt://broker.plant:1884\n"
+        "    host_id: plantos-core\n"
+        f"    metrics: [{{tag: {FLOW}, group: assembly, edge_node: line-3, metric: Flow}}]\n"
+    )
+    [spec] = connector_specs(load_plant_text(text))
+    host = build_connector(spec, {FLOW: 9}, clock=ManualClock(0))
+    assert host.name == "uns" and list(host.tag_ids) == [9]
+    assert spec.broker_address == ("broker.plant", 1884)
+
+
+def test_a_sparkplug_host_needs_an_mqtt_broker_url() -> None:
+    text = with_connectors(
+        "  - {kind: sparkplug-host, name: uns, broker: 'http://x', host_id: h,"
+        f" metrics: [{{tag: {FLOW}, group: g, edge_node: n, metric: m}}]}}\n"
+    )
+    [(line, message)] = problems(text)
+    assert line == 22 and "broker must look like mqtt://host:1883" in message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import check, demo, query, serve, signin
+from plantos.cli import browse, check, demo, query, serve, signin
 
 app = typer.Typer(
     name="plantos",
@@ -18,6 +18,7 @@ app.command("serve")(serve.serve)
 app.command("check")(check.check)
 app.command("query")(query.query)
 app.command("signin-link")(signin.signin_link)
+app.command("browse")(browse.browse)
 
 if __name__ == "__main__":
     app()

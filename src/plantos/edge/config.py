@@ -18,6 +18,7 @@ from plantos.edge.connector import Connector
 from plantos.edge.modbus.config import ModbusTcpSpec
 from plantos.edge.mtconnect.connector import MTConnectSpec
 from plantos.edge.opcua.config import OpcUaSpec
+from plantos.edge.sparkplug.config import SparkplugHostSpec
 from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
 
@@ -27,6 +28,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "modbus-tcp": ModbusTcpSpec,
     "opcua": OpcUaSpec,
     "mtconnect": MTConnectSpec,
+    "sparkplug-host": SparkplugHostSpec,
 }
 
 
@@ -42,6 +44,8 @@ def _tag_places(spec: BaseModel) -> list[tuple[Loc, str]]:
         return [(("tags", t, "tag"), tag.tag) for t, tag in enumerate(spec.tags)]
     if isinstance(spec, MTConnectSpec):
         return [(("items", t, "tag"), item.tag) for t, item in enumerate(spec.items)]
+    if isinstance(spec, SparkplugHostSpec):
+        return [(("metrics", t, "tag"), m.tag) for t, m in enumerate(spec.metrics)]
     raise TypeError(f"no tag places known for {type(spec).__name__}")
 
 
@@ -100,6 +104,7 @@ def build_connector(spec: BaseModel, tag_ids: Mapping[str, int], *, clock: Clock
         ModbusTcpSpec: lambda: _modbus(spec, tag_ids, clock),
         OpcUaSpec: lambda: _opcua(spec, tag_ids, clock),
         MTConnectSpec: lambda: _mtconnect(spec, tag_ids),
+        SparkplugHostSpec: lambda: _sparkplug_host(spec, tag_ids, clock),
     }
     return builders[type(spec)]()
 
@@ -120,3 +125,19 @@ def _mtconnect(spec: Any, tag_ids: Mapping[str, int]) -> Connector:
     from plantos.edge.mtconnect.connector import MTConnectConnector
 
     return MTConnectConnector(spec, tag_ids)
+
+
+def _sparkplug_host(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Connector:
+    from plantos.edge.sparkplug.host import SparkplugHost
+
+    host, port = spec.broker_address
+    tag_map = {(m.group, m.edge_node, m.device, m.metric): tag_ids[m.tag] for m in spec.metrics}
+    return SparkplugHost(
+        broker_host=host,
+        broker_port=port,
+        host_id=spec.host_id,
+        tag_map=tag_map,
+        group_filter=spec.group,
+        clock=clock,
+        name=spec.name,
+    )

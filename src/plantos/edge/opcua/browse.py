@@ -1,0 +1,207 @@
+"""Discover the variables of an OPC UA server: what ``plantos browse opcua://...`` shows.
+
+:func:`browse_opcua` opens a session (security None, optionally a user name and
+password), walks the hierarchical references from the Objects folder down to a
+given depth and reads, for every variable found, its data type, current value
+and status. It is read-only and returns plain dataclasses; printing is the CLI's
+job. Each level of the tree is browsed with concurrent requests on one session,
+and the attributes of all variables are read in a few batched calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.common.node import Node
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
+from asyncua.ua.uaerrors import UaError
+
+from plantos.core.errors import PlantOSError
+
+SERVER_NODE = ua.NodeId(ua.Int32(ObjectIds.Server))
+"""The standard ``Server`` object: diagnostics, not plant data; skipped unless asked."""
+_READ_BATCH = 500
+
+
+class BrowseError(PlantOSError):
+    """The server cannot be reached or browsed."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpcUaVariable:
+    """One variable found while browsing."""
+
+    node_id: str
+    """``ns=2;s=Spindle.Speed``: what a connector tag's ``node`` takes."""
+    browse_path: str
+    """``0:Objects/2:CNC07/2:Spindle/2:Speed``: what a tag's ``browse_path`` takes."""
+    browse_name: str
+    data_type: str
+    value: Any
+    """The current value as read: a Python scalar, list, or asyncua object."""
+    status: str
+    """``Good``, or the status code's name when the read failed."""
+    depth: int
+    """Levels below Objects: a variable directly in Objects has depth 1."""
+
+
+@dataclass(slots=True)
+class OpcUaBrowseResult:
+    endpoint: str
+    depth: int
+    variables: list[OpcUaVariable] = field(default_factory=list)
+    nodes_visited: int = 0
+
+
+def opcua_endpoint(url: str) -> str:
+    """``opcua://host[:port][/path]`` or ``opc.tcp://...`` as an ``opc.tcp://`` endpoint;
+    the port defaults to 4840."""
+    match = re.match(r"^(?:opcua|opc\.tcp)://([^/:\s]+|\[[^\]]+\])(?::(\d*))?(/\S*)?$", url)
+    if match is None:
+        raise ValueError(f"{url!r} is not an OPC UA URL (write e.g. opcua://host:4840)")
+    host, port_text, path = match.groups()
+    port = int(port_text) if port_text else 4840
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{url!r}: port must be 1..65535, got {port}")
+    return f"opc.tcp://{host}:{port}{path or ''}"
+
+
+async def browse_opcua(
+    endpoint: str,
+    *,
+    depth: int = 3,
+    user: str | None = None,
+    password: str | None = None,
+    include_server: bool = False,
+    timeout_s: float = 4.0,
+) -> OpcUaBrowseResult:
+    """Every variable at most ``depth`` levels below Objects, in browse order.
+
+    Raises :class:`BrowseError` when the server cannot be reached or refuses the
+    session, and ``ValueError`` for a bad endpoint or depth.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    endpoint = opcua_endpoint(endpoint)
+    client = Client(endpoint, timeout=timeout_s)
+    if user is not None:
+        client.set_user(user)
+        client.set_password(password or "")
+    try:
+        await asyncio.wait_for(client.connect(), timeout_s * 2)
+    except (OSError, TimeoutError, UaError) as exc:
+        raise BrowseError(f"cannot connect to {endpoint}: {_reason(exc)}") from None
+    try:
+        return await _walk(client, endpoint, depth, include_server)
+    except (OSError, TimeoutError, UaError) as exc:
+        raise BrowseError(f"browsing {endpoint} failed: {_reason(exc)}") from None
+    finally:
+        # the result (or the error) matters more than a clean goodbye
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.disconnect(), timeout_s)
+
+
+async def _walk(
+    client: Client, endpoint: str, depth: int, include_server: bool
+) -> OpcUaBrowseResult:
+    result = OpcUaBrowseResult(endpoint, depth)
+    objects = client.nodes.objects
+    seen: set[ua.NodeId] = {objects.nodeid}
+    level: list[tuple[Node, str]] = [(objects, "0:Objects")]
+    found: list[tuple[Node, str, str, int]] = []  # node, path, browse name, depth
+    for current in range(1, depth + 1):
+        children = await asyncio.gather(*(node.get_children_descriptions() for node, _ in level))
+        next_level: list[tuple[Node, str]] = []
+        for (_, path), refs in zip(level, children, strict=True):
+            for ref in refs:
+                node_id = ref.NodeId
+                if node_id in seen or (not include_server and node_id == SERVER_NODE):
+                    continue
+                seen.add(node_id)
+                name = ref.BrowseName
+                child_path = f"{path}/{name.NamespaceIndex}:{name.Name}"
+                node = client.get_node(node_id)
+                if ref.NodeClass == ua.NodeClass.Variable:
+                    found.append((node, child_path, name.Name, current))
+                if ref.NodeClass in (ua.NodeClass.Object, ua.NodeClass.Variable):
+                    next_level.append((node, child_path))
+        result.nodes_visited += len(next_level)
+        level = next_level
+        if not level:
+            break
+    nodes = [node for node, *_ in found]
+    values = await _read(client, nodes, AttributeIds.Value)
+    types = await _read(client, nodes, AttributeIds.DataType)
+    type_names = await _type_names(client, [dv.Value.Value if dv.Value else None for dv in types])
+    for (node, path, name, level_no), value, dtype in zip(found, values, types, strict=True):
+        type_id = dtype.Value.Value if dtype.Value is not None else None
+        result.variables.append(
+            OpcUaVariable(
+                node_id=node.nodeid.to_string(),
+                browse_path=path,
+                browse_name=name,
+                data_type=type_names.get(type_id, "?") if type_id is not None else "?",
+                value=value.Value.Value if value.Value is not None else None,
+                status=_status(value.StatusCode),
+                depth=level_no,
+            )
+        )
+    return result
+
+
+async def _read(client: Client, nodes: Sequence[Node], attr: AttributeIds) -> list[ua.DataValue]:
+    values: list[ua.DataValue] = []
+    for start in range(0, len(nodes), _READ_BATCH):
+        values.extend(await client.read_attributes(nodes[start : start + _READ_BATCH], attr))
+    return values
+
+
+async def _type_names(client: Client, type_ids: Sequence[Any]) -> dict[ua.NodeId, str]:
+    """Names of data types: standard ones from the table, others read from the server."""
+    names: dict[ua.NodeId, str] = {}
+    custom: list[ua.NodeId] = []
+    for type_id in set(t for t in type_ids if isinstance(t, ua.NodeId)):
+        ident = type_id.Identifier
+        if type_id.NamespaceIndex == 0 and isinstance(ident, int) and ident in ObjectIdNames:
+            names[type_id] = ObjectIdNames[ident]
+        else:
+            custom.append(type_id)
+    if custom:
+        nodes = [client.get_node(t) for t in custom]
+        for type_id, dv in zip(
+            custom, await _read(client, nodes, AttributeIds.BrowseName), strict=True
+        ):
+            browse_name = dv.Value.Value if dv.Value is not None else None
+            names[type_id] = (
+                browse_name.Name
+                if isinstance(browse_name, ua.QualifiedName)
+                else type_id.to_string()
+            )
+    return names
+
+
+def _status(code: ua.StatusCode | None) -> str:
+    if code is None or code.is_good():
+        return "Good"
+    return str(code.name)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def signal_name(browse_name: str) -> str:
+    """A browse name as a snake_case signal: ``SpindleSpeed 2`` -> ``spindle_speed_2``."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", browse_name)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+    return text or "signal"
