@@ -50,8 +50,8 @@ def browse(
     password_env: str | None = typer.Option(
         None, "--password-env", help="OPC UA: environment variable holding the password"
     ),
-    include_server: bool = typer.Option(
-        False, "--include-server", help="OPC UA: also walk the standard Server object"
+    include_standard: bool = typer.Option(
+        False, "--include-standard", help="OPC UA: also walk Server, Aliases and the like"
     ),
     unit: int = typer.Option(1, "--unit", min=0, max=255, help="Modbus: unit (slave) id"),
     registers: str = typer.Option("0-99", "--registers", help="Modbus: address range A-B"),
@@ -73,7 +73,7 @@ def browse(
                     depth=depth,
                     user=user,
                     password=password,
-                    include_server=include_server,
+                    include_standard=include_standard,
                     timeout_s=timeout,
                 )
             )
@@ -192,9 +192,8 @@ def _print_modbus(result: mb.ModbusBrowseResult, fmt: Format) -> None:
             title=f"{result.host}:{result.port} unit {result.unit} {result.table} "
             f"{result.start}-{result.end}"
         )
-        columns = ["Address", "Value"] if bits else [
-            "Address", "Hex", "Dec", "float32 ABCD", "float32 CDAB", "int32 ABCD", "int32 CDAB"
-        ]  # fmt: skip
+        pairs = ["float32 ABCD", "float32 CDAB", "int32 ABCD", "int32 CDAB"]
+        columns = ["Address", "Value"] if bits else ["Address", "Hex", "Dec", "int16", *pairs]
         for column in columns:
             grid.add_column(column, justify="right")
         for r in readings:
@@ -207,6 +206,7 @@ def _print_modbus(result: mb.ModbusBrowseResult, fmt: Format) -> None:
                     str(r.address),
                     f"0x{r.raw:04X}",
                     str(r.raw),
+                    str(r.raw - 0x10000 if r.raw >= 0x8000 else r.raw),
                     _number(r.float32_abcd),
                     _number(r.float32_cdab),
                     _number(r.int32_abcd),

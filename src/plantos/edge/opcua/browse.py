@@ -21,13 +21,11 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.node import Node
 from asyncua.ua.attribute_ids import AttributeIds
-from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
+from asyncua.ua.object_ids import ObjectIdNames
 from asyncua.ua.uaerrors import UaError
 
 from plantos.core.errors import PlantOSError
 
-SERVER_NODE = ua.NodeId(ua.Int32(ObjectIds.Server))
-"""The standard ``Server`` object: diagnostics, not plant data; skipped unless asked."""
 _READ_BATCH = 500
 
 
@@ -80,10 +78,13 @@ async def browse_opcua(
     depth: int = 3,
     user: str | None = None,
     password: str | None = None,
-    include_server: bool = False,
+    include_standard: bool = False,
     timeout_s: float = 4.0,
 ) -> OpcUaBrowseResult:
     """Every variable at most ``depth`` levels below Objects, in browse order.
+
+    The standard objects in namespace 0 directly under Objects (``Server`` with its
+    diagnostics, ``Aliases``, ``Locations``) are skipped unless ``include_standard``.
 
     Raises :class:`BrowseError` when the server cannot be reached or refuses the
     session, and ``ValueError`` for a bad endpoint or depth.
@@ -100,7 +101,7 @@ async def browse_opcua(
     except (OSError, TimeoutError, UaError) as exc:
         raise BrowseError(f"cannot connect to {endpoint}: {_reason(exc)}") from None
     try:
-        return await _walk(client, endpoint, depth, include_server)
+        return await _walk(client, endpoint, depth, include_standard)
     except (OSError, TimeoutError, UaError) as exc:
         raise BrowseError(f"browsing {endpoint} failed: {_reason(exc)}") from None
     finally:
@@ -110,7 +111,7 @@ async def browse_opcua(
 
 
 async def _walk(
-    client: Client, endpoint: str, depth: int, include_server: bool
+    client: Client, endpoint: str, depth: int, include_standard: bool
 ) -> OpcUaBrowseResult:
     result = OpcUaBrowseResult(endpoint, depth)
     objects = client.nodes.objects
@@ -123,7 +124,8 @@ async def _walk(
         for (_, path), refs in zip(level, children, strict=True):
             for ref in refs:
                 node_id = ref.NodeId
-                if node_id in seen or (not include_server and node_id == SERVER_NODE):
+                standard = current == 1 and node_id.NamespaceIndex == 0
+                if node_id in seen or (standard and not include_standard):
                     continue
                 seen.add(node_id)
                 name = ref.BrowseName
