@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 from pydantic import ValidationError
+from pymodbus.exceptions import ModbusIOException
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -400,3 +401,31 @@ def test_tag_ids_cover_every_tag_in_spec_order() -> None:
     assert conn.tag_ids == [IDS[name] for name, *_rest in HOLDING_TAGS] + [IDS["f/running_bit"]]
     assert conn.interval_s == 2.0
     assert np.array_equal(np.sort(conn.tag_ids), np.unique(conn.tag_ids))
+
+
+def test_a_device_that_accepts_but_never_answers_times_out_and_is_counted() -> None:
+    """A TCP peer that takes the connection and then stays silent, like a hung PLC."""
+    port = free_port()
+
+    async def scenario() -> None:
+        held: list[asyncio.StreamWriter] = []
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)  # read nothing, answer nothing
+
+        mute = await asyncio.start_server(silent, "127.0.0.1", port)
+        connector = ModbusTcpConnector(spec(port, [holding_group()]), IDS, clock=ManualClock(0))
+        try:
+            await connector.connect()
+            with pytest.raises(ModbusIOException):
+                await connector.collect()
+            assert connector.metrics()["timeouts"] == 1
+            assert connector.metrics()["reads"] == 0
+        finally:
+            await connector.close()
+            for writer in held:
+                writer.close()
+            mute.close()
+            await mute.wait_closed()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
