@@ -36,6 +36,7 @@ class HistorianWriter:
         group_rows: int = 200_000,
         max_delay_s: float = 0.25,
         maintain_every_s: float = 1.0,
+        maintain_every_data_ns: int = 300 * 1_000_000_000,
         on_commit: Callable[[int], None] | None = None,
     ) -> None:
         self.historian = historian
@@ -49,7 +50,9 @@ class HistorianWriter:
         self.commits = 0
         self.failed_commits = 0
         self.commit_s = 0.0
+        self.maintain_every_data_ns = maintain_every_data_ns
         self._last_maintain = 0.0
+        self._maintained_data_ns: int | None = None
 
     async def run(self) -> None:
         """Consume until the bus closes; every batch received is committed before returning."""
@@ -105,9 +108,19 @@ class HistorianWriter:
             self.on_commit(len(batch))
 
     async def _maybe_maintain(self) -> None:
+        """Roll up about every second of wall time, and also every few minutes of data time,
+        so a replay or a faster-than-real-time run keeps its rollups (and the samples the
+        historian holds in memory for the open buckets) as small as a live run does."""
         now = time.monotonic()
-        if now - self._last_maintain >= self.maintain_every_s:
+        newest = self.historian.newest_ts
+        data_due = (
+            newest is not None
+            and self._maintained_data_ns is not None
+            and newest - self._maintained_data_ns >= self.maintain_every_data_ns
+        )
+        if now - self._last_maintain >= self.maintain_every_s or data_due:
             self._last_maintain = now
+            self._maintained_data_ns = newest
             await asyncio.to_thread(self.historian.maintain, self.clock.now_ns())
 
     def metrics(self) -> dict[str, Any]:
