@@ -274,3 +274,12 @@ def test_documents_parse_whatever_the_namespace() -> None:
     )
     assert error.has("OUT_OF_RANGE") and error.instance_id is None
     assert parse_probe(b"<MTConnectDevices><Header/><Devices/></MTConnectDevices>") == []
+
+
+def test_a_page_size_the_agent_refuses_is_halved_until_accepted() -> None:
+    small = Agent(buffer_size=100)
+    with AgentServer(small) as running:
+        mtc = client(running, count=1000)
+        batches = poll_after(mtc, None, lambda: add_x(small, 90))
+    assert batches[1].value.tolist() == x_values(90)
+    assert mtc.metrics["count_reduced"] == 4  # 1000 -> 500 -> 250 -> 125 -> 62

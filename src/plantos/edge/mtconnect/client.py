@@ -58,6 +58,7 @@ METRICS = (
     "lost_observations",
     "rejected",
     "rejected_non_numeric",
+    "count_reduced",
 )
 
 
@@ -215,10 +216,21 @@ class MTConnectClient:
         if header.instance_id != position.instance_id or wanted > header.next_sequence:
             return await self._restart(acc)
         if wanted >= header.first_sequence:
-            raise MTConnectError(
-                f"The agent at {self.base_url} answered {error} for sequence {wanted},"
-                f" which its buffer ({header.first_sequence}..{header.last_sequence}) holds."
+            # The sequence is in the buffer, so the page size is what the agent refuses
+            # (agents cap ``count`` at their buffer size): ask for smaller pages.
+            if self._count == 1:
+                raise MTConnectError(
+                    f"The agent at {self.base_url} answered {error} for sequence {wanted},"
+                    f" which its buffer ({header.first_sequence}..{header.last_sequence}) holds."
+                )
+            self._count = max(self._count // 2, 1)
+            acc.counts["count_reduced"] += 1
+            logger.warning(
+                "MTConnect agent %s refused the page size; asking for %d observations a page",
+                self.base_url,
+                self._count,
             )
+            return position
         lost = header.first_sequence - wanted
         acc.counts["lost_observations"] += lost
         logger.warning(
