@@ -1,14 +1,18 @@
 """The Sparkplug B host application against a real Mosquitto broker, with an edge node
 simulated by paho-mqtt and the PlantOS codec: births with aliases, data by alias, seq
 gaps and unknown aliases answered with a Rebirth NCMD, stale and current NDEATHs,
-malformed payloads, and the host's STATE birth, death and Will."""
+malformed payloads, and the host's STATE birth, death and Will. The device level: DBIRTH
+and DDATA by alias, DDATA without DBIRTH, DDEATH and NDEATH marking device tags, and the
+host under the Supervisor across a broker restart on the same port."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import queue
+import random
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +34,8 @@ from plantos.edge.sparkplug import (
     encode_payload,
 )
 from plantos.edge.sparkplug.host import SparkplugHost
+from plantos.edge.supervisor import Supervisor
+from tests.support import mosquitto as mosquitto_support
 from tests.support.mosquitto import Broker, mosquitto_binary, running_mosquitto
 
 pytestmark = pytest.mark.timeout(30)
@@ -39,6 +45,7 @@ BASE_MS = BASE_NS // 1_000_000
 WAIT_S = 5.0
 
 TEMP, COUNT, RUNNING, OTHER_NODE_TEMP = 1, 2, 3, 9
+D1_TEMP, D1_SPEED, D1_ALARM, D2_SPEED = 21, 22, 23, 31
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +65,29 @@ def tag_map(group: str) -> dict[tuple[str, str, str | None, str], int]:
     }
 
 
-def make_host(broker: Broker, group: str, host_id: str) -> SparkplugHost:
+def device_tag_map(group: str) -> dict[tuple[str, str, str | None, str], int]:
+    """The node's tags plus two devices of E1; D1 reuses the node's metric name."""
+    return {
+        **tag_map(group),
+        (group, "E1", "D1", "Line/Temperature"): D1_TEMP,
+        (group, "E1", "D1", "Dev/Speed"): D1_SPEED,
+        (group, "E1", "D1", "Dev/Alarm"): D1_ALARM,
+        (group, "E1", "D2", "Dev/Speed"): D2_SPEED,
+    }
+
+
+def make_host(
+    broker: Broker,
+    group: str,
+    host_id: str,
+    tags: dict[tuple[str, str, str | None, str], int] | None = None,
+) -> SparkplugHost:
     return SparkplugHost(
         broker_host=broker.host,
         broker_port=broker.port,
         host_id=host_id,
         group_filter=group,
-        tag_map=tag_map(group),
+        tag_map=tag_map(group) if tags is None else tags,
         clock=ManualClock(BASE_NS),
         interval_s=0.05,
     )
@@ -143,6 +166,30 @@ class EdgeNode(MqttPeer):
     def death(self, bdseq: int, ts_ms: int) -> None:
         payload = encode_payload(timestamp_ms=ts_ms, seq=None, metrics=[bdseq_metric(bdseq)])
         self.publish(self.topic("NDEATH"), payload)
+
+    def device_topic(self, kind: str, device: str) -> str:
+        return f"{self.topic(kind)}/{device}"
+
+    def device_message(
+        self, kind: str, device: str, ts_ms: int, metrics: list[Metric], *, birth: bool = False
+    ) -> None:
+        """DBIRTH/DDATA/DDEATH: the node's next seq, datatypes on the wire only in a birth."""
+        self.seq = (self.seq + 1) % 256
+        self.publish(
+            self.device_topic(kind, device),
+            encode_payload(
+                timestamp_ms=ts_ms, seq=self.seq, metrics=metrics, include_datatype=birth
+            ),
+        )
+
+    def dbirth(self, device: str, ts_ms: int, metrics: list[Metric]) -> None:
+        self.device_message("DBIRTH", device, ts_ms, metrics, birth=True)
+
+    def ddata(self, device: str, ts_ms: int, metrics: list[Metric]) -> None:
+        self.device_message("DDATA", device, ts_ms, metrics)
+
+    def ddeath(self, device: str, ts_ms: int) -> None:
+        self.device_message("DDEATH", device, ts_ms, [])
 
 
 def temp(alias: int = 10, value: float = 21.5, ts_ms: int | None = None) -> Metric:
@@ -418,6 +465,275 @@ def test_will_says_offline_when_the_connection_dies(broker: Broker) -> None:
         finally:
             observer.stop()
             await host.close()
+
+    asyncio.run(main())
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+def d1_birth_metrics(temp_value: float = 50.0) -> list[Metric]:
+    return [
+        Metric(name="Line/Temperature", alias=100, datatype=DataType.Double, value=temp_value),
+        Metric(name="Dev/Speed", alias=101, datatype=DataType.Int32, value=1200),
+        Metric(name="Dev/Alarm", alias=102, datatype=DataType.Boolean, value=False),
+        Metric(name="Dev/Note", alias=103, datatype=DataType.String, value="n"),
+    ]
+
+
+def d2_birth_metrics(speed: int = 700) -> list[Metric]:
+    return [Metric(name="Dev/Speed", alias=200, datatype=DataType.UInt16, value=speed)]
+
+
+def d1_speed(value: int) -> Metric:
+    return Metric(alias=101, datatype=DataType.Int32, value=value)
+
+
+def d2_speed(value: int) -> Metric:
+    return Metric(alias=200, datatype=DataType.UInt16, value=value)
+
+
+async def birth_node_and_devices(host: SparkplugHost, edge: EdgeNode, ts_ms: int) -> SampleBatch:
+    """NBIRTH, then DBIRTH of D1 and D2; returns the samples of the three births."""
+    edge.birth(ts_ms)
+    edge.dbirth("D1", ts_ms + 10, d1_birth_metrics())
+    edge.dbirth("D2", ts_ms + 20, d2_birth_metrics())
+    return await gather(host, lambda b: has(D2_SPEED)(b) and has(RUNNING)(b))
+
+
+def test_device_birth_and_data_by_alias_become_samples(broker: Broker) -> None:
+    async def main() -> None:
+        host = make_host(broker, "G10", "h10", device_tag_map("G10"))
+        await host.connect()
+        edge = EdgeNode(broker, "G10")
+        try:
+            b = await birth_node_and_devices(host, edge, BASE_MS + 1000)
+            ns = 1_000_000
+            assert rows(b, TEMP) == [((BASE_MS + 1000) * ns, 20.0, quality.GOOD)]
+            # the same metric name on D1 is its own tag (the key includes the device)
+            assert rows(b, D1_TEMP) == [((BASE_MS + 1010) * ns, 50.0, quality.GOOD)]
+            assert rows(b, D1_SPEED) == [((BASE_MS + 1010) * ns, 1200.0, quality.GOOD)]
+            assert rows(b, D1_ALARM) == [((BASE_MS + 1010) * ns, 0.0, quality.GOOD)]
+            assert rows(b, D2_SPEED) == [((BASE_MS + 1020) * ns, 700.0, quality.GOOD)]
+
+            edge.ddata(
+                "D1",
+                BASE_MS + 2000,
+                [
+                    Metric(alias=100, datatype=DataType.Double, value=51.5),
+                    d1_speed(-3),  # Int32 by alias: the datatype comes from the DBIRTH
+                    Metric(
+                        alias=102,
+                        datatype=DataType.Boolean,
+                        value=True,
+                        timestamp_ms=BASE_MS + 1990,
+                    ),
+                ],
+            )
+            edge.ddata("D2", BASE_MS + 2100, [d2_speed(65535)])
+            b = await gather(host, has(D2_SPEED))
+            assert rows(b, D1_TEMP) == [((BASE_MS + 2000) * ns, 51.5, quality.GOOD)]
+            assert rows(b, D1_SPEED) == [((BASE_MS + 2000) * ns, -3.0, quality.GOOD)]
+            assert rows(b, D1_ALARM) == [((BASE_MS + 1990) * ns, 1.0, quality.GOOD)]
+            assert rows(b, D2_SPEED) == [((BASE_MS + 2100) * ns, 65535.0, quality.GOOD)]
+            assert TEMP not in b.tag_id  # device data never feeds the node's own tag
+            m = host.metrics()
+            assert m["rebirths_requested"] == 0 and m["malformed"] == 0
+            assert m["unknown_aliases"] == 0 and m["seq_gaps"] == 0
+            assert edge.received.empty()
+        finally:
+            edge.stop()
+            await host.close()
+
+    asyncio.run(main())
+
+
+def test_ddata_without_dbirth_requests_rebirth(broker: Broker) -> None:
+    async def main() -> None:
+        host = make_host(broker, "G11", "h11", device_tag_map("G11"))
+        await host.connect()
+        edge = EdgeNode(broker, "G11")
+        try:
+            edge.birth(BASE_MS)
+            edge.data(BASE_MS + 100, [temp(value=21.0)])
+            await gather(host, lambda b: 21.0 in b.value)
+
+            edge.ddata("D1", BASE_MS + 200, [d1_speed(5)])  # D1 never sent a DBIRTH
+            expect_rebirth(edge)
+            b = await gather(host, has(TEMP, quality.UNCERTAIN_LAST_USABLE_VALUE))
+            assert rows(b, TEMP) == [(BASE_NS, 21.0, quality.UNCERTAIN_LAST_USABLE_VALUE)]
+            # the node's tags include its devices'; D1 never had a value, so none is made up
+            [(ts, value, code)] = rows(b, D1_SPEED)
+            assert ts == BASE_NS and math.isnan(value)
+            assert code == quality.UNCERTAIN_LAST_USABLE_VALUE
+            m = host.metrics()
+            assert m["rebirths_requested"] == 1 and m["seq_gaps"] == 0 and m["malformed"] == 0
+
+            # the rebirth: NBIRTH and DBIRTH, after which the device's data flows
+            edge.birth(BASE_MS + 300)
+            edge.dbirth("D1", BASE_MS + 310, d1_birth_metrics())
+            edge.ddata("D1", BASE_MS + 320, [d1_speed(6)])
+            b = await gather(host, lambda b: 6.0 in b.value[b.tag_id == D1_SPEED])
+            assert rows(b, D1_SPEED) == [
+                ((BASE_MS + 310) * 1_000_000, 1200.0, quality.GOOD),
+                ((BASE_MS + 320) * 1_000_000, 6.0, quality.GOOD),
+            ]
+            assert host.metrics()["rebirths_requested"] == 1
+            assert edge.received.empty()
+        finally:
+            edge.stop()
+            await host.close()
+
+    asyncio.run(main())
+
+
+def test_ddeath_marks_only_that_devices_tags_bad(broker: Broker) -> None:
+    async def main() -> None:
+        host = make_host(broker, "G12", "h12", device_tag_map("G12"))
+        await host.connect()
+        edge = EdgeNode(broker, "G12")
+        try:
+            await birth_node_and_devices(host, edge, BASE_MS)
+
+            edge.ddeath("D1", BASE_MS + 500)
+            b = await gather(host, has(D1_SPEED, quality.BAD_NO_COMMUNICATION))
+            assert sorted(set(b.tag_id.tolist())) == [D1_TEMP, D1_SPEED, D1_ALARM]
+            for tag in (D1_TEMP, D1_SPEED, D1_ALARM):
+                [(ts, value, code)] = rows(b, tag)
+                assert ts == (BASE_MS + 500) * 1_000_000  # the DDEATH's timestamp
+                assert math.isnan(value) and code == quality.BAD_NO_COMMUNICATION
+            assert host.metrics()["device_deaths"] == 1
+
+            # the node and its other device carry on, good
+            edge.data(BASE_MS + 600, [temp(value=22.0)])
+            edge.ddata("D2", BASE_MS + 700, [d2_speed(701)])
+            b = await gather(host, has(D2_SPEED))
+            assert rows(b, TEMP) == [((BASE_MS + 600) * 1_000_000, 22.0, quality.GOOD)]
+            assert rows(b, D2_SPEED) == [((BASE_MS + 700) * 1_000_000, 701.0, quality.GOOD)]
+            assert not quality.is_bad(b.quality).any()
+            m = host.metrics()
+            assert m["edge_nodes_online"] == 1 and m["node_deaths"] == 0
+            assert m["rebirths_requested"] == 0
+            assert edge.received.empty()
+        finally:
+            edge.stop()
+            await host.close()
+
+    asyncio.run(main())
+
+
+def test_ndeath_marks_the_node_and_its_devices_bad(broker: Broker) -> None:
+    async def main() -> None:
+        host = make_host(broker, "G13", "h13", device_tag_map("G13"))
+        await host.connect()
+        edge = EdgeNode(broker, "G13", bdseq=7)
+        try:
+            await birth_node_and_devices(host, edge, BASE_MS)
+
+            edge.death(7, BASE_MS + 900)
+            b = await gather(host, has(D2_SPEED, quality.BAD_NO_COMMUNICATION))
+            node_and_devices = [TEMP, COUNT, RUNNING, D1_TEMP, D1_SPEED, D1_ALARM, D2_SPEED]
+            assert sorted(b.tag_id.tolist()) == sorted(node_and_devices)
+            assert OTHER_NODE_TEMP not in b.tag_id
+            for tag in node_and_devices:
+                [(ts, value, code)] = rows(b, tag)
+                assert ts == BASE_NS and math.isnan(value)  # the host's time of the death
+                assert code == quality.BAD_NO_COMMUNICATION
+            m = host.metrics()
+            assert m["node_deaths"] == 1 and m["stale_deaths"] == 0
+            assert m["edge_nodes_online"] == 0
+
+            # the devices died with the node: their data needs a new birth sequence
+            edge.ddata("D2", BASE_MS + 1000, [d2_speed(9)])
+            expect_rebirth(edge)
+            await until(lambda: host.metrics()["discarded_awaiting_rebirth"] == 1)
+            # a dead node's tags stay Bad: no stale value comes back as "last usable"
+            assert len(await host.collect()) == 0
+        finally:
+            edge.stop()
+            await host.close()
+
+    asyncio.run(main())
+
+
+# ----------------------------------------------------------------------------- supervisor
+
+
+def test_host_under_supervisor_survives_a_broker_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if mosquitto_binary() is None:
+        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+
+    async def main() -> None:
+        with contextlib.ExitStack() as first:
+            broker = first.enter_context(running_mosquitto(tmp_path / "a"))
+            tags = tag_map("G14")
+            host = make_host(broker, "G14", "h14", tags)
+            sunk: list[SampleBatch] = []
+
+            async def sink(batch: SampleBatch) -> None:
+                sunk.append(batch)
+
+            def collected() -> SampleBatch:
+                return SampleBatch.concat(sunk) if sunk else SampleBatch.empty()
+
+            supervisor = Supervisor(
+                host,
+                sink,
+                clock=ManualClock(BASE_NS),
+                backoff_initial_s=0.05,
+                backoff_max_s=0.2,
+                rng=random.Random(0),
+            )
+            task = asyncio.create_task(supervisor.run())
+            edge = EdgeNode(broker, "G14")
+            try:
+                edge.subscribe("spBv1.0/STATE/h14")  # as an edge node waits for its host
+                # off the event loop, which runs the Supervisor
+                msg = await asyncio.to_thread(edge.next_message)
+                assert json.loads(msg.payload)["online"] is True
+                edge.birth(BASE_MS, temp=20.0)
+                await until(lambda: has(TEMP)(collected()))
+                assert supervisor.connects == 1
+            finally:
+                edge.stop()
+            first.close()  # the broker goes away; no STATE survives it (no persistence)
+
+            # the link is lost: the Supervisor marks every tag bad and retries
+            await until(lambda: has(TEMP, quality.BAD_COMMUNICATION_ERROR)(collected()))
+            assert not supervisor.connected and supervisor.errors >= 1
+
+            monkeypatch.setattr(mosquitto_support, "free_port", lambda: broker.port)
+            with running_mosquitto(tmp_path / "b") as again:
+                assert again.port == broker.port
+                edge = EdgeNode(again, "G14")
+                try:
+                    edge.subscribe("spBv1.0/STATE/h14")
+                    state = json.loads((await asyncio.to_thread(edge.next_message)).payload)
+                    assert state["online"] is True  # republished by the reconnected host
+                    await until(lambda: supervisor.connected)
+                    assert supervisor.reconnects == 1
+                    assert host.metrics()["edge_nodes_online"] == 0  # a new session
+
+                    sunk.clear()
+                    edge.birth(BASE_MS + 1000, temp=30.0)
+                    edge.data(BASE_MS + 1100, [temp(value=31.0)])
+                    await until(lambda: 31.0 in collected().value)
+                    assert rows(collected(), TEMP) == [
+                        ((BASE_MS + 1000) * 1_000_000, 30.0, quality.GOOD),
+                        ((BASE_MS + 1100) * 1_000_000, 31.0, quality.GOOD),
+                    ]
+                    assert host.metrics()["rebirths_requested"] == 0
+                finally:
+                    edge.stop()
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            assert host.metrics()["connected"] is False
 
     asyncio.run(main())
 

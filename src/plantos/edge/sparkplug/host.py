@@ -14,9 +14,10 @@ What the host does with each message (all in paho's thread):
 * NDATA/DDATA/DBIRTH/DDEATH: ``seq`` must be one more than the node's previous
   message (255 wraps to 0). A gap, an alias not announced in the birth, or data from a
   node whose birth this host has not seen sends an NCMD ``Node Control/Rebirth = true``
-  to the node, marks the node's tags ``UncertainLastUsableValue`` (last value, now) and
-  discards the node's data messages until its next NBIRTH (the request is repeated
-  after ``rebirth_retry_s`` if no NBIRTH comes). No reorder timeout is configured.
+  to the node, marks the node's tags ``UncertainLastUsableValue`` (last value, now) if
+  the node is alive (born and not dead: a dead node's tags stay Bad), and discards the
+  node's data messages until its next NBIRTH (the request is repeated after
+  ``rebirth_retry_s`` if no NBIRTH comes). No reorder timeout is configured.
 * NDEATH: only when its bdSeq equals the bdSeq of the node's current NBIRTH: all
   the node's and its devices' tags become ``BadNoCommunication`` with NaN at the host's
   current time. A stale NDEATH (an older session's Will) is counted and ignored.
@@ -468,10 +469,10 @@ class SparkplugHost:
     ) -> None:
         first = not node.awaiting_rebirth
         now = time.monotonic()
-        if first:
+        if first and node.born:  # a dead node's tags stay Bad (NDEATH), not "last usable"
             tags = self._node_tags.get((topic.group_id, topic.edge_node_id), [])
             self._mark(tags, now_ns, quality.UNCERTAIN_LAST_USABLE_VALUE, keep_value=True)
-        elif now - node.rebirth_sent_at < self.rebirth_retry_s:
+        elif not first and now - node.rebirth_sent_at < self.rebirth_retry_s:
             return
         node.awaiting_rebirth = True
         node.rebirth_sent_at = now
