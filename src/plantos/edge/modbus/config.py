@@ -15,28 +15,15 @@ held as integer nanoseconds.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from plantos.core.timeparse import parse_duration_ns
+from plantos.edge.durations import DurationNs
 from plantos.edge.modbus.codec import DType, Order, RegisterField
 
 Table = Literal["holding", "input", "coil", "discrete"]
 BIT_TABLES: frozenset[str] = frozenset({"coil", "discrete"})
-
-
-def _duration_ns(value: object) -> int:
-    if not isinstance(value, str):
-        raise ValueError(f"write a duration with its unit (e.g. 500ms, 2s), got {value!r}")
-    ns = parse_duration_ns(value)
-    if ns <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
-    return ns
-
-
-DurationNs = Annotated[int, BeforeValidator(_duration_ns)]
-"""A duration written as ``250ms``/``2s``/``1m``, held in nanoseconds."""
 
 
 class _Strict(BaseModel):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from plantos.core.batch import SampleBatch
-from plantos.core.timeparse import parse_duration_ns
+from plantos.edge.durations import DurationNs
 from plantos.edge.mtconnect.client import MTConnectClient, Position
 
 
@@ -29,16 +29,9 @@ class MTConnectSpec(BaseModel):
     kind: str = Field(pattern="^mtconnect$")
     name: str
     url: str = Field(pattern=r"^https?://")
-    interval: str = "1s"
+    interval: DurationNs = 1_000_000_000
     count: int = Field(1000, ge=1, le=100_000)
     items: list[MTConnectItem] = Field(min_length=1)
-
-    @field_validator("interval")
-    @classmethod
-    def _interval(cls, value: str) -> str:
-        if parse_duration_ns(value) <= 0:
-            raise ValueError("interval must be longer than zero")
-        return value
 
 
 class MTConnectConnector:
@@ -49,7 +42,7 @@ class MTConnectConnector:
         if unknown:
             raise ValueError(f"connector {spec.name!r}: unknown tags {', '.join(unknown)}")
         self.name = spec.name
-        self.interval_s = parse_duration_ns(spec.interval) / 1e9
+        self.interval_s = spec.interval / 1e9
         self.tag_ids = [tag_ids[item.tag] for item in spec.items]
         self._spec = spec
         self._mapping = {item.data_item: tag_ids[item.tag] for item in spec.items}

@@ -13,22 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from plantos.core.timeparse import parse_duration_ns
+from plantos.edge.durations import DurationNs
 
 SecurityPolicyName = Literal["None", "Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"]
 _BROWSE_ELEMENT = re.compile(r"^\d+:[^/]+$")
 _NODE_ID = re.compile(r"^(ns=\d+;)?[isgb]=.+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _duration_s(value: str) -> float:
-    return parse_duration_ns(value) / 1e9
-
-
-def _check_duration(value: str) -> str:
-    if parse_duration_ns(value) <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
-    return value
 
 
 class _Strict(BaseModel):
@@ -130,19 +120,15 @@ class OpcUaSpec(_Strict):
     endpoint: str = Field(pattern=r"^opc\.tcp://[^/\s]+")
     security: SecuritySpec = SecuritySpec()
     user: UserSpec | None = None
-    publishing_interval: str = "1s"
-    sampling_interval: str = "500ms"
+    publishing_interval: DurationNs = 1_000_000_000
+    sampling_interval: DurationNs = 500_000_000
     queue_size: int = Field(default=10, ge=1, le=10_000)
     buffer_size: int = Field(default=100_000, ge=1, le=10_000_000)
     """Notifications held between two collects; beyond it they are dropped and counted."""
-    request_timeout: str = "4s"
-    keepalive_interval: str = "1s"
+    request_timeout: DurationNs = 4_000_000_000
+    keepalive_interval: DurationNs = 1_000_000_000
     """How often the session is probed; a failed probe ends the session."""
     tags: list[OpcUaTagSpec] = Field(min_length=1)
-
-    _durations = field_validator(
-        "publishing_interval", "sampling_interval", "request_timeout", "keepalive_interval"
-    )(_check_duration)
 
     @field_validator("tags")
     @classmethod
@@ -155,16 +141,16 @@ class OpcUaSpec(_Strict):
 
     @property
     def publishing_interval_s(self) -> float:
-        return _duration_s(self.publishing_interval)
+        return self.publishing_interval / 1e9
 
     @property
     def sampling_interval_s(self) -> float:
-        return _duration_s(self.sampling_interval)
+        return self.sampling_interval / 1e9
 
     @property
     def request_timeout_s(self) -> float:
-        return _duration_s(self.request_timeout)
+        return self.request_timeout / 1e9
 
     @property
     def keepalive_interval_s(self) -> float:
-        return _duration_s(self.keepalive_interval)
+        return self.keepalive_interval / 1e9
