@@ -74,7 +74,7 @@ class HistoryRequest:
                 "truncated": raw.truncated,
                 "t_ms": (raw.ts // 1_000_000).tolist(),
                 "value": _json_floats(raw.value),
-                "quality": [quality.name(int(q)) for q in raw.quality],
+                "quality": _quality_names(raw.quality),
             }
         result = historian.query_buckets(
             tag_id, self.start_ns, self.end_ns, bucket_ns=self.bucket_ns, aggs=self.aggs
@@ -98,3 +98,10 @@ def _json_floats(values: np.ndarray[Any, Any]) -> list[float | None]:
     for i in bad:
         out[i] = None
     return out
+
+
+def _quality_names(codes: np.ndarray[Any, Any]) -> list[str]:
+    """Status code names per sample, naming each distinct code once (there are few)."""
+    distinct, index = np.unique(codes, return_inverse=True)
+    names = [quality.name(int(c)) for c in distinct]
+    return [names[i] for i in index.tolist()]
