@@ -26,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
+from plantos.edge.mqtt.server import MqttServer
 from plantos.edge.sparkplug import (
     DataType,
     Metric,
@@ -83,8 +84,7 @@ def make_host(
     tags: dict[tuple[str, str, str | None, str], int] | None = None,
 ) -> SparkplugHost:
     return SparkplugHost(
-        broker_host=broker.host,
-        broker_port=broker.port,
+        server=MqttServer(broker.host, broker.port),
         host_id=host_id,
         group_filter=group,
         tag_map=tag_map(group) if tags is None else tags,
@@ -742,8 +742,7 @@ def test_connect_raises_when_no_broker_listens(tmp_path: Path) -> None:
     from tests.support.mosquitto import free_port
 
     host = SparkplugHost(
-        broker_host="127.0.0.1",
-        broker_port=free_port(),
+        server=MqttServer("127.0.0.1", free_port()),
         host_id="nobody",
         tag_map={},
         connect_timeout_s=1.0,

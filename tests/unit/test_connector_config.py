@@ -91,7 +91,7 @@ def test_a_sparkplug_host_is_built_with_its_metric_map() -> None:
     [spec] = connector_specs(load_plant_text(text))
     host = build_connector(spec, {FLOW: 9}, clock=ManualClock(0))
     assert host.name == "uns" and list(host.tag_ids) == [9]
-    assert spec.broker_address == ("broker.plant", 1884)
+    assert (host.server.host, host.server.port, host.server.tls) == ("broker.plant", 1884, None)
 
 
 def test_a_sparkplug_host_needs_an_mqtt_broker_url() -> None:

@@ -130,11 +130,9 @@ def _mtconnect(spec: Any, tag_ids: Mapping[str, int]) -> Connector:
 def _sparkplug_host(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Connector:
     from plantos.edge.sparkplug.host import SparkplugHost
 
-    host, port = spec.broker_address
     tag_map = {(m.group, m.edge_node, m.device, m.metric): tag_ids[m.tag] for m in spec.metrics}
     return SparkplugHost(
-        broker_host=host,
-        broker_port=port,
+        server=spec.mqtt_server(),
         host_id=spec.host_id,
         tag_map=tag_map,
         group_filter=spec.group,

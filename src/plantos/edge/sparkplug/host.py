@@ -35,7 +35,6 @@ every ``log_interval_s``; they never stop the host.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -46,12 +45,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
+from plantos.edge.mqtt.server import (
+    MqttServer,
+    Will,
+    close_session,
+    open_session,
+    publish_confirmed,
+    subscribe,
+)
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
     DataType,
@@ -118,8 +124,7 @@ class SparkplugHost:
     def __init__(
         self,
         *,
-        broker_host: str,
-        broker_port: int,
+        server: MqttServer,
         host_id: str,
         tag_map: Mapping[TagKey, int],
         group_filter: str = "+",
@@ -135,8 +140,7 @@ class SparkplugHost:
         format_topic(StateTopic(host_id))  # raises ValueError for an id with / + #
         if group_filter != "+" and ("/" in group_filter or "#" in group_filter):
             raise ValueError(f"group_filter must be one group id or '+', got {group_filter!r}")
-        self.broker_host = broker_host
-        self.broker_port = broker_port
+        self.server = server
         self.host_id = host_id
         self.group_filter = group_filter
         self.clock = clock or WallClock()
@@ -163,9 +167,6 @@ class SparkplugHost:
         self._last_value: dict[int, float] = {}
         self._nodes: dict[tuple[str, str], _Node] = {}
         self._client: mqtt.Client | None = None
-        self._connected_evt = threading.Event()
-        self._subscribed_evt = threading.Event()
-        self._connect_rc: ReasonCode | None = None
         self._lost: str | None = None
         self._closing = False
         self._state_ts_ms = 0
@@ -207,51 +208,33 @@ class SparkplugHost:
         self._nodes.clear()
         self._lost = None
         self._closing = False
-        self._connected_evt.clear()
-        self._subscribed_evt.clear()
-        self._connect_rc = None
         self._state_ts_ms = self.clock.now_ns() // _NS_PER_MS
-
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
+        client = await open_session(
+            self.server,
             client_id=f"plantos-host-{self.host_id}",
-            clean_session=True,
-            reconnect_on_failure=False,
+            on_message=self._on_message,
+            on_disconnect=self._on_disconnect,
+            will=Will(self.state_topic, self._state_payload(False), qos=1, retain=True),
+            keepalive_s=self.keepalive_s,
+            timeout_s=self.connect_timeout_s,
         )
-        client.will_set(self.state_topic, self._state_payload(False), qos=1, retain=True)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        where = f"MQTT server {self.broker_host}:{self.broker_port}"
-        try:
-            await asyncio.wait_for(
-                asyncio.to_thread(
-                    client.connect, self.broker_host, self.broker_port, self.keepalive_s
-                ),
-                self.connect_timeout_s,
-            )
-        except (OSError, TimeoutError) as exc:
-            raise ConnectionError(f"cannot reach {where}: {exc}") from exc
         self._client = client
-        client.loop_start()
-        if not await asyncio.to_thread(self._connected_evt.wait, self.connect_timeout_s):
-            await self.close()
-            raise ConnectionError(
-                f"{where} did not answer CONNECT within {self.connect_timeout_s} s"
+        try:
+            await subscribe(
+                client,
+                [(f"{NAMESPACE}/{self.group_filter}/#", 0), (self.state_topic, 1)],
+                timeout_s=self.connect_timeout_s,
             )
-        if self._connect_rc is None or self._connect_rc.is_failure:
+            await publish_confirmed(
+                client,
+                self.state_topic,
+                self._state_payload(True),
+                retain=True,
+                timeout_s=self.connect_timeout_s,
+            )
+        except ConnectionError as exc:
             await self.close()
-            raise ConnectionError(f"{where} refused the connection: {self._connect_rc}")
-        client.subscribe([(f"{NAMESPACE}/{self.group_filter}/#", 0), (self.state_topic, 1)])
-        if not await asyncio.to_thread(self._subscribed_evt.wait, self.connect_timeout_s):
-            await self.close()
-            raise ConnectionError(f"{where} did not acknowledge the subscriptions")
-        info = client.publish(self.state_topic, self._state_payload(True), qos=1, retain=True)
-        await asyncio.to_thread(info.wait_for_publish, self.connect_timeout_s)
-        if not info.is_published():
-            await self.close()
-            raise ConnectionError(f"{where} did not acknowledge the STATE birth")
+            raise ConnectionError(f"MQTT server {self.server}: {exc}") from exc
 
     async def collect(self) -> SampleBatch:
         if self._client is None:
@@ -273,13 +256,17 @@ class SparkplugHost:
         self._closing = True
         if client.is_connected() and self._lost is None:
             self._state_ts_ms = self.clock.now_ns() // _NS_PER_MS
-            info = client.publish(self.state_topic, self._state_payload(False), qos=1, retain=True)
             try:
-                await asyncio.to_thread(info.wait_for_publish, self.connect_timeout_s)
-            except (RuntimeError, ValueError) as exc:  # the link died meanwhile: the Will says it
+                await publish_confirmed(
+                    client,
+                    self.state_topic,
+                    self._state_payload(False),
+                    retain=True,
+                    timeout_s=self.connect_timeout_s,
+                )
+            except ConnectionError as exc:  # the link died meanwhile: the Will says it
                 log.info("%s: STATE offline not published: %s", self._name, exc)
-            client.disconnect()
-        await asyncio.to_thread(client.loop_stop)
+        await close_session(client)
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -305,17 +292,6 @@ class SparkplugHost:
 
     def _state_payload(self, online: bool) -> bytes:
         return json.dumps({"online": online, "timestamp": self._state_ts_ms}).encode()
-
-    def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
-    ) -> None:
-        self._connect_rc = rc
-        self._connected_evt.set()
-
-    def _on_subscribe(
-        self, client: mqtt.Client, userdata: Any, mid: int, rcs: list[ReasonCode], props: Any
-    ) -> None:
-        self._subscribed_evt.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
