@@ -33,6 +33,12 @@ from plantos.core.errors import PlantOSError
 from plantos.edge.sparkplug import schema
 
 NAMESPACE = "spBv1.0"
+REBIRTH_METRIC = "Node Control/Rebirth"
+STREAM_SEQ_METRIC = "PlantOS/Stream Seq"
+"""A UInt64 metric a PlantOS edge node adds to each NDATA/DDATA it replays from its
+store-and-forward spool: strictly increasing per edge node (and device) across
+reconnects and restarts, so a PlantOS host drops a message it has already seen
+instead of writing its samples twice. Other hosts see one more metric and may ignore it."""
 _U64 = 2**64
 
 

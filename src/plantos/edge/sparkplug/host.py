@@ -60,6 +60,7 @@ from plantos.edge.mqtt.server import (
 )
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
+    REBIRTH_METRIC,
     DataType,
     DecodedPayload,
     MessageType,
@@ -77,7 +78,6 @@ from plantos.edge.sparkplug.codec import (
 log = logging.getLogger(__name__)
 
 TagKey = tuple[str, str, str | None, str]
-REBIRTH_METRIC = "Node Control/Rebirth"
 _NS_PER_MS = 1_000_000
 
 
