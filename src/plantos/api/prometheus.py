@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from plantos.api.auth import platform_of
 from plantos.app import Platform
+from plantos.edge.prometheus import connector_families
 
 router = APIRouter(tags=["system"])
 
@@ -29,7 +30,7 @@ class PlatformCollector(Collector):
         metrics = self.platform.metrics()
         yield from _bus(metrics["bus"])
         yield from _ingest(metrics["ingest"], metrics["historian_writer"])
-        yield from _connectors(metrics["connectors"])
+        yield from connector_families(metrics["connectors"])
 
 
 def _bus(bus: dict[str, Any]) -> Iterator[Metric]:
@@ -88,39 +89,6 @@ def _ingest(ingest: dict[str, Any], writer: dict[str, Any]) -> Iterator[Metric]:
         family = CounterMetricFamily(f"plantos_historian_{key}", help_text)
         family.add_metric([], writer[key])
         yield family
-
-
-def _connectors(connectors: list[dict[str, Any]]) -> Iterator[Metric]:
-    connected = GaugeMetricFamily(
-        "plantos_connector_connected", "1 while the link is up", labels=["connector"]
-    )
-    last_good = GaugeMetricFamily(
-        "plantos_connector_last_good_sample_seconds",
-        "Unix time of the newest good sample",
-        labels=["connector"],
-    )
-    rate = GaugeMetricFamily(
-        "plantos_connector_samples_per_second",
-        "Samples per second, last 10 s",
-        labels=["connector"],
-    )
-    counters = {
-        key: CounterMetricFamily(f"plantos_connector_{key}", help_text, labels=["connector"])
-        for key, help_text in (
-            ("samples", "Samples collected"),
-            ("errors", "Failed connects and collects"),
-            ("reconnects", "Links re-established"),
-        )
-    }
-    for c in connectors:
-        name = [c["connector"]]
-        connected.add_metric(name, 1.0 if c["connected"] else 0.0)
-        if c["last_good_sample_ns"] is not None:
-            last_good.add_metric(name, c["last_good_sample_ns"] / 1e9)
-        rate.add_metric(name, c["samples_per_s"])
-        for key, family in counters.items():
-            family.add_metric(name, c[key])
-    yield from (connected, last_good, rate, *counters.values())
 
 
 @router.get("/metrics", include_in_schema=False)

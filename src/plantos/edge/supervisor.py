@@ -19,6 +19,7 @@ import numpy as np
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
+from plantos.edge.backoff import backoff_delay
 from plantos.edge.connector import Connector
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,9 @@ class Supervisor:
         return max(self.connects - 1, 0)
 
     def next_delay(self, failures: int) -> float:
-        """Back-off after ``failures`` consecutive failures: doubling, capped, +0-10 % jitter."""
-        base = min(self.backoff_initial_s * 2.0 ** max(failures - 1, 0), self.backoff_max_s)
-        return float(base * (1 + 0.1 * self._rng.random()))
+        return backoff_delay(
+            failures, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s, rng=self._rng
+        )
 
     async def run(self) -> None:
         """Run until cancelled; never returns on its own and never raises a device error."""

@@ -19,6 +19,12 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 def load_plant(path: str | Path) -> Plant:
     """Read and validate a plant file; raise :class:`ConfigError` listing every problem."""
+    return load_plant_text(read_config_text(path), file=str(path))
+
+
+def read_config_text(path: str | Path) -> str:
+    """A configuration file's text; :class:`ConfigError` when it cannot be read, is larger
+    than :data:`MAX_CONFIG_BYTES` or is not UTF-8."""
     file = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -29,10 +35,9 @@ def load_plant(path: str | Path) -> Plant:
             [ConfigProblem(file, None, f"file is larger than {MAX_CONFIG_BYTES} bytes")]
         )
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError([ConfigProblem(file, None, f"not UTF-8 text: {exc.reason}")]) from exc
-    return load_plant_text(text, file=file)
 
 
 def load_plant_text(text: str, *, file: str = "<text>") -> Plant:
