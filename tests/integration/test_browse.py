@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -307,3 +308,37 @@ def test_cli_errors_are_one_line_and_exit_1() -> None:
         assert stderr.strip().count("\n") == 0, (args, stderr)  # one line
         assert "Traceback" not in stderr
         assert stdout == ""
+
+
+def test_opcua_browse_with_sign_and_encrypt_as_the_connector_would(tmp_path: Path) -> None:
+    from plantos.edge.opcua.config import SecuritySpec
+    from tests.integration.test_opcua_connector import Plant, make_certs, secure
+
+    certs = asyncio.run(make_certs(tmp_path))
+
+    async def main() -> None:
+        plant = await Plant(free_port()).start(certs=certs)
+        try:
+            result = await browse_opcua(
+                plant.url, depth=3, security=SecuritySpec.model_validate(secure(certs, "client"))
+            )
+            paths = {v.browse_path for v in result.variables}
+            assert "0:Objects/2:CNC07/2:Spindle/2:Load" in paths, paths
+            with pytest.raises(BrowseError):  # no security: the server offers none
+                await browse_opcua(plant.url, depth=1, timeout_s=2)
+            with pytest.raises(BrowseError):  # a certificate the server does not trust
+                await browse_opcua(
+                    plant.url,
+                    depth=1,
+                    timeout_s=2,
+                    security=SecuritySpec.model_validate(secure(certs, "stranger")),
+                )
+            missing = {**secure(certs, "client"), "certificate": str(tmp_path / "nope.der")}
+            with pytest.raises(BrowseError, match="cannot read a certificate"):
+                await browse_opcua(
+                    plant.url, depth=1, security=SecuritySpec.model_validate(missing)
+                )
+        finally:
+            await plant.stop()
+
+    asyncio.run(main())

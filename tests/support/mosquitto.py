@@ -1,7 +1,9 @@
-"""A real Mosquitto MQTT broker for tests: ``/usr/sbin/mosquitto`` on a free local port."""
+"""A real Mosquitto MQTT broker for tests: ``/usr/sbin/mosquitto`` on a free local port,
+optionally with a TLS listener and a password file."""
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MOSQUITTO = "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 
 
 def mosquitto_binary() -> str | None:
@@ -19,6 +22,24 @@ def mosquitto_binary() -> str | None:
     if Path(MOSQUITTO).is_file():
         return MOSQUITTO
     return shutil.which("mosquitto")
+
+
+def mosquitto_passwd_binary() -> str | None:
+    """The password-file tool, or None when it is not installed."""
+    if Path(MOSQUITTO_PASSWD).is_file():
+        return MOSQUITTO_PASSWD
+    return shutil.which("mosquitto_passwd")
+
+
+@dataclass(frozen=True)
+class ListenerTls:
+    """PEM files for a TLS listener; with ``require_certificate`` clients must present a
+    certificate signed by ``ca_file`` (mutual TLS)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = False
 
 
 def free_port() -> int:
@@ -35,15 +56,46 @@ class Broker:
     process: subprocess.Popen[bytes]
 
 
+def _config(port: int, tls: ListenerTls | None, users: dict[str, str] | None, workdir: Path) -> str:
+    # started as root, mosquitto would switch to user "mosquitto", which cannot read workdir
+    lines = [f"listener {port} 127.0.0.1", "persistence false", f"user {getpass.getuser()}"]
+    if tls is not None:
+        lines += [
+            f"cafile {tls.ca_file}",
+            f"certfile {tls.cert_file}",
+            f"keyfile {tls.key_file}",
+            f"require_certificate {str(tls.require_certificate).lower()}",
+        ]
+    if users is None:
+        lines.append("allow_anonymous true")
+    else:
+        tool = mosquitto_passwd_binary()
+        if tool is None:
+            raise FileNotFoundError("mosquitto_passwd is not installed")
+        passwords = workdir / "passwords"
+        passwords.touch(mode=0o600)
+        for user, password in users.items():
+            subprocess.run([tool, "-b", str(passwords), user, password], check=True, timeout=10)
+        lines += ["allow_anonymous false", f"password_file {passwords}"]
+    return "\n".join(lines) + "\n"
+
+
 @contextmanager
-def running_mosquitto(workdir: Path, *, timeout_s: float = 10.0) -> Iterator[Broker]:
-    """Start Mosquitto with a minimal config in ``workdir``; stop it on exit."""
+def running_mosquitto(
+    workdir: Path,
+    *,
+    timeout_s: float = 10.0,
+    tls: ListenerTls | None = None,
+    users: dict[str, str] | None = None,
+) -> Iterator[Broker]:
+    """Start Mosquitto with a minimal config in ``workdir``; stop it on exit. ``tls`` makes
+    the listener TLS-only; ``users`` (name to password) turns anonymous access off."""
     binary = mosquitto_binary()
     if binary is None:
         raise FileNotFoundError("mosquitto is not installed")
     port = free_port()
     config = workdir / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    config.write_text(_config(port, tls, users, workdir))
     logfile = (workdir / "mosquitto.log").open("wb")
     proc = subprocess.Popen([binary, "-c", str(config)], stdout=logfile, stderr=subprocess.STDOUT)
     try:

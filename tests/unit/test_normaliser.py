@@ -61,3 +61,33 @@ def test_repeated_rejections_are_logged_at_a_bounded_rate(caplog: pytest.LogCapt
             normalise(SampleBatch.of([42], [NOW], [1.0]))
     assert normalise.rejected["unknown_tag"] == 50
     assert caplog.text.count("unknown_tag") == 1
+
+
+def test_a_restated_newest_sample_is_dropped_and_counted_but_a_new_one_is_kept() -> None:
+    g = gate()
+    t = NOW - 10_000
+    first = g(SampleBatch.of([1, 2, 5], [t, t, t], [1.0, np.nan, 3.0], [0, quality.BAD, 0]))
+    assert len(first) == 3
+    # a reconnect restates every current value; tag 5 also brings a newer sample
+    again = g(
+        SampleBatch.of(
+            [1, 2, 5, 5], [t, t, t, t + 1], [1.0, np.nan, 3.0, 3.0], [0, quality.BAD, 0, 0]
+        )
+    )
+    assert again.tag_id.tolist() == [5] and again.ts.tolist() == [t + 1]
+    # same timestamp with another value or quality is not a restatement
+    changed = g(SampleBatch.of([1, 2], [t, t], [1.5, np.nan], [0, quality.BAD_SENSOR_FAILURE]))
+    assert len(changed) == 2
+    # an older (late, replayed) sample is not a restatement either
+    late = g(SampleBatch.of([1], [t - 5], [1.0]))
+    assert len(late) == 1
+    assert g.metrics()["restated"] == 3 and g.metrics()["rejected"] == {}
+
+
+def test_a_value_restated_after_a_link_loss_mark_is_still_a_restatement() -> None:
+    g = gate()
+    t = NOW - 10_000
+    g(SampleBatch.of([1], [t], [4.0]))
+    g(SampleBatch.of([1], [t + 50], [np.nan], [quality.BAD_COMMUNICATION_ERROR]))
+    again = g(SampleBatch.of([1, 1], [t, t + 100], [4.0, 4.5]))  # reconnect: restate, then new
+    assert again.ts.tolist() == [t + 100] and g.metrics()["restated"] == 1

@@ -31,6 +31,7 @@ from google.protobuf import descriptor_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from plantos.core import quality
 from plantos.core.errors import PlantOSError
 from plantos.edge.sparkplug import codec, schema
 from plantos.edge.sparkplug.codec import (
@@ -411,3 +412,82 @@ def test_bdseq_and_next_seq() -> None:
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(codec, raise_on_error=True).failed == 0
+
+
+# ----------------------------------------------------------------------------- quality property
+
+
+@pytest.mark.parametrize(
+    ("code", "sparkplug"),
+    [
+        (quality.GOOD, 192),
+        (quality.BAD_NO_COMMUNICATION, 0),
+        (quality.BAD_OUT_OF_RANGE, 0),
+        (quality.UNCERTAIN_LAST_USABLE_VALUE, 500),
+    ],
+)
+def test_quality_round_trips_and_the_reference_reads_spec_codes(
+    reference_pb2: Any, code: int, sparkplug: int
+) -> None:
+    metric = Metric(name="m", datatype=DataType.Double, is_null=True, quality=code)
+    data = encode_payload(timestamp_ms=1, seq=0, metrics=[metric])
+    assert decode_payload(data).metrics == [metric]
+    props = reference_pb2.Payload.FromString(data).metrics[0].properties
+    assert list(props.keys) == [codec.QUALITY_PROPERTY, codec.STATUS_CODE_PROPERTY]
+    # chapter 6, "Quality Codes": type 3 (Int32), int_value 0, 192 or 500
+    assert (props.values[0].type, props.values[0].int_value) == (3, sparkplug)
+    assert (props.values[1].type, props.values[1].int_value) == (DataType.UInt32, code)
+
+
+@pytest.mark.parametrize(
+    ("sparkplug", "code"),
+    [
+        (192, quality.GOOD),
+        (0, quality.BAD),
+        (500, quality.UNCERTAIN_LAST_USABLE_VALUE),
+        (quality.BAD_SENSOR_FAILURE, quality.BAD_SENSOR_FAILURE),  # an OPC UA code as is
+    ],
+)
+def test_quality_written_by_others_decodes(reference_pb2: Any, sparkplug: int, code: int) -> None:
+    built = reference_pb2.Payload(timestamp=5, seq=1)
+    metric = built.metrics.add(name="m", datatype=int(DataType.Float), float_value=1.5)
+    metric.properties.keys.extend(["engUnit", "Quality"])
+    metric.properties.values.add(type=int(DataType.String), string_value="degC")
+    metric.properties.values.add(type=int(DataType.Int32), int_value=sparkplug)
+    (decoded,) = decode_payload(built.SerializeToString()).metrics
+    assert (decoded.value, decoded.quality) == (1.5, code)
+
+
+def test_metric_without_quality_property_has_none() -> None:
+    msg = schema.Payload(timestamp=1, seq=0)
+    metric = msg.metrics.add(name="m", datatype=int(DataType.Double), double_value=1.0)
+    metric.properties.keys.append("engUnit")
+    metric.properties.values.add(type=int(DataType.String), string_value="bar")
+    assert decode_payload(msg.SerializeToString()).metrics[0].quality is None
+
+
+@pytest.mark.parametrize(
+    ("keys", "value", "reason"),
+    [
+        (["Quality", "extra"], {"type": 3, "int_value": 0}, "2 property keys but 1 values"),
+        (["Quality"], {"type": 12, "string_value": "bad"}, "not an int"),
+    ],
+)
+def test_malformed_quality_properties_raise(
+    keys: list[str], value: dict[str, Any], reason: str
+) -> None:
+    msg = schema.Payload(timestamp=1, seq=0)
+    metric = msg.metrics.add(name="m", datatype=int(DataType.Double), double_value=1.0)
+    metric.properties.keys.extend(keys)
+    metric.properties.values.add(**value)
+    with pytest.raises(SparkplugDecodeError, match=reason):
+        decode_payload(msg.SerializeToString())
+
+
+def test_quality_must_be_a_uint32() -> None:
+    with pytest.raises(ValueError, match="quality"):
+        encode_payload(
+            timestamp_ms=1,
+            seq=0,
+            metrics=[Metric(name="m", datatype=DataType.Double, value=1.0, quality=-1)],
+        )

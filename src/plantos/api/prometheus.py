@@ -73,6 +73,12 @@ def _ingest(ingest: dict[str, Any], writer: dict[str, Any]) -> Iterator[Metric]:
     accepted = CounterMetricFamily("plantos_ingest_accepted_samples", "Samples past the gate")
     accepted.add_metric([], ingest["accepted"])
     yield accepted
+    restated = CounterMetricFamily(
+        "plantos_ingest_restated_samples",
+        "Samples dropped as restatements of the newest sample already accepted (reconnects)",
+    )
+    restated.add_metric([], ingest["restated"])
+    yield restated
     rejected = CounterMetricFamily(
         "plantos_ingest_rejected_samples",
         "Samples refused or marked bad at the gate",

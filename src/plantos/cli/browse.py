@@ -15,14 +15,17 @@ import logging
 import math
 import os
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table as RichTable
 
 from plantos.cli.common import console, out, reported_errors
 from plantos.edge.modbus import browse as mb
 from plantos.edge.opcua import browse as ob
+from plantos.edge.opcua.config import SecuritySpec
 
 PLACEHOLDER = "site/area/line/asset"
 _VALUE_WIDTH = 60
@@ -53,6 +56,21 @@ def browse(
     include_standard: bool = typer.Option(
         False, "--include-standard", help="OPC UA: also walk Server, Aliases and the like"
     ),
+    security_policy: str = typer.Option(
+        "None", "--security-policy", help="OPC UA: None, Basic256Sha256, Aes128Sha256RsaOaep, ..."
+    ),
+    security_mode: str = typer.Option(
+        "SignAndEncrypt", "--security-mode", help="OPC UA: Sign or SignAndEncrypt"
+    ),
+    certificate: Path | None = typer.Option(
+        None, "--certificate", help="OPC UA: this client's certificate (DER)"
+    ),
+    private_key: Path | None = typer.Option(
+        None, "--private-key", help="OPC UA: this client's private key (PEM)"
+    ),
+    server_certificate: Path | None = typer.Option(
+        None, "--server-certificate", help="OPC UA: the server's certificate (DER), pinned"
+    ),
     unit: int = typer.Option(1, "--unit", min=0, max=255, help="Modbus: unit (slave) id"),
     registers: str = typer.Option("0-99", "--registers", help="Modbus: address range A-B"),
     table: TableName = typer.Option(TableName.holding, "--table", help="Modbus: table to read"),
@@ -67,6 +85,9 @@ def browse(
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme in ("opcua", "opc.tcp"):
             password = _password(user, password_env)
+            security = _security(
+                security_policy, security_mode, certificate, private_key, server_certificate
+            )
             result = asyncio.run(
                 ob.browse_opcua(
                     url,
@@ -75,6 +96,7 @@ def browse(
                     password=password,
                     include_standard=include_standard,
                     timeout_s=timeout,
+                    security=security,
                 )
             )
             _print_opcua(result, fmt)
@@ -95,6 +117,31 @@ def browse(
             _print_modbus(modbus, fmt)
         else:
             raise ValueError(f"unsupported URL {url!r}: use opcua://host:4840 or modbus://host:502")
+
+
+def _security(
+    policy: str,
+    mode: str,
+    certificate: Path | None,
+    private_key: Path | None,
+    server_certificate: Path | None,
+) -> SecuritySpec:
+    """The command line's security options, checked by the same rules as the YAML."""
+    given: dict[str, Any] = {"policy": policy}
+    if policy != "None":
+        given["mode"] = mode
+    for key, path in (
+        ("certificate", certificate),
+        ("private_key", private_key),
+        ("server_certificate", server_certificate),
+    ):
+        if path is not None:
+            given[key] = path
+    try:
+        return SecuritySpec.model_validate(given)
+    except ValidationError as exc:
+        reasons = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise ValueError(f"OPC UA security options: {reasons}") from None
 
 
 def _password(user: str | None, password_env: str | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from plantos.cli.common import console, out, reported_errors, setup_logging
 from plantos.cli.serve import run_server
 from plantos.core.clock import ScaledClock, WallClock
 from plantos.core.timeparse import parse_duration_ns, parse_time_ns
-from plantos.demo import SimulatorFeed, live_simulation_start, run_headless
+from plantos.demo import live_simulation_start, run_headless
+from plantos.demo.devices import DemoDevices, DeviceOptions
 from plantos.edge.simulator import Simulator, parse_scenario
 
 DEFAULT_CONFIG = Path("examples/demo-plant/plantos.yaml")
@@ -37,6 +39,11 @@ def demo(
         "kinds: bearing-wear, furnace-drift, weld-defect-trend",
     ),
     speed: float = typer.Option(1.0, help="Live: simulated seconds per wall second"),
+    broker: str | None = typer.Option(
+        None, help="Live: MQTT broker for the Sparkplug lines (mqtt://host:port); default: embedded"
+    ),
+    opcua_port: int = typer.Option(4840, help="Live: OPC UA server of the CNC cell (0: any free)"),
+    modbus_port: int = typer.Option(5020, help="Live: Modbus TCP server of the furnaces (0: any)"),
     backfill: str = typer.Option("2h", help="Live: history to simulate before now at start"),
     headless: bool = typer.Option(False, help="No web server: run --duration as fast as possible"),
     duration: str = typer.Option("8h", help="Headless: simulated duration (8h, 30m, 1d)"),
@@ -48,6 +55,11 @@ def demo(
     if headless:
         _headless(config, data_dir, seed, scenario, duration, start, report)
         return
+    # The protocol stacks of the demo's devices log their every step at INFO; the demo's
+    # OPC UA server runs without security on 127.0.0.1 on purpose, which asyncua warns of.
+    for library in ("amqtt", "asyncua", "pymodbus", "transitions"):
+        logging.getLogger(library).setLevel(logging.WARNING)
+    logging.getLogger("asyncua.server.server").setLevel(logging.ERROR)
     with reported_errors():
         if speed <= 0:
             raise ValueError(f"--speed must be positive, got {speed}")
@@ -65,11 +77,16 @@ def demo(
         simulator = Simulator(
             platform.plant, platform.tag_ids, seed=seed, start_ns=sim_start, scenarios=scenarios
         )
-    feed = SimulatorFeed(platform, simulator, chunk_ns=60 * 1_000_000_000)
-    platform.add_source(feed.follow(clock))
+        devices = DemoDevices(
+            platform, simulator, clock, DeviceOptions(broker, opcua_port, modbus_port)
+        )
+    devices.install()
     console.print(
         f"ACME demo plant: {len(platform.plant.assets)} assets, {len(platform.plant.tags)} tags, "
-        f"speed {speed}x, scenarios: {', '.join(scenario) or 'none'}",
+        f"speed {speed}x, scenarios: {', '.join(scenario) or 'none'}\n"
+        f"  OPC UA (CNC cell): {devices.opcua.endpoint}\n"
+        f"  Modbus TCP (furnaces): 127.0.0.1:{devices.modbus.port}, unit 1\n"
+        f"  Sparkplug B (assembly, welding): {devices.broker_url}",
         highlight=False,
     )
     run_server(platform, host, port)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import browse, check, demo, query, serve, signin
+from plantos.cli import browse, check, demo, edge, query, serve, signin
 
 app = typer.Typer(
     name="plantos",
@@ -19,6 +19,7 @@ app.command("check")(check.check)
 app.command("query")(query.query)
 app.command("signin-link")(signin.signin_link)
 app.command("browse")(browse.browse)
+app.command("edge")(edge.edge)
 
 if __name__ == "__main__":
     app()

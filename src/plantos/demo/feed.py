@@ -1,8 +1,9 @@
 """Feeds the simulator's samples and events into a platform, the way a connector would.
 
 The simulator produces in simulated time; this feed decides how fast that time
-passes: as fast as possible (headless), or following a :class:`ScaledClock` (live
-demo, after catching up on a backfill of recent history so charts are not empty).
+passes: as fast as possible (headless), or up to the live demo's now, to import the
+backfill of recent history so charts are not empty. After the backfill the live demo's
+samples reach the platform through protocol devices (:mod:`plantos.demo.devices`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import asyncio
 from collections.abc import Callable
 
 from plantos.app import Platform
-from plantos.core.clock import ManualClock, ScaledClock
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import ManualClock
 from plantos.edge.simulator import Simulator
 
 SOURCE = "simulator"
@@ -19,12 +21,23 @@ NS = 1_000_000_000
 
 
 class SimulatorFeed:
-    def __init__(self, platform: Platform, simulator: Simulator, *, chunk_ns: int) -> None:
+    """``tap`` sees every batch ingested: the protocol demo keeps the latest values from it,
+    to hand them to its devices when they take over from the direct feed."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        simulator: Simulator,
+        *,
+        chunk_ns: int,
+        tap: Callable[[SampleBatch], None] | None = None,
+    ) -> None:
         if chunk_ns <= 0:
             raise ValueError(f"chunk must be positive, got {chunk_ns}")
         self.platform = platform
         self.simulator = simulator
         self.chunk_ns = chunk_ns
+        self.tap = tap
         self.samples = 0
 
     async def advance_to(self, until_ns: int) -> None:
@@ -34,6 +47,8 @@ class SimulatorFeed:
             batch, events = self.simulator.step(step_end)
             self.samples += len(batch)
             await self.platform.ingest(batch, source=SOURCE)
+            if self.tap is not None:
+                self.tap(batch)
             for event in events:
                 await self.platform.emit(event)
             await asyncio.sleep(0)  # let the web server and the writer breathe while catching up
@@ -52,12 +67,6 @@ class SimulatorFeed:
             await self.advance_to(target)
             if on_progress is not None:
                 on_progress(target)
-
-    async def follow(self, clock: ScaledClock, *, tick_s: float = 0.25) -> None:
-        """Live: keep the simulation at the scaled clock's time, forever."""
-        while True:
-            await self.advance_to(clock.now_ns())
-            await asyncio.sleep(tick_s)
 
 
 def live_simulation_start(now_ns: int, backfill_ns: int, newest_ns: int | None) -> int:

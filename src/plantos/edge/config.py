@@ -7,7 +7,7 @@ of protocols; this module is where the edge layer gives them their shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -16,6 +16,7 @@ from plantos.core.clock import Clock
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.edge.connector import Connector
 from plantos.edge.modbus.config import ModbusTcpSpec
+from plantos.edge.mqtt.json_config import MqttJsonSpec
 from plantos.edge.mtconnect.connector import MTConnectSpec
 from plantos.edge.opcua.config import OpcUaSpec
 from plantos.edge.sparkplug.config import SparkplugHostSpec
@@ -29,6 +30,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "opcua": OpcUaSpec,
     "mtconnect": MTConnectSpec,
     "sparkplug-host": SparkplugHostSpec,
+    "mqtt-json": MqttJsonSpec,
 }
 
 
@@ -46,15 +48,40 @@ def _tag_places(spec: BaseModel) -> list[tuple[Loc, str]]:
         return [(("items", t, "tag"), item.tag) for t, item in enumerate(spec.items)]
     if isinstance(spec, SparkplugHostSpec):
         return [(("metrics", t, "tag"), m.tag) for t, m in enumerate(spec.metrics)]
+    if isinstance(spec, MqttJsonSpec):  # tag templates are filled from topics at run time
+        return [
+            (("subscriptions", s, "tag"), sub.tag.text)
+            for s, sub in enumerate(spec.subscriptions)
+            if sub.tag is not None and sub.tag.explicit
+        ] + [
+            (("subscriptions", s, "fields", f, "tag"), fld.tag.text)
+            for s, sub in enumerate(spec.subscriptions)
+            for f, fld in enumerate(sub.fields or [])
+            if fld.tag.explicit
+        ]
     raise TypeError(f"no tag places known for {type(spec).__name__}")
 
 
 def connector_specs(plant: Plant) -> list[BaseModel]:
     """The validated connector specs of a plant; :class:`ConfigError` lists every problem."""
+    return validate_connectors(
+        plant.spec.connectors, plant, source=plant.source, locate=plant.locate
+    )
+
+
+def validate_connectors(
+    entries: Sequence[Mapping[str, Any]],
+    plant: Plant,
+    *,
+    source: str,
+    locate: Callable[[Loc], int | None],
+) -> list[BaseModel]:
+    """Validate connector entries written in ``source`` (the plant file, or an edge
+    gateway's file) against the plant's tags; :class:`ConfigError` lists every problem."""
     problems: list[ConfigProblem] = []
     specs: list[BaseModel] = []
     names: dict[str, int] = {}
-    for i, raw in enumerate(plant.spec.connectors):
+    for i, raw in enumerate(entries):
         where: Loc = ("connectors", i)
         kind = raw.get("kind")
         model = KINDS.get(kind) if isinstance(kind, str) else None
@@ -62,8 +89,8 @@ def connector_specs(plant: Plant) -> list[BaseModel]:
             known = ", ".join(KINDS)
             problems.append(
                 ConfigProblem(
-                    plant.source,
-                    plant.locate((*where, "kind")),
+                    source,
+                    locate((*where, "kind")),
                     f"connectors[{i}]: unknown connector kind {kind!r} (known: {known})",
                 )
             )
@@ -71,24 +98,24 @@ def connector_specs(plant: Plant) -> list[BaseModel]:
         try:
             spec = model.model_validate(raw)
         except ValidationError as exc:
-            problems += validation_problems(exc, plant.locate, plant.source, where)
+            problems += validation_problems(exc, locate, source, where)
             continue
         name = str(getattr(spec, "name", ""))
         if name in names:
             problems.append(
                 ConfigProblem(
-                    plant.source,
-                    plant.locate((*where, "name")),
+                    source,
+                    locate((*where, "name")),
                     f"duplicate connector name {name!r} (first at line {names[name]})",
                 )
             )
-        names.setdefault(name, plant.locate((*where, "name")) or 0)
+        names.setdefault(name, locate((*where, "name")) or 0)
         for place, path in _tag_places(spec):
             if path not in plant.tags:
                 problems.append(
                     ConfigProblem(
-                        plant.source,
-                        plant.locate((*where, *place)),
+                        source,
+                        locate((*where, *place)),
                         f"connector {name!r}: unknown tag {path!r}",
                     )
                 )
@@ -105,6 +132,7 @@ def build_connector(spec: BaseModel, tag_ids: Mapping[str, int], *, clock: Clock
         OpcUaSpec: lambda: _opcua(spec, tag_ids, clock),
         MTConnectSpec: lambda: _mtconnect(spec, tag_ids),
         SparkplugHostSpec: lambda: _sparkplug_host(spec, tag_ids, clock),
+        MqttJsonSpec: lambda: _mqtt_json(spec, tag_ids, clock),
     }
     return builders[type(spec)]()
 
@@ -135,7 +163,14 @@ def _sparkplug_host(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Conn
         server=spec.mqtt_server(),
         host_id=spec.host_id,
         tag_map=tag_map,
+        metric_names=dict(tag_ids) if spec.metric_names_are_tags else None,
         group_filter=spec.group,
         clock=clock,
         name=spec.name,
     )
+
+
+def _mqtt_json(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Connector:
+    from plantos.edge.mqtt.json_connector import MqttJsonConnector
+
+    return MqttJsonConnector(spec, tag_ids, clock=clock)

@@ -1,9 +1,14 @@
 """The gate between sources and the bus: every batch is checked before anyone sees it.
 
 Unknown tag ids and impossible timestamps are rejected; a non-finite value that
-claims Good quality is kept but marked ``BadOutOfRange``. Nothing is dropped
-silently: every rejection is counted by reason and logged (at most once per
-reason every ``log_every_s`` seconds, so a broken source cannot flood the log).
+claims Good quality is kept but marked ``BadOutOfRange``. A sample identical in
+timestamp, value and quality to the newest one already accepted for its tag is a
+restatement, not a new observation: protocols restate current values on every
+(re)connect (an OPC UA subscription's initial notification, a Sparkplug birth or
+rebirth), and the historian must not store them twice; they are counted as
+``restated``. Nothing is dropped silently: every rejection is counted by reason and logged
+(at most once per reason every ``log_every_s`` seconds, so a broken source cannot
+flood the log).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import time
 from collections import Counter
 
 import numpy as np
+import numpy.typing as npt
 
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
+from plantos.live.state import LiveState
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +38,13 @@ class Normaliser:
         size = int(known_ids.max()) + 1 if len(known_ids) else 1
         self._known = np.zeros(size, dtype=bool)
         self._known[known_ids] = True
+        self._newest = LiveState(size)
         self._clock = clock
         self._log_every_s = log_every_s
         self._last_log: dict[str, float] = {}
         self.rejected: Counter[str] = Counter()
         self.accepted = 0
+        self.restated = 0
 
     def __call__(self, batch: SampleBatch, *, source: str = "unknown") -> SampleBatch:
         if len(batch) == 0:
@@ -58,8 +67,31 @@ class Normaliser:
             marked[nonfinite] = quality.BAD_OUT_OF_RANGE
             batch = SampleBatch(batch.tag_id, batch.ts, batch.value, marked)
             self._count(nonfinite, "nonfinite_marked_bad", source)
+        restated = self._restated(batch)
+        if restated.any():
+            self.restated += int(restated.sum())
+            batch = batch.select(~restated)
         self.accepted += len(batch)
+        observed = (batch.quality != quality.BAD_COMMUNICATION_ERROR) & (
+            batch.quality != quality.BAD_NO_COMMUNICATION
+        )
+        self._newest.update(batch if observed.all() else batch.select(observed))
         return batch
+
+    def _restated(self, batch: SampleBatch) -> npt.NDArray[np.bool_]:
+        """Samples equal in timestamp, value and quality to their tag's newest accepted
+        observation. Link-loss marks (``BadCommunicationError``, ``BadNoCommunication``)
+        are not observations: the value restated after the link returns is compared with
+        the last one the device sent, not with the mark."""
+        ids = batch.tag_id
+        held = self._newest
+        same_value = (batch.value == held.value[ids]) | (
+            np.isnan(batch.value) & np.isnan(held.value[ids])
+        )
+        restated: npt.NDArray[np.bool_] = (
+            (batch.ts == held.ts[ids]) & same_value & (batch.quality == held.quality[ids])
+        )
+        return restated
 
     def _count(self, mask: np.ndarray, reason: str, source: str) -> None:
         n = int(mask.sum())
@@ -78,4 +110,8 @@ class Normaliser:
             )
 
     def metrics(self) -> dict[str, int | dict[str, int]]:
-        return {"accepted": self.accepted, "rejected": dict(self.rejected)}
+        return {
+            "accepted": self.accepted,
+            "restated": self.restated,
+            "rejected": dict(self.rejected),
+        }

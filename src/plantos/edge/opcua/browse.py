@@ -1,11 +1,12 @@
 """Discover the variables of an OPC UA server: what ``plantos browse opcua://...`` shows.
 
-:func:`browse_opcua` opens a session (security None, optionally a user name and
-password), walks the hierarchical references from the Objects folder down to a
-given depth and reads, for every variable found, its data type, current value
-and status. It is read-only and returns plain dataclasses; printing is the CLI's
-job. Each level of the tree is browsed with concurrent requests on one session,
-and the attributes of all variables are read in a few batched calls.
+:func:`browse_opcua` opens a session (security None, or a policy with certificates exactly
+as the connector uses them; optionally a user name and password), walks the hierarchical
+references from the Objects folder down to a given depth and reads, for every variable
+found, its data type, current value and status. It is read-only and returns plain
+dataclasses; printing is the CLI's job. Each level of the tree is browsed with concurrent
+requests on one session, and the attributes of all variables are read in a few batched
+calls.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from asyncua.ua.object_ids import ObjectIdNames
 from asyncua.ua.uaerrors import UaError
 
 from plantos.core.errors import PlantOSError
+from plantos.edge.opcua.config import SecuritySpec
+from plantos.edge.opcua.security import apply_login
 
 _READ_BATCH = 500
 
@@ -80,6 +83,7 @@ async def browse_opcua(
     password: str | None = None,
     include_standard: bool = False,
     timeout_s: float = 4.0,
+    security: SecuritySpec | None = None,
 ) -> OpcUaBrowseResult:
     """Every variable at most ``depth`` levels below Objects, in browse order.
 
@@ -93,9 +97,10 @@ async def browse_opcua(
         raise ValueError(f"depth must be at least 1, got {depth}")
     endpoint = opcua_endpoint(endpoint)
     client = Client(endpoint, timeout=timeout_s)
-    if user is not None:
-        client.set_user(user)
-        client.set_password(password or "")
+    try:
+        await apply_login(client, security or SecuritySpec(), user=user, password=password)
+    except OSError as exc:
+        raise BrowseError(f"cannot read a certificate or key: {exc}") from None
     try:
         await asyncio.wait_for(client.connect(), timeout_s * 2)
     except (OSError, TimeoutError, UaError) as exc:

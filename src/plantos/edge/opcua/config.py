@@ -8,6 +8,7 @@ is written with its unit (``500ms``, ``1s``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -126,15 +127,17 @@ class OpcUaSpec(_Strict):
     buffer_size: int = Field(default=100_000, ge=1, le=10_000_000)
     """Notifications held between two collects; beyond it they are dropped and counted."""
     request_timeout: DurationNs = 4_000_000_000
-    keepalive_interval: DurationNs = 1_000_000_000
-    """How often the session is probed; a failed probe ends the session."""
+    keepalive_interval: DurationNs = 5_000_000_000
+    """How often the session is probed; a failed probe ends the session. Probes share the
+    session with publish responses: with thousands of items a short interval times out
+    while a large notification is being answered."""
     tags: list[OpcUaTagSpec] = Field(min_length=1)
 
     @field_validator("tags")
     @classmethod
     def _unique(cls, tags: list[OpcUaTagSpec]) -> list[OpcUaTagSpec]:
-        names = [t.tag for t in tags]
-        doubles = {n for n in names if names.count(n) > 1}
+        counts = Counter(t.tag for t in tags)
+        doubles = {name for name, n in counts.items() if n > 1}
         if doubles:
             raise ValueError(f"tags listed twice: {sorted(doubles)}")
         return tags

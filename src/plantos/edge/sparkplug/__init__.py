@@ -1,10 +1,15 @@
 """Sparkplug B: the protobuf schema built in code (``schema``) and a pure payload/topic codec.
 
-Nothing in this package talks MQTT; the connector that does will build on these functions.
+Importing the package does not import MQTT: the host application (``host``) and the
+edge node (``node.SparkplugEdgeNode``, ``node.NodeMetric``) are imported from their modules.
 """
 
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
+    QUALITY_PROPERTY,
+    REBIRTH_METRIC,
+    STATUS_CODE_PROPERTY,
+    STREAM_SEQ_METRIC,
     DataType,
     DecodedPayload,
     MessageType,
@@ -16,6 +21,7 @@ from plantos.edge.sparkplug.codec import (
     bdseq_metric,
     decode_payload,
     encode_payload,
+    encode_quality,
     format_topic,
     next_seq,
     parse_topic,
@@ -23,6 +29,10 @@ from plantos.edge.sparkplug.codec import (
 
 __all__ = [
     "NAMESPACE",
+    "QUALITY_PROPERTY",
+    "REBIRTH_METRIC",
+    "STATUS_CODE_PROPERTY",
+    "STREAM_SEQ_METRIC",
     "DataType",
     "DecodedPayload",
     "MessageType",
@@ -34,6 +44,7 @@ __all__ = [
     "bdseq_metric",
     "decode_payload",
     "encode_payload",
+    "encode_quality",
     "format_topic",
     "next_seq",
     "parse_topic",

@@ -15,6 +15,14 @@ its width (Int8 -1 is ``int_value`` 255, Int16 -1 is 65535, Int32 -1 is
 accepts an Int8 or Int16 value sign-extended to 32 bits (Int8 -1 as
 4294967295), which is what a writer produces that widens the value to a
 32-bit int before storing it; any other value outside the width is an error.
+
+Quality. ``Metric.quality`` is an OPC UA status code (as in ``plantos.core.quality``).
+Chapter 6 ("Quality Codes") allows only the Int32 property ``Quality`` with 0 (BAD),
+192 (GOOD) or 500 (STALE), which loses the reason, so the codec writes both that
+property and the UInt32 property :data:`STATUS_CODE_PROPERTY` with the exact code.
+Decoding prefers the exact code; failing that, ``Quality`` 192, 0 and 500 become
+Good, Bad and UncertainLastUsableValue, and any other value is taken as an OPC UA
+status code itself (what writers do that put the OPC UA code in ``Quality``).
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from plantos.core import quality as opcua
 from plantos.core.errors import PlantOSError
 from plantos.edge.sparkplug import schema
 
@@ -39,6 +48,15 @@ STREAM_SEQ_METRIC = "PlantOS/Stream Seq"
 store-and-forward spool: strictly increasing per edge node (and device) across
 reconnects and restarts, so a PlantOS host drops a message it has already seen
 instead of writing its samples twice. Other hosts see one more metric and may ignore it."""
+QUALITY_PROPERTY = "Quality"
+STATUS_CODE_PROPERTY = "PlantOS/StatusCode"
+"""A UInt32 metric property with the sample's exact OPC UA status code (see the module doc)."""
+_SPARKPLUG_BAD, _SPARKPLUG_GOOD, _SPARKPLUG_STALE = 0, 192, 500
+_FROM_SPARKPLUG_QUALITY = {
+    _SPARKPLUG_BAD: opcua.BAD,
+    _SPARKPLUG_GOOD: opcua.GOOD,
+    _SPARKPLUG_STALE: opcua.UNCERTAIN_LAST_USABLE_VALUE,
+}
 _U64 = 2**64
 
 
@@ -98,7 +116,11 @@ Value = int | float | bool | str | bytes | tuple[Any, ...] | UnsupportedValue | 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Metric:
-    """One metric; ``value`` is None exactly when ``is_null`` (arrays are tuples)."""
+    """One metric; ``value`` is None exactly when ``is_null`` (arrays are tuples).
+
+    ``quality`` is the value's OPC UA status code, None when the sender stated none
+    (Sparkplug: Good); it travels as metric properties (see the module doc).
+    """
 
     name: str | None = None
     alias: int | None = None
@@ -108,6 +130,7 @@ class Metric:
     is_historical: bool = False
     is_transient: bool = False
     is_null: bool = False
+    quality: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +324,8 @@ def _encode_metric(metric: Metric, out: Any, *, include_datatype: bool) -> None:
     for flag in ("is_historical", "is_transient"):
         if getattr(metric, flag):
             setattr(out, flag, True)
+    if metric.quality is not None:
+        encode_quality(metric.quality, out.properties)
     if metric.is_null:
         if metric.value is not None:
             raise ValueError(
@@ -312,6 +337,23 @@ def _encode_metric(metric: Metric, out: Any, *, include_datatype: bool) -> None:
     if scalar is None:
         raise TypeError(f"encoding datatype {metric.datatype.name} is not supported")
     setattr(out, scalar.field, scalar.to_wire(metric.value))
+
+
+def _sparkplug_quality(code: int) -> int:
+    severity = opcua.severity(code)
+    if severity == "good":
+        return _SPARKPLUG_GOOD
+    return _SPARKPLUG_STALE if severity == "uncertain" else _SPARKPLUG_BAD
+
+
+def encode_quality(code: int, out: Any) -> None:
+    """Add the ``Quality`` and :data:`STATUS_CODE_PROPERTY` properties for the OPC UA
+    status ``code`` to ``out``, a protobuf ``Payload.PropertySet`` (fast encoders that
+    build metrics themselves use this so the properties stay the same everywhere)."""
+    _check_uint("quality", code, 2**32)
+    out.keys.extend([QUALITY_PROPERTY, STATUS_CODE_PROPERTY])
+    out.values.add(type=int(DataType.Int32), int_value=_sparkplug_quality(code))
+    out.values.add(type=int(DataType.UInt32), int_value=code)
 
 
 def encode_payload(
@@ -374,6 +416,28 @@ def _decode_value(pb: Any, datatype: DataType, where: str) -> Value:
     return value
 
 
+def _decode_quality(pb: Any, where: str) -> int | None:
+    if not pb.HasField("properties"):
+        return None
+    props = pb.properties
+    if len(props.keys) != len(props.values):
+        raise SparkplugDecodeError(
+            f"The {where} has {len(props.keys)} property keys but {len(props.values)} values."
+        )
+    found: dict[str, int] = {}
+    for key, value in zip(props.keys, props.values, strict=True):
+        if key in (QUALITY_PROPERTY, STATUS_CODE_PROPERTY):
+            if value.WhichOneof("value") != "int_value":
+                raise SparkplugDecodeError(f"The {where} has a {key} property that is not an int.")
+            found[key] = value.int_value
+    if STATUS_CODE_PROPERTY in found:
+        return found[STATUS_CODE_PROPERTY]
+    if QUALITY_PROPERTY in found:
+        code = found[QUALITY_PROPERTY]
+        return _FROM_SPARKPLUG_QUALITY.get(code, code)
+    return None
+
+
 def _decode_metric(pb: Any, index: int, datatypes: Mapping[int | str, DataType]) -> Metric:
     where = _label(pb, index)
     name = pb.name if pb.HasField("name") else None
@@ -399,6 +463,7 @@ def _decode_metric(pb: Any, index: int, datatypes: Mapping[int | str, DataType])
         is_historical=pb.is_historical,
         is_transient=pb.is_transient,
         is_null=pb.is_null,
+        quality=_decode_quality(pb, where),
     )
 
 

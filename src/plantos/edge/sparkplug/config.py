@@ -3,7 +3,9 @@ application on an MQTT broker, and which edge-node metrics become which tags."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from plantos.edge.mqtt.server import MqttServerFields
 
@@ -28,4 +30,14 @@ class SparkplugHostSpec(MqttServerFields):
     host_id: str = Field(min_length=1, pattern=r"^[^/+#]+$")
     group: str = Field("+", pattern=r"^[^/#]+$")
     """One group id to subscribe to, or ``+`` for all."""
-    metrics: list[SparkplugMetricSpec] = Field(min_length=1)
+    metrics: list[SparkplugMetricSpec] = Field(default_factory=list)
+    """Explicit metric-to-tag entries; they win over ``metric_names_are_tags``."""
+    metric_names_are_tags: bool = False
+    """Any metric whose name is a tag path of the plant feeds that tag, whatever group,
+    edge node or device sends it: how a PlantOS edge gateway publishes."""
+
+    @model_validator(mode="after")
+    def _maps_something(self) -> Self:
+        if not self.metrics and not self.metric_names_are_tags:
+            raise ValueError("needs 'metrics' entries, or 'metric_names_are_tags: true'")
+        return self

@@ -1,0 +1,211 @@
+"""Broker to historian: metrics/s from Sparkplug NDATA on Mosquitto until durable in DuckDB.
+
+The stream of ``sparkplug_ingest.py`` (one edge node, NDATA payloads of N metrics by
+alias with their own timestamps and Double values, metric names = tag paths, as the
+PlantOS edge gateway publishes) goes into a running PlantOS ``Platform``, built the
+way ``plantos serve`` builds it: a plant file generated in ``bench/.work`` with a tag
+for every metric, a ``sparkplug-host`` connector with ``metric_names_are_tags: true``,
+the DuckDB historian in ``bench/.work``. The path is broker -> ``SparkplugHost`` ->
+Supervisor -> normaliser -> bus -> historian writer (group commit) and live state.
+There is no analytics stage in PlantOS yet, so none runs.
+
+The clock runs from the publisher's start until the writer has acknowledged every
+sample as committed (``HistorianWriter.acked_rows``: durable); afterwards the rows are
+counted through the historian's query API (``query_raw`` per tag). The ceiling is a
+bare paho subscriber receiving the same payloads from the same broker in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+import sparkplug_ingest as ingest
+
+from plantos.app import Platform, Settings
+
+GROUP = "plant"
+SIGNALS = 50  # tags per asset; metric j is asset j // 50, signal j % 50
+
+
+def plant_yaml(metrics: int, port: int) -> str:
+    """A plant with a tag for each metric name of the stream, and the Sparkplug host."""
+    signals = "\n".join(f"      - {{signal: signal_{s:02d}, unit: bar}}" for s in range(SIGNALS))
+    assets = "\n".join(
+        f"              - {{id: cell-{a:02d}, type: cell}}" for a in range(-(-metrics // SIGNALS))
+    )
+    return f"""\
+plantos: 1
+enterprise: {{id: bench}}
+historian:
+  url: duckdb:///history.duckdb
+  rollups:
+    - {{width: 1m, retention: 400d}}
+    - {{width: 1h}}
+calendars:
+  always:
+    timezone: UTC
+    shifts: [{{name: all, start: "00:00", end: "00:00"}}]
+asset_types:
+  cell:
+    tags:
+{signals}
+sites:
+  - id: {GROUP}
+    calendar: always
+    areas:
+      - id: ingest
+        lines:
+          - id: line-1
+            assets:
+{assets}
+connectors:
+  - kind: sparkplug-host
+    name: uns
+    broker: mqtt://127.0.0.1:{port}
+    host_id: bench-core
+    group: {GROUP}
+    metric_names_are_tags: true
+"""
+
+
+def platform_run(port: int, stream: ingest.Stream, workdir: Path) -> tuple[float, int, dict]:
+    """Seconds from the publisher's start until every sample is committed; rows counted."""
+    run_dir = workdir / f"platform-{stream.metrics}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    config = run_dir / "plantos.yaml"
+    config.write_text(plant_yaml(stream.metrics, port))
+    expected = stream.metrics * (1 + len(stream.data))
+
+    async def run() -> tuple[float, int, dict]:
+        platform = Platform(Settings(config=config, data_dir=run_dir / "data"))
+        ids = [platform.tag_ids[name] for name in stream.names]
+        await platform.start()
+        try:
+            host = platform.connectors[0]
+            deadline = time.monotonic() + ingest.WAIT_S
+            while not host.connected:  # connected and subscribed before the clock starts
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the host did not connect: {host.metrics()}")
+                await asyncio.sleep(0.02)
+            with ingest.publisher(port, stream, workdir) as proc:
+                t0 = ingest.go(proc)
+                while platform.writer.acked_rows < expected:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{platform.writer.acked_rows} of {expected} acked")
+                    await asyncio.sleep(0.005)
+                end = time.perf_counter()
+            stored = await asyncio.to_thread(count_rows, platform, ids)
+            return end - t0, stored, platform.metrics()
+        finally:
+            await platform.stop()
+
+    return asyncio.run(run())
+
+
+def count_rows(platform: Platform, ids: list[int]) -> int:
+    """Rows in the historian through its query API, all of time, every tag of the stream."""
+    return sum(len(platform.historian.query_raw(i, 0, 2**62, limit=10_000_000).ts) for i in ids)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="broker_historian", description=__doc__.split("\n\n")[0])
+    p.add_argument("--metrics", default="100,500", help="metrics per NDATA, comma separated")
+    p.add_argument("--total", type=int, default=3_000_000, help="metrics per run (default 3M)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="500k metrics, 1 round, no docs update")
+    p.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.total, args.rounds, args.no_doc = 500_000, 1, True
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    workdir = common.work_dir("broker_historian")
+    sizes = [int(s) for s in args.metrics.split(",")]
+    rates: dict[int, dict[str, list[float]]] = {n: {"a": [], "p": []} for n in sizes}
+    last: dict[int, dict] = {}
+    with ingest.broker(workdir) as port:
+        for r in range(args.rounds):
+            for n in sizes:
+                stream = ingest.build_stream(GROUP, n, max(args.total // n, 1), seed=r)
+                total = n * len(stream.data)
+                a = ingest.bare_paho(port, stream, workdir)
+                p, stored, last[n] = platform_run(port, stream, workdir)
+                expected = n * (1 + len(stream.data))
+                if stored != expected:
+                    raise RuntimeError(f"the historian holds {stored} rows, not {expected}")
+                rates[n]["a"].append(total / a)
+                rates[n]["p"].append(total / p)
+                print(
+                    f"round {r + 1} {n} metrics/msg: bare paho {common.fmt_rate(total / a)}, "
+                    f"broker->historian {common.fmt_rate(total / p)} metrics/s, "
+                    f"{stored:,} rows stored"
+                )
+    med = {n: {k: statistics.median(v) for k, v in rates[n].items()} for n in sizes}
+    header = ["metrics/msg", "bare paho receive", "PlantOS broker -> historian", "ratio"]
+    table = [
+        [
+            str(n),
+            f"{common.fmt_rate(med[n]['a'])}/s",
+            f"{common.fmt_rate(med[n]['p'])}/s",
+            f"{med[n]['p'] / med[n]['a']:.2f}",
+        ]
+        for n in sizes
+    ]
+    print()
+    common.print_table(header, table)
+    worst = min(med[n]["p"] for n in sizes)
+    goal = "met" if worst >= 1e6 else "NOT met"
+    writer = {n: last[n]["historian_writer"] for n in sizes}
+    goals = (
+        f"- Goal ≥ 1.0 M metrics/s broker to historian on this machine: **{goal}**, slowest "
+        f"payload size {common.fmt_rate(worst)} metrics/s.\n"
+        "- Writer of the last round: "
+        + "; ".join(
+            f"{n} metrics/msg: {writer[n]['commits']} commits, "
+            f"{writer[n]['commit_seconds']} s committing"
+            for n in sizes
+        )
+        + ".\n"
+    )
+    print()
+    print(goals)
+    md = "\n".join(
+        [
+            "## Broker to historian (Sparkplug B)",
+            "",
+            common.machine_line(ingest.versions()),
+            "",
+            f"Metrics/s of one edge node's NDATA stream ({args.total:,} metrics per run, "
+            "payloads of N Doubles by alias with their own timestamps, metric names = tag "
+            "paths) from a private Mosquitto on 127.0.0.1 through a running PlantOS "
+            "`Platform` (sparkplug-host connector with `metric_names_are_tags`, Supervisor, "
+            "normaliser, bus, live state, historian writer with group commit, DuckDB file "
+            "historian with 1m and 1h rollups) until every sample is durably committed; rows "
+            "then counted with `query_raw`. No analytics stage exists yet, so none runs. "
+            f"Median of {args.rounds} round(s); the bare paho subscriber (the receive "
+            "ceiling) gets the same payloads from the same broker in the same round.",
+            "",
+            common.markdown_table(header, table),
+            "",
+            goals,
+        ]
+    )
+    common.publish("broker-historian", md, skip=args.no_doc)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

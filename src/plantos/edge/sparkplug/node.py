@@ -1,0 +1,693 @@
+"""PlantOS as a Sparkplug B Edge Node (Sparkplug 3.0, chapters 4 to 6).
+
+:class:`SparkplugEdgeNode` publishes the samples of known tags as metrics of one edge
+node and its devices:
+
+* Session: the MQTT Will is an NDEATH carrying the session's ``bdSeq`` (QoS 1, not
+  retained); every :meth:`SparkplugEdgeNode.connect` uses the next ``bdSeq`` (0..255,
+  wrapping). The node never reconnects by itself: its supervisor calls ``connect()``.
+* Births: NBIRTH (``seq`` 0) with ``bdSeq``, ``Node Control/Rebirth`` = false and every
+  node-level metric with name, alias, datatype and its last published value (``is_null``
+  before any), then one DBIRTH per device; QoS 0, not retained. A Rebirth NCMD gets
+  the same births again, with the same ``bdSeq``.
+* Data: NDATA for node-level samples and one DDATA per device, metrics by alias with
+  their own timestamps in time order, ``seq`` one more than the previous message.
+  Report by exception drops a sample equal (value and quality) to what its metric last
+  published. A sample that is not Good carries the ``Quality`` properties (see
+  :mod:`plantos.edge.sparkplug.codec`); NaN is sent as ``is_null``; a value that does
+  not fit its metric's datatype is sent as ``is_null`` with ``BadOutOfRange``.
+* Primary host: with ``primary_host_id`` the node waits for that host's STATE online
+  before its births. When the host goes offline it publishes NDEATH and, unlike the
+  specification (which has it disconnect and walk to the next MQTT server), stays
+  connected to its only server and births again when the host comes back.
+
+Commands are never written anywhere: PlantOS is read-only towards devices; every NCMD
+or DCMD metric other than a Rebirth request is counted and ignored.
+
+Threading: paho delivers messages in its own thread; they are handed to the event loop
+with ``call_soon_threadsafe``, so sequence numbers and last values are only touched in
+the loop, and every message of one :meth:`SparkplugEdgeNode.publish` is handed to paho
+before a rebirth can interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from plantos.core import quality
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import Clock, WallClock
+from plantos.edge.mqtt.server import MqttServer, Will, close_session, open_session, subscribe
+from plantos.edge.sparkplug import schema
+from plantos.edge.sparkplug.codec import (
+    NAMESPACE,
+    REBIRTH_METRIC,
+    STREAM_SEQ_METRIC,
+    DataType,
+    MessageType,
+    Metric,
+    SparkplugDecodeError,
+    StateTopic,
+    Topic,
+    bdseq_metric,
+    decode_payload,
+    encode_payload,
+    encode_quality,
+    format_topic,
+    next_seq,
+    parse_topic,
+)
+
+log = logging.getLogger(__name__)
+
+_NS_PER_MS = 1_000_000
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_RESERVED = {"bdSeq", REBIRTH_METRIC, STREAM_SEQ_METRIC}
+_FIELDS = np.array(
+    ["double_value", "float_value", "boolean_value", "int_value", "long_value", "is_null"],
+    dtype=object,
+)
+_DOUBLE, _FLOAT, _BOOL, _INT, _LONG, _NULL = range(6)
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """How samples of one datatype go on the wire: protobuf field and the range of the
+    rounded value (``lo <= v < hi``; floats are not rounded)."""
+
+    field: int
+    lo: float
+    hi: float
+    bits: int = 0
+
+
+def _ints(bits: int, *, signed: bool) -> _Wire:
+    field = _LONG if bits == 64 else _INT
+    if signed:
+        return _Wire(field, -(2.0 ** (bits - 1)), 2.0 ** (bits - 1), bits)
+    return _Wire(field, 0.0, 2.0**bits, bits)
+
+
+_WIRE: dict[DataType, _Wire] = {
+    DataType.Int8: _ints(8, signed=True),
+    DataType.Int16: _ints(16, signed=True),
+    DataType.Int32: _ints(32, signed=True),
+    DataType.Int64: _ints(64, signed=True),
+    DataType.UInt8: _ints(8, signed=False),
+    DataType.UInt16: _ints(16, signed=False),
+    DataType.UInt32: _ints(32, signed=False),
+    DataType.UInt64: _ints(64, signed=False),
+    DataType.DateTime: _ints(64, signed=False),
+    DataType.Float: _Wire(_FLOAT, -_FLOAT32_MAX, float(np.nextafter(_FLOAT32_MAX, math.inf))),
+    DataType.Double: _Wire(_DOUBLE, -math.inf, math.inf),
+    DataType.Boolean: _Wire(_BOOL, -math.inf, math.inf),
+}
+
+
+@dataclass(frozen=True)
+class NodeMetric:
+    """A tag published as a metric; ``device`` None: a node-level metric, else the device's id."""
+
+    tag_id: int
+    name: str
+    datatype: DataType
+    device: str | None = None
+
+
+class SparkplugEdgeNode:
+    """One Sparkplug B edge node publishing the tags in ``metrics`` (see the module doc).
+
+    ``data_qos=1`` (for store-and-forward) deviates from the specification's QoS 0 for
+    NDATA/DDATA so that :meth:`publish` returns only once the server has every message.
+    ``connect_timeout_s`` also bounds how long one publish waits for delivery.
+    """
+
+    def __init__(
+        self,
+        *,
+        server: MqttServer,
+        group_id: str,
+        edge_node_id: str,
+        metrics: Sequence[NodeMetric],
+        clock: Clock | None = None,
+        data_qos: int = 0,
+        report_by_exception: bool = True,
+        primary_host_id: str | None = None,
+        connect_timeout_s: float = 5.0,
+        keepalive_s: int = 10,
+        max_metrics_per_message: int = 5000,
+    ) -> None:
+        if data_qos not in (0, 1):
+            raise ValueError(f"data_qos must be 0 or 1, got {data_qos!r}")
+        if max_metrics_per_message < 2:
+            raise ValueError(f"max_metrics_per_message must be >= 2, got {max_metrics_per_message}")
+        self.server = server
+        self.group_id = group_id
+        self.edge_node_id = edge_node_id
+        self.clock = clock or WallClock()
+        self.data_qos = data_qos
+        self.report_by_exception = report_by_exception
+        self.primary_host_id = primary_host_id
+        self.connect_timeout_s = connect_timeout_s
+        self.keepalive_s = keepalive_s
+        self.max_metrics_per_message = max_metrics_per_message
+
+        self._defs = list(metrics)
+        self.devices = _check_metrics(self._defs)
+        self._topics = [self._topic(MessageType.NDATA)] + [
+            self._topic(MessageType.DDATA, d) for d in self.devices
+        ]
+        self._state_topic = format_topic(StateTopic(primary_host_id)) if primary_host_id else None
+        n = len(self._defs)
+        tag_ids = np.array([m.tag_id for m in self._defs], dtype=np.int64)
+        self._tag_order = np.argsort(tag_ids, kind="stable")
+        self._sorted_tags = tag_ids[self._tag_order]
+        scope_of: dict[str | None, int] = {d: i + 1 for i, d in enumerate(self.devices)}
+        scope_of[None] = 0
+        self._scope = np.array([scope_of[m.device] for m in self._defs], dtype=np.int64)
+        wires = [_WIRE[m.datatype] for m in self._defs]
+        self._field = np.array([w.field for w in wires], dtype=np.int64)
+        self._lo = np.array([w.lo for w in wires], dtype=np.float64)
+        self._hi = np.array([w.hi for w in wires], dtype=np.float64)
+        self._is_int = np.array([w.bits > 0 for w in wires], dtype=np.bool_)
+        self._mask = np.array([(1 << w.bits) - 1 for w in wires], dtype=np.uint64)
+        # Aliases: metric i is alias i; each scope's stream-seq metric follows them.
+        self._stream_alias = [n + s for s in range(len(self.devices) + 1)]
+        self._stream_seq: list[int | None] = [None] * (len(self.devices) + 1)
+        self._last_value = np.full(n, np.nan)
+        self._last_quality = np.full(n, quality.GOOD, dtype=np.uint32)
+        self._last_ts = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        self._published = np.zeros(n, dtype=np.bool_)
+
+        self._client: mqtt.Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lost = threading.Event()
+        self._next_bdseq = 0
+        self._bdseq = 0
+        self._seq = 0
+        self._born = False
+        self._host_online = primary_host_id is None
+        self._host_ts = -1
+        self._connects = 0
+        self.counters = dict.fromkeys(
+            (
+                "messages",
+                "samples_sent",
+                "suppressed_by_exception",
+                "rebirths_answered",
+                "births",
+                "reconnects",
+                "unknown_tags",
+                "out_of_range",
+                "ignored_commands",
+                "malformed",
+                "host_offline_deaths",
+            ),
+            0,
+        )
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def connected(self) -> bool:
+        """The MQTT session is up (births may still wait for the primary host)."""
+        return self._client is not None and not self._lost.is_set()
+
+    @property
+    def online(self) -> bool:
+        """Connected, born, and (with a primary host) that host's STATE is online."""
+        return self.connected and self._born and self._host_online
+
+    async def connect(self) -> None:
+        """Open a new session (next ``bdSeq``), subscribe to commands and, unless waiting
+        for the primary host, publish the births; :class:`ConnectionError` if it fails."""
+        await self.close()
+        self._loop = asyncio.get_running_loop()
+        self._bdseq, self._next_bdseq = self._next_bdseq, next_seq(self._next_bdseq)
+        self._lost = threading.Event()
+        self._born = False
+        self._host_online = self.primary_host_id is None
+        will = Will(self._topic(MessageType.NDEATH), self._death_payload(), qos=1, retain=False)
+        client = await open_session(
+            self.server,
+            client_id=f"plantos-edge-{self.group_id}-{self.edge_node_id}",
+            on_message=self._on_message,
+            on_disconnect=self._on_disconnect,
+            will=will,
+            keepalive_s=self.keepalive_s,
+            timeout_s=self.connect_timeout_s,
+        )
+        self._client = client
+        try:
+            if self._state_topic is not None:
+                # Separately first: the retained STATE arrives before the next SUBACK.
+                await subscribe(client, [(self._state_topic, 1)], timeout_s=self.connect_timeout_s)
+            await subscribe(
+                client,
+                [
+                    (self._topic(MessageType.NCMD), 1),
+                    (f"{NAMESPACE}/{self.group_id}/{MessageType.DCMD}/{self.edge_node_id}/+", 1),
+                ],
+                timeout_s=self.connect_timeout_s,
+            )
+            if self._host_online and not self._born:
+                await self._deliver(self._send_births(client), qos=0)
+        except ConnectionError as exc:
+            await self.close()
+            raise ConnectionError(f"MQTT server {self.server}: {exc}") from exc
+        self._connects += 1
+        self.counters["reconnects"] = self._connects - 1
+
+    async def publish(
+        self, batch: SampleBatch, *, historical: bool = False, stream_seq: int | None = None
+    ) -> int:
+        """Publish ``batch`` as NDATA/DDATA and return how many samples went out.
+
+        Raises :class:`ConnectionError` when the node is not online or the connection is
+        lost before paho wrote (QoS 0) or the server acknowledged (QoS 1) every message;
+        report-by-exception state then stays as it was, so a retry sends the same samples.
+        """
+        if stream_seq is not None and not 0 <= stream_seq < 2**64:
+            raise ValueError(f"stream_seq must be a UInt64, got {stream_seq!r}")
+        client = self._client
+        if client is None or self._lost.is_set():
+            raise ConnectionError(f"the Sparkplug edge node is not connected to {self.server}")
+        if not self.online:
+            raise ConnectionError(f"primary host {self.primary_host_id} is not online")
+        if len(batch) and int(batch.ts.min()) < 0:
+            raise ValueError("sample timestamps must not be before 1970")
+        idx, ts, value, codes = self._prepare(batch)
+        if self.report_by_exception and not historical:
+            keep = self._changed(idx, value, codes)
+            self.counters["suppressed_by_exception"] += int(len(keep) - keep.sum())
+            idx, ts, value, codes = idx[keep], ts[keep], value[keep], codes[keep]
+        if not len(idx):
+            return 0
+        payloads = self._data_payloads(idx, ts, value, codes, historical, stream_seq)
+        # Remember the values before waiting, so a rebirth answered meanwhile shows them.
+        before = self._snapshot()
+        self._commit(idx, ts, value, codes)
+        for scope, _msg in payloads:
+            if stream_seq is not None:
+                self._stream_seq[scope] = stream_seq
+        try:
+            infos = [
+                self._send(client, self._topics[scope], msg, qos=self.data_qos)
+                for scope, msg in payloads
+            ]
+            await self._deliver(infos, qos=self.data_qos)
+        except ConnectionError:
+            self._restore(before)
+            raise
+        self.counters["samples_sent"] += len(idx)
+        return len(idx)
+
+    async def close(self) -> None:
+        """Publish NDEATH (if still connected), disconnect and stop paho; safe twice."""
+        client, self._client = self._client, None
+        self._born = False
+        if client is None:
+            return
+        if client.is_connected() and not self._lost.is_set():
+            info = client.publish(self._topic(MessageType.NDEATH), self._death_payload(), qos=1)
+            try:
+                await self._deliver([info], qos=1)
+            except ConnectionError as exc:  # the Will says it instead
+                log.info("%s: NDEATH not confirmed: %s", self.edge_node_id, exc)
+        self._lost.set()
+        await close_session(client)
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "online": self.online,
+            "bdseq": self._bdseq,
+            "seq": self._seq,
+            **self.counters,
+        }
+
+    # ------------------------------------------------------------------ births and deaths
+
+    def _topic(self, kind: MessageType, device: str | None = None) -> str:
+        return format_topic(Topic(NAMESPACE, self.group_id, kind, self.edge_node_id, device))
+
+    def _now_ms(self) -> int:
+        return self.clock.now_ns() // _NS_PER_MS
+
+    def _death_payload(self) -> bytes:
+        return encode_payload(
+            timestamp_ms=self._now_ms(), seq=None, metrics=[bdseq_metric(self._bdseq)]
+        )
+
+    def _birth_metric(self, i: int) -> Metric:
+        d = self._defs[i]
+        v = float(self._last_value[i])
+        code = int(self._last_quality[i])
+        ts = int(self._last_ts[i]) // _NS_PER_MS if self._published[i] else None
+        value = None if math.isnan(v) else _python_value(d.datatype, v)
+        return Metric(
+            name=d.name,
+            alias=i,
+            timestamp_ms=ts,
+            datatype=d.datatype,
+            value=value,
+            is_null=value is None,
+            quality=None if code == quality.GOOD else code,
+        )
+
+    def _stream_metric(self, scope: int) -> Metric:
+        last = self._stream_seq[scope]
+        return Metric(
+            name=STREAM_SEQ_METRIC,
+            alias=self._stream_alias[scope],
+            datatype=DataType.UInt64,
+            value=last,
+            is_null=last is None,
+        )
+
+    def _send_births(self, client: mqtt.Client) -> list[mqtt.MQTTMessageInfo]:
+        """NBIRTH (``seq`` restarts at 0) then every DBIRTH, handed to paho in one go."""
+        self._seq = 0
+        now = self._now_ms()
+        scopes: list[list[Metric]] = [[] for _ in self._topics]
+        for i in range(len(self._defs)):
+            scopes[int(self._scope[i])].append(self._birth_metric(i))
+        node = [
+            bdseq_metric(self._bdseq),
+            Metric(name=REBIRTH_METRIC, datatype=DataType.Boolean, value=False),
+            *scopes[0],
+            self._stream_metric(0),
+        ]
+        infos = [self._send_bytes(client, self._topic(MessageType.NBIRTH), now, node, qos=0)]
+        for k, device in enumerate(self.devices, start=1):
+            metrics = [*scopes[k], self._stream_metric(k)]
+            topic = self._topic(MessageType.DBIRTH, device)
+            infos.append(self._send_bytes(client, topic, now, metrics, qos=0))
+        self._born = True
+        self.counters["births"] += 1
+        return infos
+
+    def _send_bytes(
+        self, client: mqtt.Client, topic: str, now_ms: int, metrics: list[Metric], *, qos: int
+    ) -> mqtt.MQTTMessageInfo:
+        data = encode_payload(timestamp_ms=now_ms, seq=self._take_seq(), metrics=metrics)
+        return self._publish(client, topic, data, qos=qos)
+
+    def _send(self, client: mqtt.Client, topic: str, msg: Any, *, qos: int) -> mqtt.MQTTMessageInfo:
+        msg.seq = self._take_seq()
+        return self._publish(client, topic, msg.SerializeToString(), qos=qos)
+
+    def _take_seq(self) -> int:
+        seq, self._seq = self._seq, next_seq(self._seq)
+        return seq
+
+    def _publish(
+        self, client: mqtt.Client, topic: str, data: bytes, *, qos: int
+    ) -> mqtt.MQTTMessageInfo:
+        """Hand one message to paho (never retained); it keeps the order of these calls."""
+        info = client.publish(topic, data, qos=qos, retain=False)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise ConnectionError(f"cannot publish to {topic}: {mqtt.error_string(info.rc)}")
+        self.counters["messages"] += 1
+        return info
+
+    async def _deliver(self, infos: list[mqtt.MQTTMessageInfo], *, qos: int) -> None:
+        """Wait until paho wrote (QoS 0) or the server acknowledged (QoS 1) every message;
+        :class:`ConnectionError` on a lost connection or after ``connect_timeout_s``."""
+        lost, timeout_s = self._lost, self.connect_timeout_s
+
+        def wait() -> None:
+            deadline = time.monotonic() + timeout_s
+            for info in infos:
+                while not info.is_published():
+                    remaining = deadline - time.monotonic()
+                    if lost.is_set() or remaining <= 0:
+                        what = "acknowledged" if qos else "written"
+                        raise ConnectionError(f"{len(infos)} messages not all {what}")
+                    info.wait_for_publish(min(remaining, 0.1))
+
+        try:
+            await asyncio.to_thread(wait)
+        except (RuntimeError, ValueError) as exc:
+            raise ConnectionError(f"publish failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ data
+
+    def _prepare(
+        self, batch: SampleBatch
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.uint32],
+    ]:
+        """Known samples as (metric index, ts, value, quality), sorted by metric then time;
+        a value outside its datatype becomes NaN with ``BadOutOfRange``."""
+        pos = np.searchsorted(self._sorted_tags, batch.tag_id)
+        pos = np.minimum(pos, max(len(self._sorted_tags) - 1, 0))
+        known = (
+            self._sorted_tags[pos] == batch.tag_id
+            if len(self._sorted_tags)
+            else np.zeros(len(batch), dtype=np.bool_)
+        )
+        self.counters["unknown_tags"] += int(len(batch) - known.sum())
+        idx = self._tag_order[pos[known]]
+        ts, value, codes = batch.ts[known], batch.value[known].copy(), batch.quality[known].copy()
+        rounded = np.where(self._is_int[idx], np.rint(value), value)
+        out = (rounded < self._lo[idx]) | (rounded >= self._hi[idx])
+        out &= self._is_int[idx] | np.isfinite(value)
+        if out.any():
+            self.counters["out_of_range"] += int(out.sum())
+            value[out] = np.nan
+            codes[out] = quality.BAD_OUT_OF_RANGE
+        order = np.lexsort((ts, idx))
+        return idx[order], ts[order], value[order], codes[order]
+
+    def _changed(
+        self,
+        idx: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        codes: npt.NDArray[np.uint32],
+    ) -> npt.NDArray[np.bool_]:
+        """Which samples differ from the previous one of their metric (in this batch, or
+        the last published); NaN equals NaN here."""
+        first = np.ones(len(idx), dtype=np.bool_)
+        first[1:] = idx[1:] != idx[:-1]
+        prev_v = np.empty_like(value)
+        prev_v[1:] = value[:-1]
+        prev_q = np.empty_like(codes)
+        prev_q[1:] = codes[:-1]
+        prev_v[first] = self._last_value[idx[first]]
+        prev_q[first] = self._last_quality[idx[first]]
+        known = np.where(first, self._published[idx], True)
+        same_value = (value == prev_v) | (np.isnan(value) & np.isnan(prev_v))
+        changed: npt.NDArray[np.bool_] = ~(known & same_value & (codes == prev_q))
+        return changed
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        return (
+            self._last_value.copy(),
+            self._last_quality.copy(),
+            self._last_ts.copy(),
+            self._published.copy(),
+            list(self._stream_seq),
+        )
+
+    def _restore(self, snapshot: tuple[Any, ...]) -> None:
+        (
+            self._last_value,
+            self._last_quality,
+            self._last_ts,
+            self._published,
+            self._stream_seq,
+        ) = snapshot
+
+    def _commit(
+        self,
+        idx: npt.NDArray[np.int64],
+        ts: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        codes: npt.NDArray[np.uint32],
+    ) -> None:
+        """Remember each metric's newest sample (an older historical one does not win)."""
+        last = np.ones(len(idx), dtype=np.bool_)
+        last[:-1] = idx[1:] != idx[:-1]
+        li = idx[last]
+        newer = ts[last] >= self._last_ts[li]
+        li = li[newer]
+        self._last_value[li] = value[last][newer]
+        self._last_quality[li] = codes[last][newer]
+        self._last_ts[li] = ts[last][newer]
+        self._published[li] = True
+
+    def _data_payloads(
+        self,
+        idx: npt.NDArray[np.int64],
+        ts: npt.NDArray[np.int64],
+        value: npt.NDArray[np.float64],
+        codes: npt.NDArray[np.uint32],
+        historical: bool,
+        stream_seq: int | None,
+    ) -> list[tuple[int, Any]]:
+        """(scope, protobuf Payload without seq) per message: per scope in time order,
+        split at ``max_metrics_per_message`` (counting the stream-seq metric)."""
+        scope = self._scope[idx]
+        order = np.lexsort((ts, scope))
+        idx, ts, codes, scope = idx[order], ts[order], codes[order], scope[order]
+        fields, wire = self._wire_values(idx, value[order])
+        ts_ms = (ts // _NS_PER_MS).tolist()
+        aliases = idx.tolist()
+        bad = codes != quality.GOOD
+        flags = {"is_historical": True} if historical else {}
+        now = self._now_ms()
+        size = self.max_metrics_per_message - (stream_seq is not None)
+        bounds = np.flatnonzero(np.diff(scope)) + 1
+        starts = [0, *bounds.tolist()]
+        ends = [*bounds.tolist(), len(idx)]
+        payloads: list[tuple[int, Any]] = []
+        for begin, end in zip(starts, ends, strict=True):
+            for lo in range(begin, end, size):
+                hi = min(lo + size, end)
+                msg = schema.Payload(timestamp=now)
+                add = msg.metrics.add
+                for j in range(lo, hi):
+                    add(alias=aliases[j], timestamp=ts_ms[j], **{fields[j]: wire[j]}, **flags)
+                for j in np.flatnonzero(bad[lo:hi]).tolist():
+                    encode_quality(int(codes[lo + j]), msg.metrics[j].properties)
+                s = int(scope[lo])
+                if stream_seq is not None:
+                    add(alias=self._stream_alias[s], timestamp=now, long_value=stream_seq)
+                payloads.append((s, msg))
+        return payloads
+
+    def _wire_values(
+        self, idx: npt.NDArray[np.int64], value: npt.NDArray[np.float64]
+    ) -> tuple[list[str], list[Any]]:
+        """Protobuf field name and Python value per sample, computed with numpy: integers
+        rounded and written as two's complement of their width, NaN as ``is_null``."""
+        field = self._field[idx].copy()
+        null = np.isnan(value)
+        field[null] = _NULL
+        wire = np.empty(len(idx), dtype=object)
+        for code in (_DOUBLE, _FLOAT):
+            m = field == code
+            wire[m] = value[m].tolist()
+        m = field == _BOOL
+        wire[m] = (value[m] != 0).tolist()
+        m = (field == _INT) | (field == _LONG)
+        rounded = np.rint(value[m])
+        as_signed = np.where(rounded >= 2.0**63, rounded - 2.0**64, rounded).astype(np.int64)
+        wire[m] = (as_signed.view(np.uint64) & self._mask[idx[m]]).tolist()
+        wire[null] = True
+        return _FIELDS[field].tolist(), wire.tolist()
+
+    # ------------------------------------------------------------------ commands and STATE
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        if client is self._client and not self._lost.is_set():
+            log.warning("%s: disconnected from %s: %s", self.edge_node_id, self.server, rc)
+        self._lost.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        """In paho's thread: hand the message to the event loop."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._handle, client, msg.topic, bytes(msg.payload))
+        except RuntimeError:  # the loop is closed: nobody to answer
+            log.debug("%s: dropped %s after the event loop closed", self.edge_node_id, msg.topic)
+
+    def _handle(self, client: mqtt.Client, topic_text: str, payload: bytes) -> None:
+        if client is not self._client or self._lost.is_set():
+            return  # a message of an older session
+        try:
+            topic = parse_topic(topic_text)
+            if isinstance(topic, StateTopic):
+                self._handle_state(client, payload)
+            else:
+                self._handle_command(client, topic, payload)
+        except (SparkplugDecodeError, ValueError) as exc:
+            self.counters["malformed"] += 1
+            log.warning("%s: malformed message on %s: %s", self.edge_node_id, topic_text, exc)
+        except ConnectionError as exc:  # the next publish() reports the lost connection
+            log.info("%s: could not answer %s: %s", self.edge_node_id, topic_text, exc)
+
+    def _handle_command(self, client: mqtt.Client, topic: Topic, payload: bytes) -> None:
+        metrics = decode_payload(payload).metrics
+        rebirth = topic.message_type is MessageType.NCMD and any(
+            m.name == REBIRTH_METRIC and m.value is True for m in metrics
+        )
+        answer = rebirth and self._host_online  # births wait for the primary host
+        self.counters["ignored_commands"] += len(metrics) - answer
+        if answer:
+            self._send_births(client)
+            self.counters["rebirths_answered"] += 1
+
+    def _handle_state(self, client: mqtt.Client, payload: bytes) -> None:
+        """Chapter 5: a STATE counts only if its timestamp is not older than the last one."""
+        state = json.loads(payload)
+        online, ts = (
+            (state.get("online"), state.get("timestamp"))
+            if isinstance(state, dict)
+            else (None, None)
+        )
+        if not isinstance(online, bool) or not isinstance(ts, int) or isinstance(ts, bool):
+            raise ValueError(
+                f"STATE payload is not {{'online': bool, 'timestamp': int}}: {state!r}"
+            )
+        if ts < self._host_ts:
+            return
+        fresh = ts != self._host_ts or online != self._host_online
+        self._host_ts = ts
+        if online and (fresh or not self._born):
+            self._host_online = True
+            self._send_births(client)
+        elif not online and self._host_online:
+            self._host_online = False
+            if self._born:
+                client.publish(self._topic(MessageType.NDEATH), self._death_payload(), qos=1)
+                self.counters["host_offline_deaths"] += 1
+            self._born = False
+
+
+def _python_value(datatype: DataType, value: float) -> int | float | bool:
+    """A birth value: what the data path writes for the same float64, as a Python value."""
+    if datatype is DataType.Boolean:
+        return value != 0
+    if _WIRE[datatype].bits:
+        return int(np.rint(value))
+    return value
+
+
+def _check_metrics(metrics: Sequence[NodeMetric]) -> list[str]:
+    """Validate the metric list; returns the device ids in order of first appearance."""
+    devices: list[str] = []
+    tags: set[int] = set()
+    names: set[tuple[str | None, str]] = set()
+    for m in metrics:
+        if m.datatype not in _WIRE:
+            raise ValueError(f"{m.name}: datatype {m.datatype.name} cannot carry a float64 sample")
+        if m.name in _RESERVED or not m.name:
+            raise ValueError(f"metric name {m.name!r} is reserved or empty")
+        if m.tag_id in tags or (m.device, m.name.lower()) in names:
+            raise ValueError(f"duplicate tag id {m.tag_id} or metric name {m.name!r}")
+        tags.add(m.tag_id)
+        names.add((m.device, m.name.lower()))
+        if m.device is not None and m.device not in devices:
+            devices.append(m.device)
+    return devices

@@ -1,0 +1,465 @@
+"""The Sparkplug host's columnar path against its exact path, mapping by metric name, and
+duplicate suppression by ``PlantOS/Stream Seq``.
+
+Equivalence: the same encoded messages (births, then data of every numeric datatype
+with and without timestamps, historical flags, nulls, names instead of aliases,
+unknown aliases, out-of-range integers, seq gaps and stream seqs) go through the
+host's message handler twice, once as it runs and once with the columnar decoder
+switched off; samples and counters must be identical. The other tests run through a
+real Mosquitto broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plantos.core import quality
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import ManualClock
+from plantos.edge.mqtt.server import MqttServer
+from plantos.edge.sparkplug import DataType, Metric, bdseq_metric, encode_payload, schema
+from plantos.edge.sparkplug import host as host_module
+from plantos.edge.sparkplug.codec import STREAM_SEQ_METRIC
+from plantos.edge.sparkplug.host import SparkplugHost
+from tests.integration.test_sparkplug_host import (
+    BASE_MS,
+    BASE_NS,
+    EdgeNode,
+    gather,
+    has,
+    rows,
+    until,
+)
+from tests.support.mosquitto import Broker, mosquitto_binary, running_mosquitto
+
+pytestmark = pytest.mark.timeout(120)
+
+NUMERIC = [
+    DataType.Int8,
+    DataType.Int16,
+    DataType.Int32,
+    DataType.Int64,
+    DataType.UInt8,
+    DataType.UInt16,
+    DataType.UInt32,
+    DataType.UInt64,
+    DataType.Float,
+    DataType.Double,
+    DataType.Boolean,
+    DataType.DateTime,
+]
+RANGES = {
+    DataType.Int8: (-(2**7), 2**7 - 1),
+    DataType.Int16: (-(2**15), 2**15 - 1),
+    DataType.Int32: (-(2**31), 2**31 - 1),
+    DataType.Int64: (-(2**63), 2**63 - 1),
+    DataType.UInt8: (0, 2**8 - 1),
+    DataType.UInt16: (0, 2**16 - 1),
+    DataType.UInt32: (0, 2**32 - 1),
+    DataType.UInt64: (0, 2**64 - 1),
+    DataType.DateTime: (0, 2**64 - 1),
+}
+INT_FIELD = {DataType.Int8, DataType.Int16, DataType.UInt8, DataType.UInt16}
+TOPIC = "spBv1.0/G/{kind}/E1"
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    if mosquitto_binary() is None:
+        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
+    with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as b:
+        yield b
+
+
+# ----------------------------------------------------------------------------- handler
+
+
+class FakeClient:
+    """Takes the host's NCMD and STATE publications."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes]] = []
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> None:
+        self.published.append((topic, payload))
+
+
+def offline_host(
+    tag_map: dict[tuple[str, str, str | None, str], int], names: dict[str, int] | None = None
+) -> SparkplugHost:
+    """A host whose message handler is driven directly, without a broker."""
+    host = SparkplugHost(
+        server=MqttServer("127.0.0.1", 1),
+        host_id="t",
+        tag_map=tag_map,
+        metric_names=names,
+        clock=ManualClock(BASE_NS),
+    )
+    host._client = FakeClient()  # type: ignore[assignment]
+    return host
+
+
+def run(
+    host: SparkplugHost, batches: list[list[tuple[str, bytes]]], *, columnar: bool
+) -> tuple[SampleBatch, dict[str, Any], list[tuple[str, bytes]]]:
+    """Feed ``batches`` as the worker would take them off the queue; what came out."""
+    off = mock.patch.object(host_module, "decode_records", return_value=None)
+    with contextlib.nullcontext() if columnar else off:
+        for batch in batches:
+            host._handle_batch(host._client, batch)  # type: ignore[arg-type]
+    out = asyncio.run(host.collect())
+    paths_differ = ("columnar_messages", "handling_seconds")
+    counters = {k: v for k, v in host.metrics().items() if k not in paths_differ}
+    return out, counters, host._client.published  # type: ignore[union-attr]
+
+
+def same_samples(a: SampleBatch, b: SampleBatch) -> bool:
+    return (
+        a.tag_id.tolist() == b.tag_id.tolist()
+        and a.ts.tolist() == b.ts.tolist()
+        and a.quality.tolist() == b.quality.tolist()
+        and np.array_equal(a.value, b.value, equal_nan=True)
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One metric of a data message, as the scenario wants it on the wire."""
+
+    index: int
+    value: Any
+    ts_ms: int | None
+    historical: bool
+    null: bool
+    by_name: bool
+    raw_int: int | None  # an int_value written as is (maybe out of the datatype's range)
+
+
+def value_of(dt: DataType) -> st.SearchStrategy[Any]:
+    if dt in RANGES:
+        lo, hi = RANGES[dt]
+        return st.integers(lo, hi)
+    if dt is DataType.Float:
+        return st.floats(width=32)
+    if dt is DataType.Double:
+        return st.floats()
+    if dt is DataType.Boolean:
+        return st.booleans()
+    return st.text(max_size=5)
+
+
+@st.composite
+def scenario(draw: st.DrawFn) -> tuple[list[list[tuple[str, bytes]]], dict[Any, int]]:
+    """A birth, then data messages split into batches, and the host's tag map."""
+    n = draw(st.integers(1, 8))
+    datatypes = draw(st.lists(st.sampled_from([*NUMERIC, DataType.String]), min_size=n, max_size=n))
+    base = draw(st.sampled_from([0, 120, 16_380]))
+    aliases = [base + i for i in range(n)]
+    mapped = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    stream = draw(st.booleans())
+    tag_map = {("G", "E1", None, f"m{i}"): 100 + i for i in range(n) if mapped[i]}
+    birth = [bdseq_metric(0)] + [
+        Metric(name=f"m{i}", alias=aliases[i], datatype=dt, value=draw(value_of(dt)))
+        for i, dt in enumerate(datatypes)
+    ]
+    if stream:
+        birth.append(
+            Metric(name=STREAM_SEQ_METRIC, alias=base + n, datatype=DataType.UInt64, value=0)
+        )
+    messages = [
+        (TOPIC.format(kind="NBIRTH"), encode_payload(timestamp_ms=BASE_MS, seq=0, metrics=birth))
+    ]
+    seq = 0
+    for _ in range(draw(st.integers(1, 8))):
+        seq = (seq + 1) % 256 if draw(st.integers(0, 9)) else (seq + 2) % 256
+        entries = []
+        for _ in range(draw(st.integers(1, 6))):
+            i = draw(st.integers(0, n - 1))
+            odd = draw(st.integers(0, 14))  # mostly the well-behaved layout
+            dt = datatypes[i]
+            entries.append(
+                Entry(
+                    index=i,
+                    value=draw(value_of(dt)),
+                    ts_ms=draw(st.none() | st.integers(BASE_MS, BASE_MS + 10_000)),
+                    historical=draw(st.booleans()),
+                    null=odd == 1,
+                    by_name=odd == 2,
+                    raw_int=draw(st.integers(0, 2**32 - 1))
+                    if odd == 3 and dt in INT_FIELD
+                    else None,
+                )
+            )
+        metrics = [
+            Metric(
+                name=f"m{e.index}" if e.by_name else None,
+                alias=None if e.by_name else aliases[e.index],
+                datatype=datatypes[e.index],
+                value=None if e.null else e.value,
+                timestamp_ms=e.ts_ms,
+                is_historical=e.historical,
+                is_null=e.null,
+            )
+            for e in entries
+        ]
+        if draw(st.integers(0, 19)) == 0:  # an alias the birth did not announce
+            metrics.append(Metric(alias=base + n + 1, datatype=DataType.Double, value=1.0))
+        if stream and draw(st.booleans()):
+            metrics.append(
+                Metric(alias=base + n, datatype=DataType.UInt64, value=draw(st.integers(0, 6)))
+            )
+        payload = encode_payload(
+            timestamp_ms=draw(st.sampled_from([0, BASE_MS + seq])),
+            seq=seq,
+            metrics=metrics,
+            include_datatype=False,
+        )
+        payload = with_raw_ints(payload, entries)
+        messages.append((TOPIC.format(kind="NDATA"), payload))
+    cuts = sorted(draw(st.sets(st.integers(1, len(messages) - 1), max_size=3)))
+    edges = [0, *cuts, len(messages)]
+    return [messages[a:b] for a, b in itertools.pairwise(edges)], tag_map
+
+
+def with_raw_ints(payload: bytes, entries: list[Entry]) -> bytes:
+    """Overwrite the int_value of entries that ask for a raw one."""
+    if all(e.raw_int is None for e in entries):
+        return payload
+    msg = schema.Payload()
+    msg.ParseFromString(payload)
+    for pb, e in zip(msg.metrics, entries, strict=False):
+        if e.raw_int is not None and not e.null:
+            pb.int_value = e.raw_int
+    data: bytes = msg.SerializeToString()
+    return data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario())
+def test_columnar_path_gives_exactly_the_samples_of_the_exact_path(
+    case: tuple[list[list[tuple[str, bytes]]], dict[Any, int]],
+) -> None:
+    batches, tag_map = case
+    fast = run(offline_host(tag_map), batches, columnar=True)
+    exact = run(offline_host(tag_map), batches, columnar=False)
+    assert same_samples(fast[0], exact[0]), (fast[0], exact[0])
+    assert fast[1] == exact[1]
+    assert [t for t, _ in fast[2]] == [t for t, _ in exact[2]]
+
+
+def test_well_behaved_data_takes_the_columnar_path_in_one_decode() -> None:
+    """Births with aliases, then data of mixed datatypes and lengths (aliases past 127,
+    so records of two sizes) in one batch: every data message is decoded as columns."""
+    n = 300
+    dts = [NUMERIC[i % len(NUMERIC)] for i in range(n)]
+    tag_map = {("G", "E1", None, f"m{i}"): 1 + i for i in range(n)}
+    birth = [bdseq_metric(0)] + [
+        Metric(name=f"m{i}", alias=i, datatype=dt, value=1 if dt is not DataType.Boolean else True)
+        for i, dt in enumerate(dts)
+    ]
+    batch = [
+        (TOPIC.format(kind="NBIRTH"), encode_payload(timestamp_ms=BASE_MS, seq=0, metrics=birth))
+    ]
+    rng = np.random.default_rng(3)
+    for seq in range(1, 21):
+        metrics = [
+            Metric(
+                alias=i,
+                datatype=dt,
+                value=True
+                if dt is DataType.Boolean
+                else float(rng.normal())
+                if dt in (DataType.Double,)
+                else 7,
+                timestamp_ms=BASE_MS + seq,
+            )
+            for i, dt in enumerate(dts)
+        ]
+        batch.append(
+            (
+                TOPIC.format(kind="NDATA"),
+                encode_payload(
+                    timestamp_ms=BASE_MS + seq, seq=seq, metrics=metrics, include_datatype=False
+                ),
+            )
+        )
+    host = offline_host(tag_map)
+    fast = run(host, [batch], columnar=True)
+    exact = run(offline_host(tag_map), [batch], columnar=False)
+    assert host.columnar_messages == 20
+    assert len(fast[0]) == n * 21
+    assert same_samples(fast[0], exact[0])
+    assert fast[1] == exact[1]
+
+
+# ----------------------------------------------------------------------------- broker
+
+
+def make_host(
+    broker: Broker,
+    group: str,
+    tags: dict[tuple[str, str, str | None, str], int],
+    names: dict[str, int] | None = None,
+) -> SparkplugHost:
+    return SparkplugHost(
+        server=MqttServer(broker.host, broker.port),
+        host_id=f"fast-{group}",
+        group_filter=group,
+        tag_map=tags,
+        metric_names=names,
+        clock=ManualClock(BASE_NS),
+        interval_s=0.05,
+    )
+
+
+GOOD_COUNT = "plant-a/assembly/line-3/st-10/good_count"
+SPEED = "plant-a/assembly/line-3/st-10/speed"
+
+
+class TagPathNode(EdgeNode):
+    """An edge node as the PlantOS edge gateway publishes: metric name = tag path, the
+    stream seq metric in the birth, aliases for data."""
+
+    def birth(self, ts_ms: int, temp: float = 0.0) -> None:
+        self.seq = 0
+        metrics = [
+            bdseq_metric(self.bdseq),
+            Metric(name=GOOD_COUNT, alias=0, datatype=DataType.UInt32, value=10),
+            Metric(name=SPEED, alias=1, datatype=DataType.Double, value=1.5),
+            Metric(name="not/a/tag", alias=2, datatype=DataType.Double, value=9.0),
+            Metric(name=STREAM_SEQ_METRIC, alias=3, datatype=DataType.UInt64, value=0),
+        ]
+        self.publish(
+            self.topic("NBIRTH"), encode_payload(timestamp_ms=ts_ms, seq=0, metrics=metrics)
+        )
+
+    def sample(
+        self, ts_ms: int, count: int, *, stream: int | None = None, historical: bool = False
+    ) -> None:
+        metrics = [
+            Metric(
+                alias=0,
+                datatype=DataType.UInt32,
+                value=count,
+                timestamp_ms=ts_ms,
+                is_historical=historical,
+            ),
+            Metric(alias=2, datatype=DataType.Double, value=1.0, timestamp_ms=ts_ms),
+        ]
+        if stream is not None:
+            metrics.append(
+                Metric(alias=3, datatype=DataType.UInt64, value=stream, timestamp_ms=ts_ms)
+            )
+        self.data(ts_ms, metrics)
+
+
+def test_metric_names_that_are_tag_paths_feed_those_tags_from_any_node(broker: Broker) -> None:
+    async def main() -> None:
+        names = {GOOD_COUNT: 7, SPEED: 8}
+        explicit = {("GN", "E2", None, SPEED): 9}  # an explicit entry wins over the name
+        host = make_host(broker, "GN", explicit, names)
+        await host.connect()
+        e1, e2 = TagPathNode(broker, "GN", "E1"), TagPathNode(broker, "GN", "E2")
+        try:
+            e1.birth(BASE_MS)
+            e2.birth(BASE_MS + 1)
+            b = await gather(host, lambda b: has(7)(b) and has(9)(b))
+            assert sorted(b.tag_id.tolist()) == [7, 7, 8, 9]
+            e1.sample(BASE_MS + 100, 11)
+            e2.sample(BASE_MS + 200, 12)
+            b = await gather(host, lambda b: len(rows(b, 7)) == 2)
+            assert sorted(rows(b, 7)) == [  # two publishers: no order between them
+                ((BASE_MS + 100) * 1_000_000, 11.0, quality.GOOD),
+                ((BASE_MS + 200) * 1_000_000, 12.0, quality.GOOD),
+            ]
+            assert set(b.tag_id.tolist()) == {7}  # "not/a/tag" is no tag
+            assert host.metrics()["columnar_messages"] == 2
+            assert sorted(host.tag_ids) == [7, 8, 9]
+
+            e1.death(0, BASE_MS + 300)  # the node's name-mapped tags go Bad
+            b = await gather(host, has(7, quality.BAD_NO_COMMUNICATION))
+            assert sorted(b.tag_id.tolist()) == [7, 8]
+        finally:
+            e1.stop()
+            e2.stop()
+            await host.close()
+
+    asyncio.run(main())
+
+
+def test_a_replayed_stream_seq_is_dropped_whole_across_births_and_reconnects(
+    broker: Broker,
+) -> None:
+    async def main() -> None:
+        host = make_host(broker, "GD", {}, {GOOD_COUNT: 7, STREAM_SEQ_METRIC: 99})
+        await host.connect()
+        edge = TagPathNode(broker, "GD", "E1")
+        try:
+            edge.birth(BASE_MS)
+            await gather(host, has(7))
+            edge.sample(BASE_MS + 1, 1, stream=1)
+            edge.sample(BASE_MS + 2, 2, stream=2)
+            edge.sample(BASE_MS + 3, 3)  # no stream seq: not a replay, always taken
+            b = await gather(host, lambda b: 3.0 in b.value)
+            assert [v for _, v, _ in rows(b, 7)] == [1.0, 2.0, 3.0]
+
+            # the host reconnects and the node births again, then replays its spool
+            await host.close()
+            await host.connect()
+            edge.birth(BASE_MS + 10)
+            await gather(host, has(7))
+            edge.sample(BASE_MS + 2, 2, stream=2, historical=True)  # seen before
+            edge.sample(BASE_MS + 4, 4, stream=3, historical=True)
+            edge.sample(BASE_MS + 1, 1, stream=1, historical=True)  # seen before
+            await until(lambda: host.metrics()["duplicates_dropped"] == 2)
+            b = await gather(host, lambda b: 4.0 in b.value)
+            assert [v for _, v, _ in rows(b, 7)] == [4.0]
+            assert 99 not in b.tag_id  # the stream seq metric is never a sample
+            m = host.metrics()
+            assert m["historical"] == 1 and m["rebirths_requested"] == 0
+        finally:
+            edge.stop()
+            await host.close()
+
+    asyncio.run(main())
+
+
+def test_exact_and_columnar_paths_agree_on_nan_and_quality() -> None:
+    """A null metric (exact path) next to well-behaved ones (columnar path)."""
+    tag_map = {("G", "E1", None, "a"): 1, ("G", "E1", None, "b"): 2}
+    birth = [
+        bdseq_metric(0),
+        Metric(name="a", alias=1, datatype=DataType.Double, value=1.0),
+        Metric(name="b", alias=2, datatype=DataType.Int16, value=1),
+    ]
+    batch = [
+        (TOPIC.format(kind="NBIRTH"), encode_payload(timestamp_ms=BASE_MS, seq=0, metrics=birth))
+    ]
+    for seq, null in ((1, False), (2, True), (3, False)):
+        metrics = [
+            Metric(alias=1, datatype=DataType.Double, value=None if null else -0.5, is_null=null),
+            Metric(alias=2, datatype=DataType.Int16, value=-300),
+        ]
+        payload = encode_payload(
+            timestamp_ms=BASE_MS + seq, seq=seq, metrics=metrics, include_datatype=False
+        )
+        batch.append((TOPIC.format(kind="NDATA"), payload))
+    host = offline_host(tag_map)
+    out, _, _ = run(host, [batch], columnar=True)
+    assert host.columnar_messages == 2
+    a = out.value[out.tag_id == 1]
+    assert a[1:].tolist()[0] == -0.5 and math.isnan(a[2]) and a[3] == -0.5
+    assert out.quality[out.tag_id == 1].tolist() == [0, 0, quality.BAD, 0]
+    assert out.value[out.tag_id == 2].tolist() == [1.0, -300.0, -300.0, -300.0]
