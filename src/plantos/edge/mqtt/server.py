@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -187,6 +188,7 @@ async def open_session(
             asyncio.to_thread(client.connect, server.host, server.port, keepalive_s), timeout_s
         )
     except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+        _close_abandoned_sockets(exc)
         raise ConnectionError(f"cannot reach MQTT server {server}: {exc}") from exc
     client.loop_start()
     if not await asyncio.to_thread(connack.event.wait, timeout_s):
@@ -196,6 +198,18 @@ async def open_session(
         await close_session(client)
         raise ConnectionError(f"MQTT server {server} refused the connection: {connack.code}")
     return client
+
+
+def _close_abandoned_sockets(exc: BaseException) -> None:
+    """paho-mqtt 2 leaves the socket of a failed TLS handshake to the garbage collector
+    (it is a local of the frame that raised); close it now, so a refused certificate does
+    not leak a file descriptor per retry."""
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            if isinstance(value, socket.socket):
+                value.close()
+        tb = tb.tb_next
 
 
 async def subscribe(
