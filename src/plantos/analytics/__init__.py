@@ -1,0 +1,1 @@
+"""Streaming judgements over sample batches: machine state, OEE, SPC, anomaly detection."""
