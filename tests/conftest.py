@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
+
+from tests.support.mosquitto import Broker, mosquitto_binary, running_mosquitto
 
 # CI explores the same examples every run, so a landing never hinges on a lucky draw;
 # local runs keep exploring new ones.
@@ -30,6 +36,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A private Mosquitto for the test module, on a free port."""
+    if mosquitto_binary() is None:
+        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
+    with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
+def reference_pb2(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The reference ``sparkplug_b.proto`` compiled by ``grpc_tools.protoc`` and imported."""
+    folder = SHARED_DATA / "sparkplug"
+    proto = folder / "sparkplug_b.proto"
+    if not proto.is_file():
+        pytest.skip(f"reference Sparkplug B definition {proto} is absent")
+    protoc = pytest.importorskip("grpc_tools.protoc", reason="grpcio-tools is not installed")
+    out = tmp_path_factory.mktemp("sparkplug_ref")
+    code = protoc.main(["protoc", f"--proto_path={folder}", f"--python_out={out}", str(proto)])
+    assert code == 0, "protoc failed on the reference definition"
+    sys.path.insert(0, str(out))
+    try:
+        return importlib.import_module("sparkplug_b_pb2")
+    finally:
+        sys.path.remove(str(out))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

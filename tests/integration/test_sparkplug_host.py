@@ -15,7 +15,7 @@ import queue
 import random
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,14 +47,6 @@ WAIT_S = 5.0
 
 TEMP, COUNT, RUNNING, OTHER_NODE_TEMP = 1, 2, 3, 9
 D1_TEMP, D1_SPEED, D1_ALARM, D2_SPEED = 21, 22, 23, 31
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if mosquitto_binary() is None:
-        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
-    with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as b:
-        yield b
 
 
 def tag_map(group: str) -> dict[tuple[str, str, str | None, str], int]:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import itertools
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
@@ -42,7 +41,7 @@ from tests.integration.test_sparkplug_host import (
     rows,
     until,
 )
-from tests.support.mosquitto import Broker, mosquitto_binary, running_mosquitto
+from tests.support.mosquitto import Broker
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -73,14 +72,6 @@ RANGES = {
 }
 INT_FIELD = {DataType.Int8, DataType.Int16, DataType.UInt8, DataType.UInt16}
 TOPIC = "spBv1.0/G/{kind}/E1"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if mosquitto_binary() is None:
-        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
-    with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as b:
-        yield b
 
 
 # ----------------------------------------------------------------------------- handler

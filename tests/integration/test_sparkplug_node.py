@@ -6,16 +6,13 @@ SparkplugHost receiving end to end, and cross-decoding with the reference defini
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import math
 import queue
 import socket
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -39,11 +36,10 @@ from plantos.edge.sparkplug import (
 )
 from plantos.edge.sparkplug.host import SparkplugHost
 from plantos.edge.sparkplug.node import NodeMetric, SparkplugEdgeNode
-from tests.support.mosquitto import Broker, free_port, mosquitto_binary, running_mosquitto
+from tests.support.mosquitto import Broker, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sparkplug"
 BASE_NS = 1_750_000_000_000_000_000
 BASE_MS = BASE_NS // 1_000_000
 WAIT_S = 5.0
@@ -58,33 +54,6 @@ METRICS = [
     NodeMetric(ENERGY, "Meter/Energy", DataType.Int64, device="D2"),
 ]
 NAMES = {m.tag_id: m.name for m in METRICS}
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    if mosquitto_binary() is None:
-        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
-    with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def reference_pb2(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The reference ``sparkplug_b.proto`` compiled by ``grpc_tools.protoc`` and imported."""
-    proto = REFERENCE_DIR / "sparkplug_b.proto"
-    if not proto.is_file():
-        pytest.skip(f"reference Sparkplug B definition {proto} is absent")
-    protoc = pytest.importorskip("grpc_tools.protoc", reason="grpcio-tools is not installed")
-    out = tmp_path_factory.mktemp("sparkplug_ref_node")
-    code = protoc.main(
-        ["protoc", f"--proto_path={REFERENCE_DIR}", f"--python_out={out}", str(proto)]
-    )
-    assert code == 0, "protoc failed on the reference definition"
-    sys.path.insert(0, str(out))
-    try:
-        return importlib.import_module("sparkplug_b_pb2")
-    finally:
-        sys.path.remove(str(out))
 
 
 class Observer:

@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import doctest
-import importlib
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,27 +47,7 @@ from plantos.edge.sparkplug.codec import (
     parse_topic,
 )
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sparkplug"
 GOLDEN_NDATA = bytes.fromhex("08 E8 07 12 0B 10 07 18 E8 07 20 02 50 FE FF 03 18 01")
-
-
-@pytest.fixture(scope="module")
-def reference_pb2(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The reference ``sparkplug_b.proto`` compiled by ``grpc_tools.protoc`` and imported."""
-    proto = REFERENCE_DIR / "sparkplug_b.proto"
-    if not proto.is_file():
-        pytest.skip(f"reference Sparkplug B definition {proto} is absent")
-    protoc = pytest.importorskip("grpc_tools.protoc", reason="grpcio-tools is not installed")
-    out = tmp_path_factory.mktemp("sparkplug_ref")
-    code = protoc.main(
-        ["protoc", f"--proto_path={REFERENCE_DIR}", f"--python_out={out}", str(proto)]
-    )
-    assert code == 0, "protoc failed on the reference definition"
-    sys.path.insert(0, str(out))
-    try:
-        return importlib.import_module("sparkplug_b_pb2")
-    finally:
-        sys.path.remove(str(out))
 
 
 # ----------------------------------------------------------------------------- (a) schema
