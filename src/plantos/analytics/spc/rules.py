@@ -1,0 +1,220 @@
+"""Nelson rules 1-8 and the Western Electric rules 1-4, as the qcc R package defines them.
+
+Every rule is decided over a window of the last ``window`` points: a point is
+flagged when the window that ends at it shows the pattern, so a run that goes on
+flags every later point too (qcc's behaviour, checked against its test vectors).
+Because nothing but the window matters, a stream can be judged batch by batch
+with the last :data:`HISTORY` points carried over, and gives the same answer as
+judging the whole series at once.
+
+Zones are measured from the centre line in units of the plotted statistic's
+sigma (scaled by ``nsigmas / 3``, so zone A ends at the control limit). "Beyond"
+is strict: a point exactly on a line is not beyond it; a point exactly on the
+centre line breaks a same-side run; equal neighbours break a trend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+RuleSet = Literal["nelson", "western-electric"]
+
+WINDOWS: dict[RuleSet, dict[int, int]] = {
+    "nelson": {1: 1, 2: 9, 3: 6, 4: 14, 5: 3, 6: 5, 7: 15, 8: 8},
+    "western-electric": {1: 1, 2: 3, 3: 5, 4: 8},
+}
+HISTORY = 14  # points a stream must carry over: the longest window (15) less one
+NELSON_ALL = frozenset(range(1, 9))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHits:
+    """The points one rule flags in a series.
+
+    ``points`` are the indices of the points that complete the pattern; hit ``k``
+    spans the window ``points[k] - window + 1 .. points[k]`` and ``members[k]``
+    says which points of that window take part (for "2 of 3 beyond 2 sigma",
+    the two beyond the line; for runs, all of them).
+    """
+
+    rule_set: RuleSet
+    rule: int
+    points: IntArray
+    members: BoolArray
+
+    @property
+    def window(self) -> int:
+        return WINDOWS[self.rule_set][self.rule]
+
+    def involved(self, k: int) -> IntArray:
+        """Indices of the points taking part in hit ``k``, in order."""
+        start = int(self.points[k]) - self.window + 1
+        out: IntArray = start + np.flatnonzero(self.members[k])
+        return out
+
+
+class _Zones:
+    """The comparisons every rule is built from, computed once per series."""
+
+    def __init__(self, x: FloatArray, center: FloatArray, sigma: FloatArray, scale: float):
+        self.x = x
+        step = sigma * scale
+        self.above = [x > center + k * step for k in (0, 1, 2, 3)]
+        self.below = [x < center - k * step for k in (0, 1, 2, 3)]
+        self.inside1 = (x >= center - step) & (x <= center + step)
+
+
+def _count(cond: BoolArray, length: int) -> IntArray:
+    """How many of the ``length`` points ending at each index satisfy ``cond`` (exact)."""
+    csum = np.cumsum(cond, dtype=np.intp)
+    out = csum.copy()
+    out[length:] -= csum[:-length]
+    out[: length - 1] = -1  # a window not yet full never completes a pattern
+    return out
+
+
+def _run(cond: BoolArray, length: int) -> BoolArray:
+    full: BoolArray = _count(cond, length) == length
+    return full
+
+
+def _k_of_m(z: _Zones, level: int, k: int, m: int) -> tuple[BoolArray, BoolArray]:
+    hi, lo = z.above[level], z.below[level]
+    flag_hi = (_count(hi, m) >= k) & hi
+    flag_lo = (_count(lo, m) >= k) & lo
+    return flag_hi | flag_lo, flag_hi
+
+
+def _shifted(cond: BoolArray, by: int, n: int) -> BoolArray:
+    """``cond`` defined on differences, moved to the index of the point completing it."""
+    out = np.zeros(n, dtype=bool)
+    out[by : by + len(cond)] = cond
+    return out
+
+
+def _beyond_limits(z: _Zones) -> BoolArray:
+    return z.above[3] | z.below[3]
+
+
+def _same_side(length: int) -> Callable[[_Zones], BoolArray]:
+    return lambda z: _run(z.above[0], length) | _run(z.below[0], length)
+
+
+def _trend(z: _Zones) -> BoolArray:
+    d = np.diff(z.x)
+    return _shifted(_run(d > 0, 5) | _run(d < 0, 5), 1, len(z.x))
+
+
+def _alternating(z: _Zones) -> BoolArray:
+    d = np.diff(z.x)
+    alt = d[1:] * d[:-1] < 0
+    return _shifted(_run(alt, 12), 2, len(z.x))
+
+
+def _stratification(z: _Zones) -> BoolArray:
+    return _run(z.inside1, 15)
+
+
+def _mixture(z: _Zones) -> BoolArray:
+    hi, lo = z.above[1], z.below[1]
+    return _run(hi | lo, 8) & (_count(hi, 8) >= 1) & (_count(lo, 8) >= 1)
+
+
+# Rules whose whole window takes part in a hit.
+_RUN_RULES: dict[tuple[RuleSet, int], Callable[[_Zones], BoolArray]] = {
+    ("nelson", 1): _beyond_limits,
+    ("nelson", 2): _same_side(9),
+    ("nelson", 3): _trend,
+    ("nelson", 4): _alternating,
+    ("nelson", 7): _stratification,
+    ("nelson", 8): _mixture,
+    ("western-electric", 1): _beyond_limits,
+    ("western-electric", 4): _same_side(8),
+}
+# "k of m beyond the zone line at level sigma, on one side": (level, k, m).
+_ZONE_RULES: dict[tuple[RuleSet, int], tuple[int, int, int]] = {
+    ("nelson", 5): (2, 2, 3),
+    ("nelson", 6): (1, 4, 5),
+    ("western-electric", 2): (2, 2, 3),
+    ("western-electric", 3): (1, 4, 5),
+}
+
+
+def check_rules(rules: Iterable[int], rule_set: RuleSet) -> frozenset[int]:
+    """The rule numbers, checked against the rule set; ``ValueError`` names a wrong one."""
+    if rule_set not in WINDOWS:
+        raise ValueError(f"unknown rule set {rule_set!r}: use 'nelson' or 'western-electric'")
+    chosen = frozenset(rules)
+    unknown = sorted(chosen - WINDOWS[rule_set].keys())
+    if unknown:
+        raise ValueError(f"{rule_set} rules are {sorted(WINDOWS[rule_set])}, got {unknown}")
+    return chosen
+
+
+def evaluate_rules(
+    values: FloatArray,
+    center: FloatArray | float,
+    sigma: FloatArray | float,
+    *,
+    rules: Iterable[int] = NELSON_ALL,
+    rule_set: RuleSet = "nelson",
+    nsigmas: float = 3.0,
+) -> dict[int, RuleHits]:
+    """Judge a whole series at once; ``center`` and ``sigma`` (of the plotted statistic)
+    are scalars or one per point. Points with NaN lines or values are never flagged
+    and never complete a pattern.
+
+    >>> hits = evaluate_rules(np.array([0, 3.2, -3.4, 3.0]), 0.0, 1.0, rules=[1])
+    >>> hits[1].points.tolist()
+    [1, 2]
+    """
+    chosen = check_rules(rules, rule_set)
+    x = np.asarray(values, dtype=np.float64)
+    c = np.broadcast_to(np.asarray(center, dtype=np.float64), x.shape)
+    s = np.broadcast_to(np.asarray(sigma, dtype=np.float64), x.shape)
+    x = np.where(np.isfinite(c) & np.isfinite(s), x, np.nan)  # no lines, no verdict
+    zones = _Zones(x, c, s, nsigmas / 3.0)
+    out: dict[int, RuleHits] = {}
+    for rule in sorted(chosen):
+        window = WINDOWS[rule_set][rule]
+        key = (rule_set, rule)
+        if key in _ZONE_RULES:
+            level, k, m = _ZONE_RULES[key]
+            flagged, high = _k_of_m(zones, level, k, m)
+            points = np.flatnonzero(flagged)
+            members = _members(zones.above[level], zones.below[level], points, high, window)
+        else:
+            points = np.flatnonzero(_RUN_RULES[key](zones))
+            members = np.ones((len(points), window), dtype=bool)
+        out[rule] = RuleHits(rule_set, rule, points.astype(np.intp), members)
+    return out
+
+
+def _members(
+    hi: BoolArray, lo: BoolArray, points: IntArray, high: BoolArray, window: int
+) -> BoolArray:
+    """For k-of-m hits, the points of each window beyond the line on the hit's side."""
+    if len(points) == 0:
+        return np.zeros((0, window), dtype=bool)
+    starts = points - window + 1
+    upper = sliding_window_view(hi, window)[starts]
+    lower = sliding_window_view(lo, window)[starts]
+    out: BoolArray = np.where(high[points][:, None], upper, lower)
+    return out
+
+
+def most_serious(hits: dict[int, RuleHits], n: int) -> npt.NDArray[np.int8]:
+    """One rule per point as qcc reports it: the lowest-numbered rule that fires, 0 if none."""
+    out = np.zeros(n, dtype=np.int8)
+    for rule in sorted(hits, reverse=True):
+        out[hits[rule].points] = rule
+    return out
