@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 
+from plantos.analytics.stage import AnalyticsStage
 from plantos.bus.memory import MemoryBus
 from plantos.bus.protocol import EVENTS, SAMPLES
 from plantos.core.batch import SampleBatch
@@ -38,6 +40,10 @@ from plantos.security import TokenStore
 log = logging.getLogger(__name__)
 
 DEFAULT_HISTORIAN_URL = "duckdb:///history.duckdb"
+JUDGEMENTS_KEPT = 10_000
+JUDGEMENT_KINDS = frozenset(
+    {"AnomalyRaised", "AnomalyCleared", "SpcViolation", "StuckSignal", "AlarmRaised", "AlarmFlood"}
+)
 
 
 @dataclass
@@ -86,6 +92,12 @@ class Platform:
             clock=self.clock,
         )
         self._live_sub = self.bus.subscribe(SAMPLES, name="live", maxsize=settings.bus_capacity)
+        self.analytics = AnalyticsStage(self.plant, self.tag_ids, clock=self.clock)
+        self._analytics_sub = self.bus.subscribe(
+            SAMPLES, name="analytics", maxsize=settings.bus_capacity
+        )
+        self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
+        """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
         self._consumers: list[asyncio.Task[None]] = []
         self._feeders: list[asyncio.Task[None]] = []
         self._sources: list[Awaitable[None]] = []
@@ -114,8 +126,20 @@ class Platform:
             await self.bus.publish(SAMPLES, clean)
 
     async def emit(self, event: Event) -> None:
+        """Publish an event. While the platform drains (the bus closing after the sources
+        ended), the analytics stage still judges what was queued: its events are counted
+        and kept, though no subscriber is left to receive them."""
         self.events_seen[event.kind] = self.events_seen.get(event.kind, 0) + 1
-        await self.bus.publish(EVENTS, event)
+        if event.kind in JUDGEMENT_KINDS:
+            self.judgements.append(event)
+        if not self.bus.closed:
+            await self.bus.publish(EVENTS, event)
+
+    async def _judge(self) -> None:
+        async for msg in self._analytics_sub:
+            if isinstance(msg, SampleBatch):
+                for event in self.analytics.judge(msg):
+                    await self.emit(event)
 
     async def _follow_live(self) -> None:
         async for msg in self._live_sub:
@@ -127,6 +151,7 @@ class Platform:
         self._consumers = [
             asyncio.create_task(self.writer.run(), name="historian-writer"),
             asyncio.create_task(self._follow_live(), name="live-state"),
+            asyncio.create_task(self._judge(), name="analytics"),
         ]
         self._feeders = [asyncio.create_task(_guard(s)) for s in self._sources]
 
@@ -152,6 +177,7 @@ class Platform:
             "ingest": self.normaliser.metrics(),
             "historian_writer": self.writer.metrics(),
             "events": dict(self.events_seen),
+            "analytics": self.analytics.metrics(),
             "connectors": [c.metrics() for c in self.connectors],
         }
 

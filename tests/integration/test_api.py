@@ -48,19 +48,24 @@ def client(server: RunningServer) -> Iterator[httpx.Client]:
         yield c
 
 
-def api_routes(server: RunningServer) -> list[str]:
+def api_routes(server: RunningServer) -> list[tuple[str, str]]:
+    """Every (method, path) of the API, with a real tag in place of ``{path}``."""
     spec = httpx.get(
         f"{server.url}/api/openapi.json",
         headers={"Authorization": f"Bearer {server.admin_token}"},
     ).json()
-    return [p.replace("{path}", TEMP) for p in spec["paths"]]
+    return [
+        (method.upper(), p.replace("{path}", TEMP))
+        for p, methods in spec["paths"].items()
+        for method in methods
+    ]
 
 
 def test_every_api_route_refuses_a_caller_without_a_token(server: RunningServer) -> None:
     routes = api_routes(server)
     assert len(routes) >= 5
-    for route in [*routes, "/api/openapi.json"]:
-        response = httpx.get(server.url + route, timeout=10)
+    for method, route in [*routes, ("GET", "/api/openapi.json")]:
+        response = httpx.request(method, server.url + route, timeout=10)
         assert response.status_code == 401, route
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.headers["www-authenticate"] == "Bearer"

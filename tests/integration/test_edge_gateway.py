@@ -22,12 +22,19 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import WallClock
 from plantos.edge.gateway.config import load_edge_config
 from plantos.edge.gateway.gateway import EdgeGateway
-from plantos.edge.mqtt.server import MqttServer
+from plantos.edge.mqtt.server import MqttServer, TlsFiles
 from plantos.edge.normalise import Normaliser
 from plantos.edge.sparkplug.host import SparkplugHost
 from plantos.edge.supervisor import Supervisor
 from tests.support import mosquitto as mosquitto_support
-from tests.support.mosquitto import free_port, mosquitto_binary, running_mosquitto
+from tests.support.certs import make_ca, make_client_certificate, make_server_certificate
+from tests.support.mosquitto import (
+    ListenerTls,
+    free_port,
+    mosquitto_binary,
+    mosquitto_passwd_binary,
+    running_mosquitto,
+)
 from tests.unit.test_model_loader import BASE
 
 FLOW = "site-1/area-1/line-1/pump-1/flow"
@@ -81,10 +88,17 @@ class Core:
     """The receiving side as the platform runs it: PlantOS's Sparkplug host under its
     supervisor, through the ingest gate, keeping every batch in order."""
 
-    def __init__(self, broker_port: int, host_id: str, tag_ids: dict[str, int]) -> None:
+    def __init__(
+        self,
+        broker_port: int,
+        host_id: str,
+        tag_ids: dict[str, int],
+        *,
+        server: MqttServer | None = None,
+    ) -> None:
         tag_map = {("site-1", "pumps", None, path): tag_ids[path] for path in (FLOW, RUNNING)}
         self.host = SparkplugHost(
-            server=MqttServer("127.0.0.1", broker_port),
+            server=server or MqttServer("127.0.0.1", broker_port),
             host_id=host_id,
             tag_map=tag_map,
             group_filter="site-1",
@@ -193,3 +207,141 @@ def test_a_30_s_broker_outage_is_replayed_in_order_without_loss_or_duplicates(
         assert stored - 2 * 5 <= len(received) <= stored
 
     asyncio.run(main())
+
+
+# ----------------------------------------------------------------------------- mutual TLS
+
+GATEWAY_USER, CORE_USER = "pumps-gw", "plantos-core"
+PASSWORDS = {GATEWAY_USER: "gw-s3cret", CORE_USER: "core-s3cret"}
+
+
+def tls_edge_file(
+    folder: Path,
+    broker_port: int,
+    modbus_port: int,
+    *,
+    edge_node: str,
+    files: TlsFiles,
+    login: bool,
+) -> Path:
+    """An edge file publishing over mqtts with a client certificate (and a login)."""
+    folder.mkdir(exist_ok=True)
+    (folder / "plant.yaml").write_text(BASE)
+    credentials = (
+        f"  username: {GATEWAY_USER}\n  password_env: PUMPS_GW_PASSWORD\n" if login else ""
+    )
+    path = folder / "edge.yaml"
+    path.write_text(
+        f"""\
+plantos-edge: 1
+plant: plant.yaml
+upstream:
+  broker: mqtts://127.0.0.1:{broker_port}
+  ca_file: {files.ca_file}
+  cert_file: {files.cert_file}
+  key_file: {files.key_file}
+{credentials}  group: site-1
+  edge_node: {edge_node}
+  primary_host: core
+  report_by_exception: false
+spool:
+  path: spool.sqlite
+  max_size: 16MB
+connectors:
+  - kind: modbus-tcp
+    name: pump-plc
+    host: 127.0.0.1
+    port: {modbus_port}
+    poll_groups:
+      - interval: {int(POLL_S * 1000)}ms
+        table: holding
+        tags:
+          - {{tag: {FLOW}, address: 0, type: uint16}}
+          - {{tag: {RUNNING}, address: 1, type: uint16}}
+"""
+    )
+    return path
+
+
+@pytest.mark.timeout(60)
+def test_mutual_tls_delivers_to_the_core_and_a_certificate_of_another_ca_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if mosquitto_binary() is None:
+        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    ca_file, ca_key, ca_cert = make_ca(certs, "plant-ca")
+    server_cert, server_key = make_server_certificate(certs, ca_key, ca_cert)
+    gateway_files = TlsFiles(ca_file, *make_client_certificate(certs, "pumps-gw", ca_key, ca_cert))
+    core_files = TlsFiles(ca_file, *make_client_certificate(certs, "core", ca_key, ca_cert))
+    _, rogue_key, rogue_cert = make_ca(certs, "rogue-ca")
+    # trusts the broker, but its own certificate comes from a CA the broker does not know
+    rogue_files = TlsFiles(ca_file, *make_client_certificate(certs, "rogue", rogue_key, rogue_cert))
+    login = mosquitto_passwd_binary() is not None  # without the tool: certificates only
+    monkeypatch.setenv("PUMPS_GW_PASSWORD", PASSWORDS[GATEWAY_USER])
+    monkeypatch.setenv("CORE_PASSWORD", PASSWORDS[CORE_USER])
+    listener = ListenerTls(ca_file, server_cert, server_key, require_certificate=True)
+
+    async def main(broker_port: int) -> None:
+        modbus_port = free_port()
+        device = SimDevice(id=1, simdata=[SimData(0, values=[0] * 4, datatype=DataType.REGISTERS)])
+        machine = ModbusTcpServer(device, address=("127.0.0.1", modbus_port))
+        await machine.serve_forever(background=True)
+
+        async def count_up() -> None:
+            k = 0
+            while True:
+                k += 1
+                await machine.async_setValues(1, HOLDING_FC, 0, [k, k % 2])
+                await asyncio.sleep(POLL_S / 3)
+
+        files = {"edge_node": "pumps", "files": gateway_files, "login": login}
+        gateway = EdgeGateway(
+            load_edge_config(tls_edge_file(tmp_path / "gw", broker_port, modbus_port, **files))
+        )
+        rogue_file = tls_edge_file(
+            tmp_path / "rogue", broker_port, modbus_port, edge_node="rogue", files=rogue_files,
+            login=login,
+        )  # fmt: skip
+        rogue = EdgeGateway(load_edge_config(rogue_file))
+        server = MqttServer(
+            "127.0.0.1",
+            broker_port,
+            tls=core_files,
+            username=CORE_USER if login else None,
+            password_env="CORE_PASSWORD" if login else None,
+        )
+        core = Core(broker_port, "core", gateway.tag_ids, server=server)
+        tasks = [
+            asyncio.create_task(coro)
+            for coro in (count_up(), core.supervisor.run(), gateway.run(), rogue.run())
+        ]
+        try:
+            await until(lambda: len(core.good()) >= 20, 20, "values at the core over mutual TLS")
+            await until(
+                lambda: rogue.forwarder.errors >= 1 and rogue.spool.pending_samples >= 20,
+                20,
+                "the rogue gateway to be refused while it spools",
+            )
+            held = rogue.spool.pending_samples
+            await until(lambda: rogue.spool.pending_samples > held, 5, "the rogue spool to grow")
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await machine.shutdown()  # type: ignore[no-untyped-call]
+
+        received = core.good()
+        flow = received.value[received.tag_id == gateway.tag_ids[FLOW]]
+        assert len(flow) >= 10 and flow.max() > 0
+        assert (np.diff(flow) >= 0).all(), "the counter went backwards on its way"
+        assert gateway.forwarder.errors == 0 and gateway.forwarder.live_samples > 0
+        assert rogue.forwarder.sessions == 0 and rogue.forwarder.live_samples == 0
+        assert (rogue.forwarder.last_error or "").startswith("connect: ConnectionError")
+        assert rogue.spool.acked_samples == 0
+        assert not rogue.forwarder.metrics()["online"]
+
+    with running_mosquitto(tmp_path, tls=listener, users=PASSWORDS if login else None) as broker:
+        asyncio.run(main(broker.port))

@@ -26,6 +26,7 @@ from plantos.core.clock import ManualClock
 from plantos.edge.mqtt.server import MqttServer
 from plantos.edge.sparkplug import (
     REBIRTH_METRIC,
+    STREAM_PARTS,
     STREAM_SEQ_METRIC,
     DataType,
     DecodedPayload,
@@ -386,7 +387,7 @@ def test_historical_publish_sends_everything_flagged_with_stream_seq(broker: Bro
                 samples, (stream,) = metrics[:n_samples], metrics[n_samples:]
                 assert all(m.is_historical for m in samples)
                 assert aliases[stream.alias] == (STREAM_SEQ_METRIC, DataType.UInt64)  # type: ignore[index]
-                assert (stream.value, stream.is_historical) == (2**40, False)
+                assert (stream.value, stream.is_historical) == (2**40 * STREAM_PARTS, False)
             assert node.metrics()["suppressed_by_exception"] == 0
 
             # the rebirth shows the newest values (historical ones are older) and stream seqs
@@ -403,7 +404,7 @@ def test_historical_publish_sends_everything_flagged_with_stream_seq(broker: Bro
                 7.0,
                 BASE_MS + 50,
             )
-            assert born[STREAM_SEQ_METRIC].value == 2**40
+            assert born[STREAM_SEQ_METRIC].value == 2**40 * STREAM_PARTS
             assert by_name(decode(d1))["Dev/Speed"].value == 3
         finally:
             await node.close()
@@ -720,7 +721,10 @@ def test_reference_classes_decode_births_data_and_death(broker: Broker, referenc
             )
             assert temp.is_null and list(temp.properties.keys) == ["Quality", "PlantOS/StatusCode"]
             assert [v.int_value for v in temp.properties.values] == [0, quality.BAD_SENSOR_FAILURE]
-            assert (stream.alias, stream.long_value) == (metrics[STREAM_SEQ_METRIC].alias, 5)
+            assert (stream.alias, stream.long_value) == (
+                metrics[STREAM_SEQ_METRIC].alias,
+                5 * STREAM_PARTS,
+            )
 
             await node.close()
             theirs = reference_pb2.Payload.FromString(bytes((await observer.next()).payload))
@@ -779,3 +783,60 @@ def test_a_connection_lost_during_publish_raises_and_a_retry_resends(broker: Bro
             await node.close()
 
     asyncio.run(main())
+
+
+def test_a_numbered_batch_split_over_several_messages_arrives_whole(broker: Broker) -> None:
+    """A batch larger than one message is split; every part carries its own number, so a
+    PlantOS host keeps all parts and still drops a replay of any of them."""
+
+    async def main() -> None:
+        metrics = [NodeMetric(i, f"Tags/T{i}", DataType.Double) for i in range(1, 26)]
+        host = SparkplugHost(
+            server=MqttServer(broker.host, broker.port),
+            host_id="host-split",
+            group_filter="GS",
+            tag_map={("GS", "E1", None, m.name): m.tag_id for m in metrics},
+            clock=ManualClock(BASE_NS),
+        )
+        node = SparkplugEdgeNode(
+            server=MqttServer(broker.host, broker.port),
+            group_id="GS",
+            edge_node_id="E1",
+            metrics=metrics,
+            clock=ManualClock(BASE_NS),
+            data_qos=1,
+            report_by_exception=False,
+            max_metrics_per_message=10,
+        )
+        await host.connect()
+        try:
+            await node.connect()
+            await until(lambda: host.metrics()["edge_nodes_online"] == 1)
+            ids = np.arange(1, 26)
+            big = SampleBatch.of(ids, BASE_NS + ids * 1_000_000, ids * 1.5)
+            await node.publish(big, stream_seq=41)  # 25 samples: three messages
+            await node.publish(big, stream_seq=41)  # a replay of the same batch
+            got: list[SampleBatch] = []
+            await until_async(lambda: _collect_into(host, got, 25))
+            await asyncio.sleep(0.2)
+            got.append(await host.collect())
+            received = SampleBatch.concat(got)
+            assert sorted(received.tag_id.tolist()) == ids.tolist()
+            assert host.metrics()["duplicates_dropped"] == 3
+        finally:
+            await node.close()
+            await host.close()
+
+    asyncio.run(main())
+
+
+async def _collect_into(host: SparkplugHost, got: list[SampleBatch], n: int) -> bool:
+    got.append(await host.collect())
+    return sum(len(b) for b in got) >= n
+
+
+async def until_async(condition: Callable[[], Any], timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)

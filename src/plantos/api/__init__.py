@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from plantos.api import history, live, plant, prometheus, system
+from plantos.api import alarms, history, judgements, live, oee, plant, prometheus, system
 from plantos.api.auth import require_identity
 from plantos.api.errors import install_error_handlers
 
@@ -12,7 +12,7 @@ from plantos.api.errors import install_error_handlers
 def install_api(app: FastAPI) -> None:
     install_error_handlers(app)
     guarded = [Depends(require_identity)]
-    for module in (plant, history, live, system):
+    for module in (plant, history, live, system, alarms, oee, judgements):
         app.include_router(module.router, prefix="/api/v1", dependencies=guarded)
 
     app.include_router(prometheus.router, dependencies=guarded)

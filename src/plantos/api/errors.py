@@ -16,6 +16,12 @@ _STATUS: dict[type[PlantOSError], tuple[int, str]] = {
 }
 
 
+def register_status(error: type[PlantOSError], status: int, title: str) -> None:
+    """Let a domain's router say how its errors are answered, without this module
+    knowing every domain."""
+    _STATUS[error] = (status, title)
+
+
 def problem(status: int, title: str, detail: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(

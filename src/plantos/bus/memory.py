@@ -129,6 +129,11 @@ class MemoryBus:
         if sub in subs:
             subs.remove(sub)
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` began: subscribers have been told the stream ends."""
+        return self._closed
+
     async def publish(self, topic: str, message: Message) -> None:
         if self._closed:
             raise RuntimeError("bus is closed")

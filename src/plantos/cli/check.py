@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from plantos.analytics.config import analytics_spec
 from plantos.cli.common import out, reported_errors
 from plantos.edge.config import connector_specs
 from plantos.edge.gateway.config import load_edge_config
@@ -44,7 +45,9 @@ def _check_one(file: Path) -> str:
         )
     plant = load_plant(file)
     connectors = connector_specs(plant)
+    analytics, _oee = analytics_spec(plant)
     return (
         f"{len(plant.root.children)} sites, {len(plant.assets)} assets, "
-        f"{len(plant.tags)} tags, {len(connectors)} connectors"
+        f"{len(plant.tags)} tags, {len(connectors)} connectors, "
+        f"{len(analytics.spc)} SPC characteristics"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import browse, check, demo, edge, query, serve, signin
+from plantos.cli import analytics, browse, check, demo, edge, query, serve, signin
 
 app = typer.Typer(
     name="plantos",
@@ -20,6 +20,7 @@ app.command("query")(query.query)
 app.command("signin-link")(signin.signin_link)
 app.command("browse")(browse.browse)
 app.command("edge")(edge.edge)
+app.add_typer(analytics.app, name="analytics")
 
 if __name__ == "__main__":
     app()

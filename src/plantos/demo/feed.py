@@ -1,4 +1,8 @@
-"""Feeds the simulator's samples and events into a platform, the way a connector would.
+"""Feeds the simulator's samples into a platform, the way a connector would.
+
+The simulator's own events (state changes, parts, inspections) are its ground truth, not
+the platform's: the platform derives those facts from the tags (the analytics stage), as
+it must in a real plant, and the ground truth only checks it (the headless report).
 
 The simulator produces in simulated time; this feed decides how fast that time
 passes: as fast as possible (headless), or up to the live demo's now, to import the
@@ -44,13 +48,11 @@ class SimulatorFeed:
         """Produce up to ``until_ns`` in chunks, so the bus sees bounded batches."""
         while self.simulator.now_ns < until_ns:
             step_end = min(until_ns, self.simulator.now_ns + self.chunk_ns)
-            batch, events = self.simulator.step(step_end)
+            batch, _ground_truth = self.simulator.step(step_end)
             self.samples += len(batch)
             await self.platform.ingest(batch, source=SOURCE)
             if self.tap is not None:
                 self.tap(batch)
-            for event in events:
-                await self.platform.emit(event)
             await asyncio.sleep(0)  # let the web server and the writer breathe while catching up
 
     async def run_until(

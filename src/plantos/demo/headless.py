@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from plantos import __version__
+from plantos.analytics.anomaly.events import AnomalyRaised
+from plantos.analytics.spc import SpcViolation
 from plantos.app import Platform, Settings
 from plantos.core.clock import ManualClock
 from plantos.core.timeparse import iso
@@ -35,6 +38,51 @@ def _rss_mb() -> float:
         return pages * resource.getpagesize() / 2**20
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def judgements_report(platform: Platform, start_ns: int, end_ns: int) -> dict[str, Any]:
+    """What the analytics stage found: anomalies with their evidence, SPC violations per
+    characteristic and rule, and OEE per line over the run."""
+    anomalies = [
+        {
+            "asset": e.subject,
+            "raised": iso(e.ts_ns),
+            "score": round(e.score, 2),
+            "severity": e.severity,
+            "evidence": [
+                {
+                    "feature": ev.feature,
+                    "value": ev.value,
+                    "healthy": ev.expected,
+                    "share": ev.share,
+                }
+                for ev in e.evidence
+            ],
+            "time_to_threshold_s": e.time_to_threshold_s,
+        }
+        for e in platform.judgements
+        if isinstance(e, AnomalyRaised)
+    ]
+    violations: Counter[tuple[str, int]] = Counter(
+        (e.subject, e.rule) for e in platform.judgements if isinstance(e, SpcViolation)
+    )
+    first_violation: dict[str, str] = {}
+    for e in platform.judgements:
+        if isinstance(e, SpcViolation):
+            first_violation.setdefault(e.subject, iso(e.ts_ns))
+    report = platform.analytics.oee.report(start_ns, end_ns)
+    lines = {n.path for n in platform.plant.iter_nodes() if n.level == "line"}
+    return {
+        "anomalies": anomalies,
+        "spc_violations": [
+            {"tag": tag, "rule": rule, "points": n, "first": first_violation[tag]}
+            for (tag, rule), n in sorted(violations.items())
+        ],
+        "oee_by_line": {
+            path: totals.to_dict() for path, totals in sorted(report.nodes.items()) if path in lines
+        },
+        "analytics": platform.analytics.metrics(),
+    }
 
 
 def run_headless(
@@ -95,6 +143,7 @@ def run_headless(
         "assets": len(platform.plant.assets),
         "ground_truth": simulator.ground_truth(),
         "events": dict(sorted(platform.events_seen.items())),
+        "judgements": judgements_report(platform, start_ns, end_ns),
         "memory": {
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "rss_mb_by_simulated_hour": rss_by_hour,

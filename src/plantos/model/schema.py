@@ -183,3 +183,5 @@ class PlantSpec(_Strict):
     assets: list[AssetSpec] = Field(default_factory=list)
     connectors: list[dict[str, Any]] = Field(default_factory=list)
     """Device connections; each is validated by the edge layer for its ``kind``."""
+    analytics: dict[str, Any] = Field(default_factory=dict)
+    """Judgements (OEE, SPC, anomaly detection); validated by the analytics layer."""

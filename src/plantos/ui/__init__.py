@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from plantos.ui import pages, session
+from plantos.ui import alarm_pages, analytics_pages, pages, session
 from plantos.ui.render import STATIC_DIR
 
 
@@ -19,4 +19,6 @@ def install_ui(app: FastAPI) -> None:
     app.add_exception_handler(session.SignInRequired, session.redirect_to_signin)
     app.include_router(session.router)
     app.include_router(pages.router)
+    app.include_router(alarm_pages.router)
+    app.include_router(analytics_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

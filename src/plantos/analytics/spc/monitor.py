@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.spc.charts import ChartKind, statistics_from_samples
+from plantos.analytics.spc.charts import ChartKind, Lines, statistics_from_samples
 from plantos.analytics.spc.config import SpcCharacteristicSpec
 from plantos.analytics.spc.events import StuckSignal
 from plantos.analytics.spc.limits import (
@@ -37,6 +37,9 @@ from plantos.core.clock import Clock
 from plantos.core.events import Event
 
 FloatArray = npt.NDArray[np.float64]
+
+SHOWN_POINTS = 500
+"""Points kept for display (the chart page): far more than the rules need to carry over."""
 
 
 class SpcMonitor:
@@ -72,6 +75,7 @@ class SpcMonitor:
         self.rule_set, self.nsigmas = rule_set, nsigmas
         self.limits, self._baseline, self._rolling = limits, baseline, rolling
         self._plot = Plot.empty(chart)
+        self._shown = Plot.empty(chart)
         self._last_ts = np.iinfo(np.int64).min
         self._flat = False
         self.skipped_bad = self.skipped_invalid = self.skipped_late = 0
@@ -152,6 +156,7 @@ class SpcMonitor:
         self.plotted += int(keep.sum())
         old = len(self._plot)
         self._plot = self._plot.extend(ts, stats, keep)
+        self._shown = self._shown.extend(ts, stats, keep).tail(SHOWN_POINTS)
         if self._rolling is not None:
             return self._judge_rolling(old)
         if self.limits is not None:
@@ -223,7 +228,33 @@ class SpcMonitor:
             baseline_end_ns=baseline_end_ns,
         )
         self._plot = plot.tail(max(HISTORY, self._rolling or 0))
+        self._show_lines(plot, start)
         return list(events)
+
+    def _show_lines(self, plot: Plot, start: int) -> None:
+        """Copy the lines just drawn for ``plot``'s points ``start:`` to the display.
+
+        The judged plot is always a suffix of every point plotted, as the display is
+        (up to its length), so its last points are the display's last points.
+        """
+        m = min(len(plot) - start, len(self._shown))
+        if m <= 0:
+            return
+        tail = slice(len(plot) - m, None)
+
+        def cut(lines: Lines) -> Lines:
+            return Lines(lines.center[tail], lines.sigma[tail], lines.lcl[tail], lines.ucl[tail])
+
+        disp = cut(plot.disp) if plot.disp is not None else None
+        self._shown = self._shown.drawn(len(self._shown) - m, cut(plot.loc), disp)
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def recent(self, n: int = SHOWN_POINTS) -> Plot:
+        """The last ``n`` (at most :data:`SHOWN_POINTS`) plotted points with the lines each
+        was judged against; NaN lines where a point was not judged (yet), e.g. while the
+        baseline runs. Read-only: the plot is immutable and replaced, never changed."""
+        return self._shown.tail(n) if n > 0 else Plot.empty(self.chart)
 
     def _stuck(self, value: float, points: int, first: int, last: int, now: int) -> StuckSignal:
         """A flat-line finding, stamped ``now`` or, for rolling limits (``now`` < 0), ``last``."""

@@ -6,8 +6,8 @@ each of its tags at its scan: at ``--speed 1`` that is every sample of a 1 s tag
 ``--speed 60`` one sample in fifteen. Waveform snapshots are the exception: a
 condition-monitoring sensor sends every sample of a snapshot, so they go unthinned.
 
-Simulator events (parts counted, state changes) still go straight to the platform:
-no device protocol carries them yet.
+The simulator's own events are its ground truth: the platform derives state changes,
+parts and alarms from the tags it receives, as it would from real machines.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from plantos.app import Platform
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
 from plantos.demo.devices.specs import SCAN_S
@@ -57,12 +56,9 @@ class Route:
 
 
 class DeviceDriver:
-    """Steps ``simulator`` and feeds ``routes``; events go to ``platform.emit``."""
+    """Steps ``simulator`` and feeds ``routes``."""
 
-    def __init__(
-        self, platform: Platform, simulator: Simulator, clock: Clock, routes: list[Route]
-    ) -> None:
-        self.platform = platform
+    def __init__(self, simulator: Simulator, clock: Clock, routes: list[Route]) -> None:
         self.simulator = simulator
         self.clock = clock
         self.routes = routes
@@ -71,15 +67,13 @@ class DeviceDriver:
 
     async def step(self, until_ns: int) -> None:
         """One scan: simulate up to ``until_ns`` and write what each device takes."""
-        batch, events = self.simulator.step(until_ns)
+        batch, _ground_truth = self.simulator.step(until_ns)
         self.samples += len(batch)
         self.steps += 1
         for route in self.routes:
             part = route.part(batch)
             if len(part):
                 await route.write(part)
-        for event in events:
-            await self.platform.emit(event)
 
     async def prime(self, latest: SampleBatch) -> None:
         """Give the devices the values they would hold after the history imported directly."""

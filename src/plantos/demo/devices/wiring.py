@@ -91,7 +91,7 @@ class DemoDevices:
         self.connectors = [
             WhenReady(build_connector(spec, ids, clock=clock), self.ready) for spec in specs
         ]
-        self.driver = DeviceDriver(platform, simulator, clock, _routes(self, layout, ids))
+        self.driver = DeviceDriver(simulator, clock, _routes(self, layout, ids))
         self._latest = SampleBatch.empty()
         self.live_from_ns: int | None = None
         """Simulated time from which samples reach PlantOS through the devices."""

@@ -44,10 +44,14 @@ from plantos.edge.sparkplug import schema
 NAMESPACE = "spBv1.0"
 REBIRTH_METRIC = "Node Control/Rebirth"
 STREAM_SEQ_METRIC = "PlantOS/Stream Seq"
-"""A UInt64 metric a PlantOS edge node adds to each NDATA/DDATA it replays from its
-store-and-forward spool: strictly increasing per edge node (and device) across
-reconnects and restarts, so a PlantOS host drops a message it has already seen
-instead of writing its samples twice. Other hosts see one more metric and may ignore it."""
+STREAM_PARTS = 4096
+"""A UInt64 metric a PlantOS edge node adds to each NDATA/DDATA it sends for a numbered
+batch (the gateway's spool sequence number ``n``): ``n * STREAM_PARTS + part``, where
+``part`` counts the messages one batch was split into for one node or device. The value
+is strictly increasing per edge node (and device) across reconnects and restarts, so a
+PlantOS host drops a message it has already seen instead of writing its samples twice,
+and the parts of one batch never look like repeats of each other. Other hosts see one
+more metric and may ignore it."""
 QUALITY_PROPERTY = "Quality"
 STATUS_CODE_PROPERTY = "PlantOS/StatusCode"
 """A UInt32 metric property with the sample's exact OPC UA status code (see the module doc)."""

@@ -45,11 +45,12 @@ What the host does with each message:
 
 Numeric and Boolean metric values become samples (timestamp: the metric's, else the
 payload's, else the clock; quality: the metric's ``quality``, else Good);
-``is_historical`` metrics are kept and counted; null metrics become NaN with a Bad
-quality; other values (strings, arrays, ...) are counted as ``non_numeric`` and
-skipped. Malformed messages are counted and logged at most once every
-``log_interval_s``; they never stop the host. Samples wait in numpy chunks for
-:meth:`collect`, at most ``max_buffer`` of them; the rest are counted in ``dropped``.
+``is_historical`` metrics are kept and counted; null metrics in data messages become
+NaN with a Bad quality, while a null in a birth (no value yet) adds no sample; other
+values (strings, arrays, ...) are counted as ``non_numeric`` and skipped. Malformed
+messages are counted and logged at most once every ``log_interval_s``; they never stop
+the host. Samples wait in numpy chunks for :meth:`collect`, at most ``max_buffer`` of
+them; the rest are counted in ``dropped``.
 Samples of one edge node or device keep their order; between different ones, samples
 handed over together may be grouped by node or device.
 """
@@ -799,13 +800,15 @@ class SparkplugHost:
                 if self._duplicate(key, stream.value):
                     return
         rows: list[tuple[int, int, float, int]] = []
+        birth = topic.message_type in (MessageType.NBIRTH, MessageType.DBIRTH)
         for name, m in named:
             tag_id = self._tag_of(topic, name) if name != STREAM_SEQ_METRIC else None
             if tag_id is None:
                 continue
             ts = m.timestamp_ms * _NS_PER_MS if m.timestamp_ms is not None else payload_ns
             if m.is_null:
-                rows.append((tag_id, ts, math.nan, quality.BAD))
+                if not birth:  # a birth's null only says "no value yet": not an observation
+                    rows.append((tag_id, ts, math.nan, quality.BAD))
                 continue
             v = m.value
             if isinstance(v, bool | int | float):

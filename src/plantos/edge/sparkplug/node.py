@@ -38,6 +38,7 @@ import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ from plantos.edge.sparkplug import schema
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
     REBIRTH_METRIC,
+    STREAM_PARTS,
     STREAM_SEQ_METRIC,
     DataType,
     MessageType,
@@ -280,8 +282,8 @@ class SparkplugEdgeNode:
         lost before paho wrote (QoS 0) or the server acknowledged (QoS 1) every message;
         report-by-exception state then stays as it was, so a retry sends the same samples.
         """
-        if stream_seq is not None and not 0 <= stream_seq < 2**64:
-            raise ValueError(f"stream_seq must be a UInt64, got {stream_seq!r}")
+        if stream_seq is not None and not 0 <= stream_seq < 2**64 // STREAM_PARTS:
+            raise ValueError(f"stream_seq must be below 2**64 / {STREAM_PARTS}, got {stream_seq!r}")
         client = self._client
         if client is None or self._lost.is_set():
             raise ConnectionError(f"the Sparkplug edge node is not connected to {self.server}")
@@ -300,9 +302,10 @@ class SparkplugEdgeNode:
         # Remember the values before waiting, so a rebirth answered meanwhile shows them.
         before = self._snapshot()
         self._commit(idx, ts, value, codes)
-        for scope, _msg in payloads:
-            if stream_seq is not None:
-                self._stream_seq[scope] = stream_seq
+        if stream_seq is not None:  # the births restate the last number sent per scope
+            parts = Counter(scope for scope, _msg in payloads)
+            for scope, n in parts.items():
+                self._stream_seq[scope] = stream_seq * STREAM_PARTS + n - 1
         try:
             infos = [
                 self._send(client, self._topics[scope], msg, qos=self.data_qos)
@@ -558,7 +561,11 @@ class SparkplugEdgeNode:
         ends = [*bounds.tolist(), len(idx)]
         payloads: list[tuple[int, Any]] = []
         for begin, end in zip(starts, ends, strict=True):
-            for lo in range(begin, end, size):
+            if stream_seq is not None and end - begin > size * STREAM_PARTS:
+                raise ValueError(
+                    f"a numbered batch may fill at most {STREAM_PARTS} messages per scope"
+                )
+            for part, lo in enumerate(range(begin, end, size)):
                 hi = min(lo + size, end)
                 msg = schema.Payload(timestamp=now)
                 add = msg.metrics.add
@@ -568,7 +575,8 @@ class SparkplugEdgeNode:
                     encode_quality(int(codes[lo + j]), msg.metrics[j].properties)
                 s = int(scope[lo])
                 if stream_seq is not None:
-                    add(alias=self._stream_alias[s], timestamp=now, long_value=stream_seq)
+                    numbered = stream_seq * STREAM_PARTS + part
+                    add(alias=self._stream_alias[s], timestamp=now, long_value=numbered)
                 payloads.append((s, msg))
         return payloads
 

@@ -1,0 +1,398 @@
+"""Anomaly detection quality: NAB's labelled series and the demo plant's bearing wear.
+
+Two sections of docs/benchmarks.md. (1) NAB: every series is run through the
+code path of ``plantos analytics detect`` with the default slow-signal preset;
+per series the labelled windows hit, alert runs outside windows, precision,
+recall, F1, detection delay and the NAB standard-profile score. (2) The demo
+plant: the simulated CNCs streamed batch by batch through the vibration
+preset, one bearing-wear scenario per seed; lead time before functional
+failure and false alarms per machine-day on the healthy machines.
+
+Run: ``python bench/anomaly_quality.py`` (``--quick``: 3 seeds, no doc update).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from typing import Any
+
+import numpy as np
+from common import REPO, machine_line, markdown_table, print_table, publish
+
+from plantos.analytics.anomaly import offline
+from plantos.analytics.anomaly.calibration import chi2_per_dof_quantile
+from plantos.analytics.anomaly.events import AnomalyRaised
+from plantos.analytics.anomaly.features import SLOW_FEATURES
+from plantos.analytics.anomaly.monitor import AnomalyMonitor
+from plantos.analytics.anomaly.presets import SLOW, VIBRATION
+from plantos.analytics.anomaly.spindle import SpindleFeatures, SpindleTags
+from plantos.core.timeparse import parse_time_ns
+from plantos.edge.simulator import Simulator, parse_scenario
+from plantos.model.loader import load_plant
+from plantos.model.plant import Plant
+
+NAB = REPO.parent / "shared" / "data" / "anomaly" / "nab"
+FOLDERS = ("artificialNoAnomaly", "artificialWithAnomaly", "realKnownCause")
+MACHINE_TEMPERATURE = "realKnownCause/machine_temperature_system_failure.csv"
+NS, HOUR_NS = 1_000_000_000, 3_600_000_000_000
+TP_W, FN_W, FP_W = 1.0, 1.0, 0.11  # NAB standard profile (config_profiles.json)
+
+
+def sigmoid(x: float) -> float:
+    """NAB's scaled sigmoid: about 1 at a window's start, 0 at its end, towards -1 after it."""
+    return 2.0 / (1.0 + math.exp(5.0 * x)) - 1.0
+
+
+def nab_score(detections: list[int], windows: list[tuple[int, int]], n: int) -> float:
+    """NAB standard-profile raw score of one file from detection rows and window row spans."""
+    probation = min(math.floor(0.15 * n), 750)
+    score, hit = 0.0, [False] * len(windows)
+    for i in (d for d in detections if d >= probation):
+        inside = [w for w, (a, b) in enumerate(windows) if a <= i <= b]
+        if inside:
+            w = inside[0]
+            a, b = windows[w]
+            if not hit[w]:
+                hit[w] = True
+                score += TP_W * sigmoid(-(b - i + 1) / (b - a + 1))
+            continue
+        before = [(a, b) for a, b in windows if b < i]
+        if before:
+            a, b = before[-1]
+            score += FP_W * sigmoid((i - b) / (b - a + 1))
+        else:
+            score -= FP_W
+    return score - FN_W * hit.count(False)
+
+
+def nab_series(key: str, windows_text: list[list[str]]) -> dict[str, object]:
+    path = NAB / "data" / key
+    fraction = 0.07 if key == MACHINE_TEMPERATURE else 0.15
+    table = offline.read_table(path, "timestamp")
+    train = offline.train_rows_for(table.ts_ns, train_until_ns=None, train_fraction=fraction)
+    result = offline.detect(table, train_rows=train, subject=path.stem)
+    ts = table.ts_ns
+    spans = [
+        (offline.parse_timestamp_ns(a), offline.parse_timestamp_ns(b)) for a, b in windows_text
+    ]
+    rows = [
+        (int(np.searchsorted(ts, a)), int(np.searchsorted(ts, b, side="right")) - 1)
+        for a, b in spans
+    ]
+    flags = result.flags.astype(np.int8)
+    onsets = np.flatnonzero(np.diff(flags, prepend=0) == 1).tolist()
+    inside = [i for i in onsets if any(a <= ts[i] <= b for a, b in spans)]
+    delays = []
+    for a, b in spans:
+        first = [i for i in onsets if a <= ts[i] <= b] or [
+            i for i in np.flatnonzero(flags).tolist() if a <= ts[i] <= b
+        ]
+        delays.append((ts[first[0]] - a) / HOUR_NS if first else None)
+    hits = sum(d is not None for d in delays)
+    false_runs = len(onsets) - len(inside)
+    recall = hits / len(spans) if spans else None
+    precision = len(inside) / len(onsets) if onsets else None
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision is not None and recall and precision + recall > 0
+        else None
+    )
+    command = (
+        f"plantos analytics detect --input ../shared/data/anomaly/nab/data/{key} "
+        f"--time-column timestamp --train-fraction {fraction} --output scores.csv"
+    )
+    return {
+        "key": key,
+        "windows": len(spans),
+        "hits": hits,
+        "false_runs": false_runs,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "delay_h": delays,
+        "raise_at": result.policy.raise_at,
+        "nab_raw": nab_score(onsets, rows, len(ts)),
+        "notes": result.notes,
+        "command": command,
+    }
+
+
+def _f(x: object, digits: int = 2) -> str:
+    return "\u2013" if x is None else f"{x:.{digits}f}"
+
+
+def nab_section() -> tuple[str, list[list[str]]]:
+    labels = json.loads((NAB / "labels" / "combined_windows.json").read_text())
+    keys = [k for k in labels if k.split("/")[0] in FOLDERS and (NAB / "data" / k).exists()]
+    results = [nab_series(k, labels[k]) for k in keys]
+    rows = []
+    for r in results:
+        delays = r["delay_h"]
+        assert isinstance(delays, list)
+        rows.append(
+            [
+                str(r["key"]),
+                f"{r['hits']}/{r['windows']}",
+                str(r["false_runs"]),
+                _f(r["precision"]),
+                _f(r["recall"]),
+                _f(r["f1"]),
+                ", ".join("miss" if d is None else f"{d:.1f}" for d in delays) or "\u2013",
+                _f(r["raise_at"], 1),
+                _f(r["nab_raw"]),
+            ]
+        )
+    total_windows = sum(int(str(r["windows"])) for r in results)
+    raw = sum(float(str(r["nab_raw"])) for r in results)
+    null, perfect = -FN_W * total_windows, TP_W * sigmoid(-1.0) * total_windows
+    normalised = 100 * (raw - null) / (perfect - null)
+    cal = SLOW.calibration
+    assert cal is not None
+    floor = chi2_per_dof_quantile(cal.floor_quantile, len(SLOW_FEATURES))
+    header = [
+        "series",
+        "windows hit",
+        "false runs",
+        "precision",
+        "recall",
+        "F1",
+        "delay h per window",
+        "raise at",
+        "NAB raw",
+    ]
+    md = [
+        "## Anomaly detection on NAB (labelled public data)",
+        "",
+        machine_line(),
+        "",
+        "Every series runs through the code path of `plantos analytics detect` with the default",
+        "slow-signal preset, the same for every series, and no setting was chosen by looking at",
+        f"these labels. Fixed a priori: a feature window of {SLOW.window_ns / HOUR_NS:g} h but at",
+        f"least {SLOW.min_window_rows} samples, EWMA weight 2 / (window rows + 1), an alarm must",
+        f"last {SLOW.policy.min_duration_ns / HOUR_NS:g} h. Calibrated per series from its",
+        f"training rows only: they are cut into {cal.folds} consecutive blocks, each is scored",
+        "(smoothed, as in operation) by a detector fitted on the others, and the raise threshold",
+        f"is {cal.margin:g} x the {100 * cal.quantile:g}th percentile of those held-out scores,",
+        f"but at least the {100 * cal.floor_quantile:g}% point of chi-square(k)/k ({floor:.2f} for",
+        f"the k = {len(SLOW_FEATURES)} features); the clear threshold is {cal.clear_fraction:g}",
+        "of it. *raise at* is the result per series.",
+        "",
+        "Training: the first 7% of machine_temperature (it ends before the first window), the",
+        "first 15% (NAB's probationary period) of every other series; the training rows are not",
+        "scored. An *alert* is the row where an alarm is raised; a *false run* is an alert",
+        "outside every labelled window. Precision = alerts inside windows / all alerts; recall =",
+        "windows with an alert / windows; delay = hours from the window's start to its first",
+        "alert (*miss*: none in that window). NAB raw is the standard-profile score (TP 1, FN 1,",
+        "FP 0.11, scaled sigmoid, probationary 15%) with our alerts as NAB's detections (NAB",
+        "counts every flagged row; we count alarm onsets, the thing that would open a work",
+        "order). The labels are used here only to score the result.",
+        "",
+        markdown_table(header, rows, "lrrrrrrrr"),
+        "",
+        f"NAB standard score normalised over these {len(results)} series (null detector 0,",
+        f"perfect 100): **{normalised:.1f}**. It is not comparable with the NAB scoreboard, which",
+        "normalises over all 58 files and chooses each detector's threshold on the whole corpus.",
+        "",
+        "Command per series, e.g. machine_temperature:",
+        "",
+        "```",
+        str(next(r["command"] for r in results if r["key"] == MACHINE_TEMPERATURE)),
+        "```",
+        "",
+        "The others: the same with `--input` changed and `--train-fraction 0.15`.",
+    ]
+    return "\n".join(md), rows
+
+
+def _cnc_tags(plant: Plant) -> tuple[list[str], dict[str, int], dict[str, SpindleTags]]:
+    """The CNCs, the ids of the three spindle tags each (only those are simulated), their tags."""
+    cncs = [a for a, d in plant.assets.items() if d.simulator.get("model") == "cnc-mill"]
+    wanted = ("spindle_vibration_waveform", "spindle_speed", "spindle_vibration")
+    ids = {f"{c}/{s}": i for i, (c, s) in enumerate((c, s) for c in cncs for s in wanted)}
+    tags = {}
+    for c in cncs:
+        wf = plant.tags[f"{c}/{wanted[0]}"].waveform
+        if wf is None:
+            raise ValueError(f"{c} has no waveform definition")
+        tags[c] = SpindleTags(
+            waveform=ids[f"{c}/{wanted[0]}"],
+            speed=ids[f"{c}/{wanted[1]}"],
+            velocity_rms=ids[f"{c}/{wanted[2]}"],
+            rate_hz=wf.rate_hz,
+            samples=wf.samples,
+        )
+    return cncs, ids, tags
+
+
+def _short(asset: str) -> str:
+    """``plant-a/machining/line-1/cnc-07`` as ``plant-a/cnc-07``."""
+    return f"{asset.split('/')[0]}/{asset.rsplit('/', 1)[-1]}"
+
+
+def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
+    """One run: every CNC streamed in 5-minute batches for ``hours``; bearing wear on one.
+
+    No fixed training span: each monitor learns every operating state from its
+    first ``VIBRATION.learn_rows`` snapshots in that state, whenever the machine
+    runs. The wear starts at ``onset_h`` (the second simulated day, so that the
+    two-shift plant has run before) and reaches functional failure 12 h later.
+    False alarms: every alarm of a healthy machine, and of the failing one
+    before onset.
+    """
+    plant = load_plant(REPO / "examples" / "demo-plant" / "plantos.yaml")
+    cncs, ids, tags = _cnc_tags(plant)
+    failing = cncs[seed % len(cncs)]
+    start = parse_time_ns("2026-01-05T05:00:00Z", now_ns=0)
+    scenario = parse_scenario(f"bearing-wear:{failing}:{onset_h}h:12h", plant)
+    sim = Simulator(plant, ids, seed=seed, start_ns=start, scenarios=[scenario])
+    truth = sim.ground_truth()[0]
+    feats = {c: SpindleFeatures(tags[c]) for c in cncs}
+    monitors = {
+        c: AnomalyMonitor(
+            VIBRATION.detector(),
+            subject=c,
+            policy=VIBRATION.policy,
+            learn_rows=VIBRATION.learn_rows,
+        )
+        for c in cncs
+    }
+    raised: dict[str, list[AnomalyRaised]] = {c: [] for c in cncs}
+    step = 300 * NS
+    for until in range(start + step, start + hours * HOUR_NS + 1, step):
+        batch, _ = sim.step(until)
+        for c in cncs:
+            out = monitors[c].process(feats[c].update(batch))
+            raised[c] += [e for e in out.events if isinstance(e, AnomalyRaised)]
+    onset_ns, failure_ns = int(truth["onset_ns"]), int(truth["functional_failure_ns"])
+    during = [e for e in raised[failing] if onset_ns <= e.ts_ns <= failure_ns]
+    first = during[0] if during else None
+    healthy = [c for c in cncs if c != failing]
+    watched = monitors[failing]
+    learned = sorted(watched.learned_ns.values())
+    running = sorted(t for state, t in watched.learned_ns.items() if state > 0)
+    false = [e for c in healthy for e in raised[c]] + [
+        e for e in raised[failing] if e.ts_ns < onset_ns
+    ]
+    return {
+        "seed": seed,
+        "failing": _short(failing),
+        "states": len(learned),
+        "first_running_h": (running[0] - start) / HOUR_NS if running else None,
+        "after_onset": sum(t > onset_ns for t in learned),
+        "lead_h": (failure_ns - first.ts_ns) / HOUR_NS if first else None,
+        "severity": first.severity if first else None,
+        "ttt_h": first.time_to_threshold_s / 3600
+        if first and first.time_to_threshold_s is not None
+        else None,
+        "evidence": [ev.feature for ev in first.evidence] if first else [],
+        "false_alarms": len(false),
+        "false_at": [f"{_short(e.subject)} at {(e.ts_ns - start) / HOUR_NS:.1f} h" for e in false],
+        "machine_days": (len(healthy) * hours + onset_h) / 24.0,
+        "untrained": sum(watched.learning.values()),
+    }
+
+
+def demo_section(seeds: int) -> str:
+    onset_h, hours = 30, 48
+    runs = [demo_seed(s, onset_h=onset_h, hours=hours) for s in range(seeds)]
+    rows = [
+        [
+            r["seed"],
+            r["failing"],
+            r["states"],
+            _f(r["first_running_h"], 1),
+            r["after_onset"],
+            _f(r["lead_h"], 1),
+            r["severity"] or "\u2013",
+            _f(r["ttt_h"], 1),
+            ", ".join(r["evidence"]) or "\u2013",
+            r["false_alarms"],
+            _f(r["machine_days"], 1),
+        ]
+        for r in runs
+    ]
+    header = [
+        "seed",
+        "failing CNC",
+        "states learned",
+        "first running state h",
+        "learned after onset",
+        "lead h",
+        "severity",
+        "est. h to critical",
+        "evidence",
+        "false alarms",
+        "machine-days",
+    ]
+    print_table(header, rows)
+    leads = [r["lead_h"] for r in runs if r["lead_h"] is not None]
+    alarms = sum(r["false_alarms"] for r in runs)
+    days = sum(r["machine_days"] for r in runs)
+    per_seed = [r["false_alarms"] / r["machine_days"] for r in runs]
+    md = [
+        "## Anomaly detection on the demo plant (bearing wear)",
+        "",
+        machine_line(),
+        "",
+        f"{seeds} seeds; per seed one CNC (by turn, so plant-b's two-shift CNCs are among them)",
+        f"gets `bearing-wear:<cnc>:{onset_h}h:12h` (onset {onset_h} h after the start, Monday",
+        "05:00 UTC; functional failure 12 h later). All ten CNCs' spindle signals are streamed",
+        f"for {hours} simulated hours in 5-minute batches through `SpindleFeatures` (one row per",
+        "10 kHz snapshot: RMS, peak, crest, kurtosis, five FFT band energies, the 1 s velocity",
+        "RMS; state = 250 rpm speed band) and an `AnomalyMonitor` with the vibration preset",
+        "(raise at 20, clear below 8, at least 15 min; thresholds fixed, not calibrated).",
+        "",
+        "There is no fixed training span: each monitor learns every operating state from its",
+        f"first {VIBRATION.learn_rows} snapshots in that state, whenever the machine runs, and",
+        "does not score the state until then. *States learned*: states of the failing spindle",
+        "with a baseline by the end (stopped counts as one); *first running state h*: hours from",
+        "the start until a spindle speed had one (plant-b's first shift starts 7 h in); *learned",
+        "after onset*: states",
+        "whose baseline includes worn-bearing snapshots (learned after the onset), which makes",
+        "that state blind to the early wear. *Lead h*: functional failure minus the first alarm",
+        "between onset and failure. *False alarms*: every alarm on the nine healthy CNCs over",
+        f"{hours} h, plus the failing CNC's before onset; *machine-days* counts those hours.",
+        "",
+        markdown_table(header, rows, "llrrrrlrlrr"),
+        "",
+        f"Failing spindles flagged before failure: **{len(leads)}/{seeds}**; lead time before",
+        f"functional failure: min **{min(leads, default=float('nan')):.1f} h**, median",
+        f"**{statistics.median(leads) if leads else float('nan'):.1f} h**. False alarms:",
+        f"**{alarms}** in {days:.0f} machine-days (**{alarms / days:.3f} per machine-day**;",
+        f"per seed at most {max(per_seed, default=0.0):.3f}): "
+        + (
+            "; ".join(
+                f"seed {r['seed']}: {', '.join(r['false_at'])}" for r in runs if r["false_at"]
+            )
+            or "none"
+        )
+        + ".",
+        "",
+        "```",
+        f"python bench/anomaly_quality.py --seeds {seeds}",
+        "```",
+    ]
+    return "\n".join(md)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 seeds, no doc update")
+    parser.add_argument("--seeds", type=int, default=10, help="demo-plant seeds (default 10)")
+    args = parser.parse_args(argv)
+    seeds = 3 if args.quick else args.seeds
+    if NAB.exists():
+        nab_md, rows = nab_section()
+        header = ["series", "hit", "false", "P", "R", "F1", "delay h", "raise", "NAB raw"]
+        print_table(header, rows)
+        publish("anomaly-nab", nab_md, skip=args.quick)
+    else:
+        print(f"NAB data not found at {NAB}: section skipped")
+    publish("anomaly-demo", demo_section(seeds), skip=args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Events of anomaly detection: an anomaly raised or cleared, a sensor that cannot be trusted.
+
+The subject is the asset path: maintenance opens work orders on assets, not on
+tags. The evidence travels with the event so that a work order can say *why*
+without querying the detector again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from plantos.core.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One contributing feature: its value now, its healthy value, its share of the score."""
+
+    feature: str
+    value: float
+    expected: float | None
+    share: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnomalyRaised(Event):
+    """An asset's behaviour left its healthy baseline for longer than the minimum duration."""
+
+    kind: ClassVar[str] = "AnomalyRaised"
+    score: float
+    severity: str
+    evidence: tuple[Evidence, ...] = ()
+    time_to_threshold_s: float | None = None
+    detector: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnomalyEscalated(Event):
+    """An active anomaly's severity rose (e.g. ``warning`` to ``alarm``): it is getting worse.
+
+    Its own event because a work order opened on a warning may need to be
+    brought forward; a falling severity is not reported (hysteresis, no chatter).
+    """
+
+    kind: ClassVar[str] = "AnomalyEscalated"
+    score: float
+    severity: str
+    previous: str
+    evidence: tuple[Evidence, ...] = ()
+    time_to_threshold_s: float | None = None
+    detector: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnomalyCleared(Event):
+    """The score fell below the clear threshold: the anomaly raised earlier is over."""
+
+    kind: ClassVar[str] = "AnomalyCleared"
+    score: float
+    detector: str
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SensorFinding(Event):
+    """A signal that cannot be judged: ``stuck`` (flat line), ``missing`` (gap) or ``bad``.
+
+    Its own finding because a flat or silent sensor looks perfectly healthy to a
+    detector; the subject here is the tag path (from :class:`AnomalyMonitor`:
+    the asset path, plus ``/<feature>`` for a stuck feature). ``since_ns`` is
+    when the flat line or the gap began, ``samples`` how many rows it spans.
+    """
+
+    kind: ClassVar[str] = "SensorFinding"
+    finding: str
+    since_ns: int
+    samples: int

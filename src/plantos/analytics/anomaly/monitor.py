@@ -1,0 +1,334 @@
+"""One asset watched by one detector: scores, alarm flags and the events they cause.
+
+The same class runs in the stream (a batch at a time) and offline (the whole
+file as one batch), which is why offline results say what the live platform
+would have said: every decision (learning a state, raising, escalating,
+clearing, a sensor finding) happens at a row, never at a batch boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from plantos.analytics.anomaly.alarm import AlarmPolicy, Hysteresis, time_to_threshold_s
+from plantos.analytics.anomaly.detector import Detector, FeatureFrame
+from plantos.analytics.anomaly.events import (
+    AnomalyCleared,
+    AnomalyEscalated,
+    AnomalyRaised,
+    Evidence,
+    SensorFinding,
+)
+from plantos.analytics.anomaly.stuck import StuckWatch
+from plantos.core.events import Event
+
+FloatArray = npt.NDArray[np.float64]
+NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorOutput:
+    """Per row the (smoothed) score and the alarm flag; events raised by this batch."""
+
+    scores: FloatArray
+    flags: npt.NDArray[np.bool_]
+    events: list[Event]
+
+
+class AnomalyMonitor:
+    """Detector plus alarm for one asset (``subject``), carried across batches.
+
+    ``learn_rows`` > 0 makes the healthy baseline a healthy *operating* period
+    rather than a span of wall-clock time: each operating state is learned
+    from its first ``learn_rows`` complete rows, whenever they come (a machine
+    on a two-shift calendar may not run at all in the first hours). Until then
+    the state's rows are scored NaN and counted in :attr:`learning`, never
+    silently dropped. When a state is learned the detector is refitted on every
+    learned row (its score smoothing restarts); :attr:`learned_ns` says when.
+    :meth:`fit` is then optional: it seeds states that already have enough rows.
+
+    ``stuck_after_ns`` and ``missing_after_ns`` turn on :class:`SensorFinding`
+    events: a feature that does not move for that long (a frozen sensor looks
+    perfectly healthy), and no complete row for that long (a silent sensor).
+    """
+
+    def __init__(
+        self,
+        detector: Detector,
+        *,
+        subject: str,
+        policy: AlarmPolicy | None = None,
+        learn_rows: int = 0,
+        stuck_after_ns: int | None = None,
+        missing_after_ns: int | None = None,
+    ):
+        min_samples = int(getattr(detector, "min_samples", 1))
+        if learn_rows < 0 or 0 < learn_rows < min_samples:
+            raise ValueError(
+                f"learn_rows must be 0 (off) or at least the detector's min_samples "
+                f"({min_samples}), got {learn_rows}"
+            )
+        self.detector = detector
+        self.subject = subject
+        self.policy = policy or AlarmPolicy()
+        self.learn_rows = learn_rows
+        self.stuck_after_ns = stuck_after_ns
+        self.missing_after_ns = missing_after_ns
+        self.alarm = Hysteresis(self.policy)
+        #: When each state learned while streaming got its baseline (ns).
+        self.learned_ns: dict[int, int] = {}
+        #: Rows scored NaN because their state was still being learned.
+        self.learning_rows = 0
+        self._trained: list[FeatureFrame] = []
+        self._trained_states: set[int] = set()
+        self._pending: dict[int, list[FeatureFrame]] = {}
+        self._reset_watch()
+
+    def _reset_watch(self) -> None:
+        self.alarm = Hysteresis(self.policy)
+        self._trend_ts = np.zeros(0, np.int64)
+        self._trend = np.zeros(0)
+        self._open_ns: int | None = None
+        self._severity = -1
+        self._stuck: dict[str, StuckWatch] = {}
+        self._last_ok_ns: int | None = None
+        self._missing_rows = 0
+        self._missing_reported = False
+
+    @property
+    def learning(self) -> dict[int, int]:
+        """Per state still being learned, the complete rows collected so far."""
+        return {s: sum(len(f) for f in parts) for s, parts in self._pending.items()}
+
+    def fit(self, frame: FeatureFrame) -> None:
+        """Learn the healthy baseline and start watching from a clean state.
+
+        With ``learn_rows``, only states with at least that many complete rows
+        are learned here; the rows of the others are kept and learning goes on.
+        """
+        self._pending, self._trained_states, self.learned_ns = {}, set(), {}
+        if self.learn_rows:
+            complete = frame.rows(np.asarray(np.isfinite(frame.values).all(axis=1), np.bool_))
+            states, counts = np.unique(complete.state, return_counts=True)
+            enough = {int(s) for s, n in zip(states, counts, strict=True) if n >= self.learn_rows}
+            keep = np.isin(complete.state, list(enough))
+            self._trained = [complete.rows(keep)]
+            self._trained_states = enough
+            for s in set(states.tolist()) - enough:
+                self._pending[int(s)] = [complete.rows(np.asarray(complete.state == s, np.bool_))]
+            self.detector.fit(self._trained[0])
+        else:
+            self.detector.fit(frame)
+        self._reset_watch()
+
+    def process(self, frame: FeatureFrame) -> MonitorOutput:
+        """Score ``frame``'s rows in order, learning new states as they complete."""
+        scores, flags, events = [], [], []
+        start = 0
+        while start < len(frame):
+            done = self._completes(frame, start)
+            stop = len(frame) if done is None else done + 1
+            part = frame.rows(slice(start, stop))
+            out = self._watch(part)
+            scores.append(out.scores)
+            flags.append(out.flags)
+            events += out.events
+            self._learn(part)
+            start = stop
+        if not len(frame):
+            return MonitorOutput(np.zeros(0), np.zeros(0, bool), [])
+        return MonitorOutput(np.concatenate(scores), np.concatenate(flags), events)
+
+    def _learning_mask(self, frame: FeatureFrame) -> npt.NDArray[np.bool_]:
+        complete = np.isfinite(frame.values).all(axis=1)
+        known = np.isin(frame.state, list(self._trained_states))
+        return np.asarray(complete & ~known) if self.learn_rows else np.zeros(len(frame), bool)
+
+    def _completes(self, frame: FeatureFrame, start: int) -> int | None:
+        """The first row at or after ``start`` that completes a state's learning, if any."""
+        counts = self.learning
+        for i in (np.flatnonzero(self._learning_mask(frame)[start:]) + start).tolist():
+            s = int(frame.state[i])
+            counts[s] = counts.get(s, 0) + 1
+            if counts[s] >= self.learn_rows:
+                return i
+        return None
+
+    def _learn(self, part: FeatureFrame) -> None:
+        """Keep ``part``'s rows of untrained states; refit when one has ``learn_rows``."""
+        mask = self._learning_mask(part)
+        if not mask.any():
+            return
+        self.learning_rows += int(mask.sum())
+        rows = part.rows(mask)
+        for s in np.unique(rows.state).tolist():
+            self._pending.setdefault(s, []).append(rows.rows(np.asarray(rows.state == s, np.bool_)))
+        for s, parts in list(self._pending.items()):
+            if sum(len(f) for f in parts) >= self.learn_rows:
+                self._trained += parts
+                self._trained_states.add(s)
+                del self._pending[s]
+                self.learned_ns[s] = int(parts[-1].ts_ns[-1])
+                self.detector.fit(FeatureFrame.concat(self._trained))
+
+    def _watch(self, frame: FeatureFrame) -> MonitorOutput:
+        scores = self.detector.score_batch(frame)
+        tr = self.alarm.update(frame.ts_ns, scores)
+        at: list[tuple[int, int, Event]] = []
+        for i in tr.raised:
+            self._open_ns = int(frame.ts_ns[i])
+            at.append((i, 1, self._raised(frame, i, scores)))
+        for i in tr.cleared:
+            at.append((i, 3, self._cleared(int(frame.ts_ns[i]), float(scores[i]))))
+        at += self._escalations(frame, scores, tr.flags, set(tr.raised))
+        at += self._findings(frame)
+        self._remember(frame.ts_ns, scores)
+        events = [e for _, _, e in sorted(at, key=lambda x: (x[0], x[1]))]
+        return MonitorOutput(scores, tr.flags, events)
+
+    def _rank(self, score: float) -> int:
+        names = [name for name, _ in self.policy.severities]
+        return names.index(self.policy.severity(score))
+
+    def _escalations(
+        self,
+        frame: FeatureFrame,
+        scores: FloatArray,
+        flags: npt.NDArray[np.bool_],
+        raised: set[int],
+    ) -> list[tuple[int, int, Event]]:
+        """An event at each row where an active anomaly reaches a higher severity than before."""
+        out: list[tuple[int, int, Event]] = []
+        for i, (score, active) in enumerate(zip(scores.tolist(), flags.tolist(), strict=True)):
+            if not active:
+                self._severity = -1
+                continue
+            if score != score:
+                continue
+            rank = self._rank(score)
+            if i in raised:
+                self._severity = rank
+            elif rank > self._severity:
+                previous = self.policy.severities[max(self._severity, 0)][0]
+                self._severity = rank
+                row = frame.rows(slice(i, i + 1))
+                event = AnomalyEscalated(
+                    ts_ns=int(frame.ts_ns[i]),
+                    subject=self.subject,
+                    score=score,
+                    severity=self.policy.severity(score),
+                    previous=previous,
+                    evidence=self.evidence(row),
+                    time_to_threshold_s=self._ttt(frame.ts_ns[: i + 1], scores[: i + 1]),
+                    detector=self.detector.name,
+                )
+                out.append((i, 2, event))
+        return out
+
+    def _findings(self, frame: FeatureFrame) -> list[tuple[int, int, Event]]:
+        """Stuck features and stretches without a complete row, as :class:`SensorFinding`."""
+        out: list[tuple[int, int, Event]] = []
+        if self.stuck_after_ns is not None:
+            for j, name in enumerate(frame.names):
+                watch = self._stuck.setdefault(
+                    name, StuckWatch(min_duration_ns=self.stuck_after_ns)
+                )
+                column = frame.values[:, j]
+                for run in watch.update(frame.ts_ns, column):
+                    # The watch reports the run as far as this batch goes; the finding
+                    # belongs to the row where it first lasted long enough, whatever the batch.
+                    ok = np.isfinite(column)
+                    reached = ok & (frame.ts_ns >= run.start_ns + self.stuck_after_ns)
+                    i = int(np.flatnonzero(reached)[0])
+                    later = ok & (frame.ts_ns > frame.ts_ns[i]) & (frame.ts_ns <= run.end_ns)
+                    finding = SensorFinding(
+                        ts_ns=int(frame.ts_ns[i]),
+                        subject=f"{self.subject}/{name}",
+                        finding="stuck",
+                        since_ns=run.start_ns,
+                        samples=run.samples - int(later.sum()),
+                    )
+                    out.append((i, 0, finding))
+        if self.missing_after_ns is not None:
+            complete = np.asarray(np.isfinite(frame.values).all(axis=1), np.bool_).tolist()
+            for i, (t, ok) in enumerate(zip(frame.ts_ns.tolist(), complete, strict=True)):
+                last = self._last_ok_ns if self._last_ok_ns is not None else t
+                self._last_ok_ns = last
+                gap = t - last > self.missing_after_ns
+                if gap and not self._missing_reported:
+                    self._missing_reported = True
+                    finding = SensorFinding(
+                        ts_ns=t,
+                        subject=self.subject,
+                        finding="missing",
+                        since_ns=last,
+                        samples=self._missing_rows + (not ok),
+                    )
+                    out.append((i, 0, finding))
+                if ok:
+                    self._last_ok_ns, self._missing_rows, self._missing_reported = t, 0, False
+                else:
+                    self._missing_rows += 1
+        return out
+
+    def _trend_with(
+        self, ts: npt.NDArray[np.int64], scores: FloatArray
+    ) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The last ``trend_points`` finite scores, up to and including ``scores``."""
+        ok = np.isfinite(scores)
+        n = self.policy.trend_points
+        return (
+            np.concatenate((self._trend_ts, ts[ok]))[-n:],
+            np.concatenate((self._trend, scores[ok]))[-n:],
+        )
+
+    def _remember(self, ts: npt.NDArray[np.int64], scores: FloatArray) -> None:
+        """Keep the last ``trend_points`` finite scores for the time-to-threshold trend."""
+        self._trend_ts, self._trend = self._trend_with(ts, scores)
+
+    def _ttt(self, ts: npt.NDArray[np.int64], scores: FloatArray) -> float | None:
+        """Time to the top severity from the trend up to the newest of ``scores``."""
+        trend_ts, trend = self._trend_with(ts, scores)
+        return time_to_threshold_s(trend_ts, trend, self.policy.threshold)
+
+    def _raised(self, frame: FeatureFrame, i: int, scores: FloatArray) -> AnomalyRaised:
+        """The event for an alarm raised at row ``i`` of ``frame``."""
+        score = float(scores[i])
+        return AnomalyRaised(
+            ts_ns=int(frame.ts_ns[i]),
+            subject=self.subject,
+            score=score,
+            severity=self.policy.severity(score),
+            evidence=self.evidence(frame.rows(slice(i, i + 1))),
+            time_to_threshold_s=self._ttt(frame.ts_ns[: i + 1], scores[: i + 1]),
+            detector=self.detector.name,
+        )
+
+    def _cleared(self, ts_ns: int, score: float) -> AnomalyCleared:
+        since = self._open_ns if self._open_ns is not None else ts_ns
+        return AnomalyCleared(
+            ts_ns=ts_ns,
+            subject=self.subject,
+            score=score,
+            detector=self.detector.name,
+            duration_s=(ts_ns - since) / NS,
+        )
+
+    def evidence(self, row: FeatureFrame) -> tuple[Evidence, ...]:
+        """The features that contribute most to one row's score, with their healthy values."""
+        shares = self.detector.contributions(row)[0]
+        baseline_for = getattr(self.detector, "baseline_for", None)
+        base = baseline_for(int(row.state[0])) if baseline_for is not None else None
+        order = np.argsort(-np.nan_to_num(shares, nan=-np.inf))[: self.policy.top_features]
+        return tuple(
+            Evidence(
+                feature=row.names[j],
+                value=float(row.values[0, j]),
+                expected=float(base.center[j]) if base is not None else None,
+                share=float(shares[j]),
+            )
+            for j in order.tolist()
+        )

@@ -1,0 +1,170 @@
+"""Anomaly detection over a CSV file with the stream's own classes, causally.
+
+The detector is fitted on the training rows only (the rows before
+``train_until``, or the first fraction of the file) and those rows get no score:
+the baseline is still being learned there. The alarm thresholds are calibrated
+on the same training rows (:func:`calibrate`), so nothing after them, labels
+least of all, shapes a setting. Every later row is scored by the
+same :class:`AnomalyMonitor` as the live stream, in file order, so a row's
+score and flag depend only on the rows before and at it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from plantos.analytics.anomaly.alarm import AlarmPolicy
+from plantos.analytics.anomaly.calibration import calibrate
+from plantos.analytics.anomaly.detector import FeatureFrame
+from plantos.analytics.anomaly.features import SLOW_FEATURES, slow_features
+from plantos.analytics.anomaly.monitor import AnomalyMonitor
+from plantos.analytics.anomaly.presets import SLOW, Preset
+from plantos.analytics.anomaly.stuck import StuckWatch, clean
+from plantos.core.events import Event
+from plantos.core.timeparse import iso
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A CSV file's time column (ns, UTC) and its numeric columns, in file order."""
+
+    ts_ns: npt.NDArray[np.int64]
+    timestamps: list[str]
+    columns: dict[str, FloatArray]
+
+
+@dataclass(slots=True)
+class Detection:
+    """Per row score (NaN while training) and flag; events; the policy used; notes."""
+
+    scores: FloatArray
+    flags: npt.NDArray[np.bool_]
+    train_rows: int
+    events: list[Event]
+    policy: AlarmPolicy
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_timestamp_ns(text: str) -> int:
+    """ISO 8601 (naive means UTC) or integer epoch nanoseconds."""
+    s = text.strip()
+    if s.lstrip("-").isdigit():
+        return int(s)
+    dt = datetime.fromisoformat(s)
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+    return round(dt.timestamp() * 1e6) * 1000
+
+
+def read_table(path: Path, time_column: str, columns: Sequence[str] | None = None) -> Table:
+    """Read ``path``; empty cells are missing (NaN). Errors name the row (1 = first data row)."""
+    with path.open(newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if not header:
+            raise ValueError(f"{path}: the file is empty, expected a header row")
+        wanted = list(columns) if columns else [c for c in header if c != time_column]
+        missing = [c for c in [time_column, *wanted] if c not in header]
+        if missing:
+            raise ValueError(f"{path}: no column {', '.join(map(repr, missing))} (have {header})")
+        ti, idx = header.index(time_column), [header.index(c) for c in wanted]
+        stamps: list[str] = []
+        ts: list[int] = []
+        rows: list[list[float]] = []
+        for row_no, row in enumerate(reader, start=1):
+            if len(row) != len(header):
+                raise ValueError(f"{path}: row {row_no}: {len(row)} cells, expected {len(header)}")
+            try:
+                ts.append(parse_timestamp_ns(row[ti]))
+            except ValueError:
+                raise ValueError(
+                    f"{path}: row {row_no}: bad timestamp {row[ti]!r} in {time_column!r}"
+                ) from None
+            stamps.append(row[ti])
+            rows.append([_number(row[i], path, row_no, header[i]) for i in idx])
+    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(wanted))
+    return Table(
+        np.array(ts, dtype=np.int64), stamps, {c: values[:, j] for j, c in enumerate(wanted)}
+    )
+
+
+def _number(cell: str, path: Path, row_no: int, column: str) -> float:
+    if not cell.strip():
+        return math.nan
+    try:
+        return float(cell)
+    except ValueError:
+        raise ValueError(f"{path}: row {row_no}: {cell!r} in {column!r} is not a number") from None
+
+
+def train_rows_for(
+    ts_ns: npt.NDArray[np.int64], *, train_until_ns: int | None, train_fraction: float | None
+) -> int:
+    """Rows before the first timestamp at or after ``train_until_ns``, or the first fraction."""
+    if train_until_ns is not None:
+        late = np.flatnonzero(ts_ns >= train_until_ns)
+        return int(late[0]) if len(late) else len(ts_ns)
+    fraction = 0.15 if train_fraction is None else train_fraction
+    if not 0 < fraction < 1:
+        raise ValueError(f"the training fraction must be between 0 and 1, got {fraction}")
+    return int(len(ts_ns) * fraction)
+
+
+def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str = "") -> Detection:
+    """Fit on ``table``'s first ``train_rows`` rows, then score the rest in order."""
+    notes: list[str] = []
+    feats, names = [], []
+    window = preset.window_rows(table.ts_ns)
+    for col, raw in table.columns.items():
+        cleaned = clean(raw)
+        skipped = {k: v for k, v in cleaned.counts.items() if v}
+        if skipped:
+            notes.append(f"{col}: unusable samples skipped {skipped}")
+        watch = StuckWatch(min_duration_ns=preset.stuck_after_ns)
+        for run in watch.update(table.ts_ns, cleaned.values):
+            since = iso(run.start_ns)
+            notes.append(f"{col}: stuck (flat line) for {run.samples} samples from {since}")
+        feats.append(slow_features(cleaned.values, window=window))
+        names += [f"{col}.{f}" for f in SLOW_FEATURES]
+    frame = FeatureFrame.of(np.hstack(feats), names, table.ts_ns)
+    if train_rows < 1 or train_rows >= len(frame):
+        raise ValueError(
+            f"need at least one training row and one row to score, got {train_rows} of {len(frame)}"
+        )
+    training = frame.rows(slice(0, train_rows))
+    policy = preset.policy
+    if preset.calibration is not None:
+        calibrated = calibrate(
+            lambda: preset.detector(window), training, preset.policy, preset.calibration
+        )
+        policy = calibrated.policy
+        notes.append(calibrated.describe())
+    monitor = AnomalyMonitor(preset.detector(window), subject=subject, policy=policy)
+    monitor.fit(training)
+    stuck = getattr(monitor.detector, "stuck", {})
+    for state, features in stuck.items():
+        notes.append(f"state {state}: features flat while training (stuck?): {', '.join(features)}")
+    out = monitor.process(frame.rows(slice(train_rows, None)))
+    scores = np.concatenate((np.full(train_rows, np.nan), out.scores))
+    flags = np.concatenate((np.zeros(train_rows, bool), out.flags))
+    return Detection(scores, flags, train_rows, out.events, policy, notes)
+
+
+def write_scores(path: Path, table: Table, time_column: str, detection: Detection) -> None:
+    """Per input row: the timestamp as given, ``score`` (empty while training) and ``flag``."""
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([time_column, "score", "flag"])
+        for stamp, score, flag in zip(
+            table.timestamps, detection.scores.tolist(), detection.flags.tolist(), strict=True
+        ):
+            w.writerow([stamp, "" if score != score else f"{score:.6g}", int(flag)])

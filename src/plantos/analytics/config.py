@@ -1,0 +1,106 @@
+"""The ``analytics`` section of ``plantos.yaml``: which judgements run on which tags.
+
+```yaml
+analytics:
+  oee:                      # machine states and OEE (docs/oee.md); omitted: derived from
+    asset_types: {...}      # the asset types' tags and simulator settings
+  spc:                      # SPC characteristics (docs/spc.md)
+    - {tag: plant-a/heat-treat/furnace-line/furnace-1/zone_2_temperature,
+       chart: i-mr, window: 5m, limits: {rolling: 48}}
+  spindles:                 # vibration anomaly detection (docs/anomaly-detection.md)
+    - {asset_type: cnc-mill, waveform: spindle_vibration_waveform,
+       speed: spindle_speed, velocity_rms: spindle_vibration}
+```
+
+The plant model keeps the section as plain data (the model layer knows nothing of
+analytics); this module gives it its shape, with file and line for every problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from plantos.analytics.oee import OeeSpec, default_oee_config
+from plantos.analytics.spc import SpcCharacteristicSpec
+from plantos.core.errors import ConfigError, ConfigProblem
+from plantos.model.loader import validation_problems
+from plantos.model.plant import Plant
+
+
+class SpindleWatchSpec(BaseModel):
+    """Spindles to watch for bearing wear: every asset of ``asset_type``, by its signals."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset_type: str
+    waveform: str
+    """Raw acceleration snapshots (a tag with a ``waveform`` block)."""
+    speed: str
+    velocity_rms: str
+
+
+class AnalyticsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    oee: OeeSpec | None = None
+    spc: list[SpcCharacteristicSpec] = Field(default_factory=list)
+    spindles: list[SpindleWatchSpec] = Field(default_factory=list)
+
+
+def analytics_spec(plant: Plant) -> tuple[AnalyticsSpec, OeeSpec]:
+    """The validated section and the OEE configuration to run (the section's, else one
+    derived from the asset types); :class:`ConfigError` names every problem with its line."""
+    raw: dict[str, Any] = plant.spec.analytics
+    try:
+        spec = AnalyticsSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            validation_problems(exc, plant.locate, plant.source, ("analytics",))
+        ) from None
+    problems: list[ConfigProblem] = []
+    for i, characteristic in enumerate(spec.spc):
+        if characteristic.tag not in plant.tags:
+            problems.append(
+                ConfigProblem(
+                    plant.source,
+                    plant.locate(("analytics", "spc", i, "tag")),
+                    f"analytics.spc[{i}]: unknown tag {characteristic.tag!r}",
+                )
+            )
+    for i, watch in enumerate(spec.spindles):
+        where = ("analytics", "spindles", i)
+        asset_type = plant.spec.asset_types.get(watch.asset_type)
+        if asset_type is None:
+            problems.append(
+                ConfigProblem(
+                    plant.source,
+                    plant.locate((*where, "asset_type")),
+                    f"analytics.spindles[{i}]: unknown asset type {watch.asset_type!r}",
+                )
+            )
+            continue
+        signals = {t.signal: t for t in asset_type.tags}
+        for key in ("waveform", "speed", "velocity_rms"):
+            signal = getattr(watch, key)
+            if signal not in signals:
+                problems.append(
+                    ConfigProblem(
+                        plant.source,
+                        plant.locate((*where, key)),
+                        f"analytics.spindles[{i}].{key}: asset type {watch.asset_type!r} "
+                        f"has no signal {signal!r}",
+                    )
+                )
+            elif key == "waveform" and signals[signal].waveform is None:
+                problems.append(
+                    ConfigProblem(
+                        plant.source,
+                        plant.locate((*where, key)),
+                        f"analytics.spindles[{i}].waveform: {signal!r} has no waveform block",
+                    )
+                )
+    if problems:
+        raise ConfigError(problems)
+    return spec, spec.oee or default_oee_config(plant)

@@ -1,0 +1,116 @@
+"""OEE of any node of the plant (enterprise, site, area, line or asset): the current shift
+from the live stage, or any range recomputed from the historian (the same figures for the
+same period); the children's OEE, the six big losses and downtime reasons as Paretos."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from plantos.analytics.oee import (
+    OeeReport,
+    OeeTotals,
+    historical_report,
+    loss_pareto,
+    reason_pareto,
+)
+from plantos.api.auth import platform_of
+from plantos.app import Platform
+from plantos.core.errors import QueryError, UnknownTagError
+from plantos.core.timeparse import iso, parse_time_ns
+from plantos.model.plant import Node
+
+router = APIRouter(tags=["oee"])
+
+MAX_RANGE_NS = 31 * 24 * 3600 * 1_000_000_000
+
+
+class ReasonRequest(BaseModel):
+    asset: str
+    start: str = Field(description="Start of the stop (ISO 8601), as the OEE answer gives it")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+def _node(platform: Platform, path: str) -> Node:
+    wanted = path.strip("/") or platform.plant.root.path
+    for node in platform.plant.iter_nodes():
+        if node.path == wanted:
+            return node
+    raise UnknownTagError(f"no site, area, line or asset {wanted!r} in the plant model")
+
+
+def _totals(report: OeeReport, path: str) -> OeeTotals | None:
+    return report.nodes.get(path) or report.assets.get(path)
+
+
+def _entry(path: str, totals: OeeTotals | None) -> dict[str, Any]:
+    if totals is None:
+        return {"path": path, "totals": None, "losses_s": [], "reasons_s": []}
+    return {
+        "path": path,
+        "totals": totals.to_dict(),
+        "losses_s": [[k, ns / 1e9] for k, ns in loss_pareto(totals)],
+        "reasons_s": [[k, ns / 1e9] for k, ns in reason_pareto(totals)],
+    }
+
+
+@router.get("/oee")
+async def oee(
+    request: Request,
+    path: str = Query("", description="A site, area, line or asset; the enterprise if empty"),
+    start: str | None = Query(None, alias="from", description="ISO 8601, or '-8h'"),
+    end: str | None = Query(None, alias="to", description="ISO 8601, 'now' or '-1h'"),
+) -> dict[str, Any]:
+    """Without ``from``: each asset's current shift, live. With ``from`` (and ``to``,
+    default now): recomputed from the historian."""
+    return oee_answer(platform_of(request), path, start, end)
+
+
+def oee_answer(platform: Platform, path: str, start: str | None, end: str | None) -> dict[str, Any]:
+    """The OEE answer for a node and period, as the API and the OEE page show it."""
+    node = _node(platform, path)
+    now = platform.clock.now_ns()
+    if start is None:
+        _shifts, report = platform.analytics.oee.current(now)
+        period = {"current_shift": True, "from": iso(report.start_ns), "to": iso(now)}
+    else:
+        try:
+            start_ns = parse_time_ns(start, now_ns=now)
+            end_ns = parse_time_ns(end, now_ns=now) if end else now
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
+        if not 0 < end_ns - start_ns <= MAX_RANGE_NS:
+            raise QueryError("'from' must be before 'to', at most 31 days apart")
+        report = historical_report(
+            platform.historian,
+            platform.plant,
+            platform.analytics.oee_config,
+            start_ns,
+            end_ns,
+            reasons=platform.analytics.oee.reasons,
+        )
+        period = {"current_shift": False, "from": iso(start_ns), "to": iso(end_ns)}
+    return {
+        **period,
+        **_entry(node.path, _totals(report, node.path)),
+        "level": node.level,
+        "name": node.name,
+        "children": [
+            _entry(c.path, _totals(report, c.path)) | {"name": c.name, "level": c.level}
+            for c in node.children
+        ],
+    }
+
+
+@router.post("/oee/reasons")
+async def assign_reason(request: Request, body: ReasonRequest) -> dict[str, Any]:
+    """Give a stop its reason code (the operator's explanation of a downtime)."""
+    platform = platform_of(request)
+    try:
+        start_ns = parse_time_ns(body.start, now_ns=platform.clock.now_ns())
+        platform.analytics.oee.assign_reason(body.asset, start_ns, body.reason)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    return {"asset": body.asset, "start": iso(start_ns), "reason": body.reason}

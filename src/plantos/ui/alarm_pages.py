@@ -1,0 +1,104 @@
+"""The operator's alarm list and OEE pages: server-rendered, actions as plain forms.
+
+Forms post to the page routes, which do the same as the API (:func:`plantos.api.alarms.act`)
+in the signed-in operator's name and redirect back with a message. The session cookie is
+``SameSite=Strict``, so another site cannot post these forms in the operator's name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from plantos.analytics.alarms import AlarmManager
+from plantos.api.alarms import Action, act, alarm_entry, shelve_action
+from plantos.api.auth import platform_of
+from plantos.api.oee import oee_answer
+from plantos.core.errors import PlantOSError
+from plantos.security import Identity
+from plantos.ui.render import page
+from plantos.ui.session import page_identity
+
+router = APIRouter(include_in_schema=False)
+
+SHELVE_CHOICES = ("30m", "2h", "8h", "24h")
+
+
+@router.get("/alarms", response_class=HTMLResponse)
+def alarms_page(
+    request: Request, message: str = "", identity: Identity = Depends(page_identity)
+) -> HTMLResponse:
+    """Every alarm, most urgent and newest first, with what the operator can do."""
+    alarms = platform_of(request).analytics.alarms
+    rows = [alarm_entry(d, s) for d, s in alarms.alarms()]
+    return page(
+        request,
+        "alarms.html",
+        {
+            "alarms": rows,
+            "metrics": alarms.metrics(),
+            "message": message,
+            "shelve_choices": SHELVE_CHOICES,
+        },
+    )
+
+
+async def _do(
+    request: Request, alarm_id: str, identity: Identity, action: Action
+) -> RedirectResponse:
+    try:
+        entry = await act(platform_of(request), alarm_id, identity.subject, action)
+        message = f"{entry['alarm_id']}: {entry['state'].replace('_', ' ')}"
+    except PlantOSError as exc:
+        message = str(exc)
+    return RedirectResponse(f"/alarms?message={quote(message)}", status_code=303)
+
+
+@router.post("/alarms/{alarm_id:path}/acknowledge")
+async def acknowledge_form(
+    request: Request, alarm_id: str, identity: Identity = Depends(page_identity)
+) -> RedirectResponse:
+    return await _do(request, alarm_id, identity, AlarmManager.acknowledge)
+
+
+@router.post("/alarms/{alarm_id:path}/shelve")
+async def shelve_form(
+    request: Request,
+    alarm_id: str,
+    until: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    identity: Identity = Depends(page_identity),
+) -> RedirectResponse:
+    return await _do(request, alarm_id, identity, shelve_action(until, reason))
+
+
+@router.post("/alarms/{alarm_id:path}/unshelve")
+async def unshelve_form(
+    request: Request, alarm_id: str, identity: Identity = Depends(page_identity)
+) -> RedirectResponse:
+    return await _do(request, alarm_id, identity, AlarmManager.unshelve)
+
+
+@router.get("/oee", response_class=HTMLResponse)
+def oee_page(
+    request: Request,
+    path: str = "",
+    start: str = "",
+    identity: Identity = Depends(page_identity),
+) -> HTMLResponse:
+    """OEE of a node (the enterprise by default) and its children, with the loss Pareto:
+    the current shift, or since ``start`` (e.g. ``-24h``) from the historian."""
+    try:
+        answer = oee_answer(platform_of(request), path, start or None, None)
+    except PlantOSError as exc:
+        return page(request, "oee.html", {"error": str(exc), "oee": None}, status_code=404)
+    losses = answer["losses_s"]
+    top = max((seconds for _, seconds in losses), default=0.0)
+    return page(
+        request,
+        "oee.html",
+        {"error": None, "oee": answer, "start": start, "loss_top_s": top},
+    )

@@ -1,0 +1,164 @@
+"""``plantos analytics detect`` end to end: a small CSV, NAB series, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from plantos.analytics.anomaly.offline import parse_timestamp_ns
+from plantos.cli.main import app
+from tests.conftest import SHARED_DATA
+
+NAB = SHARED_DATA / "anomaly" / "nab"
+MACHINE_TEMPERATURE = "realKnownCause/machine_temperature_system_failure.csv"
+runner = CliRunner()
+
+
+def detect(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["analytics", "detect", *args])
+    return result.exit_code, result.output
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows([["time", "temp", "load"], *rows])
+    return path
+
+
+def small_rows(n: int = 600) -> list[list[str]]:
+    """5-minute rows; temperature sinks from row 400 on (a cooling failure)."""
+    rows = []
+    for i in range(n):
+        temp = 80.0 + math.sin(i) + (-(i - 400) * 0.2 if i >= 400 else 0.0)
+        stamp = f"2024-01-{1 + i // 288:02d}T{(i % 288) // 12:02d}:{(i % 12) * 5:02d}:00"
+        rows.append([stamp, f"{temp:.3f}", f"{50 + math.cos(i):.3f}"])
+    return rows
+
+
+def read_scores(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_detect_flags_the_drift_and_not_the_healthy_rows(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "in.csv", small_rows())
+    out = tmp_path / "scores.csv"
+    code, output = detect(
+        "--input", str(src), "--time-column", "time", "--columns", "temp,load",
+        "--train-until", "2024-01-01T20:00:00", "--output", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    rows = read_scores(out)
+    assert len(rows) == 600 and list(rows[0]) == ["time", "score", "flag"]
+    assert rows[0]["score"] == ""  # training rows are not scored
+    flags = [int(r["flag"]) for r in rows]
+    assert not any(flags[:400]) and any(flags[400:])
+
+
+def test_truncating_the_input_never_changes_earlier_rows(tmp_path: Path) -> None:
+    rows = small_rows()
+    args = ["--time-column", "time", "--train-until", "2024-01-01T20:00:00"]
+    full = tmp_path / "full.csv"
+    assert (
+        detect("--input", str(write_csv(tmp_path / "a.csv", rows)), *args, "--output", str(full))[0]
+        == 0
+    )
+    for cut in (300, 420, 555):
+        part = tmp_path / f"part{cut}.csv"
+        src = write_csv(tmp_path / f"in{cut}.csv", rows[:cut])
+        assert detect("--input", str(src), *args, "--output", str(part))[0] == 0
+        assert read_scores(part) == read_scores(full)[:cut]
+
+
+@pytest.mark.parametrize(
+    ("rows", "args", "message"),
+    [
+        ([["2024-01-01T00:00:00", "1", "2"]], ["--columns", "pressure"], "no column 'pressure'"),
+        (
+            [["2024-01-01T00:00:00", "1", "2"], ["yesterday", "1", "2"]],
+            [],
+            "row 2: bad timestamp 'yesterday'",
+        ),
+        (
+            [["2024-01-01T00:00:00", "1", "2"], ["2024-01-01T00:05:00", "hot", "2"]],
+            [],
+            "row 2: 'hot' in 'temp' is not a number",
+        ),
+    ],
+    ids=["missing-column", "bad-timestamp", "non-numeric"],
+)
+def test_bad_input_gives_a_clear_message_and_exit_code_1(
+    tmp_path: Path, rows: list[list[str]], args: list[str], message: str
+) -> None:
+    src = write_csv(tmp_path / "bad.csv", rows)
+    code, output = detect(
+        "--input", str(src), "--time-column", "time", *args, "--output", str(tmp_path / "o.csv")
+    )
+    assert code == 1
+    assert message in " ".join(output.split())
+
+
+needs_nab = pytest.mark.skipif(
+    not NAB.exists(), reason="NAB data not found at ../shared/data/anomaly/nab"
+)
+
+
+@needs_nab
+def test_machine_temperature_is_judged_causally_from_its_training_rows(tmp_path: Path) -> None:
+    """What holds by construction; the quality figures are reported by bench/anomaly_quality.py.
+
+    The thresholds come from the training rows (the first 7%, which end before
+    the first labelled window), the training rows are not judged, and cutting
+    the file changes no earlier row: no label and no later row can shape a flag.
+    """
+    src = NAB / "data" / MACHINE_TEMPERATURE
+    out = tmp_path / "scores.csv"
+    args = ["--time-column", "timestamp", "--train-fraction", "0.07"]
+    code, output = detect("--input", str(src), *args, "--output", str(out))
+    assert code == 0, output
+    assert "alarm thresholds from the training rows" in " ".join(output.split())
+    windows = json.loads((NAB / "labels" / "combined_windows.json").read_text())[
+        MACHINE_TEMPERATURE
+    ]
+    rows = read_scores(out)
+    train = int(len(rows) * 0.07)
+    assert parse_timestamp_ns(rows[train]["timestamp"]) < parse_timestamp_ns(windows[0][0])
+    assert all(r["score"] == "" and r["flag"] == "0" for r in rows[:train])
+    assert all(r["score"] != "" for r in rows[train + 1 :])
+    # Keep the training split where it is (--train-until), cut the file after the first window.
+    lines = src.read_text().splitlines()
+    cut = tmp_path / "cut.csv"
+    cut.write_text("\n".join(lines[: train + 4000]) + "\n")
+    part = tmp_path / "part.csv"
+    until = ["--train-until", rows[train]["timestamp"]]
+    code, output = detect(
+        "--input", str(cut), "--time-column", "timestamp", *until, "--output", str(part)
+    )
+    assert code == 0, output
+    assert read_scores(part) == rows[: train + 3999]
+
+
+@needs_nab
+@pytest.mark.parametrize(
+    "name",
+    [
+        "art_daily_no_noise",
+        "art_daily_perfect_square_wave",
+        "art_daily_small_noise",
+        "art_flatline",
+        "art_noisy",
+    ],
+)
+def test_no_alert_on_series_without_anomalies(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "scores.csv"
+    code, output = detect(
+        "--input", str(NAB / "data" / "artificialNoAnomaly" / f"{name}.csv"),
+        "--time-column", "timestamp", "--output", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    assert not any(int(r["flag"]) for r in read_scores(out))

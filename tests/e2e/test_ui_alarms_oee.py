@@ -1,0 +1,64 @@
+"""The alarm list and the OEE page in a real browser: an operator acknowledges and shelves
+an alarm with a reason, and reads a line's OEE with its loss Pareto and its machines."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from plantos.analytics.alarms import AlarmDefinition, Priority
+from plantos.app import Platform
+from tests.e2e.conftest import LINE, P1, P2
+from tests.support.server import RunningServer
+
+ALARM = f"{P2}/oil-temperature-sensor"
+
+
+async def _raise(platform: Platform) -> None:
+    alarms = platform.analytics.alarms
+    if ALARM not in {d.alarm_id for d, _ in alarms.alarms()}:
+        alarms.define(
+            AlarmDefinition(ALARM, P2, Priority.CRITICAL, "oil temperature sensor failed")
+        )
+    for event in alarms.condition(ALARM, True, platform.clock.now_ns()):
+        await platform.emit(event)
+
+
+def test_an_operator_acknowledges_and_shelves_an_alarm(
+    signed_in: Page, server: RunningServer
+) -> None:
+    server.call(_raise(server.platform))
+    page = signed_in
+    page.click("nav.mainnav >> text=Alarms")
+    row = page.locator(f'tr[data-alarm="{ALARM}"]')
+    expect(row).to_have_attribute("data-state", "active_unacknowledged")
+    expect(row.locator(".priority")).to_have_text("critical")
+    row.locator("button.ack").click()
+    expect(page.locator("#alarm-message")).to_contain_text("active acknowledged")
+    row = page.locator(f'tr[data-alarm="{ALARM}"]')
+    expect(row).to_have_attribute("data-state", "active_acknowledged")
+
+    row.locator("select[name=until]").select_option("2h")
+    row.locator("input[name=reason]").fill("sensor being replaced")
+    row.locator("button.shelve").click()
+    row = page.locator(f'tr[data-alarm="{ALARM}"]')
+    expect(row).to_have_attribute("data-state", "shelved")
+    status = server.platform.analytics.alarms.status(ALARM)
+    assert status.shelved_until_ns is not None
+    row.locator("button.unshelve").click()
+    expect(page.locator(f'tr[data-alarm="{ALARM}"]')).to_have_attribute(
+        "data-state", "active_unacknowledged"
+    )  # the sensor is still broken: the alarm comes back as new
+
+
+def test_the_oee_page_shows_a_line_its_losses_and_its_machines(signed_in: Page) -> None:
+    page = signed_in
+    page.goto(f"/oee?path={LINE}&start=-1h")
+    expect(page.locator("h1")).to_contain_text("Press Line 1")
+    expect(page.locator("#oee-value")).to_contain_text("%")
+    expect(page.locator('#loss-pareto tr[data-loss="breakdowns"]')).to_be_visible()
+    children = page.locator("#oee-children tr[data-path]")
+    expect(children).to_have_count(2)
+    page.click(f'#oee-children tr[data-path="{P1}"] a')
+    expect(page.locator("h1")).to_contain_text("Press 1")
+    page.goto("/oee?path=nowhere")
+    expect(page.locator("#oee-error")).to_contain_text("no site, area, line or asset")

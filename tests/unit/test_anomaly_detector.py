@@ -1,0 +1,100 @@
+"""The Hotelling detector: never singular, robust to bad rows, one baseline per state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plantos.analytics.anomaly.detector import Detector, FeatureFrame, HotellingDetector
+
+NAMES = ("a", "b", "c")
+
+
+def frame(values: np.ndarray, state: np.ndarray | None = None) -> FeatureFrame:
+    return FeatureFrame.of(values, NAMES, state=state)
+
+
+def healthy(n: int = 300, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, 3))
+
+
+def test_hotelling_implements_the_detector_port() -> None:
+    assert isinstance(HotellingDetector(), Detector)
+
+
+@pytest.mark.parametrize(
+    "training",
+    [
+        np.ones((50, 3)),  # flat
+        np.column_stack([np.arange(50.0)] * 3),  # perfectly collinear
+        np.ones((1, 3)),  # a single sample
+    ],
+    ids=["flat", "collinear", "single-sample"],
+)
+def test_degenerate_training_never_gives_a_singular_baseline(training: np.ndarray) -> None:
+    det = HotellingDetector(min_samples=1, ewma_alpha=1.0)
+    det.fit(frame(training))
+    center = np.median(training, axis=0)
+    scores = det.score_batch(frame(np.vstack([center, center + 1000.0])))
+    assert np.isfinite(scores).all()
+    assert scores[1] > scores[0]
+
+
+def test_zero_variance_feature_while_training_is_reported_as_stuck() -> None:
+    x = healthy()
+    x[:, 1] = 7.0
+    det = HotellingDetector()
+    det.fit(frame(x))
+    assert det.stuck == {0: ("b",)}
+
+
+def test_nan_and_inf_rows_are_skipped_and_counted_never_learned() -> None:
+    x = healthy()
+    x[::10, 0] = np.nan
+    x[5, 2] = np.inf
+    x[7, 1] = 1e12  # a finite glitch must not move the robust baseline either
+    det = HotellingDetector()
+    det.fit(frame(x))
+    assert det.skipped_rows == 31
+    assert np.isfinite(det.baselines[0].center).all()
+    scores = det.raw_scores(frame(np.array([[np.nan, 0.0, 0.0], [0.0, 0.0, 0.0]])))
+    assert np.isnan(scores[0]) and scores[1] < 1.0
+    assert det.skipped_rows == 32
+
+
+def test_each_operating_state_has_its_own_baseline() -> None:
+    rng = np.random.default_rng(1)
+    fast = rng.normal([10.0, 5.0, 1.0], 0.1, size=(200, 3))
+    slow = rng.normal([2.0, 1.0, 0.2], 0.1, size=(200, 3))
+    det = HotellingDetector(ewma_alpha=1.0)
+    det.fit(frame(np.vstack([fast, slow]), np.repeat([12000, 3000], 200)))
+    normal = det.score_batch(
+        frame(np.array([[10.0, 5.0, 1.0], [2.0, 1.0, 0.2]]), np.array([12000, 3000]))
+    )
+    assert (normal < 2.0).all()
+    # The fast spindle's healthy vibration is an anomaly at 3,000 rpm, and vice versa.
+    swapped = det.score_batch(
+        frame(np.array([[10.0, 5.0, 1.0], [2.0, 1.0, 0.2]]), np.array([3000, 12000]))
+    )
+    assert (swapped > 100.0).all()
+    unknown = det.score_batch(frame(np.zeros((1, 3)), np.array([6000])))
+    assert np.isnan(unknown[0]) and det.unknown_state_rows == 1
+
+
+def test_contributions_point_at_the_feature_that_moved() -> None:
+    det = HotellingDetector()
+    det.fit(frame(healthy()))
+    shares = det.contributions(frame(np.array([[0.0, 8.0, 0.0]])))[0]
+    assert int(np.argmax(shares)) == 1
+    assert shares.sum() == pytest.approx(det.raw_scores(frame(np.array([[0.0, 8.0, 0.0]])))[0])
+
+
+def test_scores_batch_by_batch_equal_scores_at_once() -> None:
+    x = healthy(500, seed=2)
+    x[300:] += 2.0
+    det = HotellingDetector()
+    det.fit(frame(x[:200]))
+    at_once = det.score_batch(frame(x[200:]))
+    det.reset()
+    pieces = [det.score_batch(frame(p)) for p in np.array_split(x[200:], [1, 7, 150])]
+    np.testing.assert_array_equal(np.concatenate(pieces), at_once)

@@ -1,0 +1,113 @@
+"""The monitor learns operating states when they first run, escalates, and reports sensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plantos.analytics.anomaly.alarm import AlarmPolicy
+from plantos.analytics.anomaly.detector import FeatureFrame, HotellingDetector
+from plantos.analytics.anomaly.events import (
+    AnomalyCleared,
+    AnomalyEscalated,
+    AnomalyRaised,
+    SensorFinding,
+)
+from plantos.analytics.anomaly.monitor import AnomalyMonitor
+
+NS = 1_000_000_000
+MIN = 60 * NS
+NAMES = ("rms", "kurtosis")
+POLICY = AlarmPolicy(raise_at=6.0, clear_at=3.0, min_duration_ns=0)
+
+
+def monitor(**kw: int) -> AnomalyMonitor:
+    det = HotellingDetector(ewma_alpha=1.0, min_samples=5)
+    return AnomalyMonitor(det, subject="plant-b/m/l/cnc-01", policy=POLICY, **kw)
+
+
+def shifts() -> FeatureFrame:
+    """Off (no rows) for a while, then state 12000 and state 3000 alternating in runs."""
+    rng = np.random.default_rng(0)
+    state = np.repeat([12000, 3000, 12000, 3000], [15, 8, 15, 12])
+    values = rng.normal(size=(len(state), 2)) + (state[:, None] == 3000) * 10.0
+    ts = (600 + np.arange(len(state))) * 5 * MIN
+    return FeatureFrame.of(values, NAMES, ts, state)
+
+
+def test_each_state_is_learned_from_its_first_rows_whenever_they_come() -> None:
+    m = monitor(learn_rows=20)
+    frame = shifts()
+    out = m.process(frame)  # never fitted: everything is learned in the stream
+    # 12000 reaches 20 rows at row 27 (15 + 5 of its second run), 3000 at row 49
+    assert m.learned_ns == {12000: int(frame.ts_ns[27]), 3000: int(frame.ts_ns[49])}
+    assert np.isnan(out.scores[:28]).all()
+    judged = np.isfinite(out.scores)
+    assert judged[28:38].all() and not judged[38:].any()  # 3000 rows wait for their baseline
+    assert m.learning_rows == 40 and m.learning == {}
+
+
+def test_learning_gives_the_same_answer_batch_by_batch() -> None:
+    frame = shifts()
+    at_once = monitor(learn_rows=20)
+    whole = at_once.process(frame)
+    split = monitor(learn_rows=20)
+    parts = [split.process(frame.rows(p)) for p in np.array_split(np.arange(len(frame)), 7)]
+    np.testing.assert_allclose(np.concatenate([p.scores for p in parts]), whole.scores, rtol=1e-12)
+    assert split.learned_ns == at_once.learned_ns
+
+
+def test_fit_seeds_the_states_with_enough_rows_and_keeps_learning_the_rest() -> None:
+    frame = shifts()
+    m = monitor(learn_rows=20)
+    m.fit(frame.rows(slice(0, 23)))  # 15 rows of 12000 and 8 of 3000: neither is enough
+    assert m.learning == {12000: 15, 3000: 8}
+    m.process(frame.rows(slice(23, None)))
+    # the rows given to fit count: 12000 completes at row 27, 3000 (8 + 12) at the last row
+    assert m.learned_ns == {12000: int(frame.ts_ns[27]), 3000: int(frame.ts_ns[49])}
+
+
+def test_learn_rows_below_the_detectors_minimum_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_samples"):
+        monitor(learn_rows=3)
+
+
+def test_a_rising_anomaly_escalates_once_per_level_then_clears() -> None:
+    m = monitor()
+    rng = np.random.default_rng(1)
+    m.fit(FeatureFrame.of(rng.normal(size=(200, 2)), NAMES, np.arange(200) * MIN))
+    x = np.zeros((12, 2))
+    x[2:9, 1] = [4.0, 5.0, 6.0, 9.0, 12.0, 9.0, 5.0]  # up through warning, alarm, critical, down
+    out = m.process(FeatureFrame.of(x, NAMES, (300 + np.arange(12)) * MIN))
+    kinds = [type(e) for e in out.events]
+    assert kinds == [AnomalyRaised, AnomalyEscalated, AnomalyEscalated, AnomalyCleared]
+    raised, first, second = out.events[0], out.events[1], out.events[2]
+    assert isinstance(first, AnomalyEscalated) and isinstance(second, AnomalyEscalated)
+    assert isinstance(raised, AnomalyRaised)
+    assert (first.previous, first.severity) == (raised.severity, "alarm")
+    assert (second.previous, second.severity) == ("alarm", "critical")
+    assert first.evidence[0].feature == "kurtosis" and second.ts_ns > first.ts_ns
+
+
+def test_stuck_features_and_missing_rows_are_sensor_findings() -> None:
+    m = monitor(stuck_after_ns=30 * MIN, missing_after_ns=20 * MIN)
+    rng = np.random.default_rng(2)
+    m.fit(FeatureFrame.of(rng.normal(size=(100, 2)), NAMES, np.arange(100) * MIN))
+    x = rng.normal(size=(60, 2))
+    x[10:50, 0] = 0.7  # the RMS freezes
+    x[52:58] = np.nan  # then nothing usable for 30 min (5 min rows)
+    ts = (200 + np.arange(60)) * 5 * MIN
+    out = m.process(FeatureFrame.of(x, NAMES, ts))
+    findings = [e for e in out.events if isinstance(e, SensorFinding)]
+    assert [(f.finding, f.subject) for f in findings] == [
+        ("stuck", "plant-b/m/l/cnc-01/rms"),
+        ("missing", "plant-b/m/l/cnc-01"),
+    ]
+    stuck, missing = findings
+    assert (stuck.since_ns, stuck.ts_ns, stuck.samples) == (ts[10], ts[16], 7)
+    assert missing.since_ns == ts[51] and missing.ts_ns == ts[56] and missing.samples == 5
+    again = monitor(stuck_after_ns=30 * MIN, missing_after_ns=20 * MIN)
+    again.fit(FeatureFrame.of(rng.normal(size=(100, 2)), NAMES, np.arange(100) * MIN))
+    frame = FeatureFrame.of(x, NAMES, ts)
+    pieces = [again.process(frame.rows(p)).events for p in np.array_split(np.arange(60), 9)]
+    assert [e for p in pieces for e in p if isinstance(e, SensorFinding)] == findings
