@@ -194,7 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             "`Platform` (sparkplug-host connector with `metric_names_are_tags`, Supervisor, "
             "normaliser, bus, live state, historian writer with group commit, DuckDB file "
             "historian with 1m and 1h rollups) until every sample is durably committed; rows "
-            "then counted with `query_raw`. No analytics stage exists yet, so none runs. "
+            "then counted with `query_raw`. The analytics stage runs as in production (it "
+            "takes every batch), but the generated plant configures no judgement for these "
+            "tags, so it only routes them; the judging cost over the demo plant is in the "
+            "headless demo and analytics sections. "
             f"Median of {args.rounds} round(s); the bare paho subscriber (the receive "
             "ceiling) gets the same payloads from the same broker in the same round.",
             "",

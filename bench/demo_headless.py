@@ -1,9 +1,10 @@
 """End to end: the whole demo plant through PlantOS, headless, against the simulator alone.
 
 ``plantos demo --headless`` must run the demo plant at least 500x real time on a
-2-core machine (simulation, ingest gate, bus, writer stage, historian and rollups
-together). The same-run peer is the simulator alone producing the same samples:
-the ratio says how much of the time PlantOS's own pipeline takes.
+2-core machine (simulation, ingest gate, bus, writer stage, historian and rollups,
+and the analytics stage judging every batch, together). The same-run peer is the
+simulator alone producing the same samples: the ratio says how much of the time
+PlantOS's own pipeline takes.
 
 Memory: resident size after each of 24 simulated hours, beside the historian's
 cache. PlantOS's own memory (resident minus cache) must not grow with simulated
@@ -130,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             machine_line(),
             f"`plantos demo --headless --duration {hours:g}h` (the whole demo plant: "
             "20 assets, 122 tags, 10 spindle waveforms; simulation, ingest gate, bus, "
-            "writer stage, DuckDB historian and rollups) against the simulator alone "
+            "writer stage, DuckDB historian and rollups, and the analytics stage: machine "
+            "states and OEE, SPC, spindle anomaly detection, alarms) against the simulator alone "
             "producing the same samples, in the same run. "
             f"Goal: at least {GOAL_SPEEDUP}{TIMES} real time.",
             markdown_table(header, rows),

@@ -136,7 +136,27 @@
   }
   setInterval(pollStatus, 15000);
 
+  /* Fetch ``url()`` now and every ``everyMs``: hand each answer to ``render`` (after
+     noting it in ``state``), or say in ``errorEl`` why the ``what`` could not be loaded. */
+  function poll(url, render, state, errorEl, what, everyMs) {
+    async function load() {
+      try {
+        const answer = await api(url());
+        state.fetches += 1;
+        state.answer = answer;
+        errorEl.hidden = true;
+        render(answer);
+      } catch (e) {
+        errorEl.hidden = false;
+        errorEl.textContent = "Could not load the " + what + ": " + (e.detail || e.message || String(e));
+      }
+      setTimeout(load, everyMs);
+    }
+    load();
+  }
+
   window.PlantOS = {
+    poll: poll,
     now: now,
     rate: () => rate,
     syncTime: syncTime,

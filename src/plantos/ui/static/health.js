@@ -122,23 +122,9 @@
     });
   }
 
-  async function load() {
-    try {
-      const answer = await P.api(url());
-      state.fetches += 1;
-      state.answer = answer;
-      el.error.hidden = true;
-      render(answer);
-    } catch (e) {
-      el.error.hidden = false;
-      el.error.textContent = "Could not load the health: " + (e.detail || e.message || String(e));
-    }
-    setTimeout(load, REFRESH_MS);
-  }
-
   new ResizeObserver(() => {
     if (chart) chart.setSize({ width: Math.max(300, el.chart.clientWidth), height: chart.height });
   }).observe(el.chart);
 
-  load();
+  P.poll(url, render, state, el.error, "health", REFRESH_MS);
 })();

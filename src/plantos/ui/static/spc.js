@@ -174,24 +174,10 @@
     renderViolations(answer.violations);
   }
 
-  async function load() {
-    try {
-      const answer = await P.api(url());
-      state.fetches += 1;
-      state.answer = answer;
-      el.error.hidden = true;
-      render(answer);
-    } catch (e) {
-      el.error.hidden = false;
-      el.error.textContent = "Could not load the chart: " + (e.detail || e.message || String(e));
-    }
-    setTimeout(load, REFRESH_MS);
-  }
-
   new ResizeObserver(() => {
     const width = Math.max(300, el.chart.clientWidth);
     Object.values(charts).forEach((c) => c && c.setSize({ width: width, height: c.height }));
   }).observe(el.chart);
 
-  load();
+  P.poll(url, render, state, el.error, "chart", REFRESH_MS);
 })();
