@@ -205,7 +205,9 @@ def test_the_health_of_a_spindle_with_an_anomaly_and_its_evidence(
     assert body["status"] == "trained" and body["rows_seen"] == HEALTHY_SNAPSHOTS + SICK_SNAPSHOTS
     assert body["features"][-1] == "velocity_rms" and len(body["features"]) > 2
     scores = body["scores"]
-    assert len(scores["t_ms"]) == len(scores["score"]) == len(scores["flag"]) == SICK_SNAPSHOTS
+    # one operating state, learned from its first snapshots: every later one is scored
+    judged = HEALTHY_SNAPSHOTS + SICK_SNAPSHOTS - body["training_rows"]
+    assert len(scores["t_ms"]) == len(scores["score"]) == len(scores["flag"]) == judged
     assert scores["flag"][-1] and body["latest"]["flag"]
     assert body["latest"]["score"] > body["thresholds"]["raise_at"]
     anomaly = body["anomaly"]

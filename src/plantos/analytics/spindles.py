@@ -1,11 +1,12 @@
 """Spindle watches: the vibration anomaly detector applied to every spindle the plant file
 names, each learning its own healthy baseline before it judges.
 
-A watch turns its asset's batches into feature rows (one per vibration snapshot), keeps
-the first rows as its healthy period and fits the detector on them, then scores every
-later row. The healthy period is counted in rows *at speed* (snapshots taken while the
-spindle turns): a machine whose first hours fall outside its shifts keeps learning until
-it has run long enough, instead of judging with a baseline of standstill.
+A watch turns its asset's batches into feature rows (one per vibration snapshot) and hands
+them to an :class:`AnomalyMonitor` that learns each operating state (a speed band) from its
+first ``learn_rows`` snapshots, whenever the machine first runs it: a machine whose first
+hours fall outside its shifts, or that runs a new program next week, learns then, instead
+of being judged against a baseline of something else. Until a state is learned its
+snapshots are not scored, and the health page says how far learning got.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-from plantos.analytics.anomaly.detector import FeatureFrame
+import numpy as np
+
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
 from plantos.analytics.anomaly.presets import VIBRATION
 from plantos.analytics.anomaly.spindle import SpindleFeatures, SpindleTags
@@ -22,35 +24,37 @@ from plantos.core.batch import SampleBatch
 from plantos.core.events import Event
 from plantos.model import Plant
 
-TRAINING_ROWS_AT_SPEED = 48
-"""Snapshots at speed that make a healthy period: 4 h of running at one every 5 minutes."""
-
 SCORES_KEPT = 576
 """Recent scores kept for the asset health page: two days at one snapshot every 5 minutes."""
 
 
 class SpindleWatch:
-    def __init__(
-        self, asset: str, tags: SpindleTags, *, training_rows: int = TRAINING_ROWS_AT_SPEED
-    ) -> None:
+    def __init__(self, asset: str, tags: SpindleTags) -> None:
         self.asset = asset
         self.features = SpindleFeatures(tags)
-        self.monitor = AnomalyMonitor(VIBRATION.detector(), subject=asset, policy=VIBRATION.policy)
-        self.training_rows = training_rows
-        self.trained = False
-        self._training: list[FeatureFrame] = []
-        self._at_speed = 0
+        self.monitor = AnomalyMonitor(
+            VIBRATION.detector(),
+            subject=asset,
+            policy=VIBRATION.policy,
+            learn_rows=VIBRATION.learn_rows,
+        )
+        self.training_rows = VIBRATION.learn_rows
+        """Snapshots that make one operating state's healthy baseline."""
         self.rows_seen = 0
         """Feature rows (snapshots) made so far, while learning and after."""
         self.scores: deque[tuple[int, float, bool]] = deque(maxlen=SCORES_KEPT)
-        """The newest ``(ts_ns, smoothed score, alarm flag)`` per judged snapshot (score NaN
-        where it could not be judged), so a health page can draw the trend without
-        re-scoring history."""
+        """The newest ``(ts_ns, smoothed score, alarm flag)`` per judged snapshot, so a health
+        page can draw the trend without re-scoring history."""
+
+    @property
+    def trained(self) -> bool:
+        """At least one operating state at speed has its healthy baseline."""
+        return any(state > 0 for state in self.monitor.learned_ns)
 
     @property
     def rows_at_speed(self) -> int:
-        """Snapshots at speed collected towards the healthy period (while learning)."""
-        return self._at_speed
+        """While learning: the snapshots the furthest state at speed has collected."""
+        return max((n for state, n in self.monitor.learning.items() if state > 0), default=0)
 
     def judge(self, batch: SampleBatch) -> list[Event]:
         """Learn from, or judge, the snapshots ``batch`` completes."""
@@ -58,19 +62,17 @@ class SpindleWatch:
         if not len(frame.ts_ns):
             return []
         self.rows_seen += len(frame.ts_ns)
-        if self.trained:
-            out = self.monitor.process(frame)
-            self.scores.extend(
-                zip(frame.ts_ns.tolist(), out.scores.tolist(), out.flags.tolist(), strict=True)
+        out = self.monitor.process(frame)
+        judged = np.isfinite(out.scores)  # rows of a state still being learned have no score
+        self.scores.extend(
+            zip(
+                frame.ts_ns[judged].tolist(),
+                out.scores[judged].tolist(),
+                out.flags[judged].tolist(),
+                strict=True,
             )
-            return out.events
-        self._training.append(frame)
-        self._at_speed += int((frame.state > 0).sum())
-        if self._at_speed >= self.training_rows:
-            self.monitor.fit(FeatureFrame.concat(self._training))
-            self._training.clear()
-            self.trained = True
-        return []
+        )
+        return out.events
 
 
 def spindle_watches(
