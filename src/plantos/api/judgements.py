@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from plantos.analytics.anomaly.events import AnomalyCleared, AnomalyRaised, Evidence
 from plantos.analytics.config import analytics_spec
 from plantos.analytics.spc import ChartKind, SpcCharacteristicSpec, SpcMonitor, SpcViolation
-from plantos.analytics.spc.capability import capability, overall_sigma
+from plantos.analytics.spc.capability import capability_summary
 from plantos.analytics.spc.charts import Lines
 from plantos.analytics.spc.events import StuckSignal
 from plantos.analytics.spc.monitor import SHOWN_POINTS
@@ -235,32 +235,10 @@ async def _capability(
         )
         good = ~quality.is_bad(raw.quality)
         values, basis = raw.value[good], "raw samples"
-    values = values[np.isfinite(values)]
-    answer: dict[str, Any] = {"basis": basis, "samples": len(values)}
-    answer |= dict.fromkeys(("cp", "cpk", "pp", "ppk", "cpm"))
-    if sigma_within is None or len(values) < 2:
-        return answer | {"reason": "too few points for an estimate of sigma"}
-    try:
-        c = capability(
-            mean=float(np.mean(values)),
-            sigma_within=sigma_within,
-            sigma_overall=overall_sigma(values),
-            lsl=limits.lsl,
-            usl=limits.usl,
-            target=limits.target,
-        )
-    except ValueError as exc:  # a flat span: a zero sigma has no capability
-        return answer | {"reason": str(exc)}
-    return answer | {
-        "mean": float(np.mean(values)),
-        "sigma_within": sigma_within,
-        "sigma_overall": overall_sigma(values),
-        "cp": c.cp,
-        "cpk": c.cpk,
-        "pp": c.pp,
-        "ppk": c.ppk,
-        "cpm": c.cpm,
-    }
+    summary = capability_summary(
+        values, sigma_within, lsl=limits.lsl, usl=limits.usl, target=limits.target
+    )
+    return {"basis": basis} | summary
 
 
 @router.get("/spc")

@@ -6,12 +6,20 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from plantos.app import DEFAULT_HISTORIAN_URL
 from plantos.core.errors import ConfigError, PlantOSError
+from plantos.historian import open_historian
+from plantos.historian.protocol import Historian
+from plantos.historian.tiers import tiers_from_spec
+from plantos.model import Plant
 
 console = Console(stderr=True)
 out = Console()
@@ -38,6 +46,40 @@ def reported_errors() -> Iterator[None]:
     except (PlantOSError, ValueError) as exc:
         console.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+
+
+def open_plant_historian(plant: Plant, data_dir: Path) -> Historian:
+    """A plant's historian opened read-only from a shell, beside or without a server."""
+    if not data_dir.is_dir():
+        raise PlantOSError(f"no data directory {data_dir}")
+    tiers, _ = tiers_from_spec(plant.spec.historian)
+    url = plant.spec.historian.url or DEFAULT_HISTORIAN_URL
+    return open_historian(
+        url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=True
+    )
+
+
+def api_get(api: str, token: str | None, route: str, params: dict[str, Any]) -> Any:
+    """One GET of a running server's ``/api/v1/<route>``, its problem detail turned into a
+    :class:`PlantOSError` (the server holds the historian file while it runs)."""
+    if not token:
+        raise PlantOSError("--api needs --token (or PLANTOS_TOKEN)")
+    try:
+        response = httpx.get(
+            f"{api.rstrip('/')}/api/v1/{route}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        raise PlantOSError(f"cannot reach {api}: {exc}") from None
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise PlantOSError(f"server answered {response.status_code}: {detail}")
+    return response.json()
 
 
 def fail(message: str) -> None:

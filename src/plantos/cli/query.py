@@ -14,19 +14,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from plantos.app import DEFAULT_HISTORIAN_URL
-from plantos.cli.common import out, reported_errors
+from plantos.cli.common import api_get, open_plant_historian, out, reported_errors
 from plantos.core.clock import WallClock
-from plantos.core.errors import PlantOSError, UnknownTagError
+from plantos.core.errors import UnknownTagError
 from plantos.core.timeparse import iso
-from plantos.historian import open_historian
 from plantos.historian.request import HistoryRequest
-from plantos.historian.tiers import tiers_from_spec
 from plantos.model import load_plant
 
 
@@ -71,12 +67,8 @@ def query(
 
 def _ask_file(config: Path, data_dir: Path, tag_path: str, words: dict[str, Any]) -> dict[str, Any]:
     plant = load_plant(config)
-    tiers, _ = tiers_from_spec(plant.spec.historian)
     request = HistoryRequest.parse(now_ns=WallClock().now_ns(), **words)
-    url = plant.spec.historian.url or DEFAULT_HISTORIAN_URL
-    historian = open_historian(
-        url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=True
-    )
+    historian = open_plant_historian(plant, data_dir)
     try:
         tag_id = historian.tag_ids().get(tag_path)
         if tag_id is None:
@@ -92,26 +84,9 @@ def _ask_file(config: Path, data_dir: Path, tag_path: str, words: dict[str, Any]
 def _ask_server(
     api: str, token: str | None, tag_path: str, words: dict[str, Any]
 ) -> dict[str, Any]:
-    if not token:
-        raise PlantOSError("--api needs --token (or PLANTOS_TOKEN)")
     names = {"start": "from", "end": "to"}
     params = {names.get(k, k): v for k, v in words.items() if v is not None}
-    try:
-        response = httpx.get(
-            f"{api.rstrip('/')}/api/v1/tags/{tag_path}/samples",
-            params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
-        raise PlantOSError(f"cannot reach {api}: {exc}") from None
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise PlantOSError(f"server answered {response.status_code}: {detail}")
-    answer: dict[str, Any] = response.json()
+    answer: dict[str, Any] = api_get(api, token, f"tags/{tag_path}/samples", params)
     return answer
 
 

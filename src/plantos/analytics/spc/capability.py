@@ -86,3 +86,42 @@ def overall_sigma(values: npt.ArrayLike) -> float:
     if len(x) < 2:
         raise ValueError(f"overall sigma needs two or more finite values, got {len(x)}")
     return float(np.std(x, ddof=1))
+
+
+def capability_summary(
+    values: npt.NDArray[np.float64],
+    sigma_within: float | None,
+    *,
+    lsl: float | None,
+    usl: float | None,
+    target: float | None,
+) -> dict[str, float | int | str | None]:
+    """Capability of ``values`` as the API, the pages and the CLI report it: the indices, or
+    ``reason`` why they cannot be estimated (too few points, a flat span)."""
+    values = values[np.isfinite(values)]
+    answer: dict[str, float | int | str | None] = {"samples": len(values)}
+    answer |= dict.fromkeys(("cp", "cpk", "pp", "ppk", "cpm"))
+    if sigma_within is None or len(values) < 2:
+        return answer | {"reason": "too few points for an estimate of sigma"}
+    overall = overall_sigma(values)
+    try:
+        c = capability(
+            mean=float(np.mean(values)),
+            sigma_within=sigma_within,
+            sigma_overall=overall,
+            lsl=lsl,
+            usl=usl,
+            target=target,
+        )
+    except ValueError as exc:  # a flat span: a zero sigma has no capability
+        return answer | {"reason": str(exc)}
+    return answer | {
+        "mean": float(np.mean(values)),
+        "sigma_within": sigma_within,
+        "sigma_overall": overall,
+        "cp": c.cp,
+        "cpk": c.cpk,
+        "pp": c.pp,
+        "ppk": c.ppk,
+        "cpm": c.cpm,
+    }

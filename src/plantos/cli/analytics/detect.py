@@ -1,4 +1,5 @@
-"""``plantos analytics``: the streaming judgements run offline over files, one command each."""
+"""``plantos analytics detect``: anomaly scores for a CSV file, causally, with the
+same detector classes as the stream."""
 
 from __future__ import annotations
 
@@ -8,13 +9,7 @@ import typer
 
 from plantos.cli.common import console, reported_errors
 
-app = typer.Typer(
-    help="Analytics over files: the same code the live platform runs on the stream.",
-    no_args_is_help=True,
-)
 
-
-@app.command("detect")
 def detect(
     input_path: Path = typer.Option(..., "--input", help="CSV file with a header row"),
     time_column: str = typer.Option(..., "--time-column", help="Column with the timestamps"),
