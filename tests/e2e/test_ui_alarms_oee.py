@@ -62,3 +62,17 @@ def test_the_oee_page_shows_a_line_its_losses_and_its_machines(signed_in: Page) 
     expect(page.locator("h1")).to_contain_text("Press 1")
     page.goto("/oee?path=nowhere")
     expect(page.locator("#oee-error")).to_contain_text("no site, area, line or asset")
+
+
+def test_an_operator_gives_a_stop_its_reason(signed_in: Page) -> None:
+    page = signed_in
+    page.goto(f"/oee?path={P2}")  # the current shift, live; press-2 has been down throughout
+    stop = page.locator("#stops tr[data-stop]").first
+    expect(stop).to_have_attribute("data-reason", "unassigned")
+    stop.locator("input[name=reason]").fill("hydraulic pump failure")
+    stop.locator("button").click()
+    expect(page.locator("#oee-message")).to_contain_text("hydraulic pump failure")
+    expect(page.locator("#stops tr[data-stop]").first).to_have_attribute(
+        "data-reason", "hydraulic pump failure"
+    )
+    expect(page.locator("#reason-pareto")).to_contain_text("hydraulic pump failure")

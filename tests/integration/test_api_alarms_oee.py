@@ -117,3 +117,18 @@ def test_oee_of_the_current_shift_and_of_a_range_from_the_historian(client: http
     assert client.get("/api/v1/oee", params={"path": "nowhere"}).status_code == 404
     backwards = client.get("/api/v1/oee", params={"from": "now", "to": "-1h"})
     assert backwards.status_code == 400
+
+
+def test_a_stop_gets_its_reason_and_the_pareto_shows_it(client: httpx.Client) -> None:
+    answer = client.get("/api/v1/oee/stops", params={"asset": MIXER, "from": "-1h"}).json()
+    [down] = [s for s in answer["stops"] if s["state"] == "down"]
+    assert down["reason"] == "unassigned" and down["planned_s"] == pytest.approx(600, abs=120)
+    body = {"asset": MIXER, "start": str(down["start_ns"]), "reason": "seal leak"}
+    assert client.post("/api/v1/oee/reasons", json=body).status_code == 200
+    again = client.get("/api/v1/oee/stops", params={"asset": MIXER, "from": "-1h"}).json()
+    assert [s["reason"] for s in again["stops"] if s["state"] == "down"] == ["seal leak"]
+    live = client.get("/api/v1/oee", params={"path": MIXER}).json()
+    assert "seal leak" in dict(live["reasons_s"])
+    empty = {"asset": MIXER, "start": down["start"], "reason": ""}
+    assert client.post("/api/v1/oee/reasons", json=empty).status_code == 422
+    assert client.get("/api/v1/oee/stops", params={"asset": "nope"}).status_code == 404

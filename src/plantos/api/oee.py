@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from plantos.analytics.oee import (
     OeeReport,
     OeeTotals,
+    current_shift,
     historical_report,
     loss_pareto,
     reason_pareto,
@@ -29,7 +30,9 @@ MAX_RANGE_NS = 31 * 24 * 3600 * 1_000_000_000
 
 class ReasonRequest(BaseModel):
     asset: str
-    start: str = Field(description="Start of the stop (ISO 8601), as the OEE answer gives it")
+    start: str = Field(
+        description="Start of the stop: its ``start_ns`` from ``/oee/stops`` (exact), or ISO 8601"
+    )
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -100,6 +103,53 @@ def oee_answer(platform: Platform, path: str, start: str | None, end: str | None
         "children": [
             _entry(c.path, _totals(report, c.path)) | {"name": c.name, "level": c.level}
             for c in node.children
+        ],
+    }
+
+
+@router.get("/oee/stops")
+async def oee_stops(
+    request: Request,
+    asset: str = Query(..., description="The asset's path"),
+    start: str | None = Query(None, alias="from", description="Default: its current shift"),
+    end: str | None = Query(None, alias="to", description="Default: now"),
+) -> dict[str, Any]:
+    """An asset's downtime, newest first, with the reason given or ``unassigned``: what an
+    operator explains with ``POST /oee/reasons`` (using the stop's ``start_ns``)."""
+    return stops_answer(platform_of(request), asset, start, end)
+
+
+def stops_answer(
+    platform: Platform, asset: str, start: str | None, end: str | None
+) -> dict[str, Any]:
+    """The stops answer, as the API and the OEE page show it."""
+    if asset not in platform.plant.assets:
+        raise UnknownTagError(f"no asset {asset!r} in the plant model")
+    now = platform.clock.now_ns()
+    try:
+        end_ns = parse_time_ns(end, now_ns=now) if end else now
+        if start is None:
+            start_ns = current_shift(platform.plant.calendar_for(asset), end_ns).start_ns
+        else:
+            start_ns = parse_time_ns(start, now_ns=now)
+        found = platform.analytics.oee.stops(asset, start_ns, end_ns)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    return {
+        "asset": asset,
+        "from": iso(start_ns),
+        "to": iso(end_ns),
+        "stops": [
+            {
+                "start": iso(s.start_ns),
+                "start_ns": s.start_ns,
+                "end": iso(s.end_ns),
+                "state": s.state,
+                "planned_s": s.planned_s,
+                "micro": s.micro,
+                "reason": s.reason,
+            }
+            for s in found
         ],
     }
 

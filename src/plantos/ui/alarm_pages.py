@@ -8,7 +8,7 @@ in the signed-in operator's name and redirect back with a message. The session c
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from plantos.analytics.alarms import AlarmManager
 from plantos.api.alarms import Action, act, alarm_entry, shelve_action
 from plantos.api.auth import platform_of
-from plantos.api.oee import oee_answer
+from plantos.api.oee import oee_answer, stops_answer
 from plantos.core.errors import PlantOSError
+from plantos.core.timeparse import iso, parse_time_ns
 from plantos.security import Identity
 from plantos.ui.render import page
 from plantos.ui.session import page_identity
@@ -87,6 +88,7 @@ def oee_page(
     request: Request,
     path: str = "",
     start: str = "",
+    message: str = "",
     identity: Identity = Depends(page_identity),
 ) -> HTMLResponse:
     """OEE of a node (the enterprise by default) and its children, with the loss Pareto:
@@ -97,8 +99,39 @@ def oee_page(
         return page(request, "oee.html", {"error": str(exc), "oee": None}, status_code=404)
     losses = answer["losses_s"]
     top = max((seconds for _, seconds in losses), default=0.0)
+    stops = None
+    if answer["level"] == "asset":
+        stops = stops_answer(platform_of(request), answer["path"], start or None, None)["stops"]
     return page(
         request,
         "oee.html",
-        {"error": None, "oee": answer, "start": start, "loss_top_s": top},
+        {
+            "error": None,
+            "oee": answer,
+            "start": start,
+            "loss_top_s": top,
+            "stops": stops,
+            "message": message,
+        },
     )
+
+
+@router.post("/oee/reasons")
+def reason_form(
+    request: Request,
+    asset: Annotated[str, Form()],
+    stop_start: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    start: Annotated[str, Form()] = "",
+    identity: Identity = Depends(page_identity),
+) -> RedirectResponse:
+    """An operator explains a stop; back to the asset's OEE with what happened."""
+    platform = platform_of(request)
+    try:
+        stop_ns = parse_time_ns(stop_start, now_ns=platform.clock.now_ns())
+        platform.analytics.oee.assign_reason(asset, stop_ns, reason)
+        message = f"stop at {iso(stop_ns)}: {reason.strip()}"
+    except ValueError as exc:
+        message = str(exc)
+    query = urlencode({"path": asset, "start": start, "message": message})
+    return RedirectResponse(f"/oee?{query}", status_code=303)

@@ -116,6 +116,64 @@ def _add_maps(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
     return out
 
 
+def _downtime(
+    cat: npt.NDArray[np.int8], stop: npt.NDArray[np.bool_], inside: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Intervals that cost planned time and want a reason: stops, setups, unknown time."""
+    down: npt.NDArray[np.bool_] = (stop | (cat == _SETUP) | (cat == _UNKNOWN)) & (inside > 0)
+    return down
+
+
+def _reason(history: AssetHistory, reasons: ReasonBook | None, i: int) -> str:
+    known = (
+        reasons.reason_of(history.asset, int(history.intervals.start_ns[i])) if reasons else None
+    )
+    fallback = "unknown" if history.category[history.intervals.state[i]] == _UNKNOWN else UNASSIGNED
+    return known or fallback
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """One downtime interval as an operator sees it, to give it a reason."""
+
+    start_ns: int
+    end_ns: int
+    state: str
+    planned_s: float
+    """The planned production time it cost."""
+    micro: bool
+    reason: str
+
+
+def stops(
+    history: AssetHistory,
+    calendar: ShiftCalendar | None,
+    start_ns: int,
+    end_ns: int,
+    *,
+    reasons: ReasonBook | None = None,
+) -> list[Stop]:
+    """The downtime intervals of one asset over ``[start_ns, end_ns)``, newest first, with
+    the reason given or ``unassigned``: exactly those :func:`asset_totals` counts by reason."""
+    iv = history.intervals
+    s, e = np.clip(iv.start_ns, start_ns, end_ns), np.clip(iv.end_ns, start_ns, end_ns)
+    cat = history.category[iv.state]
+    inside = planned_overlap(s, e, planned_windows(calendar, start_ns, end_ns))
+    stop = ((cat == _UNPLANNED) | (cat == _DELAY)) & (inside > 0)
+    found = [
+        Stop(
+            start_ns=int(iv.start_ns[i]),
+            end_ns=int(iv.end_ns[i]),
+            state=history.states[int(iv.state[i])],
+            planned_s=int(inside[i]) / 1e9,
+            micro=bool(iv.end_ns[i] - iv.start_ns[i] < history.micro_stop_ns),
+            reason=_reason(history, reasons, int(i)),
+        )
+        for i in np.flatnonzero(_downtime(cat, stop, inside))
+    ]
+    return found[::-1]
+
+
 def asset_totals(
     history: AssetHistory,
     calendar: ShiftCalendar | None,
@@ -140,12 +198,9 @@ def asset_totals(
     losses["breakdowns"] = int(inside[stop & ~micro].sum())
     losses["small_stops"] = int(inside[micro].sum())
     losses["setup_adjustments"] = int(inside[cat == _SETUP].sum())
-    down = (stop | (cat == _SETUP) | (cat == _UNKNOWN)) & (inside > 0)
     by_reason: dict[str, int] = {}
-    for i in np.flatnonzero(down):
-        known = reasons.reason_of(history.asset, int(iv.start_ns[i])) if reasons else None
-        fallback = "unknown" if cat[i] == _UNKNOWN else UNASSIGNED
-        key = known or fallback
+    for i in np.flatnonzero(_downtime(cat, stop, inside)).tolist():
+        key = _reason(history, reasons, i)
         by_reason[key] = by_reason.get(key, 0) + int(inside[i])
     c = history.counts
     pick = (c.ts_ns >= start_ns) & (c.ts_ns < end_ns)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plantos.analytics.oee.compute import asset_totals
+from plantos.analytics.oee.compute import Stop, asset_totals, stops
 from plantos.analytics.oee.config import OeeSpec
 from plantos.analytics.oee.events import OeeUpdated
 from plantos.analytics.oee.periods import Period, current_shift
@@ -63,6 +63,15 @@ class LiveOee:
         if asset not in self.tracker.trackers:
             raise ValueError(f"no OEE tracking for asset {asset!r}")
         self.reasons.assign_reason(asset, start_ns, reason)
+
+    def stops(self, asset: str, start_ns: int, end_ns: int) -> list[Stop]:
+        """The downtime of one asset over ``[start_ns, end_ns)`` from what memory holds,
+        newest first, each with its reason or ``unassigned``."""
+        tracker = self.tracker.trackers.get(asset)
+        if tracker is None:
+            raise ValueError(f"no OEE tracking for asset {asset!r}")
+        calendar = self.plant.calendar_for(asset)
+        return stops(tracker.history(end_ns), calendar, start_ns, end_ns, reasons=self.reasons)
 
     def report(self, start_ns: int, end_ns: int) -> OeeReport:
         """OEE of every asset and node over ``[start_ns, end_ns)``, from what memory holds."""
