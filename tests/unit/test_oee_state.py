@@ -44,6 +44,7 @@ RULES = {
             ],
             "counters": {"good": "good", "scrap": "scrap"},
             "ideal_cycle_time": "10s",
+            "stale_after": "30s",  # a polled source: silence means trouble
         }
     }
 }
@@ -147,6 +148,15 @@ def test_a_silent_asset_turns_unknown_after_stale_after() -> None:
     assert states_of(pt, 100) == [(0, 32, "running"), (32, 100, "unknown")]
     pt.feed(samples(p, every_second(range(200, 202), speed=500, program=7, alarm=0)))
     assert states_of(pt, 202) == [(0, 32, "running"), (32, 200, "unknown"), (200, 202, "running")]
+
+
+def test_without_stale_after_silence_keeps_the_state() -> None:
+    """Report by exception: nothing is sent while nothing changes."""
+    p = plant()
+    config = {"asset_types": {"press": {**RULES["asset_types"]["press"], "stale_after": None}}}
+    pt = tracker(p, config)
+    pt.feed(samples(p, every_second(range(3), speed=500, program=7, alarm=0)))
+    assert states_of(pt, 1000) == [(0, 1000, "running")]
 
 
 def test_one_missing_signal_is_enough_for_unknown() -> None:

@@ -28,6 +28,10 @@ CATEGORIES: tuple[Category, ...] = (
 )
 
 
+NEVER_STALE = 2**62
+"""Silence never makes the state unknown (it still fits in int64 beside any timestamp)."""
+
+
 class BindingError(ValueError):
     """A spec names a signal the asset lacks, or a state without an ISO 22400 category."""
 
@@ -70,6 +74,7 @@ class BoundSpec:
     micro_stop_ns: int
     startup_ns: int
     stale_ns: int
+    """:data:`NEVER_STALE` unless the configuration asks for a limit on silence."""
 
 
 def bind(spec: AssetOeeSpec, asset: AssetDef) -> BoundSpec:
@@ -130,7 +135,7 @@ def bind(spec: AssetOeeSpec, asset: AssetDef) -> BoundSpec:
         ideal=_ideal(spec),
         micro_stop_ns=parse_duration_ns(spec.micro_stop),
         startup_ns=parse_duration_ns(spec.startup_window),
-        stale_ns=parse_duration_ns(spec.stale_after),
+        stale_ns=NEVER_STALE if spec.stale_after is None else parse_duration_ns(spec.stale_after),
     )
 
 

@@ -107,9 +107,18 @@ class AssetOeeSpec(_Strict):
     counters: Counters = Field(default_factory=Counters)
     micro_stop: str = "2m"
     startup_window: str = "10m"
-    stale_after: str = "30s"
+    stale_after: str | None = None
+    """Silence after which the state is ``unknown``: for sources that must report
+    periodically. Report-by-exception sources (Sparkplug, OPC UA subscriptions, MQTT) stay
+    silent while nothing changes, and a lost link arrives as a Bad quality from the
+    connector's supervisor, so by default silence alone changes nothing."""
 
-    _durations = field_validator("micro_stop", "startup_window", "stale_after")(_duration)
+    _durations = field_validator("micro_stop", "startup_window")(_duration)
+
+    @field_validator("stale_after")
+    @classmethod
+    def _stale(cls, value: str | None) -> str | None:
+        return None if value is None else _duration(value)
 
     @field_validator("ideal_cycle_time")
     @classmethod
