@@ -39,12 +39,12 @@ from tests.support.mosquitto import (
     mosquitto_passwd_binary,
     running_mosquitto,
 )
+from tests.support.waiting import WAIT_S, gather, until
 
 pytestmark = pytest.mark.timeout(60)
 
 BASE_NS = 1_750_000_000_000_000_000
 BASE_MS = BASE_NS // 1_000_000
-WAIT_S = 5.0
 NO_BROKER = "the mosquitto broker binary (/usr/sbin/mosquitto) is not installed"
 
 ST10 = "plant-a/assembly/line-3/st-10"
@@ -124,30 +124,6 @@ def publisher(broker: Broker, **kwargs: Any) -> Iterator[Publisher]:
         yield pub
     finally:
         pub.stop()
-
-
-async def gather(
-    conn: MqttJsonConnector, done: Callable[[SampleBatch], bool], timeout: float = WAIT_S
-) -> SampleBatch:
-    """Collect until ``done`` holds for everything collected so far."""
-    batches: list[SampleBatch] = []
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        batches.append(await conn.collect())
-        total = SampleBatch.concat(batches)
-        if done(total):
-            return total
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out; got {total.tag_id.tolist()}, {total.value.tolist()}")
-        await asyncio.sleep(0.02)
-
-
-async def until(cond: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def rows(b: SampleBatch) -> list[tuple[int, int, float, int]]:

@@ -38,12 +38,12 @@ from plantos.edge.sparkplug.host import SparkplugHost
 from plantos.edge.supervisor import Supervisor
 from tests.support import mosquitto as mosquitto_support
 from tests.support.mosquitto import Broker, mosquitto_binary, running_mosquitto
+from tests.support.waiting import WAIT_S, gather, until
 
 pytestmark = pytest.mark.timeout(30)
 
 BASE_NS = 1_750_000_000_000_000_000
 BASE_MS = BASE_NS // 1_000_000
-WAIT_S = 5.0
 
 TEMP, COUNT, RUNNING, OTHER_NODE_TEMP = 1, 2, 3, 9
 D1_TEMP, D1_SPEED, D1_ALARM, D2_SPEED = 21, 22, 23, 31
@@ -186,30 +186,6 @@ class EdgeNode(MqttPeer):
 
 def temp(alias: int = 10, value: float = 21.5, ts_ms: int | None = None) -> Metric:
     return Metric(alias=alias, datatype=DataType.Double, value=value, timestamp_ms=ts_ms)
-
-
-async def gather(
-    host: SparkplugHost, done: Callable[[SampleBatch], bool], timeout: float = WAIT_S
-) -> SampleBatch:
-    """Collect until ``done`` holds for everything collected so far."""
-    batches: list[SampleBatch] = []
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        batches.append(await host.collect())
-        total = SampleBatch.concat(batches)
-        if done(total):
-            return total
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out; got {total.tag_id.tolist()}, {total.value.tolist()}")
-        await asyncio.sleep(0.02)
-
-
-async def until(cond: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def has(tag: int, code: int | None = None) -> Callable[[SampleBatch], bool]:

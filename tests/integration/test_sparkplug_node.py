@@ -38,12 +38,12 @@ from plantos.edge.sparkplug import (
 from plantos.edge.sparkplug.host import SparkplugHost
 from plantos.edge.sparkplug.node import NodeMetric, SparkplugEdgeNode
 from tests.support.mosquitto import Broker, free_port
+from tests.support.waiting import WAIT_S, until
 
 pytestmark = pytest.mark.timeout(60)
 
 BASE_NS = 1_750_000_000_000_000_000
 BASE_MS = BASE_NS // 1_000_000
-WAIT_S = 5.0
 
 TEMP, COUNT, RUNNING, SPEED, LEVEL, ENERGY = 1, 2, 3, 11, 12, 21
 METRICS = [
@@ -146,14 +146,6 @@ def by_name(payload: DecodedPayload) -> dict[str | None, Metric]:
 def batch(rows: list[tuple[int, int, float]], codes: list[int] | None = None) -> SampleBatch:
     tag, ts_ms, value = zip(*rows, strict=True)
     return SampleBatch.of(tag, [(BASE_MS + t) * 1_000_000 for t in ts_ms], value, codes)
-
-
-async def until(cond: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def aliases_of(births: list[DecodedPayload]) -> dict[int, tuple[str, DataType]]:
