@@ -53,7 +53,7 @@ def test_check_accepts_the_example_edge_gateway() -> None:
 
 
 def test_check_names_file_and_line_of_a_broken_edge_file(tmp_path: Path) -> None:
-    path = edge_file(tmp_path, 1883, 5020, "core")
+    path = edge_file(tmp_path, 1883, 5020)
     text = path.read_text()
     path.write_text(text.replace(FLOW, FLOW + "_typo"))
     line = 1 + text.splitlines().index(f"          - {{tag: {FLOW}, address: 0, type: uint16}}")
@@ -154,7 +154,7 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing_that_was_collected(tmp_path
         tasks = [asyncio.create_task(count_up())]
         with contextlib.ExitStack() as stack:
             broker = stack.enter_context(running_mosquitto(tmp_path / "broker"))
-            config_path = edge_file(tmp_path, broker.port, modbus_port, "core")
+            config_path = edge_file(tmp_path, broker.port, modbus_port)
             config = load_edge_config(config_path)
             tag_ids = {path: i for i, path in enumerate(config.plant.tags)}
             # Made here, so the first sequence number the gateway will give is known.

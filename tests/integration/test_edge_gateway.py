@@ -44,22 +44,23 @@ OUTAGE_S = 30.0
 HOLDING_FC = 3
 
 
-def edge_file(tmp_path: Path, broker_port: int, modbus_port: int, host_id: str) -> Path:
-    (tmp_path / "plant.yaml").write_text(BASE)
-    path = tmp_path / "edge.yaml"
+def write_edge_file(folder: Path, upstream: str, modbus_port: int, *, max_size: str) -> Path:
+    """An edge file (and its plant) in ``folder``: ``upstream`` is the block's broker and
+    credential lines; the gateway polls the test's Modbus server every ``POLL_S``."""
+    folder.mkdir(exist_ok=True)
+    (folder / "plant.yaml").write_text(BASE)
+    path = folder / "edge.yaml"
     path.write_text(
         f"""\
 plantos-edge: 1
 plant: plant.yaml
 upstream:
-  broker: mqtt://127.0.0.1:{broker_port}
-  group: site-1
-  edge_node: pumps
-  primary_host: {host_id}
+{upstream}  group: site-1
+  primary_host: core
   report_by_exception: false
 spool:
   path: spool.sqlite
-  max_size: 64MB
+  max_size: {max_size}
 connectors:
   - kind: modbus-tcp
     name: pump-plc
@@ -74,6 +75,11 @@ connectors:
 """
     )
     return path
+
+
+def edge_file(tmp_path: Path, broker_port: int, modbus_port: int) -> Path:
+    upstream = f"  broker: mqtt://127.0.0.1:{broker_port}\n  edge_node: pumps\n"
+    return write_edge_file(tmp_path, upstream, modbus_port, max_size="64MB")
 
 
 async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -145,7 +151,7 @@ def test_a_30_s_broker_outage_is_replayed_in_order_without_loss_or_duplicates(
         counter = asyncio.create_task(count_up())
         with contextlib.ExitStack() as first:
             broker = first.enter_context(running_mosquitto(tmp_path / "broker-a"))
-            config = load_edge_config(edge_file(tmp_path, broker.port, modbus_port, "core"))
+            config = load_edge_config(edge_file(tmp_path, broker.port, modbus_port))
             gateway = EdgeGateway(config)
             core = Core(broker.port, "core", gateway.tag_ids)
             core_task = asyncio.create_task(core.supervisor.run())
@@ -225,42 +231,15 @@ def tls_edge_file(
     login: bool,
 ) -> Path:
     """An edge file publishing over mqtts with a client certificate (and a login)."""
-    folder.mkdir(exist_ok=True)
-    (folder / "plant.yaml").write_text(BASE)
     credentials = (
         f"  username: {GATEWAY_USER}\n  password_env: PUMPS_GW_PASSWORD\n" if login else ""
     )
-    path = folder / "edge.yaml"
-    path.write_text(
-        f"""\
-plantos-edge: 1
-plant: plant.yaml
-upstream:
-  broker: mqtts://127.0.0.1:{broker_port}
-  ca_file: {files.ca_file}
-  cert_file: {files.cert_file}
-  key_file: {files.key_file}
-{credentials}  group: site-1
-  edge_node: {edge_node}
-  primary_host: core
-  report_by_exception: false
-spool:
-  path: spool.sqlite
-  max_size: 16MB
-connectors:
-  - kind: modbus-tcp
-    name: pump-plc
-    host: 127.0.0.1
-    port: {modbus_port}
-    poll_groups:
-      - interval: {int(POLL_S * 1000)}ms
-        table: holding
-        tags:
-          - {{tag: {FLOW}, address: 0, type: uint16}}
-          - {{tag: {RUNNING}, address: 1, type: uint16}}
-"""
+    upstream = (
+        f"  broker: mqtts://127.0.0.1:{broker_port}\n  ca_file: {files.ca_file}\n"
+        f"  cert_file: {files.cert_file}\n  key_file: {files.key_file}\n{credentials}"
+        f"  edge_node: {edge_node}\n"
     )
-    return path
+    return write_edge_file(folder, upstream, modbus_port, max_size="16MB")
 
 
 @pytest.mark.timeout(60)
