@@ -25,7 +25,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
-    REPO,
     TIMES,
     machine_line,
     markdown_table,
@@ -33,35 +32,21 @@ from common import (
     publish,
     timeit_interleaved,
 )
+from plant_feed import CHUNK_NS, demo_plant, real_time_rows, simulate, start_ns
 
 from plantos.analytics.oee import LiveOee, default_oee_config, shift_periods
 from plantos.analytics.oee.periods import day_periods
 from plantos.core.batch import SampleBatch
-from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Simulator
-from plantos.model import Plant, load_plant
+from plantos.model import Plant
 
-CONFIG = REPO / "examples" / "demo-plant" / "plantos.yaml"
-START = "2026-01-05T05:00:00Z"
-NS = 1_000_000_000
-CHUNK_NS = 300 * NS
 GOAL = 1_000
-
-
-def simulate(plant: Plant, ids: dict[str, int], hours: float) -> list[SampleBatch]:
-    start = parse_time_ns(START, now_ns=0)
-    sim = Simulator(plant, ids, seed=1, start_ns=start)
-    end = start + int(hours * 3600 * NS)
-    return [
-        sim.step(min(end, sim.now_ns + CHUNK_NS))[0] for _ in range(-(-(end - start) // CHUNK_NS))
-    ]
 
 
 def oee_stage(plant: Plant, ids: dict[str, int], batches: list[SampleBatch]) -> int:
     """The stage as live runs it; returns the number of state changes found."""
     live = LiveOee(plant, default_oee_config(plant), ids)
     changes = 0
-    start = parse_time_ns(START, now_ns=0)
+    start = start_ns()
     now = start
     for batch in batches:
         changes += len(live.feed(batch))
@@ -93,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     hours, repeat = (1.0, 2) if args.quick else (args.hours, args.repeat)
 
-    plant = load_plant(CONFIG)
-    ids = {path: i + 1 for i, path in enumerate(plant.tags)}
+    plant, ids = demo_plant()
     batches = simulate(plant, ids, hours)
     samples = sum(len(b) for b in batches)
     live = LiveOee(plant, default_oee_config(plant), ids)
@@ -111,18 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=1,
     )
     simulated_s = hours * 3600
-    rows = []
-    for name, timing in timings.items():
-        speed = simulated_s / timing.median
-        rows.append(
-            [
-                name,
-                f"{timing.median:.3f} s",
-                f"{samples / timing.median / 1e6:.2f} M",
-                f"{speed:,.0f}{TIMES}",
-                "yes" if speed >= GOAL else "**no**",
-            ]
-        )
+    rows = real_time_rows(timings, simulated_s, samples, GOAL)
     ratio = timings["PlantOS state + OEE"].median / timings["numpy ceiling"].median
     header = ["", "wall (median)", "samples/s", "real time", f">= {GOAL:,}{TIMES}"]
     print_table(header, rows)

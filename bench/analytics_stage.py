@@ -11,13 +11,18 @@ timer to say where the time goes. Same-run peer, the ceiling: a plain numpy pass
 over the same batches (group by tag, mean per tag).
 
 Latency. A running ``Platform`` (ingest gate, bus, historian writer into DuckDB,
-live state and the analytics stage) over a generated plant of 1,000 tags at
-100 Hz, fed in real time at 100,000 samples/s (20 batches/s of 5,000 samples).
-Ten of the tags are SPC characteristics (I-MR, one sample per subgroup, rolling
-limits over 100 points, rule 1); one sample in every batch is a spike of 20
-sigma on one of them. A subscriber on the bus's event topic stamps each
-``SpcViolation`` on arrival; its latency is the time since the ``ingest`` call of
-the batch that held the violating sample. Goal: p99 under 100 ms.
+live state and the analytics stage) over a generated plant of 800 tags at 100 Hz and
+two spindles with a vibration sensor, fed in real time at 100,000 samples/s (20
+batches/s of 4,000 tag samples and one 1,024-sample vibration snapshot). Ten of the
+tags are SPC characteristics (I-MR, one sample per subgroup, rolling limits over 100
+points, rule 1); one sample in every batch is a spike of 20 sigma on one of them.
+The snapshots run on simulated time (5 minutes apart per spindle, in the past), so
+that each watch learns its spindle and then raises an alarm for every stretch of
+snapshots with a bearing defect that lasts the alarm's 15-minute minimum duration.
+A subscriber on the bus's event topic stamps each ``SpcViolation`` and
+``AnomalyRaised`` on arrival; its latency is the time since the ``ingest`` call of
+the batch that held the sample completing the event's condition (the violating
+sample; the last sample of the snapshot that raised). Goal: p99 under 100 ms.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +46,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
-    REPO,
     TIMES,
     fmt_s,
     machine_line,
@@ -50,21 +55,18 @@ from common import (
     timeit_interleaved,
     work_dir,
 )
+from plant_feed import NS, demo_plant, real_time_rows, simulate, start_ns
 
+from plantos.analytics.anomaly.events import AnomalyRaised
+from plantos.analytics.anomaly.presets import VIBRATION
 from plantos.analytics.spc.events import SpcViolation
 from plantos.analytics.stage import AnalyticsStage
 from plantos.app import Platform, Settings
 from plantos.bus.protocol import EVENTS
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
-from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Simulator, parse_scenario
-from plantos.model import Plant, load_plant
+from plantos.model import Plant
 
-CONFIG = REPO / "examples" / "demo-plant" / "plantos.yaml"
-START = "2026-01-05T05:00:00Z"
-NS = 1_000_000_000
-CHUNK_NS = 300 * NS
 GOAL_SPEED = 1_000
 GOAL_P99_MS = 100.0
 
@@ -81,24 +83,8 @@ def scenarios(hours: float) -> list[str]:
     ]
 
 
-def simulate(plant: Plant, ids: dict[str, int], hours: float) -> list[SampleBatch]:
-    start = parse_time_ns(START, now_ns=0)
-    sim = Simulator(
-        plant,
-        ids,
-        seed=1,
-        start_ns=start,
-        scenarios=[parse_scenario(s, plant) for s in scenarios(hours)],
-    )
-    end = start + int(hours * 3600 * NS)
-    out = []
-    while sim.now_ns < end:
-        out.append(sim.step(min(end, sim.now_ns + CHUNK_NS))[0])
-    return out
-
-
 def new_stage(plant: Plant, ids: dict[str, int]) -> AnalyticsStage:
-    return AnalyticsStage(plant, ids, clock=ManualClock(parse_time_ns(START, now_ns=0)))
+    return AnalyticsStage(plant, ids, clock=ManualClock(start_ns()))
 
 
 def judge_all(plant: Plant, ids: dict[str, int], batches: list[SampleBatch]) -> AnalyticsStage:
@@ -156,10 +142,9 @@ def breakdown(
 
 
 def throughput(hours: float, repeat: int) -> tuple[str, dict[str, Any]]:
-    plant = load_plant(CONFIG)
-    ids = {path: i + 1 for i, path in enumerate(plant.tags)}
+    plant, ids = demo_plant()
     t0 = time.perf_counter()
-    batches = simulate(plant, ids, hours)
+    batches = simulate(plant, ids, hours, scenarios(hours))
     sim_s = time.perf_counter() - t0
     samples = sum(len(b) for b in batches)
     print(f"simulated {hours:g} h: {len(batches)} batches, {samples:,} samples in {sim_s:.1f} s")
@@ -175,18 +160,7 @@ def throughput(hours: float, repeat: int) -> tuple[str, dict[str, Any]]:
     metrics = stage.metrics()
     parts, parts_total = breakdown(plant, ids, batches)
     simulated_s = hours * 3600
-    rows = []
-    for name, timing in timings.items():
-        speed = simulated_s / timing.median
-        rows.append(
-            [
-                name,
-                f"{timing.median:.3f} s",
-                f"{samples / timing.median / 1e6:.2f} M",
-                f"{speed:,.0f}{TIMES}",
-                "yes" if speed >= GOAL_SPEED else "**no**",
-            ]
-        )
+    rows = real_time_rows(timings, simulated_s, samples, GOAL_SPEED)
     header = ["", "wall (median)", "samples/s", "real time", f">= {GOAL_SPEED:,}{TIMES}"]
     print_table(header, rows)
     judge_s = timings["PlantOS AnalyticsStage.judge"].median
@@ -229,13 +203,28 @@ def throughput(hours: float, repeat: int) -> tuple[str, dict[str, Any]]:
 
 # ---- latency ------------------------------------------------------------------------------
 
-ASSETS = 50
+ASSETS = 40
 SIGNALS = 20
 SAMPLE_HZ = 100
 BATCH_HZ = 20
 SPC_TAGS = 10
 SPIKE_SIGMA = 20.0
 ROLLING = 100
+SPINDLES = 2
+WAVE_HZ = 10_000
+WAVE_SAMPLES = 1024
+SNAPSHOT_NS = 300 * NS
+"""Data time between one spindle's snapshots: every 5 minutes, as the demo plant's sensor."""
+SHAFT_HZ = 200.0  # 12,000 rpm
+DEFECT_HZ = 3_000.0  # a bearing defect rings the housing's resonance near 3 kHz
+DEFECT_AMPLITUDE = 0.6  # m/s^2 beside the shaft tone's 2: far above the raise threshold
+DEFECT_RMS = 0.05  # mm/s more velocity while the defect rings
+SETTLE = 2
+"""Healthy snapshots judged after learning, before the first bad stretch."""
+BAD = VIBRATION.policy.min_duration_ns // SNAPSHOT_NS + 1
+"""Bad snapshots per stretch: the last one completes the minimum duration and raises."""
+GOOD = 12
+"""Healthy snapshots after each bad stretch: enough for the smoothed score to clear."""
 
 
 def asset_path(i: int) -> str:
@@ -246,14 +235,26 @@ def spc_tag(i: int) -> str:
     return f"{asset_path(i)}/s00"
 
 
+def spindle_path(i: int) -> str:
+    return f"bench/lat/line-1/spindle-{i}"
+
+
 def plant_yaml() -> str:
     tags = "\n".join(
         f"      - {{signal: s{j:02d}, unit: V, range: [-100, 100], sampling: 10ms}}"
         for j in range(SIGNALS)
     )
     assets = "\n".join(
-        f"              - {{id: block-{i:02d}, name: Block {i}, type: sensor-block}}"
-        for i in range(ASSETS)
+        [
+            *(
+                f"              - {{id: block-{i:02d}, name: Block {i}, type: sensor-block}}"
+                for i in range(ASSETS)
+            ),
+            *(
+                f"              - {{id: spindle-{i}, name: Spindle {i}, type: spindle}}"
+                for i in range(SPINDLES)
+            ),
+        ]
     )
     spc = "\n".join(
         f"    - {{tag: {spc_tag(i)}, chart: i-mr, subgroup_size: 1, "
@@ -267,6 +268,12 @@ asset_types:
   sensor-block:
     tags:
 {tags}
+  spindle:
+    tags:
+      - {{signal: waveform, unit: m/s^2, range: [-200, 200], sampling: 100us,
+         waveform: {{rate_hz: {WAVE_HZ}, samples: {WAVE_SAMPLES}, every: 5m}}}}
+      - {{signal: speed, unit: rpm, range: [0, 15000], sampling: 5m}}
+      - {{signal: velocity_rms, unit: mm/s, range: [0, 40], sampling: 5m}}
 sites:
   - id: bench
     areas:
@@ -278,11 +285,68 @@ sites:
 analytics:
   spc:
 {spc}
+  spindles:
+    - {{asset_type: spindle, waveform: waveform, speed: speed, velocity_rms: velocity_rms}}
 """
 
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def defect_at(j: int) -> bool:
+    """Whether a spindle's ``j``-th snapshot carries the defect: after learning and a short
+    healthy spell, stretches of ``BAD`` bad snapshots, each followed by ``GOOD`` healthy ones."""
+    phase = j - VIBRATION.learn_rows - SETTLE
+    return phase >= 0 and phase % (BAD + GOOD) < BAD
+
+
+@dataclass(frozen=True)
+class SpindleFeed:
+    """The spindles' samples for each batch, and which batch holds each snapshot."""
+
+    columns: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    """Per batch: tag ids, timestamps and values of one snapshot, its speed and velocity."""
+    batch_of: dict[tuple[str, int], int]
+    """(asset, snapshot start) to the batch holding the whole snapshot: an alarm's event
+    carries its snapshot's start, and that batch held the sample that completed it."""
+    expected: int
+    """Alarms the schedule should raise: one per bad stretch that ends within the feed."""
+
+
+def spindle_feed(ids: dict[str, int], n_batches: int, end_ns: int) -> SpindleFeed:
+    """One snapshot per batch, the spindles in turn; each spindle's snapshots 5 minutes
+    apart in data time, so data time runs faster than the wall clock (all of it before
+    ``end_ns``, as a sensor's buffered snapshots) and learning (24 snapshots, 2 hours) and
+    the alarm's 15-minute minimum duration pass within seconds of the feed."""
+    rng = np.random.default_rng(6)
+    t = np.arange(WAVE_SAMPLES) / WAVE_HZ
+    offsets = np.arange(WAVE_SAMPLES, dtype=np.int64) * (NS // WAVE_HZ)
+    first_ns = end_ns - (n_batches // SPINDLES + 1) * SNAPSHOT_NS
+    columns = []
+    batch_of: dict[tuple[str, int], int] = {}
+    expected = 0
+    for k in range(n_batches):
+        i, j = k % SPINDLES, k // SPINDLES
+        start = first_ns + j * SNAPSHOT_NS + i * (SNAPSHOT_NS // SPINDLES)
+        wave = 2.0 * np.sin(2 * np.pi * SHAFT_HZ * t + rng.uniform(0, 2 * np.pi))
+        wave += rng.normal(0.0, 0.5, WAVE_SAMPLES)
+        rms = 1.5 + rng.normal(0.0, 0.05)
+        if defect_at(j):
+            wave += DEFECT_AMPLITUDE * np.sin(2 * np.pi * DEFECT_HZ * t) * rng.normal(1.0, 0.1)
+            rms += DEFECT_RMS
+            expected += int(not defect_at(j + 1))
+        path = spindle_path(i)
+        tags = [ids[f"{path}/waveform"], ids[f"{path}/speed"], ids[f"{path}/velocity_rms"]]
+        columns.append(
+            (
+                np.repeat(np.array(tags, dtype=np.int32), [WAVE_SAMPLES, 1, 1]),
+                np.concatenate((start + offsets, [start, start])),
+                np.concatenate((wave, [12_000.0 + rng.normal(0.0, 5.0), rms])),
+            )
+        )
+        batch_of[(path, start)] = k
+    return SpindleFeed(columns, batch_of, expected)
 
 
 async def run_platform(data: Path, seconds: float, profile: bool) -> dict[str, Any]:
@@ -302,9 +366,9 @@ async def run_platform(data: Path, seconds: float, profile: bool) -> dict[str, A
     rng = np.random.default_rng(5)
     tag_col = np.repeat(tag_ids, per_batch)
     offsets = np.tile(np.arange(per_batch, dtype=np.int64) * step_ns, len(tag_ids))
-    quality_col = np.zeros(len(tag_col), dtype=np.uint32)
     spc_rows = [np.flatnonzero(tag_col == t) for t in spc_ids]
     t0_ns = (time.time_ns() // NS + 1) * NS
+    spindles = spindle_feed(ids, n_batches, t0_ns)
     batches: list[SampleBatch] = []
     spikes: set[int] = set()  # timestamps of injected violations
     warmup = 2 * BATCH_HZ * ROLLING // SAMPLE_HZ  # no spikes until the rolling limits filled
@@ -315,13 +379,25 @@ async def run_platform(data: Path, seconds: float, profile: bool) -> dict[str, A
             row = int(spc_rows[k % SPC_TAGS][int(rng.integers(per_batch))])
             value[row] += SPIKE_SIGMA
             spikes.add(int(ts[row]))
-        batches.append(SampleBatch(tag_col, ts, value, quality_col))
+        s_tag, s_ts, s_value = spindles.columns[k]
+        tag = np.concatenate((tag_col, s_tag))
+        batches.append(
+            SampleBatch(
+                tag,
+                np.concatenate((ts, s_ts)),
+                np.concatenate((value, s_value)),
+                np.zeros(len(tag), dtype=np.uint32),
+            )
+        )
+    batch_samples = len(batches[0])
     print(
-        f"latency: {len(tag_ids)} tags, {n_batches} batches of {len(tag_col):,} samples "
-        f"at {BATCH_HZ}/s, {len(spikes)} spikes injected"
+        f"latency: {len(tag_ids)} tags and {SPINDLES} spindles, {n_batches} batches of "
+        f"{batch_samples:,} samples at {BATCH_HZ}/s, {len(spikes)} spikes injected, "
+        f"{spindles.expected} spindle alarms scheduled"
     )
 
-    arrivals: list[tuple[float, int]] = []
+    spc_arrivals: list[tuple[float, int]] = []
+    anomaly_arrivals: list[tuple[float, str, int]] = []
     sub = platform.bus.subscribe(EVENTS, name="bench", maxsize=1_000_000)
     ingest_at = np.full(n_batches, np.nan)
     judge_s: list[float] = []
@@ -339,7 +415,9 @@ async def run_platform(data: Path, seconds: float, profile: bool) -> dict[str, A
     async def listen() -> None:
         async for msg in sub:
             if isinstance(msg, SpcViolation):
-                arrivals.append((time.perf_counter(), msg.ts_ns))
+                spc_arrivals.append((time.perf_counter(), msg.ts_ns))
+            elif isinstance(msg, AnomalyRaised):
+                anomaly_arrivals.append((time.perf_counter(), msg.subject, msg.ts_ns))
 
     async def feed() -> None:
         # Batch k holds data time [t0 + k*50ms, t0 + (k+1)*50ms): sent once its last
@@ -371,13 +449,17 @@ async def run_platform(data: Path, seconds: float, profile: bool) -> dict[str, A
     await listener
     metrics = platform.metrics()
 
-    latencies, caught = [], set()
-    for arrived, ts_ns in arrivals:
+    spc_latencies, caught = [], set()
+    for arrived, ts_ns in spc_arrivals:
         k = (ts_ns - t0_ns) // period_ns
         if 0 <= k < n_batches:
-            latencies.append((arrived - ingest_at[k]) * 1e3)
+            spc_latencies.append((arrived - ingest_at[k]) * 1e3)
             if ts_ns in spikes:
                 caught.add(ts_ns)
+    anomaly_latencies = [
+        (arrived - ingest_at[spindles.batch_of[(subject, ts_ns)]]) * 1e3
+        for arrived, subject, ts_ns in anomaly_arrivals
+    ]
     prof_text = ""
     if profiler:
         out = io.StringIO()
@@ -385,15 +467,15 @@ async def run_platform(data: Path, seconds: float, profile: bool) -> dict[str, A
         stats.sort_stats("cumulative").print_stats("plantos", 20)
         stats.sort_stats("tottime").print_stats(12)
         prof_text = out.getvalue()
-    samples = n_batches * len(tag_col)
+    samples = n_batches * batch_samples
     return {
         "tags": len(tag_ids),
         "batches": n_batches,
-        "batch_samples": len(tag_col),
+        "batch_samples": batch_samples,
         "spikes": len(spikes),
         "caught": len(caught),
-        "events": len(latencies),
-        "latencies_ms": latencies,
+        "alarms_expected": spindles.expected,
+        "latencies_ms": {"spc": spc_latencies, "anomaly": anomaly_latencies},
         "rate": samples / (ingest_at[-1] - ingest_at[0] + 1 / BATCH_HZ),
         "feed_s": feed_s,
         "judge_ms_p50": percentile(judge_s, 50) * 1e3,
@@ -402,8 +484,23 @@ async def run_platform(data: Path, seconds: float, profile: bool) -> dict[str, A
         "judged": platform.analytics.batches,
         "written": metrics["historian_writer"],
         "bus": metrics["bus"]["subscribers"],
+        "analytics": metrics["analytics"],
         "profile": prof_text,
     }
+
+
+def latency_row(name: str, lat: list[float]) -> list[str]:
+    """One table row: events, p50, p99, max, p99 as a share of the goal, goal met."""
+    p99 = percentile(lat, 99)
+    return [
+        name,
+        f"{len(lat):,}",
+        f"{percentile(lat, 50):.1f} ms",
+        f"{p99:.1f} ms",
+        f"{max(lat, default=float('nan')):.1f} ms",
+        f"{p99 / GOAL_P99_MS:.2f}{TIMES}",
+        "yes" if p99 < GOAL_P99_MS else "**no**",
+    ]
 
 
 def latency(seconds: float, profile: bool) -> tuple[str, dict[str, Any]]:
@@ -415,30 +512,26 @@ def latency(seconds: float, profile: bool) -> tuple[str, dict[str, Any]]:
     finally:
         shutil.rmtree(data, ignore_errors=True)
     lat = r["latencies_ms"]
-    p50, p99, worst = percentile(lat, 50), percentile(lat, 99), max(lat, default=float("nan"))
-    header = ["", "events", "p50", "p99", "max", f"p99 < {GOAL_P99_MS:.0f} ms"]
+    header = ["", "events", "p50", "p99", "max", "p99 / goal", f"p99 < {GOAL_P99_MS:.0f} ms"]
     rows = [
-        [
-            "SpcViolation: ingest call to arrival on EVENTS",
-            f"{len(lat):,}",
-            f"{p50:.1f} ms",
-            f"{p99:.1f} ms",
-            f"{worst:.1f} ms",
-            "yes" if p99 < GOAL_P99_MS else "**no**",
-        ]
+        latency_row("SpcViolation: ingest call to arrival on EVENTS", lat["spc"]),
+        latency_row("AnomalyRaised: ingest call to arrival on EVENTS", lat["anomaly"]),
     ]
     print_table(header, rows)
     written = r["written"]
     bus = r["bus"]
     depth = {k.split("/", 1)[1]: v["max_depth"] for k, v in bus.items() if k.startswith("samples")}
     blocked = sum(v["publisher_blocked_s"] for v in bus.values())
+    raised = len(lat["anomaly"])
     print(
         f"input {r['rate']:,.0f} samples/s over {r['feed_s']:.1f} s; judge per batch p50 "
         f"{r['judge_ms_p50']:.2f} ms p99 {r['judge_ms_p99']:.2f} ms max "
         f"{r['judge_ms_max']:.2f} ms; {r['caught']}/{r['spikes']} spikes caught; "
+        f"{raised}/{r['alarms_expected']} spindle alarms raised; "
         f"bus max depth {depth}, publisher blocked {blocked:.3f} s"
     )
     print("historian writer:", written)
+    print("analytics:", r["analytics"])
     if r["profile"]:
         print(r["profile"])
     text = "\n\n".join(
@@ -447,32 +540,60 @@ def latency(seconds: float, profile: bool) -> tuple[str, dict[str, Any]]:
             machine_line(),
             "A running `Platform` (ingest gate, in-memory bus, historian writer into DuckDB, "
             "live state and the analytics stage, all running as in production) over a "
-            f"generated plant of {r['tags']:,} tags at {SAMPLE_HZ} Hz, fed in real time: "
-            f"{BATCH_HZ} batches a second of {r['batch_samples']:,} samples, "
-            f"{r['batches']:,} batches in all. {SPC_TAGS} of the tags are SPC "
-            f"characteristics (I-MR, one sample per subgroup, rolling limits over {ROLLING} "
-            f"points, rule 1 and the moving range's rule 1); after the first "
-            f"{2 * ROLLING // SAMPLE_HZ} s, one sample per batch is a {SPIKE_SIGMA:g}-sigma "
-            "spike on one of "
-            "them. A subscriber on the bus's event topic stamps every `SpcViolation` as it "
-            "arrives; its latency is the time since the `platform.ingest` call of the batch "
-            "holding the violating sample (the event's `ts_ns`). "
+            f"generated plant of {r['tags']:,} tags at {SAMPLE_HZ} Hz and {SPINDLES} spindles "
+            f"with a vibration sensor, fed in real time: {BATCH_HZ} batches a second of "
+            f"{r['batch_samples']:,} samples, {r['batches']:,} batches in all, each holding "
+            f"50 ms of the tags and one spindle's snapshot ({WAVE_SAMPLES:,} samples at "
+            f"{WAVE_HZ / 1e3:g} kHz, with its speed and velocity RMS), the spindles in turn. "
             f"Achieved input: **{r['rate']:,.0f} samples/s**; the historian writer committed "
             f"{written['acked_rows']:,} rows in {written['commits']:,} commits "
             f"meanwhile. Goal: p99 under {GOAL_P99_MS:.0f} ms at 100,000 samples/s.",
             markdown_table(header, rows),
+            "Both latencies run from the wall time of the `platform.ingest` call that handed "
+            "over the batch holding the sample that completed the event's condition, to the "
+            "wall time a subscriber on the bus's event topic receives the event: the gate, "
+            "the bus to the analytics consumer, `judge`, the publication of the event and "
+            "its delivery. `p99 / goal` is the p99 over the 100 ms goal.",
+            f"*SpcViolation.* {SPC_TAGS} of the tags are SPC characteristics (I-MR, one "
+            f"sample per subgroup, rolling limits over {ROLLING} points, rule 1 and the "
+            f"moving range's rule 1); after the first {2 * ROLLING // SAMPLE_HZ} s, one "
+            f"sample per batch is a {SPIKE_SIGMA:g}-sigma spike on one of them. The "
+            "completing sample is the violating one (the event's `ts_ns`). "
             f"{r['caught']:,} of {r['spikes']:,} injected spikes raised an event (the others "
             "are the moving range's two points round each spike and chance points beyond "
-            f"3 sigma). `judge` per batch in the platform: p50 {r['judge_ms_p50']:.2f} ms, "
+            "3 sigma).",
+            "*AnomalyRaised.* Each spindle's watch (the `vibration` preset: "
+            f"{VIBRATION.learn_rows} snapshots learn the operating state, raise above a "
+            f"smoothed score of {VIBRATION.policy.raise_at:g} held for "
+            f"{VIBRATION.policy.min_duration_ns // 60 // NS} minutes, clear below "
+            f"{VIBRATION.policy.clear_at:g}) sees, after learning, stretches of {BAD} "
+            f"snapshots with a bearing defect ({DEFECT_AMPLITUDE:g} m/s² ringing at "
+            f"{DEFECT_HZ / 1e3:g} kHz beside the {SHAFT_HZ:g} Hz shaft tone) and {GOOD} "
+            "healthy ones. The snapshots run on simulated time: 5 minutes of data time apart "
+            "per spindle, as a sensor reports, but one per batch, all timestamped in the past "
+            "as from a sensor's buffer, so that learning and the minimum duration pass "
+            "within the run. The minimum duration is data time spent in the snapshots "
+            "before and is not part of the latency: the completing sample is the last "
+            "sample of the snapshot that held the score above the threshold long enough "
+            "(the event's `ts_ns` is that snapshot's start), and the latency starts when "
+            f"the batch holding it was ingested. {raised:,} of {r['alarms_expected']:,} "
+            "scheduled alarms were raised"
+            + ("; with so few events, p99 is close to the max." if raised < 100 else "."),
+            f"`judge` per batch in the platform: p50 {r['judge_ms_p50']:.2f} ms, "
             f"p99 {r['judge_ms_p99']:.2f} ms, max {r['judge_ms_max']:.2f} ms. Publisher "
             f"blocked on the bus {blocked:.3f} s in all (bus back-pressure); deepest sample "
             f"queue per subscriber: {', '.join(f'{k} {v}' for k, v in depth.items())}.",
-            "AnomalyRaised latency is not measured here: a spindle watch needs hours of "
-            "5-minute vibration snapshots to learn a baseline before it can raise one; its "
-            "cost per batch is in the throughput section above.",
         ]
     )
-    return text, {"p50": p50, "p99": p99, "max": worst, "rate": r["rate"], "n": len(lat)}
+    return text, {
+        name: {
+            "p50": percentile(v, 50),
+            "p99": percentile(v, 99),
+            "max": max(v, default=float("nan")),
+            "n": len(v),
+        }
+        for name, v in lat.items()
+    } | {"rate": r["rate"]}
 
 
 def main(argv: list[str] | None = None) -> int:

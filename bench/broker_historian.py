@@ -1,12 +1,13 @@
 """Broker to historian: metrics/s from Sparkplug NDATA on Mosquitto until durable in DuckDB.
 
-The stream of ``sparkplug_ingest.py`` (one edge node, NDATA payloads of N metrics by
-alias with their own timestamps and Double values, metric names = tag paths, as the
-PlantOS edge gateway publishes) goes into a running PlantOS ``Platform``, built the
-way ``plantos serve`` builds it: a plant file generated in ``bench/.work`` with a tag
-for every metric, a ``sparkplug-host`` connector with ``metric_names_are_tags: true``,
-the DuckDB historian in ``bench/.work``. The path is broker -> ``SparkplugHost`` ->
-Supervisor -> normaliser -> bus -> historian writer (group commit) and live state.
+The stream of ``sparkplug_ingest.py``, built by ``sparkplug_feed.py`` (one edge node,
+NDATA payloads of N metrics by alias with their own timestamps and Double values,
+metric names = tag paths, as the PlantOS edge gateway publishes) goes into a running
+PlantOS ``Platform``, built the way ``plantos serve`` builds it: a plant file generated
+in ``bench/.work`` with a tag for every metric, a ``sparkplug-host`` connector with
+``metric_names_are_tags: true``, the DuckDB historian in ``bench/.work``. The path is
+broker -> ``SparkplugHost`` -> Supervisor -> normaliser -> bus -> historian writer
+(group commit) and live state.
 There is no analytics stage in PlantOS yet, so none runs.
 
 The clock runs from the publisher's start until the writer has acknowledged every
@@ -17,7 +18,6 @@ bare paho subscriber receiving the same payloads from the same broker in the sam
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import shutil
 import statistics
@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
-import sparkplug_ingest as ingest
+import sparkplug_feed as feed
 
 from plantos.app import Platform, Settings
 
@@ -77,7 +77,7 @@ connectors:
 """
 
 
-def platform_run(port: int, stream: ingest.Stream, workdir: Path) -> tuple[float, int, dict]:
+def platform_run(port: int, stream: feed.Stream, workdir: Path) -> tuple[float, int, dict]:
     """Seconds from the publisher's start until every sample is committed; rows counted."""
     run_dir = workdir / f"platform-{stream.metrics}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -92,13 +92,13 @@ def platform_run(port: int, stream: ingest.Stream, workdir: Path) -> tuple[float
         await platform.start()
         try:
             host = platform.connectors[0]
-            deadline = time.monotonic() + ingest.WAIT_S
+            deadline = time.monotonic() + feed.WAIT_S
             while not host.connected:  # connected and subscribed before the clock starts
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the host did not connect: {host.metrics()}")
                 await asyncio.sleep(0.02)
-            with ingest.publisher(port, stream, workdir) as proc:
-                t0 = ingest.go(proc)
+            with feed.publisher(port, stream, workdir) as proc:
+                t0 = feed.go(proc)
                 while platform.writer.acked_rows < expected:
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"{platform.writer.acked_rows} of {expected} acked")
@@ -117,31 +117,18 @@ def count_rows(platform: Platform, ids: list[int]) -> int:
     return sum(len(platform.historian.query_raw(i, 0, 2**62, limit=10_000_000).ts) for i in ids)
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="broker_historian", description=__doc__.split("\n\n")[0])
-    p.add_argument("--metrics", default="100,500", help="metrics per NDATA, comma separated")
-    p.add_argument("--total", type=int, default=3_000_000, help="metrics per run (default 3M)")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--quick", action="store_true", help="500k metrics, 1 round, no docs update")
-    p.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.total, args.rounds, args.no_doc = 500_000, 1, True
-    return args
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
+    args = feed.parse_args("broker_historian", __doc__.split("\n\n")[0], argv)
     workdir = common.work_dir("broker_historian")
     sizes = [int(s) for s in args.metrics.split(",")]
     rates: dict[int, dict[str, list[float]]] = {n: {"a": [], "p": []} for n in sizes}
     last: dict[int, dict] = {}
-    with ingest.broker(workdir) as port:
+    with feed.broker(workdir) as port:
         for r in range(args.rounds):
             for n in sizes:
-                stream = ingest.build_stream(GROUP, n, max(args.total // n, 1), seed=r)
+                stream = feed.build_stream(GROUP, n, max(args.total // n, 1), seed=r)
                 total = n * len(stream.data)
-                a = ingest.bare_paho(port, stream, workdir)
+                a = feed.bare_paho(port, stream, workdir)
                 p, stored, last[n] = platform_run(port, stream, workdir)
                 expected = n * (1 + len(stream.data))
                 if stored != expected:
@@ -186,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             "## Broker to historian (Sparkplug B)",
             "",
-            common.machine_line(ingest.versions()),
+            common.machine_line(feed.versions()),
             "",
             f"Metrics/s of one edge node's NDATA stream ({args.total:,} metrics per run, "
             "payloads of N Doubles by alias with their own timestamps, metric names = tag "

@@ -162,3 +162,39 @@ def test_no_alert_on_series_without_anomalies(tmp_path: Path, name: str) -> None
     )  # fmt: skip
     assert code == 0, output
     assert not any(int(r["flag"]) for r in read_scores(out))
+
+
+@needs_nab
+def test_machine_temperature_meets_the_quality_bar(tmp_path: Path) -> None:
+    """An alarm onset (or a running alarm) in each of the 4 labelled windows, at most 3
+    alarm onsets outside them; training on the first 7% only."""
+    out = tmp_path / "scores.csv"
+    src = NAB / "data" / MACHINE_TEMPERATURE
+    args = ["--time-column", "timestamp", "--train-fraction", "0.07"]
+    code, output = detect("--input", str(src), *args, "--output", str(out))
+    assert code == 0, output
+    windows = [
+        (parse_timestamp_ns(a), parse_timestamp_ns(b))
+        for a, b in json.loads((NAB / "labels" / "combined_windows.json").read_text())[
+            MACHINE_TEMPERATURE
+        ]
+    ]
+    rows = read_scores(out)
+    ts = [parse_timestamp_ns(r["timestamp"]) for r in rows]
+    flags = [int(r["flag"]) for r in rows]
+    onsets = [t for i, t in enumerate(ts) if flags[i] and (i == 0 or not flags[i - 1])]
+    hit = [any(a <= t <= b and f for t, f in zip(ts, flags, strict=True)) for a, b in windows]
+    outside = [t for t in onsets if not any(a <= t <= b for a, b in windows)]
+    assert all(hit) and len(outside) <= 3, (hit, outside)
+
+
+def test_the_feature_window_is_a_duration(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "in.csv", small_rows())
+    common = ["--input", str(src), "--time-column", "time", "--train-until", "2024-01-01T20:00:00"]
+    short, default = tmp_path / "short.csv", tmp_path / "default.csv"
+    assert detect(*common, "--window", "1h", "--output", str(short))[0] == 0
+    assert detect(*common, "--output", str(default))[0] == 0
+    assert read_scores(short) != read_scores(default)
+    for bad, message in (("soon", "--window: not a duration"), ("0h", "must be positive")):
+        code, output = detect(*common, "--window", bad, "--output", str(tmp_path / "o.csv"))
+        assert code == 1 and message in " ".join(output.split()), output

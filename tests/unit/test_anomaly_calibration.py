@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,15 @@ def test_offline_thresholds_depend_on_the_training_rows_only() -> None:
 def test_the_slow_preset_ties_its_smoothing_to_the_window() -> None:
     five_min = np.arange(100, dtype=np.int64) * 300 * NS
     hourly = np.arange(100, dtype=np.int64) * 3600 * NS
-    assert SLOW.window_rows(five_min) == 12 and SLOW.window_rows(hourly) == 12
+    assert SLOW.window_rows(five_min) == 192 and SLOW.window_rows(hourly) == 16
+    one_hour = dataclasses.replace(SLOW, window_ns=3600 * NS)
+    assert one_hour.window_rows(five_min) == 12
+    assert one_hour.window_rows(hourly) == 12  # never fewer rows than a slope needs
     assert SLOW.detector(12).ewma_alpha == pytest.approx(2 / 13)
     with pytest.raises(ValueError, match="window in rows"):
         SLOW.detector()
+
+
+def test_a_preset_refuses_a_window_of_no_length() -> None:
+    with pytest.raises(ValueError, match="window must be positive"):
+        dataclasses.replace(SLOW, window_ns=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from plantos.analytics.anomaly.calibration import calibrate
@@ -28,15 +30,16 @@ def drifting_series(n: int = 1500) -> tuple[np.ndarray, np.ndarray]:
 def test_streaming_batches_score_exactly_like_the_offline_file() -> None:
     ts, y = drifting_series()
     train = 400
-    offline = detect(Table(ts, [str(t) for t in ts], {"t": y}), train_rows=train)
-    window = SLOW.window_rows(ts)
+    preset = dataclasses.replace(SLOW, window_ns=3600 * NS)  # 12 rows: short training suffices
+    offline = detect(Table(ts, [str(t) for t in ts], {"t": y}), train_rows=train, preset=preset)
+    window = preset.window_rows(ts)
     features = SlowFeatureStream(window=window)
     names = tuple(f"t.{f}" for f in SLOW_FEATURES)
     training = FeatureFrame.of(features.update(y[:train]), names, ts[:train])
-    assert SLOW.calibration is not None
-    policy = calibrate(lambda: SLOW.detector(window), training, SLOW.policy, SLOW.calibration)
+    assert preset.calibration is not None
+    policy = calibrate(lambda: preset.detector(window), training, preset.policy, preset.calibration)
     assert policy.policy == offline.policy  # the thresholds come from the training rows alone
-    monitor = AnomalyMonitor(SLOW.detector(window), subject="", policy=policy.policy)
+    monitor = AnomalyMonitor(preset.detector(window), subject="", policy=policy.policy)
     monitor.fit(training)
     scores, flags = [], []
     for part in np.array_split(np.arange(train, len(y)), 37):

@@ -3,11 +3,13 @@ same detector classes as the stream."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
 
 from plantos.cli.common import console, reported_errors
+from plantos.core.timeparse import parse_duration_ns
 
 
 def detect(
@@ -22,12 +24,22 @@ def detect(
     train_fraction: float | None = typer.Option(
         None, help="Learn it from this first fraction of the rows instead (default 0.15)"
     ),
+    window: str | None = typer.Option(
+        None, help="Feature window, e.g. 4h (default: the slow-signal preset's, 16h)"
+    ),
     output: Path = typer.Option(..., "--output", help="CSV to write: time, score, flag"),
 ) -> None:
     """Score every row for anomalies, causally, and flag alarms (1) with hysteresis."""
     from plantos.analytics.anomaly import offline
+    from plantos.analytics.anomaly.presets import SLOW
 
     with reported_errors():
+        preset = SLOW
+        if window is not None:
+            try:
+                preset = dataclasses.replace(SLOW, window_ns=parse_duration_ns(window))
+            except ValueError as exc:
+                raise ValueError(f"--window: {exc}") from None
         if train_until is not None and train_fraction is not None:
             raise ValueError("give --train-until or --train-fraction, not both")
         try:
@@ -41,7 +53,9 @@ def detect(
         train_rows = offline.train_rows_for(
             table.ts_ns, train_until_ns=until_ns, train_fraction=train_fraction
         )
-        result = offline.detect(table, train_rows=train_rows, subject=input_path.stem)
+        result = offline.detect(
+            table, train_rows=train_rows, preset=preset, subject=input_path.stem
+        )
         offline.write_scores(output, table, time_column, result)
     for note in result.notes:
         console.print(f"[yellow]note[/yellow] {note}", highlight=False, soft_wrap=True)
