@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI
 
+from plantos.analytics.oee.reason_store import REASONS_FILE, ReasonStore
 from plantos.analytics.stage import AnalyticsStage
 from plantos.bus.memory import MemoryBus
 from plantos.bus.protocol import EVENTS, SAMPLES
@@ -92,7 +93,11 @@ class Platform:
             clock=self.clock,
         )
         self._live_sub = self.bus.subscribe(SAMPLES, name="live", maxsize=settings.bus_capacity)
-        self.analytics = AnalyticsStage(self.plant, self.tag_ids, clock=self.clock)
+        self.reasons = ReasonStore(settings.data_dir / REASONS_FILE)
+        """Every reason operators gave to stops, with who and when: kept across restarts."""
+        self.analytics = AnalyticsStage(
+            self.plant, self.tag_ids, clock=self.clock, reasons=self.reasons.book(clock=WallClock())
+        )
         self._analytics_sub = self.bus.subscribe(
             SAMPLES, name="analytics", maxsize=settings.bus_capacity
         )
@@ -147,7 +152,9 @@ class Platform:
                 self.live.update(msg)
 
     async def start(self) -> None:
-        """Start the consumers of the bus first, then the sources that feed it."""
+        """Rebuild live OEE from the historian (what it knew before a restart), then start
+        the consumers of the bus, then the sources that feed it."""
+        self.analytics.oee.warm_up(self.historian, self.clock.now_ns())
         self._consumers = [
             asyncio.create_task(self.writer.run(), name="historian-writer"),
             asyncio.create_task(self._follow_live(), name="live-state"),

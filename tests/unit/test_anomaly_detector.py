@@ -98,3 +98,22 @@ def test_scores_batch_by_batch_equal_scores_at_once() -> None:
     det.reset()
     pieces = [det.score_batch(frame(p)) for p in np.array_split(x[200:], [1, 7, 150])]
     np.testing.assert_array_equal(np.concatenate(pieces), at_once)
+
+
+def test_a_relative_scale_floor_keeps_a_tight_baseline_from_flagging_a_small_shift() -> None:
+    """24 rows of a short, quiet run: their spread (0.2% of the level) is tighter than a
+    reading repeats, so a 3% shift flags without a floor and not with a 5% one, while a
+    tenfold rise flags either way."""
+    x = 100.0 + np.random.default_rng(1).normal(0, 0.2, size=(24, 3))
+    shifted, broken = np.full((1, 3), 103.0), np.full((1, 3), 1000.0)
+    default, floored = (
+        HotellingDetector(ewma_alpha=1.0, min_samples=8, relative_scale_floor=f)
+        for f in (1e-3, 0.05)
+    )
+    for det in (default, floored):
+        det.fit(frame(x))
+    assert default.raw_scores(frame(shifted))[0] > 20
+    assert floored.raw_scores(frame(shifted))[0] < 1
+    assert floored.raw_scores(frame(broken))[0] > 1000
+    with pytest.raises(ValueError, match="relative_scale_floor"):
+        HotellingDetector(relative_scale_floor=0)

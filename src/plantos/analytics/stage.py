@@ -25,7 +25,7 @@ import numpy as np
 from plantos.analytics.alarms import AlarmDefinition, AlarmManager, Priority
 from plantos.analytics.anomaly.events import AnomalyCleared, AnomalyRaised
 from plantos.analytics.config import analytics_spec
-from plantos.analytics.oee import LiveOee
+from plantos.analytics.oee import LiveOee, ReasonBook
 from plantos.analytics.spc import SpcMonitor
 from plantos.analytics.spindles import SpindleWatch, spindle_watches
 from plantos.core.batch import SampleBatch
@@ -42,12 +42,19 @@ def anomaly_alarm_id(asset: str) -> str:
 
 
 class AnalyticsStage:
-    def __init__(self, plant: Plant, tag_ids: Mapping[str, int], *, clock: Clock) -> None:
+    def __init__(
+        self,
+        plant: Plant,
+        tag_ids: Mapping[str, int],
+        *,
+        clock: Clock,
+        reasons: ReasonBook | None = None,
+    ) -> None:
         spec, oee_config = analytics_spec(plant)
         self.plant = plant
         self.clock = clock
         self.oee_config = oee_config
-        self.oee = LiveOee(plant, oee_config, tag_ids)
+        self.oee = LiveOee(plant, oee_config, tag_ids, reasons=reasons)
         self.spc: list[tuple[int, SpcMonitor]] = [
             (tag_ids[c.tag], SpcMonitor.from_spec(c, clock=clock)) for c in spec.spc
         ]

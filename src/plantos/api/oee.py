@@ -6,22 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from plantos.analytics.oee import (
     OeeReport,
     OeeTotals,
+    Reason,
     current_shift,
     historical_report,
     loss_pareto,
     reason_pareto,
 )
-from plantos.api.auth import platform_of
+from plantos.api.auth import platform_of, require_identity
 from plantos.app import Platform
 from plantos.core.errors import QueryError, UnknownTagError
 from plantos.core.timeparse import iso, parse_time_ns
 from plantos.model.plant import Node
+from plantos.security import Identity
 
 router = APIRouter(tags=["oee"])
 
@@ -135,6 +137,7 @@ def stops_answer(
         found = platform.analytics.oee.stops(asset, start_ns, end_ns)
     except ValueError as exc:
         raise QueryError(str(exc)) from None
+    book = platform.analytics.oee.reasons
     return {
         "asset": asset,
         "from": iso(start_ns),
@@ -148,19 +151,62 @@ def stops_answer(
                 "planned_s": s.planned_s,
                 "micro": s.micro,
                 "reason": s.reason,
+                **_given(book.given(asset, s.start_ns)),
             }
             for s in found
         ],
     }
 
 
+def _given(reason: Reason | None) -> dict[str, str | None]:
+    """Who gave a stop's reason and when; ``None`` while it has none."""
+    if reason is None:
+        return {"by": None, "at": None}
+    return {"by": reason.by, "at": iso(reason.at_ns)}
+
+
 @router.post("/oee/reasons")
-async def assign_reason(request: Request, body: ReasonRequest) -> dict[str, Any]:
-    """Give a stop its reason code (the operator's explanation of a downtime)."""
+async def assign_reason(
+    request: Request, body: ReasonRequest, identity: Identity = Depends(require_identity)
+) -> dict[str, Any]:
+    """Give a stop its reason code (the operator's explanation of a downtime) in the
+    caller's name; it replaces the stop's reason, the earlier ones stay in its history."""
     platform = platform_of(request)
     try:
         start_ns = parse_time_ns(body.start, now_ns=platform.clock.now_ns())
-        platform.analytics.oee.assign_reason(body.asset, start_ns, body.reason)
+        given = platform.analytics.oee.assign_reason(
+            body.asset, start_ns, body.reason, by=identity.subject
+        )
     except ValueError as exc:
         raise QueryError(str(exc)) from None
-    return {"asset": body.asset, "start": iso(start_ns), "reason": body.reason}
+    return {
+        "asset": body.asset,
+        "start": iso(start_ns),
+        "start_ns": start_ns,
+        "reason": given.code,
+        **_given(given),
+    }
+
+
+@router.get("/oee/reasons")
+async def reason_history(
+    request: Request,
+    asset: str = Query(..., description="The asset's path"),
+    start: str = Query(..., description="The stop's ``start_ns`` (exact), or ISO 8601"),
+) -> dict[str, Any]:
+    """Every reason a stop was given, newest (its current reason) first: the audit trail."""
+    platform = platform_of(request)
+    if asset not in platform.plant.assets:
+        raise UnknownTagError(f"no asset {asset!r} in the plant model")
+    try:
+        start_ns = parse_time_ns(start, now_ns=platform.clock.now_ns())
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
+    return {
+        "asset": asset,
+        "start": iso(start_ns),
+        "start_ns": start_ns,
+        "history": [
+            {"reason": r.code, **_given(r)} for r in platform.reasons.history(asset, start_ns)
+        ],
+    }

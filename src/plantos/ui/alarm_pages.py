@@ -129,8 +129,8 @@ def reason_form(
     platform = platform_of(request)
     try:
         stop_ns = parse_time_ns(stop_start, now_ns=platform.clock.now_ns())
-        platform.analytics.oee.assign_reason(asset, stop_ns, reason)
-        message = f"stop at {iso(stop_ns)}: {reason.strip()}"
+        given = platform.analytics.oee.assign_reason(asset, stop_ns, reason, by=identity.subject)
+        message = f"stop at {iso(stop_ns)}: {given.code}"
     except ValueError as exc:
         message = str(exc)
     query = urlencode({"path": asset, "start": start, "message": message})

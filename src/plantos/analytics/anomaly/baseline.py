@@ -16,6 +16,8 @@ FloatArray = npt.NDArray[np.float64]
 _MAD_TO_SIGMA = 1.4826
 _Z_CLIP = 6.0  # a training row further out than this does not bend the correlations
 _RIDGE = 1e-6
+#: The least healthy spread of a feature, relative to its level (see :func:`robust_scale`).
+DEFAULT_RELATIVE_FLOOR = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +46,23 @@ class Baseline:
         return np.asarray(z * (z @ self.precision))
 
 
-def robust_scale(x: FloatArray, center: FloatArray) -> FloatArray:
+def robust_scale(
+    x: FloatArray, center: FloatArray, *, relative_floor: float = DEFAULT_RELATIVE_FLOOR
+) -> FloatArray:
     """Per column, the larger of the MAD sigma and a 1%-99% range sigma, with a floor.
 
     The MAD alone would call every rare but normal transient (a tool change, a
     square wave's edge) an outlier; the central 98% range admits those without
-    letting one glitch set the scale. The floor, relative to the level, keeps a
-    flat feature from dividing by zero while still noticing when it moves.
+    letting one glitch set the scale. The floor, ``relative_floor`` of the
+    level, keeps a flat feature from dividing by zero while still noticing when
+    it moves; a larger one says how closely the quantity can be measured again
+    at all (a re-mounted vibration sensor, another workpiece): a baseline
+    learned from a short run must not be tighter than that.
     """
     mad = _MAD_TO_SIGMA * np.median(np.abs(x - center), axis=0)
     lo, hi = np.percentile(x, [1.0, 99.0], axis=0)
     range_sigma = (hi - lo) / 4.65
-    floor = 1e-3 * np.maximum(np.abs(center), 1e-3)
+    floor = relative_floor * np.maximum(np.abs(center), 1e-3)
     return np.asarray(np.maximum(np.maximum(mad, range_sigma), floor))
 
 
@@ -74,14 +81,19 @@ def ledoit_wolf(z: FloatArray) -> FloatArray:
     return np.asarray(shrink * target + (1 - shrink) * s + _RIDGE * mu * np.eye(k))
 
 
-def fit_baseline(rows: FloatArray, names: tuple[str, ...]) -> Baseline:
+def fit_baseline(
+    rows: FloatArray,
+    names: tuple[str, ...],
+    *,
+    relative_floor: float = DEFAULT_RELATIVE_FLOOR,
+) -> Baseline:
     """Baseline from finite training rows (at least one)."""
     if rows.ndim != 2 or len(rows) == 0 or rows.shape[1] != len(names):
         raise ValueError(f"need at least one row of {len(names)} features, got {rows.shape}")
     center = np.median(rows, axis=0)
     flat = np.ptp(rows, axis=0) == 0
     stuck = tuple(n for n, f in zip(names, flat, strict=True) if f) if len(rows) > 1 else ()
-    scale = robust_scale(rows, center)
+    scale = robust_scale(rows, center, relative_floor=relative_floor)
     z = np.clip((rows - center) / scale, -_Z_CLIP, _Z_CLIP)
     cov = ledoit_wolf(z - z.mean(axis=0))
     # Work in correlation form so that a stuck (all-zero) column keeps unit weight.

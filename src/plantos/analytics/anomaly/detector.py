@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.anomaly.baseline import Baseline, fit_baseline
+from plantos.analytics.anomaly.baseline import DEFAULT_RELATIVE_FLOOR, Baseline, fit_baseline
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -104,13 +104,22 @@ class HotellingDetector:
 
     name = "hotelling"
 
-    def __init__(self, *, ewma_alpha: float = 0.2, min_samples: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        ewma_alpha: float = 0.2,
+        min_samples: int = 10,
+        relative_scale_floor: float = DEFAULT_RELATIVE_FLOOR,
+    ) -> None:
         if not 0 < ewma_alpha <= 1:
             raise ValueError(f"ewma_alpha must be in (0, 1], got {ewma_alpha}")
         if min_samples < 1:
             raise ValueError(f"min_samples must be at least 1, got {min_samples}")
+        if not 0 < relative_scale_floor < 1:
+            raise ValueError(f"relative_scale_floor must be in (0, 1), got {relative_scale_floor}")
         self.ewma_alpha = ewma_alpha
         self.min_samples = min_samples
+        self.relative_scale_floor = relative_scale_floor
         self.baselines: dict[int, Baseline] = {}
         self.names: tuple[str, ...] = ()
         #: Rows left out of training or scoring because a feature was NaN or infinite.
@@ -133,7 +142,9 @@ class HotellingDetector:
         for state in np.unique(frame.state[ok]):
             rows = frame.values[ok & (frame.state == state)]
             if len(rows) >= self.min_samples:
-                self.baselines[int(state)] = fit_baseline(rows, frame.names)
+                self.baselines[int(state)] = fit_baseline(
+                    rows, frame.names, relative_floor=self.relative_scale_floor
+                )
         self.reset()
 
     def reset(self) -> None:

@@ -15,7 +15,7 @@ from plantos.analytics.oee.expr import ExpressionError, compile_rule
 from plantos.analytics.oee.historical import historical_report
 from plantos.analytics.oee.live import LiveOee
 from plantos.analytics.oee.periods import Period, current_shift, day_periods, shift_periods
-from plantos.analytics.oee.records import UNASSIGNED, ReasonBook
+from plantos.analytics.oee.records import UNASSIGNED, Reason, ReasonBook
 from plantos.analytics.oee.rollup import (
     OeeReport,
     loss_pareto,
@@ -39,6 +39,7 @@ __all__ = [
     "OeeUpdated",
     "Period",
     "PlantTracker",
+    "Reason",
     "ReasonBook",
     "StateRule",
     "StateTracker",

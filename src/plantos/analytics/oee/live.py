@@ -16,11 +16,13 @@ from plantos.analytics.oee.compute import Stop, asset_totals, stops
 from plantos.analytics.oee.config import OeeSpec
 from plantos.analytics.oee.events import OeeUpdated
 from plantos.analytics.oee.periods import Period, current_shift
-from plantos.analytics.oee.records import ReasonBook
+from plantos.analytics.oee.records import Reason, ReasonBook
+from plantos.analytics.oee.replay import replay
 from plantos.analytics.oee.rollup import OeeReport, plant_report, rollup
 from plantos.analytics.oee.tracking import PlantTracker
 from plantos.core.batch import SampleBatch
 from plantos.core.events import MachineStateChanged
+from plantos.historian.protocol import Historian
 from plantos.model.plant import Plant
 
 HOUR_NS = 3600 * 1_000_000_000
@@ -58,11 +60,23 @@ class LiveOee:
                 self._forgot_at = newest
         return events
 
-    def assign_reason(self, asset: str, start_ns: int, reason: str) -> None:
-        """Give a downtime interval its reason code (the operator's explanation)."""
+    def warm_up(self, historian: Historian, now_ns: int) -> None:
+        """Rebuild what tracking knew before a restart from the historian: every asset's
+        current shift so far, its stops with the starts (and so the reasons) they had.
+        Call it before the first :meth:`feed`: samples older than those fed are late."""
+        starts = [
+            current_shift(self.plant.calendar_for(path), now_ns).start_ns
+            for path in self.tracker.trackers
+        ]
+        if starts:
+            replay(historian, self.tracker, min(starts), now_ns)
+
+    def assign_reason(self, asset: str, start_ns: int, reason: str, *, by: str = "") -> Reason:
+        """Give a downtime interval its reason code (the operator's explanation), in the
+        name of ``by``; return it with when it was given."""
         if asset not in self.tracker.trackers:
             raise ValueError(f"no OEE tracking for asset {asset!r}")
-        self.reasons.assign_reason(asset, start_ns, reason)
+        return self.reasons.assign_reason(asset, start_ns, reason, by=by)
 
     def stops(self, asset: str, start_ns: int, end_ns: int) -> list[Stop]:
         """The downtime of one asset over ``[start_ns, end_ns)`` from what memory holds,

@@ -8,11 +8,13 @@ operator assigns them later, and a recomputation from history finds them again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+
+from plantos.core.clock import Clock, WallClock
 
 Int64 = npt.NDArray[np.int64]
 Int16 = npt.NDArray[np.int16]
@@ -99,17 +101,48 @@ class AssetHistory:
     startup_ns: int
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A reason code as given: who gave it (the caller's identity) and when (wall clock),
+    since a reason is an operator's statement and an audit wants its author."""
+
+    code: str
+    by: str
+    at_ns: int
+
+
+ReasonJournal = Callable[[str, int, Reason], None]
+"""Keeps an assignment (asset, stop start, reason) durably; raises if it cannot."""
+
+
 @dataclass(slots=True)
 class ReasonBook:
-    """Reason codes operators give to downtime intervals, keyed by asset and interval start."""
+    """Reason codes operators give to downtime intervals, keyed by asset and interval start.
 
-    reasons: dict[tuple[str, int], str] = field(default_factory=dict)
+    ``journal``, when set, keeps every assignment before the book shows it, so a reason
+    the OEE figures use is one that survives a restart (the platform's SQLite store).
+    """
 
-    def assign_reason(self, asset: str, start_ns: int, reason: str) -> None:
-        """Give the interval of ``asset`` starting at ``start_ns`` a reason code."""
-        if not reason or not reason.strip():
+    reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)
+    clock: Clock = field(default_factory=WallClock, compare=False, repr=False)
+    journal: ReasonJournal | None = field(default=None, compare=False, repr=False)
+
+    def assign_reason(self, asset: str, start_ns: int, reason: str, *, by: str = "") -> Reason:
+        """Give the interval of ``asset`` starting at ``start_ns`` a reason code, replacing
+        the one it had."""
+        code = reason.strip() if reason else ""
+        if not code:
             raise ValueError(f"a reason code must not be empty, got {reason!r}")
-        self.reasons[(asset, int(start_ns))] = reason.strip()
+        given = Reason(code, by, self.clock.now_ns())
+        if self.journal is not None:
+            self.journal(asset, int(start_ns), given)
+        self.reasons[(asset, int(start_ns))] = given
+        return given
 
     def reason_of(self, asset: str, start_ns: int) -> str | None:
+        given = self.reasons.get((asset, start_ns))
+        return given.code if given else None
+
+    def given(self, asset: str, start_ns: int) -> Reason | None:
+        """The current reason of a stop with who gave it and when, if it has one."""
         return self.reasons.get((asset, start_ns))

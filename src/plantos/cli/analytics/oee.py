@@ -22,6 +22,7 @@ from plantos.analytics.oee import (
     reason_pareto,
     shift_periods,
 )
+from plantos.analytics.oee.reason_store import REASONS_FILE, read_reasons
 from plantos.cli.analytics.ranges import (
     API_OPTION,
     CONFIG_OPTION,
@@ -129,13 +130,15 @@ def _walk(node: Node) -> Iterator[Node]:
 def _oee_from_file(
     plant: Plant, data_dir: Path, node: Node, periods: list[Period]
 ) -> list[dict[str, Any]]:
-    """Each period's answer, shaped as ``GET /api/v1/oee`` answers it. Stop reasons are
-    assigned on the running server and kept there, so offline every stop is unassigned."""
+    """Each period's answer, shaped as ``GET /api/v1/oee`` answers it, with the stop
+    reasons the server keeps in the same data directory (read-only), as the server would."""
     _, oee_config = analytics_spec(plant)
     historian = open_plant_historian(plant, data_dir)
+    reasons = read_reasons(data_dir / REASONS_FILE)
     try:
         reports = [
-            historical_report(historian, plant, oee_config, p.start_ns, p.end_ns) for p in periods
+            historical_report(historian, plant, oee_config, p.start_ns, p.end_ns, reasons=reasons)
+            for p in periods
         ]
     finally:
         historian.close()

@@ -1,0 +1,101 @@
+"""Stop reasons kept in a small SQLite file in the data directory, so they survive a restart.
+
+Every assignment is a row, never updated or deleted: re-explaining a stop adds a row,
+and the newest row (by insertion) is the stop's current reason. The older rows are the
+audit trail of who said what when. The platform loads the current reasons into the
+:class:`ReasonBook` the OEE code reads; the offline CLI opens the same file read-only,
+so its report names the same reasons as the server's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from plantos.analytics.oee.records import Reason, ReasonBook
+from plantos.core.clock import Clock
+
+REASONS_FILE = "reasons.sqlite"
+"""The store's file name inside the platform's data directory."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS reason_assignments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    asset TEXT NOT NULL,
+    start_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+    given_by TEXT NOT NULL,
+    given_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reason_assignments_by_stop
+    ON reason_assignments (asset, start_ns, id);
+"""
+
+_CURRENT = """
+SELECT asset, start_ns, reason, given_by, given_ns FROM reason_assignments
+WHERE id IN (SELECT MAX(id) FROM reason_assignments GROUP BY asset, start_ns)
+"""
+
+
+class ReasonStore:
+    """The reason assignments of one platform, in ``path`` (created if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            yield db
+        finally:
+            db.close()
+
+    def book(self, *, clock: Clock) -> ReasonBook:
+        """The current reasons, in a book that records every new assignment here first.
+        ``clock`` stamps the assignments: the wall clock, as an audit wants."""
+        with self._db() as db:
+            rows = db.execute(_CURRENT).fetchall()
+        return ReasonBook(_by_stop(rows), clock=clock, journal=self.record)
+
+    def record(self, asset: str, start_ns: int, reason: Reason) -> None:
+        """Add one assignment; it becomes the stop's current reason."""
+        with self._db() as db:
+            db.execute(
+                "INSERT INTO reason_assignments (asset, start_ns, reason, given_by, given_ns) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (asset, start_ns, reason.code, reason.by, reason.at_ns),
+            )
+
+    def history(self, asset: str, start_ns: int) -> list[Reason]:
+        """Every reason the stop was given, newest (the current one) first."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT reason, given_by, given_ns FROM reason_assignments "
+                "WHERE asset = ? AND start_ns = ? ORDER BY id DESC",
+                (asset, start_ns),
+            ).fetchall()
+        return [Reason(code, by, at) for code, by, at in rows]
+
+
+def read_reasons(path: Path) -> ReasonBook:
+    """The current reasons of a store, opened read-only (beside a running server, which
+    may be writing); an empty book if the platform never kept a reason there."""
+    if not path.is_file():
+        return ReasonBook()
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute(_CURRENT).fetchall()
+    finally:
+        db.close()
+    return ReasonBook(_by_stop(rows))
+
+
+def _by_stop(rows: list[tuple[str, int, str, str, int]]) -> dict[tuple[str, int], Reason]:
+    return {(asset, start): Reason(code, by, at) for asset, start, code, by, at in rows}
