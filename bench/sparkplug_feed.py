@@ -30,21 +30,11 @@ if str(common.REPO) not in sys.path:  # tests.support.mosquitto finds the broker
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from tests.support.mosquitto import free_port, mosquitto_binary
+from tests.support.mosquitto import mosquitto_binary, running_mosquitto
 
 from plantos.edge.sparkplug import DataType, Metric, bdseq_metric, decode_payload, encode_payload
 
 WAIT_S = 120.0
-_CONF = """\
-listener {port} 127.0.0.1
-allow_anonymous true
-persistence false
-max_inflight_messages 0
-max_queued_messages 0
-max_queued_bytes 0
-"""
-
-
 def versions() -> dict[str, str]:
     """paho-mqtt's and Mosquitto's versions, for the machine line."""
     binary = mosquitto_binary()
@@ -163,34 +153,10 @@ def build_stream(group: str, metrics: int, messages: int, seed: int = 7) -> Stre
 @contextlib.contextmanager
 def broker(workdir: Path) -> Iterator[int]:
     """A private Mosquitto with unbounded queues; yields its port, always stops it."""
-    binary = mosquitto_binary()
-    if binary is None:
+    if mosquitto_binary() is None:
         raise SystemExit("mosquitto is not installed (/usr/sbin/mosquitto)")
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(_CONF.format(port=port))
-    with (workdir / "mosquitto.log").open("wb") as log:
-        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited with {proc.returncode}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"mosquitto did not listen on {port}") from None
-                    time.sleep(0.05)
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with running_mosquitto(workdir, unbounded_queues=True) as running:
+        yield running.port
 
 
 def _remaining(n: int) -> bytes:

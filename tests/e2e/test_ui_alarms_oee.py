@@ -76,3 +76,5 @@ def test_an_operator_gives_a_stop_its_reason(signed_in: Page) -> None:
         "data-reason", "hydraulic pump failure"
     )
     expect(page.locator("#reason-pareto")).to_contain_text("hydraulic pump failure")
+    # Who gave it: the signed-in operator, as an audit would want.
+    expect(page.locator("#stops tr[data-stop] td.given").first).to_contain_text("admin")

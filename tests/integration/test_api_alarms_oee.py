@@ -14,28 +14,18 @@ import pytest
 from plantos.analytics.alarms import AlarmDefinition, AlarmStateChanged, Priority
 from plantos.app import Platform
 from plantos.core.batch import SampleBatch
-from tests.support.server import SMALL_PLANT, RunningServer, running_server, wait_until
+from tests.support.server import MIXER_OEE_PLANT, RunningServer, running_server, wait_until
 
 NS = 1_000_000_000
 MIXER = "site-1/mixing/line-1/mixer-1"
 STATE = f"{MIXER}/state"
 ALARM = f"{MIXER}/overheat"
 RUNNING, DOWN = 2.0, 3.0
-PLANT = (
-    SMALL_PLANT
-    + """\
-analytics:
-  oee:
-    asset_types:
-      mixer: {from_enum: state, ideal_cycle_time: 10m, counters: {total: batches},
-              stale_after: 5m}
-"""
-)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("alarms"), PLANT) as running:
+    with running_server(tmp_path_factory.mktemp("alarms"), MIXER_OEE_PLANT) as running:
         ids = running.platform.tag_ids
         now = time.time_ns() // NS * NS
         # the last hour: running, then down for the last 10 minutes

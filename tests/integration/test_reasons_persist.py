@@ -17,21 +17,11 @@ from plantos.analytics.oee.reason_store import REASONS_FILE
 from plantos.core.batch import SampleBatch
 from plantos.core.timeparse import iso
 from tests.conftest import REPO
-from tests.support.server import SMALL_PLANT, RunningServer, running_server, wait_until
+from tests.support.server import MIXER_OEE_PLANT, RunningServer, running_server, wait_until
 
 NS = 1_000_000_000
 MIXER = "site-1/mixing/line-1/mixer-1"
 RUNNING, DOWN = 2.0, 3.0
-PLANT = (
-    SMALL_PLANT
-    + """\
-analytics:
-  oee:
-    asset_types:
-      mixer: {from_enum: state, ideal_cycle_time: 10m, counters: {total: batches},
-              stale_after: 5m}
-"""
-)
 
 
 def client(server: RunningServer, token: str) -> httpx.Client:
@@ -49,7 +39,7 @@ def down_stop(c: httpx.Client) -> dict[str, object]:
 def test_reasons_survive_a_restart_and_the_cli_reports_them(tmp_path: Path) -> None:
     now = time.time_ns() // NS * NS
     stop_ns = now - 2 * 3600 * NS  # longer than the hour a recomputation looks back
-    with running_server(tmp_path, PLANT) as server:
+    with running_server(tmp_path, MIXER_OEE_PLANT) as server:
         ids = server.platform.tag_ids
         ts = np.arange(now - 3 * 3600 * NS, now, 60 * NS)
         state = np.where(ts < stop_ns, RUNNING, DOWN)
@@ -92,7 +82,10 @@ def test_reasons_survive_a_restart_and_the_cli_reports_them(tmp_path: Path) -> N
     for tokens in (tmp_path / "data").glob("security.sqlite*"):
         tokens.unlink()
     window = {"from": iso(now - 3 * 3600 * NS), "to": iso(now)}
-    with running_server(tmp_path, PLANT) as server, client(server, server.admin_token) as c:
+    with (
+        running_server(tmp_path, MIXER_OEE_PLANT) as server,
+        client(server, server.admin_token) as c,
+    ):
         down = down_stop(c)
         assert down["start_ns"] == stop_ns and down["reason"] == "pump failure"
         assert down["by"] == "admin" and down["at"]

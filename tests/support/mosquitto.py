@@ -56,9 +56,17 @@ class Broker:
     process: subprocess.Popen[bytes]
 
 
-def _config(port: int, tls: ListenerTls | None, users: dict[str, str] | None, workdir: Path) -> str:
+def _config(
+    port: int,
+    tls: ListenerTls | None,
+    users: dict[str, str] | None,
+    workdir: Path,
+    unbounded_queues: bool,
+) -> str:
     # started as root, mosquitto would switch to user "mosquitto", which cannot read workdir
     lines = [f"listener {port} 127.0.0.1", "persistence false", f"user {getpass.getuser()}"]
+    if unbounded_queues:
+        lines += ["max_inflight_messages 0", "max_queued_messages 0", "max_queued_bytes 0"]
     if tls is not None:
         lines += [
             f"cafile {tls.ca_file}",
@@ -87,15 +95,18 @@ def running_mosquitto(
     timeout_s: float = 10.0,
     tls: ListenerTls | None = None,
     users: dict[str, str] | None = None,
+    unbounded_queues: bool = False,
 ) -> Iterator[Broker]:
     """Start Mosquitto with a minimal config in ``workdir``; stop it on exit. ``tls`` makes
-    the listener TLS-only; ``users`` (name to password) turns anonymous access off."""
+    the listener TLS-only; ``users`` (name to password) turns anonymous access off;
+    ``unbounded_queues`` lifts the per-client queue limits (a benchmark must not measure
+    the broker dropping what a slow subscriber has not read)."""
     binary = mosquitto_binary()
     if binary is None:
         raise FileNotFoundError("mosquitto is not installed")
     port = free_port()
     config = workdir / "mosquitto.conf"
-    config.write_text(_config(port, tls, users, workdir))
+    config.write_text(_config(port, tls, users, workdir, unbounded_queues))
     logfile = (workdir / "mosquitto.log").open("wb")
     proc = subprocess.Popen([binary, "-c", str(config)], stdout=logfile, stderr=subprocess.STDOUT)
     try:

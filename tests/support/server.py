@@ -45,6 +45,18 @@ sites:
               - {id: mixer-2, type: mixer}
 """
 
+MIXER_OEE_PLANT = (
+    SMALL_PLANT
+    + """\
+analytics:
+  oee:
+    asset_types:
+      mixer: {from_enum: state, ideal_cycle_time: 10m, counters: {total: batches},
+              stale_after: 5m}
+"""
+)
+"""The small plant with OEE for its mixers: the state enum, a batch counter, 10 min a batch."""
+
 
 def free_port() -> int:
     with socket.socket() as s:

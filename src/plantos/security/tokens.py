@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from plantos.core.clock import Clock
 from plantos.core.errors import AuthError
+from plantos.core.sqlite_file import sqlite_session
 
 NS = 1_000_000_000
 SESSION_TTL_NS = 12 * 3600 * NS
@@ -56,23 +54,14 @@ class TokenStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._clock = clock
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             db.executescript(_SCHEMA)
         path.chmod(0o600)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            yield db
-        finally:
-            db.close()
 
     def _issue(self, kind: str, subject: str, role: str, ttl_ns: int | None) -> str:
         token = f"pos_{secrets.token_urlsafe(32)}"
         now = self._clock.now_ns()
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             db.execute(
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)",
                 (_hash(token), kind, subject, role, now, now + ttl_ns if ttl_ns else None),
@@ -81,7 +70,7 @@ class TokenStore:
 
     def bootstrap_admin(self) -> str | None:
         """Create the first admin token and return it, or ``None`` if an admin exists."""
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             row = db.execute(
                 "SELECT 1 FROM tokens WHERE kind = 'api' AND role = 'admin' LIMIT 1"
             ).fetchone()
@@ -100,7 +89,7 @@ class TokenStore:
         The token is deleted and read in one statement, so of two requests racing with
         the same link only one gets a session.
         """
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             row = db.execute(
                 "DELETE FROM tokens WHERE hash = ? AND kind = 'signin' "
                 "RETURNING subject, role, expires_ns",
@@ -117,7 +106,7 @@ class TokenStore:
         """The identity behind ``token``; :class:`AuthError` if missing, unknown or expired."""
         if not token:
             raise AuthError("sign in required: send 'Authorization: Bearer <token>'")
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             row = db.execute(
                 "SELECT kind, subject, role, expires_ns FROM tokens WHERE hash = ?",
                 (_hash(token),),
@@ -130,11 +119,11 @@ class TokenStore:
         return Identity(subject, role, kind)
 
     def revoke(self, token: str) -> None:
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             db.execute("DELETE FROM tokens WHERE hash = ?", (_hash(token),))
 
     def purge_expired(self) -> int:
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             cur = db.execute(
                 "DELETE FROM tokens WHERE expires_ns IS NOT NULL AND expires_ns <= ?",
                 (self._clock.now_ns(),),

@@ -10,12 +10,11 @@ so its report names the same reasons as the server's.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from plantos.analytics.oee.records import Reason, ReasonBook
 from plantos.core.clock import Clock
+from plantos.core.sqlite_file import sqlite_session
 
 REASONS_FILE = "reasons.sqlite"
 """The store's file name inside the platform's data directory."""
@@ -45,28 +44,19 @@ class ReasonStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            yield db
-        finally:
-            db.close()
 
     def book(self, *, clock: Clock) -> ReasonBook:
         """The current reasons, in a book that records every new assignment here first.
         ``clock`` stamps the assignments: the wall clock, as an audit wants."""
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             rows = db.execute(_CURRENT).fetchall()
         return ReasonBook(_by_stop(rows), clock=clock, journal=self.record)
 
     def record(self, asset: str, start_ns: int, reason: Reason) -> None:
         """Add one assignment; it becomes the stop's current reason."""
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             db.execute(
                 "INSERT INTO reason_assignments (asset, start_ns, reason, given_by, given_ns) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -75,7 +65,7 @@ class ReasonStore:
 
     def history(self, asset: str, start_ns: int) -> list[Reason]:
         """Every reason the stop was given, newest (the current one) first."""
-        with self._db() as db:
+        with sqlite_session(self._path) as db:
             rows = db.execute(
                 "SELECT reason, given_by, given_ns FROM reason_assignments "
                 "WHERE asset = ? AND start_ns = ? ORDER BY id DESC",
