@@ -25,11 +25,12 @@ from common import REPO, machine_line, markdown_table, print_table, publish
 
 from plantos.analytics.anomaly import offline
 from plantos.analytics.anomaly.calibration import chi2_per_dof_quantile
-from plantos.analytics.anomaly.events import AnomalyRaised
+from plantos.analytics.anomaly.events import AnomalyEscalated, AnomalyRaised
 from plantos.analytics.anomaly.features import SLOW_FEATURES
-from plantos.analytics.anomaly.monitor import AnomalyMonitor
 from plantos.analytics.anomaly.presets import SLOW, VIBRATION, Preset
-from plantos.analytics.anomaly.spindle import SpindleFeatures, SpindleTags
+from plantos.analytics.anomaly.spindle import SpindleTags
+from plantos.analytics.anomaly.zones import GROUP2_RIGID
+from plantos.analytics.spindles import SpindleWatch
 from plantos.core.timeparse import parse_time_ns
 from plantos.edge.simulator import Simulator, parse_scenario
 from plantos.model.loader import load_plant
@@ -312,6 +313,10 @@ def _short(asset: str) -> str:
     return f"{asset.split('/')[0]}/{asset.rsplit('/', 1)[-1]}"
 
 
+def _hours_s(seconds: float | None) -> float | None:
+    return seconds / 3600 if seconds is not None else None
+
+
 def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
     """One run: every CNC streamed in 5-minute batches for ``hours``; bearing wear on one.
 
@@ -320,7 +325,9 @@ def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
     runs. The wear starts at ``onset_h`` (the second simulated day, so that the
     two-shift plant has run before) and reaches functional failure 12 h later.
     False alarms: every alarm of a healthy machine, and of the failing one
-    before onset.
+    before onset. Each CNC runs through a :class:`SpindleWatch` as in the platform
+    (severity from the ISO velocity zones); the failing spindle's running velocity
+    snapshots are kept to say when it really reached zone D.
     """
     plant = load_plant(REPO / "examples" / "demo-plant" / "plantos.yaml")
     cncs, ids, tags = _cnc_tags(plant)
@@ -329,28 +336,36 @@ def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
     scenario = parse_scenario(f"bearing-wear:{failing}:{onset_h}h:12h", plant)
     sim = Simulator(plant, ids, seed=seed, start_ns=start, scenarios=[scenario])
     truth = sim.ground_truth()[0]
-    feats = {c: SpindleFeatures(tags[c]) for c in cncs}
-    monitors = {
-        c: AnomalyMonitor(
-            VIBRATION.detector(),
-            subject=c,
-            policy=VIBRATION.policy,
-            learn_rows=VIBRATION.learn_rows,
-        )
-        for c in cncs
-    }
+    watches = {c: SpindleWatch(c, tags[c]) for c in cncs}
     raised: dict[str, list[AnomalyRaised]] = {c: [] for c in cncs}
+    graded: list[AnomalyRaised | AnomalyEscalated] = []
+    velocity: list[tuple[int, float]] = []
     step = 300 * NS
     for until in range(start + step, start + hours * HOUR_NS + 1, step):
         batch, _ = sim.step(until)
         for c in cncs:
-            out = monitors[c].process(feats[c].update(batch))
+            frame = watches[c].features.update(batch)
+            out = watches[c].monitor.process(frame)
             raised[c] += [e for e in out.events if isinstance(e, AnomalyRaised)]
+            if c == failing:
+                graded += [e for e in out.events if isinstance(e, AnomalyRaised | AnomalyEscalated)]
+                run = frame.state != 0
+                v = frame.values[run, frame.names.index("velocity_rms")]
+                velocity += zip(frame.ts_ns[run].tolist(), v.tolist(), strict=True)
     onset_ns, failure_ns = int(truth["onset_ns"]), int(truth["functional_failure_ns"])
     during = [e for e in raised[failing] if onset_ns <= e.ts_ns <= failure_ns]
     first = during[0] if during else None
     healthy = [c for c in cncs if c != failing]
-    watched = monitors[failing]
+    watched = watches[failing].monitor
+    zone_d = watches[failing].severity.zones.c_d
+    d_ns = next((t for t, v in velocity if t >= onset_ns and v >= zone_d), None)
+    critical = next(
+        (e.ts_ns for e in graded if first and e.ts_ns >= first.ts_ns and e.severity == "critical"),
+        None,
+    )
+    to_c = next(
+        (e for e in graded if first and e.ts_ns >= first.ts_ns and e.severity == "alarm"), None
+    )
     learned = sorted(watched.learned_ns.values())
     running = sorted(t for state, t in watched.learned_ns.items() if state > 0)
     false = [e for c in healthy for e in raised[c]] + [
@@ -364,15 +379,30 @@ def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
         "after_onset": sum(t > onset_ns for t in learned),
         "lead_h": (failure_ns - first.ts_ns) / HOUR_NS if first else None,
         "severity": first.severity if first else None,
-        "ttt_h": first.time_to_threshold_s / 3600
-        if first and first.time_to_threshold_s is not None
-        else None,
+        "est_d_h": _hours_s(first.time_to_threshold_s if first else None),
+        "actual_d_h": (d_ns - first.ts_ns) / HOUR_NS if first and d_ns is not None else None,
+        "critical_h": (critical - first.ts_ns) / HOUR_NS if first and critical else None,
+        "est_d_at_c_h": _hours_s(to_c.time_to_threshold_s if to_c else None),
+        "actual_d_at_c_h": (d_ns - to_c.ts_ns) / HOUR_NS if to_c and d_ns is not None else None,
         "evidence": [ev.feature for ev in first.evidence] if first else [],
         "false_alarms": len(false),
         "false_at": [f"{_short(e.subject)} at {(e.ts_ns - start) / HOUR_NS:.1f} h" for e in false],
         "machine_days": (len(healthy) * hours + onset_h) / 24.0,
         "untrained": sum(watched.learning.values()),
     }
+
+
+def _median(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.2f}" if xs else "\u2013"
+
+
+def _ratios(runs: list[dict[str, Any]], estimate: str, actual: str) -> list[float]:
+    """Estimate over actual hours, where both exist and the actual is positive."""
+    return [
+        r[estimate] / r[actual]
+        for r in runs
+        if r[estimate] is not None and r[actual] is not None and r[actual] > 0
+    ]
 
 
 def demo_section(seeds: int) -> str:
@@ -387,7 +417,9 @@ def demo_section(seeds: int) -> str:
             r["after_onset"],
             _f(r["lead_h"], 1),
             r["severity"] or "\u2013",
-            _f(r["ttt_h"], 1),
+            _f(r["est_d_h"], 1),
+            _f(r["actual_d_h"], 1),
+            _f(r["critical_h"], 1),
             ", ".join(r["evidence"]) or "\u2013",
             r["false_alarms"],
             _f(r["machine_days"], 1),
@@ -402,7 +434,9 @@ def demo_section(seeds: int) -> str:
         "learned after onset",
         "lead h",
         "severity",
-        "est. h to critical",
+        "est. h to zone D",
+        "actual h to zone D",
+        "h to critical",
         "evidence",
         "false alarms",
         "machine-days",
@@ -412,6 +446,10 @@ def demo_section(seeds: int) -> str:
     alarms = sum(r["false_alarms"] for r in runs)
     days = sum(r["machine_days"] for r in runs)
     per_seed = [r["false_alarms"] / r["machine_days"] for r in runs]
+    crit = [r["critical_h"] for r in runs if r["critical_h"] is not None]
+    est = _ratios(runs, "est_d_h", "actual_d_h")
+    est_c = _ratios(runs, "est_d_at_c_h", "actual_d_at_c_h")
+    zone_d = GROUP2_RIGID.c_d
     md = [
         "## Anomaly detection on the demo plant (bearing wear)",
         "",
@@ -436,11 +474,21 @@ def demo_section(seeds: int) -> str:
         "the start until a spindle speed had one (plant-b's first shift starts 7 h in); *learned",
         "after onset*: states",
         "whose baseline includes worn-bearing snapshots (learned after the onset), which makes",
-        "that state blind to the early wear. *Lead h*: functional failure minus the first alarm",
+        "that state blind to the early wear; no state is learned while an alarm is active (a",
+        "machine in alarm is no example of health). *Lead h*: functional failure minus the",
+        "first alarm",
         "between onset and failure. *False alarms*: every alarm on the nine healthy CNCs over",
         f"{hours} h, plus the failing CNC's before onset; *machine-days* counts those hours.",
         "",
-        markdown_table(header, rows, "llrrrrlrlrr"),
+        "The score decides whether there is an alarm; its *severity* comes from the ISO",
+        f"10816-3 zone of the velocity RMS (group 2, rigid: C/D at {zone_d:g} mm/s; zone A or B:",
+        "warning, C: alarm, D: critical) and *est. h to zone D* is the exponential trend's",
+        "time to C/D at the first alarm (\u2013: no rising trend yet). *Actual h to zone D*:",
+        "from the first alarm to the first running snapshot at or above C/D; *h to critical*:",
+        "from the first alarm to the first event graded critical (the zone of the median of",
+        "the newest three running snapshots).",
+        "",
+        markdown_table(header, rows, "llrrrrlrrrlrr"),
         "",
         f"Failing spindles flagged before failure: **{len(leads)}/{seeds}**; lead time before",
         f"functional failure: min **{min(leads, default=float('nan')):.1f} h**, median",
@@ -453,6 +501,16 @@ def demo_section(seeds: int) -> str:
             )
             or "none"
         )
+        + ".",
+        "",
+        f"First alarms graded critical: **{sum(r['severity'] == 'critical' for r in runs)}"
+        f"/{len(leads)}**; critical before functional failure: **{len(crit)}/{seeds}**, "
+        f"median **{_median(crit)} h** after the first alarm. Estimated time to zone D at the",
+        f"first alarm: {len(est)}/{len(leads)} with an estimate"
+        + (f", median ratio estimate/actual {_median(est)}" if est else "")
+        + "; at the escalation to *alarm* (zone C): "
+        + f"{len(est_c)} with an estimate"
+        + (f", median ratio estimate/actual **{_median(est_c)}**" if est_c else "")
         + ".",
         "",
         "```",

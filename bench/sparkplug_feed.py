@@ -35,6 +35,8 @@ from tests.support.mosquitto import mosquitto_binary, running_mosquitto
 from plantos.edge.sparkplug import DataType, Metric, bdseq_metric, decode_payload, encode_payload
 
 WAIT_S = 120.0
+
+
 def versions() -> dict[str, str]:
     """paho-mqtt's and Mosquitto's versions, for the machine line."""
     binary = mosquitto_binary()

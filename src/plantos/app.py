@@ -43,7 +43,15 @@ log = logging.getLogger(__name__)
 DEFAULT_HISTORIAN_URL = "duckdb:///history.duckdb"
 JUDGEMENTS_KEPT = 10_000
 JUDGEMENT_KINDS = frozenset(
-    {"AnomalyRaised", "AnomalyCleared", "SpcViolation", "StuckSignal", "AlarmRaised", "AlarmFlood"}
+    {
+        "AnomalyRaised",
+        "AnomalyEscalated",
+        "AnomalyCleared",
+        "SpcViolation",
+        "StuckSignal",
+        "AlarmRaised",
+        "AlarmFlood",
+    }
 )
 
 

@@ -210,8 +210,14 @@ def test_the_health_of_a_spindle_with_an_anomaly_and_its_evidence(
     assert len(scores["t_ms"]) == len(scores["score"]) == len(scores["flag"]) == judged
     assert scores["flag"][-1] and body["latest"]["flag"]
     assert body["latest"]["score"] > body["thresholds"]["raise_at"]
+    # 6.5 mm/s: zone D of the default group-2-rigid boundaries, so the anomaly is critical
+    assert body["thresholds"]["velocity_zones_mm_s"] == {"a_b": 1.4, "b_c": 2.8, "c_d": 4.5}
+    assert body["latest"]["velocity_mm_s"] == pytest.approx(6.5, abs=0.3)
+    assert (body["latest"]["zone"], body["latest"]["severity"]) == ("D", "critical")
     anomaly = body["anomaly"]
     assert anomaly["active"] and anomaly["cleared"] is None
+    assert anomaly["raised"]["severity"] == "critical"
+    assert anomaly["raised"]["time_to_threshold_s"] == 0.0 and anomaly["escalated"] is None
     raised = next(e for e in server.platform.judgements if isinstance(e, AnomalyRaised))
     assert anomaly["raised"]["score"] == raised.score
     assert [e["feature"] for e in anomaly["raised"]["evidence"]] == [

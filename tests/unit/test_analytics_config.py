@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from plantos.analytics.config import analytics_spec
+from plantos.analytics.config import SpindleWatchSpec, analytics_spec
 from plantos.core.errors import ConfigError
 from plantos.model import load_plant, load_plant_text
 from tests.unit.test_model_loader import BASE
@@ -68,3 +68,29 @@ def test_a_spindle_watch_needs_a_known_type_and_its_signals() -> None:
         24,
         "analytics.spindles[1].velocity_rms: asset type 'pump' has no signal 'nope'",
     ) in found
+
+
+def test_spindle_zone_boundaries_must_be_positive_and_increasing() -> None:
+    block = """\
+  spindles:
+    - {asset_type: pump, waveform: w, speed: s, velocity_rms: v,
+       velocity_zones_mm_s: {a_b: 2.8, b_c: 1.4, c_d: 4.5}}
+    - {asset_type: pump, waveform: w, speed: s, velocity_rms: v,
+       velocity_zones_mm_s: {a_b: -1.0}}
+"""
+    assert problems(block) == [
+        (
+            24,
+            "analytics.spindles[0].velocity_zones_mm_s: zone boundaries must increase "
+            "(a_b < b_c < c_d), got 2.8, 1.4, 4.5",
+        ),
+        (26, "analytics.spindles[1].velocity_zones_mm_s.a_b: Input should be greater than 0"),
+    ]
+
+
+def test_spindle_zones_default_to_iso_group_2_rigid(demo_plant_path: Path) -> None:
+    demo, _ = analytics_spec(load_plant(demo_plant_path))
+    omitted = SpindleWatchSpec(asset_type="t", waveform="w", speed="s", velocity_rms="v")
+    for spec in (demo.spindles[0], omitted):
+        zones = spec.velocity_zones_mm_s.zones()
+        assert (zones.a_b, zones.b_c, zones.c_d) == (1.4, 2.8, 4.5)

@@ -21,9 +21,13 @@ NAMES = ("rms", "kurtosis")
 POLICY = AlarmPolicy(raise_at=6.0, clear_at=3.0, min_duration_ns=0)
 
 
-def monitor(**kw: int) -> AnomalyMonitor:
+QUIET = AlarmPolicy(raise_at=1e9, clear_at=1.0, min_duration_ns=0)
+"""Never raises: for tests of learning alone (an alarm stops learning, see below)."""
+
+
+def monitor(policy: AlarmPolicy = POLICY, **kw: int) -> AnomalyMonitor:
     det = HotellingDetector(ewma_alpha=1.0, min_samples=5)
-    return AnomalyMonitor(det, subject="plant-b/m/l/cnc-01", policy=POLICY, **kw)
+    return AnomalyMonitor(det, subject="plant-b/m/l/cnc-01", policy=policy, **kw)
 
 
 def shifts() -> FeatureFrame:
@@ -36,7 +40,7 @@ def shifts() -> FeatureFrame:
 
 
 def test_each_state_is_learned_from_its_first_rows_whenever_they_come() -> None:
-    m = monitor(learn_rows=20)
+    m = monitor(QUIET, learn_rows=20)
     frame = shifts()
     out = m.process(frame)  # never fitted: everything is learned in the stream
     # 12000 reaches 20 rows at row 27 (15 + 5 of its second run), 3000 at row 49
@@ -49,9 +53,9 @@ def test_each_state_is_learned_from_its_first_rows_whenever_they_come() -> None:
 
 def test_learning_gives_the_same_answer_batch_by_batch() -> None:
     frame = shifts()
-    at_once = monitor(learn_rows=20)
+    at_once = monitor(QUIET, learn_rows=20)
     whole = at_once.process(frame)
-    split = monitor(learn_rows=20)
+    split = monitor(QUIET, learn_rows=20)
     parts = [split.process(frame.rows(p)) for p in np.array_split(np.arange(len(frame)), 7)]
     np.testing.assert_allclose(np.concatenate([p.scores for p in parts]), whole.scores, rtol=1e-12)
     assert split.learned_ns == at_once.learned_ns
@@ -59,7 +63,7 @@ def test_learning_gives_the_same_answer_batch_by_batch() -> None:
 
 def test_fit_seeds_the_states_with_enough_rows_and_keeps_learning_the_rest() -> None:
     frame = shifts()
-    m = monitor(learn_rows=20)
+    m = monitor(QUIET, learn_rows=20)
     m.fit(frame.rows(slice(0, 23)))  # 15 rows of 12000 and 8 of 3000: neither is enough
     assert m.learning == {12000: 15, 3000: 8}
     m.process(frame.rows(slice(23, None)))
@@ -111,3 +115,31 @@ def test_stuck_features_and_missing_rows_are_sensor_findings() -> None:
     frame = FeatureFrame.of(x, NAMES, ts)
     pieces = [again.process(frame.rows(p)).events for p in np.array_split(np.arange(60), 9)]
     assert [e for p in pieces for e in p if isinstance(e, SensorFinding)] == findings
+
+
+def test_a_state_first_run_during_an_alarm_is_not_learned_and_the_alarm_holds() -> None:
+    """12000 rpm is learned healthy; the machine goes bad, then first runs at 3000 rpm. That
+    speed's rows are not learned as healthy (they would carry the fault), stay unjudged and
+    keep the alarm up; after the alarm clears, 3000 rpm is learned from healthy rows."""
+    m = monitor(learn_rows=20)
+    rng = np.random.default_rng(5)
+    healthy = rng.normal(size=(30, 2))
+    bad = rng.normal(size=(10, 2)) + np.array([0.0, 8.0])
+    slow_bad = rng.normal(size=(25, 2)) + np.array([10.0, 8.0])
+    recovered = rng.normal(size=(5, 2))
+    slow_ok = rng.normal(size=(25, 2)) + np.array([10.0, 0.0])
+    x = np.vstack([healthy, bad, slow_bad, recovered, slow_ok])
+    state = np.repeat([12000, 12000, 3000, 12000, 3000], [30, 10, 25, 5, 25])
+    frame = FeatureFrame.of(x, NAMES, np.arange(len(x)) * 5 * MIN, state)
+    out = m.process(frame)
+    split = monitor(learn_rows=20)
+    parts = [split.process(frame.rows(p)) for p in np.array_split(np.arange(len(x)), 9)]
+    np.testing.assert_array_equal(np.concatenate([p.flags for p in parts]), out.flags)
+    assert split.learned_ns == m.learned_ns
+    raised = [e for e in out.events if isinstance(e, AnomalyRaised)]
+    cleared = [e for e in out.events if isinstance(e, AnomalyCleared)]
+    assert len(raised) == 1 and len(cleared) == 1
+    assert out.flags[40:65].all()  # held through the unlearned speed
+    assert np.isnan(out.scores[40:65]).all()
+    assert m.alarmed_rows_not_learned == 25
+    assert 3000 in m.learned_ns and m.learned_ns[3000] == int(np.arange(len(x))[-6] * 5 * MIN)

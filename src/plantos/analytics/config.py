@@ -9,7 +9,8 @@ analytics:
        chart: i-mr, window: 5m, limits: {rolling: 48}}
   spindles:                 # vibration anomaly detection (docs/anomaly-detection.md)
     - {asset_type: cnc-mill, waveform: spindle_vibration_waveform,
-       speed: spindle_speed, velocity_rms: spindle_vibration}
+       speed: spindle_speed, velocity_rms: spindle_vibration,
+       velocity_zones_mm_s: {a_b: 1.4, b_c: 2.8, c_d: 4.5}}   # optional, ISO 10816-3
 ```
 
 The plant model keeps the section as plain data (the model layer knows nothing of
@@ -20,13 +21,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from plantos.analytics.anomaly.zones import GROUP2_RIGID, VelocityZones
 from plantos.analytics.oee import OeeSpec, default_oee_config
 from plantos.analytics.spc import SpcCharacteristicSpec
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
+
+
+class VelocityZoneSpec(BaseModel):
+    """The velocity RMS boundaries (mm/s) between ISO 10816-3 zones A/B, B/C and C/D that
+    grade a spindle's anomaly; omitted: group 2, rigid foundation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    a_b: float = Field(GROUP2_RIGID.a_b, gt=0)
+    b_c: float = Field(GROUP2_RIGID.b_c, gt=0)
+    c_d: float = Field(GROUP2_RIGID.c_d, gt=0)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> VelocityZoneSpec:
+        if not self.a_b < self.b_c < self.c_d:
+            raise ValueError(
+                f"zone boundaries must increase (a_b < b_c < c_d), "
+                f"got {self.a_b}, {self.b_c}, {self.c_d}"
+            )
+        return self
+
+    def zones(self) -> VelocityZones:
+        return VelocityZones(self.a_b, self.b_c, self.c_d)
 
 
 class SpindleWatchSpec(BaseModel):
@@ -39,6 +64,8 @@ class SpindleWatchSpec(BaseModel):
     """Raw acceleration snapshots (a tag with a ``waveform`` block)."""
     speed: str
     velocity_rms: str
+    velocity_zones_mm_s: VelocityZoneSpec = Field(default_factory=VelocityZoneSpec)
+    """How severe an anomaly is, by the zone of the velocity RMS."""
 
 
 class AnalyticsSpec(BaseModel):

@@ -7,6 +7,11 @@ first ``learn_rows`` snapshots, whenever the machine first runs it: a machine wh
 hours fall outside its shifts, or that runs a new program next week, learns then, instead
 of being judged against a baseline of something else. Until a state is learned its
 snapshots are not scored, and the health page says how far learning got.
+
+The anomaly score decides whether there is an alarm; how severe it is, and how long until
+the spindle reaches zone D, come from the velocity RMS and its ISO zones
+(:class:`~plantos.analytics.anomaly.zones.ZoneSeverity`): a bearing defect found early is
+an inspection to plan, not a machine to stop.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy as np
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
 from plantos.analytics.anomaly.presets import VIBRATION
 from plantos.analytics.anomaly.spindle import SpindleFeatures, SpindleTags
+from plantos.analytics.anomaly.zones import GROUP2_RIGID, VelocityZones, ZoneSeverity
 from plantos.analytics.config import SpindleWatchSpec
 from plantos.core.batch import SampleBatch
 from plantos.core.events import Event
@@ -29,14 +35,17 @@ SCORES_KEPT = 576
 
 
 class SpindleWatch:
-    def __init__(self, asset: str, tags: SpindleTags) -> None:
+    def __init__(self, asset: str, tags: SpindleTags, zones: VelocityZones = GROUP2_RIGID) -> None:
         self.asset = asset
         self.features = SpindleFeatures(tags)
+        self.severity = ZoneSeverity(zones, trend_points=VIBRATION.policy.trend_points)
+        """Grades this spindle's anomalies by its velocity zone; knows the newest level."""
         self.monitor = AnomalyMonitor(
             VIBRATION.detector(),
             subject=asset,
             policy=VIBRATION.policy,
             learn_rows=VIBRATION.learn_rows,
+            scale=self.severity,
         )
         self.training_rows = VIBRATION.learn_rows
         """Snapshots that make one operating state's healthy baseline."""
@@ -93,5 +102,5 @@ def spindle_watches(
                 rate_hz=waveform.rate_hz,
                 samples=waveform.samples,
             )
-            watches.append(SpindleWatch(asset.path, tags))
+            watches.append(SpindleWatch(asset.path, tags, spec.velocity_zones_mm_s.zones()))
     return watches

@@ -18,7 +18,13 @@ import numpy.typing as npt
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from plantos.analytics.anomaly.events import AnomalyCleared, AnomalyRaised, Evidence
+from plantos.analytics.anomaly.events import (
+    AnomalyCleared,
+    AnomalyEscalated,
+    AnomalyRaised,
+    Evidence,
+)
+from plantos.analytics.anomaly.zones import ZONE_SEVERITY
 from plantos.analytics.config import analytics_spec
 from plantos.analytics.spc import ChartKind, SpcCharacteristicSpec, SpcMonitor, SpcViolation
 from plantos.analytics.spc.capability import capability_summary
@@ -311,14 +317,18 @@ def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
 
 
 def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
-    """The newest raise of this asset with its evidence, and whether it has cleared since."""
+    """The newest raise of this asset with its evidence, its newest escalation (the severity
+    now, and a fresher time to threshold) and whether it has cleared since."""
     raised: AnomalyRaised | None = None
+    escalated: AnomalyEscalated | None = None
     cleared: AnomalyCleared | None = None
     for event in platform.judgements:
         if event.subject != asset:
             continue
         if isinstance(event, AnomalyRaised):
-            raised, cleared = event, None
+            raised, escalated, cleared = event, None, None
+        elif isinstance(event, AnomalyEscalated) and raised is not None and cleared is None:
+            escalated = event
         elif isinstance(event, AnomalyCleared) and raised is not None:
             cleared = event
     return {
@@ -333,6 +343,16 @@ def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
             "time_to_threshold_s": raised.time_to_threshold_s,
             "detector": raised.detector,
             "evidence": _evidence(raised.evidence),
+        },
+        "escalated": None
+        if escalated is None
+        else {
+            "time": iso(escalated.ts_ns),
+            "t_ms": escalated.ts_ns // NS_PER_MS,
+            "score": escalated.score,
+            "severity": escalated.severity,
+            "previous": escalated.previous,
+            "time_to_threshold_s": escalated.time_to_threshold_s,
         },
         "cleared": None
         if cleared is None
@@ -356,6 +376,7 @@ async def asset_health(
     platform = platform_of(request)
     watch = watch_of(platform, asset)
     policy = watch.monitor.policy
+    zones = watch.severity.zones
     scores = list(watch.scores)[-points:]
     alarm_id = anomaly_alarm_id(watch.asset)
     status = platform.analytics.alarms.status(alarm_id)
@@ -372,7 +393,7 @@ async def asset_health(
             "raise_at": policy.raise_at,
             "clear_at": policy.clear_at,
             "min_duration_s": policy.min_duration_ns / 1e9,
-            "severities": [{"name": n, "score": policy.raise_at * m} for n, m in policy.severities],
+            "velocity_zones_mm_s": {"a_b": zones.a_b, "b_c": zones.b_c, "c_d": zones.c_d},
         },
         "scores": {
             "t_ms": [t // NS_PER_MS for t, _, _ in scores],
@@ -385,7 +406,13 @@ async def asset_health(
             "time": iso(latest[0]),
             "score": latest[1],
             "flag": latest[2],
-            "severity": policy.severity(latest[1]) if latest[1] >= policy.raise_at else "normal",
+            "severity": (
+                ZONE_SEVERITY[watch.severity.zone or "A"]
+                if latest[1] >= policy.raise_at
+                else "normal"
+            ),
+            "velocity_mm_s": watch.severity.level,
+            "zone": watch.severity.zone,
         },
         "alarm": {
             "alarm_id": alarm_id,

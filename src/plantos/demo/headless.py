@@ -8,15 +8,17 @@ import asyncio
 import resource
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from plantos import __version__
-from plantos.analytics.anomaly.events import AnomalyRaised
+from plantos.analytics.anomaly.events import AnomalyCleared, AnomalyEscalated, AnomalyRaised
 from plantos.analytics.spc import SpcViolation
 from plantos.app import Platform, Settings
 from plantos.core.clock import ManualClock
+from plantos.core.events import Event
 from plantos.core.timeparse import iso
 from plantos.demo.feed import SimulatorFeed
 from plantos.edge.simulator import Simulator, parse_scenario
@@ -40,6 +42,21 @@ def _rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def escalations(events: Iterable[Event]) -> list[tuple[AnomalyRaised, list[AnomalyEscalated]]]:
+    """Every anomaly raised with the escalations of that same anomaly (until it cleared)."""
+    out: list[tuple[AnomalyRaised, list[AnomalyEscalated]]] = []
+    open_: dict[str, list[AnomalyEscalated]] = {}
+    for e in events:
+        if isinstance(e, AnomalyRaised):
+            out.append((e, []))
+            open_[e.subject] = out[-1][1]
+        elif isinstance(e, AnomalyEscalated) and e.subject in open_:
+            open_[e.subject].append(e)
+        elif isinstance(e, AnomalyCleared):
+            open_.pop(e.subject, None)
+    return out
+
+
 def judgements_report(platform: Platform, start_ns: int, end_ns: int) -> dict[str, Any]:
     """What the analytics stage found: anomalies with their evidence, SPC violations per
     characteristic and rule, and OEE per line over the run."""
@@ -59,9 +76,16 @@ def judgements_report(platform: Platform, start_ns: int, end_ns: int) -> dict[st
                 for ev in e.evidence
             ],
             "time_to_threshold_s": e.time_to_threshold_s,
+            "escalations": [
+                {
+                    "time": iso(x.ts_ns),
+                    "severity": x.severity,
+                    "time_to_threshold_s": x.time_to_threshold_s,
+                }
+                for x in later
+            ],
         }
-        for e in platform.judgements
-        if isinstance(e, AnomalyRaised)
+        for e, later in escalations(platform.judgements)
     ]
     violations: Counter[tuple[str, int]] = Counter(
         (e.subject, e.rule) for e in platform.judgements if isinstance(e, SpcViolation)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.anomaly.alarm import AlarmPolicy, Hysteresis, time_to_threshold_s
+from plantos.analytics.anomaly.alarm import AlarmPolicy, Hysteresis
 from plantos.analytics.anomaly.detector import Detector, FeatureFrame
 from plantos.analytics.anomaly.events import (
     AnomalyCleared,
@@ -22,6 +22,7 @@ from plantos.analytics.anomaly.events import (
     Evidence,
     SensorFinding,
 )
+from plantos.analytics.anomaly.severity import ScoreSeverity, SeverityScale
 from plantos.analytics.anomaly.stuck import StuckWatch
 from plantos.core.events import Event
 
@@ -53,6 +54,10 @@ class AnomalyMonitor:
     ``stuck_after_ns`` and ``missing_after_ns`` turn on :class:`SensorFinding`
     events: a feature that does not move for that long (a frozen sensor looks
     perfectly healthy), and no complete row for that long (a silent sensor).
+
+    ``scale`` grades an active anomaly and estimates its time to the top
+    severity; by default from the score (:class:`ScoreSeverity` of ``policy``).
+    The score alone decides whether there is an alarm.
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class AnomalyMonitor:
         learn_rows: int = 0,
         stuck_after_ns: int | None = None,
         missing_after_ns: int | None = None,
+        scale: SeverityScale | None = None,
     ):
         min_samples = int(getattr(detector, "min_samples", 1))
         if learn_rows < 0 or 0 < learn_rows < min_samples:
@@ -77,11 +83,14 @@ class AnomalyMonitor:
         self.learn_rows = learn_rows
         self.stuck_after_ns = stuck_after_ns
         self.missing_after_ns = missing_after_ns
+        self.scale: SeverityScale = scale or ScoreSeverity(self.policy)
         self.alarm = Hysteresis(self.policy)
         #: When each state learned while streaming got its baseline (ns).
         self.learned_ns: dict[int, int] = {}
         #: Rows scored NaN because their state was still being learned.
         self.learning_rows = 0
+        #: Rows of a state not yet learned that came while an alarm was active (not learned).
+        self.alarmed_rows_not_learned = 0
         self._trained: list[FeatureFrame] = []
         self._trained_states: set[int] = set()
         self._pending: dict[int, list[FeatureFrame]] = {}
@@ -89,8 +98,7 @@ class AnomalyMonitor:
 
     def _reset_watch(self) -> None:
         self.alarm = Hysteresis(self.policy)
-        self._trend_ts = np.zeros(0, np.int64)
-        self._trend = np.zeros(0)
+        self.scale.reset()
         self._open_ns: int | None = None
         self._severity = -1
         self._stuck: dict[str, StuckWatch] = {}
@@ -136,7 +144,7 @@ class AnomalyMonitor:
             scores.append(out.scores)
             flags.append(out.flags)
             events += out.events
-            self._learn(part)
+            self._learn(part, out.flags)
             start = stop
         if not len(frame):
             return MonitorOutput(np.zeros(0), np.zeros(0, bool), [])
@@ -157,9 +165,17 @@ class AnomalyMonitor:
                 return i
         return None
 
-    def _learn(self, part: FeatureFrame) -> None:
-        """Keep ``part``'s rows of untrained states; refit when one has ``learn_rows``."""
+    def _learn(self, part: FeatureFrame, alarmed: npt.NDArray[np.bool_]) -> None:
+        """Keep ``part``'s rows of untrained states; refit when one has ``learn_rows``.
+
+        Rows taken while an alarm is active are not kept: a machine in alarm is no
+        example of health, and a speed first run with a worn bearing would otherwise
+        learn the wear as its normal and clear the alarm. Such rows stay unjudged
+        (NaN), which holds the alarm where it is.
+        """
         mask = self._learning_mask(part)
+        self.alarmed_rows_not_learned += int((mask & alarmed).sum())
+        mask &= ~alarmed
         if not mask.any():
             return
         self.learning_rows += int(mask.sum())
@@ -185,13 +201,9 @@ class AnomalyMonitor:
             at.append((i, 3, self._cleared(int(frame.ts_ns[i]), float(scores[i]))))
         at += self._escalations(frame, scores, tr.flags, set(tr.raised))
         at += self._findings(frame)
-        self._remember(frame.ts_ns, scores)
+        self.scale.remember(frame, scores)
         events = [e for _, _, e in sorted(at, key=lambda x: (x[0], x[1]))]
         return MonitorOutput(scores, tr.flags, events)
-
-    def _rank(self, score: float) -> int:
-        names = [name for name, _ in self.policy.severities]
-        return names.index(self.policy.severity(score))
 
     def _escalations(
         self,
@@ -208,21 +220,22 @@ class AnomalyMonitor:
                 continue
             if score != score:
                 continue
-            rank = self._rank(score)
+            severity = self.scale.severity(frame, i, score)
+            rank = self.scale.levels.index(severity)
             if i in raised:
                 self._severity = rank
             elif rank > self._severity:
-                previous = self.policy.severities[max(self._severity, 0)][0]
+                previous = self.scale.levels[max(self._severity, 0)]
                 self._severity = rank
                 row = frame.rows(slice(i, i + 1))
                 event = AnomalyEscalated(
                     ts_ns=int(frame.ts_ns[i]),
                     subject=self.subject,
                     score=score,
-                    severity=self.policy.severity(score),
+                    severity=severity,
                     previous=previous,
                     evidence=self.evidence(row),
-                    time_to_threshold_s=self._ttt(frame.ts_ns[: i + 1], scores[: i + 1]),
+                    time_to_threshold_s=self.scale.time_to_threshold_s(frame, i, scores),
                     detector=self.detector.name,
                 )
                 out.append((i, 2, event))
@@ -274,26 +287,6 @@ class AnomalyMonitor:
                     self._missing_rows += 1
         return out
 
-    def _trend_with(
-        self, ts: npt.NDArray[np.int64], scores: FloatArray
-    ) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        """The last ``trend_points`` finite scores, up to and including ``scores``."""
-        ok = np.isfinite(scores)
-        n = self.policy.trend_points
-        return (
-            np.concatenate((self._trend_ts, ts[ok]))[-n:],
-            np.concatenate((self._trend, scores[ok]))[-n:],
-        )
-
-    def _remember(self, ts: npt.NDArray[np.int64], scores: FloatArray) -> None:
-        """Keep the last ``trend_points`` finite scores for the time-to-threshold trend."""
-        self._trend_ts, self._trend = self._trend_with(ts, scores)
-
-    def _ttt(self, ts: npt.NDArray[np.int64], scores: FloatArray) -> float | None:
-        """Time to the top severity from the trend up to the newest of ``scores``."""
-        trend_ts, trend = self._trend_with(ts, scores)
-        return time_to_threshold_s(trend_ts, trend, self.policy.threshold)
-
     def _raised(self, frame: FeatureFrame, i: int, scores: FloatArray) -> AnomalyRaised:
         """The event for an alarm raised at row ``i`` of ``frame``."""
         score = float(scores[i])
@@ -301,9 +294,9 @@ class AnomalyMonitor:
             ts_ns=int(frame.ts_ns[i]),
             subject=self.subject,
             score=score,
-            severity=self.policy.severity(score),
+            severity=self.scale.severity(frame, i, score),
             evidence=self.evidence(frame.rows(slice(i, i + 1))),
-            time_to_threshold_s=self._ttt(frame.ts_ns[: i + 1], scores[: i + 1]),
+            time_to_threshold_s=self.scale.time_to_threshold_s(frame, i, scores),
             detector=self.detector.name,
         )
 
