@@ -81,8 +81,8 @@ def test_spindle_zone_boundaries_must_be_positive_and_increasing() -> None:
     assert problems(block) == [
         (
             24,
-            "analytics.spindles[0].velocity_zones_mm_s: zone boundaries must increase "
-            "(a_b < b_c < c_d), got 2.8, 1.4, 4.5",
+            "analytics.spindles[0].velocity_zones_mm_s: zone boundaries must be positive and "
+            "increasing (A/B < B/C < C/D), got 2.8, 1.4, 4.5",
         ),
         (26, "analytics.spindles[1].velocity_zones_mm_s.a_b: Input should be greater than 0"),
     ]

@@ -11,6 +11,7 @@
     chart: document.getElementById("chart"),
     error: document.getElementById("health-error"),
     status: document.getElementById("detector-status"),
+    level: document.getElementById("vibration-level"),
     score: document.getElementById("latest-score"),
     alarm: document.getElementById("alarm-state"),
     summary: document.getElementById("summary"),
@@ -85,6 +86,11 @@
       chart.setData(data);
     }
     el.status.textContent = statusText(a);
+    el.level.textContent = a.latest && a.latest.velocity_mm_s !== null
+      ? "Vibration " + fmt(a.latest.velocity_mm_s) + " mm/s, ISO zone " + a.latest.zone +
+        " (C from " + fmt(a.thresholds.velocity_zones_mm_s.b_c) + ", D from " +
+        fmt(a.thresholds.velocity_zones_mm_s.c_d) + " mm/s)"
+      : "";
     el.score.textContent = a.latest ? fmt(a.latest.score) : "\u2014";
     el.alarm.textContent = a.alarm.state.replaceAll("_", " ");
     el.alarm.className = "state " + (a.alarm.active ? "state-down" : "state-running");
@@ -103,10 +109,14 @@
       el.anomaly.textContent = "No anomaly raised.";
       return;
     }
+    // The newest escalation says how severe it is now and gives the fresher estimate.
+    const now = anomaly.escalated || raised;
     el.anomaly.textContent = (anomaly.active ? "Active anomaly" : "Last anomaly") + ", " +
-      raised.severity + ", raised at " + P.fmtTime(raised.t_ms) + " with score " + fmt(raised.score) +
+      now.severity + ", raised at " + P.fmtTime(raised.t_ms) + " with score " + fmt(raised.score) +
+      (anomaly.escalated ? " (" + raised.severity + "), " + now.severity + " since " +
+        P.fmtTime(now.t_ms) : "") +
       (anomaly.cleared ? "; cleared at " + P.fmtTime(anomaly.cleared.t_ms) : "") +
-      (raised.time_to_threshold_s ? "; critical in about " + P.fmtAge(raised.time_to_threshold_s * 1000) : "") + ".";
+      (now.time_to_threshold_s ? "; zone D in about " + P.fmtAge(now.time_to_threshold_s * 1000) : "") + ".";
     const head = el.evidence.createTHead().insertRow();
     ["Feature", "Value", "Healthy", "Contribution to the score"].forEach((h) => text(head, "th", h));
     const body = el.evidence.createTBody();
