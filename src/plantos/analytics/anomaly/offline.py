@@ -2,7 +2,9 @@
 
 The detector is fitted on the training rows only (the rows before
 ``train_until``, or the first fraction of the file) and those rows get no score:
-the baseline is still being learned there. The alarm thresholds are calibrated
+the baseline is still being learned there. A column that follows the day in its
+training rows is judged as its residual from that daily profile
+(:mod:`plantos.analytics.anomaly.profile`). The alarm thresholds are calibrated
 on the same training rows (:func:`calibrate`), so nothing after them, labels
 least of all, shapes a setting. Every later row is scored by the
 same :class:`AnomalyMonitor` as the live stream, in file order, so a row's
@@ -27,6 +29,7 @@ from plantos.analytics.anomaly.detector import FeatureFrame
 from plantos.analytics.anomaly.features import SLOW_FEATURES, slow_features
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
 from plantos.analytics.anomaly.presets import SLOW, Preset
+from plantos.analytics.anomaly.profile import learn_daily_profile
 from plantos.analytics.anomaly.stuck import StuckWatch, clean
 from plantos.core.events import Event
 from plantos.core.timeparse import iso
@@ -121,6 +124,11 @@ def train_rows_for(
 
 def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str = "") -> Detection:
     """Fit on ``table``'s first ``train_rows`` rows, then score the rest in order."""
+    if train_rows < 1 or train_rows >= len(table.ts_ns):
+        raise ValueError(
+            f"need at least one training row and one row to score, "
+            f"got {train_rows} of {len(table.ts_ns)}"
+        )
     notes: list[str] = []
     feats, names = [], []
     window = preset.window_rows(table.ts_ns)
@@ -133,13 +141,19 @@ def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str
         for run in watch.update(table.ts_ns, cleaned.values):
             since = iso(run.start_ns)
             notes.append(f"{col}: stuck (flat line) for {run.samples} samples from {since}")
-        feats.append(slow_features(cleaned.values, window=window))
+        values = cleaned.values
+        if preset.daily_profile_min_explained is not None:
+            profile, why = learn_daily_profile(
+                table.ts_ns[:train_rows],
+                values[:train_rows],
+                min_explained=preset.daily_profile_min_explained,
+            )
+            notes.append(f"{col}: {why}")
+            if profile is not None:
+                values = profile.residual(table.ts_ns, values)
+        feats.append(slow_features(values, window=window))
         names += [f"{col}.{f}" for f in SLOW_FEATURES]
     frame = FeatureFrame.of(np.hstack(feats), names, table.ts_ns)
-    if train_rows < 1 or train_rows >= len(frame):
-        raise ValueError(
-            f"need at least one training row and one row to score, got {train_rows} of {len(frame)}"
-        )
     training = frame.rows(slice(0, train_rows))
     policy = preset.policy
     if preset.calibration is not None:

@@ -64,6 +64,9 @@ class Preset:
     this many complete rows (see :class:`AnomalyMonitor`).
     ``relative_scale_floor``: no feature's healthy spread is taken below this
     fraction of its level (see :func:`~plantos.analytics.anomaly.baseline.robust_scale`).
+    ``daily_profile_min_explained``: a signal whose daily profile explains at least
+    this share of its held-out training variance is judged as its residual from it
+    (:mod:`~plantos.analytics.anomaly.profile`); None: always its raw level.
     """
 
     name: str
@@ -75,11 +78,15 @@ class Preset:
     calibration: Calibration | None = None
     learn_rows: int = 0
     relative_scale_floor: float = DEFAULT_RELATIVE_FLOOR
+    daily_profile_min_explained: float | None = None
     stuck_after_ns: int = 12 * HOUR_NS
 
     def __post_init__(self) -> None:
         if self.window_ns <= 0:
             raise ValueError(f"the feature window must be positive, got {self.window_ns} ns")
+        explained = self.daily_profile_min_explained
+        if explained is not None and not 0 < explained < 1:
+            raise ValueError(f"daily_profile_min_explained must be in (0, 1), got {explained}")
 
     def alpha(self, window_rows: int) -> float:
         """The EWMA weight for a feature window of ``window_rows`` rows."""
@@ -113,7 +120,9 @@ class Preset:
 # alert on a series without anomalies): the grid, the rule and the 1 h result
 # are in docs/benchmarks.md. Over 16 h, two shifts, an excursion must outlast
 # an ordinary load change to stand out; a signal with faster faults wants a
-# shorter window (``plantos analytics detect --window``).
+# shorter window (``plantos analytics detect --window``). A signal follows the
+# day when its daily profile explains at least half of its held-out training
+# variance, most of it: fixed when the profile was added, not from the grid.
 SLOW = Preset(
     name="slow",
     window_ns=16 * HOUR_NS,
@@ -121,6 +130,7 @@ SLOW = Preset(
     min_samples=24,
     policy=AlarmPolicy(min_duration_ns=HOUR_NS),
     calibration=Calibration(),
+    daily_profile_min_explained=0.5,
 )
 
 # Thresholds fixed by design for snapshot features (T-squared / k of 10

@@ -1,0 +1,105 @@
+"""The expected value of a slow signal at each time of day, learned from the training rows.
+
+Many plant signals follow the day: hall temperature with the sun, load with the
+shifts, a chiller with both. Judged on its raw level, such a signal either
+alarms every afternoon or, with a window long enough to swallow the cycle, is
+blind to a fault that keeps to the usual range but at the wrong hour (a machine
+running through its night stop). The residual from its daily profile, value
+minus the training median at that time of day, is what says "not as on other
+days".
+
+Whether a signal follows the day is decided from its training rows alone: a
+profile learned from the first half of them must explain at least
+``min_explained`` of the variance of the second half. A signal that does not
+(a temperature that wanders from day to day) keeps its raw level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DAY_NS = 86_400 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DailyProfile:
+    """Median value per time-of-day bin (UTC), and how much held-out variance it explained."""
+
+    medians: FloatArray
+    explained: float
+
+    @property
+    def bins(self) -> int:
+        return len(self.medians)
+
+    def expected(self, ts_ns: IntArray) -> FloatArray:
+        """The profile's value at each time; NaN in a bin the training never saw."""
+        return np.asarray(self.medians[_phase(ts_ns, self.bins)])
+
+    def residual(self, ts_ns: IntArray, values: FloatArray) -> FloatArray:
+        """``values`` minus the profile: what a day-following signal does unlike other days."""
+        return np.asarray(values - self.expected(ts_ns))
+
+
+def learn_daily_profile(
+    ts_ns: IntArray, values: FloatArray, *, min_explained: float
+) -> tuple[DailyProfile | None, str]:
+    """The daily profile of the training rows if it explains enough, and why (or why not).
+
+    One bin per sampling step (the median step between rows), so every row of a
+    regular series has its own time of day; with few training days a bin's
+    median rests on few samples and the residual carries their noise. Needs two
+    days of training: one to learn from, one to check against.
+    """
+    ok = np.isfinite(values)
+    ts, y = ts_ns[ok], values[ok]
+    if len(ts) < 2:
+        return None, "no daily profile: too few training samples"
+    span = int(ts[-1] - ts[0])
+    if span < 2 * DAY_NS:
+        return None, f"no daily profile: {span / DAY_NS:.1f} days of training, 2 needed"
+    steps = np.diff(ts)
+    step = float(np.median(steps[steps > 0])) if (steps > 0).any() else float(DAY_NS)
+    bins = max(1, round(DAY_NS / step))
+    first = ts < ts[0] + span // 2
+    check = _fit(ts[first], y[first], bins)
+    held_out = y[~first] - check[_phase(ts[~first], bins)]
+    known = np.isfinite(held_out)
+    total = float(np.var(y[~first][known])) if known.sum() > 1 else 0.0
+    if total <= 0:
+        return None, "no daily profile: the held-out training day does not vary"
+    explained = 1.0 - float(np.var(held_out[known])) / total
+    if explained < min_explained:
+        return None, (
+            f"no daily profile: it explains {max(explained, 0.0):.0%} of the held-out "
+            f"training variance, {min_explained:.0%} needed"
+        )
+    profile = DailyProfile(_fit(ts, y, bins), explained)
+    return profile, (
+        f"judged as the residual from its daily profile ({bins} bins), which explains "
+        f"{explained:.0%} of the held-out training variance"
+    )
+
+
+def _phase(ts_ns: IntArray, bins: int) -> IntArray:
+    """The time-of-day bin of each time (UTC)."""
+    return np.asarray((ts_ns % DAY_NS) * bins // DAY_NS, dtype=np.int64)
+
+
+def _fit(ts_ns: IntArray, values: FloatArray, bins: int) -> FloatArray:
+    """Median per bin; NaN for a bin without samples."""
+    phase = _phase(ts_ns, bins)
+    order = np.argsort(phase, kind="stable")
+    phase, values = phase[order], values[order]
+    cuts = np.flatnonzero(np.diff(phase)) + 1
+    medians = np.full(bins, np.nan)
+    for group, v in zip(np.split(phase, cuts), np.split(values, cuts), strict=True):
+        if len(group):
+            medians[group[0]] = np.median(v)
+    return medians
