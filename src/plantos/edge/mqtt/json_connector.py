@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
+from plantos.edge.inbox import Row, SampleInbox
 from plantos.edge.mqtt.json_config import MqttJsonSpec, MqttJsonSubscription
 from plantos.edge.mqtt.json_mapping import (
     JsonPath,
@@ -43,8 +43,6 @@ from plantos.edge.mqtt.json_mapping import (
 from plantos.edge.mqtt.server import close_session, open_session, subscribe
 
 log = logging.getLogger(__name__)
-
-Row = tuple[int, int, float, int]
 
 
 class _BoundedLog:
@@ -134,16 +132,13 @@ class MqttJsonConnector:
         self._malformed_log = _BoundedLog(spec.name, log_interval_s)
         self._unknown_log = _BoundedLog(spec.name, log_interval_s)
 
-        self._lock = threading.Lock()
-        self._buf: list[Row] = []
+        self._inbox = SampleInbox(spec.max_buffer)
         self._client: mqtt.Client | None = None
         self._lost: str | None = None
         self._closing = False
         self._last_message_ns: int | None = None
 
         self.messages = 0
-        self.samples_buffered = 0
-        self.dropped = 0
         self.malformed = 0
         self.oversized = 0
         self.unknown_tags = 0
@@ -192,12 +187,7 @@ class MqttJsonConnector:
             raise ConnectionError("the MQTT JSON connector is not connected")
         if self._lost is not None:
             raise ConnectionError(f"lost the MQTT server {self.server}: {self._lost}")
-        with self._lock:
-            rows, self._buf = self._buf, []
-        if not rows:
-            return SampleBatch.empty()
-        tag_id, ts, value, q = zip(*rows, strict=True)
-        return SampleBatch.of(tag_id, ts, value, q)
+        return self._inbox.take()
 
     async def close(self) -> None:
         """Disconnect and stop paho's thread; safe to call twice."""
@@ -243,7 +233,7 @@ class MqttJsonConnector:
             rows, problems = [], str(exc)
         except Exception as exc:  # a bad message must never stop paho's thread
             rows, problems = [], repr(exc)
-        self._append(rows)
+        self._inbox.put_rows(rows)
         if problems:
             self.malformed += 1
             self._malformed_log.warning("malformed message on %s: %s", topic, problems)
@@ -291,13 +281,12 @@ class MqttJsonConnector:
                 problems.append(str(exc))
         return rows, "; ".join(problems)
 
-    def _append(self, rows: list[Row]) -> None:
-        if not rows:
-            return
-        with self._lock:
-            room = max(self.spec.max_buffer - len(self._buf), 0)
-            if room < len(rows):
-                self.dropped += len(rows) - room
-                rows = rows[:room]
-            self._buf.extend(rows)
-        self.samples_buffered += len(rows)
+    @property
+    def samples_buffered(self) -> int:
+        """Samples accepted for collection since the start."""
+        return self._inbox.accepted
+
+    @property
+    def dropped(self) -> int:
+        """Samples refused because ``max_buffer`` samples were waiting."""
+        return self._inbox.dropped

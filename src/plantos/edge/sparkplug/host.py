@@ -76,6 +76,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
+from plantos.edge.inbox import SampleInbox
 from plantos.edge.mqtt.server import (
     MqttServer,
     Will,
@@ -115,9 +116,6 @@ _BATCH_BYTES = 256 * 1024
 """Messages are handled in batches of up to this much payload: enough to share the numpy
 overhead over thousands of metrics, small enough for a low latency and a batch far below
 ``max_buffer`` samples."""
-_Chunk = tuple[
-    npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint32]
-]
 
 
 @dataclass
@@ -224,9 +222,7 @@ class SparkplugHost:
             if device is not None:
                 self._device_tags.setdefault((group, node, device), []).append(tag_id)
 
-        self._lock = threading.Lock()
-        self._chunks: list[_Chunk] = []
-        self._buffered = 0
+        self._inbox = SampleInbox(max_buffer)
         self._last_value = np.full(max(self._tag_ids, default=0) + 1, np.nan)
         self._nodes: dict[tuple[str, str], _Node] = {}
         self._stream_seq: dict[ScopeKey, int] = {}  # kept across births and reconnects
@@ -247,8 +243,6 @@ class SparkplugHost:
 
         self.messages = 0
         self.messages_dropped = 0
-        self.samples_buffered = 0
-        self.dropped = 0
         self.malformed = 0
         self.rebirths_requested = 0
         self.seq_gaps = 0
@@ -322,14 +316,7 @@ class SparkplugHost:
             raise ConnectionError("the Sparkplug host is not connected")
         if self._lost is not None:
             raise ConnectionError(f"lost the MQTT server: {self._lost}")
-        with self._lock:
-            chunks, self._chunks = self._chunks, []
-            self._buffered = 0
-        if not chunks:
-            return SampleBatch.empty()
-        if len(chunks) == 1:
-            return SampleBatch(*chunks[0])
-        return SampleBatch(*(np.concatenate(col) for col in zip(*chunks, strict=True)))
+        return self._inbox.take()
 
     async def close(self) -> None:
         """Publish STATE offline, disconnect and stop paho's thread and the worker; safe to
@@ -643,7 +630,7 @@ class SparkplugHost:
             if not keep.all():
                 tag, ts, value = tag[keep], ts[keep], value[keep]
             self._last_value[tag] = value  # a 1-D index assigns in order: the last one stays
-            self._append_columns(tag, ts, value, np.zeros(len(tag), dtype=np.uint32))
+            self._inbox.put(tag, ts, value, np.zeros(len(tag), dtype=np.uint32))
 
     def _duplicate(self, key: ScopeKey, stream_seq: int) -> bool:
         """True (and counted) when a message with ``stream_seq`` was seen already."""
@@ -824,7 +811,7 @@ class SparkplugHost:
             tags = np.array(tag, dtype=np.int32)
             values = np.array(value_col, dtype=np.float64)
             self._last_value[tags] = values
-            self._append_columns(
+            self._inbox.put(
                 tags, np.array(ts_col, dtype=np.int64), values, np.array(q, dtype=np.uint32)
             )
 
@@ -865,33 +852,22 @@ class SparkplugHost:
             return
         ids = np.array(tags, dtype=np.int32)
         values = self._last_value[ids] if keep_value else np.full(len(ids), np.nan)
-        self._append_columns(
+        self._inbox.put(
             ids,
             np.full(len(ids), ts_ns, dtype=np.int64),
             values,
             np.full(len(ids), code, np.uint32),
         )
 
-    def _append_columns(
-        self,
-        tag: npt.NDArray[np.int32],
-        ts: npt.NDArray[np.int64],
-        value: npt.NDArray[np.float64],
-        code: npt.NDArray[np.uint32],
-    ) -> None:
-        n = len(tag)
-        if not n:
-            return
-        with self._lock:
-            room = max(self.max_buffer - self._buffered, 0)
-            if room < n:
-                self.dropped += n - room
-                n = room
-                tag, ts, value, code = tag[:n], ts[:n], value[:n], code[:n]
-            if n:
-                self._chunks.append((tag.astype(np.int32, copy=False), ts, value, code))
-                self._buffered += n
-        self.samples_buffered += n
+    @property
+    def samples_buffered(self) -> int:
+        """Samples accepted for collection since the start."""
+        return self._inbox.accepted
+
+    @property
+    def dropped(self) -> int:
+        """Samples refused because ``max_buffer`` samples were waiting."""
+        return self._inbox.dropped
 
     def _log_bounded(self, fmt: str, *args: object) -> None:
         now = time.monotonic()
