@@ -195,6 +195,10 @@ def test_the_feature_window_is_a_duration(tmp_path: Path) -> None:
     assert detect(*common, "--window", "1h", "--output", str(short))[0] == 0
     assert detect(*common, "--output", str(default))[0] == 0
     assert read_scores(short) != read_scores(default)
-    for bad, message in (("soon", "--window: not a duration"), ("0h", "must be positive")):
+    for bad, message in (
+        ("soon", "--window: not a duration"),
+        ("0h", "must be positive"),
+        ("30d", "train on more rows or choose a shorter window"),
+    ):
         code, output = detect(*common, "--window", bad, "--output", str(tmp_path / "o.csv"))
         assert code == 1 and message in " ".join(output.split()), output

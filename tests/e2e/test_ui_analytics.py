@@ -72,6 +72,7 @@ def test_health_page_shows_the_score_and_the_evidence(signed_in: Page, tmp_path:
     expect(page.locator("#latest-score")).to_have_text(re.compile(r"\d"))
     expect(page.locator("#alarm-state")).not_to_have_text("normal")
     expect(page.locator("#anomaly-text")).to_contain_text("Active anomaly, critical")
+    expect(page.locator("#anomaly-text")).to_contain_text("in zone D")
     expect(page.locator("#vibration-level")).to_contain_text(re.compile(r"mm/s, ISO zone D"))
     rows = page.locator("#evidence tbody tr")
     expect(rows.first).to_be_visible()

@@ -143,3 +143,19 @@ def test_a_state_first_run_during_an_alarm_is_not_learned_and_the_alarm_holds() 
     assert np.isnan(out.scores[40:65]).all()
     assert m.alarmed_rows_not_learned == 25
     assert 3000 in m.learned_ns and m.learned_ns[3000] == int(np.arange(len(x))[-6] * 5 * MIN)
+
+
+def test_two_anomalies_in_one_batch_clear_with_their_own_durations() -> None:
+    m = monitor()
+    rng = np.random.default_rng(7)
+    m.fit(FeatureFrame.of(rng.normal(size=(200, 2)), NAMES, np.arange(200) * MIN))
+    x = np.zeros((20, 2))
+    x[2:5, 1] = 12.0  # raised at row 2, cleared at row 5: 15 min
+    x[10:16, 1] = 12.0  # raised at row 10, cleared at row 16: 30 min
+    frame = FeatureFrame.of(x, NAMES, (300 + np.arange(20)) * 5 * MIN)
+    whole = [e.duration_s for e in m.process(frame).events if isinstance(e, AnomalyCleared)]
+    assert whole == [900.0, 1800.0]
+    split = monitor()
+    split.fit(FeatureFrame.of(rng.normal(size=(200, 2)), NAMES, np.arange(200) * MIN))
+    parts = [split.process(frame.rows(p)).events for p in np.array_split(np.arange(20), 4)]
+    assert [e.duration_s for p in parts for e in p if isinstance(e, AnomalyCleared)] == whole

@@ -25,7 +25,7 @@ def daily(days: float, *, noise: float = 0.5, seed: int = 0) -> tuple[np.ndarray
 
 
 def test_a_signal_that_follows_the_day_is_judged_by_its_residual() -> None:
-    ts, y = daily(4)
+    ts, y = daily(8)
     profile, why = learn_daily_profile(ts, y, min_explained=0.5)
     assert profile is not None and profile.bins == PER_DAY
     assert profile.explained > 0.9 and "explains" in why
@@ -36,15 +36,15 @@ def test_a_signal_that_follows_the_day_is_judged_by_its_residual() -> None:
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (lambda: daily(1.5), "2 needed"),  # one day to learn, one to check: not there yet
+        (lambda: daily(6.5), "7 needed"),  # each day is judged against the others: a week
         (
             lambda: (
-                np.arange(4 * PER_DAY, dtype=np.int64) * STEP_NS,
-                np.cumsum(np.random.default_rng(1).normal(0, 1, 4 * PER_DAY)),
+                np.arange(8 * PER_DAY, dtype=np.int64) * STEP_NS,
+                np.cumsum(np.random.default_rng(1).normal(0, 1, 8 * PER_DAY)),
             ),
             "explains",  # a random walk wanders from day to day: its profile explains little
         ),
-        (lambda: (np.arange(4 * PER_DAY, dtype=np.int64) * STEP_NS, np.ones(4 * PER_DAY)), "vary"),
+        (lambda: (np.arange(8 * PER_DAY, dtype=np.int64) * STEP_NS, np.ones(8 * PER_DAY)), "vary"),
     ],
     ids=["too-short", "wandering", "flat"],
 )
@@ -57,7 +57,7 @@ def test_no_profile_where_it_would_not_explain_the_signal(
 
 
 def test_missing_samples_do_not_poison_the_profile() -> None:
-    ts, y = daily(4)
+    ts, y = daily(8)
     y[::7] = np.nan
     profile, _ = learn_daily_profile(ts, y, min_explained=0.5)
     assert profile is not None and np.isfinite(profile.medians).all()
@@ -66,10 +66,22 @@ def test_missing_samples_do_not_poison_the_profile() -> None:
 def test_a_fault_in_the_usual_range_at_the_wrong_hour_is_flagged() -> None:
     """The hall stays at its afternoon 30 degrees through the night (the heating runs on):
     within the range of every day, but not at that hour."""
-    ts, y = daily(10)
-    night = ((ts % DAY_NS) / 3.6e12 < 6) & (ts >= 8 * DAY_NS)
+    ts, y = daily(14)
+    night = ((ts % DAY_NS) / 3.6e12 < 6) & (ts >= 12 * DAY_NS)
     y[night] = 30 + np.random.default_rng(2).normal(0, 0.5, int(night.sum()))
-    train = 6 * PER_DAY
+    train = 8 * PER_DAY
     result = detect(Table(ts, [""] * len(ts), {"hall": y}), train_rows=train, preset=SLOW)
     assert any("residual from its daily profile" in n for n in result.notes)
-    assert result.flags[night].any() and not result.flags[train : 8 * PER_DAY].any()
+    assert result.flags[night].any() and not result.flags[train : 12 * PER_DAY].any()
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("train_days", [7.1, 10])
+def test_a_healthy_day_following_signal_stays_quiet(seed: int, train_days: float) -> None:
+    """The training days are judged against the other days' profile, so their residuals
+    are as loose as any later day's: no alarm on three healthy weeks."""
+    ts, y = daily(21, noise=1.0, seed=seed)
+    train = int(train_days * PER_DAY)
+    result = detect(Table(ts, [""] * len(ts), {"hall": y}), train_rows=train, preset=SLOW)
+    assert any("residual from its daily profile" in n for n in result.notes)
+    assert not result.flags.any()

@@ -4,6 +4,8 @@ its history, the same reasons after reopening the file, read-only for the offlin
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from plantos.analytics.oee import LiveOee, OeeSpec, Reason
 from plantos.analytics.oee.reason_store import REASONS_FILE, ReasonStore, read_reasons
 from plantos.core.clock import ManualClock
+from plantos.core.errors import PlantOSError
 from plantos.model import load_plant
 from tests.support.server import SMALL_PLANT
 
@@ -62,13 +65,54 @@ def test_reopening_the_file_gives_the_current_reasons(path: Path) -> None:
     assert read_reasons(path.parent / "elsewhere.sqlite").reasons == {}
 
 
-def test_the_offline_reader_opens_a_file_it_may_not_write(path: Path) -> None:
+def test_the_offline_reader_reads_without_the_shared_memory_file(path: Path) -> None:
+    """A reader that cannot use the WAL's shared-memory file (in a directory it may not
+    write, with no server running) still reads the reasons, as the file holds them."""
     ReasonStore(path).book(clock=ManualClock(0)).assign_reason(MIXER, 0, "seal leak", by="a")
-    path.chmod(0o444)
-    try:
-        assert read_reasons(path).reason_of(MIXER, 0) == "seal leak"
-    finally:
-        path.chmod(0o644)
+    Path(f"{path}-wal").write_bytes(b"\0" * 64)  # a WAL left behind, nothing committed in it
+    Path(f"{path}-shm").mkdir()  # and a shared-memory file nobody can map
+    assert read_reasons(path).reason_of(MIXER, 0) == "seal leak"
+
+
+def test_an_unreadable_reason_file_is_a_clear_error(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database, " * 100)
+    with pytest.raises(PlantOSError, match="cannot read the stop reasons"):
+        read_reasons(path)
+
+
+def test_concurrent_assignments_leave_the_book_and_the_file_agreeing(path: Path) -> None:
+    """The form (a worker thread) and the API (the event loop) may give one stop a reason at
+    once. The first one's write returns late; the second must not slip in between its
+    write and its update of the book, or the book shows one reason and a restart another."""
+    store = ReasonStore(path)
+    book = store.book(clock=ManualClock(0))
+    keep = book.journal
+    assert keep is not None
+    second_done = threading.Event()
+
+    def slow_disk(asset: str, start_ns: int, reason: Reason) -> None:
+        keep(asset, start_ns, reason)
+        if reason.by == "first":
+            second_done.wait(0.5)  # the other assignment, if it may, finishes meanwhile
+
+    book.journal = slow_disk
+    first = threading.Thread(target=book.assign_reason, args=(MIXER, 0, "seal leak"),
+                             kwargs={"by": "first"})  # fmt: skip
+    first.start()
+    time.sleep(0.05)
+    book.assign_reason(MIXER, 0, "pump failure", by="second")
+    second_done.set()
+    first.join()
+    assert store.book(clock=ManualClock(0)).reasons == book.reasons
+    assert [r.by for r in store.history(MIXER, 0)] == ["second", "first"]
+
+
+def test_a_reason_longer_than_a_code_is_refused(path: Path) -> None:
+    book = ReasonStore(path).book(clock=ManualClock(0))
+    with pytest.raises(ValueError, match="at most 200 characters"):
+        book.assign_reason(MIXER, 0, "x" * 201, by="a")
+    assert book.assign_reason(MIXER, 0, "x" * 200, by="a").code == "x" * 200
 
 
 def test_an_empty_reason_is_refused_and_not_kept(path: Path) -> None:

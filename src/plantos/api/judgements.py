@@ -24,7 +24,6 @@ from plantos.analytics.anomaly.events import (
     AnomalyRaised,
     Evidence,
 )
-from plantos.analytics.anomaly.zones import ZONE_SEVERITY
 from plantos.analytics.config import analytics_spec
 from plantos.analytics.spc import ChartKind, SpcCharacteristicSpec, SpcMonitor, SpcViolation
 from plantos.analytics.spc.capability import capability_summary
@@ -406,11 +405,7 @@ async def asset_health(
             "time": iso(latest[0]),
             "score": latest[1],
             "flag": latest[2],
-            "severity": (
-                ZONE_SEVERITY[watch.severity.zone or "A"]
-                if latest[1] >= policy.raise_at
-                else "normal"
-            ),
+            "severity": watch.severity.graded if latest[1] >= policy.raise_at else "normal",
             "velocity_mm_s": watch.severity.level,
             "zone": watch.severity.zone,
         },

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from plantos.analytics.oee import (
+    MAX_REASON_CHARS,
     OeeReport,
     OeeTotals,
     Reason,
@@ -35,7 +36,7 @@ class ReasonRequest(BaseModel):
     start: str = Field(
         description="Start of the stop: its ``start_ns`` from ``/oee/stops`` (exact), or ISO 8601"
     )
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
 
 
 def _node(platform: Platform, path: str) -> Node:

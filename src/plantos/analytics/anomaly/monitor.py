@@ -156,7 +156,12 @@ class AnomalyMonitor:
         return np.asarray(complete & ~known) if self.learn_rows else np.zeros(len(frame), bool)
 
     def _completes(self, frame: FeatureFrame, start: int) -> int | None:
-        """The first row at or after ``start`` that completes a state's learning, if any."""
+        """The first row at or after ``start`` that may complete a state's learning, if any.
+
+        It counts rows before knowing whether they come during an alarm (which
+        :meth:`_learn` then keeps out), so it may stop early, never late: a part
+        ends there and learning is checked again, which changes no answer.
+        """
         counts = self.learning
         for i in (np.flatnonzero(self._learning_mask(frame)[start:]) + start).tolist():
             s = int(frame.state[i])
@@ -194,11 +199,14 @@ class AnomalyMonitor:
         scores = self.detector.score_batch(frame)
         tr = self.alarm.update(frame.ts_ns, scores)
         at: list[tuple[int, int, Event]] = []
-        for i in tr.raised:
-            self._open_ns = int(frame.ts_ns[i])
-            at.append((i, 1, self._raised(frame, i, scores)))
-        for i in tr.cleared:
-            at.append((i, 3, self._cleared(int(frame.ts_ns[i]), float(scores[i]))))
+        # In row order: a batch may raise and clear twice, and a clear's duration counts
+        # from the raise just before it.
+        for i, raised in sorted([(i, True) for i in tr.raised] + [(i, False) for i in tr.cleared]):
+            if raised:
+                self._open_ns = int(frame.ts_ns[i])
+                at.append((i, 1, self._raised(frame, i, scores)))
+            else:
+                at.append((i, 3, self._cleared(int(frame.ts_ns[i]), float(scores[i]))))
         at += self._escalations(frame, scores, tr.flags, set(tr.raised))
         at += self._findings(frame)
         self.scale.remember(frame, scores)

@@ -132,6 +132,12 @@ def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str
     notes: list[str] = []
     feats, names = [], []
     window = preset.window_rows(table.ts_ns)
+    if train_rows < window - 1 + preset.min_samples:
+        raise ValueError(
+            f"the feature window of {window} rows needs at least {window - 1 + preset.min_samples} "
+            f"training rows (its warm-up and {preset.min_samples} rows to learn from), got "
+            f"{train_rows}: train on more rows or choose a shorter window"
+        )
     for col, raw in table.columns.items():
         cleaned = clean(raw)
         skipped = {k: v for k, v in cleaned.counts.items() if v}
@@ -150,7 +156,7 @@ def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str
             )
             notes.append(f"{col}: {why}")
             if profile is not None:
-                values = profile.residual(table.ts_ns, values)
+                values = profile.residual(table.ts_ns, values, train_rows=train_rows)
         feats.append(slow_features(values, window=window))
         names += [f"{col}.{f}" for f in SLOW_FEATURES]
     frame = FeatureFrame.of(np.hstack(feats), names, table.ts_ns)

@@ -25,6 +25,12 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 DAY_NS = 86_400 * 1_000_000_000
+MIN_TRAINING_DAYS = 7
+"""Days of training a profile needs. Each training day is judged against the profile of
+the other days, so that a baseline learned from them is out-of-sample like every later
+day; with fewer than three other days behind each, their medians are too noisy and the
+baseline too small for the window features of a healthy day-following signal to stay
+within it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +48,24 @@ class DailyProfile:
         """The profile's value at each time; NaN in a bin the training never saw."""
         return np.asarray(self.medians[_phase(ts_ns, self.bins)])
 
-    def residual(self, ts_ns: IntArray, values: FloatArray) -> FloatArray:
-        """``values`` minus the profile: what a day-following signal does unlike other days."""
-        return np.asarray(values - self.expected(ts_ns))
+    def residual(self, ts_ns: IntArray, values: FloatArray, *, train_rows: int = 0) -> FloatArray:
+        """``values`` minus the profile: what a day-following signal does unlike other days.
+
+        The first ``train_rows`` rows, the ones the profile was learned from, are
+        cross-fitted: each training day's residual comes from a profile of the
+        other training days. Their own values are part of the full profile's
+        medians, so their residuals would be tighter than any later row's, and a
+        baseline and thresholds learned from them would call every later day
+        strange.
+        """
+        out = np.asarray(values - self.expected(ts_ns), dtype=np.float64)
+        t, y = ts_ns[:train_rows], values[:train_rows]
+        day = t // DAY_NS
+        for d in np.unique(day).tolist():
+            mine = day == d
+            others = _fit(t[~mine], y[~mine], self.bins)
+            out[:train_rows][mine] = y[mine] - others[_phase(t[mine], self.bins)]
+        return out
 
 
 def learn_daily_profile(
@@ -53,17 +74,18 @@ def learn_daily_profile(
     """The daily profile of the training rows if it explains enough, and why (or why not).
 
     One bin per sampling step (the median step between rows), so every row of a
-    regular series has its own time of day; with few training days a bin's
-    median rests on few samples and the residual carries their noise. Needs two
-    days of training: one to learn from, one to check against.
+    regular series has its own time of day. Needs :data:`MIN_TRAINING_DAYS` days
+    of training; the check learns from the first half and judges the second.
     """
     ok = np.isfinite(values)
     ts, y = ts_ns[ok], values[ok]
     if len(ts) < 2:
         return None, "no daily profile: too few training samples"
     span = int(ts[-1] - ts[0])
-    if span < 2 * DAY_NS:
-        return None, f"no daily profile: {span / DAY_NS:.1f} days of training, 2 needed"
+    if span < MIN_TRAINING_DAYS * DAY_NS:
+        return None, (
+            f"no daily profile: {span / DAY_NS:.1f} days of training, {MIN_TRAINING_DAYS} needed"
+        )
     steps = np.diff(ts)
     step = float(np.median(steps[steps > 0])) if (steps > 0).any() else float(DAY_NS)
     bins = max(1, round(DAY_NS / step))
@@ -93,7 +115,9 @@ def _phase(ts_ns: IntArray, bins: int) -> IntArray:
 
 
 def _fit(ts_ns: IntArray, values: FloatArray, bins: int) -> FloatArray:
-    """Median per bin; NaN for a bin without samples."""
+    """Median per bin of the finite values; NaN for a bin without any."""
+    ok = np.isfinite(values)
+    ts_ns, values = ts_ns[ok], values[ok]
     phase = _phase(ts_ns, bins)
     order = np.argsort(phase, kind="stable")
     phase, values = phase[order], values[order]

@@ -146,6 +146,12 @@ class ZoneSeverity:
         level = self.level
         return self.zones.zone(level) if level is not None else None
 
+    @property
+    def graded(self) -> str:
+        """The severity an anomaly active now would have, from :attr:`zone`."""
+        zone = self.zone
+        return ZONE_SEVERITY[zone] if zone is not None else self.levels[0]
+
     def severity(self, frame: FeatureFrame, row: int, score: float) -> str:
         level = self.level_at(frame, row)
         return ZONE_SEVERITY[self.zones.zone(level)] if level is not None else self.levels[0]

@@ -15,7 +15,7 @@ from plantos.analytics.oee.expr import ExpressionError, compile_rule
 from plantos.analytics.oee.historical import historical_report
 from plantos.analytics.oee.live import LiveOee
 from plantos.analytics.oee.periods import Period, current_shift, day_periods, shift_periods
-from plantos.analytics.oee.records import UNASSIGNED, Reason, ReasonBook
+from plantos.analytics.oee.records import MAX_REASON_CHARS, UNASSIGNED, Reason, ReasonBook
 from plantos.analytics.oee.rollup import (
     OeeReport,
     loss_pareto,
@@ -28,6 +28,7 @@ from plantos.analytics.oee.tracking import PlantTracker
 
 __all__ = [
     "LOSSES",
+    "MAX_REASON_CHARS",
     "UNASSIGNED",
     "AssetOeeSpec",
     "Counters",

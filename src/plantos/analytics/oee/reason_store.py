@@ -14,6 +14,7 @@ from pathlib import Path
 
 from plantos.analytics.oee.records import Reason, ReasonBook
 from plantos.core.clock import Clock
+from plantos.core.errors import PlantOSError
 from plantos.core.sqlite_file import sqlite_session
 
 REASONS_FILE = "reasons.sqlite"
@@ -79,12 +80,25 @@ def read_reasons(path: Path) -> ReasonBook:
     may be writing); an empty book if the platform never kept a reason there."""
     if not path.is_file():
         return ReasonBook()
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
     try:
-        rows = db.execute(_CURRENT).fetchall()
+        try:
+            rows = _read_current(f"{path.resolve().as_uri()}?mode=ro")
+        except sqlite3.OperationalError:
+            # Read-only in WAL mode still creates the -shm file; in a directory this user
+            # may not write, with no server running (nothing in a WAL), read it as is.
+            rows = _read_current(f"{path.resolve().as_uri()}?immutable=1")
+    except sqlite3.Error as exc:
+        raise PlantOSError(f"cannot read the stop reasons in {path}: {exc}") from None
+    return ReasonBook(_by_stop(rows))
+
+
+def _read_current(uri: str) -> list[tuple[str, int, str, str, int]]:
+    db = sqlite3.connect(uri, uri=True, timeout=10)
+    try:
+        rows: list[tuple[str, int, str, str, int]] = db.execute(_CURRENT).fetchall()
     finally:
         db.close()
-    return ReasonBook(_by_stop(rows))
+    return rows
 
 
 def _by_stop(rows: list[tuple[str, int, str, str, int]]) -> dict[tuple[str, int], Reason]:

@@ -8,6 +8,7 @@ operator assigns them later, and a recomputation from history finds them again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ from plantos.core.clock import Clock, WallClock
 Int64 = npt.NDArray[np.int64]
 Int16 = npt.NDArray[np.int16]
 UNASSIGNED = "unassigned"
+MAX_REASON_CHARS = 200
+"""The longest reason code: a code and a short explanation, not a report."""
 """The reason of a downtime no one has explained yet: visible as such, never hidden."""
 
 
@@ -126,17 +129,24 @@ class ReasonBook:
     reasons: dict[tuple[str, int], Reason] = field(default_factory=dict)
     clock: Clock = field(default_factory=WallClock, compare=False, repr=False)
     journal: ReasonJournal | None = field(default=None, compare=False, repr=False)
+    _writing: threading.Lock = field(
+        default_factory=threading.Lock, init=False, compare=False, repr=False
+    )
 
     def assign_reason(self, asset: str, start_ns: int, reason: str, *, by: str = "") -> Reason:
         """Give the interval of ``asset`` starting at ``start_ns`` a reason code, replacing
-        the one it had."""
+        the one it had. The journal and the book change together (the API and the form
+        may assign at once), so the reason shown is the one a restart finds."""
         code = reason.strip() if reason else ""
         if not code:
             raise ValueError(f"a reason code must not be empty, got {reason!r}")
-        given = Reason(code, by, self.clock.now_ns())
-        if self.journal is not None:
-            self.journal(asset, int(start_ns), given)
-        self.reasons[(asset, int(start_ns))] = given
+        if len(code) > MAX_REASON_CHARS:
+            raise ValueError(f"a reason code has at most {MAX_REASON_CHARS} characters")
+        with self._writing:
+            given = Reason(code, by, self.clock.now_ns())
+            if self.journal is not None:
+                self.journal(asset, int(start_ns), given)
+            self.reasons[(asset, int(start_ns))] = given
         return given
 
     def reason_of(self, asset: str, start_ns: int) -> str | None:

@@ -51,7 +51,9 @@ def replay(
             max_lookback_ns=max_lookback_ns,
             window_ns=window_ns,
         )
-        since |= {tag_id: begin for tag_id in ids if tag_id is not None}
+        for tag_id in ids:  # a tag two assets read is replayed from the earlier start
+            if tag_id is not None:
+                since[tag_id] = min(begin, since.get(tag_id, begin))
     t = min(since.values(), default=end_ns)
     while t < end_ns:
         until = min(t + window_ns, end_ns)

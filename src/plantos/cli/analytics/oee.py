@@ -133,8 +133,8 @@ def _oee_from_file(
     """Each period's answer, shaped as ``GET /api/v1/oee`` answers it, with the stop
     reasons the server keeps in the same data directory (read-only), as the server would."""
     _, oee_config = analytics_spec(plant)
-    historian = open_plant_historian(plant, data_dir)
     reasons = read_reasons(data_dir / REASONS_FILE)
+    historian = open_plant_historian(plant, data_dir)
     try:
         reports = [
             historical_report(historian, plant, oee_config, p.start_ns, p.end_ns, reasons=reasons)

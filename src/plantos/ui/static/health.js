@@ -116,7 +116,9 @@
       (anomaly.escalated ? " (" + raised.severity + "), " + now.severity + " since " +
         P.fmtTime(now.t_ms) : "") +
       (anomaly.cleared ? "; cleared at " + P.fmtTime(anomaly.cleared.t_ms) : "") +
-      (now.time_to_threshold_s ? "; zone D in about " + P.fmtAge(now.time_to_threshold_s * 1000) : "") + ".";
+      (now.time_to_threshold_s === 0 ? "; in zone D"
+        : now.time_to_threshold_s ? "; zone D in about " + P.fmtAge(now.time_to_threshold_s * 1000)
+        : "") + ".";
     const head = el.evidence.createTHead().insertRow();
     ["Feature", "Value", "Healthy", "Contribution to the score"].forEach((h) => text(head, "th", h));
     const body = el.evidence.createTBody();
