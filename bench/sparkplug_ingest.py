@@ -87,7 +87,8 @@ def plantos_host(port: int, stream: Stream, workdir: Path) -> tuple[float, dict[
                 deadline = time.monotonic() + WAIT_S
                 while got < expected:
                     got += len(await host.collect())
-                    if time.monotonic() > deadline or host.dropped or host.rebirths_requested:
+                    stalled = host.metrics()["dropped"] or host.rebirths_requested
+                    if time.monotonic() > deadline or stalled:
                         raise RuntimeError(f"host delivered {got} of {expected}: {host.metrics()}")
                     await asyncio.sleep(0.005)
                 end = time.perf_counter()

@@ -202,8 +202,8 @@ class MqttJsonConnector:
         return {
             "connected": self._client is not None and self._lost is None,
             "messages": self.messages,
-            "samples_buffered": self.samples_buffered,
-            "dropped": self.dropped,
+            "samples_buffered": self._inbox.accepted,
+            "dropped": self._inbox.dropped,
             "malformed": self.malformed,
             "oversized": self.oversized,
             "unknown_tags": self.unknown_tags,
@@ -280,13 +280,3 @@ class MqttJsonConnector:
             except MappingError as exc:
                 problems.append(str(exc))
         return rows, "; ".join(problems)
-
-    @property
-    def samples_buffered(self) -> int:
-        """Samples accepted for collection since the start."""
-        return self._inbox.accepted
-
-    @property
-    def dropped(self) -> int:
-        """Samples refused because ``max_buffer`` samples were waiting."""
-        return self._inbox.dropped

@@ -351,8 +351,8 @@ class SparkplugHost:
             "connected": self._client is not None and self._lost is None,
             "messages": self.messages,
             "messages_dropped": self.messages_dropped,
-            "samples_buffered": self.samples_buffered,
-            "dropped": self.dropped,
+            "samples_buffered": self._inbox.accepted,
+            "dropped": self._inbox.dropped,
             "malformed": self.malformed,
             "rebirths_requested": self.rebirths_requested,
             "seq_gaps": self.seq_gaps,
@@ -858,16 +858,6 @@ class SparkplugHost:
             values,
             np.full(len(ids), code, np.uint32),
         )
-
-    @property
-    def samples_buffered(self) -> int:
-        """Samples accepted for collection since the start."""
-        return self._inbox.accepted
-
-    @property
-    def dropped(self) -> int:
-        """Samples refused because ``max_buffer`` samples were waiting."""
-        return self._inbox.dropped
 
     def _log_bounded(self, fmt: str, *args: object) -> None:
         now = time.monotonic()
