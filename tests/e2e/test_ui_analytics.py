@@ -65,6 +65,9 @@ def test_spc_page_for_a_tag_without_a_characteristic(signed_in: Page) -> None:
 def test_health_page_shows_the_score_and_the_evidence(signed_in: Page, tmp_path: Path) -> None:
     page = signed_in
     page.goto("/health")
+    listed = page.locator(f'#watched tr[data-asset="{MILL}"]')
+    expect(listed.locator("td.zone")).to_have_text("D")  # which spindle needs a look, at a glance
+    expect(listed).to_contain_text("active unacknowledged")
     page.get_by_role("link", name=MILL).click()
     page.wait_for_function(CHART_DRAWN)
     raise_at = page.evaluate("window.plantosHealth.answer.thresholds.raise_at")

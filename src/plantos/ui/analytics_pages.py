@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from plantos.analytics.stage import anomaly_alarm_id
 from plantos.api.auth import platform_of
 from plantos.api.judgements import characteristics
 from plantos.security import Identity
@@ -67,12 +68,16 @@ def health_page(
     """The anomaly score, evidence and alarm of one watched spindle; the list without ``asset``."""
     platform = platform_of(request)
     plant = platform.plant
+    alarms = platform.analytics.alarms
     watched = [
         {
             "asset": w.asset,
             "name": plant.assets[w.asset].name,
             "trained": w.trained,
             "rows_seen": w.rows_seen,
+            "velocity_mm_s": w.severity.level,
+            "zone": w.severity.zone,
+            "alarm": alarms.status(anomaly_alarm_id(w.asset)).state.value,
         }
         for w in platform.analytics.spindles
     ]
