@@ -50,6 +50,7 @@ from plantos.edge.gateway.forwarder import Forwarder
 from plantos.edge.gateway.spool import Spool, SpooledBatch
 from plantos.edge.mqtt.server import MqttServer
 from plantos.edge.sparkplug.codec import DataType
+from plantos.edge.sparkplug.columnar_encode import encode_seq
 from plantos.edge.sparkplug.host import SparkplugHost
 from plantos.edge.sparkplug.node import NodeMetric, SparkplugEdgeNode
 
@@ -292,9 +293,8 @@ def encoded_payloads(spool: Spool, tags: int) -> list[bytes]:
     while batch := spool.read(after=after, limit=64):
         for item in batch:
             idx, ts, value, codes = encoder._prepare(item.batch)
-            for _scope, msg in encoder._data_payloads(idx, ts, value, codes, True, item.seq):
-                msg.seq = len(out) % 256
-                out.append(msg.SerializeToString())
+            for _scope, data in encoder._data_payloads(idx, ts, value, codes, True, item.seq):
+                out.append(data + encode_seq(len(out) % 256))
         after = batch[-1].seq
     return out
 

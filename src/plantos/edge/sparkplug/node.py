@@ -52,7 +52,6 @@ from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.edge.mqtt.server import MqttServer, Will, close_session, open_session, subscribe
-from plantos.edge.sparkplug import schema
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
     REBIRTH_METRIC,
@@ -67,10 +66,19 @@ from plantos.edge.sparkplug.codec import (
     bdseq_metric,
     decode_payload,
     encode_payload,
-    encode_quality,
     format_topic,
     next_seq,
     parse_topic,
+)
+from plantos.edge.sparkplug.columnar_encode import (
+    BOOLEAN_VALUE,
+    DOUBLE_VALUE,
+    FLOAT_VALUE,
+    INT_VALUE,
+    IS_NULL,
+    LONG_VALUE,
+    encode_payloads,
+    encode_seq,
 )
 
 log = logging.getLogger(__name__)
@@ -78,17 +86,12 @@ log = logging.getLogger(__name__)
 _NS_PER_MS = 1_000_000
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _RESERVED = {"bdSeq", REBIRTH_METRIC, STREAM_SEQ_METRIC}
-_FIELDS = np.array(
-    ["double_value", "float_value", "boolean_value", "int_value", "long_value", "is_null"],
-    dtype=object,
-)
-_DOUBLE, _FLOAT, _BOOL, _INT, _LONG, _NULL = range(6)
 
 
 @dataclass(frozen=True)
 class _Wire:
-    """How samples of one datatype go on the wire: protobuf field and the range of the
-    rounded value (``lo <= v < hi``; floats are not rounded)."""
+    """How samples of one datatype go on the wire: Metric field number and the range of
+    the rounded value (``lo <= v < hi``; floats are not rounded)."""
 
     field: int
     lo: float
@@ -97,7 +100,7 @@ class _Wire:
 
 
 def _ints(bits: int, *, signed: bool) -> _Wire:
-    field = _LONG if bits == 64 else _INT
+    field = LONG_VALUE if bits == 64 else INT_VALUE
     if signed:
         return _Wire(field, -(2.0 ** (bits - 1)), 2.0 ** (bits - 1), bits)
     return _Wire(field, 0.0, 2.0**bits, bits)
@@ -113,9 +116,9 @@ _WIRE: dict[DataType, _Wire] = {
     DataType.UInt32: _ints(32, signed=False),
     DataType.UInt64: _ints(64, signed=False),
     DataType.DateTime: _ints(64, signed=False),
-    DataType.Float: _Wire(_FLOAT, -_FLOAT32_MAX, float(np.nextafter(_FLOAT32_MAX, math.inf))),
-    DataType.Double: _Wire(_DOUBLE, -math.inf, math.inf),
-    DataType.Boolean: _Wire(_BOOL, -math.inf, math.inf),
+    DataType.Float: _Wire(FLOAT_VALUE, -_FLOAT32_MAX, float(np.nextafter(_FLOAT32_MAX, math.inf))),
+    DataType.Double: _Wire(DOUBLE_VALUE, -math.inf, math.inf),
+    DataType.Boolean: _Wire(BOOLEAN_VALUE, -math.inf, math.inf),
 }
 
 
@@ -181,7 +184,7 @@ class SparkplugEdgeNode:
         scope_of[None] = 0
         self._scope = np.array([scope_of[m.device] for m in self._defs], dtype=np.int64)
         wires = [_WIRE[m.datatype] for m in self._defs]
-        self._field = np.array([w.field for w in wires], dtype=np.int64)
+        self._field = np.array([w.field for w in wires], dtype=np.uint8)
         self._lo = np.array([w.lo for w in wires], dtype=np.float64)
         self._hi = np.array([w.hi for w in wires], dtype=np.float64)
         self._is_int = np.array([w.bits > 0 for w in wires], dtype=np.bool_)
@@ -303,13 +306,13 @@ class SparkplugEdgeNode:
         before = self._snapshot()
         self._commit(idx, ts, value, codes)
         if stream_seq is not None:  # the births restate the last number sent per scope
-            parts = Counter(scope for scope, _msg in payloads)
+            parts = Counter(scope for scope, _data in payloads)
             for scope, n in parts.items():
                 self._stream_seq[scope] = stream_seq * STREAM_PARTS + n - 1
         try:
             infos = [
-                self._send(client, self._topics[scope], msg, qos=self.data_qos)
-                for scope, msg in payloads
+                self._send(client, self._topics[scope], data, qos=self.data_qos)
+                for scope, data in payloads
             ]
             await self._deliver(infos, qos=self.data_qos)
         except ConnectionError:
@@ -408,9 +411,10 @@ class SparkplugEdgeNode:
         data = encode_payload(timestamp_ms=now_ms, seq=self._take_seq(), metrics=metrics)
         return self._publish(client, topic, data, qos=qos)
 
-    def _send(self, client: mqtt.Client, topic: str, msg: Any, *, qos: int) -> mqtt.MQTTMessageInfo:
-        msg.seq = self._take_seq()
-        return self._publish(client, topic, msg.SerializeToString(), qos=qos)
+    def _send(
+        self, client: mqtt.Client, topic: str, data: bytes, *, qos: int
+    ) -> mqtt.MQTTMessageInfo:
+        return self._publish(client, topic, data + encode_seq(self._take_seq()), qos=qos)
 
     def _take_seq(self) -> int:
         seq, self._seq = self._seq, next_seq(self._seq)
@@ -543,63 +547,68 @@ class SparkplugEdgeNode:
         codes: npt.NDArray[np.uint32],
         historical: bool,
         stream_seq: int | None,
-    ) -> list[tuple[int, Any]]:
-        """(scope, protobuf Payload without seq) per message: per scope in time order,
+    ) -> list[tuple[int, bytes]]:
+        """(scope, serialized Payload without seq) per message: per scope in time order,
         split at ``max_metrics_per_message`` (counting the stream-seq metric)."""
         scope = self._scope[idx]
         order = np.lexsort((ts, scope))
         idx, ts, codes, scope = idx[order], ts[order], codes[order], scope[order]
-        fields, wire = self._wire_values(idx, value[order])
-        ts_ms = (ts // _NS_PER_MS).tolist()
-        aliases = idx.tolist()
-        bad = codes != quality.GOOD
-        flags = {"is_historical": True} if historical else {}
         now = self._now_ms()
         size = self.max_metrics_per_message - (stream_seq is not None)
         bounds = np.flatnonzero(np.diff(scope)) + 1
         starts = [0, *bounds.tolist()]
         ends = [*bounds.tolist(), len(idx)]
-        payloads: list[tuple[int, Any]] = []
+        messages: list[tuple[int, int, int]] = []  # (scope, part, end) of each message
         for begin, end in zip(starts, ends, strict=True):
             if stream_seq is not None and end - begin > size * STREAM_PARTS:
                 raise ValueError(
                     f"a numbered batch may fill at most {STREAM_PARTS} messages per scope"
                 )
             for part, lo in enumerate(range(begin, end, size)):
-                hi = min(lo + size, end)
-                msg = schema.Payload(timestamp=now)
-                add = msg.metrics.add
-                for j in range(lo, hi):
-                    add(alias=aliases[j], timestamp=ts_ms[j], **{fields[j]: wire[j]}, **flags)
-                for j in np.flatnonzero(bad[lo:hi]).tolist():
-                    encode_quality(int(codes[lo + j]), msg.metrics[j].properties)
-                s = int(scope[lo])
-                if stream_seq is not None:
-                    numbered = stream_seq * STREAM_PARTS + part
-                    add(alias=self._stream_alias[s], timestamp=now, long_value=numbered)
-                payloads.append((s, msg))
-        return payloads
+                messages.append((int(scope[lo]), part, min(lo + size, end)))
+        field, raw = self._wire_values(idx, value[order])
+        alias = idx.astype(np.uint64)
+        ts_ms = (ts // _NS_PER_MS).astype(np.uint64)
+        flags = np.full(len(idx), historical)
+        cuts = [end for _s, _p, end in messages]
+        if stream_seq is not None:  # each message ends with its stream-seq metric
+            alias = np.insert(alias, cuts, [self._stream_alias[s] for s, _p, _e in messages])
+            ts_ms = np.insert(ts_ms, cuts, now)
+            field = np.insert(field, cuts, LONG_VALUE)
+            raw = np.insert(raw, cuts, [stream_seq * STREAM_PARTS + p for _s, p, _e in messages])
+            flags = np.insert(flags, cuts, False)
+            codes = np.insert(codes, cuts, quality.GOOD)
+            cuts = [end + k for k, end in enumerate(cuts, start=1)]
+        data = encode_payloads(
+            timestamp_ms=now,
+            ends=cuts,
+            alias=alias,
+            ts_ms=ts_ms,
+            field=field,
+            raw=raw,
+            historical=flags,
+            codes=codes,
+        )
+        return [(s, d) for (s, _p, _e), d in zip(messages, data, strict=True)]
 
     def _wire_values(
         self, idx: npt.NDArray[np.int64], value: npt.NDArray[np.float64]
-    ) -> tuple[list[str], list[Any]]:
-        """Protobuf field name and Python value per sample, computed with numpy: integers
-        rounded and written as two's complement of their width, NaN as ``is_null``."""
-        field = self._field[idx].copy()
-        null = np.isnan(value)
-        field[null] = _NULL
-        wire = np.empty(len(idx), dtype=object)
-        for code in (_DOUBLE, _FLOAT):
-            m = field == code
-            wire[m] = value[m].tolist()
-        m = field == _BOOL
-        wire[m] = (value[m] != 0).tolist()
-        m = (field == _INT) | (field == _LONG)
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint64]]:
+        """Metric field number and wire bits per sample: integers rounded and written as
+        two's complement of their width, floats as their IEEE bits, NaN as ``is_null``."""
+        field = np.where(np.isnan(value), np.uint8(IS_NULL), self._field[idx])
+        raw = np.zeros(len(idx), dtype=np.uint64)
+        m = field == DOUBLE_VALUE
+        raw[m] = value[m].view(np.uint64)
+        m = field == FLOAT_VALUE
+        raw[m] = value[m].astype(np.float32).view(np.uint32)
+        m = field == BOOLEAN_VALUE
+        raw[m] = value[m] != 0
+        m = (field == INT_VALUE) | (field == LONG_VALUE)
         rounded = np.rint(value[m])
         as_signed = np.where(rounded >= 2.0**63, rounded - 2.0**64, rounded).astype(np.int64)
-        wire[m] = (as_signed.view(np.uint64) & self._mask[idx[m]]).tolist()
-        wire[null] = True
-        return _FIELDS[field].tolist(), wire.tolist()
+        raw[m] = as_signed.view(np.uint64) & self._mask[idx[m]]
+        return field, raw
 
     # ------------------------------------------------------------------ commands and STATE
 
