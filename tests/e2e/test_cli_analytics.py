@@ -202,3 +202,16 @@ def test_the_feature_window_is_a_duration(tmp_path: Path) -> None:
     ):
         code, output = detect(*common, "--window", bad, "--output", str(tmp_path / "o.csv"))
         assert code == 1 and message in " ".join(output.split()), output
+
+
+def test_a_state_column_gives_each_state_its_own_expectation(tmp_path: Path) -> None:
+    """The load column is the operating state here: judged per state, not judged itself."""
+    src = write_csv(tmp_path / "in.csv", small_rows())
+    common = ["--input", str(src), "--time-column", "time", "--train-until", "2024-01-01T20:00:00"]
+    out = tmp_path / "o.csv"
+    code, output = detect(*common, "--columns", "temp", "--state-column", "load", "--window",
+                          "1h", "--output", str(out))  # fmt: skip
+    assert code == 0, output
+    assert "operating states from 'load'" in " ".join(output.split())
+    code, output = detect(*common, "--state-column", "gear", "--output", str(out))
+    assert code == 1 and "no state column 'gear'" in " ".join(output.split())

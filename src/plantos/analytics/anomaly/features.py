@@ -127,21 +127,36 @@ class StateExpectation:
 
     A spindle's temperature at 12,000 rpm is not its temperature at 3,000 rpm;
     the residual from the state's median is what says "hotter than it should be".
+    A state needs ``min_rows`` healthy samples: the median of a few is not an
+    expectation, and a row's own value in it would make its residual too small.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, min_rows: int = 1) -> None:
+        if min_rows < 1:
+            raise ValueError(f"min_rows must be at least 1, got {min_rows}")
+        self.min_rows = min_rows
         self.expected: dict[int, float] = {}
 
     def fit(self, values: npt.ArrayLike, states: npt.ArrayLike) -> None:
         y, s = np.asarray(values, dtype=np.float64), np.asarray(states, dtype=np.int64)
         ok = np.isfinite(y)
-        self.expected = {int(k): float(np.median(y[ok & (s == k)])) for k in np.unique(s[ok])}
+        keys, counts = np.unique(s[ok], return_counts=True)
+        self.expected = {
+            int(k): float(np.median(y[ok & (s == k)]))
+            for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
+            if n >= self.min_rows
+        }
 
     def residual(self, values: npt.ArrayLike, states: npt.ArrayLike) -> FloatArray:
         """``value - expected[state]``; NaN where the state was never seen healthy."""
         y, s = np.asarray(values, dtype=np.float64), np.asarray(states, dtype=np.int64)
-        expected = np.array([self.expected.get(int(k), np.nan) for k in s], dtype=np.float64)
-        return np.asarray(y - expected if len(s) else y.copy())
+        keys = np.array(sorted(self.expected), dtype=np.int64)
+        if not len(keys):
+            return np.full(len(y), np.nan)
+        medians = np.array([self.expected[int(k)] for k in keys])
+        pos = np.minimum(np.searchsorted(keys, s), len(keys) - 1)
+        expected = np.where(keys[pos] == s, medians[pos], np.nan)
+        return np.asarray(y - expected)
 
 
 def speed_band(

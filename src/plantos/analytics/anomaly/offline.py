@@ -26,7 +26,7 @@ import numpy.typing as npt
 from plantos.analytics.anomaly.alarm import AlarmPolicy
 from plantos.analytics.anomaly.calibration import calibrate
 from plantos.analytics.anomaly.detector import FeatureFrame
-from plantos.analytics.anomaly.features import SLOW_FEATURES, slow_features
+from plantos.analytics.anomaly.features import SLOW_FEATURES, StateExpectation, slow_features
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
 from plantos.analytics.anomaly.presets import SLOW, Preset
 from plantos.analytics.anomaly.profile import learn_daily_profile
@@ -122,8 +122,21 @@ def train_rows_for(
     return int(len(ts_ns) * fraction)
 
 
-def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str = "") -> Detection:
-    """Fit on ``table``'s first ``train_rows`` rows, then score the rest in order."""
+def detect(
+    table: Table,
+    *,
+    train_rows: int,
+    preset: Preset = SLOW,
+    subject: str = "",
+    state_column: str | None = None,
+) -> Detection:
+    """Fit on ``table``'s first ``train_rows`` rows, then score the rest in order.
+
+    ``state_column`` names a column of operating-state codes (a program, a product,
+    a gear, a speed band): it is not judged itself; every other column is judged as
+    its residual from its median in the row's state, and each state gets its own
+    baseline. A state not seen in training is not judged (NaN), and said so.
+    """
     if train_rows < 1 or train_rows >= len(table.ts_ns):
         raise ValueError(
             f"need at least one training row and one row to score, "
@@ -138,7 +151,11 @@ def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str
             f"training rows (its warm-up and {preset.min_samples} rows to learn from), got "
             f"{train_rows}: train on more rows or choose a shorter window"
         )
-    for col, raw in table.columns.items():
+    states = _states(table, state_column, train_rows, preset.min_samples, notes)
+    judged = {c: v for c, v in table.columns.items() if c != state_column}
+    if not judged:
+        raise ValueError("no column to judge: the state column is only the operating state")
+    for col, raw in judged.items():
         cleaned = clean(raw)
         skipped = {k: v for k, v in cleaned.counts.items() if v}
         if skipped:
@@ -147,19 +164,10 @@ def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str
         for run in watch.update(table.ts_ns, cleaned.values):
             since = iso(run.start_ns)
             notes.append(f"{col}: stuck (flat line) for {run.samples} samples from {since}")
-        values = cleaned.values
-        if preset.daily_profile_min_explained is not None:
-            profile, why = learn_daily_profile(
-                table.ts_ns[:train_rows],
-                values[:train_rows],
-                min_explained=preset.daily_profile_min_explained,
-            )
-            notes.append(f"{col}: {why}")
-            if profile is not None:
-                values = profile.residual(table.ts_ns, values, train_rows=train_rows)
+        values = _unexpected(col, cleaned.values, table.ts_ns, states, train_rows, preset, notes)
         feats.append(slow_features(values, window=window))
         names += [f"{col}.{f}" for f in SLOW_FEATURES]
-    frame = FeatureFrame.of(np.hstack(feats), names, table.ts_ns)
+    frame = FeatureFrame.of(np.hstack(feats), names, table.ts_ns, states)
     training = frame.rows(slice(0, train_rows))
     policy = preset.policy
     if preset.calibration is not None:
@@ -177,6 +185,62 @@ def detect(table: Table, *, train_rows: int, preset: Preset = SLOW, subject: str
     scores = np.concatenate((np.full(train_rows, np.nan), out.scores))
     flags = np.concatenate((np.zeros(train_rows, bool), out.flags))
     return Detection(scores, flags, train_rows, out.events, policy, notes)
+
+
+def _states(
+    table: Table, column: str | None, train_rows: int, min_rows: int, notes: list[str]
+) -> npt.NDArray[np.int64] | None:
+    """The state code of each row (rounded; -1 where missing), or None without a column."""
+    if column is None:
+        return None
+    if column not in table.columns:
+        raise ValueError(f"no state column {column!r} (have {', '.join(table.columns)})")
+    raw = table.columns[column]
+    missing = ~np.isfinite(raw)
+    states = np.where(missing, -1, np.rint(np.nan_to_num(raw))).astype(np.int64)
+    learned, counts = np.unique(states[:train_rows][~missing[:train_rows]], return_counts=True)
+    kept = learned[counts >= min_rows].tolist()
+    notes.append(
+        f"operating states from {column!r}: {len(kept)} with at least {min_rows} training rows "
+        f"({', '.join(map(str, kept[:10]))}{', ...' if len(kept) > 10 else ''})"
+        + (f"; {int(missing.sum())} rows without a state" if missing.any() else "")
+    )
+    unknown = int((~np.isin(states[train_rows:], kept)).sum())
+    if unknown:
+        notes.append(
+            f"{unknown} rows after training in operating states without a baseline "
+            f"(fewer than {min_rows} training rows): not judged"
+        )
+    return states
+
+
+def _unexpected(
+    col: str,
+    values: FloatArray,
+    ts_ns: npt.NDArray[np.int64],
+    states: npt.NDArray[np.int64] | None,
+    train_rows: int,
+    preset: Preset,
+    notes: list[str],
+) -> FloatArray:
+    """What the training rows did not lead one to expect of ``values``: the residual from
+    the state's median when there are states, then from the daily profile when the
+    signal follows the day; the values themselves when neither applies."""
+    if states is not None:
+        expectation = StateExpectation(min_rows=preset.min_samples)
+        expectation.fit(values[:train_rows], states[:train_rows])
+        values = expectation.residual(values, states)
+        notes.append(f"{col}: judged as the residual from its median in each operating state")
+    if preset.daily_profile_min_explained is not None:
+        profile, why = learn_daily_profile(
+            ts_ns[:train_rows],
+            values[:train_rows],
+            min_explained=preset.daily_profile_min_explained,
+        )
+        notes.append(f"{col}: {why}")
+        if profile is not None:
+            values = profile.residual(ts_ns, values, train_rows=train_rows)
+    return values
 
 
 def write_scores(path: Path, table: Table, time_column: str, detection: Detection) -> None:

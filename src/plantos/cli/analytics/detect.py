@@ -24,6 +24,11 @@ def detect(
     train_fraction: float | None = typer.Option(
         None, help="Learn it from this first fraction of the rows instead (default 0.15)"
     ),
+    state_column: str | None = typer.Option(
+        None,
+        help="Column of operating-state codes (program, product, speed band): each state "
+        "gets its own expected level and baseline; not judged itself",
+    ),
     window: str | None = typer.Option(
         None, help="Feature window, e.g. 4h (default: the slow-signal preset's, 16h)"
     ),
@@ -49,12 +54,18 @@ def detect(
         if not input_path.is_file():
             raise ValueError(f"no such file: {input_path}")
         wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+        if wanted is not None and state_column is not None and state_column not in wanted:
+            wanted.append(state_column)
         table = offline.read_table(input_path, time_column, wanted)
         train_rows = offline.train_rows_for(
             table.ts_ns, train_until_ns=until_ns, train_fraction=train_fraction
         )
         result = offline.detect(
-            table, train_rows=train_rows, preset=preset, subject=input_path.stem
+            table,
+            train_rows=train_rows,
+            preset=preset,
+            subject=input_path.stem,
+            state_column=state_column,
         )
         offline.write_scores(output, table, time_column, result)
     for note in result.notes:
