@@ -21,7 +21,6 @@ from plantos.edge.simulator.signals import (
     FloatArray,
     finished_at,
     lag,
-    run_seconds,
     seconds,
 )
 from plantos.edge.simulator.timeline import (
@@ -42,6 +41,10 @@ DISRUPTIONS = Disruptions(
     micro_stops_per_h=5.0, changeovers_per_h=1 / 3, mtbf_h=40.0, repair_s=(1200.0, 3600.0)
 )
 AMBIENT_C = 22.0
+PROGRAM_SLOWDOWN = 0.05
+"""Each further program of a machine runs this much longer than its ideal cycle time (the
+first program's): the reduced-speed loss a real cell shows, with a different share per
+program mix."""
 _BINS = 240
 
 
@@ -68,6 +71,7 @@ class CncMill:
         self.nominal_rpm = float(p.get("nominal_rpm", REFERENCE_RPM))
         self.cycle_s = seconds(p.get("cycle_time"), 95.0)
         programs = [int(x) for x in p.get("programs", [1001])] or [1001]
+        self.program_cycle_s = self.cycle_s * (1.0 + PROGRAM_SLOWDOWN * np.arange(len(programs)))
         self.program_no = np.array(programs, dtype=np.float64)
         self.program_rpm = self.nominal_rpm * rng.uniform(0.94, 1.06, len(programs))
         self.patterns = np.stack([cut_pattern(rng) for _ in programs])
@@ -87,7 +91,8 @@ class CncMill:
         state, program = self.timeline.initial
         self.speed = float(self.program_rpm[program]) if state == RUNNING else 0.0
         self.temp = AMBIENT_C + 14.0 * self.speed / REFERENCE_RPM + (9.0 if self.speed else 2.0)
-        self.run_s = 0.0
+        self.progress = 0.0
+        """Part cycles run so far, fractions included: a cycle resumes after a stop."""
         self.parts = 0
         wf = self.writer.tags.get("spindle_vibration_waveform")
         self.sensor = (
@@ -106,14 +111,15 @@ class CncMill:
 
         speed = lag(np.where(running, self.program_rpm[tl.program], 0.0), self.speed, 1.5)
         rel = speed / self.nominal_rpm
-        run = run_seconds(self.run_s, running)
-        phase = ((run % self.cycle_s) / self.cycle_s * _BINS).astype(np.int64).clip(0, _BINS - 1)
+        step = running / self.program_cycle_s[tl.program]  # cycles per grid second
+        progress = self.progress + np.cumsum(step) - step
+        phase = ((progress % 1.0) * _BINS).astype(np.int64).clip(0, _BINS - 1)
         cutting = np.where(running, self.patterns[tl.program, phase], 0.0)
         load = cutting * (1.0 + 0.03 * noise[1]) + (1.5 + 5.0 * wear) * rel + 0.3 * np.abs(noise[2])
         heat = AMBIENT_C + 14.0 * speed / REFERENCE_RPM + 0.15 * load + 6.0 * wear
         temp = lag(heat, self.temp, 900.0)
         defect = DEFECT_RMS_MM_S * wear * np.minimum(rel, 1.5)
-        parts = np.floor(run / self.cycle_s).astype(np.int64)
+        parts = np.floor(progress).astype(np.int64)
         done, count = finished_at(parts, self.parts)
 
         w = self.writer
@@ -134,7 +140,7 @@ class CncMill:
             self._bursts(chunk, speed, out)
 
         self.speed, self.temp = float(speed[-1]), float(temp[-1])
-        self.run_s, self.parts = float(run[-1] + running[-1]), int(parts[-1])
+        self.progress, self.parts = float(progress[-1] + step[-1]), int(parts[-1])
         return out
 
     def _bursts(self, chunk: Chunk, speed: FloatArray, out: ChunkOutput) -> None:
