@@ -205,13 +205,19 @@ def test_the_feature_window_is_a_duration(tmp_path: Path) -> None:
 
 
 def test_a_state_column_gives_each_state_its_own_expectation(tmp_path: Path) -> None:
-    """The load column is the operating state here: judged per state, not judged itself."""
+    """The load column is the operating state here: listed or not in --columns, it is read
+    as the state, and only temp is judged, per state."""
     src = write_csv(tmp_path / "in.csv", small_rows())
     common = ["--input", str(src), "--time-column", "time", "--train-until", "2024-01-01T20:00:00"]
-    out = tmp_path / "o.csv"
-    code, output = detect(*common, "--columns", "temp", "--state-column", "load", "--window",
-                          "1h", "--output", str(out))  # fmt: skip
-    assert code == 0, output
-    assert "operating states from 'load'" in " ".join(output.split())
-    code, output = detect(*common, "--state-column", "gear", "--output", str(out))
+    for columns in ("temp", "temp,load"):
+        out = tmp_path / f"o-{columns}.csv"
+        code, output = detect(*common, "--columns", columns, "--state-column", "load",
+                              "--window", "1h", "--output", str(out))  # fmt: skip
+        text = " ".join(output.split())
+        assert code == 0, output
+        assert "temp: judged as the residual from its median in each operating state" in text
+        assert "load: judged" not in text and "load: no daily profile" not in text
+        rows = read_scores(out)
+        assert len(rows) == 600 and any(r["score"] for r in rows[240:])
+    code, output = detect(*common, "--state-column", "gear", "--output", str(tmp_path / "x.csv"))
     assert code == 1 and "no state column 'gear'" in " ".join(output.split())

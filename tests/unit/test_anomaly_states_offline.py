@@ -45,13 +45,58 @@ def test_healthy_program_changes_raise_nothing() -> None:
     assert not run(ts, program, temp, train_days=5).flags.any()
 
 
-def test_a_program_never_run_in_training_is_not_judged_and_said_so() -> None:
+def test_a_week_on_the_hot_program_is_normal_for_that_program() -> None:
+    """After training the machine runs only the fast program, at its usual 70 degrees.
+    Judged on its raw level that is a departure (the level no longer averages 57); judged
+    per program it is the fast program as always."""
+    ts, program, temp = bearing(12, seed=4)
+    later = ts >= 6 * 24 * 3600 * 10**9
+    program[later] = 2.0
+    temp[later] = 70.0 + np.random.default_rng(5).normal(0, 0.8, int(later.sum()))
+    assert not run(ts, program, temp, train_days=5).flags.any()
+    table = Table(ts, [""] * len(ts), {"temp": temp})
+    assert detect(table, train_rows=5 * 24 * HOURS).flags[later].any()
+
+
+def test_rows_without_a_state_are_not_judged_and_do_not_disturb_the_others() -> None:
+    ts, program, temp = bearing(12, seed=6)
+    clean = run(ts, program, temp, train_days=5)
+    gappy = program.copy()
+    gappy[::10] = np.nan  # empty state cells
+    result = run(ts, gappy, temp, train_days=5)
+    after = np.arange(len(ts)) >= 5 * 24 * HOURS
+    assert np.isnan(result.scores[::10][after[::10]]).all()
+    assert not result.flags.any() and not clean.flags.any()
+    assert any("rows without an operating state" in n for n in result.notes)
+
+
+def test_a_negative_code_is_a_state_like_any_other() -> None:
+    ts, program, temp = bearing(10, seed=7)
+    program[program == 1] = -1.0  # e.g. the spindle reversing
+    result = run(ts, program, temp, train_days=5)
+    after = np.arange(len(ts)) >= 5 * 24 * HOURS
+    assert np.isfinite(result.scores[after & (program == -1)]).any()
+    assert not result.flags.any()
+
+
+def test_codes_too_large_to_be_whole_numbers_are_refused() -> None:
+    ts, program, temp = bearing(6)
+    program[3] = 1e19
+    with pytest.raises(ValueError, match="whole numbers within"):
+        run(ts, program, temp, train_days=3)
+
+
+@pytest.mark.parametrize("trained_rows", [0, 36], ids=["never-run", "run-in-the-warm-up-only"])
+def test_a_program_without_a_baseline_is_not_judged_and_said_so(trained_rows: int) -> None:
+    """Never run in training, or run only within the features' warm-up: no baseline."""
     ts, program, temp = bearing(10)
     late = ts >= 8 * 24 * 3600 * 10**9
     program[late & (program == 2)] = 3.0  # a new program after training
+    program[:trained_rows] = 3.0
     result = run(ts, program, temp, train_days=5)
     assert np.isnan(result.scores[late & (program == 3)]).all()
-    assert any("operating states without a baseline" in n for n in result.notes)
+    [note] = [n for n in result.notes if "not judged: operating states" in n]
+    assert note.startswith(f"{int((late & (program == 3)).sum())} rows") and "states 3 " in note
 
 
 def test_the_state_column_must_exist_and_leave_something_to_judge() -> None:

@@ -4,7 +4,7 @@ For random batches (every datatype the node supports, NaN and out-of-range value
 negative integers of every width, Booleans, non-Good qualities, historical or not,
 numbered or not, split over several messages per scope) the bytes the node publishes
 must be exactly what protobuf serializes for the message the old path built, seq
-included, and PlantOS's host must read them alike with its columnar decoder.
+included; a replayed poll is read back by PlantOS's host with its columnar decoder.
 """
 
 from __future__ import annotations
@@ -176,14 +176,12 @@ def check_same_messages(
     got = node._data_payloads(idx, ts, value, codes, historical, stream_seq)
     want = reference_payloads(node, idx, ts, value, codes, historical, stream_seq)
     assert [s for s, _ in got] == [s for s, _ in want]
-    table = alias_table(node)
     for (_, data), (_, msg) in zip(got, want, strict=True):
         assert schema.Payload.FromString(data) == msg
         assert data == msg.SerializeToString()
         msg.seq = seq
         sent = data + encode_seq(seq)
         assert sent == msg.SerializeToString()
-        assert host_reads(sent, table) == host_reads(msg.SerializeToString(), table)
     return [data for _, data in got]
 
 
@@ -250,3 +248,10 @@ def test_a_numbered_batch_too_large_for_its_parts_is_refused() -> None:
     idx, ts, value, codes = node._prepare(batch)
     with pytest.raises(ValueError, match="at most"):
         node._data_payloads(idx, ts, value, codes, True, 0)
+
+
+def test_a_value_outside_uint64_is_refused_not_mangled() -> None:
+    assert encode_seq(0) == b"\x18\x00" and encode_seq((1 << 64) - 1)[-1] == 0x01
+    for bad in (-1, 1 << 64):
+        with pytest.raises(ValueError, match="does not fit a uint64 varint"):
+            encode_seq(bad)

@@ -138,17 +138,22 @@ class StateExpectation:
         self.expected: dict[int, float] = {}
 
     def fit(self, values: npt.ArrayLike, states: npt.ArrayLike) -> None:
+        """Learn the median of each state with at least ``min_rows`` finite values."""
         y, s = np.asarray(values, dtype=np.float64), np.asarray(states, dtype=np.int64)
         ok = np.isfinite(y)
-        keys, counts = np.unique(s[ok], return_counts=True)
+        y, s = y[ok], s[ok]
+        order = np.argsort(s, kind="stable")
+        y, s = y[order], s[order]
+        cuts = np.flatnonzero(np.diff(s)) + 1
         self.expected = {
-            int(k): float(np.median(y[ok & (s == k)]))
-            for k, n in zip(keys.tolist(), counts.tolist(), strict=True)
-            if n >= self.min_rows
+            int(group[0]): float(np.median(v))
+            for group, v in zip(np.split(s, cuts), np.split(y, cuts), strict=True)
+            if len(v) >= self.min_rows
         }
 
     def residual(self, values: npt.ArrayLike, states: npt.ArrayLike) -> FloatArray:
-        """``value - expected[state]``; NaN where the state was never seen healthy."""
+        """``value - expected[state]``; NaN where the state has no expectation (never seen
+        healthy, or with fewer than ``min_rows`` values)."""
         y, s = np.asarray(values, dtype=np.float64), np.asarray(states, dtype=np.int64)
         keys = np.array(sorted(self.expected), dtype=np.int64)
         if not len(keys):

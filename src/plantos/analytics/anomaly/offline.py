@@ -2,7 +2,9 @@
 
 The detector is fitted on the training rows only (the rows before
 ``train_until``, or the first fraction of the file) and those rows get no score:
-the baseline is still being learned there. A column that follows the day in its
+the baseline is still being learned there. With a state column (a program, a product),
+every other column is judged as its residual from its training median in the row's
+state, and each state has its own baseline. A column that follows the day in its
 training rows is judged as its residual from that daily profile
 (:mod:`plantos.analytics.anomaly.profile`). The alarm thresholds are calibrated
 on the same training rows (:func:`calibrate`), so nothing after them, labels
@@ -151,7 +153,7 @@ def detect(
             f"training rows (its warm-up and {preset.min_samples} rows to learn from), got "
             f"{train_rows}: train on more rows or choose a shorter window"
         )
-    states = _states(table, state_column, train_rows, preset.min_samples, notes)
+    states = _states(table, state_column, notes)
     judged = {c: v for c, v in table.columns.items() if c != state_column}
     if not judged:
         raise ValueError("no column to judge: the state column is only the operating state")
@@ -182,36 +184,56 @@ def detect(
     for state, features in stuck.items():
         notes.append(f"state {state}: features flat while training (stuck?): {', '.join(features)}")
     out = monitor.process(frame.rows(slice(train_rows, None)))
+    if states is not None:
+        # The detector's states with a baseline; for a detector that does not say, the
+        # states it gave a score.
+        known = getattr(monitor.detector, "baselines", None)
+        learned = (
+            set(known)
+            if known is not None
+            else set(np.unique(states[train_rows:][np.isfinite(out.scores)]).tolist())
+        )
+        if note := _unjudged_states(states[train_rows:], learned, preset.min_samples):
+            notes.append(note)
     scores = np.concatenate((np.full(train_rows, np.nan), out.scores))
     flags = np.concatenate((np.zeros(train_rows, bool), out.flags))
     return Detection(scores, flags, train_rows, out.events, policy, notes)
 
 
-def _states(
-    table: Table, column: str | None, train_rows: int, min_rows: int, notes: list[str]
-) -> npt.NDArray[np.int64] | None:
-    """The state code of each row (rounded; -1 where missing), or None without a column."""
+NO_STATE = int(np.iinfo(np.int64).min)
+"""The state of a row whose state cell is empty: no state's rows, never judged."""
+_LARGEST_CODE = 2**53  # beyond this a float64 cell no longer holds a whole number exactly
+
+
+def _states(table: Table, column: str | None, notes: list[str]) -> npt.NDArray[np.int64] | None:
+    """The state code of each row (rounded; :data:`NO_STATE` where empty), or None."""
     if column is None:
         return None
     if column not in table.columns:
         raise ValueError(f"no state column {column!r} (have {', '.join(table.columns)})")
     raw = table.columns[column]
     missing = ~np.isfinite(raw)
-    states = np.where(missing, -1, np.rint(np.nan_to_num(raw))).astype(np.int64)
-    learned, counts = np.unique(states[:train_rows][~missing[:train_rows]], return_counts=True)
-    kept = learned[counts >= min_rows].tolist()
-    notes.append(
-        f"operating states from {column!r}: {len(kept)} with at least {min_rows} training rows "
-        f"({', '.join(map(str, kept[:10]))}{', ...' if len(kept) > 10 else ''})"
-        + (f"; {int(missing.sum())} rows without a state" if missing.any() else "")
-    )
-    unknown = int((~np.isin(states[train_rows:], kept)).sum())
-    if unknown:
-        notes.append(
-            f"{unknown} rows after training in operating states without a baseline "
-            f"(fewer than {min_rows} training rows): not judged"
-        )
+    if (np.abs(raw[~missing]) > _LARGEST_CODE).any():
+        raise ValueError(f"state column {column!r}: codes must be whole numbers within ±2^53")
+    states = np.where(missing, NO_STATE, np.rint(np.nan_to_num(raw))).astype(np.int64)
+    if missing.any():
+        notes.append(f"{int(missing.sum())} rows without an operating state: not judged")
     return states
+
+
+def _unjudged_states(
+    states: npt.NDArray[np.int64], baselines: set[int], min_rows: int
+) -> str | None:
+    """A note on the rows after training left unjudged in states without a baseline."""
+    missed = (states != NO_STATE) & ~np.isin(states, list(baselines))
+    if not missed.any():
+        return None
+    codes = np.unique(states[missed]).tolist()
+    shown = ", ".join(map(str, codes[:10])) + (", ..." if len(codes) > 10 else "")
+    return (
+        f"{int(missed.sum())} rows after training not judged: operating states {shown} had "
+        f"fewer than {min_rows} complete training rows"
+    )
 
 
 def _unexpected(
@@ -227,6 +249,7 @@ def _unexpected(
     the state's median when there are states, then from the daily profile when the
     signal follows the day; the values themselves when neither applies."""
     if states is not None:
+        values = np.where(states == NO_STATE, np.nan, values)
         expectation = StateExpectation(min_rows=preset.min_samples)
         expectation.fit(values[:train_rows], states[:train_rows])
         values = expectation.residual(values, states)

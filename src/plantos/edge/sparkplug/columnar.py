@@ -39,35 +39,36 @@ import numpy as np
 import numpy.typing as npt
 
 from plantos.edge.sparkplug.codec import DataType
+from plantos.edge.sparkplug.wire import (
+    TAG_ALIAS,
+    TAG_BOOL,
+    TAG_DOUBLE,
+    TAG_FLOAT,
+    TAG_HISTORICAL,
+    TAG_INT,
+    TAG_LONG,
+    TAG_METRIC,
+    TAG_METRIC_TS,
+    TAG_SEQ,
+    TAG_TIMESTAMP,
+)
 
-# Wire tags: (field number << 3) | wire type.
-_TAG_TIMESTAMP = 0x08  # Payload.timestamp, varint
-_TAG_METRIC = 0x12  # Payload.metrics, length-delimited
-_TAG_SEQ = 0x18  # Payload.seq, varint
-_TAG_ALIAS = 0x10  # Metric.alias, varint
-_TAG_METRIC_TS = 0x18  # Metric.timestamp, varint
-_TAG_HISTORICAL = 0x28  # Metric.is_historical, varint
-_TAG_INT = 0x50  # Metric.int_value (uint32), varint
-_TAG_LONG = 0x58  # Metric.long_value (uint64), varint
-_TAG_FLOAT = 0x65  # Metric.float_value, fixed32
-_TAG_DOUBLE = 0x69  # Metric.double_value, fixed64
-_TAG_BOOL = 0x70  # Metric.boolean_value, varint
-_FIXED = {_TAG_FLOAT: "<f4", _TAG_DOUBLE: "<f8"}
-_VARINT_VALUES = (_TAG_INT, _TAG_LONG, _TAG_BOOL)
+_FIXED = {TAG_FLOAT: "<f4", TAG_DOUBLE: "<f8"}
+_VARINT_VALUES = (TAG_INT, TAG_LONG, TAG_BOOL)
 
 _VALUE_TAG: dict[DataType, int] = {
-    DataType.Int8: _TAG_INT,
-    DataType.Int16: _TAG_INT,
-    DataType.Int32: _TAG_INT,
-    DataType.UInt8: _TAG_INT,
-    DataType.UInt16: _TAG_INT,
-    DataType.UInt32: _TAG_INT,
-    DataType.Int64: _TAG_LONG,
-    DataType.UInt64: _TAG_LONG,
-    DataType.DateTime: _TAG_LONG,
-    DataType.Float: _TAG_FLOAT,
-    DataType.Double: _TAG_DOUBLE,
-    DataType.Boolean: _TAG_BOOL,
+    DataType.Int8: TAG_INT,
+    DataType.Int16: TAG_INT,
+    DataType.Int32: TAG_INT,
+    DataType.UInt8: TAG_INT,
+    DataType.UInt16: TAG_INT,
+    DataType.UInt32: TAG_INT,
+    DataType.Int64: TAG_LONG,
+    DataType.UInt64: TAG_LONG,
+    DataType.DateTime: TAG_LONG,
+    DataType.Float: TAG_FLOAT,
+    DataType.Double: TAG_DOUBLE,
+    DataType.Boolean: TAG_BOOL,
 }
 NUMERIC = frozenset(_VALUE_TAG)
 """The datatypes whose values this module decodes."""
@@ -138,11 +139,11 @@ def _py_varint_end(data: bytes, pos: int, stop: int) -> int | None:
 
 def _layout(data: bytes, start: int, stop: int) -> _Layout | None:
     """The layout of the metric record at ``start``; None for anything not decoded here."""
-    if stop - start < 4 or data[start] != _TAG_METRIC or data[start + 1] >= 0x80:
+    if stop - start < 4 or data[start] != TAG_METRIC or data[start + 1] >= 0x80:
         return None
     size = data[start + 1] + 2
     end = start + size
-    if end > stop or data[start + 2] != _TAG_ALIAS:
+    if end > stop or data[start + 2] != TAG_ALIAS:
         return None
     mask = [0xFF, 0xFF, 0xFF]
     pos = start + 3
@@ -159,14 +160,14 @@ def _layout(data: bytes, start: int, stop: int) -> _Layout | None:
 
     alias = varint()
     ts = None
-    if alias is not None and pos < end and data[pos] == _TAG_METRIC_TS:
+    if alias is not None and pos < end and data[pos] == TAG_METRIC_TS:
         pos += 1
         mask.append(0xFF)
         ts = varint()
         if ts is None:
             return None
     historical = False
-    if pos + 1 < end and data[pos] == _TAG_HISTORICAL and data[pos + 1] <= 1:
+    if pos + 1 < end and data[pos] == TAG_HISTORICAL and data[pos + 1] <= 1:
         historical = data[pos + 1] == 1  # the flag byte is part of the layout
         mask += [0xFF, 0xFF]
         pos += 2
@@ -176,7 +177,7 @@ def _layout(data: bytes, start: int, stop: int) -> _Layout | None:
     pos += 1
     mask.append(0xFF)
     if tag in _FIXED:
-        width = 4 if tag == _TAG_FLOAT else 8
+        width = 4 if tag == TAG_FLOAT else 8
         value = slice(pos - start, pos - start + width)
         mask += [0] * width
         pos += width
@@ -218,7 +219,7 @@ def envelope(data: bytes) -> Envelope | None:
     size = len(data)
     pos = 0
     timestamp_ms: int | None = None
-    if size and data[0] == _TAG_TIMESTAMP:
+    if size and data[0] == TAG_TIMESTAMP:
         after = _py_varint_end(data, 1, size)
         if after is None:
             return None
@@ -229,11 +230,11 @@ def envelope(data: bytes) -> Envelope | None:
         pos = after
     seq: int | None = None
     end = size
-    if size - pos >= 2 and data[-2] == _TAG_SEQ and data[-1] < 0x80:
+    if size - pos >= 2 and data[-2] == TAG_SEQ and data[-1] < 0x80:
         seq, end = data[-1], size - 2
-    elif size - pos >= 3 and data[-3] == _TAG_SEQ and data[-2] >= 0x80 and data[-1] == 1:
+    elif size - pos >= 3 and data[-3] == TAG_SEQ and data[-2] >= 0x80 and data[-1] == 1:
         seq, end = (data[-2] & 0x7F) | 0x80, size - 3
-    if end - pos < 4 or data[pos] != _TAG_METRIC:
+    if end - pos < 4 or data[pos] != TAG_METRIC:
         return None
     return Envelope(timestamp_ms, seq, pos, end)
 
@@ -311,13 +312,13 @@ def _uniform(
 ) -> list[tuple[Index | None, Rows]] | None:
     """All records as rows of one 2-D view when they all have the first one's length
     (the common case: no scan for record starts needed); None otherwise."""
-    if len(buf) < 4 or buf[0] != _TAG_METRIC or buf[1] >= 0x80:
+    if len(buf) < 4 or buf[0] != TAG_METRIC or buf[1] >= 0x80:
         return None
     width = int(buf[1]) + 2
     if len(buf) % width or (starts % width).any():
         return None
     rows = buf.reshape(-1, width)
-    if (rows[:, 0] != _TAG_METRIC).any() or (rows[:, 1] != width - 2).any():
+    if (rows[:, 0] != TAG_METRIC).any() or (rows[:, 1] != width - 2).any():
         return None
     uniform: list[tuple[Index | None, Rows]] = [(None, rows)]
     return uniform
@@ -326,7 +327,7 @@ def _uniform(
 def _record_starts(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp] | None:
     """Where each metric record of ``buf`` (nothing but records) begins, proven to chain
     from the first byte to the last; None when they do not, or a record is 128+ bytes."""
-    hit = (buf[:-2] == _TAG_METRIC) & (buf[2:] == _TAG_ALIAS)
+    hit = (buf[:-2] == TAG_METRIC) & (buf[2:] == TAG_ALIAS)
     cand = np.flatnonzero(hit)
     if not len(cand) or cand[0] != 0:
         return None

@@ -30,6 +30,21 @@ import numpy.typing as npt
 from plantos.core import quality
 from plantos.edge.sparkplug import schema
 from plantos.edge.sparkplug.codec import encode_quality
+from plantos.edge.sparkplug.wire import (
+    TAG_ALIAS,
+    TAG_BOOL,
+    TAG_DOUBLE,
+    TAG_FLOAT,
+    TAG_HISTORICAL,
+    TAG_INT,
+    TAG_LONG,
+    TAG_METRIC,
+    TAG_METRIC_TS,
+    TAG_NULL,
+    TAG_PROPERTIES,
+    TAG_SEQ,
+    TAG_TIMESTAMP,
+)
 
 # Field numbers of Payload.Metric a sample's value goes in (NaN: is_null).
 IS_NULL = 7
@@ -39,20 +54,10 @@ FLOAT_VALUE = 12
 DOUBLE_VALUE = 13
 BOOLEAN_VALUE = 14
 
-# Wire tags: (field number << 3) | wire type.
-_TAG_TIMESTAMP = 0x08  # Payload.timestamp, varint
-_TAG_METRIC = 0x12  # Payload.metrics, length-delimited
-_TAG_SEQ = 0x18  # Payload.seq, varint
-_TAG_ALIAS = 0x10  # Metric.alias, varint
-_TAG_METRIC_TS = 0x18  # Metric.timestamp, varint
-_TAG_HISTORICAL = 0x28  # Metric.is_historical, varint
-_TAG_NULL = 0x38  # Metric.is_null, varint
-_TAG_PROPERTIES = 0x4A  # Metric.properties, length-delimited
 _FIXED_WIDTH = {FLOAT_VALUE: 4, DOUBLE_VALUE: 8}  # fixed32, fixed64; the others are varints
 _VALUE_TAG = np.zeros(16, dtype=np.uint8)  # by Metric field number
-_VALUE_TAG[[INT_VALUE, LONG_VALUE, BOOLEAN_VALUE]] = [0x50, 0x58, 0x70]  # varint
-_VALUE_TAG[FLOAT_VALUE] = 0x65  # fixed32
-_VALUE_TAG[DOUBLE_VALUE] = 0x69  # fixed64
+_VALUE_TAG[[INT_VALUE, LONG_VALUE, BOOLEAN_VALUE]] = [TAG_INT, TAG_LONG, TAG_BOOL]
+_VALUE_TAG[[FLOAT_VALUE, DOUBLE_VALUE]] = [TAG_FLOAT, TAG_DOUBLE]
 _POWERS_OF_128 = np.array([1 << (7 * k) for k in range(1, 10)], dtype=np.uint64)
 
 Ints = npt.NDArray[np.intp]
@@ -81,14 +86,14 @@ def encode_payloads(
     out, record_end = _records(alias, ts_ms, field, raw, historical, codes)
     data = out.tobytes()
     offsets = [0, *np.concatenate(([0], record_end))[list(ends)].tolist()]
-    head = bytes([_TAG_TIMESTAMP]) + _varint(timestamp_ms)
+    head = bytes([TAG_TIMESTAMP]) + _varint(timestamp_ms)
     return [head + data[a:b] for a, b in itertools.pairwise(offsets)]
 
 
 def encode_seq(seq: int) -> bytes:
     """The ``seq`` field, appended to a payload of :func:`encode_payloads`: protobuf
     writes it last too (field 3 after the metrics, nothing else follows in data)."""
-    return bytes([_TAG_SEQ]) + _varint(seq)
+    return bytes([TAG_SEQ]) + _varint(seq)
 
 
 def _records(
@@ -119,16 +124,16 @@ def _records(
     out = np.empty(int(record_end[-1]) if n else 0, dtype=np.uint8)
     pos = record_end - (1 + body_size + body)
 
-    out[pos] = _TAG_METRIC
+    out[pos] = TAG_METRIC
     _put_varints(out, pos + 1, body.astype(np.uint64), body_size)
     pos += 1 + body_size
-    out[pos] = _TAG_ALIAS
+    out[pos] = TAG_ALIAS
     _put_varints(out, pos + 1, alias, alias_size)
     pos += 1 + alias_size
-    out[pos] = _TAG_METRIC_TS
+    out[pos] = TAG_METRIC_TS
     _put_varints(out, pos + 1, ts_ms, ts_size)
     pos += 1 + ts_size
-    for tag, flag in ((_TAG_HISTORICAL, historical), (_TAG_NULL, null)):
+    for tag, flag in ((TAG_HISTORICAL, historical), (TAG_NULL, null)):
         if flag.any():
             at = pos[flag]
             out[at] = tag
@@ -136,7 +141,7 @@ def _records(
             pos += 2 * flag
     if bad.any():
         at = pos[bad]
-        out[at] = _TAG_PROPERTIES
+        out[at] = TAG_PROPERTIES
         _put_varints(out, at + 1, props_size.astype(np.uint64), props_header)
         _copy_runs(out, at + 1 + props_header, props, props_from, props_size)
         pos += props_len
@@ -155,6 +160,9 @@ def _records(
 
 
 def _varint(value: int) -> bytes:
+    """One unsigned varint; a value outside uint64 is a caller's error, said as such."""
+    if not 0 <= value < 1 << 64:
+        raise ValueError(f"{value} does not fit a uint64 varint")
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
@@ -164,8 +172,11 @@ def _varint(value: int) -> bytes:
 
 
 def _sizes(values: npt.NDArray[np.uint64]) -> Ints:
-    """The length in bytes of each value as a varint."""
-    sizes: Ints = np.searchsorted(_POWERS_OF_128, values, side="right") + 1
+    """The length in bytes of each value as a varint (compared as uint64: as a float, a
+    value near 2^63 would round across a power of 128)."""
+    sizes: Ints = (
+        np.searchsorted(_POWERS_OF_128, values.astype(np.uint64, copy=False), side="right") + 1
+    )
     return sizes
 
 
