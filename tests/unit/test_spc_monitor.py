@@ -130,6 +130,35 @@ def whole_vs_batched(chart: ChartKind, values: np.ndarray, cuts: list[int], **kw
     assert [e.to_dict() for e in batched] == [e.to_dict() for e in whole]
 
 
+def shown(mon: SpcMonitor) -> list[np.ndarray]:
+    """Every array of the displayed plot: times, statistics and both charts' lines."""
+    p = mon.recent()
+    lines = [p.loc] if p.disp is None else [p.loc, p.disp]
+    stats = [p.stats.sizes, p.stats.location, p.stats.dispersion]
+    return [p.ts, *(a for a in stats if a is not None)] + [
+        a for ln in lines for a in (ln.center, ln.sigma, ln.lcl, ln.ucl)
+    ]
+
+
+@pytest.mark.parametrize("chart", [ChartKind.I_MR, ChartKind.XBAR_R])
+@pytest.mark.parametrize("limits", ["frozen", "baseline"])
+def test_batch_length_changes_neither_events_nor_display(chart: ChartKind, limits: str) -> None:
+    x = np.random.default_rng(3).normal(0, 1, 1500)
+    x[900:] += 1.5
+    kw: dict[str, Any] = {"baseline": (T0, T0 + 300 * S, "qe")}
+    if limits == "frozen":
+        kw = {"limits": ControlLimits(chart=chart, center=0.0, sigma=1.0, subgroups=99)}
+    whole = monitor(chart, **kw)
+    expected = [e.to_dict() for e in feed(whole, x)]
+    assert len(expected) > 10 and np.isfinite(whole.recent().loc.ucl).all()
+    for step in (1, 7, 500):
+        mon = monitor(chart, **kw)
+        events = feed(mon, x, list(range(step, len(x), step)))
+        assert [e.to_dict() for e in events] == expected
+        for got, want in zip(shown(mon), shown(whole), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
 series = st.lists(st.floats(-4, 4, allow_nan=False, width=32), min_size=0, max_size=400)
 
 

@@ -171,7 +171,7 @@ def location_lines(
     elif chart is ChartKind.NP:
         mid, s = n * mid, sig * np.sqrt(n)
     else:  # individuals and c charts
-        s = np.broadcast_to(sig, n.shape)
+        s = sig
     s = np.broadcast_to(s, n.shape)
     lcl, ucl = mid - nsigmas * s, mid + nsigmas * s
     if not chart.is_variables:
@@ -193,7 +193,7 @@ def dispersion_lines(
         k = c4(sizes)
         mid, s = k * sig, sig * np.sqrt(1.0 - k * k)
     else:
-        n = np.full(sizes.shape, 2) if chart is ChartKind.I_MR else sizes
+        n = 2 if chart is ChartKind.I_MR else sizes  # a moving range spans two points
         mid, s = d2(n) * sig, d3(n) * sig
     mid, s = np.broadcast_to(mid, sizes.shape), np.broadcast_to(s, sizes.shape)
     return Lines(mid, s, np.maximum(mid - nsigmas * s, 0.0), mid + nsigmas * s)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.spc.charts import ChartKind, Lines, statistics_from_samples
+from plantos.analytics.spc.charts import ChartKind, Lines, Statistics, statistics_from_samples
 from plantos.analytics.spc.config import SpcCharacteristicSpec
 from plantos.analytics.spc.events import StuckSignal
 from plantos.analytics.spc.limits import (
@@ -154,13 +154,13 @@ class SpcMonitor:
         keep = self._plot.fits(stats)
         self.dropped_subgroups += int(len(keep) - keep.sum())
         self.plotted += int(keep.sum())
+        if self.limits is not None:
+            return self._plot_frozen(ts, stats, keep, self.limits)
         old = len(self._plot)
         self._plot = self._plot.extend(ts, stats, keep)
         self._shown = self._shown.extend(ts, stats, keep).tail(SHOWN_POINTS)
         if self._rolling is not None:
             return self._judge_rolling(old)
-        if self.limits is not None:
-            return self._judge(old, self._drawn(old, self.limits))
         if self._baseline is None:  # the baseline was refused: plot, never judge
             self._plot = self._plot.tail(HISTORY)
             return []
@@ -170,6 +170,25 @@ class SpcMonitor:
         before = int(np.searchsorted(self._plot.ts, self._baseline[0]))
         self._plot = self._plot.tail(len(self._plot) - before)  # points before it never count
         return []
+
+    def _plot_frozen(
+        self,
+        ts: npt.NDArray[np.int64],
+        stats: Statistics,
+        keep: npt.NDArray[np.bool_],
+        limits: ControlLimits,
+    ) -> list[Event]:
+        """Plot and judge new points against frozen limits. Their lines are known before
+        they are plotted, so the judged plot and the display get them as the points are
+        added: drawing undrawn points in a second pass costs more than a small batch's
+        statistics."""
+        sizes = stats.sizes[keep]
+        loc = limits.location(sizes)
+        disp = limits.dispersion(sizes) if self.chart.is_variables else None
+        old = len(self._plot)
+        self._plot = self._plot.extend(ts, stats, keep, loc, disp)
+        self._shown = self._shown.extend(ts, stats, keep, loc, disp).tail(SHOWN_POINTS)
+        return self._judge(old, self._plot)
 
     def _drawn(self, start: int, limits: ControlLimits) -> Plot:
         sizes = self._plot.stats.sizes[start:]
@@ -200,7 +219,9 @@ class SpcMonitor:
             return []
         self.limits = limits.freeze(by=who, at_ns=now)
         self._plot = self._plot.tail(len(self._plot) - begin)
-        return self._judge(0, self._drawn(0, self.limits), baseline_end_ns=last)
+        plot = self._drawn(0, self.limits)
+        self._show_lines(plot, 0)
+        return self._judge(0, plot, baseline_end_ns=last)
 
     def _judge_rolling(self, start: int) -> list[Event]:
         assert self._rolling is not None
@@ -214,7 +235,9 @@ class SpcMonitor:
             events.append(self._stuck(value, self._rolling, first, int(self._plot.ts[at]), now=-1))
         if len(flat):
             self._flat = bool(flat[-1])
-        return events + self._judge(start, self._plot.drawn(start, loc, disp))
+        plot = self._plot.drawn(start, loc, disp)
+        self._show_lines(plot, start)
+        return events + self._judge(start, plot)
 
     def _judge(self, start: int, plot: Plot, baseline_end_ns: int | None = None) -> list[Event]:
         events = judge(
@@ -228,7 +251,6 @@ class SpcMonitor:
             baseline_end_ns=baseline_end_ns,
         )
         self._plot = plot.tail(max(HISTORY, self._rolling or 0))
-        self._show_lines(plot, start)
         return list(events)
 
     def _show_lines(self, plot: Plot, start: int) -> None:

@@ -35,7 +35,10 @@ def _nan_lines(n: int) -> Lines:
 
 
 def _cat(a: Lines, b: Lines) -> Lines:
-    return Lines(*(np.concatenate((getattr(a, f), getattr(b, f))) for f in Lines.__slots__))
+    cat = np.concatenate
+    return Lines(
+        cat((a.center, b.center)), cat((a.sigma, b.sigma)), cat((a.lcl, b.lcl)), cat((a.ucl, b.ucl))
+    )
 
 
 def _cut(a: Lines, sl: slice) -> Lines:
@@ -79,25 +82,34 @@ class Plot:
             return n >= 2
         return np.ones(len(n), dtype=bool)
 
-    def extend(self, ts: TsArray, stats: Statistics, keep: BoolArray) -> Plot:
-        """These points added with undrawn lines; ``keep`` selects the subgroups that fit."""
+    def extend(
+        self,
+        ts: TsArray,
+        stats: Statistics,
+        keep: BoolArray,
+        loc: Lines | None = None,
+        disp: Lines | None = None,
+    ) -> Plot:
+        """These points added; ``keep`` selects the subgroups that fit. ``loc`` and ``disp``
+        are the kept points' lines when already known (frozen limits), so they need not be
+        drawn in a second pass; without them the lines are undrawn (NaN)."""
         s = self.stats
-        disp = None
+        dispersion = None
         if s.dispersion is not None and stats.dispersion is not None:
-            disp = np.concatenate((s.dispersion, stats.dispersion[keep]))
+            dispersion = np.concatenate((s.dispersion, stats.dispersion[keep]))
         joined = Statistics(
             self.chart,
             np.concatenate((s.sizes, stats.sizes[keep])),
             np.concatenate((s.location, stats.location[keep])),
-            disp,
+            dispersion,
         )
         n = int(keep.sum())
         return Plot(
             self.chart,
             np.concatenate((self.ts, ts[keep])),
             joined,
-            _cat(self.loc, _nan_lines(n)),
-            None if self.disp is None else _cat(self.disp, _nan_lines(n)),
+            _cat(self.loc, _nan_lines(n) if loc is None else loc),
+            None if self.disp is None else _cat(self.disp, _nan_lines(n) if disp is None else disp),
         )
 
     def drawn(self, start: int, loc: Lines, disp: Lines | None) -> Plot:
@@ -179,7 +191,9 @@ def judge(
         c, s = lines.center[begin:], lines.sigma[begin:]
         hits = evaluate_rules(x, c, s, rules=chosen, rule_set=rule_set, nsigmas=nsigmas)
         for rule, hit in hits.items():
-            for k in np.flatnonzero(hit.points >= start - begin):
+            if not len(hit.points):  # most rules find nothing: skip the per-hit work
+                continue
+            for k in (hit.points >= start - begin).nonzero()[0]:
                 at = begin + int(hit.points[k])
                 idx = begin + hit.involved(int(k))
                 ts = int(plot.ts[at])

@@ -63,21 +63,47 @@ class RuleHits:
 
 
 class _Zones:
-    """The comparisons every rule is built from, computed once per series."""
+    """The comparisons the rules are built from, each computed once per series and only
+    when a chosen rule asks for it: a dispersion chart judged by rule 1 alone needs two
+    of the nine, and on the short series of a streaming batch every comparison is
+    mostly fixed cost."""
 
     def __init__(self, x: FloatArray, center: FloatArray, sigma: FloatArray, scale: float):
-        self.x = x
-        step = sigma * scale
-        self.above = [x > center + k * step for k in (0, 1, 2, 3)]
-        self.below = [x < center - k * step for k in (0, 1, 2, 3)]
-        self.inside1 = (x >= center - step) & (x <= center + step)
+        self.x, self._center, self._step = x, center, sigma * scale
+        self._above: dict[int, BoolArray] = {}
+        self._below: dict[int, BoolArray] = {}
+        self._steps: FloatArray | None = None
+
+    def above(self, level: int) -> BoolArray:
+        """Points strictly above the line ``level`` sigma over the centre."""
+        if level not in self._above:
+            self._above[level] = self.x > self._center + level * self._step
+        return self._above[level]
+
+    def below(self, level: int) -> BoolArray:
+        """Points strictly below the line ``level`` sigma under the centre."""
+        if level not in self._below:
+            self._below[level] = self.x < self._center - level * self._step
+        return self._below[level]
+
+    def steps(self) -> FloatArray:
+        """Each point less the one before it, taken once for the trend and the
+        alternation rules."""
+        if self._steps is None:
+            self._steps = np.diff(self.x)
+        return self._steps
+
+    def inside1(self) -> BoolArray:
+        """Points within one sigma of the centre, lines included."""
+        c, step = self._center, self._step
+        inside: BoolArray = (self.x >= c - step) & (self.x <= c + step)
+        return inside
 
 
 def _count(cond: BoolArray, length: int) -> IntArray:
     """How many of the ``length`` points ending at each index satisfy ``cond`` (exact)."""
-    csum = np.cumsum(cond, dtype=np.intp)
-    out = csum.copy()
-    out[length:] -= csum[:-length]
+    out = cond.cumsum(dtype=np.intp)
+    out[length:] = out[length:] - out[:-length]  # the right side is computed before the store
     out[: length - 1] = -1  # a window not yet full never completes a pattern
     return out
 
@@ -88,7 +114,7 @@ def _run(cond: BoolArray, length: int) -> BoolArray:
 
 
 def _k_of_m(z: _Zones, level: int, k: int, m: int) -> tuple[BoolArray, BoolArray]:
-    hi, lo = z.above[level], z.below[level]
+    hi, lo = z.above(level), z.below(level)
     flag_hi = (_count(hi, m) >= k) & hi
     flag_lo = (_count(lo, m) >= k) & lo
     return flag_hi | flag_lo, flag_hi
@@ -102,30 +128,30 @@ def _shifted(cond: BoolArray, by: int, n: int) -> BoolArray:
 
 
 def _beyond_limits(z: _Zones) -> BoolArray:
-    return z.above[3] | z.below[3]
+    return z.above(3) | z.below(3)
 
 
 def _same_side(length: int) -> Callable[[_Zones], BoolArray]:
-    return lambda z: _run(z.above[0], length) | _run(z.below[0], length)
+    return lambda z: _run(z.above(0), length) | _run(z.below(0), length)
 
 
 def _trend(z: _Zones) -> BoolArray:
-    d = np.diff(z.x)
+    d = z.steps()
     return _shifted(_run(d > 0, 5) | _run(d < 0, 5), 1, len(z.x))
 
 
 def _alternating(z: _Zones) -> BoolArray:
-    d = np.diff(z.x)
+    d = z.steps()
     alt = d[1:] * d[:-1] < 0
     return _shifted(_run(alt, 12), 2, len(z.x))
 
 
 def _stratification(z: _Zones) -> BoolArray:
-    return _run(z.inside1, 15)
+    return _run(z.inside1(), 15)
 
 
 def _mixture(z: _Zones) -> BoolArray:
-    hi, lo = z.above[1], z.below[1]
+    hi, lo = z.above(1), z.below(1)
     return _run(hi | lo, 8) & (_count(hi, 8) >= 1) & (_count(lo, 8) >= 1)
 
 
@@ -179,8 +205,7 @@ def evaluate_rules(
     """
     chosen = check_rules(rules, rule_set)
     x = np.asarray(values, dtype=np.float64)
-    c = np.broadcast_to(np.asarray(center, dtype=np.float64), x.shape)
-    s = np.broadcast_to(np.asarray(sigma, dtype=np.float64), x.shape)
+    c, s = _per_point(center, x.shape), _per_point(sigma, x.shape)
     x = np.where(np.isfinite(c) & np.isfinite(s), x, np.nan)  # no lines, no verdict
     zones = _Zones(x, c, s, nsigmas / 3.0)
     out: dict[int, RuleHits] = {}
@@ -191,11 +216,20 @@ def evaluate_rules(
             level, k, m = _ZONE_RULES[key]
             flagged, high = _k_of_m(zones, level, k, m)
             points = np.flatnonzero(flagged)
-            members = _members(zones.above[level], zones.below[level], points, high, window)
+            members = _members(zones.above(level), zones.below(level), points, high, window)
         else:
             points = np.flatnonzero(_RUN_RULES[key](zones))
             members = np.ones((len(points), window), dtype=bool)
-        out[rule] = RuleHits(rule_set, rule, points.astype(np.intp), members)
+        out[rule] = RuleHits(rule_set, rule, points.astype(np.intp, copy=False), members)
+    return out
+
+
+def _per_point(line: FloatArray | float, shape: tuple[int, ...]) -> FloatArray:
+    """A line as one float per point; a monitor's lines already are, and broadcasting
+    them anyway costs more than judging a short batch."""
+    if isinstance(line, np.ndarray) and line.dtype == np.float64 and line.shape == shape:
+        return line
+    out: FloatArray = np.broadcast_to(np.asarray(line, dtype=np.float64), shape)
     return out
 
 
