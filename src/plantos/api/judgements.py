@@ -29,6 +29,7 @@ from plantos.analytics.spc import ChartKind, SpcCharacteristicSpec, SpcMonitor, 
 from plantos.analytics.spc.capability import capability_summary
 from plantos.analytics.spc.charts import Lines
 from plantos.analytics.spc.events import StuckSignal
+from plantos.analytics.spc.limits_summary import limits_summary
 from plantos.analytics.spc.monitor import SHOWN_POINTS
 from plantos.analytics.spc.plot import Plot
 from plantos.analytics.spindles import SpindleWatch
@@ -103,37 +104,6 @@ def _characteristic(platform: Platform, tag: str) -> tuple[SpcCharacteristicSpec
     )
 
 
-def _limits(spec: SpcCharacteristicSpec, monitor: SpcMonitor, now_ns: int) -> dict[str, Any]:
-    """Where the lines come from: frozen (who, when, which baseline), rolling, or a baseline
-    still being collected or refused."""
-    lim = monitor.limits
-    if lim is not None:
-        return {
-            "mode": "frozen",
-            "center": lim.center,
-            "sigma": lim.sigma,
-            "nsigmas": lim.nsigmas,
-            "subgroups": lim.subgroups,
-            "baseline_from": iso(lim.baseline_from_ns) if lim.baseline_from_ns else None,
-            "baseline_to": iso(lim.baseline_to_ns) if lim.baseline_to_ns else None,
-            "frozen_by": lim.frozen_by,
-            "frozen_at": iso(lim.frozen_at_ns) if lim.frozen_at_ns is not None else None,
-        }
-    if spec.limits.rolling is not None:
-        return {"mode": "rolling", "subgroups": spec.limits.rolling, "nsigmas": spec.nsigmas}
-    base = spec.limits.baseline
-    assert base is not None  # a characteristic has a baseline or rolling limits
-    refused = monitor.baseline_refused or now_ns >= base.to_ns
-    return {
-        "mode": "baseline",
-        "status": "refused" if refused else "collecting",
-        "baseline_from": iso(base.from_ns),
-        "baseline_to": iso(base.to_ns),
-        "frozen_by": base.frozen_by,
-        "nsigmas": spec.nsigmas,
-    }
-
-
 def _findings(platform: Platform, tag: str) -> tuple[list[SpcViolation], list[StuckSignal]]:
     violations = [e for e in platform.judgements if isinstance(e, SpcViolation)]
     stuck = [e for e in platform.judgements if isinstance(e, StuckSignal)]
@@ -161,7 +131,7 @@ def _summary(
             for r in sorted(monitor.dispersion_rules)
             if spec.chart.is_variables
         ],
-        "limits": _limits(spec, monitor, platform.clock.now_ns()),
+        "limits": limits_summary(spec, monitor, platform.clock.now_ns()),
         "spec_limits": spec.spec_limits.model_dump() if spec.spec_limits else None,
         "counters": {
             "plotted": monitor.plotted,

@@ -27,6 +27,7 @@ from plantos.analytics.spc import (
     StuckSignal,
 )
 from plantos.analytics.spc.capability import capability_summary
+from plantos.analytics.spc.limits_summary import limits_summary
 from plantos.cli.analytics.ranges import (
     API_OPTION,
     CHUNK_NS,
@@ -290,7 +291,7 @@ def _spc_answer(
             "late": monitor.skipped_late,
             "dropped_subgroups": monitor.dropped_subgroups,
         },
-        "limits": _limits_of(spec, monitor),
+        "limits": limits_summary(spec, monitor, end_ns),
         "latest_lines": latest,
         "capability": _capability_of(spec, monitor, location, sizes, lines, drawn, run.raw),
         "violations": [
@@ -311,22 +312,6 @@ def _spc_answer(
             for e in stuck
         ],
     }
-
-
-def _limits_of(spec: SpcCharacteristicSpec, monitor: SpcMonitor) -> dict[str, Any]:
-    lim = monitor.limits
-    if lim is not None:
-        return {
-            "mode": "frozen",
-            "center": lim.center,
-            "sigma": lim.sigma,
-            "nsigmas": lim.nsigmas,
-            "baseline_from": iso(lim.baseline_from_ns) if lim.baseline_from_ns else None,
-            "baseline_to": iso(lim.baseline_to_ns) if lim.baseline_to_ns else None,
-        }
-    if spec.limits.rolling is not None:
-        return {"mode": "rolling", "subgroups": spec.limits.rolling, "nsigmas": spec.nsigmas}
-    return {"mode": "baseline", "status": "refused", "nsigmas": spec.nsigmas}
 
 
 def _capability_of(
