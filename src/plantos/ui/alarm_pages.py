@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from plantos.analytics.alarms import AlarmManager
+from plantos.analytics.oee import MAX_REASON_CHARS
 from plantos.api.alarms import Action, act, alarm_entry, shelve_action
 from plantos.api.auth import platform_of
 from plantos.api.oee import oee_answer, stops_answer
@@ -111,6 +112,7 @@ def oee_page(
             "start": start,
             "loss_top_s": top,
             "stops": stops,
+            "max_reason": MAX_REASON_CHARS,
             "message": message,
         },
     )
