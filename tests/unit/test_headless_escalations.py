@@ -3,9 +3,13 @@ a later anomaly's."""
 
 from __future__ import annotations
 
-from plantos.analytics.anomaly.events import AnomalyCleared, AnomalyEscalated, AnomalyRaised
+from plantos.analytics.anomaly.events import (
+    AnomalyCleared,
+    AnomalyEscalated,
+    AnomalyRaised,
+    episodes,
+)
 from plantos.core.events import Event
-from plantos.demo.headless import escalations
 
 A, B = "plant-a/cnc-01", "plant-a/cnc-02"
 
@@ -31,5 +35,6 @@ def test_each_anomaly_keeps_its_own_escalations_until_it_clears() -> None:
         escalated(7, A, "alarm"),  # no anomaly of A is open: belongs to none
         raised(8, A),
     ]
-    pairs = [(r.ts_ns, [e.ts_ns for e in later]) for r, later in escalations(events)]
+    pairs = [(ep.raised.ts_ns, [e.ts_ns for e in ep.escalations]) for ep in episodes(events)]
     assert pairs == [(1, [3, 5]), (2, [4]), (8, [])]
+    assert [ep.cleared.ts_ns if ep.cleared else None for ep in episodes(events)] == [6, None, None]

@@ -18,12 +18,7 @@ import numpy.typing as npt
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from plantos.analytics.anomaly.events import (
-    AnomalyCleared,
-    AnomalyEscalated,
-    AnomalyRaised,
-    Evidence,
-)
+from plantos.analytics.anomaly.events import Evidence, episodes
 from plantos.analytics.config import analytics_spec
 from plantos.analytics.spc import ChartKind, SpcCharacteristicSpec, SpcMonitor, SpcViolation
 from plantos.analytics.spc.capability import capability_summary
@@ -288,18 +283,11 @@ def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
 def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
     """The newest raise of this asset with its evidence, its newest escalation (the severity
     now, and a fresher time to threshold) and whether it has cleared since."""
-    raised: AnomalyRaised | None = None
-    escalated: AnomalyEscalated | None = None
-    cleared: AnomalyCleared | None = None
-    for event in platform.judgements:
-        if event.subject != asset:
-            continue
-        if isinstance(event, AnomalyRaised):
-            raised, escalated, cleared = event, None, None
-        elif isinstance(event, AnomalyEscalated) and raised is not None and cleared is None:
-            escalated = event
-        elif isinstance(event, AnomalyCleared) and raised is not None:
-            cleared = event
+    mine = [ep for ep in episodes(platform.judgements) if ep.raised.subject == asset]
+    newest = mine[-1] if mine else None
+    raised = newest.raised if newest else None
+    escalated = newest.escalations[-1] if newest and newest.escalations else None
+    cleared = newest.cleared if newest else None
     return {
         "active": raised is not None and cleared is None,
         "raised": None

@@ -8,17 +8,15 @@ import asyncio
 import resource
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from plantos import __version__
-from plantos.analytics.anomaly.events import AnomalyCleared, AnomalyEscalated, AnomalyRaised
+from plantos.analytics.anomaly.events import episodes
 from plantos.analytics.spc import SpcViolation
 from plantos.app import Platform, Settings
 from plantos.core.clock import ManualClock
-from plantos.core.events import Event
 from plantos.core.timeparse import iso
 from plantos.demo.feed import SimulatorFeed
 from plantos.edge.simulator import Simulator, parse_scenario
@@ -42,30 +40,15 @@ def _rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def escalations(events: Iterable[Event]) -> list[tuple[AnomalyRaised, list[AnomalyEscalated]]]:
-    """Every anomaly raised with the escalations of that same anomaly (until it cleared)."""
-    out: list[tuple[AnomalyRaised, list[AnomalyEscalated]]] = []
-    open_: dict[str, list[AnomalyEscalated]] = {}
-    for e in events:
-        if isinstance(e, AnomalyRaised):
-            out.append((e, []))
-            open_[e.subject] = out[-1][1]
-        elif isinstance(e, AnomalyEscalated) and e.subject in open_:
-            open_[e.subject].append(e)
-        elif isinstance(e, AnomalyCleared):
-            open_.pop(e.subject, None)
-    return out
-
-
 def judgements_report(platform: Platform, start_ns: int, end_ns: int) -> dict[str, Any]:
     """What the analytics stage found: anomalies with their evidence, SPC violations per
     characteristic and rule, and OEE per line over the run."""
     anomalies = [
         {
-            "asset": e.subject,
-            "raised": iso(e.ts_ns),
-            "score": round(e.score, 2),
-            "severity": e.severity,
+            "asset": ep.raised.subject,
+            "raised": iso(ep.raised.ts_ns),
+            "score": round(ep.raised.score, 2),
+            "severity": ep.raised.severity,
             "evidence": [
                 {
                     "feature": ev.feature,
@@ -73,19 +56,19 @@ def judgements_report(platform: Platform, start_ns: int, end_ns: int) -> dict[st
                     "healthy": ev.expected,
                     "share": ev.share,
                 }
-                for ev in e.evidence
+                for ev in ep.raised.evidence
             ],
-            "time_to_threshold_s": e.time_to_threshold_s,
+            "time_to_threshold_s": ep.raised.time_to_threshold_s,
             "escalations": [
                 {
                     "time": iso(x.ts_ns),
                     "severity": x.severity,
                     "time_to_threshold_s": x.time_to_threshold_s,
                 }
-                for x in later
+                for x in ep.escalations
             ],
         }
-        for e, later in escalations(platform.judgements)
+        for ep in episodes(platform.judgements)
     ]
     violations: Counter[tuple[str, int]] = Counter(
         (e.subject, e.rule) for e in platform.judgements if isinstance(e, SpcViolation)

@@ -7,6 +7,7 @@ without querying the detector again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -76,3 +77,29 @@ class SensorFinding(Event):
     finding: str
     since_ns: int
     samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyEpisode:
+    """One anomaly of one asset from its raise: the escalations while it was open, its clear."""
+
+    raised: AnomalyRaised
+    escalations: list[AnomalyEscalated]
+    cleared: AnomalyCleared | None = None
+
+
+def episodes(events: Iterable[Event]) -> list[AnomalyEpisode]:
+    """Every anomaly raised, in order, with its own escalations and clear: an escalation or
+    clear belongs to the asset's open anomaly, and to none when it has none open."""
+    out: list[AnomalyEpisode] = []
+    open_: dict[str, int] = {}
+    for e in events:
+        if isinstance(e, AnomalyRaised):
+            open_[e.subject] = len(out)
+            out.append(AnomalyEpisode(e, []))
+        elif isinstance(e, AnomalyEscalated) and e.subject in open_:
+            out[open_[e.subject]].escalations.append(e)
+        elif isinstance(e, AnomalyCleared) and e.subject in open_:
+            i = open_.pop(e.subject)
+            out[i] = AnomalyEpisode(out[i].raised, out[i].escalations, e)
+    return out
