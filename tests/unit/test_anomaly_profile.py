@@ -85,3 +85,16 @@ def test_a_healthy_day_following_signal_stays_quiet(seed: int, train_days: float
     result = detect(Table(ts, [""] * len(ts), {"hall": y}), train_rows=train, preset=SLOW)
     assert any("residual from its daily profile" in n for n in result.notes)
     assert not result.flags.any()
+
+
+def test_the_profile_is_the_median_of_each_time_of_day() -> None:
+    """Even and odd counts per bin, gaps: each bin's value is numpy's median of the
+    training samples at that time of day."""
+    ts, y = daily(8, seed=9)
+    ts, y = ts[:-7], y[:-7]  # the last bins get one sample fewer
+    y[::11] = np.nan
+    profile, _ = learn_daily_profile(ts, y, min_explained=0.5)
+    assert profile is not None
+    phase = (ts % DAY_NS) * profile.bins // DAY_NS
+    want = [np.nanmedian(np.where(phase == b, y, np.nan)) for b in range(profile.bins)]
+    np.testing.assert_allclose(profile.medians, want)

@@ -115,15 +115,21 @@ def _phase(ts_ns: IntArray, bins: int) -> IntArray:
 
 
 def _fit(ts_ns: IntArray, values: FloatArray, bins: int) -> FloatArray:
-    """Median per bin of the finite values; NaN for a bin without any."""
+    """Median per bin of the finite values; NaN for a bin without any.
+
+    Sorted once by bin and value, each bin's median is its middle element (or the mean
+    of the middle two): no Python step per bin, which matters for 1 s data (86,400 bins,
+    fitted once per training day).
+    """
     ok = np.isfinite(values)
-    ts_ns, values = ts_ns[ok], values[ok]
-    phase = _phase(ts_ns, bins)
-    order = np.argsort(phase, kind="stable")
-    phase, values = phase[order], values[order]
-    cuts = np.flatnonzero(np.diff(phase)) + 1
+    phase, values = _phase(ts_ns[ok], bins), values[ok]
+    order = np.lexsort((values, phase))
+    values = values[order]
+    counts = np.bincount(phase, minlength=bins)
+    starts = np.cumsum(counts) - counts
+    seen = counts > 0
+    low = starts[seen] + (counts[seen] - 1) // 2
+    high = starts[seen] + counts[seen] // 2
     medians = np.full(bins, np.nan)
-    for group, v in zip(np.split(phase, cuts), np.split(values, cuts), strict=True):
-        if len(group):
-            medians[group[0]] = np.median(v)
+    medians[seen] = (values[low] + values[high]) / 2
     return medians
