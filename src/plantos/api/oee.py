@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from plantos.analytics.oee import (
     MAX_REASON_CHARS,
@@ -175,8 +176,13 @@ async def assign_reason(
     platform = platform_of(request)
     try:
         start_ns = parse_time_ns(body.start, now_ns=platform.clock.now_ns())
-        given = platform.analytics.oee.assign_reason(
-            body.asset, start_ns, body.reason, by=identity.subject
+        # A disk write under the book's lock: off the event loop, which serves the stream.
+        given = await run_in_threadpool(
+            platform.analytics.oee.assign_reason,
+            body.asset,
+            start_ns,
+            body.reason,
+            by=identity.subject,
         )
     except ValueError as exc:
         raise QueryError(str(exc)) from None
