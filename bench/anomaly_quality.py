@@ -33,7 +33,7 @@ from plantos.analytics.anomaly.spindle import SpindleTags
 from plantos.analytics.anomaly.zones import GROUP2_RIGID
 from plantos.analytics.spindles import SpindleWatch
 from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Simulator, parse_scenario
+from plantos.demo.simulator import Simulator, parse_scenario
 from plantos.model.loader import load_plant
 from plantos.model.plant import Plant
 

@@ -27,7 +27,7 @@ from common import REPO, TIMES, machine_line, markdown_table, print_table, work_
 
 from plantos.core.timeparse import parse_time_ns
 from plantos.demo import run_headless
-from plantos.edge.simulator import Simulator, parse_scenario
+from plantos.demo.simulator import Simulator, parse_scenario
 from plantos.model import load_plant
 
 CONFIG = REPO / "examples" / "demo-plant" / "plantos.yaml"

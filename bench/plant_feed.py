@@ -12,7 +12,7 @@ from common import REPO, TIMES, Timing
 
 from plantos.core.batch import SampleBatch
 from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Simulator, parse_scenario
+from plantos.demo.simulator import Simulator, parse_scenario
 from plantos.model import Plant, load_plant
 
 CONFIG = REPO / "examples" / "demo-plant" / "plantos.yaml"

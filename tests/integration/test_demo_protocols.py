@@ -21,7 +21,7 @@ from plantos.core import quality
 from plantos.core.clock import NS_PER_S, ScaledClock, WallClock
 from plantos.demo.devices import DemoDevices, DeviceOptions
 from plantos.demo.devices.specs import SCAN_S
-from plantos.edge.simulator import Simulator
+from plantos.demo.simulator import Simulator
 
 pytestmark = pytest.mark.timeout(90)
 

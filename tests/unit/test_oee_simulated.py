@@ -13,7 +13,7 @@ from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.events import MachineStateChanged
 from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Simulator
+from plantos.demo.simulator import Simulator
 from plantos.historian.duckdb_store import DuckDBHistorian
 from plantos.historian.protocol import Tier
 from plantos.model import Plant, load_plant

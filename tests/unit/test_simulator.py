@@ -12,7 +12,7 @@ import pytest
 from plantos.core.batch import SampleBatch
 from plantos.core.events import Event, MachineStateChanged, PartsCounted
 from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Simulator
+from plantos.demo.simulator import Simulator
 from plantos.model import Plant, load_plant, load_plant_text
 
 S = 1_000_000_000

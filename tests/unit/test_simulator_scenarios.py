@@ -10,7 +10,7 @@ import pytest
 from plantos.core.batch import SampleBatch
 from plantos.core.events import Event, InspectionRecorded, MachineStateChanged, PartsCounted
 from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Scenario, Simulator, parse_scenario
+from plantos.demo.simulator import Scenario, Simulator, parse_scenario
 from plantos.model import Plant, load_plant
 
 S = 1_000_000_000

@@ -10,7 +10,7 @@ from plantos.analytics.anomaly.spindle import SpindleTags
 from plantos.analytics.spindles import SpindleWatch
 from plantos.core.events import Event
 from plantos.core.timeparse import parse_time_ns
-from plantos.edge.simulator import Simulator, parse_scenario
+from plantos.demo.simulator import Simulator, parse_scenario
 from plantos.model import load_plant
 
 NS = 1_000_000_000

@@ -16,7 +16,7 @@ from plantos.core.clock import ScaledClock, WallClock
 from plantos.core.timeparse import parse_duration_ns, parse_time_ns
 from plantos.demo import live_simulation_start, run_headless
 from plantos.demo.devices import DemoDevices, DeviceOptions
-from plantos.edge.simulator import Simulator, parse_scenario
+from plantos.demo.simulator import Simulator, parse_scenario
 
 DEFAULT_CONFIG = Path("examples/demo-plant/plantos.yaml")
 DEFAULT_SCENARIO = "bearing-wear:plant-a/machining/line-1/cnc-07"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from plantos.app import Platform
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
-from plantos.edge.simulator import Simulator
+from plantos.demo.simulator import Simulator
 
 SOURCE = "simulator"
 NS = 1_000_000_000

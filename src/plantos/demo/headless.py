@@ -19,7 +19,7 @@ from plantos.app import Platform, Settings
 from plantos.core.clock import ManualClock
 from plantos.core.timeparse import iso
 from plantos.demo.feed import SimulatorFeed
-from plantos.edge.simulator import Simulator, parse_scenario
+from plantos.demo.simulator import Simulator, parse_scenario
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS

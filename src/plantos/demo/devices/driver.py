@@ -23,7 +23,7 @@ import numpy.typing as npt
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
 from plantos.demo.devices.specs import SCAN_S
-from plantos.edge.simulator import Simulator
+from plantos.demo.simulator import Simulator
 
 Write = Callable[[SampleBatch], Awaitable[None]]
 

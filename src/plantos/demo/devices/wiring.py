@@ -36,9 +36,9 @@ from plantos.demo.devices.opcua_device import OpcUaDevice
 from plantos.demo.devices.sparkplug_lines import SparkplugLines
 from plantos.demo.devices.specs import SCAN_S, connector_specs
 from plantos.demo.feed import SimulatorFeed
+from plantos.demo.simulator import Simulator
 from plantos.edge.config import build_connector
 from plantos.edge.mqtt.server import MqttServerFields
-from plantos.edge.simulator import Simulator
 from plantos.model import TagDef
 
 HANGUP_WAIT_S = 5.0

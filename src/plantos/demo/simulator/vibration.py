@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from plantos.edge.simulator.signals import NS, Chunk, FloatArray, IntArray
+from plantos.demo.simulator.signals import NS, Chunk, FloatArray, IntArray
 from plantos.model.plant import Waveform
 
 BPFO_ORDER = 3.57

@@ -7,7 +7,7 @@ with known truth. :class:`Simulator` produces it for every asset whose
 ``bearing-wear:cnc-07:4h:12h`` into a fault to inject.
 """
 
-from plantos.edge.simulator.engine import Simulator
-from plantos.edge.simulator.scenarios import Scenario, parse_scenario
+from plantos.demo.simulator.engine import Simulator
+from plantos.demo.simulator.scenarios import Scenario, parse_scenario
 
 __all__ = ["Scenario", "Simulator", "parse_scenario"]

@@ -18,14 +18,14 @@ import numpy as np
 
 from plantos.core.batch import SampleBatch
 from plantos.core.events import Event
-from plantos.edge.simulator.assembly import AssemblyStation
-from plantos.edge.simulator.cnc import CncMill
-from plantos.edge.simulator.context import AssetContext, AssetModel
-from plantos.edge.simulator.furnace import Furnace
-from plantos.edge.simulator.scenarios import KINDS, Degradation, Scenario
-from plantos.edge.simulator.schedule import PlannedSchedule
-from plantos.edge.simulator.signals import NS, Chunk, FloatArray, IntArray, TagWriter
-from plantos.edge.simulator.weld import WeldCell
+from plantos.demo.simulator.assembly import AssemblyStation
+from plantos.demo.simulator.cnc import CncMill
+from plantos.demo.simulator.context import AssetContext, AssetModel
+from plantos.demo.simulator.furnace import Furnace
+from plantos.demo.simulator.scenarios import KINDS, Degradation, Scenario
+from plantos.demo.simulator.schedule import PlannedSchedule
+from plantos.demo.simulator.signals import NS, Chunk, FloatArray, IntArray, TagWriter
+from plantos.demo.simulator.weld import WeldCell
 from plantos.model.plant import Plant
 
 CHUNK_NS = 300 * NS

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from plantos.core.events import Event, InspectionRecorded, PartsCounted
-from plantos.edge.simulator.context import AssetContext
-from plantos.edge.simulator.scenarios import WELD_P0, WELD_P1
-from plantos.edge.simulator.signals import (
+from plantos.demo.simulator.context import AssetContext
+from plantos.demo.simulator.scenarios import WELD_P0, WELD_P1
+from plantos.demo.simulator.signals import (
     Chunk,
     ChunkOutput,
     FloatArray,
@@ -24,7 +24,7 @@ from plantos.edge.simulator.signals import (
     run_seconds,
     seconds,
 )
-from plantos.edge.simulator.timeline import RUNNING, Disruptions, StateTimeline, state_events
+from plantos.demo.simulator.timeline import RUNNING, Disruptions, StateTimeline, state_events
 
 DISRUPTIONS = Disruptions(
     micro_stops_per_h=4.0, changeovers_per_h=0.25, changeover_s=(600.0, 1200.0), mtbf_h=60.0

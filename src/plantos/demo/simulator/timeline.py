@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from plantos.core.events import Event, MachineStateChanged
-from plantos.edge.simulator.schedule import BREAK, OFF_SHIFT, PlannedSchedule
-from plantos.edge.simulator.signals import NS, Chunk, IntArray
+from plantos.demo.simulator.schedule import BREAK, OFF_SHIFT, PlannedSchedule
+from plantos.demo.simulator.signals import NS, Chunk, IntArray
 
 STATES = ("off", "idle", "running", "down", "changeover", "starved", "blocked")
 OFF, IDLE, RUNNING, DOWN, CHANGEOVER, STARVED, BLOCKED = range(len(STATES))

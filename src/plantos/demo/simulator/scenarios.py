@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from plantos.core.timeparse import iso, parse_duration_ns
-from plantos.edge.simulator.signals import FloatArray, IntArray
-from plantos.edge.simulator.vibration import BPFO_ORDER, DEFECT_RMS_MM_S, RESONANCE_HZ
+from plantos.demo.simulator.signals import FloatArray, IntArray
+from plantos.demo.simulator.vibration import BPFO_ORDER, DEFECT_RMS_MM_S, RESONANCE_HZ
 from plantos.model.plant import Plant
 
 HOUR_NS = 3_600 * 1_000_000_000

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from plantos.core.events import PartsCounted
-from plantos.edge.simulator.context import AssetContext
-from plantos.edge.simulator.signals import (
+from plantos.demo.simulator.context import AssetContext
+from plantos.demo.simulator.signals import (
     Chunk,
     ChunkOutput,
     FloatArray,
@@ -20,7 +20,7 @@ from plantos.edge.simulator.signals import (
     run_seconds,
     seconds,
 )
-from plantos.edge.simulator.timeline import (
+from plantos.demo.simulator.timeline import (
     BLOCKED,
     IDLE,
     RUNNING,

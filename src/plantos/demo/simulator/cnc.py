@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from plantos.core.events import PartsCounted
-from plantos.edge.simulator.context import AssetContext
-from plantos.edge.simulator.signals import (
+from plantos.demo.simulator.context import AssetContext
+from plantos.demo.simulator.signals import (
     NS,
     Chunk,
     ChunkOutput,
@@ -23,14 +23,14 @@ from plantos.edge.simulator.signals import (
     lag,
     seconds,
 )
-from plantos.edge.simulator.timeline import (
+from plantos.demo.simulator.timeline import (
     RUNNING,
     STATES,
     Disruptions,
     StateTimeline,
     state_events,
 )
-from plantos.edge.simulator.vibration import (
+from plantos.demo.simulator.vibration import (
     DEFECT_RMS_MM_S,
     REFERENCE_RPM,
     WaveformSensor,

@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 
-from plantos.edge.simulator.context import AssetContext
-from plantos.edge.simulator.scenarios import FURNACE_ZONE
-from plantos.edge.simulator.signals import NS, Chunk, ChunkOutput, lag
-from plantos.edge.simulator.timeline import (
+from plantos.demo.simulator.context import AssetContext
+from plantos.demo.simulator.scenarios import FURNACE_ZONE
+from plantos.demo.simulator.signals import NS, Chunk, ChunkOutput, lag
+from plantos.demo.simulator.timeline import (
     IDLE,
     RUNNING,
     Disruptions,

@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from plantos.edge.simulator.scenarios import Degradation
-from plantos.edge.simulator.schedule import PlannedSchedule
-from plantos.edge.simulator.signals import Chunk, ChunkOutput, TagWriter
+from plantos.demo.simulator.scenarios import Degradation
+from plantos.demo.simulator.schedule import PlannedSchedule
+from plantos.demo.simulator.signals import Chunk, ChunkOutput, TagWriter
 from plantos.model.plant import AssetDef
 
 
