@@ -9,7 +9,7 @@ import uvicorn
 from rich.markup import escape
 
 from plantos.app import Platform, Settings, create_app
-from plantos.cli.common import console, reported_errors, setup_logging
+from plantos.cli.common import DEFAULT_DATA_DIR, console, reported_errors, setup_logging
 
 
 def announce_credentials(platform: Platform, host: str, port: int) -> None:
@@ -45,7 +45,7 @@ def run_server(platform: Platform, host: str, port: int) -> None:
 
 def serve(
     config: Path = typer.Option(..., "--config", "-c", help="The plantos.yaml to run"),
-    data_dir: Path = typer.Option(Path("data"), help="Where the historian and tokens live"),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Where the historian and tokens live"),
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8080),
 ) -> None:
