@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint setup system-deps clean
+.PHONY: demo test bench lint setup system-deps clean lock
 
 demo: $(STAMP)
 	$(VENV)/bin/plantos demo
@@ -26,9 +26,14 @@ lint: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml requirements.lock scripts/bootstrap.sh
 	PYTHON=$(PYTHON) sh scripts/bootstrap.sh $(VENV)
 	@touch $@
+
+# Re-resolve requirements.lock from pyproject.toml (UPGRADE=1: newest allowed releases),
+# then run `make test`: the suite judges the refreshed lock.
+lock: $(STAMP)
+	PYTHON=$(PY) sh scripts/lock.sh
 
 system-deps:
 	@sh scripts/system-deps.sh

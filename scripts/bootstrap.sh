@@ -1,5 +1,7 @@
 #!/bin/sh
-# Create the virtual environment and install PlantOS with its development tools.
+# Create the virtual environment and install PlantOS with its development tools, at the
+# exact versions of requirements.lock (checked against their hashes): the install the test
+# suite was run with. `make lock` refreshes the lock from pyproject.toml's ranges.
 # On a fresh Debian, python3 lacks the venv module: install it (as root, or via sudo).
 set -eu
 venv="${1:-.venv}"
@@ -25,4 +27,5 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[dev]"
+"$venv/bin/python" -m pip install --quiet --require-hashes -r requirements.lock
+"$venv/bin/python" -m pip install --quiet --no-deps -e .

@@ -3,7 +3,8 @@ knows every layer.
 
 ``Platform`` owns the running parts (historian, bus, live state, writer stage,
 sources); ``create_app`` wraps it in the FastAPI application whose lifespan
-starts and stops them.
+starts and stops them. Every consumer of the bus runs as a supervised stage of
+:attr:`Platform.pipeline`; a capability adds its own with :meth:`Platform.add_consumer`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,10 @@ from fastapi import FastAPI
 
 from plantos.analytics.oee.reason_store import REASONS_FILE, ReasonStore
 from plantos.analytics.stage import AnalyticsStage
-from plantos.bus.memory import MemoryBus
-from plantos.bus.protocol import EVENTS, SAMPLES
+from plantos.bus.memory import MemoryBus, Overflow
+from plantos.bus.pipeline import Pipeline, PipelineFailedError
+from plantos.bus.protocol import EVENTS, SAMPLES, Message
+from plantos.bus.supervision import RestartPolicy, Stage, each_message
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.core.events import Event
@@ -32,6 +35,7 @@ from plantos.edge.connector import Connector
 from plantos.edge.normalise import Normaliser
 from plantos.edge.supervisor import Supervisor
 from plantos.historian import open_historian
+from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
 from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
 from plantos.live import LiveState
@@ -65,6 +69,8 @@ class Settings:
     port: int = 8080
     historian_url: str | None = None
     bus_capacity: int = 64
+    stop_timeout_s: float = 10.0
+    """How long stopping waits for the bus consumers to take what is queued."""
 
 
 class Platform:
@@ -95,29 +101,47 @@ class Platform:
             np.fromiter(self.tag_ids.values(), dtype=np.int32), clock=self.clock
         )
         self.tokens = TokenStore(settings.data_dir / "security.sqlite", clock=WallClock())
+        self.pipeline = Pipeline(clock=self.clock)
+        """Every bus consumer, supervised: restarts, health, and the failure that ends all."""
+        self.dead_letters = DeadLetterStore(settings.data_dir / DEAD_LETTERS_FILE)
+        writer_sub = self.bus.subscribe(SAMPLES, name="historian", maxsize=settings.bus_capacity)
         self.writer = HistorianWriter(
-            self.historian,
-            self.bus.subscribe(SAMPLES, name="historian", maxsize=settings.bus_capacity),
-            clock=self.clock,
+            self.historian, writer_sub, clock=self.clock, dead_letters=self.dead_letters
         )
-        self._live_sub = self.bus.subscribe(SAMPLES, name="live", maxsize=settings.bus_capacity)
+        self.pipeline.add("historian", self.writer.run, subscription=writer_sub)
+        self.add_consumer("live", SAMPLES, self._follow_live)
         self.reasons = ReasonStore(settings.data_dir / REASONS_FILE)
         """Every reason operators gave to stops, with who and when: kept across restarts."""
         self.analytics = AnalyticsStage(
             self.plant, self.tag_ids, clock=self.clock, reasons=self.reasons.book(clock=WallClock())
         )
-        self._analytics_sub = self.bus.subscribe(
-            SAMPLES, name="analytics", maxsize=settings.bus_capacity
-        )
+        self.add_consumer("analytics", SAMPLES, self._judge)
         self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
         """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
-        self._consumers: list[asyncio.Task[None]] = []
         self._feeders: list[asyncio.Task[None]] = []
         self._sources: list[Awaitable[None]] = []
         self.connectors: list[Supervisor] = []
         self.events_seen: dict[str, int] = {}
         for spec in connector_specs(self.plant):
             self.add_connector(build_connector(spec, self.tag_ids, clock=self.clock))
+
+    def add_consumer(
+        self,
+        name: str,
+        topic: str,
+        handler: Callable[[Message], Awaitable[None]],
+        *,
+        maxsize: int | None = None,
+        overflow: Overflow = Overflow.BLOCK,
+        policy: RestartPolicy | None = None,
+    ) -> Stage:
+        """Subscribe ``handler`` to ``topic`` as a supervised stage named ``name``: every
+        message in order; a failure is logged, counted and restarted, and shown in health.
+        Call it before :meth:`start` to see the stream from its first message."""
+        sub = self.bus.subscribe(
+            topic, name=name, maxsize=maxsize or self.settings.bus_capacity, overflow=overflow
+        )
+        return self.pipeline.add(name, each_message(sub, handler), subscription=sub, policy=policy)
 
     def add_connector(self, connector: Connector) -> Supervisor:
         """Run ``connector`` under a supervisor feeding :meth:`ingest`, from :meth:`start` on."""
@@ -148,49 +172,71 @@ class Platform:
         if not self.bus.closed:
             await self.bus.publish(EVENTS, event)
 
-    async def _judge(self) -> None:
-        async for msg in self._analytics_sub:
-            if isinstance(msg, SampleBatch):
-                for event in self.analytics.judge(msg):
-                    await self.emit(event)
+    async def _judge(self, msg: Message) -> None:
+        if isinstance(msg, SampleBatch):
+            for event in self.analytics.judge(msg):
+                await self.emit(event)
 
-    async def _follow_live(self) -> None:
-        async for msg in self._live_sub:
-            if isinstance(msg, SampleBatch):
-                self.live.update(msg)
+    async def _follow_live(self, msg: Message) -> None:
+        if isinstance(msg, SampleBatch):
+            self.live.update(msg)
 
     async def start(self) -> None:
         """Rebuild live OEE from the historian (what it knew before a restart), then start
         the consumers of the bus, then the sources that feed it."""
-        self.analytics.oee.warm_up(self.historian, self.clock.now_ns())
-        self._consumers = [
-            asyncio.create_task(self.writer.run(), name="historian-writer"),
-            asyncio.create_task(self._follow_live(), name="live-state"),
-            asyncio.create_task(self._judge(), name="analytics"),
-        ]
+        # Historian reads, off the event loop; nothing else runs yet.
+        await asyncio.to_thread(self.analytics.oee.warm_up, self.historian, self.clock.now_ns())
+        self.pipeline.start()
         self._feeders = [asyncio.create_task(_guard(s)) for s in self._sources]
 
     async def drain(self) -> None:
-        """Wait for the sources to finish, then for every queued batch to be committed."""
+        """Wait for the sources to finish, then for every queued batch to be committed.
+        Raises :class:`PipelineFailedError` if a bus consumer gave up meanwhile."""
         if self._feeders:
-            await asyncio.gather(*self._feeders)
+            failed = asyncio.create_task(self.pipeline.failed.wait())
+            sources = asyncio.gather(*self._feeders)
+            either: list[asyncio.Future[Any]] = [failed, sources]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            failed.cancel()
+            if self.pipeline.failure is None:
+                await sources  # raises what a source raised
+        if self.pipeline.failure is not None:
+            await self.stop()
+            raise PipelineFailedError(self.pipeline.failure)
         await self.bus.close()
-        await asyncio.gather(*self._consumers)
+        await self.pipeline.join()
+        if self.pipeline.failure is not None:
+            raise PipelineFailedError(self.pipeline.failure)
 
     async def stop(self) -> None:
-        """Stop the sources, let the consumers take what is queued, close the historian."""
+        """Stop the sources, let the consumers take what is queued (a bounded wait, so a
+        dead consumer cannot hold up shutdown), close the historian."""
         for task in self._feeders:
             task.cancel()
         await asyncio.gather(*self._feeders, return_exceptions=True)
         await self.bus.close()
-        await asyncio.gather(*self._consumers, return_exceptions=True)
+        await self.pipeline.stop(timeout_s=self.settings.stop_timeout_s)
         self.historian.close()
+
+    @property
+    def ready(self) -> bool:
+        """Every bus consumer running: what a service manager's readiness probe asks."""
+        return self.pipeline.ready
+
+    def health(self) -> dict[str, Any]:
+        """Each stage's state, lag, restarts and last error (read on the event loop)."""
+        return {
+            "ready": self.ready,
+            "failure": self.pipeline.failure,
+            "stages": self.pipeline.health(),
+        }
 
     def metrics(self) -> dict[str, Any]:
         return {
             "bus": self.bus.metrics(),
             "ingest": self.normaliser.metrics(),
             "historian_writer": self.writer.metrics(),
+            "stages": self.pipeline.health(),
             "events": dict(self.events_seen),
             "analytics": self.analytics.metrics(),
             "connectors": [c.metrics() for c in self.connectors],

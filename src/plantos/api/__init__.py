@@ -7,6 +7,8 @@ from fastapi import Depends, FastAPI
 from plantos.api import alarms, history, judgements, live, oee, plant, prometheus, system
 from plantos.api.auth import require_identity
 from plantos.api.errors import install_error_handlers
+from plantos.api.health import probe as health_probe
+from plantos.api.health import router as health_router
 
 
 def install_api(app: FastAPI) -> None:
@@ -14,6 +16,8 @@ def install_api(app: FastAPI) -> None:
     guarded = [Depends(require_identity)]
     for module in (plant, history, live, system, alarms, oee, judgements):
         app.include_router(module.router, prefix="/api/v1", dependencies=guarded)
+    app.include_router(health_router, prefix="/api/v1", dependencies=guarded)
+    app.include_router(health_probe)
 
     app.include_router(prometheus.router, dependencies=guarded)
 

@@ -28,8 +28,9 @@ def _matching(platform: Platform, prefix: str) -> list[tuple[str, int]]:
 
 
 @router.get("/live")
-def live_snapshot(request: Request, prefix: str = Query("")) -> dict[str, Any]:
-    """The newest value of every tag under ``prefix``."""
+async def live_snapshot(request: Request, prefix: str = Query("")) -> dict[str, Any]:
+    """The newest value of every tag under ``prefix``, read on the event loop that updates
+    the live state (never half-way through an update)."""
     platform = platform_of(request)
     rows = [
         live_entry(platform.plant.tags[path], tag_id, platform.live)

@@ -4,6 +4,7 @@ same period); the children's OEE, the six big losses and downtime reasons as Par
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -72,11 +73,16 @@ async def oee(
 ) -> dict[str, Any]:
     """Without ``from``: each asset's current shift, live. With ``from`` (and ``to``,
     default now): recomputed from the historian."""
-    return oee_answer(platform_of(request), path, start, end)
+    return await oee_answer(platform_of(request), path, start, end)
 
 
-def oee_answer(platform: Platform, path: str, start: str | None, end: str | None) -> dict[str, Any]:
-    """The OEE answer for a node and period, as the API and the OEE page show it."""
+async def oee_answer(
+    platform: Platform, path: str, start: str | None, end: str | None
+) -> dict[str, Any]:
+    """The OEE answer for a node and period, as the API and the OEE page show it. The
+    current shift is read on the event loop (which updates it); a recompute from the
+    historian (up to a month, thousands of queries) runs off it, so the connectors and
+    the live stream go on meanwhile."""
     node = _node(platform, path)
     now = platform.clock.now_ns()
     if start is None:
@@ -90,7 +96,8 @@ def oee_answer(platform: Platform, path: str, start: str | None, end: str | None
             raise QueryError(str(exc)) from None
         if not 0 < end_ns - start_ns <= MAX_RANGE_NS:
             raise QueryError("'from' must be before 'to', at most 31 days apart")
-        report = historical_report(
+        report = await asyncio.to_thread(
+            historical_report,
             platform.historian,
             platform.plant,
             platform.analytics.oee_config,

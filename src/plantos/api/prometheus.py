@@ -12,7 +12,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from plantos.api.auth import platform_of
-from plantos.app import Platform
 from plantos.edge.prometheus import connector_families
 
 router = APIRouter(tags=["system"])
@@ -21,15 +20,18 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class PlatformCollector(Collector):
-    """Reads the platform's own metrics at scrape time; nothing is kept twice."""
+    """The platform's own metrics, read once per scrape (on the event loop that changes
+    them); nothing is kept twice."""
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
+    def __init__(self, metrics: dict[str, Any], *, ready: bool) -> None:
+        self.metrics = metrics
+        self.ready = ready
 
     def collect(self) -> Iterator[Metric]:
-        metrics = self.platform.metrics()
+        metrics = self.metrics
         yield from _bus(metrics["bus"])
         yield from _ingest(metrics["ingest"], metrics["historian_writer"])
+        yield from _stages(metrics["stages"], ready=self.ready)
         yield from connector_families(metrics["connectors"])
 
 
@@ -91,14 +93,61 @@ def _ingest(ingest: dict[str, Any], writer: dict[str, Any]) -> Iterator[Metric]:
         ("acked_rows", "Samples committed to the historian"),
         ("commits", "Historian commits"),
         ("failed_commits", "Historian commits that failed and were retried"),
+        ("dead_lettered_rows", "Samples the historian refused, kept as dead letters"),
     ):
         family = CounterMetricFamily(f"plantos_historian_{key}", help_text)
         family.add_metric([], writer[key])
         yield family
 
 
+def _stages(stages: list[dict[str, Any]], *, ready: bool) -> Iterator[Metric]:
+    """Each supervised bus consumer: running or not, restarts, failures and lag."""
+    up = GaugeMetricFamily("plantos_ready", "1 while every bus consumer runs, else 0")
+    up.add_metric([], 1.0 if ready else 0.0)
+    yield up
+    families: dict[str, tuple[GaugeMetricFamily | CounterMetricFamily, Any]] = {
+        "running": (
+            GaugeMetricFamily(
+                "plantos_stage_running", "1 while the stage consumes, else 0", labels=["stage"]
+            ),
+            lambda s: 1.0 if s["state"] == "running" else 0.0,
+        ),
+        "restarts": (
+            CounterMetricFamily(
+                "plantos_stage_restarts", "Restarts after a failure", labels=["stage"]
+            ),
+            lambda s: s["restarts"],
+        ),
+        "failures": (
+            CounterMetricFamily(
+                "plantos_stage_failures", "Failures (exceptions) of the stage", labels=["stage"]
+            ),
+            lambda s: s["failures"],
+        ),
+        "depth": (
+            GaugeMetricFamily(
+                "plantos_stage_lag_messages", "Messages queued for the stage", labels=["stage"]
+            ),
+            lambda s: s["lag"]["depth"],
+        ),
+        "age": (
+            GaugeMetricFamily(
+                "plantos_stage_lag_seconds",
+                "How long the stage's oldest queued message has waited",
+                labels=["stage"],
+            ),
+            lambda s: s["lag"]["oldest_age_s"],
+        ),
+    }
+    for stage in stages:
+        for family, value in families.values():
+            family.add_metric([stage["stage"]], value(stage))
+    yield from (family for family, _ in families.values())
+
+
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
+    platform = platform_of(request)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(PlatformCollector(platform_of(request)))
+    registry.register(PlatformCollector(platform.metrics(), ready=platform.ready))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)

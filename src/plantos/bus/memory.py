@@ -3,8 +3,12 @@
 A subscriber that falls behind either slows the publisher down (``Overflow.BLOCK``,
 the default: nothing is lost, the back-pressure reaches the source) or loses its
 oldest messages (``Overflow.DROP_OLDEST``, for views where only the present
-matters). Either way it shows in :meth:`MemoryBus.metrics`: queue depth, time the
-publisher spent blocked on it, and every dropped message and sample counted.
+matters). Either way it shows in :meth:`MemoryBus.metrics`: queue depth, how long the oldest
+queued message has waited, time the publisher spent blocked on it, and every dropped
+message and sample counted.
+
+Closing never waits on a subscriber: a consumer that died with a full queue cannot hold
+up shutdown. A live consumer still receives everything queued before the end.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -46,12 +51,16 @@ class Subscription:
         self.dropped_samples = 0
         self.blocked_s = 0.0
         self.max_depth = 0
+        self.closed = False
+        self._enqueued_at: deque[float] = deque()
+        """Monotonic time each queued message was put, oldest first: the queue's age."""
 
     async def put(self, message: Message) -> None:
         q = self.queue
         if q.full():
             if self.overflow is Overflow.DROP_OLDEST:
                 old = q.get_nowait()
+                self._enqueued_at.popleft()
                 self.dropped_messages += 1
                 if isinstance(old, SampleBatch):
                     self.dropped_samples += len(old)
@@ -65,17 +74,22 @@ class Subscription:
         self._seen()
 
     def _seen(self) -> None:
+        self._enqueued_at.append(time.monotonic())
         self.delivered += 1
         depth = self.queue.qsize()
         if depth > self.max_depth:
             self.max_depth = depth
 
     async def get(self) -> Message:
-        """The next message; raises :class:`StopAsyncIteration` once the bus is closed."""
+        """The next message; raises :class:`StopAsyncIteration` once the bus is closed and
+        everything queued before has been taken."""
+        if self.closed and self.queue.empty():
+            raise StopAsyncIteration
         item = await self.queue.get()
         if isinstance(item, _Closed):
             self.queue.put_nowait(item)
             raise StopAsyncIteration
+        self._enqueued_at.popleft()
         return item
 
     def get_nowait(self) -> Message | None:
@@ -86,7 +100,19 @@ class Subscription:
         if isinstance(item, _Closed):
             self.queue.put_nowait(item)
             return None
+        self._enqueued_at.popleft()
         return item
+
+    def oldest_age_s(self) -> float:
+        """How long the oldest queued message has waited (0 when the queue is empty)."""
+        return time.monotonic() - self._enqueued_at[0] if self._enqueued_at else 0.0
+
+    def end(self) -> None:
+        """Mark the end of the stream without waiting: a full queue gets no end marker, and
+        :meth:`get` ends the stream once the queue runs empty instead."""
+        self.closed = True
+        if not self.queue.full():
+            self.queue.put_nowait(_CLOSED)
 
     async def __aiter__(self) -> AsyncIterator[Message]:
         while True:
@@ -95,11 +121,17 @@ class Subscription:
             except StopAsyncIteration:
                 return
 
+    @property
+    def depth(self) -> int:
+        """Messages waiting (the end marker is not one)."""
+        return len(self._enqueued_at)
+
     def metrics(self) -> dict[str, Any]:
         return {
             "topic": self.topic,
             "overflow": self.overflow.value,
-            "depth": self.queue.qsize(),
+            "depth": self.depth,
+            "oldest_age_s": round(self.oldest_age_s(), 3),
             "capacity": self.queue.maxsize,
             "max_depth": self.max_depth,
             "delivered": self.delivered,
@@ -150,8 +182,8 @@ class MemoryBus:
         }
 
     async def close(self) -> None:
-        """Wake every subscriber with end-of-stream after what is already queued."""
+        """Tell every subscriber the stream ends after what is already queued; never waits."""
         self._closed = True
         for subs in self._subs.values():
             for sub in subs:
-                await sub.queue.put(_CLOSED)
+                sub.end()

@@ -24,6 +24,10 @@ from plantos.model import Plant
 console = Console(stderr=True)
 out = Console()
 
+DEFAULT_DATA_DIR = Path("data")
+"""Where ``serve`` keeps its data, and where ``query``, ``signin-link`` and ``deadletter``
+look for it, unless ``--data-dir`` says otherwise."""
+
 
 def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(
@@ -48,14 +52,15 @@ def reported_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def open_plant_historian(plant: Plant, data_dir: Path) -> Historian:
-    """A plant's historian opened read-only from a shell, beside or without a server."""
+def open_plant_historian(plant: Plant, data_dir: Path, *, writable: bool = False) -> Historian:
+    """A plant's historian opened from a shell: read-only (beside or without a server)
+    unless ``writable`` (the server must be stopped)."""
     if not data_dir.is_dir():
         raise PlantOSError(f"no data directory {data_dir}")
     tiers, _ = tiers_from_spec(plant.spec.historian)
     url = plant.spec.historian.url or DEFAULT_HISTORIAN_URL
     return open_historian(
-        url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=True
+        url, data_dir=data_dir, tiers=tiers, raw_retention_ns=None, read_only=not writable
     )
 
 

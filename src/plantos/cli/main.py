@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from plantos.cli import analytics, browse, check, demo, edge, query, serve, signin
+from plantos.cli.deadletter import app as deadletter_app
 
 app = typer.Typer(
     name="plantos",
@@ -12,6 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: wraps at any width, never cuts a default short
 )
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
@@ -21,6 +23,7 @@ app.command("signin-link")(signin.signin_link)
 app.command("browse")(browse.browse)
 app.command("edge")(edge.edge)
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(deadletter_app, name="deadletter")
 
 if __name__ == "__main__":
     app()

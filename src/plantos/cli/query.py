@@ -18,7 +18,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from plantos.cli.common import api_get, open_plant_historian, out, reported_errors
+from plantos.cli.common import (
+    DEFAULT_DATA_DIR,
+    api_get,
+    open_plant_historian,
+    out,
+    reported_errors,
+)
 from plantos.core.clock import WallClock
 from plantos.core.errors import UnknownTagError
 from plantos.core.timeparse import iso
@@ -43,7 +49,7 @@ def query(
     config: Path = typer.Option(
         Path("examples/demo-plant/plantos.yaml"), "--config", "-c", help="Plant file"
     ),
-    data_dir: Path = typer.Option(Path("data/demo"), help="Data directory of the historian"),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Data directory of the historian"),
     api: str | None = typer.Option(
         None, help="Ask a running server instead, e.g. http://127.0.0.1:8080"
     ),

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 import uvicorn
+from rich.markup import escape
 
 from plantos.app import Platform, Settings, create_app
-from plantos.cli.common import console, reported_errors, setup_logging
+from plantos.cli.common import DEFAULT_DATA_DIR, console, reported_errors, setup_logging
 
 
 def announce_credentials(platform: Platform, host: str, port: int) -> None:
@@ -25,13 +26,26 @@ def announce_credentials(platform: Platform, host: str, port: int) -> None:
 
 
 def run_server(platform: Platform, host: str, port: int) -> None:
+    """Serve until stopped; if a bus consumer gave up, stop and exit 1 so that a service
+    manager restarts PlantOS (never a server that answers while its data path stalls)."""
     announce_credentials(platform, host, port)
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host=host, port=port, log_level="warning")
+    )
+    platform.pipeline.on_failure(lambda _reason: setattr(server, "should_exit", True))
+    server.run()
+    if platform.pipeline.failure is not None:
+        console.print(
+            f"[red]error[/red] {escape(platform.pipeline.failure)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 def serve(
     config: Path = typer.Option(..., "--config", "-c", help="The plantos.yaml to run"),
-    data_dir: Path = typer.Option(Path("data"), help="Where the historian and tokens live"),
+    data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Where the historian and tokens live"),
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8080),
 ) -> None:

@@ -1,15 +1,5 @@
-"""How long to wait before trying a link again: the one back-off rule every PlantOS link
-(connectors, the gateway's upstream) follows, so a plant full of devices does not retry
-in lock-step after a network outage."""
+"""The back-off rule of every link; it lives in :mod:`plantos.core.backoff`."""
 
-from __future__ import annotations
+from plantos.core.backoff import backoff_delay
 
-import random
-
-
-def backoff_delay(
-    failures: int, *, initial_s: float, max_s: float, rng: random.Random | None = None
-) -> float:
-    """Back-off after ``failures`` consecutive failures: doubling, capped, +0-10 % jitter."""
-    base = min(initial_s * 2.0 ** max(failures - 1, 0), max_s)
-    return float(base * (1 + 0.1 * (rng or random).random()))
+__all__ = ["backoff_delay"]

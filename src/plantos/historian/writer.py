@@ -8,6 +8,14 @@ Durability window: a sample is durable once the commit holding it returns
 (``acked_rows`` counts those). At most ``max_delay_s`` plus one commit's time of
 samples that reached this stage can be lost by ``kill -9``, plus whatever the
 bus still queues in front of it (bounded by its capacity).
+
+Refusals: a commit that fails is retried with back-off (the batches stay in hand, so
+back-pressure reaches the bus). The grouped batches are then tried one by one, so one
+batch the historian refuses does not hold back the others. Whatever is still refused
+after ``retry_for_s`` goes to the dead-letter store with its reason
+(:mod:`plantos.historian.deadletter`) and the rest flows. The batches in hand live on the
+writer, not in :meth:`HistorianWriter.run`: when the supervisor restarts a failed run, it
+commits them first.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 from plantos.bus.memory import Subscription
+from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
+from plantos.historian.deadletter import DeadLetterStore
 from plantos.historian.protocol import Historian
 
 log = logging.getLogger(__name__)
@@ -38,7 +48,15 @@ class HistorianWriter:
         maintain_every_s: float = 1.0,
         maintain_every_data_ns: int = 300 * 1_000_000_000,
         on_commit: Callable[[int], None] | None = None,
+        dead_letters: DeadLetterStore | None = None,
+        retry_for_s: float = 60.0,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 10.0,
     ) -> None:
+        if not 0 < retry_initial_s <= retry_max_s:
+            raise ValueError(
+                f"need 0 < retry_initial_s <= retry_max_s, got {retry_initial_s}, {retry_max_s}"
+            )
         self.historian = historian
         self.subscription = subscription
         self.clock = clock
@@ -49,19 +67,32 @@ class HistorianWriter:
         self.acked_rows = 0
         self.commits = 0
         self.failed_commits = 0
+        self.dead_letters = dead_letters
+        self.dead_lettered_batches = 0
+        self.dead_lettered_rows = 0
+        self.retry_for_s = retry_for_s
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
         self.commit_s = 0.0
+        self._in_hand: list[SampleBatch] = []
+        """Batches taken off the bus and not yet committed or dead-lettered."""
         self.maintain_every_data_ns = maintain_every_data_ns
         self._last_maintain = 0.0
         self._maintained_data_ns: int | None = None
 
     async def run(self) -> None:
-        """Consume until the bus closes; every batch received is committed before returning."""
+        """Consume until the bus closes; every batch received is committed (or dead-lettered)
+        before returning. Batches left in hand by a failed run are committed first."""
+        if self._in_hand:
+            await self._commit()
         while True:
             try:
                 first = await self.subscription.get()
             except StopAsyncIteration:
                 break
-            pending = [first] if isinstance(first, SampleBatch) else []
+            pending = self._in_hand
+            if isinstance(first, SampleBatch):
+                pending.append(first)
             rows = len(first) if isinstance(first, SampleBatch) else 0
             deadline = time.monotonic() + self.max_delay_s
             closed = False
@@ -82,30 +113,85 @@ class HistorianWriter:
                     pending.append(msg)
                     rows += len(msg)
             if pending:
-                await self._commit(SampleBatch.concat(pending))
+                await self._commit()
             await self._maybe_maintain()
             if closed:
                 break
         await asyncio.to_thread(self.historian.maintain, self.clock.now_ns())
 
-    async def _commit(self, batch: SampleBatch) -> None:
+    async def _commit(self) -> None:
+        """Commit the batches in hand: together, else one by one, else as dead letters."""
         started = time.perf_counter()
-        delay = 0.5
-        while True:
-            try:
-                await asyncio.to_thread(self.historian.write, batch)
+        first_failure: float | None = None
+        failures = 0
+        while self._in_hand:
+            error = await self._write(SampleBatch.concat(self._in_hand))
+            if error is None:
+                self._acked(self._in_hand)
+                self._in_hand = []
                 break
-            except Exception:
-                # The batch stays in hand and is retried: back-pressure reaches the bus.
-                self.failed_commits += 1
-                log.exception("historian write of %d samples failed; retrying", len(batch))
+            failures += 1
+            first_failure = first_failure or time.monotonic()
+            if len(self._in_hand) > 1:
+                await self._one_by_one()
+            if self._in_hand and time.monotonic() - first_failure >= self.retry_for_s:
+                await self._dead_letter(error)
+                break
+            if self._in_hand:
+                delay = backoff_delay(
+                    failures, initial_s=self.retry_initial_s, max_s=self.retry_max_s
+                )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
         self.commit_s += time.perf_counter() - started
+
+    async def _write(self, batch: SampleBatch) -> str | None:
+        """Write one batch; the reason it was refused, or ``None`` once it is durable."""
+        try:
+            await asyncio.to_thread(self.historian.write, batch)
+        except Exception as exc:
+            self.failed_commits += 1
+            log.warning(
+                "historian refused %d samples (%s: %s); kept in hand",
+                len(batch),
+                type(exc).__name__,
+                exc,
+            )
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    async def _one_by_one(self) -> None:
+        """After a grouped commit failed: commit each batch alone, keep those refused."""
+        kept = []
+        for batch in self._in_hand:
+            if await self._write(batch) is None:
+                self._acked([batch])
+            else:
+                kept.append(batch)
+        self._in_hand = kept
+
+    async def _dead_letter(self, reason: str) -> None:
+        """Store what the historian keeps refusing with ``reason``, then let go of it. Without
+        a store the batches stay in hand and the retries go on: nothing is ever dropped."""
+        if self.dead_letters is None:
+            return
+        store = self.dead_letters
+        while self._in_hand:
+            batch = self._in_hand[0]
+            await asyncio.to_thread(
+                store.add, batch, reason=reason, stage="historian", at_ns=self.clock.now_ns()
+            )
+            self._in_hand.pop(0)
+            self.dead_lettered_batches += 1
+            self.dead_lettered_rows += len(batch)
+            log.error("dead letter: %d samples the historian refused: %s", len(batch), reason)
+
+    def _acked(self, batches: list[SampleBatch]) -> None:
+        """Batches now durable in the historian: count them, tell ``on_commit``."""
+        rows = sum(len(b) for b in batches)
         self.commits += 1
-        self.acked_rows += len(batch)
+        self.acked_rows += rows
         if self.on_commit is not None:
-            self.on_commit(len(batch))
+            self.on_commit(rows)
 
     async def _maybe_maintain(self) -> None:
         """Roll up about every second of wall time, and also every few minutes of data time,
@@ -128,6 +214,9 @@ class HistorianWriter:
             "acked_rows": self.acked_rows,
             "commits": self.commits,
             "failed_commits": self.failed_commits,
+            "in_hand_rows": sum(len(b) for b in self._in_hand),
+            "dead_lettered_batches": self.dead_lettered_batches,
+            "dead_lettered_rows": self.dead_lettered_rows,
             "commit_seconds": round(self.commit_s, 3),
             "group_rows": self.group_rows,
             "max_delay_s": self.max_delay_s,

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from plantos.analytics.alarms import AlarmManager
 from plantos.analytics.oee import MAX_REASON_CHARS
@@ -30,7 +31,7 @@ SHELVE_CHOICES = ("30m", "2h", "8h", "24h")
 
 
 @router.get("/alarms", response_class=HTMLResponse)
-def alarms_page(
+async def alarms_page(
     request: Request, message: str = "", identity: Identity = Depends(page_identity)
 ) -> HTMLResponse:
     """Every alarm, most urgent and newest first, with what the operator can do."""
@@ -85,7 +86,7 @@ async def unshelve_form(
 
 
 @router.get("/oee", response_class=HTMLResponse)
-def oee_page(
+async def oee_page(
     request: Request,
     path: str = "",
     start: str = "",
@@ -95,7 +96,7 @@ def oee_page(
     """OEE of a node (the enterprise by default) and its children, with the loss Pareto:
     the current shift, or since ``start`` (e.g. ``-24h``) from the historian."""
     try:
-        answer = oee_answer(platform_of(request), path, start or None, None)
+        answer = await oee_answer(platform_of(request), path, start or None, None)
     except PlantOSError as exc:
         return page(request, "oee.html", {"error": str(exc), "oee": None}, status_code=404)
     losses = answer["losses_s"]
@@ -119,7 +120,7 @@ def oee_page(
 
 
 @router.post("/oee/reasons")
-def reason_form(
+async def reason_form(
     request: Request,
     asset: Annotated[str, Form()],
     stop_start: Annotated[str, Form()],
@@ -131,7 +132,10 @@ def reason_form(
     platform = platform_of(request)
     try:
         stop_ns = parse_time_ns(stop_start, now_ns=platform.clock.now_ns())
-        given = platform.analytics.oee.assign_reason(asset, stop_ns, reason, by=identity.subject)
+        # A disk write under the book's lock: off the event loop, which serves the stream.
+        given = await run_in_threadpool(
+            platform.analytics.oee.assign_reason, asset, stop_ns, reason, by=identity.subject
+        )
         message = f"stop at {iso(stop_ns)}: {given.code}"
     except ValueError as exc:
         message = str(exc)

@@ -1,8 +1,10 @@
 """The analytics pages: an SPC chart per characteristic and the health of each watched spindle.
 
 Each page without a choice lists what can be chosen, so an operator never lands on an
-empty chart. The chart and the health view are drawn in the browser from the same
-``/api/v1`` answers an integration reads, with the session cookie.
+empty chart. The handlers are ``async``: they read the analytics state on the event loop
+that changes it, never from a worker thread in the middle of an update. The chart and
+the health view are drawn in the browser from the same ``/api/v1`` answers an
+integration reads, with the session cookie.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/spc", response_class=HTMLResponse)
-def spc_page(
+async def spc_page(
     request: Request, tag: str = "", identity: Identity = Depends(page_identity)
 ) -> HTMLResponse:
     """The control chart of one characteristic; the list of characteristics without ``tag``."""
@@ -62,7 +64,7 @@ def spc_page(
 
 
 @router.get("/health", response_class=HTMLResponse)
-def health_page(
+async def health_page(
     request: Request, asset: str = "", identity: Identity = Depends(page_identity)
 ) -> HTMLResponse:
     """The anomaly score, evidence and alarm of one watched spindle; the list without ``asset``."""

@@ -104,7 +104,9 @@ _SUPERVISOR_KEYS = (
 
 
 @router.get("/connectors", response_class=HTMLResponse)
-def connectors_page(request: Request, identity: Identity = Depends(page_identity)) -> HTMLResponse:
+async def connectors_page(
+    request: Request, identity: Identity = Depends(page_identity)
+) -> HTMLResponse:
     """Each connector's link state, rate, errors and protocol counters."""
     rows = []
     for m in platform_of(request).metrics()["connectors"]:

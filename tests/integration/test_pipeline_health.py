@@ -1,0 +1,169 @@
+"""The supervised pipeline seen from outside, on a real server: health with credentials,
+readiness without, a consumer's failure and recovery, dead letters listed and replayed,
+and a server that stops with exit code 1 when a consumer keeps failing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import typer
+
+from plantos.app import Platform, Settings
+from plantos.bus.protocol import SAMPLES, Message
+from plantos.bus.supervision import RestartPolicy
+from plantos.cli.serve import run_server
+from plantos.core.batch import SampleBatch
+from plantos.core.timeparse import iso
+from tests.support.server import SMALL_PLANT, RunningServer, free_port, running_server, wait_until
+
+NS = 1_000_000_000
+TEMP = "site-1/mixing/line-1/mixer-1/temperature"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with running_server(tmp_path_factory.mktemp("health")) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: RunningServer) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {server.admin_token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as c:
+        yield c
+
+
+def temperatures(server: RunningServer, t0_s: int, n: int) -> SampleBatch:
+    tag = server.platform.tag_ids[TEMP]
+    return SampleBatch.of(np.full(n, tag), (t0_s + np.arange(n)) * NS, np.full(n, 50.0))
+
+
+def test_healthz_answers_without_credentials_and_says_nothing_more(server: RunningServer) -> None:
+    wait_until(lambda: server.platform.ready, "every stage running")
+    response = httpx.get(f"{server.url}/healthz")
+    assert response.status_code == 200
+    assert response.text == "ready\n"
+
+
+def test_health_needs_credentials(server: RunningServer) -> None:
+    assert httpx.get(f"{server.url}/api/v1/health").status_code == 401
+
+
+def test_health_reports_every_stage_with_state_lag_and_restarts(client: httpx.Client) -> None:
+    body = client.get("/api/v1/health").json()
+    assert body["ready"] is True
+    assert body["failure"] is None
+    stages = {s["stage"]: s for s in body["stages"]}
+    assert set(stages) == {"historian", "live", "analytics"}
+    for stage in stages.values():
+        assert stage["state"] == "running"
+        assert stage["topic"] == SAMPLES
+        assert set(stage["lag"]) == {"depth", "capacity", "oldest_age_s", "dropped_samples"}
+    assert body["dead_letters"] == {"letters": 0, "samples": 0}
+
+
+def test_a_failing_consumer_is_restarted_shown_and_the_historian_keeps_every_sample(
+    server: RunningServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = server.platform
+    real_judge = platform.analytics.judge
+    calls = {"n": 0}
+
+    def judge_failing_once(batch: SampleBatch) -> list:  # type: ignore[type-arg]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ZeroDivisionError("a judgement divided by zero")
+        return real_judge(batch)
+
+    monkeypatch.setattr(platform.analytics, "judge", judge_failing_once)
+    before = platform.writer.acked_rows
+    t0 = int(time.time()) - 3600
+    for i in range(3):
+        server.call(platform.ingest(temperatures(server, t0 + 10 * i, 10), source="test"))
+    wait_until(lambda: platform.writer.acked_rows >= before + 30, "every sample committed")
+    wait_until(lambda: platform.pipeline.stages["analytics"].restarts == 1, "the restart")
+    wait_until(lambda: platform.ready, "the analytics stage running again")
+    stages = {s["stage"]: s for s in client.get("/api/v1/health").json()["stages"]}
+    analytics = stages["analytics"]
+    assert analytics["state"] == "running"
+    assert analytics["failures"] == 1
+    assert "ZeroDivisionError: a judgement divided by zero" in analytics["last_error"]
+    assert "while handling a batch of 10 samples" in analytics["last_error"]
+    assert analytics["last_error_at"] is not None
+    assert stages["historian"]["restarts"] == 0
+    assert calls["n"] == 3  # the batch it failed on is skipped, the next ones judged
+    metrics = client.get("/metrics").text
+    assert 'plantos_stage_restarts_total{stage="analytics"} 1.0' in metrics
+    assert 'plantos_stage_running{stage="historian"} 1.0' in metrics
+    assert "plantos_ready 1.0" in metrics
+    assert 'plantos_stage_lag_seconds{stage="live"}' in metrics
+
+
+def test_dead_letters_are_listed_and_replayed_into_the_historian(
+    server: RunningServer, client: httpx.Client
+) -> None:
+    platform = server.platform
+    t0 = int(time.time()) - 7200
+    platform.dead_letters.add(
+        temperatures(server, t0, 5), reason="OSError: disk full", stage="historian", at_ns=1
+    )
+    [letter] = client.get("/api/v1/deadletters").json()["dead_letters"]
+    assert letter["reason"] == "OSError: disk full"
+    assert letter["samples"] == 5
+    assert client.get("/api/v1/health").json()["dead_letters"] == {"letters": 1, "samples": 5}
+    assert httpx.post(f"{server.url}/api/v1/deadletters/replay").status_code == 401
+    done = client.post("/api/v1/deadletters/replay").json()
+    assert done == {"replayed": 1, "samples": 5, "refused": 0}
+    assert client.get("/api/v1/deadletters").json()["dead_letters"] == []
+    samples = client.get(
+        f"/api/v1/tags/{TEMP}/samples",
+        params={"from": iso(t0 * NS), "to": iso((t0 + 5) * NS)},
+    )
+    assert samples.status_code == 200, samples.text
+    assert samples.json()["t_ms"] == [(t0 + i) * 1000 for i in range(5)]
+
+
+def test_serve_exits_non_zero_when_a_consumer_keeps_failing(tmp_path: Path) -> None:
+    config = tmp_path / "plantos.yaml"
+    config.write_text(SMALL_PLANT)
+    platform = Platform(Settings(config=config, data_dir=tmp_path / "data"))
+
+    async def broken(message: Message) -> None:
+        raise RuntimeError("this consumer cannot work")
+
+    fast = RestartPolicy(backoff_initial_s=0.01, backoff_max_s=0.02, max_failures=2)
+    platform.add_consumer("broken", SAMPLES, broken, policy=fast)
+    tag = platform.tag_ids[TEMP]
+
+    async def feed() -> None:
+        for i in range(5):
+            batch = SampleBatch.of([tag], [time.time_ns()], [float(i)])
+            await platform.ingest(batch, source="test")
+        await asyncio.Event().wait()  # a source runs until stopped
+
+    platform.add_source(feed())
+    outcome: list[BaseException | None] = []
+
+    def serve() -> None:
+        try:
+            run_server(platform, "127.0.0.1", free_port())
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the server did not stop after the consumer gave up"
+    [exc] = outcome
+    assert isinstance(exc, typer.Exit)
+    assert exc.exit_code == 1
+    assert platform.pipeline.failure is not None
+    assert "broken failed 2 times in a row" in platform.pipeline.failure
