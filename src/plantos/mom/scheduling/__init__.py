@@ -3,9 +3,11 @@
 Pure: no database, bus or web imports. ``solve`` plans with CP-SAT (weighted
 tardiness first, then makespan, then stability against the last published plan)
 and falls back to ``dispatch`` (earliest due date, first free slot); ``diff``
-tells what changed between two plans.
+tells what changed between two plans; ``violations`` names every rule a plan breaks.
 """
 
+from plantos.mom.scheduling.diff import diff
+from plantos.mom.scheduling.dispatch import dispatch
 from plantos.mom.scheduling.problem import (
     AssetOption,
     Assignment,
@@ -18,6 +20,8 @@ from plantos.mom.scheduling.problem import (
     ScheduleDiff,
     SchedulingError,
 )
+from plantos.mom.scheduling.solve import solve
+from plantos.mom.scheduling.verify import check_plan
 
 __all__ = [
     "AssetOption",
@@ -30,4 +34,8 @@ __all__ = [
     "Problem",
     "ScheduleDiff",
     "SchedulingError",
+    "check_plan",
+    "diff",
+    "dispatch",
+    "solve",
 ]
