@@ -34,6 +34,7 @@ class SchedulingModel:
         self.arcs: dict[str, dict[tuple[int, int], cp_model.IntVar]] = {}
         self.nodes: dict[str, list[Key]] = {}
         self.stay: dict[Key, cp_model.IntVar] = {}
+        self.late: dict[str, cp_model.IntVar] = {}
         intervals: dict[str, list[cp_model.IntervalVar]] = {a: [] for a in instance.problem.assets}
         for key, info in instance.ops.items():
             if key not in instance.pinned:
@@ -163,6 +164,7 @@ class SchedulingModel:
         for job in self.instance.problem.jobs:
             last = job.operations[-1]
             late = self.model.new_int_var(0, self.horizon, f"late {job.order_id}")
+            self.late[job.order_id] = late
             self.model.add_max_equality(
                 late, [self.finish((last.order_id, last.index)) - (job.due_s - self.origin), 0]
             )
@@ -207,6 +209,17 @@ class SchedulingModel:
                     m.add_hint(
                         setup, a.end_s - a.start_s - option.run_s if here else option.setup_s
                     )
+        ends = [
+            plan[k].end_s if k in plan else self.instance.pinned[k].end_s for k in self.instance.ops
+        ]
+        m.add_hint(self.makespan, max(0, max(ends, default=self.origin) - self.origin))
+        for job in self.instance.problem.jobs:
+            last = job.operations[-1]
+            end = (
+                plan.get((last.order_id, last.index))
+                or self.instance.pinned[(last.order_id, last.index)]
+            )
+            m.add_hint(self.late[job.order_id], max(0, end.end_s - job.due_s))
         for key, stay in self.stay.items():
             kept = next(p for p in self.instance.problem.previous if p.key == key)
             m.add_hint(stay, plan[key].asset == kept.asset and plan[key].start_s == kept.start_s)

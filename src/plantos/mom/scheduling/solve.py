@@ -1,13 +1,15 @@
-"""``solve``: CP-SAT in three stages, one per objective, within one time budget.
+"""``solve``: CP-SAT in two stages within one time budget, for a lexicographic objective.
 
-Stage 1 minimises weighted tardiness; its best value becomes a constraint. Stage 2
-minimises makespan under it; stage 3 (only when there is a previous plan) minimises
-the number of moved operations under both. Each stage starts from the best solution
-so far as a hint, so a stage that runs out of time still returns at least that
-solution. The first stage is hinted with the better of the dispatching heuristic and
-the repaired previous plan, and bounded by it: CP-SAT never returns a plan worse on
-weighted tardiness than dispatch. If CP-SAT finds nothing in time, the heuristic plan
-is returned.
+Stage 1 minimises weighted tardiness; its value in the best solution becomes a
+constraint. Stage 2 minimises makespan under it. In both stages the number of moved
+operations of the previous plan breaks ties (scaled so it can never outweigh one
+second of the stage's own objective), so the result is ordered by weighted
+tardiness, then makespan, then stability, and the search stays near the previous
+plan. Each stage starts from the best solution so far as a complete hint, so a stage
+that runs out of time still returns at least that solution. The first stage is
+hinted with the better of the dispatching heuristic and the repaired previous plan,
+and bounded by it: CP-SAT never returns a plan worse on weighted tardiness than
+dispatch. If CP-SAT finds nothing in time, the heuristic plan is returned.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from plantos.mom.scheduling.problem import Assignment, Plan, Problem
 log = logging.getLogger(__name__)
 
 # Share of the remaining budget each stage may use; unused time carries forward.
-STAGE_SHARE = {"tardiness": 0.5, "makespan": 0.5, "stability": 1.0}
+STAGE_SHARE = {"tardiness": 0.6, "makespan": 1.0}
 
 
 def solve(problem: Problem, *, time_limit_s: float = 10.0, workers: int = 2) -> Plan:
@@ -38,7 +40,7 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, workers: int = 2) -> 
     if time_limit_s <= 0 or workers < 1:
         raise ValueError(f"time_limit_s={time_limit_s} and workers={workers} must be positive")
     started = time.perf_counter()
-    deadline = started + time_limit_s
+    deadline = started + time_limit_s * 0.95  # room to build the plan after the last stage
     instance = Instance(problem)
     candidates = [edd_schedule(instance)]
     if problem.previous:
@@ -63,23 +65,25 @@ def _stages(
     proven optimal."""
     sm = SchedulingModel(instance)
     sm.model.add(sm.tardiness <= score(instance, hint)[0])
-    objectives: list[tuple[str, cp_model.LinearExprT]] = [
-        ("tardiness", sm.tardiness),
-        ("makespan", sm.makespan),
+    # moved operations break ties inside each stage, so the search stays near the
+    # previous plan instead of drifting from it; scale makes the primary term dominate
+    scale = len(instance.problem.previous) + 1
+    stages: list[tuple[str, cp_model.LinearExpr, int]] = [
+        ("tardiness", sm.tardiness, 0),
+        ("makespan", sm.makespan, 1),
     ]
-    if sm.stay or instance.problem.previous:
-        objectives.append(("stability", sm.moved))
     best: dict[Key, Assignment] | None = None
     optimal = True
-    for name, objective in objectives:
+    for name, primary, position in stages:
         remaining = deadline - time.perf_counter()
         if remaining <= 0.01:
             optimal = False
             break
         sm.hint(best or hint)
-        sm.model.minimize(objective)
+        sm.model.minimize(scale * primary + sm.moved)
         solver = _solver(remaining * STAGE_SHARE[name], workers)
         status = solver.solve(sm.model)
+        log.debug("stage %s: %s after %.2f s", name, solver.status_name(status), solver.wall_time)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             optimal = False
             if best is None:
@@ -87,8 +91,7 @@ def _stages(
             break
         best = sm.read(solver)
         optimal = optimal and status == cp_model.OPTIMAL
-        sm.model.add(objective <= round(solver.objective_value))
-        log.debug("stage %s: %s %d", name, solver.status_name(status), solver.objective_value)
+        sm.model.add(primary <= score(instance, best)[position])
     return best, optimal
 
 
@@ -97,4 +100,7 @@ def _solver(time_limit_s: float, workers: int) -> cp_model.CpSolver:
     solver.parameters.max_time_in_seconds = time_limit_s
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = 7
+    # Presolve took most of a two-second budget on plant-sized models and found little to
+    # remove; without it the hinted plan is the first solution within milliseconds.
+    solver.parameters.cp_model_presolve = False
     return solver
