@@ -8,6 +8,7 @@ tells what changed between two plans; ``violations`` names every rule a plan bre
 
 from plantos.mom.scheduling.diff import diff
 from plantos.mom.scheduling.dispatch import dispatch
+from plantos.mom.scheduling.planner import solve
 from plantos.mom.scheduling.problem import (
     AssetOption,
     Assignment,
@@ -20,7 +21,6 @@ from plantos.mom.scheduling.problem import (
     ScheduleDiff,
     SchedulingError,
 )
-from plantos.mom.scheduling.solve import solve
 from plantos.mom.scheduling.verify import check_plan
 
 __all__ = [
