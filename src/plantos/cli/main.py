@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import analytics, browse, check, demo, edge, query, serve, signin
+from plantos.cli import analytics, browse, check, demo, edge, query, schedule, serve, signin
 from plantos.cli.deadletter import app as deadletter_app
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.command("browse")(browse.browse)
 app.command("edge")(edge.edge)
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(deadletter_app, name="deadletter")
+app.add_typer(schedule.app, name="schedule")
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""Manufacturing operations: products and routings, production orders, the scheduler."""

@@ -1,0 +1,41 @@
+"""Finite-capacity scheduling of production orders over assets.
+
+Pure: no database, bus or web imports. ``solve`` plans with CP-SAT (weighted
+tardiness first, then makespan, then stability against the last published plan)
+and falls back to ``dispatch`` (earliest due date, first free slot); ``diff``
+tells what changed between two plans; ``violations`` names every rule a plan breaks.
+"""
+
+from plantos.mom.scheduling.diff import diff
+from plantos.mom.scheduling.dispatch import dispatch
+from plantos.mom.scheduling.planner import solve
+from plantos.mom.scheduling.problem import (
+    AssetOption,
+    Assignment,
+    Changeover,
+    Job,
+    Move,
+    Operation,
+    Plan,
+    Problem,
+    ScheduleDiff,
+    SchedulingError,
+)
+from plantos.mom.scheduling.verify import check_plan
+
+__all__ = [
+    "AssetOption",
+    "Assignment",
+    "Changeover",
+    "Job",
+    "Move",
+    "Operation",
+    "Plan",
+    "Problem",
+    "ScheduleDiff",
+    "SchedulingError",
+    "check_plan",
+    "diff",
+    "dispatch",
+    "solve",
+]

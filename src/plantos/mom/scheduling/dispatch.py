@@ -1,0 +1,115 @@
+"""The dispatching heuristic: earliest due date first, each operation in its first free slot.
+
+It is the fallback when CP-SAT finds nothing in time and the baseline CP-SAT must beat.
+It also repairs a plan: asked to prefer the previous plan, it keeps every operation
+where it was when that slot is still free and open, and moves only the rest.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable, Mapping
+
+from plantos.mom.scheduling.evaluate import make_plan
+from plantos.mom.scheduling.instance import Instance, Key, OpInfo
+from plantos.mom.scheduling.problem import Assignment, Plan, Problem
+from plantos.mom.scheduling.timeline import Slot, Timeline
+
+
+def dispatch(problem: Problem) -> Plan:
+    """Earliest due date, first free slot: the fallback and the baseline."""
+    started = time.perf_counter()
+    instance = Instance(problem)
+    return make_plan(
+        instance, edd_schedule(instance), solver="dispatch", status="heuristic", started=started
+    )
+
+
+def edd_schedule(instance: Instance) -> dict[Key, Assignment]:
+    """Orders by due date (then weight, release, id), each operation at its earliest end."""
+    rank = _edd_rank(instance)
+    return list_schedule(instance, priority=lambda info: (rank[info.job.order_id], 0))
+
+
+def repair_schedule(instance: Instance) -> dict[Key, Assignment]:
+    """The previous plan kept wherever it still fits, the rest placed by due date."""
+    rank = _edd_rank(instance)
+    before = {a.key: a for a in instance.problem.previous}
+
+    def priority(info: OpInfo) -> tuple[int, int]:
+        kept = before.get(info.key)
+        return (kept.start_s if kept else 2**62, rank[info.job.order_id])
+
+    return list_schedule(instance, priority=priority, prefer=before)
+
+
+def list_schedule(
+    instance: Instance,
+    *,
+    priority: Callable[[OpInfo], tuple[int, int]],
+    prefer: Mapping[Key, Assignment] | None = None,
+) -> dict[Key, Assignment]:
+    """Place ready operations (their predecessor placed) one at a time, lowest
+    ``priority`` first; an operation takes its ``prefer`` slot when that still fits."""
+    timelines = {a: Timeline(a, instance, instance.closed[a]) for a in instance.problem.assets}
+    done: dict[Key, Assignment] = {}
+    for key, a in instance.pinned.items():
+        timelines[a.asset].add(Slot(a.start_s, a.end_s, key if key in instance.ops else None, 0))
+        if key in instance.ops:
+            done[key] = a
+    ready: list[tuple[tuple[int, int], Key]] = []
+    for job in instance.problem.jobs:
+        _push_next(instance, job.order_id, 0, done, ready, priority)
+    while ready:
+        _, key = heapq.heappop(ready)
+        info = instance.ops[key]
+        earliest = instance.earliest_s(info)
+        if info.position:
+            prev = info.job.operations[info.position - 1]
+            earliest = max(earliest, done[(prev.order_id, prev.index)].end_s)
+        slot, asset = _place(info, earliest, timelines, (prefer or {}).get(key))
+        timelines[asset].add(slot)
+        done[key] = Assignment(key[0], key[1], asset, slot.start_s, slot.end_s)
+        _push_next(instance, key[0], info.position + 1, done, ready, priority)
+    return done
+
+
+def _push_next(
+    instance: Instance,
+    order_id: str,
+    position: int,
+    done: dict[Key, Assignment],
+    ready: list[tuple[tuple[int, int], Key]],
+    priority: Callable[[OpInfo], tuple[int, int]],
+) -> None:
+    """Queue the order's first operation from ``position`` that is not pinned."""
+    for op in instance.jobs[order_id].operations[position:]:
+        key = (op.order_id, op.index)
+        if key not in done:
+            heapq.heappush(ready, (priority(instance.ops[key]), key))
+            return
+
+
+def _place(
+    info: OpInfo, earliest_s: int, timelines: dict[str, Timeline], kept: Assignment | None
+) -> tuple[Slot, str]:
+    if kept is not None and kept.start_s >= earliest_s and info.option(kept.asset):
+        slot = timelines[kept.asset].first_fit(info, kept.start_s)
+        if slot is not None and slot.start_s == kept.start_s:
+            return slot, kept.asset
+    best: tuple[Slot, str] | None = None
+    for option in info.op.options:
+        slot = timelines[option.asset].first_fit(info, earliest_s)
+        if slot is not None and (best is None or slot.end_s < best[0].end_s):
+            best = (slot, option.asset)
+    if best is None:  # Instance guarantees at least one eligible asset
+        raise RuntimeError(f"no slot for {info.key}")
+    return best
+
+
+def _edd_rank(instance: Instance) -> dict[str, int]:
+    jobs = sorted(
+        instance.problem.jobs, key=lambda j: (j.due_s, -j.weight, j.release_s, j.order_id)
+    )
+    return {job.order_id: rank for rank, job in enumerate(jobs)}
