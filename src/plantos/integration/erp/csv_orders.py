@@ -100,8 +100,8 @@ def _take_row(
         return
     cells = {c: v.strip() for c, v in zip(columns, row, strict=True)}
     try:
-        fields = _order_fields(cells, number)
-        operation = _operation(cells, number)
+        fields = _order_fields(cells)
+        operation = _operation(cells)
     except (ValueError, ErpDocumentError) as exc:
         problems.append(f"row {number}: {exc}")
         return
@@ -119,8 +119,7 @@ def _take_row(
         draft.operations.append(operation)
 
 
-def _order_fields(cells: dict[str, str], number: int) -> dict[str, Any]:
-    where = f"row {number}"
+def _order_fields(cells: dict[str, str]) -> dict[str, Any]:
     for name in REQUIRED_COLUMNS:
         if not cells[name]:
             raise ValueError(f"{name} is empty")
@@ -128,8 +127,8 @@ def _order_fields(cells: dict[str, str], number: int) -> dict[str, Any]:
         "product": cells["product"],
         "quantity": _number(cells["quantity"], "quantity"),
         "unit": cells["unit"],
-        "release": _time(cells.get("release", ""), f"{where} release"),
-        "due": _time(cells.get("due", ""), f"{where} due"),
+        "release": _time(cells.get("release", ""), "release"),
+        "due": _time(cells.get("due", ""), "due"),
         "priority": _integer(cells["priority"], "priority") if cells.get("priority") else None,
     }
 
@@ -141,7 +140,7 @@ def _integer(text: str, name: str) -> int:
         raise ValueError(f"{name} {text!r} is not a whole number") from None
 
 
-def _operation(cells: dict[str, str], number: int) -> ScheduledOperation | None:
+def _operation(cells: dict[str, str]) -> ScheduledOperation | None:
     name = cells.get("operation", "")
     if not name:
         if cells.get("equipment") or cells.get("duration_s"):

@@ -15,7 +15,11 @@ from pathlib import Path
 from lxml import etree
 
 from plantos.integration.erp.b2mml.versions import SCHEMA_FILES, MessageKind, Version
-from plantos.integration.erp.errors import ErpDocumentError, SchemaViolationError
+from plantos.integration.erp.errors import (
+    ErpDocumentError,
+    MalformedXmlError,
+    SchemaViolationError,
+)
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
@@ -38,7 +42,10 @@ def validate_document(
     """Raise :class:`SchemaViolationError` listing each violation (with its line) when
     ``data`` does not validate against the XSD of ``kind`` in ``version``."""
     schema = _schema(schema_path(schema_dir, version, kind).resolve())
-    document = etree.fromstring(data, _PARSER)
+    try:
+        document = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedXmlError(f"not well-formed XML: {exc}") from exc
     if not schema.validate(document):
         problems = [f"line {e.line}: {e.message}" for e in schema.error_log]
         raise SchemaViolationError(problems)
