@@ -31,7 +31,7 @@ from common import REPO, machine_line, markdown_table, print_table, publish
 from plantos.analytics.anomaly import offline
 from plantos.analytics.anomaly.calibration import normal_quantile
 from plantos.analytics.anomaly.presets import MULTICHANNEL, Preset
-from plantos.analytics.anomaly.timescale import WINDOWS_PER_TRAINING, Span
+from plantos.analytics.anomaly.timescale import Span
 
 TEP = REPO.parent / "shared" / "data" / "anomaly" / "tep"
 ONSET = 160
@@ -39,7 +39,7 @@ STEP_NS = 180 * 1_000_000_000
 HARD = (3, 9, 15)
 FAULTS = tuple(f for f in range(1, 22) if f not in HARD)
 GRID_EXPLAINED = (0.9, 0.95, 0.99)
-GRID_WINDOWS = (10, 20, 40)
+GRID_WINDOWS = (10, 20, 40, 80)
 
 
 def load(name: str) -> np.ndarray:
@@ -212,8 +212,10 @@ def section(train: np.ndarray, grid: list[dict[str, Any]] | None) -> tuple[str, 
         best = max(grid, key=lambda g: g["detection"])
         chosen = (
             "the defaults"
-            if best["explained"] == MULTICHANNEL.explained and best["per"] == WINDOWS_PER_TRAINING
-            else f"**not the defaults** ({MULTICHANNEL.explained}, {WINDOWS_PER_TRAINING})"
+            if best["explained"] == MULTICHANNEL.explained
+            and best["per"] == MULTICHANNEL.windows_per_training
+            else f"**not the defaults** ({MULTICHANNEL.explained}, "
+            f"{MULTICHANNEL.windows_per_training})"
         )
         md += [
             "",

@@ -197,7 +197,7 @@ def test_defaults_flag_a_minutes_long_fault_in_minutes_of_1hz_data(tmp_path: Pat
     )  # fmt: skip
     text = " ".join(output.split())
     assert code == 0, output
-    assert "time scales from the training rows: sampling step 1s, feature window 15 rows" in text
+    assert "time scales from the training rows: sampling step 1s, feature window 7 rows" in text
     assert "channels judged together" in text and "1 alarm(s)" in text
     flags = [int(r["flag"]) for r in read_scores(out)]
     assert not any(flags[:600]) and sum(flags[600:720]) > 60

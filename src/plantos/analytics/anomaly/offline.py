@@ -173,6 +173,7 @@ def detect(
         min_samples=preset.min_samples,
         window=window,
         min_duration=min_duration,
+        windows_per_training=preset.windows_per_training,
     )
     if preset.window_ns is None or min_duration is not None:
         notes.append(scales.describe())

@@ -3,9 +3,10 @@
 A fault on a 1 Hz pump lasts minutes, a drift of a furnace lasts days; no one
 window fits both. What the data always tells is its sampling step and how many
 healthy rows there are to learn from. The window is therefore a share of the
-training rows: the training span must hold :data:`WINDOWS_PER_TRAINING`
-windows, because the alarm threshold is a high quantile of held-out training
-scores (:mod:`~plantos.analytics.anomaly.calibration`) and a quantile of fewer
+training rows: the training span must hold a number of windows
+(:data:`WINDOWS_PER_TRAINING` by default), because the alarm threshold is a high
+quantile of held-out training scores
+(:mod:`~plantos.analytics.anomaly.calibration`) and a quantile of fewer
 independent windows than that is a guess. An alarm must then persist for a
 quarter of a window (:data:`PERSISTENCE_PER_WINDOW`), long enough that one
 unlucky window does not raise it and short enough to raise well before the
@@ -29,7 +30,8 @@ import numpy.typing as npt
 from plantos.core.timeparse import format_duration, parse_duration_ns
 
 WINDOWS_PER_TRAINING = 20
-"""Windows the training rows must hold: chosen on the Tennessee Eastman training files."""
+"""Windows the training rows must hold, unless a preset says otherwise (the slow-signal
+preset's, chosen on NAB's artificial series; see :mod:`~plantos.analytics.anomaly.presets`)."""
 PERSISTENCE_PER_WINDOW = 0.25
 """An alarm must last this share of the feature window before it is raised."""
 
@@ -110,6 +112,7 @@ def time_scales(
     min_samples: int,
     window: Span | None = None,
     min_duration: Span | None = None,
+    windows_per_training: int = WINDOWS_PER_TRAINING,
 ) -> TimeScales:
     """Window and persistence for samples at ``ts_ns`` learned from ``train_rows`` rows.
 
@@ -126,7 +129,7 @@ def time_scales(
             f"({format_duration(need * step)} at this sampling step)"
         )
     if window is None:
-        rows = max(min_window_rows, train_rows // WINDOWS_PER_TRAINING)
+        rows = max(min_window_rows, train_rows // windows_per_training)
     else:
         rows = max(min_window_rows, window.to_rows(step))
         if rows - 1 + min_samples > train_rows:
