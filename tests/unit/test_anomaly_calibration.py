@@ -66,11 +66,12 @@ def test_offline_thresholds_depend_on_the_training_rows_only() -> None:
 def test_the_slow_preset_ties_its_smoothing_to_the_window() -> None:
     five_min = np.arange(100, dtype=np.int64) * 300 * NS
     hourly = np.arange(100, dtype=np.int64) * 3600 * NS
-    assert SLOW.window_rows(five_min) == 192 and SLOW.window_rows(hourly) == 16
+    with pytest.raises(ValueError, match="from the training rows"):
+        SLOW.window_rows(five_min)
     one_hour = dataclasses.replace(SLOW, window_ns=3600 * NS)
     assert one_hour.window_rows(five_min) == 12
     assert one_hour.window_rows(hourly) == 12  # never fewer rows than a slope needs
-    assert SLOW.detector(12).ewma_alpha == pytest.approx(2 / 13)
+    assert getattr(SLOW.detector(12), "ewma_alpha", None) == pytest.approx(2 / 13)
     with pytest.raises(ValueError, match="window in rows"):
         SLOW.detector()
 

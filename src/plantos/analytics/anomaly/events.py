@@ -16,12 +16,21 @@ from plantos.core.events import Event
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One contributing feature: its value now, its healthy value, its share of the score."""
+    """One contributing feature: its value now, its expected value, its share of the score.
+
+    ``share``: the feature's part of the event's score (the detector's raw
+    contributions scaled so that all features' shares sum to the score; the
+    evidence lists the largest few, so theirs sum to at most about the score).
+    ``relation``: what broke, when the detector can say: ``off its relation with a, b``
+    (the feature left what its healthy partners predict: ``expected`` is that
+    prediction) or ``beyond its healthy range`` (``expected`` is the healthy level).
+    """
 
     feature: str
     value: float
     expected: float | None
     share: float
+    relation: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

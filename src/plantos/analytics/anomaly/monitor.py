@@ -242,7 +242,7 @@ class AnomalyMonitor:
                     score=score,
                     severity=severity,
                     previous=previous,
-                    evidence=self.evidence(row),
+                    evidence=self.evidence(row, score),
                     time_to_threshold_s=self.scale.time_to_threshold_s(frame, i, scores),
                     detector=self.detector.name,
                 )
@@ -303,7 +303,7 @@ class AnomalyMonitor:
             subject=self.subject,
             score=score,
             severity=self.scale.severity(frame, i, score),
-            evidence=self.evidence(frame.rows(slice(i, i + 1))),
+            evidence=self.evidence(frame.rows(slice(i, i + 1)), score),
             time_to_threshold_s=self.scale.time_to_threshold_s(frame, i, scores),
             detector=self.detector.name,
         )
@@ -318,18 +318,52 @@ class AnomalyMonitor:
             duration_s=(ts_ns - since) / NS,
         )
 
-    def evidence(self, row: FeatureFrame) -> tuple[Evidence, ...]:
-        """The features that contribute most to one row's score, with their healthy values."""
+    def evidence(self, row: FeatureFrame, score: float | None = None) -> tuple[Evidence, ...]:
+        """The features that contribute most to one row's score, with their expected values.
+
+        The detector's contributions explain its raw (unsmoothed) score; they are scaled
+        so that all features' shares sum to ``score`` (the event's smoothed score), so a
+        share is a part of the score the event reports.
+        """
         shares = self.detector.contributions(row)[0]
-        baseline_for = getattr(self.detector, "baseline_for", None)
-        base = baseline_for(int(row.state[0])) if baseline_for is not None else None
+        total = float(np.nansum(shares))
+        if score is not None and score == score and total > 0:
+            shares = shares * (score / total)
+        expected = self._expected(row)
+        relations = self._relations(row, shares)
         order = np.argsort(-np.nan_to_num(shares, nan=-np.inf))[: self.policy.top_features]
         return tuple(
             Evidence(
                 feature=row.names[j],
                 value=float(row.values[0, j]),
-                expected=float(base.center[j]) if base is not None else None,
+                expected=None if expected[j] != expected[j] else float(expected[j]),
                 share=float(shares[j]),
+                relation=relations[j],
             )
             for j in order.tolist()
         )
+
+    def _expected(self, row: FeatureFrame) -> FloatArray:
+        """Per feature the expected value: the detector's prediction, else the healthy centre."""
+        predict = getattr(self.detector, "expected", None)
+        if predict is not None:
+            return np.asarray(predict(row)[0], dtype=np.float64)
+        baseline_for = getattr(self.detector, "baseline_for", None)
+        base = baseline_for(int(row.state[0])) if baseline_for is not None else None
+        if base is None:
+            return np.full(len(row.names), np.nan)
+        return np.asarray(base.center, dtype=np.float64)
+
+    def _relations(self, row: FeatureFrame, shares: FloatArray) -> list[str]:
+        """Per feature what broke, for a detector that models relations between channels."""
+        dominant = getattr(self.detector, "dominant", None)
+        partners = getattr(self.detector, "partners", None)
+        if dominant is None or partners is None:
+            return [""] * len(row.names)
+        if dominant(row)[0] == "T2":
+            return ["beyond its healthy range"] * len(row.names)
+        out = []
+        for j in range(len(row.names)):
+            names = partners(j)
+            out.append(f"off its relation with {', '.join(names)}" if names else "")
+        return out

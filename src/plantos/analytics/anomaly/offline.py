@@ -6,9 +6,14 @@ the baseline is still being learned there. With a state column (a program, a pro
 every other column is judged as its residual from its training median in the row's
 state, and each state has its own baseline. A column that follows the day in its
 training rows is judged as its residual from that daily profile
-(:mod:`plantos.analytics.anomaly.profile`). The alarm thresholds are calibrated
-on the same training rows (:func:`calibrate`), so nothing after them, labels
-least of all, shapes a setting. Every later row is scored by the
+(:mod:`plantos.analytics.anomaly.profile`). One column is judged by its window
+features (level, slope, spread, residual); several are judged together, by
+their relations (:class:`~plantos.analytics.anomaly.pca.PcaDetector`). The
+feature window and the alarm's minimum duration follow the sampling step and
+the training rows (:mod:`plantos.analytics.anomaly.timescale`), and the alarm
+thresholds come from the same training rows, so no row after them shapes a
+setting (the few constants chosen on labelled data once are named in
+:mod:`plantos.analytics.anomaly.presets`). Every later row is scored by the
 same :class:`AnomalyMonitor` as the live stream, in file order, so a row's
 score and flag depend only on the rows before and at it.
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,9 +35,11 @@ from plantos.analytics.anomaly.calibration import calibrate
 from plantos.analytics.anomaly.detector import FeatureFrame
 from plantos.analytics.anomaly.features import SLOW_FEATURES, StateExpectation, slow_features
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
-from plantos.analytics.anomaly.presets import SLOW, Preset
+from plantos.analytics.anomaly.pca import PcaDetector
+from plantos.analytics.anomaly.presets import MULTICHANNEL, SLOW, Preset
 from plantos.analytics.anomaly.profile import learn_daily_profile
 from plantos.analytics.anomaly.stuck import StuckWatch, clean
+from plantos.analytics.anomaly.timescale import Span, time_scales
 from plantos.core.events import Event
 from plantos.core.timeparse import iso
 
@@ -128,11 +135,18 @@ def detect(
     table: Table,
     *,
     train_rows: int,
-    preset: Preset = SLOW,
+    preset: Preset | None = None,
     subject: str = "",
     state_column: str | None = None,
+    window: Span | None = None,
+    min_duration: Span | None = None,
 ) -> Detection:
     """Fit on ``table``'s first ``train_rows`` rows, then score the rest in order.
+
+    ``preset`` None: :data:`SLOW` for one judged column, :data:`MULTICHANNEL` for
+    several (judged together). ``window`` and ``min_duration`` override the feature
+    window and the alarm's minimum duration, which otherwise follow the sampling
+    step and the training rows (or the preset's fixed window, when it has one).
 
     ``state_column`` names a column of operating-state codes (a program, a product,
     a gear, a speed band): it is not judged itself; every other column is judged as
@@ -145,18 +159,27 @@ def detect(
             f"got {train_rows} of {len(table.ts_ns)}"
         )
     notes: list[str] = []
-    feats, names = [], []
-    window = preset.window_rows(table.ts_ns)
-    if train_rows < window - 1 + preset.min_samples:
-        raise ValueError(
-            f"the feature window of {window} rows needs at least {window - 1 + preset.min_samples} "
-            f"training rows (its warm-up and {preset.min_samples} rows to learn from), got "
-            f"{train_rows}: train on more rows or choose a shorter window"
-        )
-    states = _states(table, state_column, notes)
     judged = {c: v for c, v in table.columns.items() if c != state_column}
     if not judged:
         raise ValueError("no column to judge: the state column is only the operating state")
+    if preset is None:
+        preset = MULTICHANNEL if len(judged) > 1 else SLOW
+    if window is None and preset.window_ns is not None:
+        window = Span(ns=preset.window_ns)
+    scales = time_scales(
+        table.ts_ns,
+        train_rows=train_rows,
+        min_window_rows=preset.min_window_rows,
+        min_samples=preset.min_samples,
+        window=window,
+        min_duration=min_duration,
+        windows_per_training=preset.windows_per_training,
+    )
+    if preset.window_ns is None or min_duration is not None:
+        notes.append(scales.describe())
+    w = scales.window_rows
+    states = _states(table, state_column, notes)
+    columns = []
     for col, raw in judged.items():
         cleaned = clean(raw)
         skipped = {k: v for k, v in cleaned.counts.items() if v}
@@ -166,20 +189,22 @@ def detect(
         for run in watch.update(table.ts_ns, cleaned.values):
             since = iso(run.start_ns)
             notes.append(f"{col}: stuck (flat line) for {run.samples} samples from {since}")
-        values = _unexpected(col, cleaned.values, table.ts_ns, states, train_rows, preset, notes)
-        feats.append(slow_features(values, window=window))
-        names += [f"{col}.{f}" for f in SLOW_FEATURES]
-    frame = FeatureFrame.of(np.hstack(feats), names, table.ts_ns, states)
+        columns.append(
+            _unexpected(col, cleaned.values, table.ts_ns, states, train_rows, preset, notes)
+        )
+    frame = _frame(preset, judged, columns, table.ts_ns, states, w)
     training = frame.rows(slice(0, train_rows))
     policy = preset.policy
+    if preset.window_ns is None or min_duration is not None:
+        policy = replace(policy, min_duration_ns=scales.min_duration_ns)
     if preset.calibration is not None:
-        calibrated = calibrate(
-            lambda: preset.detector(window), training, preset.policy, preset.calibration
-        )
+        calibrated = calibrate(lambda: preset.detector(w), training, policy, preset.calibration)
         policy = calibrated.policy
         notes.append(calibrated.describe())
-    monitor = AnomalyMonitor(preset.detector(window), subject=subject, policy=policy)
+    monitor = AnomalyMonitor(preset.detector(w), subject=subject, policy=policy)
     monitor.fit(training)
+    if isinstance(monitor.detector, PcaDetector):
+        notes.append(_pca_note(monitor.detector, policy))
     stuck = getattr(monitor.detector, "stuck", {})
     for state, features in stuck.items():
         notes.append(f"state {state}: features flat while training (stuck?): {', '.join(features)}")
@@ -198,6 +223,31 @@ def detect(
     scores = np.concatenate((np.full(train_rows, np.nan), out.scores))
     flags = np.concatenate((np.zeros(train_rows, bool), out.flags))
     return Detection(scores, flags, train_rows, out.events, policy, notes)
+
+
+def _frame(
+    preset: Preset,
+    judged: dict[str, FloatArray],
+    columns: list[FloatArray],
+    ts_ns: npt.NDArray[np.int64],
+    states: npt.NDArray[np.int64] | None,
+    window_rows: int,
+) -> FeatureFrame:
+    """The channels themselves (judged together), or each channel's window features."""
+    if preset.multichannel:
+        return FeatureFrame.of(np.column_stack(columns), list(judged), ts_ns, states)
+    feats = [slow_features(values, window=window_rows) for values in columns]
+    names = [f"{col}.{f}" for col in judged for f in SLOW_FEATURES]
+    return FeatureFrame.of(np.hstack(feats), names, ts_ns, states)
+
+
+def _pca_note(detector: PcaDetector, policy: AlarmPolicy) -> str:
+    t2, q = detector.norms
+    return (
+        f"channels judged together: robust PCA with {detector.components} component(s) "
+        f"(T-squared and Q, each over its held-out 99th percentile: {t2:.3g}, {q:.3g}); "
+        f"raise at {policy.raise_at:.3g}, clear below {policy.clear_at:.3g}"
+    )
 
 
 NO_STATE = int(np.iinfo(np.int64).min)

@@ -3,13 +3,11 @@ same detector classes as the stream."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
 
 from plantos.cli.common import console, reported_errors
-from plantos.core.timeparse import parse_duration_ns
 
 
 def detect(
@@ -30,21 +28,28 @@ def detect(
         "gets its own expected level and baseline; not judged itself",
     ),
     window: str | None = typer.Option(
-        None, help="Feature window, e.g. 4h (default: the slow-signal preset's, 16h)"
+        None,
+        help="Feature window as a time (30s, 4h) or rows (25); default: 1/20 of the training rows",
+    ),
+    min_duration: str | None = typer.Option(
+        None,
+        "--min-duration",
+        help="How long a score must stay high before an alarm, as a time (10min) or rows (6); "
+        "default: a quarter of the window",
     ),
     output: Path = typer.Option(..., "--output", help="CSV to write: time, score, flag"),
 ) -> None:
     """Score every row for anomalies, causally, and flag alarms (1) with hysteresis."""
     from plantos.analytics.anomaly import offline
-    from plantos.analytics.anomaly.presets import SLOW
+    from plantos.analytics.anomaly.timescale import parse_span
 
     with reported_errors():
-        preset = SLOW
-        if window is not None:
+        spans = {}
+        for option, text, zero in (("window", window, False), ("min-duration", min_duration, True)):
             try:
-                preset = dataclasses.replace(SLOW, window_ns=parse_duration_ns(window))
+                spans[option] = None if text is None else parse_span(text, allow_zero=zero)
             except ValueError as exc:
-                raise ValueError(f"--window: {exc}") from None
+                raise ValueError(f"--{option}: {exc}") from None
         if train_until is not None and train_fraction is not None:
             raise ValueError("give --train-until or --train-fraction, not both")
         try:
@@ -63,9 +68,10 @@ def detect(
         result = offline.detect(
             table,
             train_rows=train_rows,
-            preset=preset,
             subject=input_path.stem,
             state_column=state_column,
+            window=spans["window"],
+            min_duration=spans["min-duration"],
         )
         offline.write_scores(output, table, time_column, result)
     for note in result.notes:
