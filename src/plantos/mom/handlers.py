@@ -139,7 +139,7 @@ def _order_for(
     if order is None:
         return None
     if order.state == "running":
-        order.asset = asset
+        order.move_to(asset, ts_ns=ts_ns)
     else:
         order.transition("running", ts_ns=ts_ns, asset=asset)
     return order

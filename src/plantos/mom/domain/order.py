@@ -18,6 +18,7 @@ what each source may book, so a part is never counted twice (see :mod:`.counting
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from plantos.core.events import Event
 from plantos.mom.domain.counting import Count, apply_count
@@ -65,6 +66,8 @@ class ProductionOrder:
     rate_since_ns: int | None = None
     rate_parts: int = 0
     eta_ns: int | None = None
+    runs: list[list[Any]] = field(default_factory=list)
+    """Where and when it ran: ``[asset, start_ns, end_ns or None]`` per stretch."""
     events: list[Event] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -155,8 +158,10 @@ class ProductionOrder:
                 f"order {self.id} is {self.state}; it can go to {can}, not {to}"
             )
         previous, self.state = self.state, to
+        self._close_run(ts_ns)
         if to == "running":
             self.asset = asset or self.asset
+            self.runs.append([self.asset, ts_ns, None])
             self.started_ns = self.started_ns if self.started_ns is not None else ts_ns
             self.rate_since_ns, self.rate_parts = ts_ns, 0
         elif to in ("completed", "cancelled"):
@@ -167,6 +172,20 @@ class ProductionOrder:
                 ts_ns=ts_ns, subject=self.id, previous=previous, state=to, asset=self.asset
             )
         )
+
+    def move_to(self, asset: str, *, ts_ns: int) -> None:
+        """A running order's next operation starts on another asset."""
+        if self.state != "running":
+            raise IllegalTransitionError(
+                f"order {self.id} is {self.state}: only a running order moves"
+            )
+        self._close_run(ts_ns)
+        self.asset = asset
+        self.runs.append([asset, ts_ns, None])
+
+    def _close_run(self, ts_ns: int) -> None:
+        if self.runs and self.runs[-1][2] is None:
+            self.runs[-1][2] = ts_ns
 
     def book(self, count: Count, *, routing: Routing, mode: str) -> bool:
         """Book one count under counting source ``mode``; return whether it changed the order.

@@ -45,6 +45,7 @@ _ORDER_FIELDS = (
     "rate_since_ns",
     "rate_parts",
     "eta_ns",
+    "runs",
 )
 
 

@@ -47,6 +47,7 @@ orders = sa.Table(
     sa.Column("rate_since_ns", sa.BigInteger),
     sa.Column("rate_parts", sa.Integer, nullable=False),
     sa.Column("eta_ns", sa.BigInteger),
+    sa.Column("runs", sa.JSON, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_mom_orders_state", "state"),
     sa.Index("ix_mom_orders_asset_state", "asset", "state"),

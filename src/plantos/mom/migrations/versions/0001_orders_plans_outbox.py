@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("rate_since_ns", sa.BigInteger),
         sa.Column("rate_parts", sa.Integer, nullable=False),
         sa.Column("eta_ns", sa.BigInteger),
+        sa.Column("runs", sa.JSON, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     )
     op.create_index("ix_mom_orders_state", "mom_orders", ["state"])
