@@ -185,3 +185,5 @@ class PlantSpec(_Strict):
     """Device connections; each is validated by the edge layer for its ``kind``."""
     analytics: dict[str, Any] = Field(default_factory=dict)
     """Judgements (OEE, SPC, anomaly detection); validated by the analytics layer."""
+    mom: dict[str, Any] = Field(default_factory=dict)
+    """Manufacturing operations (database, master data file); validated by the mom layer."""

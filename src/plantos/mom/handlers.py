@@ -1,0 +1,177 @@
+"""The operations handlers: each takes a unit of work and does one change inside it.
+
+Handlers never commit; the caller's unit of work does, once, so a handler that raises
+leaves nothing behind. The events the change caused are recorded by the aggregates and
+reach the outbox at commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from plantos.mom.domain.commands import NewOrder
+from plantos.mom.domain.counting import Count
+from plantos.mom.domain.master import Product, Routing
+from plantos.mom.domain.order import ProductionOrder
+from plantos.mom.domain.plan import PublishedPlan
+from plantos.mom.errors import CountRejectedError, UnknownOrderError, UnknownProductError
+from plantos.mom.store.repositories import MasterRepository, OrderRepository, PlanRepository
+
+
+class UnitOfWork(Protocol):
+    orders: OrderRepository
+    master: MasterRepository
+    plans: PlanRepository
+
+
+def create_orders(
+    uow: UnitOfWork, new: Sequence[NewOrder], *, now_ns: int
+) -> list[ProductionOrder]:
+    """Release every order of ``new``; the first unknown product or taken id refuses all."""
+    products = uow.master.products()
+    routings = uow.master.routings()
+    created = []
+    for cmd in new:
+        routing = _routing_of(cmd.product, products, routings)
+        order = ProductionOrder.release(
+            id=cmd.id,
+            routing=routing,
+            quantity=cmd.quantity,
+            due_ns=cmd.due_ns,
+            release_ns=now_ns if cmd.release_ns is None else cmd.release_ns,
+            priority=cmd.priority,
+            counting=cmd.counting,
+        )
+        uow.orders.add(order)
+        created.append(order)
+    return created
+
+
+def _routing_of(
+    product: str, products: Mapping[str, Product], routings: Mapping[str, Routing]
+) -> Routing:
+    if product not in products:
+        known = ", ".join(sorted(products)) or "none defined"
+        raise UnknownProductError(f"unknown product {product!r} (known: {known})")
+    return routings[products[product].routing]
+
+
+def change_state(
+    uow: UnitOfWork, order_id: str, to: str, *, ts_ns: int, asset: str | None = None
+) -> ProductionOrder:
+    """Move one order to state ``to`` (``asset``: where it starts running)."""
+    order = uow.orders.get(order_id)
+    order.transition(to, ts_ns=ts_ns, asset=asset)
+    return order
+
+
+@dataclass
+class Booking:
+    """What one batch of counts did: parts booked, and counts no order took (by reason)."""
+
+    booked: int = 0
+    unassigned: dict[str, int] = field(default_factory=dict)
+
+    def miss(self, reason: str, parts: int) -> None:
+        self.unassigned[reason] = self.unassigned.get(reason, 0) + parts
+
+
+@dataclass(frozen=True)
+class CountingPolicy:
+    """The counting source per asset (``assets``) and the plant's default."""
+
+    default: str = "machine"
+    assets: Mapping[str, str] = field(default_factory=dict)
+
+    def mode(self, order: ProductionOrder, product: Product | None, asset: str) -> str:
+        return (
+            order.counting
+            or (product.counting if product else None)
+            or self.assets.get(asset, self.default)
+        )
+
+
+def book_counts(
+    uow: UnitOfWork, counts: Sequence[Count], *, policy: CountingPolicy, plan: PublishedPlan | None
+) -> Booking:
+    """Book counts in time order to the order running on each asset. An asset with no
+    running order starts the next one the plan has for it (or the most urgent open order
+    it can make) at its first part. Machine counts that no order takes are counted in
+    the result, never dropped silently; an operator count that cannot be booked raises."""
+    products = uow.master.products()
+    routings = uow.master.routings()
+    result = Booking()
+    for count in sorted(counts, key=lambda c: c.ts_ns):
+        order = _order_for(uow, count.asset, routings, plan, ts_ns=count.ts_ns)
+        parts = count.good + count.scrap
+        if order is None:
+            result.miss("no order for the asset", parts)
+            continue
+        mode = policy.mode(order, products.get(order.product), count.asset)
+        try:
+            booked = order.book(count, routing=routings[order.routing], mode=mode)
+        except CountRejectedError:
+            if count.source == "operator":
+                raise
+            result.miss("order does not take machine counts", parts)
+            continue
+        if booked:
+            result.booked += parts
+        else:
+            result.miss(f"counting source is {mode}", parts)
+    return result
+
+
+def _order_for(
+    uow: UnitOfWork,
+    asset: str,
+    routings: Mapping[str, Routing],
+    plan: PublishedPlan | None,
+    *,
+    ts_ns: int,
+) -> ProductionOrder | None:
+    order = uow.orders.running_on(asset)
+    if order is not None:
+        return order
+    order = next_order(uow, asset, routings, plan)
+    if order is None:
+        return None
+    if order.state == "running":
+        order.move_to(asset, ts_ns=ts_ns)
+    else:
+        order.transition("running", ts_ns=ts_ns, asset=asset)
+    return order
+
+
+def next_order(
+    uow: UnitOfWork, asset: str, routings: Mapping[str, Routing], plan: PublishedPlan | None
+) -> ProductionOrder | None:
+    """The order ``asset`` should work on next: the plan's earliest open operation on it,
+    else the most urgent released or scheduled order whose current operation it can do."""
+
+    def fits(order: ProductionOrder) -> bool:
+        step = routings[order.routing].steps[order.current_operation]
+        if not order.is_open or order.state == "paused" or step.option_on(asset) is None:
+            return False
+        # a running order moves on only once its own asset cannot do its current operation
+        return (
+            order.state != "running" or order.asset is None or step.option_on(order.asset) is None
+        )
+
+    if plan is not None:
+        for op in plan.on_asset(asset):
+            order = _get(uow, op.order_id)
+            if order is not None and op.index == order.current_operation and fits(order):
+                return order
+    candidates = [o for o in uow.orders.list(states=("released", "scheduled")) if fits(o)]
+    candidates.sort(key=lambda o: (-o.priority, o.due_ns, o.id))
+    return candidates[0] if candidates else None
+
+
+def _get(uow: UnitOfWork, order_id: str) -> ProductionOrder | None:
+    try:
+        return uow.orders.get(order_id)
+    except UnknownOrderError:
+        return None

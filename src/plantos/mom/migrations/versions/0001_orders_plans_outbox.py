@@ -1,0 +1,87 @@
+"""Products, routings, production orders, published plans and the outbox.
+
+Revision ID: 0001
+Revises:
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "mom_products",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("routing", sa.String(64), nullable=False),
+        sa.Column("counting", sa.String(16)),
+    )
+    op.create_table(
+        "mom_routings",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("product", sa.String(64), nullable=False),
+        sa.Column("steps", sa.JSON, nullable=False),
+        sa.Column("alternatives", sa.JSON, nullable=False),
+    )
+    op.create_table(
+        "mom_orders",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("product", sa.String(64), nullable=False),
+        sa.Column("routing", sa.String(64), nullable=False),
+        sa.Column("quantity", sa.Integer, nullable=False),
+        sa.Column("due_ns", sa.BigInteger, nullable=False),
+        sa.Column("release_ns", sa.BigInteger, nullable=False),
+        sa.Column("operations", sa.Integer, nullable=False),
+        sa.Column("priority", sa.Integer, nullable=False),
+        sa.Column("counting", sa.String(16)),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("asset", sa.String(300)),
+        sa.Column("good", sa.JSON, nullable=False),
+        sa.Column("scrap", sa.JSON, nullable=False),
+        sa.Column("started_ns", sa.BigInteger),
+        sa.Column("completed_ns", sa.BigInteger),
+        sa.Column("rate_since_ns", sa.BigInteger),
+        sa.Column("rate_parts", sa.Integer, nullable=False),
+        sa.Column("eta_ns", sa.BigInteger),
+        sa.Column("runs", sa.JSON, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    op.create_index("ix_mom_orders_state", "mom_orders", ["state"])
+    op.create_index("ix_mom_orders_asset_state", "mom_orders", ["asset", "state"])
+    op.create_table(
+        "mom_plans",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created_ns", sa.BigInteger, nullable=False),
+        sa.Column("trigger", sa.String(64), nullable=False),
+        sa.Column("asset", sa.String(300)),
+        sa.Column("solver", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("weighted_tardiness_s", sa.BigInteger, nullable=False),
+        sa.Column("makespan_s", sa.BigInteger, nullable=False),
+        sa.Column("moved", sa.Integer, nullable=False),
+        sa.Column("solve_ms", sa.Float, nullable=False),
+        sa.Column("assignments", sa.JSON, nullable=False),
+    )
+    op.create_table(
+        "mom_outbox",
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("aggregate_key", sa.String(300), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index("ix_mom_outbox_pending", "mom_outbox", ["dispatched_at", "created_at"])
+    op.create_index("ix_mom_outbox_aggregate", "mom_outbox", ["aggregate_key", "created_at"])
+
+
+def downgrade() -> None:
+    for table in ("mom_outbox", "mom_plans", "mom_orders", "mom_routings", "mom_products"):
+        op.drop_table(table)

@@ -1,0 +1,150 @@
+"""The operations service: one place the API, the CLI and the bus consumers go through.
+
+Every call opens one unit of work (one transaction, with its outbox rows) and returns
+what it changed together with the events to publish after the commit. Calls block on
+the database: from the event loop, run them with ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from typing import TypeVar
+
+import sqlalchemy as sa
+
+from plantos.core.clock import Clock
+from plantos.core.events import Event
+from plantos.mom import handlers
+from plantos.mom.domain.commands import NewOrder
+from plantos.mom.domain.counting import Count
+from plantos.mom.domain.master import Product, Routing, master_problems
+from plantos.mom.domain.order import ProductionOrder
+from plantos.mom.domain.plan import PublishedPlan
+from plantos.mom.errors import MasterDataError
+from plantos.mom.handlers import Booking, CountingPolicy
+from plantos.mom.masterdata import MasterData
+from plantos.mom.store.uow import SqlUnitOfWork
+
+T = TypeVar("T")
+Result = tuple[T, list[Event]]
+
+
+class MomService:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        clock: Clock,
+        assets: Collection[str],
+        policy: CountingPolicy | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.assets = set(assets)
+        self.policy = policy or CountingPolicy()
+
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, clock=self.clock, read_only=read_only)
+
+    def _change(self, work: Callable[[SqlUnitOfWork], T]) -> Result[T]:
+        with self.unit_of_work() as uow:
+            value = work(uow)
+            uow.commit()
+            return value, uow.published
+
+    def _read(self, work: Callable[[SqlUnitOfWork], T]) -> T:
+        with self.unit_of_work(read_only=True) as uow:
+            return work(uow)
+
+    def seed_master_data(self, master: MasterData, *, replace: bool = False) -> bool:
+        """Store the YAML master data when the database has none (or ``replace``);
+        return whether it was stored. After seeding, the database is the master and the
+        API edits it."""
+        problems = master_problems(master.products, master.routings, self.assets)
+        if problems:
+            raise MasterDataError("; ".join(problems))
+
+        def work(uow: SqlUnitOfWork) -> bool:
+            if uow.master.products() and not replace:
+                return False
+            uow.master.replace_all(master.products.values(), master.routings.values())
+            return True
+
+        return self._change(work)[0]
+
+    def create_orders(self, new: Sequence[NewOrder]) -> Result[list[ProductionOrder]]:
+        """Release orders, all or none."""
+        return self._change(
+            lambda uow: handlers.create_orders(uow, new, now_ns=self.clock.now_ns())
+        )
+
+    def transition(
+        self, order_id: str, to: str, *, asset: str | None = None
+    ) -> Result[ProductionOrder]:
+        if asset is not None and asset not in self.assets:
+            raise MasterDataError(f"unknown asset {asset!r}")
+        return self._change(
+            lambda uow: handlers.change_state(
+                uow, order_id, to, ts_ns=self.clock.now_ns(), asset=asset
+            )
+        )
+
+    def book(self, counts: Sequence[Count]) -> Result[Booking]:
+        """Book counts (machine or operator) along the current plan, in one transaction."""
+
+        def work(uow: SqlUnitOfWork) -> Booking:
+            latest = uow.plans.latest(1)
+            return handlers.book_counts(
+                uow, counts, policy=self.policy, plan=latest[0] if latest else None
+            )
+
+        return self._change(work)
+
+    def orders(self, *, states: Sequence[str] | None = None) -> list[ProductionOrder]:
+        return self._read(lambda uow: uow.orders.list(states=states))
+
+    def order(self, order_id: str) -> ProductionOrder:
+        return self._read(lambda uow: uow.orders.get(order_id))
+
+    def master(self) -> tuple[dict[str, Product], dict[str, Routing]]:
+        return self._read(lambda uow: (uow.master.products(), uow.master.routings()))
+
+    def put_master(self, *, product: Product | None = None, routing: Routing | None = None) -> None:
+        """Add or replace a product and/or a routing; :class:`MasterDataError` naming every
+        contradiction the edit would cause, and nothing stored then."""
+
+        def work(uow: SqlUnitOfWork) -> None:
+            products, routings = uow.master.products(), uow.master.routings()
+            if product is not None:
+                products[product.id] = product
+            if routing is not None:
+                routings[routing.id] = routing
+            problems = master_problems(products, routings, self.assets)
+            if problems:
+                raise MasterDataError("; ".join(problems))
+            if routing is not None:
+                uow.master.put_routing(routing)
+            if product is not None:
+                uow.master.put_product(product)
+
+        self._change(work)
+
+    def plans(self) -> list[PublishedPlan]:
+        """``[current, previous]`` plans (fewer before the second publication)."""
+        return self._read(lambda uow: uow.plans.latest())
+
+    def publish_plan(self, plan: PublishedPlan, event_for: Callable[[int], Event]) -> Result[int]:
+        """Store ``plan`` as current, mark its orders scheduled, and record the event
+        ``event_for(plan_id)`` in the outbox, in one transaction."""
+
+        def work(uow: SqlUnitOfWork) -> int:
+            plan_id = uow.plans.add(plan)
+            now = self.clock.now_ns()
+            for order_id in {o.order_id for o in plan.operations}:
+                order = uow.orders.get(order_id)
+                if order.state == "released":
+                    order.transition("scheduled", ts_ns=now)
+            uow.record(event_for(plan_id))
+            return plan_id
+
+        return self._change(work)

@@ -1,0 +1,244 @@
+"""Repositories: the domain's objects in and out of the SQL tables of one transaction.
+
+Each repository works on the connection of its unit of work and never commits. The
+order repository remembers every order it handed out or took in (``seen``): the unit
+of work saves them and takes their events at commit. Orders carry a version; saving an
+order someone else changed in the meantime raises :class:`ConcurrentChangeError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.domain.order import ProductionOrder
+from plantos.mom.domain.plan import PlannedOperation, PublishedPlan
+from plantos.mom.errors import DuplicateOrderError, MomError, UnknownOrderError
+from plantos.mom.store import tables as t
+
+PLANS_KEPT = 2
+
+
+class ConcurrentChangeError(MomError):
+    """The order changed in another transaction since it was read: retry."""
+
+
+_ORDER_FIELDS = (
+    "id",
+    "product",
+    "routing",
+    "quantity",
+    "due_ns",
+    "release_ns",
+    "operations",
+    "priority",
+    "counting",
+    "state",
+    "asset",
+    "good",
+    "scrap",
+    "started_ns",
+    "completed_ns",
+    "rate_since_ns",
+    "rate_parts",
+    "eta_ns",
+    "runs",
+)
+
+
+class OrderRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+        self.seen: dict[str, ProductionOrder] = {}
+        self._versions: dict[str, int] = {}
+
+    def add(self, order: ProductionOrder) -> None:
+        """Insert a new order; :class:`DuplicateOrderError` when its id is taken."""
+        if (
+            order.id in self.seen
+            or self._c.execute(sa.select(t.orders.c.id).where(t.orders.c.id == order.id)).first()
+        ):
+            raise DuplicateOrderError(f"an order with id {order.id!r} exists already")
+        self._c.execute(t.orders.insert().values(**_row(order), version=1))
+        self.seen[order.id] = order
+        self._versions[order.id] = 1
+
+    def get(self, order_id: str) -> ProductionOrder:
+        """The order with this id; :class:`UnknownOrderError` when there is none."""
+        if order_id in self.seen:
+            return self.seen[order_id]
+        row = self._c.execute(sa.select(t.orders).where(t.orders.c.id == order_id)).first()
+        if row is None:
+            raise UnknownOrderError(f"no production order {order_id!r}")
+        return self._track(row)
+
+    def list(
+        self, *, states: Sequence[str] | None = None, limit: int = 1000
+    ) -> list[ProductionOrder]:
+        """Orders (optionally in ``states``), by due date then id."""
+        query = sa.select(t.orders).order_by(t.orders.c.due_ns, t.orders.c.id).limit(limit)
+        if states is not None:
+            query = query.where(t.orders.c.state.in_(list(states)))
+        return [self.seen.get(r.id) or self._track(r) for r in self._c.execute(query)]
+
+    def running_on(self, asset: str) -> ProductionOrder | None:
+        """The order running on ``asset`` (the earliest started when, wrongly, several are)."""
+        for order in self.seen.values():
+            if order.state == "running" and order.asset == asset:
+                return order
+        row = self._c.execute(
+            sa.select(t.orders)
+            .where(t.orders.c.asset == asset, t.orders.c.state == "running")
+            .order_by(t.orders.c.started_ns, t.orders.c.id)
+            .limit(1)
+        ).first()
+        return None if row is None else (self.seen.get(row.id) or self._track(row))
+
+    def save_seen(self) -> None:
+        """Write every order handed out in this transaction, checking its version."""
+        for order_id, order in self.seen.items():
+            version = self._versions[order_id]
+            result = self._c.execute(
+                t.orders.update()
+                .where(t.orders.c.id == order_id, t.orders.c.version == version)
+                .values(**_row(order), version=version + 1)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentChangeError(f"order {order_id} changed meanwhile; try again")
+            self._versions[order_id] = version + 1
+
+    def _track(self, row: sa.Row[Any]) -> ProductionOrder:
+        data = row._asdict()
+        self._versions[data["id"]] = data.pop("version")
+        order = ProductionOrder(**{k: data[k] for k in _ORDER_FIELDS})
+        self.seen[order.id] = order
+        return order
+
+
+def _row(order: ProductionOrder) -> dict[str, Any]:
+    return {k: getattr(order, k) for k in _ORDER_FIELDS}
+
+
+class MasterRepository:
+    """Products and routings."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    def products(self) -> dict[str, Product]:
+        rows = self._c.execute(sa.select(t.products).order_by(t.products.c.id))
+        return {r.id: Product(r.id, r.name, r.routing, r.counting) for r in rows}
+
+    def routings(self) -> dict[str, Routing]:
+        rows = self._c.execute(sa.select(t.routings).order_by(t.routings.c.id))
+        return {r.id: _routing(r) for r in rows}
+
+    def put_product(self, product: Product) -> None:
+        self._c.execute(t.products.delete().where(t.products.c.id == product.id))
+        self._c.execute(
+            t.products.insert().values(
+                id=product.id, name=product.name, routing=product.routing, counting=product.counting
+            )
+        )
+
+    def put_routing(self, routing: Routing) -> None:
+        self._c.execute(t.routings.delete().where(t.routings.c.id == routing.id))
+        self._c.execute(
+            t.routings.insert().values(
+                id=routing.id,
+                product=routing.product,
+                steps=[_step_json(s) for s in routing.steps],
+                alternatives=list(routing.alternatives),
+            )
+        )
+
+    def replace_all(self, products: Iterable[Product], routings: Iterable[Routing]) -> None:
+        """Make the stored master data exactly these products and routings."""
+        self._c.execute(t.products.delete())
+        self._c.execute(t.routings.delete())
+        for routing in routings:
+            self.put_routing(routing)
+        for product in products:
+            self.put_product(product)
+
+
+def _step_json(step: RoutingStep) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "options": [
+            {"asset": o.asset, "setup_s": o.setup_s, "run_s_per_unit": o.run_s_per_unit}
+            for o in step.options
+        ],
+    }
+
+
+def _routing(row: sa.Row[Any]) -> Routing:
+    steps = tuple(
+        RoutingStep(
+            s["name"],
+            tuple(
+                AssetOption(o["asset"], int(o["setup_s"]), float(o["run_s_per_unit"]))
+                for o in s["options"]
+            ),
+        )
+        for s in row.steps
+    )
+    return Routing(row.id, row.product, steps, tuple(row.alternatives))
+
+
+class PlanRepository:
+    """The published plans: the one in force and the one before it."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    def add(self, plan: PublishedPlan) -> int:
+        """Store ``plan`` as the one in force; forget all but the :data:`PLANS_KEPT` newest."""
+        ops = [[o.order_id, o.index, o.asset, o.start_s, o.end_s] for o in plan.operations]
+        result = self._c.execute(
+            t.plans.insert().values(
+                created_ns=plan.created_ns,
+                trigger=plan.trigger,
+                asset=plan.asset,
+                solver=plan.solver,
+                status=plan.status,
+                weighted_tardiness_s=plan.weighted_tardiness_s,
+                makespan_s=plan.makespan_s,
+                moved=plan.moved,
+                solve_ms=plan.solve_ms,
+                assignments=ops,
+            )
+        )
+        key = result.inserted_primary_key
+        if key is None:
+            raise RuntimeError("the database returned no id for the new plan")
+        new_id = int(key[0])
+        keep = sa.select(t.plans.c.id).order_by(t.plans.c.id.desc()).limit(PLANS_KEPT)
+        self._c.execute(t.plans.delete().where(t.plans.c.id.not_in(keep.scalar_subquery())))
+        return new_id
+
+    def latest(self, n: int = PLANS_KEPT) -> list[PublishedPlan]:
+        """The newest plans, newest first: ``[current, previous]``."""
+        rows = self._c.execute(sa.select(t.plans).order_by(t.plans.c.id.desc()).limit(n))
+        return [
+            PublishedPlan(
+                created_ns=r.created_ns,
+                trigger=r.trigger,
+                asset=r.asset,
+                solver=r.solver,
+                status=r.status,
+                weighted_tardiness_s=r.weighted_tardiness_s,
+                makespan_s=r.makespan_s,
+                moved=r.moved,
+                solve_ms=r.solve_ms,
+                operations=tuple(
+                    PlannedOperation(o[0], int(o[1]), o[2], int(o[3]), int(o[4]))
+                    for o in r.assignments
+                ),
+                id=r.id,
+            )
+            for r in rows
+        ]
