@@ -36,7 +36,8 @@ from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
 from plantos.live import LiveState
 from plantos.model import Plant, TagDef, load_plant
-from plantos.security import TokenStore
+from plantos.security import AuditLog, TokenStore, UserStore
+from plantos.security.audit import AUDIT_FILE
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ class Platform:
             np.fromiter(self.tag_ids.values(), dtype=np.int32), clock=self.clock
         )
         self.tokens = TokenStore(settings.data_dir / "security.sqlite", clock=WallClock())
+        self.users = UserStore(settings.data_dir / "security.sqlite", clock=WallClock())
+        self.audit = AuditLog(settings.data_dir / AUDIT_FILE, clock=WallClock())
+        """Every security-relevant act, hash-chained (``plantos audit verify`` checks it)."""
         self.writer = HistorianWriter(
             self.historian,
             self.bus.subscribe(SAMPLES, name="historian", maxsize=settings.bus_capacity),

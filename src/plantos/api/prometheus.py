@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.app import Platform
 from plantos.edge.prometheus import connector_families
 
@@ -98,7 +98,9 @@ def _ingest(ingest: dict[str, Any], writer: dict[str, Any]) -> Iterator[Metric]:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(
+    request: Request, _: object = require("system:read", scope_from=ENTERPRISE_WIDE)
+) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PlatformCollector(platform_of(request)))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)

@@ -7,22 +7,24 @@ empty chart. The chart and the health view are drawn in the browser from the sam
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from plantos.analytics.stage import anomaly_alarm_id
-from plantos.api.auth import platform_of
+from plantos.api.auth import FILTERED, platform_of
 from plantos.api.judgements import characteristics
 from plantos.security import Identity
 from plantos.ui.render import page
-from plantos.ui.session import page_identity
+from plantos.ui.session import page_require
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/spc", response_class=HTMLResponse)
 def spc_page(
-    request: Request, tag: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    tag: str = "",
+    identity: Identity = page_require("analytics:read", scope_from=FILTERED),
 ) -> HTMLResponse:
     """The control chart of one characteristic; the list of characteristics without ``tag``."""
     platform = platform_of(request)
@@ -37,10 +39,11 @@ def spc_page(
             "frozen": monitor.limits is not None,
         }
         for spec, monitor in configured
+        if identity.sees(spec.tag)
     ]
     if not path:
         return page(request, "spc.html", {"path": "", "characteristics": listing, "error": None})
-    chosen = next((spec for spec, _ in configured if spec.tag == path), None)
+    chosen = next((s for s, _ in configured if s.tag == path and identity.sees(path)), None)
     if chosen is None:
         known = path in platform.plant.tags
         error = (
@@ -63,7 +66,9 @@ def spc_page(
 
 @router.get("/health", response_class=HTMLResponse)
 def health_page(
-    request: Request, asset: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    asset: str = "",
+    identity: Identity = page_require("analytics:read", scope_from=FILTERED),
 ) -> HTMLResponse:
     """The anomaly score, evidence and alarm of one watched spindle; the list without ``asset``."""
     platform = platform_of(request)
@@ -80,6 +85,7 @@ def health_page(
             "alarm": alarms.status(anomaly_alarm_id(w.asset)).state.value,
         }
         for w in platform.analytics.spindles
+        if identity.sees(w.asset)
     ]
     path = asset.strip().strip("/")
     if not path:
