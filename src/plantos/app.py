@@ -40,7 +40,8 @@ from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
 from plantos.live import LiveState
 from plantos.model import Plant, TagDef, load_plant
-from plantos.security import TokenStore
+from plantos.security import AuditLog, TokenStore, UserStore
+from plantos.security.audit import AUDIT_FILE
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ class Platform:
             np.fromiter(self.tag_ids.values(), dtype=np.int32), clock=self.clock
         )
         self.tokens = TokenStore(settings.data_dir / "security.sqlite", clock=WallClock())
+        self.users = UserStore(settings.data_dir / "security.sqlite", clock=WallClock())
+        self.audit = AuditLog(settings.data_dir / AUDIT_FILE, clock=WallClock())
+        """Every security-relevant act, hash-chained (``plantos audit verify`` checks it)."""
         self.pipeline = Pipeline(clock=self.clock)
         """Every bus consumer, supervised: restarts, health, and the failure that ends all."""
         self.dead_letters = DeadLetterStore(settings.data_dir / DEAD_LETTERS_FILE)

@@ -1,26 +1,46 @@
-"""The HTTP API: one router per domain, all under ``/api/v1``, every route authenticated."""
+"""The HTTP API: one router per domain, all under ``/api/v1``. Every route declares the
+permission it needs with :func:`plantos.api.auth.require` (see docs/security.md)."""
 
 from __future__ import annotations
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
-from plantos.api import alarms, history, judgements, live, oee, plant, prometheus, system
-from plantos.api.auth import require_identity
+from plantos.api import (
+    alarms,
+    audit,
+    history,
+    judgements,
+    live,
+    oee,
+    plant,
+    prometheus,
+    system,
+    tokens,
+    users,
+)
+from plantos.api.auth import FILTERED, require
 from plantos.api.errors import install_error_handlers
+from plantos.api.hardening import install_hardening
 from plantos.api.health import probe as health_probe
 from plantos.api.health import router as health_router
 
 
 def install_api(app: FastAPI) -> None:
     install_error_handlers(app)
-    guarded = [Depends(require_identity)]
+    install_hardening(app)
     for module in (plant, history, live, system, alarms, oee, judgements):
-        app.include_router(module.router, prefix="/api/v1", dependencies=guarded)
-    app.include_router(health_router, prefix="/api/v1", dependencies=guarded)
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (users, tokens, audit):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(health_router, prefix="/api/v1")
     app.include_router(health_probe)
 
-    app.include_router(prometheus.router, dependencies=guarded)
+    app.include_router(prometheus.router)
 
-    @app.get("/api/openapi.json", include_in_schema=False, dependencies=guarded)
+    @app.get(
+        "/api/openapi.json",
+        include_in_schema=False,
+        dependencies=[require("plant:read", scope_from=FILTERED)],
+    )
     def openapi() -> dict[str, object]:
         return app.openapi()

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from plantos.analytics.alarms import AlarmDefinition, AlarmError, AlarmManager, AlarmStatus
-from plantos.api.auth import platform_of, require_identity
+from plantos.api.auth import FILTERED, platform_of, require
 from plantos.api.errors import register_status
 from plantos.app import Platform
 from plantos.core.errors import PlantOSError, QueryError
@@ -59,14 +59,25 @@ def alarm_entry(definition: AlarmDefinition, status: AlarmStatus) -> dict[str, A
     }
 
 
+def alarm_scope(request: Request) -> str:
+    """The plant path an alarm action touches: the alarm's subject (asset or tag)."""
+    alarm_id = str(request.path_params.get("alarm_id", ""))
+    alarms = platform_of(request).analytics.alarms
+    found = next((d for d, _ in alarms.alarms() if d.alarm_id == alarm_id), None)
+    return found.subject if found is not None else alarm_id
+
+
 @router.get("/alarms")
 async def alarm_list(
-    request: Request, annunciated: bool = Query(False, description="Only what operators see")
+    request: Request,
+    annunciated: bool = Query(False, description="Only what operators see"),
+    identity: Identity = require("alarms:read", scope_from=FILTERED),
 ) -> dict[str, Any]:
-    """Every alarm, most urgent and newest first; flood guard status."""
+    """Every alarm in the caller's scope, most urgent and newest first; flood guard status."""
     alarms = platform_of(request).analytics.alarms
+    found = alarms.alarms(annunciated_only=annunciated)
     return {
-        "alarms": [alarm_entry(d, s) for d, s in alarms.alarms(annunciated_only=annunciated)],
+        "alarms": [alarm_entry(d, s) for d, s in found if identity.sees(d.subject)],
         "metrics": alarms.metrics(),
     }
 
@@ -101,7 +112,9 @@ def shelve_action(until: str, reason: str) -> Action:
 
 @router.post("/alarms/{alarm_id:path}/acknowledge")
 async def acknowledge(
-    request: Request, alarm_id: str, identity: Identity = Depends(require_identity)
+    request: Request,
+    alarm_id: str,
+    identity: Identity = require("alarms:ack", scope_from=alarm_scope),
 ) -> dict[str, Any]:
     return await act(platform_of(request), alarm_id, identity.subject, AlarmManager.acknowledge)
 
@@ -111,7 +124,7 @@ async def shelve(
     request: Request,
     alarm_id: str,
     body: ShelveRequest,
-    identity: Identity = Depends(require_identity),
+    identity: Identity = require("alarms:shelve", scope_from=alarm_scope),
 ) -> dict[str, Any]:
     action = shelve_action(body.until, body.reason)
     return await act(platform_of(request), alarm_id, identity.subject, action)
@@ -119,7 +132,9 @@ async def shelve(
 
 @router.post("/alarms/{alarm_id:path}/unshelve")
 async def unshelve(
-    request: Request, alarm_id: str, identity: Identity = Depends(require_identity)
+    request: Request,
+    alarm_id: str,
+    identity: Identity = require("alarms:shelve", scope_from=alarm_scope),
 ) -> dict[str, Any]:
     return await act(platform_of(request), alarm_id, identity.subject, AlarmManager.unshelve)
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import ENTERPRISE_WIDE, platform_of, public, require
 from plantos.core.timeparse import iso
 from plantos.historian.deadletter import DeadLetter
 
@@ -27,7 +27,10 @@ probe = APIRouter(include_in_schema=False)
 
 
 @probe.get("/healthz", response_class=PlainTextResponse)
-async def healthz(request: Request) -> PlainTextResponse:
+async def healthz(
+    request: Request,
+    _: None = public("a service manager asks for readiness without credentials"),
+) -> PlainTextResponse:
     """200 ``ready`` while every bus consumer runs, else 503 ``not ready``."""
     if platform_of(request).ready:
         return PlainTextResponse("ready\n")
@@ -35,7 +38,9 @@ async def healthz(request: Request) -> PlainTextResponse:
 
 
 @router.get("/health")
-async def health(request: Request) -> dict[str, Any]:
+async def health(
+    request: Request, _: object = require("system:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     """Per stage: state (running, restarting, failed, stopped), lag, restarts, last error;
     and the dead letters kept (batches the historian refused)."""
     platform = platform_of(request)
@@ -58,14 +63,18 @@ def _letter(letter: DeadLetter) -> dict[str, Any]:
 
 
 @router.get("/deadletters")
-async def dead_letters(request: Request) -> dict[str, Any]:
+async def dead_letters(
+    request: Request, _: object = require("system:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     """Every batch the historian refused, oldest first, with the reason."""
     letters = await asyncio.to_thread(platform_of(request).dead_letters.list)
     return {"dead_letters": [_letter(x) for x in letters]}
 
 
 @router.post("/deadletters/replay")
-async def replay(request: Request) -> dict[str, int]:
+async def replay(
+    request: Request, _: object = require("system:write", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, int]:
     """Write every dead letter to the historian again (after its cause is fixed): those
     written are removed, those refused again stay with the new reason."""
     platform = platform_of(request)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import path_param, platform_of, require
 from plantos.core.errors import UnknownTagError
 from plantos.historian.request import MAX_RAW_LIMIT, HistoryRequest
 
@@ -24,6 +24,7 @@ def tag_samples(
     ),
     agg: str | None = Query(None, description="Comma-separated: avg,min,max,first,last,count,twa"),
     limit: int = Query(10_000, ge=1, le=MAX_RAW_LIMIT, description="Raw samples at most"),
+    _: object = require("history:read", scope_from=path_param("path")),
 ) -> dict[str, Any]:
     """Samples of the tag at ``path`` between ``from`` (default: an hour before ``to``) and
     ``to`` (default: now). With ``bucket``, aggregates per epoch-aligned bucket."""

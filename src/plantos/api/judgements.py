@@ -29,12 +29,13 @@ from plantos.analytics.spc.monitor import SHOWN_POINTS
 from plantos.analytics.spc.plot import Plot
 from plantos.analytics.spindles import SpindleWatch
 from plantos.analytics.stage import anomaly_alarm_id
-from plantos.api.auth import platform_of
+from plantos.api.auth import FILTERED, path_param, platform_of, require
 from plantos.api.errors import register_status
 from plantos.app import Platform
 from plantos.core import quality
 from plantos.core.errors import PlantOSError, UnknownTagError
 from plantos.core.timeparse import iso
+from plantos.security import Identity
 
 router = APIRouter(tags=["analytics"])
 
@@ -212,10 +213,14 @@ async def _capability(
 
 
 @router.get("/spc")
-async def spc_list(request: Request) -> dict[str, Any]:
-    """The configured SPC characteristics: chart, rules, where the limits come from, counters."""
+async def spc_list(
+    request: Request, identity: Identity = require("analytics:read", scope_from=FILTERED)
+) -> dict[str, Any]:
+    """The configured SPC characteristics in the caller's scope: chart, rules, where the
+    limits come from, counters."""
     platform = platform_of(request)
-    return {"characteristics": [_summary(platform, s, m) for s, m in characteristics(platform)]}
+    found = [(s, m) for s, m in characteristics(platform) if identity.sees(s.tag)]
+    return {"characteristics": [_summary(platform, s, m) for s, m in found]}
 
 
 @router.get("/spc/{tag:path}")
@@ -223,6 +228,7 @@ async def spc_chart(
     request: Request,
     tag: str,
     points: int = Query(200, ge=1, le=SHOWN_POINTS, description="Newest plotted points"),
+    _: object = require("analytics:read", scope_from=path_param("tag")),
 ) -> dict[str, Any]:
     """One characteristic's chart: the newest plotted points with the centre line and limits
     each was judged against (null where not judged yet), its violations and, with
@@ -327,6 +333,7 @@ async def asset_health(
     request: Request,
     asset: str,
     points: int = Query(288, ge=1, le=10_000, description="Newest scores"),
+    _: object = require("analytics:read", scope_from=path_param("asset")),
 ) -> dict[str, Any]:
     """A watched spindle: learning or trained, the newest scores against the raise and clear
     thresholds, its alarm and the evidence of its newest anomaly."""

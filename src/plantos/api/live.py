@@ -11,30 +11,35 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import FILTERED, platform_of, require
 from plantos.api.serialise import live_entry
 from plantos.app import Platform
+from plantos.security import Identity
 
 router = APIRouter(tags=["live"])
 
 
-def _matching(platform: Platform, prefix: str) -> list[tuple[str, int]]:
+def _matching(platform: Platform, prefix: str, identity: Identity) -> list[tuple[str, int]]:
+    """Tags under ``prefix`` that the caller's scope reaches."""
     prefix = prefix.strip("/")
     return [
         (path, tag_id)
         for path, tag_id in platform.tag_ids.items()
-        if not prefix or path == prefix or path.startswith(prefix + "/")
+        if (not prefix or path == prefix or path.startswith(prefix + "/")) and identity.sees(path)
     ]
 
 
 @router.get("/live")
-async def live_snapshot(request: Request, prefix: str = Query("")) -> dict[str, Any]:
-    """The newest value of every tag under ``prefix``, read on the event loop that updates
-    the live state (never half-way through an update)."""
+async def live_snapshot(
+    request: Request,
+    prefix: str = Query(""),
+    identity: Identity = require("live:read", scope_from=FILTERED),
+) -> dict[str, Any]:
+    """The newest value of every tag under ``prefix`` in the caller's scope."""
     platform = platform_of(request)
     rows = [
         live_entry(platform.plant.tags[path], tag_id, platform.live)
-        for path, tag_id in _matching(platform, prefix)
+        for path, tag_id in _matching(platform, prefix, identity)
     ]
     return {
         "prefix": prefix.strip("/"),
@@ -48,11 +53,12 @@ async def live_stream(
     request: Request,
     prefix: str = Query(""),
     interval_ms: int = Query(1000, ge=100, le=60_000),
+    identity: Identity = require("live:read", scope_from=FILTERED),
 ) -> EventSourceResponse:
     """Server-sent events named ``live``: first every value under ``prefix``, then every
     ``interval_ms`` the values that changed."""
     platform = platform_of(request)
-    matched = _matching(platform, prefix)
+    matched = _matching(platform, prefix, identity)
     ids = np.array([tag_id for _, tag_id in matched], dtype=np.int64)
     paths = {tag_id: path for path, tag_id in matched}
 

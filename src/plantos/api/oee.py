@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -21,12 +21,12 @@ from plantos.analytics.oee import (
     loss_pareto,
     reason_pareto,
 )
-from plantos.api.auth import platform_of, require_identity
+from plantos.api.auth import FILTERED, platform_of, query_param, require
 from plantos.app import Platform
 from plantos.core.errors import QueryError, UnknownTagError
 from plantos.core.timeparse import iso, parse_time_ns
 from plantos.model.plant import Node
-from plantos.security import Identity
+from plantos.security import Identity, authorize
 
 router = APIRouter(tags=["oee"])
 
@@ -70,6 +70,7 @@ async def oee(
     path: str = Query("", description="A site, area, line or asset; the enterprise if empty"),
     start: str | None = Query(None, alias="from", description="ISO 8601, or '-8h'"),
     end: str | None = Query(None, alias="to", description="ISO 8601, 'now' or '-1h'"),
+    _: object = require("oee:read", scope_from=query_param("path")),
 ) -> dict[str, Any]:
     """Without ``from``: each asset's current shift, live. With ``from`` (and ``to``,
     default now): recomputed from the historian."""
@@ -124,6 +125,7 @@ async def oee_stops(
     asset: str = Query(..., description="The asset's path"),
     start: str | None = Query(None, alias="from", description="Default: its current shift"),
     end: str | None = Query(None, alias="to", description="Default: now"),
+    _: object = require("oee:read", scope_from=query_param("asset")),
 ) -> dict[str, Any]:
     """An asset's downtime, newest first, with the reason given or ``unassigned``: what an
     operator explains with ``POST /oee/reasons`` (using the stop's ``start_ns``)."""
@@ -176,10 +178,13 @@ def _given(reason: Reason | None) -> dict[str, str | None]:
 
 @router.post("/oee/reasons")
 async def assign_reason(
-    request: Request, body: ReasonRequest, identity: Identity = Depends(require_identity)
+    request: Request,
+    body: ReasonRequest,
+    identity: Identity = require("oee:reason", scope_from=FILTERED),
 ) -> dict[str, Any]:
     """Give a stop its reason code (the operator's explanation of a downtime) in the
     caller's name; it replaces the stop's reason, the earlier ones stay in its history."""
+    authorize(identity, "oee:reason", body.asset)
     platform = platform_of(request)
     try:
         start_ns = parse_time_ns(body.start, now_ns=platform.clock.now_ns())
@@ -207,6 +212,7 @@ async def reason_history(
     request: Request,
     asset: str = Query(..., description="The asset's path"),
     start: str = Query(..., description="The stop's ``start_ns`` (exact), or ISO 8601"),
+    _: object = require("oee:read", scope_from=query_param("asset")),
 ) -> dict[str, Any]:
     """Every reason a stop was given, newest (its current reason) first: the audit trail."""
     platform = platform_of(request)

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.edge.prometheus import connector_families
 
 router = APIRouter(tags=["system"])
@@ -146,7 +146,9 @@ def _stages(stages: list[dict[str, Any]], *, ready: bool) -> Iterator[Metric]:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(
+    request: Request, _: object = require("system:read", scope_from=ENTERPRISE_WIDE)
+) -> Response:
     platform = platform_of(request)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PlatformCollector(platform.metrics(), ready=platform.ready))

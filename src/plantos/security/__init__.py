@@ -1,5 +1,15 @@
-"""Identities, tokens and sessions. Every API route is authenticated."""
+"""The security layer: identities, roles and scopes, tokens, users, the audit trail, PKI.
 
-from plantos.security.tokens import Identity, TokenStore
+Every API route and page asks :func:`plantos.security.authz.authorize` (through the API's
+``require`` dependency) whether the caller's role holds the permission it needs over the
+part of the plant it touches.
+"""
 
-__all__ = ["Identity", "TokenStore"]
+from plantos.security.audit import AuditLog
+from plantos.security.authz import authorize
+from plantos.security.errors import ForbiddenError
+from plantos.security.identity import Identity
+from plantos.security.tokens import TokenStore
+from plantos.security.users import UserStore
+
+__all__ = ["AuditLog", "ForbiddenError", "Identity", "TokenStore", "UserStore", "authorize"]

@@ -17,6 +17,7 @@ from plantos.ui.render import STATIC_DIR
 def install_ui(app: FastAPI) -> None:
     """Mount the pages and static files on ``app``."""
     app.add_exception_handler(session.SignInRequired, session.redirect_to_signin)
+    app.add_exception_handler(session.PageForbidden, session.forbidden_page)
     app.include_router(session.router)
     app.include_router(pages.router)
     app.include_router(alarm_pages.router)

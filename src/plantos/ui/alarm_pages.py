@@ -10,20 +10,20 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from plantos.analytics.alarms import AlarmManager
 from plantos.analytics.oee import MAX_REASON_CHARS
-from plantos.api.alarms import Action, act, alarm_entry, shelve_action
-from plantos.api.auth import platform_of
+from plantos.api.alarms import Action, act, alarm_entry, alarm_scope, shelve_action
+from plantos.api.auth import FILTERED, platform_of
 from plantos.api.oee import oee_answer, stops_answer
 from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import iso, parse_time_ns
-from plantos.security import Identity
+from plantos.security import Identity, authorize
 from plantos.ui.render import page
-from plantos.ui.session import page_identity
+from plantos.ui.session import PageForbidden, page_require
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,11 +32,14 @@ SHELVE_CHOICES = ("30m", "2h", "8h", "24h")
 
 @router.get("/alarms", response_class=HTMLResponse)
 async def alarms_page(
-    request: Request, message: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    message: str = "",
+    identity: Identity = page_require("alarms:read", scope_from=FILTERED),
 ) -> HTMLResponse:
-    """Every alarm, most urgent and newest first, with what the operator can do."""
+    """Every alarm in the caller's scope, most urgent and newest first, with what the
+    operator can do (the buttons of acts the role may not do are not shown)."""
     alarms = platform_of(request).analytics.alarms
-    rows = [alarm_entry(d, s) for d, s in alarms.alarms()]
+    rows = [alarm_entry(d, s) for d, s in alarms.alarms() if identity.sees(d.subject)]
     return page(
         request,
         "alarms.html",
@@ -62,7 +65,9 @@ async def _do(
 
 @router.post("/alarms/{alarm_id:path}/acknowledge")
 async def acknowledge_form(
-    request: Request, alarm_id: str, identity: Identity = Depends(page_identity)
+    request: Request,
+    alarm_id: str,
+    identity: Identity = page_require("alarms:ack", scope_from=alarm_scope),
 ) -> RedirectResponse:
     return await _do(request, alarm_id, identity, AlarmManager.acknowledge)
 
@@ -73,14 +78,16 @@ async def shelve_form(
     alarm_id: str,
     until: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
-    identity: Identity = Depends(page_identity),
+    identity: Identity = page_require("alarms:shelve", scope_from=alarm_scope),
 ) -> RedirectResponse:
     return await _do(request, alarm_id, identity, shelve_action(until, reason))
 
 
 @router.post("/alarms/{alarm_id:path}/unshelve")
 async def unshelve_form(
-    request: Request, alarm_id: str, identity: Identity = Depends(page_identity)
+    request: Request,
+    alarm_id: str,
+    identity: Identity = page_require("alarms:shelve", scope_from=alarm_scope),
 ) -> RedirectResponse:
     return await _do(request, alarm_id, identity, AlarmManager.unshelve)
 
@@ -91,10 +98,13 @@ async def oee_page(
     path: str = "",
     start: str = "",
     message: str = "",
-    identity: Identity = Depends(page_identity),
+    identity: Identity = page_require("oee:read", scope_from=FILTERED),
 ) -> HTMLResponse:
-    """OEE of a node (the enterprise by default) and its children, with the loss Pareto:
-    the current shift, or since ``start`` (e.g. ``-24h``) from the historian."""
+    """OEE of a node (the enterprise by default, else the caller's scope) and its
+    children, with the loss Pareto: the current shift, or since ``start`` (e.g. ``-24h``)
+    from the historian."""
+    path = path or identity.scope
+    _allowed(identity, "oee:read", path)
     try:
         answer = await oee_answer(platform_of(request), path, start or None, None)
     except PlantOSError as exc:
@@ -126,9 +136,10 @@ async def reason_form(
     stop_start: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
     start: Annotated[str, Form()] = "",
-    identity: Identity = Depends(page_identity),
+    identity: Identity = page_require("oee:reason", scope_from=FILTERED),
 ) -> RedirectResponse:
     """An operator explains a stop; back to the asset's OEE with what happened."""
+    _allowed(identity, "oee:reason", asset)
     platform = platform_of(request)
     try:
         stop_ns = parse_time_ns(stop_start, now_ns=platform.clock.now_ns())
@@ -141,3 +152,11 @@ async def reason_form(
         message = str(exc)
     query = urlencode({"path": asset, "start": start, "message": message})
     return RedirectResponse(f"/oee?{query}", status_code=303)
+
+
+def _allowed(identity: Identity, permission: str, path: str) -> None:
+    """The scope check of a page whose path comes from a form or a default."""
+    try:
+        authorize(identity, permission, path)
+    except PlantOSError as exc:
+        raise PageForbidden(str(exc)) from None

@@ -9,22 +9,24 @@ integration reads, with the session cookie.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from plantos.analytics.stage import anomaly_alarm_id
-from plantos.api.auth import platform_of
+from plantos.api.auth import FILTERED, platform_of
 from plantos.api.judgements import characteristics
 from plantos.security import Identity
 from plantos.ui.render import page
-from plantos.ui.session import page_identity
+from plantos.ui.session import page_require
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/spc", response_class=HTMLResponse)
 async def spc_page(
-    request: Request, tag: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    tag: str = "",
+    identity: Identity = page_require("analytics:read", scope_from=FILTERED),
 ) -> HTMLResponse:
     """The control chart of one characteristic; the list of characteristics without ``tag``."""
     platform = platform_of(request)
@@ -39,10 +41,11 @@ async def spc_page(
             "frozen": monitor.limits is not None,
         }
         for spec, monitor in configured
+        if identity.sees(spec.tag)
     ]
     if not path:
         return page(request, "spc.html", {"path": "", "characteristics": listing, "error": None})
-    chosen = next((spec for spec, _ in configured if spec.tag == path), None)
+    chosen = next((s for s, _ in configured if s.tag == path and identity.sees(path)), None)
     if chosen is None:
         known = path in platform.plant.tags
         error = (
@@ -65,7 +68,9 @@ async def spc_page(
 
 @router.get("/health", response_class=HTMLResponse)
 async def health_page(
-    request: Request, asset: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    asset: str = "",
+    identity: Identity = page_require("analytics:read", scope_from=FILTERED),
 ) -> HTMLResponse:
     """The anomaly score, evidence and alarm of one watched spindle; the list without ``asset``."""
     platform = platform_of(request)
@@ -82,6 +87,7 @@ async def health_page(
             "alarm": alarms.status(anomaly_alarm_id(w.asset)).state.value,
         }
         for w in platform.analytics.spindles
+        if identity.sees(w.asset)
     ]
     path = asset.strip().strip("/")
     if not path:

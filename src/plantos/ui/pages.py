@@ -10,15 +10,16 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import ENTERPRISE_WIDE, FILTERED, platform_of, query_param
+from plantos.api.plant import visible_tree
 from plantos.core.timeparse import iso
 from plantos.model import Plant, TagDef
 from plantos.security import Identity
 from plantos.ui.render import page
-from plantos.ui.session import page_identity
+from plantos.ui.session import page_require
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +30,7 @@ def _expected_every_ms(tag: TagDef) -> float:
     return every_ns / 1e6
 
 
-def asset_views(plant: Plant) -> dict[str, dict[str, Any]]:
+def asset_views(plant: Plant, identity: Identity) -> dict[str, dict[str, Any]]:
     """Per asset path: what the tree shows about the asset and each of its tags."""
     return {
         path: {
@@ -43,27 +44,33 @@ def asset_views(plant: Plant) -> dict[str, dict[str, Any]]:
             ),
         }
         for path, asset in plant.assets.items()
+        if identity.sees(path)
     }
 
 
 @router.get("/", response_class=HTMLResponse)
-def plant_page(request: Request, identity: Identity = Depends(page_identity)) -> HTMLResponse:
-    """The ISA-95 tree, each asset expandable to its tags with live values."""
+def plant_page(
+    request: Request, identity: Identity = page_require("plant:read", scope_from=FILTERED)
+) -> HTMLResponse:
+    """The ISA-95 tree in the caller's scope, each asset expandable to its tags with live
+    values."""
     plant = platform_of(request).plant
     return page(
         request,
         "plant.html",
         {
-            "tree": plant.root.to_dict(),
-            "assets": asset_views(plant),
-            "tag_count": len(plant.tags),
+            "tree": visible_tree(plant.root, identity),
+            "assets": asset_views(plant, identity),
+            "tag_count": sum(1 for p in plant.tags if identity.sees(p)),
         },
     )
 
 
 @router.get("/trend", response_class=HTMLResponse)
 def trend_page(
-    request: Request, tag: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    tag: str = "",
+    identity: Identity = page_require("history:read", scope_from=query_param("tag")),
 ) -> HTMLResponse:
     """The history of one tag as a chart; a missing or unknown tag gets a message."""
     plant = platform_of(request).plant
@@ -105,7 +112,8 @@ _SUPERVISOR_KEYS = (
 
 @router.get("/connectors", response_class=HTMLResponse)
 async def connectors_page(
-    request: Request, identity: Identity = Depends(page_identity)
+    request: Request,
+    identity: Identity = page_require("system:read", scope_from=ENTERPRISE_WIDE),
 ) -> HTMLResponse:
     """Each connector's link state, rate, errors and protocol counters."""
     rows = []

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import SESSION_COOKIE, csrf_token, platform_of
 from plantos.core.clock import WallClock
 
 HERE = Path(__file__).parent
@@ -66,6 +66,8 @@ def page(
         "now_ms": platform.clock.now_ns() // 1_000_000,
         "speed": clock_speed(request),
         "v": static_version(),
+        "csrf": csrf_token(request.cookies.get(SESSION_COOKIE, "")) if identity else "",
+        "can": identity.may if identity else (lambda permission: False),
     }
     return templates.TemplateResponse(
         request, name, shared | context, status_code=status_code, headers=SECURITY_HEADERS
