@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,10 +56,26 @@ def reference_pb2(tmp_path_factory: pytest.TempPathFactory) -> Any:
     proto = folder / "sparkplug_b.proto"
     if not proto.is_file():
         pytest.skip(f"reference Sparkplug B definition {proto} is absent")
-    protoc = pytest.importorskip("grpc_tools.protoc", reason="grpcio-tools is not installed")
+    if importlib.util.find_spec("grpc_tools") is None:
+        pytest.skip("grpcio-tools is not installed")
     out = tmp_path_factory.mktemp("sparkplug_ref")
-    code = protoc.main(["protoc", f"--proto_path={folder}", f"--python_out={out}", str(proto)])
-    assert code == 0, "protoc failed on the reference definition"
+    # protoc runs in its own process: grpc_tools and OR-Tools each bundle native protobuf
+    # libraries that must not be loaded into one interpreter together.
+    compiled = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"--proto_path={folder}",
+            f"--python_out={out}",
+            str(proto),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert compiled.returncode == 0, f"protoc failed on the reference definition: {compiled.stderr}"
     sys.path.insert(0, str(out))
     try:
         return importlib.import_module("sparkplug_b_pb2")
