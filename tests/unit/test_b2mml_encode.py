@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -232,7 +233,7 @@ GOLDEN_SCHEDULE_V0701 = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def encode(kind: MessageKind, version: Version) -> bytes:
-    common = {"version": version, "sender": SENDER, "created": t(14)}
+    common: dict[str, Any] = {"version": version, "sender": SENDER, "created": t(14)}
     if kind is MessageKind.PERFORMANCE:
         second = PerformanceReport(
             **{
