@@ -58,6 +58,15 @@ def test_json_lines_one_file_per_message_and_a_redelivery_replaces_it(tmp_path: 
     assert envelope["payload"]["good"] == 7
 
 
+def test_a_payload_that_is_not_json_is_rejected(tmp_path: Path) -> None:
+    channel = FileDropChannel(tmp_path, renderer=JsonLinesRenderer())
+    odd = OutboundMessage(uuid4(), "x", {"at": CREATED}, CREATED)
+    [result] = deliver(channel, [odd])
+    assert result.outcome is Outcome.REJECTED
+    assert "not plain JSON" in result.reason
+    assert visible(tmp_path) == []
+
+
 def test_csv_has_a_header_and_one_row(tmp_path: Path) -> None:
     channel = FileDropChannel(
         tmp_path, renderer=CsvRenderer(["order_id", "good", "scrap", "unit", "final"])

@@ -99,14 +99,14 @@ def test_a_broker_that_is_down_then_back_gets_the_messages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if mosquitto_binary() is None:
-        pytest.skip("the mosquitto broker binary (/usr/sbin/mosquitto) is not installed")
+        pytest.skip("the mosquitto broker is not installed")
     port = mosquitto_support.free_port()
     channel = MqttChannel(MqttServer("127.0.0.1", port), client_id="plantos-erp", timeout_s=1.0)
     batch = [message(), message(), message(asset="press-2")]
     down = asyncio.run(channel.deliver(batch))
     assert [r.outcome for r in down] == [Outcome.RETRY_LATER] * 3
     assert "cannot reach MQTT server" in down[0].reason
-    assert down[1].reason.startswith(f"held behind {batch[0].key}")
+    assert len({r.reason for r in down}) == 1  # one attempt, the rest of the round waits
     monkeypatch.setattr(mosquitto_support, "free_port", lambda: port)
     with running_mosquitto(tmp_path) as back:
         subscriber = Subscriber(back)
@@ -125,9 +125,11 @@ def test_a_topic_that_would_be_a_wildcard_is_rejected(broker: Broker) -> None:
     )
     odd = OutboundMessage(uuid4(), "alert", {}, CREATED, ordering_key="line-1/#")
     none = OutboundMessage(uuid4(), "alert", {}, CREATED)
-    results = deliver(channel, [odd, none])
-    assert [r.outcome for r in results] == [Outcome.REJECTED] * 2
+    nan = OutboundMessage(uuid4(), "alert", {"x": float("inf")}, CREATED, ordering_key="a")
+    results = deliver(channel, [odd, none, nan])
+    assert [r.outcome for r in results] == [Outcome.REJECTED] * 3
     assert "'plantos/line-1/#' is not a valid topic" in results[0].reason
+    assert "not plain JSON" in results[2].reason
 
 
 def test_a_topic_template_with_unknown_fields_is_refused() -> None:

@@ -60,9 +60,16 @@ class MqttChannel:
         return topic
 
     async def deliver(self, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+        """Publish in order; once the broker is unreachable, the rest of the round is
+        retried later without waiting for each message's own time-out."""
         gate, results = OrderGate(), []
-        for message in messages:
-            result = gate.held(message) or await self._publish(message)
+        for index, message in enumerate(messages):
+            try:
+                result = gate.held(message) or await self._publish(message)
+            except ConnectionError as exc:
+                await self.close()
+                results += [DeliveryResult.retry_later(m.key, str(exc)) for m in messages[index:]]
+                break
             gate.record(message, result)
             results.append(result)
         return results
@@ -73,19 +80,15 @@ class MqttChannel:
             await close_session(client)
 
     async def _publish(self, message: OutboundMessage) -> DeliveryResult:
+        """Delivered or rejected; an unreachable broker raises ConnectionError."""
         try:
             topic = self.topic_for(message)
+            body = message.json_bytes()
         except ValueError as exc:
             return DeliveryResult.rejected(message.key, str(exc))
-        try:
-            if self._client is None:
-                self._client = await open_session(
-                    self._server, client_id=self._client_id, timeout_s=self._timeout_s
-                )
-            await publish_confirmed(
-                self._client, topic, message.json_bytes(), qos=self._qos, timeout_s=self._timeout_s
+        if self._client is None:
+            self._client = await open_session(
+                self._server, client_id=self._client_id, timeout_s=self._timeout_s
             )
-        except ConnectionError as exc:
-            await self.close()
-            return DeliveryResult.retry_later(message.key, str(exc))
+        await publish_confirmed(self._client, topic, body, qos=self._qos, timeout_s=self._timeout_s)
         return DeliveryResult.delivered(message.key)

@@ -31,7 +31,11 @@ def render_email(message: OutboundMessage) -> tuple[str, str]:
     otherwise the kind and the payload as indented JSON."""
     subject = str(message.payload.get("subject") or f"PlantOS {message.kind}")
     text = message.payload.get("text")
-    body = str(text) if text else json.dumps(dict(message.payload), indent=2, sort_keys=True)
+    body = (
+        str(text)
+        if text
+        else json.dumps(dict(message.payload), indent=2, sort_keys=True, default=str)
+    )
     return " ".join(subject.split()), body + "\n"
 
 
@@ -82,6 +86,8 @@ class SmtpChannel:
         """Nothing to close: each delivery round opens and ends its own session."""
 
     def _deliver_all(self, messages: list[OutboundMessage]) -> list[DeliveryResult]:
+        if not messages:
+            return []
         server = f"{self._host}:{self._port}"
         try:
             smtp = self._open()
@@ -139,7 +145,7 @@ class SmtpChannel:
             return DeliveryResult.rejected(message.key, "no recipient for this e-mail")
         try:
             mail = self._compose(message, recipients)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             return DeliveryResult.rejected(message.key, f"cannot compose the e-mail: {exc}")
         try:
             refused = smtp.send_message(mail, self._sender, list(recipients))
