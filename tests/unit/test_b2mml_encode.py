@@ -14,7 +14,9 @@ from lxml import etree
 
 from plantos.integration.erp.b2mml import (
     EquipmentRecord,
+    LabourEntry,
     MaintenanceOrder,
+    MaintenanceReport,
     MaterialQuantity,
     MessageKind,
     PerformanceReport,
@@ -22,6 +24,7 @@ from plantos.integration.erp.b2mml import (
     ScheduledOrder,
     Version,
     encode_equipment,
+    encode_maintenance_performance,
     encode_maintenance_schedule,
     encode_performance,
     encode_schedule,
@@ -78,6 +81,19 @@ WORK_ORDER = MaintenanceOrder(
     failure_mode="bearing-wear",
     earliest_start=t(22),
     latest_end=t(23, 30),
+)
+REPAIR = MaintenanceReport(
+    work_order_id="WO-2026-0042",
+    asset="cnc-07",
+    kind="predictive",
+    start=t(22),
+    end=t(23, 10),
+    idempotency_key=KEY,
+    failure_mode="bearing-wear",
+    cause="lubrication",
+    remedy="replaced spindle bearing",
+    labour=(LabourEntry("m.keller", 1.5), LabourEntry("a.roth", 0.75)),
+    parts=(MaterialQuantity("bearing-6204", 2, "pcs", "B-311"),),
 )
 PLANT = EquipmentRecord(
     "plant-a",
@@ -250,6 +266,9 @@ def encode(kind: MessageKind, version: Version) -> bytes:
         return encode_schedule([ORDER, cancelled], document_id=DOC_ID, **common)
     if kind is MessageKind.MAINTENANCE_SCHEDULE:
         return encode_maintenance_schedule([WORK_ORDER], document_id=DOC_ID, **common)
+    if kind is MessageKind.MAINTENANCE_PERFORMANCE:
+        progress = MaintenanceReport(**{**REPAIR.__dict__, "completed": False, "labour": ()})
+        return encode_maintenance_performance([REPAIR, progress], document_id=DOC_ID, **common)
     return encode_equipment([PLANT], document_id=DOC_ID, **common)
 
 
@@ -344,6 +363,26 @@ def test_version_parse_accepts_the_usual_spellings() -> None:
 def test_a_report_refuses_impossible_values(change: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PerformanceReport(**{**REPORT.__dict__, **change})
+
+
+def test_a_repair_reports_labour_parts_and_failure_codes() -> None:
+    document = encode_maintenance_performance(
+        [REPAIR], version=Version.V0600, sender=SENDER, created=t(23, 30)
+    )
+    root = etree.fromstring(document)
+    ns = {"b": Version.V0600.namespace}
+    seg = root.find(".//b:OperationsResponse/b:SegmentResponse", ns)
+    assert seg is not None
+    data = {d.findtext("b:ID", namespaces=ns): d.findtext("b:Value/b:ValueString", namespaces=ns)
+            for d in seg.findall("b:SegmentData", ns)}  # fmt: skip
+    assert data == {"FailureMode": "bearing-wear", "Cause": "lubrication",
+                    "Remedy": "replaced spindle bearing"}  # fmt: skip
+    hours = [(p.findtext("b:PersonID", namespaces=ns),
+              p.findtext("b:Quantity/b:QuantityString", namespaces=ns))
+             for p in seg.findall("b:PersonnelActual", ns)]  # fmt: skip
+    assert hours == [("m.keller", "1.5"), ("a.roth", "0.75")]
+    assert seg.findtext("b:MaterialActual/b:MaterialLotID", namespaces=ns) == "B-311"
+    assert seg.findtext("b:SegmentState", namespaces=ns) == "Completed"
 
 
 def test_equipment_level_must_be_an_isa95_level() -> None:

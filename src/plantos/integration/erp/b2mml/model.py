@@ -189,6 +189,45 @@ class MaintenanceOrder:
         _order("earliest_start", self.earliest_start, "latest_end", self.latest_end)
 
 
+@dataclass(frozen=True)
+class LabourEntry:
+    """Hours one person worked on a work order (the ERP costs labour from it)."""
+
+    person: str
+    hours: float
+
+    def __post_init__(self) -> None:
+        _text("person", self.person)
+        _quantity("hours", self.hours)
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    """A work order's outcome for the ERP's maintenance module: when the work ran, who
+    worked how long, which spare parts went in, and the ISO 14224 failure mode, cause
+    and remedy. ``completed`` False reports progress on a work order still open."""
+
+    work_order_id: str
+    asset: str
+    kind: str
+    start: datetime
+    end: datetime
+    idempotency_key: UUID
+    completed: bool = True
+    failure_mode: str | None = None
+    cause: str | None = None
+    remedy: str | None = None
+    labour: tuple[LabourEntry, ...] = ()
+    parts: tuple[MaterialQuantity, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("work_order_id", "asset", "kind"):
+            _text(name, getattr(self, name))
+        _aware("start", self.start)
+        _aware("end", self.end)
+        _order("start", self.start, "end", self.end)
+
+
 EQUIPMENT_LEVELS = frozenset(
     {"Enterprise", "Site", "Area", "ProcessCell", "Unit", "ProductionLine", "WorkCell",
      "ProductionUnit", "StorageZone", "StorageUnit", "WorkCenter", "WorkUnit",
