@@ -15,8 +15,24 @@ from lxml import etree
 
 from plantos.integration.channels import DeliveryResult, OutboundMessage, Outcome
 from plantos.integration.channels.filedrop import FileDropChannel, write_atomically
-from plantos.integration.channels.renderers import B2mmlRenderer, CsvRenderer, JsonLinesRenderer
-from plantos.integration.erp.b2mml import MessageKind, PerformanceReport, Version
+from plantos.integration.channels.renderers import (
+    B2MML_ENCODERS,
+    B2mmlRenderer,
+    CsvRenderer,
+    JsonLinesRenderer,
+)
+from plantos.integration.erp.b2mml import (
+    LabourEntry,
+    MaintenanceOrder,
+    MaintenanceReport,
+    MaterialQuantity,
+    MessageKind,
+    PerformanceReport,
+    ScheduledOperation,
+    ScheduledOrder,
+    Version,
+)
+from plantos.integration.erp.b2mml.payload import from_payload, to_payload
 from plantos.integration.erp.b2mml.validate import schema_path
 
 pytestmark = pytest.mark.timeout(60)
@@ -32,7 +48,7 @@ def report_message(order: str = "4711", good: float = 118) -> OutboundMessage:
         idempotency_key=key, final=False, equipment="cnc-07",
     )  # fmt: skip
     return OutboundMessage(
-        key, "production_performance", report.to_payload(), CREATED, ordering_key=order
+        key, "production_performance", to_payload(report), CREATED, ordering_key=order
     )
 
 
@@ -90,21 +106,62 @@ def test_csv_without_a_configured_field_is_rejected(tmp_path: Path) -> None:
     assert visible(tmp_path) == []
 
 
+def b2mml_message(kind: str) -> tuple[OutboundMessage, MessageKind]:
+    key = uuid4()
+    later = CREATED + dt.timedelta(hours=2)
+    records: dict[str, tuple[object, MessageKind]] = {
+        "production_performance": (
+            from_payload(
+                PerformanceReport, {**report_message().payload, "idempotency_key": str(key)}
+            ),
+            MessageKind.PERFORMANCE,
+        ),
+        "schedule_change": (
+            ScheduledOrder("4711", "bracket-a", 120, "pcs", CREATED, later, 1,
+                           (ScheduledOperation("op-10", "cnc-07", CREATED, later, 900),)),
+            MessageKind.SCHEDULE,
+        ),
+        "maintenance_work_order": (
+            MaintenanceOrder("WO-42", "cnc-07", "predictive", 1, "bearing wear", "bearing-wear",
+                             CREATED, later),
+            MessageKind.MAINTENANCE_SCHEDULE,
+        ),
+        "maintenance_report": (
+            MaintenanceReport("WO-42", "cnc-07", "predictive", CREATED, later, key,
+                              labour=(LabourEntry("m.keller", 2),),
+                              parts=(MaterialQuantity("bearing-6204", 2, "pcs"),)),
+            MessageKind.MAINTENANCE_PERFORMANCE,
+        ),
+    }  # fmt: skip
+    record, message_kind = records[kind]
+    return OutboundMessage(key, kind, to_payload(record), CREATED), message_kind
+
+
+@pytest.mark.parametrize("kind", sorted(B2MML_ENCODERS))
 @pytest.mark.parametrize("version", list(Version))
 def test_b2mml_files_validate_against_the_official_xsd(
-    tmp_path: Path, shared_data: Path, version: Version
+    tmp_path: Path, shared_data: Path, version: Version, kind: str
 ) -> None:
     channel = FileDropChannel(tmp_path, renderer=B2mmlRenderer(version=version, sender="plant-a"))
-    message = report_message()
+    message, message_kind = b2mml_message(kind)
     [result] = deliver(channel, [message])
-    assert result.outcome is Outcome.DELIVERED
-    path = tmp_path / f"production_performance-{message.key}.xml"
+    assert result.outcome is Outcome.DELIVERED, result.reason
+    path = tmp_path / f"{kind}-{message.key}.xml"
     schema = etree.XMLSchema(
-        etree.parse(str(schema_path(shared_data / "b2mml", version, MessageKind.PERFORMANCE)))
+        etree.parse(str(schema_path(shared_data / "b2mml", version, message_kind)))
     )
     document = etree.parse(str(path))
     assert schema.validate(document), schema.error_log
-    assert str(message.key) in path.read_text()
+    assert f"<BODID>{message.key}</BODID>" in path.read_text()
+
+
+def test_a_report_whose_key_differs_from_the_message_is_rejected(tmp_path: Path) -> None:
+    channel = FileDropChannel(tmp_path, renderer=B2mmlRenderer(version=Version.V0600, sender="p"))
+    message = report_message()
+    other = OutboundMessage(uuid4(), message.kind, message.payload, CREATED)
+    [result] = deliver(channel, [other])
+    assert result.outcome is Outcome.REJECTED
+    assert "differs from the message's" in result.reason
 
 
 def test_b2mml_refuses_a_kind_without_a_b2mml_form(tmp_path: Path) -> None:
@@ -114,7 +171,7 @@ def test_b2mml_refuses_a_kind_without_a_b2mml_form(tmp_path: Path) -> None:
     results = deliver(channel, [other, broken])
     assert [r.outcome for r in results] == [Outcome.REJECTED, Outcome.REJECTED]
     assert "no B2MML form for 'quality_hold'" in results[0].reason
-    assert "has no 'order_id'" in results[1].reason
+    assert "PerformanceReport: order_id is missing" in results[1].reason
 
 
 def test_a_missing_folder_is_retried_and_works_once_it_is_back(tmp_path: Path) -> None:

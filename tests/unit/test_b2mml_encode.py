@@ -5,6 +5,7 @@ data; those tests skip when it is absent)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,7 @@ from plantos.integration.erp.b2mml import (
     encode_schedule,
     validate_document,
 )
+from plantos.integration.erp.b2mml.payload import from_payload, to_payload
 from plantos.integration.erp.b2mml.schedule import duration
 from plantos.integration.erp.b2mml.validate import schema_path
 from plantos.integration.erp.b2mml.xml import number, timestamp
@@ -390,5 +392,38 @@ def test_equipment_level_must_be_an_isa95_level() -> None:
         EquipmentRecord("cnc-07", "CNC 7", "Machine")
 
 
-def test_report_payload_round_trips() -> None:
-    assert PerformanceReport.from_payload(REPORT.to_payload()) == REPORT
+@pytest.mark.parametrize("record", [REPORT, ORDER, WORK_ORDER, REPAIR, PLANT])
+def test_every_record_round_trips_through_its_json_form(record: object) -> None:
+    payload = to_payload(record)
+    assert json.loads(json.dumps(payload)) == payload
+    assert from_payload(type(record), payload) == record
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"good": "many"}, "PerformanceReport.good: expected a number, got 'many'"),
+        ({"good": True}, "PerformanceReport.good: expected a number"),
+        ({"final": "yes"}, "PerformanceReport.final: expected true or false"),
+        ({"start": "monday"}, "PerformanceReport.start: Invalid isoformat"),
+        ({"idempotency_key": "k"}, "PerformanceReport.idempotency_key: badly formed"),
+        ({"consumed": {}}, "PerformanceReport.consumed: expected a list"),
+        ({"consumed": [{"material": "x"}]}, "MaterialQuantity: quantity is missing"),
+        ({"colour": "red"}, "unknown fields \\['colour'\\]"),
+        ({"good": -3}, "good must be a finite number >= 0"),
+    ],
+)
+def test_a_wrong_payload_names_the_record_and_field(
+    change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        from_payload(PerformanceReport, {**to_payload(REPORT), **change})
+
+
+def test_a_missing_payload_field_is_named() -> None:
+    payload = to_payload(REPORT)
+    del payload["shift"]
+    with pytest.raises(ValueError, match="PerformanceReport: shift is missing"):
+        from_payload(PerformanceReport, payload)
+    with pytest.raises(ValueError, match="expected an object"):
+        from_payload(PerformanceReport, [1])

@@ -10,10 +10,23 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from plantos.integration.channels.base import OutboundMessage
-from plantos.integration.erp.b2mml import PerformanceReport, Version, encode_performance
+from plantos.integration.erp.b2mml import (
+    MaintenanceOrder,
+    MaintenanceReport,
+    PerformanceReport,
+    ScheduledOrder,
+    Version,
+    encode_maintenance_performance,
+    encode_maintenance_schedule,
+    encode_performance,
+    encode_schedule,
+)
+from plantos.integration.erp.b2mml.payload import from_payload
+
+R = TypeVar("R")
 
 
 class Renderer(Protocol):
@@ -72,22 +85,56 @@ def _cell(value: object) -> str:
 Encoder = Callable[[OutboundMessage, Version, str], bytes]
 
 
+def _report(message: OutboundMessage, cls: type[R]) -> R:
+    """The payload as ``cls``; a report's own key must be the message's."""
+    report = from_payload(cls, message.payload)
+    key = getattr(report, "idempotency_key", message.key)
+    if key != message.key:
+        raise ValueError(f"the payload's key {key} differs from the message's {message.key}")
+    return report
+
+
 def _performance(message: OutboundMessage, version: Version, sender: str) -> bytes:
-    report = PerformanceReport.from_payload(dict(message.payload))
-    if report.idempotency_key != message.key:
-        raise ValueError(
-            f"the report's key {report.idempotency_key} differs from the message's {message.key}"
-        )
+    report = _report(message, PerformanceReport)
     return encode_performance([report], version=version, sender=sender, created=message.created)
 
 
-B2MML_ENCODERS: Mapping[str, Encoder] = {"production_performance": _performance}
-"""Message kinds with a B2MML form, and how each is encoded."""
+def _schedule(message: OutboundMessage, version: Version, sender: str) -> bytes:
+    order = _report(message, ScheduledOrder)
+    return encode_schedule(
+        [order], version=version, sender=sender, created=message.created, document_id=message.key
+    )
+
+
+def _work_order(message: OutboundMessage, version: Version, sender: str) -> bytes:
+    order = _report(message, MaintenanceOrder)
+    return encode_maintenance_schedule(
+        [order], version=version, sender=sender, created=message.created, document_id=message.key
+    )
+
+
+def _maintenance(message: OutboundMessage, version: Version, sender: str) -> bytes:
+    report = _report(message, MaintenanceReport)
+    return encode_maintenance_performance(
+        [report], version=version, sender=sender, created=message.created
+    )
+
+
+B2MML_ENCODERS: Mapping[str, Encoder] = {
+    "production_performance": _performance,
+    "schedule_change": _schedule,
+    "maintenance_work_order": _work_order,
+    "maintenance_report": _maintenance,
+}
+"""Message kinds with a B2MML form, each with the record its payload holds:
+production_performance a PerformanceReport, schedule_change a ScheduledOrder,
+maintenance_work_order a MaintenanceOrder, maintenance_report a MaintenanceReport."""
 
 
 class B2mmlRenderer:
     """One B2MML document per message in the configured version, for the kinds in
-    ``encoders`` (production performance by default)."""
+    ``encoders`` (:data:`B2MML_ENCODERS` by default); the document's BODID is the
+    message's idempotency key."""
 
     extension = "xml"
 
@@ -106,7 +153,4 @@ class B2mmlRenderer:
         encoder = self._encoders.get(message.kind)
         if encoder is None:
             raise ValueError(f"no B2MML form for {message.kind!r}; known: {sorted(self._encoders)}")
-        try:
-            return encoder(message, self._version, self._sender)
-        except KeyError as exc:
-            raise ValueError(f"the {message.kind} payload has no {exc.args[0]!r}") from exc
+        return encoder(message, self._version, self._sender)
