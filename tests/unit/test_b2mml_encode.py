@@ -341,6 +341,9 @@ def test_value_forms() -> None:
     )
     assert number(12.0) == "12"
     assert number(0.1) == "0.1"
+    assert number(1e-05) == "0.00001"
+    assert number(1.5e20) == "150000000000000000000"
+    assert duration(1e-05) == "PT0.00001S"
     assert duration(90) == "PT90S"
     assert duration(0.5) == "PT0.5S"
 
