@@ -36,7 +36,10 @@ MAX_REASON_CHARS = 2000
 
 
 class WebhookChannel:
-    """POSTs messages to ``url``, signed with ``secret``."""
+    """POSTs messages to ``url``, signed with ``secret``.
+
+    ``clock`` stamps the signatures, and receivers compare that stamp with their own
+    clock: give it the wall clock even when the plant runs in simulated time."""
 
     def __init__(
         self,
