@@ -104,6 +104,15 @@ def test_an_unknown_product_refuses_the_whole_document() -> None:
     assert decode_schedule(document(Version.V0701), products={"bracket-a", "bracket-b"})
 
 
+def test_an_order_twice_in_one_document_is_refused() -> None:
+    twice = encode_schedule(
+        [ORDERS[0], ORDERS[0]], version=Version.V0600, sender="erp", created=t(5),
+        document_id=UUID(int=2),
+    )  # fmt: skip
+    with pytest.raises(ErpDocumentError, match=r"orders \['4711'\] appear more than once"):
+        decode_schedule(twice)
+
+
 def test_a_bare_schedule_without_a_verb_is_read() -> None:
     bare = f"""<OperationsSchedule xmlns="{V7}"><ID>s</ID><OperationsRequest><ID>9</ID>
       <SegmentRequirement><ID>9</ID><ProcessSegmentID>p</ProcessSegmentID>

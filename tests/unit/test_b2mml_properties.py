@@ -109,7 +109,11 @@ def _utc(order: ScheduledOrder) -> ScheduledOrder:
 
 
 @FIXTURE_OK
-@given(st.lists(orders(), min_size=1, max_size=3), st.sampled_from(list(Version)), KEYS)
+@given(
+    st.lists(orders(), min_size=1, max_size=3, unique_by=lambda o: o.erp_order_id),
+    st.sampled_from(list(Version)),
+    KEYS,
+)
 def test_any_schedule_validates_and_reads_back_unchanged(
     shared_data: Path, batch: list[ScheduledOrder], version: Version, document_id: UUID
 ) -> None:

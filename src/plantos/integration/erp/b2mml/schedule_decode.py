@@ -14,6 +14,7 @@ and does not find is a :class:`MissingFieldError` naming the order and the eleme
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from plantos.integration.erp.b2mml.versions import MessageKind, Version
 from plantos.integration.erp.b2mml.xml import VERBS
 from plantos.integration.erp.b2mml.xsd_values import parse_duration_s, parse_timestamp
 from plantos.integration.erp.errors import (
+    ErpDocumentError,
     MissingFieldError,
     SchemaViolationError,
     UnknownProductError,
@@ -56,6 +58,10 @@ def decode_schedule(
         _order(req, ns, cancel=verb == "Cancel")
         for req in schedule.findall(f"{ns}{_REQUESTS[version]}")
     ]
+    counts = Counter(o.erp_order_id for o in orders)
+    twice = sorted(order_id for order_id, n in counts.items() if n > 1)
+    if twice:
+        raise ErpDocumentError(f"orders {twice} appear more than once in the document")
     unknown = [o for o in orders if products is not None and o.product not in products]
     if unknown:
         named = ", ".join(f"{o.product!r} (order {o.erp_order_id})" for o in unknown)
