@@ -70,12 +70,15 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             status, text, extra = receiver.handle(self.headers, body)
             data = text.encode()
-            self.send_response(status)
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (the time-out test)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -205,6 +208,16 @@ def test_a_message_waiting_for_retry_holds_its_order_but_not_the_others() -> Non
     assert by_key[follower.key].reason.startswith(f"held behind {busy.key}")
     assert str(follower.key) not in receiver.effects
     assert len(receiver.effects) == 6
+
+
+def test_a_payload_that_is_not_json_is_rejected_without_a_request() -> None:
+    receiver, port = Receiver(), free_port()
+    odd = OutboundMessage(uuid4(), "x", {"good": float("nan")}, dt.datetime.now(dt.UTC))
+    with serving(receiver, port):
+        [result] = deliver(channel(port), [odd])
+    assert result.outcome is Outcome.REJECTED
+    assert result.reason.startswith("the x payload is not plain JSON")
+    assert receiver.requests == 0
 
 
 def test_a_wrong_secret_is_refused_by_the_receiver() -> None:

@@ -34,6 +34,13 @@ def test_one_row_per_operation_builds_one_order() -> None:
     ]  # fmt: skip
 
 
+def test_an_unknown_product_is_a_problem_of_its_row() -> None:
+    data = b"order_id,product,quantity,unit\n1,bracket-a,3,pcs\n2,brackt-a,3,pcs\n"
+    with pytest.raises(CsvImportError) as caught:
+        parse_order_csv(data, products={"bracket-a"})
+    assert caught.value.problems == ["row 3: unknown product 'brackt-a'"]
+
+
 def test_semicolons_from_a_european_spreadsheet_are_read() -> None:
     data = b"order_id;product;quantity;unit\n4711;bracket-a;3;pcs\n"
     assert parse_order_csv(data) == [ScheduledOrder("4711", "bracket-a", 3, "pcs")]

@@ -25,6 +25,7 @@ from plantos.integration.erp.errors import (
     MalformedXmlError,
     MissingFieldError,
     SchemaViolationError,
+    UnknownProductError,
     UnsupportedDocumentError,
 )
 
@@ -95,6 +96,21 @@ def test_an_encoding_python_does_not_know_is_malformed() -> None:
     data = document(Version.V0600).replace(b'encoding="UTF-8"', b'encoding="klingon-8"')
     with pytest.raises(MalformedXmlError, match="klingon-8"):
         decode_schedule(data)
+
+
+def test_an_unknown_product_refuses_the_whole_document() -> None:
+    with pytest.raises(UnknownProductError, match="'bracket-b' \\(order 4712\\)"):
+        decode_schedule(document(Version.V0701), products={"bracket-a"})
+    assert decode_schedule(document(Version.V0701), products={"bracket-a", "bracket-b"})
+
+
+def test_an_order_twice_in_one_document_is_refused() -> None:
+    twice = encode_schedule(
+        [ORDERS[0], ORDERS[0]], version=Version.V0600, sender="erp", created=t(5),
+        document_id=UUID(int=2),
+    )  # fmt: skip
+    with pytest.raises(ErpDocumentError, match=r"orders \['4711'\] appear more than once"):
+        decode_schedule(twice)
 
 
 def test_a_bare_schedule_without_a_verb_is_read() -> None:

@@ -5,7 +5,9 @@ data; those tests skip when it is absent)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -13,7 +15,9 @@ from lxml import etree
 
 from plantos.integration.erp.b2mml import (
     EquipmentRecord,
+    LabourEntry,
     MaintenanceOrder,
+    MaintenanceReport,
     MaterialQuantity,
     MessageKind,
     PerformanceReport,
@@ -21,11 +25,13 @@ from plantos.integration.erp.b2mml import (
     ScheduledOrder,
     Version,
     encode_equipment,
+    encode_maintenance_performance,
     encode_maintenance_schedule,
     encode_performance,
     encode_schedule,
     validate_document,
 )
+from plantos.integration.erp.b2mml.payload import from_payload, to_payload
 from plantos.integration.erp.b2mml.schedule import duration
 from plantos.integration.erp.b2mml.validate import schema_path
 from plantos.integration.erp.b2mml.xml import number, timestamp
@@ -77,6 +83,19 @@ WORK_ORDER = MaintenanceOrder(
     failure_mode="bearing-wear",
     earliest_start=t(22),
     latest_end=t(23, 30),
+)
+REPAIR = MaintenanceReport(
+    work_order_id="WO-2026-0042",
+    asset="cnc-07",
+    kind="predictive",
+    start=t(22),
+    end=t(23, 10),
+    idempotency_key=KEY,
+    failure_mode="bearing-wear",
+    cause="lubrication",
+    remedy="replaced spindle bearing",
+    labour=(LabourEntry("m.keller", 1.5), LabourEntry("a.roth", 0.75)),
+    parts=(MaterialQuantity("bearing-6204", 2, "pcs", "B-311"),),
 )
 PLANT = EquipmentRecord(
     "plant-a",
@@ -232,7 +251,7 @@ GOLDEN_SCHEDULE_V0701 = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def encode(kind: MessageKind, version: Version) -> bytes:
-    common = {"version": version, "sender": SENDER, "created": t(14)}
+    common: dict[str, Any] = {"version": version, "sender": SENDER, "created": t(14)}
     if kind is MessageKind.PERFORMANCE:
         second = PerformanceReport(
             **{
@@ -249,6 +268,9 @@ def encode(kind: MessageKind, version: Version) -> bytes:
         return encode_schedule([ORDER, cancelled], document_id=DOC_ID, **common)
     if kind is MessageKind.MAINTENANCE_SCHEDULE:
         return encode_maintenance_schedule([WORK_ORDER], document_id=DOC_ID, **common)
+    if kind is MessageKind.MAINTENANCE_PERFORMANCE:
+        progress = MaintenanceReport(**{**REPAIR.__dict__, "completed": False, "labour": ()})
+        return encode_maintenance_performance([REPAIR, progress], document_id=DOC_ID, **common)
     return encode_equipment([PLANT], document_id=DOC_ID, **common)
 
 
@@ -319,6 +341,9 @@ def test_value_forms() -> None:
     )
     assert number(12.0) == "12"
     assert number(0.1) == "0.1"
+    assert number(1e-05) == "0.00001"
+    assert number(1.5e20) == "150000000000000000000"
+    assert duration(1e-05) == "PT0.00001S"
     assert duration(90) == "PT90S"
     assert duration(0.5) == "PT0.5S"
 
@@ -345,10 +370,63 @@ def test_a_report_refuses_impossible_values(change: dict[str, object], message: 
         PerformanceReport(**{**REPORT.__dict__, **change})
 
 
+def test_a_repair_reports_labour_parts_and_failure_codes() -> None:
+    document = encode_maintenance_performance(
+        [REPAIR], version=Version.V0600, sender=SENDER, created=t(23, 30)
+    )
+    root = etree.fromstring(document)
+    ns = {"b": Version.V0600.namespace}
+    seg = root.find(".//b:OperationsResponse/b:SegmentResponse", ns)
+    assert seg is not None
+    data = {d.findtext("b:ID", namespaces=ns): d.findtext("b:Value/b:ValueString", namespaces=ns)
+            for d in seg.findall("b:SegmentData", ns)}  # fmt: skip
+    assert data == {"FailureMode": "bearing-wear", "Cause": "lubrication",
+                    "Remedy": "replaced spindle bearing"}  # fmt: skip
+    hours = [(p.findtext("b:PersonID", namespaces=ns),
+              p.findtext("b:Quantity/b:QuantityString", namespaces=ns))
+             for p in seg.findall("b:PersonnelActual", ns)]  # fmt: skip
+    assert hours == [("m.keller", "1.5"), ("a.roth", "0.75")]
+    assert seg.findtext("b:MaterialActual/b:MaterialLotID", namespaces=ns) == "B-311"
+    assert seg.findtext("b:SegmentState", namespaces=ns) == "Completed"
+
+
 def test_equipment_level_must_be_an_isa95_level() -> None:
     with pytest.raises(ValueError, match="ISA-95 equipment level"):
         EquipmentRecord("cnc-07", "CNC 7", "Machine")
 
 
-def test_report_payload_round_trips() -> None:
-    assert PerformanceReport.from_payload(REPORT.to_payload()) == REPORT
+@pytest.mark.parametrize("record", [REPORT, ORDER, WORK_ORDER, REPAIR, PLANT])
+def test_every_record_round_trips_through_its_json_form(record: object) -> None:
+    payload = to_payload(record)
+    assert json.loads(json.dumps(payload)) == payload
+    assert from_payload(type(record), payload) == record
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"good": "many"}, "PerformanceReport.good: expected a number, got 'many'"),
+        ({"good": True}, "PerformanceReport.good: expected a number"),
+        ({"final": "yes"}, "PerformanceReport.final: expected true or false"),
+        ({"start": "monday"}, "PerformanceReport.start: Invalid isoformat"),
+        ({"idempotency_key": "k"}, "PerformanceReport.idempotency_key: badly formed"),
+        ({"consumed": {}}, "PerformanceReport.consumed: expected a list"),
+        ({"consumed": [{"material": "x"}]}, "MaterialQuantity: quantity is missing"),
+        ({"colour": "red"}, "unknown fields \\['colour'\\]"),
+        ({"good": -3}, "good must be a finite number >= 0"),
+    ],
+)
+def test_a_wrong_payload_names_the_record_and_field(
+    change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        from_payload(PerformanceReport, {**to_payload(REPORT), **change})
+
+
+def test_a_missing_payload_field_is_named() -> None:
+    payload = to_payload(REPORT)
+    del payload["shift"]
+    with pytest.raises(ValueError, match="PerformanceReport: shift is missing"):
+        from_payload(PerformanceReport, payload)
+    with pytest.raises(ValueError, match="expected an object"):
+        from_payload(PerformanceReport, [1])

@@ -60,10 +60,18 @@ class OutboundMessage:
         }
 
     def json_bytes(self) -> bytes:
-        """The envelope as compact UTF-8 JSON with sorted keys (stable bytes per message)."""
-        text = json.dumps(
-            self.envelope(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        """The envelope as compact UTF-8 JSON with sorted keys (stable bytes per message).
+        A payload that is not plain JSON (a datetime, NaN) is a ValueError naming it."""
+        try:
+            text = json.dumps(
+                self.envelope(),
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=False,
+                allow_nan=False,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"the {self.kind} payload is not plain JSON: {exc}") from exc
         return text.encode()
 
 

@@ -36,7 +36,10 @@ MAX_REASON_CHARS = 2000
 
 
 class WebhookChannel:
-    """POSTs messages to ``url``, signed with ``secret``."""
+    """POSTs messages to ``url``, signed with ``secret``.
+
+    ``clock`` stamps the signatures, and receivers compare that stamp with their own
+    clock: give it the wall clock even when the plant runs in simulated time."""
 
     def __init__(
         self,
@@ -94,7 +97,10 @@ class WebhookChannel:
             self._client = None
 
     async def _post(self, client: httpx.AsyncClient, message: OutboundMessage) -> DeliveryResult:
-        body = message.json_bytes()
+        try:
+            body = message.json_bytes()
+        except ValueError as exc:
+            return DeliveryResult.rejected(message.key, str(exc))
         headers = {
             **self._headers,
             "Content-Type": "application/json",
@@ -109,7 +115,7 @@ class WebhookChannel:
             return DeliveryResult.retry_later(
                 message.key, f"no answer from {self._url} within {self._timeout_s} s ({exc!r})"
             )
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             return DeliveryResult.retry_later(message.key, f"cannot reach {self._url}: {exc!r}")
         return classify(message, response, now_s=self._clock.now_ns() / NS_PER_S)
 

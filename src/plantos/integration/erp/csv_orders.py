@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,9 +39,12 @@ class _Draft:
     operations: list[ScheduledOperation] = field(default_factory=list)
 
 
-def parse_order_csv(data: bytes) -> list[ScheduledOrder]:
+def parse_order_csv(
+    data: bytes, *, products: Collection[str] | None = None
+) -> list[ScheduledOrder]:
     """The orders in ``data``, in the order they first appear; raises
-    :class:`CsvImportError` listing every problem."""
+    :class:`CsvImportError` listing every problem. With ``products`` (the plant's
+    master data), a product not in it is a problem too."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -57,7 +61,7 @@ def parse_order_csv(data: bytes) -> list[ScheduledOrder]:
         problems: list[str] = []
         for row in reader:
             if any(cell.strip() for cell in row):
-                _take_row(reader.line_num, row, columns, drafts, problems)
+                _take_row(reader.line_num, row, columns, drafts, problems, products)
     except csv.Error as exc:
         raise CsvImportError([f"row {reader.line_num}: {exc}"]) from exc
     orders = [_finish(order_id, draft, problems) for order_id, draft in drafts.items()]
@@ -93,7 +97,7 @@ def _check_header(header: list[str]) -> list[str]:
 
 def _take_row(
     number: int, row: list[str], columns: list[str], drafts: dict[str, _Draft],
-    problems: list[str],
+    problems: list[str], products: Collection[str] | None,
 ) -> None:  # fmt: skip
     if len(row) != len(columns):
         problems.append(f"row {number}: {len(row)} cells, the header has {len(columns)}")
@@ -108,6 +112,9 @@ def _take_row(
     order_id = cells["order_id"]
     if not order_id:
         problems.append(f"row {number}: order_id is empty")
+        return
+    if products is not None and fields["product"] not in products:
+        problems.append(f"row {number}: unknown product {fields['product']!r}")
         return
     draft = drafts.setdefault(order_id, _Draft(number, fields))
     if draft.fields != fields:

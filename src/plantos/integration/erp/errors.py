@@ -32,6 +32,10 @@ class MissingFieldError(ErpDocumentError):
     """A field PlantOS needs is absent or empty (``where`` names the element)."""
 
 
+class UnknownProductError(ErpDocumentError):
+    """An order names a product the plant's master data does not know."""
+
+
 class UnsupportedDocumentError(ErpDocumentError):
     """The root element or namespace is not a B2MML message PlantOS reads."""
 

@@ -13,9 +13,12 @@ International.
 
 from plantos.integration.erp.b2mml.equipment import encode_equipment
 from plantos.integration.erp.b2mml.maintenance import encode_maintenance_schedule
+from plantos.integration.erp.b2mml.maintenance_performance import encode_maintenance_performance
 from plantos.integration.erp.b2mml.model import (
     EquipmentRecord,
+    LabourEntry,
     MaintenanceOrder,
+    MaintenanceReport,
     MaterialQuantity,
     PerformanceReport,
     ScheduledOperation,
@@ -29,7 +32,9 @@ from plantos.integration.erp.b2mml.versions import MessageKind, Version
 
 __all__ = [
     "EquipmentRecord",
+    "LabourEntry",
     "MaintenanceOrder",
+    "MaintenanceReport",
     "MaterialQuantity",
     "MessageKind",
     "PerformanceReport",
@@ -38,6 +43,7 @@ __all__ = [
     "Version",
     "decode_schedule",
     "encode_equipment",
+    "encode_maintenance_performance",
     "encode_maintenance_schedule",
     "encode_performance",
     "encode_schedule",

@@ -3,8 +3,7 @@
 Every class is a small frozen dataclass that checks its invariants on construction
 (a negative quantity or a naive timestamp is a :class:`ValueError` showing the value),
 so an encoder never has to guess. Timestamps are timezone-aware; documents carry UTC.
-``to_payload``/``from_payload`` give the JSON form the webhook and JSON-lines file drop
-carry, so every channel speaks the same fields.
+:mod:`.payload` gives their JSON form, so every channel carries the same fields.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 
@@ -81,46 +79,6 @@ class PerformanceReport:
         _aware("end", self.end)
         _order("start", self.start, "end", self.end)
 
-    def to_payload(self) -> dict[str, Any]:
-        """The JSON form (timestamps ISO 8601, the key as a string)."""
-        return {
-            "idempotency_key": str(self.idempotency_key),
-            "order_id": self.order_id,
-            "product": self.product,
-            "operation": self.operation,
-            "shift": self.shift,
-            "good": self.good,
-            "scrap": self.scrap,
-            "unit": self.unit,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "final": self.final,
-            "equipment": self.equipment,
-            "consumed": [
-                {"material": c.material, "quantity": c.quantity, "unit": c.unit, "lot": c.lot}
-                for c in self.consumed
-            ],
-        }
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> PerformanceReport:
-        """The inverse of :meth:`to_payload`; a missing field is a KeyError naming it."""
-        return cls(
-            order_id=payload["order_id"],
-            product=payload["product"],
-            operation=payload["operation"],
-            shift=payload["shift"],
-            good=float(payload["good"]),
-            scrap=float(payload["scrap"]),
-            unit=payload["unit"],
-            start=datetime.fromisoformat(payload["start"]),
-            end=datetime.fromisoformat(payload["end"]),
-            idempotency_key=UUID(payload["idempotency_key"]),
-            final=bool(payload["final"]),
-            equipment=payload.get("equipment"),
-            consumed=tuple(MaterialQuantity(**c) for c in payload.get("consumed", ())),
-        )
-
 
 @dataclass(frozen=True)
 class ScheduledOperation:
@@ -187,6 +145,45 @@ class MaintenanceOrder:
         _aware("earliest_start", self.earliest_start)
         _aware("latest_end", self.latest_end)
         _order("earliest_start", self.earliest_start, "latest_end", self.latest_end)
+
+
+@dataclass(frozen=True)
+class LabourEntry:
+    """Hours one person worked on a work order (the ERP costs labour from it)."""
+
+    person: str
+    hours: float
+
+    def __post_init__(self) -> None:
+        _text("person", self.person)
+        _quantity("hours", self.hours)
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    """A work order's outcome for the ERP's maintenance module: when the work ran, who
+    worked how long, which spare parts went in, and the ISO 14224 failure mode, cause
+    and remedy. ``completed`` False reports progress on a work order still open."""
+
+    work_order_id: str
+    asset: str
+    kind: str
+    start: datetime
+    end: datetime
+    idempotency_key: UUID
+    completed: bool = True
+    failure_mode: str | None = None
+    cause: str | None = None
+    remedy: str | None = None
+    labour: tuple[LabourEntry, ...] = ()
+    parts: tuple[MaterialQuantity, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("work_order_id", "asset", "kind"):
+            _text(name, getattr(self, name))
+        _aware("start", self.start)
+        _aware("end", self.end)
+        _order("start", self.start, "end", self.end)
 
 
 EQUIPMENT_LEVELS = frozenset(

@@ -20,7 +20,7 @@ from lxml import etree
 
 from plantos.integration.erp.b2mml.model import ScheduledOperation, ScheduledOrder
 from plantos.integration.erp.b2mml.versions import Version
-from plantos.integration.erp.b2mml.xml import Doc, serialise, timestamp
+from plantos.integration.erp.b2mml.xml import Doc, number, serialise, timestamp
 
 
 def encode_schedule(
@@ -115,4 +115,4 @@ def _operation(doc: Doc, seg: etree._Element, step: ScheduledOperation, *, produ
 
 def duration(seconds: float) -> str:
     """An ``xsd:duration`` in seconds (``PT90S``, ``PT0.5S``)."""
-    return f"PT{int(seconds)}S" if float(seconds).is_integer() else f"PT{seconds!r}S"
+    return f"PT{number(seconds)}S"

@@ -14,7 +14,8 @@ and does not find is a :class:`MissingFieldError` naming the order and the eleme
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from pathlib import Path
 from xml.etree.ElementTree import Element
@@ -26,8 +27,10 @@ from plantos.integration.erp.b2mml.versions import MessageKind, Version
 from plantos.integration.erp.b2mml.xml import VERBS
 from plantos.integration.erp.b2mml.xsd_values import parse_duration_s, parse_timestamp
 from plantos.integration.erp.errors import (
+    ErpDocumentError,
     MissingFieldError,
     SchemaViolationError,
+    UnknownProductError,
     UnsupportedDocumentError,
 )
 
@@ -36,9 +39,12 @@ _REQUESTS = {Version.V0600: "ProductionRequest", Version.V0701: "OperationsReque
 _CHILD_SEGMENTS = ("SegmentRequirement", "SegmentRequirementChild")
 
 
-def decode_schedule(data: bytes, *, schema_dir: Path | None = None) -> list[ScheduledOrder]:
+def decode_schedule(
+    data: bytes, *, schema_dir: Path | None = None, products: Collection[str] | None = None
+) -> list[ScheduledOrder]:
     """The orders in a schedule document; with ``schema_dir`` the document must also
-    validate against the official XSD of its version. Raises an ErpDocumentError
+    validate against the official XSD of its version, with ``products`` (the plant's
+    master data) every order's product must be one of them. Raises an ErpDocumentError
     subclass (nothing is returned half-read)."""
     root = parse_untrusted(data)
     version, verb = _identify(root)
@@ -48,10 +54,19 @@ def decode_schedule(data: bytes, *, schema_dir: Path | None = None) -> list[Sche
     schedule = root if verb is None else root.find(f"{ns}DataArea/{ns}{_NOUNS[version]}")
     if schedule is None:
         raise MissingFieldError(f"{root.tag}: no DataArea/{_NOUNS[version]}")
-    return [
+    orders = [
         _order(req, ns, cancel=verb == "Cancel")
         for req in schedule.findall(f"{ns}{_REQUESTS[version]}")
     ]
+    counts = Counter(o.erp_order_id for o in orders)
+    twice = sorted(order_id for order_id, n in counts.items() if n > 1)
+    if twice:
+        raise ErpDocumentError(f"orders {twice} appear more than once in the document")
+    unknown = [o for o in orders if products is not None and o.product not in products]
+    if unknown:
+        named = ", ".join(f"{o.product!r} (order {o.erp_order_id})" for o in unknown)
+        raise UnknownProductError(f"unknown products: {named}")
+    return orders
 
 
 def _identify(root: Element) -> tuple[Version, str | None]:

@@ -37,6 +37,7 @@ class MessageKind(Enum):
     PERFORMANCE = "performance"
     SCHEDULE = "schedule"
     MAINTENANCE_SCHEDULE = "maintenance_schedule"
+    MAINTENANCE_PERFORMANCE = "maintenance_performance"
     EQUIPMENT = "equipment"
 
 
@@ -49,10 +50,12 @@ SCHEMA_FILES: dict[tuple[Version, MessageKind], str] = {
     (Version.V0600, MessageKind.PERFORMANCE): "B2MML-V0600-ProductionPerformance.xsd",
     (Version.V0600, MessageKind.SCHEDULE): "B2MML-V0600-ProductionSchedule.xsd",
     (Version.V0600, MessageKind.MAINTENANCE_SCHEDULE): "B2MML-V0600-OperationsSchedule.xsd",
+    (Version.V0600, MessageKind.MAINTENANCE_PERFORMANCE): "B2MML-V0600-OperationsPerformance.xsd",
     (Version.V0600, MessageKind.EQUIPMENT): "B2MML-V0600-Equipment.xsd",
     (Version.V0701, MessageKind.PERFORMANCE): "B2MML-OperationsPerformance.xsd",
     (Version.V0701, MessageKind.SCHEDULE): "B2MML-OperationsSchedule.xsd",
     (Version.V0701, MessageKind.MAINTENANCE_SCHEDULE): "B2MML-OperationsSchedule.xsd",
+    (Version.V0701, MessageKind.MAINTENANCE_PERFORMANCE): "B2MML-OperationsPerformance.xsd",
     (Version.V0701, MessageKind.EQUIPMENT): "B2MML-Equipment.xsd",
 }
 

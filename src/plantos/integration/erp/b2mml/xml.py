@@ -5,6 +5,7 @@ envelope (``ApplicationArea`` + ``DataArea`` + verb), and how values are written
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from uuid import UUID
 
 from lxml import etree
@@ -22,8 +23,11 @@ def timestamp(value: datetime) -> str:
 
 
 def number(value: float) -> str:
-    """``12`` for whole numbers, otherwise the shortest exact decimal (``0.1``)."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    """``12`` for whole numbers, otherwise the shortest exact decimal, never in exponent
+    form (``0.1``, ``0.00001``): ERP parsers and ``xsd:decimal`` both want plain digits."""
+    if float(value).is_integer():
+        return str(int(value))
+    return format(Decimal(repr(float(value))), "f")
 
 
 class Doc:
