@@ -32,16 +32,21 @@ def edd_schedule(instance: Instance) -> dict[Key, Assignment]:
     return list_schedule(instance, priority=lambda info: (rank[info.job.order_id], 0))
 
 
-def repair_schedule(instance: Instance) -> dict[Key, Assignment]:
-    """The previous plan kept wherever it still fits, the rest placed by due date."""
+def repair_schedules(instance: Instance) -> list[dict[Key, Assignment]]:
+    """Two repairs of the previous plan, each keeping operations where they were whenever
+    that slot is still free and open: one visits operations in due-date order (keeps
+    tardiness low), one in the previous plan's time order (keeps more in place)."""
     rank = _edd_rank(instance)
     before = {a.key: a for a in instance.problem.previous}
 
-    def priority(info: OpInfo) -> tuple[int, int]:
+    def in_time_order(info: OpInfo) -> tuple[int, int]:
         kept = before.get(info.key)
         return (kept.start_s if kept else 2**62, rank[info.job.order_id])
 
-    return list_schedule(instance, priority=priority, prefer=before)
+    return [
+        list_schedule(instance, priority=lambda i: (rank[i.job.order_id], 0), prefer=before),
+        list_schedule(instance, priority=in_time_order, prefer=before),
+    ]
 
 
 def list_schedule(

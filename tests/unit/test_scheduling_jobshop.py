@@ -1,0 +1,128 @@
+"""Job shop: JSPLIB files read with file:line errors, the dispatching rule, and CP-SAT
+reaching known optima (a hand-made instance, and ft06 from the reference data)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from plantos.mom.scheduling.jobshop import (
+    JobShopSchedule,
+    dispatch_jobshop,
+    lower_bound,
+    solve_jobshop,
+)
+from plantos.mom.scheduling.jsplib import InstanceFormatError, JobShop, parse_jsplib, read_jsplib
+
+# 3 jobs x 3 machines, small enough to know its optimum by trying every machine order
+TINY = """\
+# hand-made
+3 3
+0 3  1 2  2 2
+0 4  2 1  1 3
+2 2  0 4  1 1
+"""
+
+
+def violations(shop: JobShop, schedule: JobShopSchedule) -> list[str]:
+    """Every broken job-shop rule: order within a job, overlap on a machine, makespan."""
+    out, busy = [], []
+    for j, job in enumerate(shop.jobs):
+        end = 0
+        for k, (machine, duration) in enumerate(job):
+            start = schedule.starts[j][k]
+            if start < end:
+                out.append(f"job {j} op {k} starts before its predecessor ends")
+            end = start + duration
+            busy.append((machine, start, end))
+            if end > schedule.makespan:
+                out.append(f"job {j} op {k} ends after the makespan")
+    busy.sort()
+    for (m1, _, e1), (m2, s2, _) in itertools.pairwise(busy):
+        if m1 == m2 and s2 < e1:
+            out.append(f"overlap on machine {m1}")
+    return out
+
+
+def brute_force_optimum(shop: JobShop) -> int:
+    """Shortest makespan over every order of the jobs on every machine (semi-active)."""
+    on = [
+        [(j, k) for j, job in enumerate(shop.jobs) for k, op in enumerate(job) if op[0] == m]
+        for m in range(shop.machines)
+    ]
+    best = None
+    for orders in itertools.product(*(itertools.permutations(ops) for ops in on)):
+        end: dict[tuple[int, int], int] = {}
+        queues = [list(order) for order in orders]
+        free = [0] * shop.machines
+        progress = True
+        while progress:
+            progress = False
+            for m, queue in enumerate(queues):
+                if queue and (queue[0][1] == 0 or (queue[0][0], queue[0][1] - 1) in end):
+                    j, k = queue.pop(0)
+                    start = max(free[m], end.get((j, k - 1), 0))
+                    free[m] = end[(j, k)] = start + shop.jobs[j][k][1]
+                    progress = True
+        if len(end) == shop.operations:
+            best = max(end.values()) if best is None else min(best, max(end.values()))
+    assert best is not None
+    return best
+
+
+def test_tiny_instance_is_solved_to_its_optimum() -> None:
+    shop = parse_jsplib(TINY)
+    assert (len(shop.jobs), shop.machines, shop.operations) == (3, 3, 9)
+    heuristic = dispatch_jobshop(shop)
+    assert violations(shop, heuristic) == []
+    best = solve_jobshop(shop, time_limit_s=10)
+    assert violations(shop, best) == []
+    assert (best.makespan, best.status) == (brute_force_optimum(shop), "optimal")
+    assert lower_bound(shop) <= best.makespan <= heuristic.makespan
+
+
+def test_ft06_reaches_the_published_optimum(shared_data: Path) -> None:
+    folder = shared_data / "scheduling" / "jsplib"
+    if not (folder / "instances" / "ft06").is_file():
+        pytest.skip("ft06 is absent from the reference data")
+    optimum = next(
+        i["optimum"]
+        for i in json.loads((folder / "instances.json").read_text())
+        if i["name"] == "ft06"
+    )
+    shop = read_jsplib(folder / "instances" / "ft06")
+    schedule = solve_jobshop(shop, time_limit_s=20)
+    assert violations(shop, schedule) == []
+    assert schedule.makespan == optimum == 55
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("", ":1:", "no 'jobs machines' line"),
+        ("# only a comment\n2\n", ":2:", "expected 'jobs machines'"),
+        ("1 2\n0 5 1 x\n", ":2:", "'x' is not an integer"),
+        ("1 2\n0 5 1\n", ":2:", "odd number of values"),
+        ("1 2\n0 5 2 5\n", ":2:", "machine 2 outside 0..1"),
+        ("1 2\n0 5 1 -3\n", ":2:", "negative duration"),
+        ("2 2\n0 5 1 3\n", ":2:", "2 job lines announced, 1 found"),
+        ("1 2\n0 5 1 3\n# fine\n1 1 0 1\n", ":4:", "1 job lines announced, 2 found"),
+    ],
+)
+def test_malformed_files_name_file_and_line(
+    text: str, where: str, message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.jsp"
+    path.write_text(text)
+    with pytest.raises(InstanceFormatError) as raised:
+        read_jsplib(path)
+    assert str(raised.value).startswith(f"{path}{where}")
+    assert message in str(raised.value)
+
+
+def test_a_missing_file_is_an_instance_error(tmp_path: Path) -> None:
+    with pytest.raises(InstanceFormatError, match="cannot read"):
+        read_jsplib(tmp_path / "absent")
