@@ -29,7 +29,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
 from plantos.edge.mqtt.server import MqttServer
 from plantos.edge.sparkplug import DataType, Metric, bdseq_metric, encode_payload, schema
-from plantos.edge.sparkplug import host as host_module
+from plantos.edge.sparkplug import decoding as decoding_module
 from plantos.edge.sparkplug.codec import STREAM_SEQ_METRIC
 from plantos.edge.sparkplug.host import SparkplugHost
 from tests.integration.test_sparkplug_host import (
@@ -106,7 +106,7 @@ def run(
     host: SparkplugHost, batches: list[list[tuple[str, bytes]]], *, columnar: bool
 ) -> tuple[SampleBatch, dict[str, Any], list[tuple[str, bytes]]]:
     """Feed ``batches`` as the worker would take them off the queue; what came out."""
-    off = mock.patch.object(host_module, "decode_records", return_value=None)
+    off = mock.patch.object(decoding_module, "decode_records", return_value=None)
     with contextlib.nullcontext() if columnar else off:
         for batch in batches:
             host._handle_batch(host._client, batch)  # type: ignore[arg-type]
@@ -289,7 +289,7 @@ def test_well_behaved_data_takes_the_columnar_path_in_one_decode() -> None:
     host = offline_host(tag_map)
     fast = run(host, [batch], columnar=True)
     exact = run(offline_host(tag_map), [batch], columnar=False)
-    assert host.columnar_messages == 20
+    assert host.metrics()["columnar_messages"] == 20
     assert len(fast[0]) == n * 21
     assert same_samples(fast[0], exact[0])
     assert fast[1] == exact[1]
@@ -449,7 +449,7 @@ def test_exact_and_columnar_paths_agree_on_nan_and_quality() -> None:
         batch.append((TOPIC.format(kind="NDATA"), payload))
     host = offline_host(tag_map)
     out, _, _ = run(host, [batch], columnar=True)
-    assert host.columnar_messages == 2
+    assert host.metrics()["columnar_messages"] == 2
     a = out.value[out.tag_id == 1]
     assert a[1:].tolist()[0] == -0.5 and math.isnan(a[2]) and a[3] == -0.5
     assert out.quality[out.tag_id == 1].tolist() == [0, 0, quality.BAD, 0]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from plantos.bus.ack import acknowledge
 from plantos.bus.memory import Subscription
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
@@ -83,6 +84,7 @@ class HistorianWriter:
                     rows += len(msg)
             if pending:
                 await self._commit(SampleBatch.concat(pending))
+                acknowledge(pending)  # committed: their sources may now forget them
             await self._maybe_maintain()
             if closed:
                 break
