@@ -323,15 +323,19 @@ class TagPathNode(EdgeNode):
     """An edge node as the PlantOS edge gateway publishes: metric name = tag path, the
     stream seq metric in the birth, aliases for data."""
 
-    def birth(self, ts_ms: int, temp: float = 0.0) -> None:
+    def birth(self, ts_ms: int, temp: float = 0.0, *, numbered: bool = True) -> None:
+        """``numbered``: the birth announces the stream seq metric, as the gateway's does."""
         self.seq = 0
         metrics = [
             bdseq_metric(self.bdseq),
             Metric(name=GOOD_COUNT, alias=0, datatype=DataType.UInt32, value=10),
             Metric(name=SPEED, alias=1, datatype=DataType.Double, value=1.5),
             Metric(name="not/a/tag", alias=2, datatype=DataType.Double, value=9.0),
-            Metric(name=STREAM_SEQ_METRIC, alias=3, datatype=DataType.UInt64, value=0),
         ]
+        if numbered:
+            metrics.append(
+                Metric(name=STREAM_SEQ_METRIC, alias=3, datatype=DataType.UInt64, value=0)
+            )
         self.publish(
             self.topic("NBIRTH"), encode_payload(timestamp_ms=ts_ms, seq=0, metrics=metrics)
         )
@@ -364,8 +368,8 @@ def test_metric_names_that_are_tag_paths_feed_those_tags_from_any_node(broker: B
         await host.connect()
         e1, e2 = TagPathNode(broker, "GN", "E1"), TagPathNode(broker, "GN", "E2")
         try:
-            e1.birth(BASE_MS)
-            e2.birth(BASE_MS + 1)
+            e1.birth(BASE_MS, numbered=False)
+            e2.birth(BASE_MS + 1, numbered=False)
             b = await gather(host, lambda b: has(7)(b) and has(9)(b))
             assert sorted(b.tag_id.tolist()) == [7, 7, 8, 9]
             e1.sample(BASE_MS + 100, 11)
@@ -398,19 +402,19 @@ def test_a_replayed_stream_seq_is_dropped_whole_across_births_and_reconnects(
         await host.connect()
         edge = TagPathNode(broker, "GD", "E1")
         try:
-            edge.birth(BASE_MS)
-            await gather(host, has(7))
+            edge.birth(BASE_MS)  # restates values: no samples (they came as numbered data)
+            await until(lambda: host.metrics()["edge_nodes_online"] == 1)
             edge.sample(BASE_MS + 1, 1, stream=1)
             edge.sample(BASE_MS + 2, 2, stream=2)
             edge.sample(BASE_MS + 3, 3)  # no stream seq: not a replay, always taken
             b = await gather(host, lambda b: 3.0 in b.value)
-            assert [v for _, v, _ in rows(b, 7)] == [1.0, 2.0, 3.0]
+            assert [v for _, v, _ in rows(b, 7)] == [1.0, 2.0, 3.0]  # not the birth's 10
 
             # the host reconnects and the node births again, then replays its spool
             await host.close()
             await host.connect()
             edge.birth(BASE_MS + 10)
-            await gather(host, has(7))
+            await until(lambda: host.metrics()["edge_nodes_online"] == 1)
             edge.sample(BASE_MS + 2, 2, stream=2, historical=True)  # seen before
             edge.sample(BASE_MS + 4, 4, stream=3, historical=True)
             edge.sample(BASE_MS + 1, 1, stream=1, historical=True)  # seen before

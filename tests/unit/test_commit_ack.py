@@ -167,3 +167,28 @@ def test_the_forwarder_keeps_batches_until_the_core_commits_and_resends_after_a_
     assert metrics["resends"] == 1 and spool.metrics()["spool_quarantined_batches"] == 1
     assert seqs[4] not in [s for s, _h in up.sent]
     spool.close()
+
+
+def test_a_cancelled_forwarder_stops_even_when_woken_at_the_same_moment(tmp_path: Path) -> None:
+    """Ctrl-C while a batch is being spooled: the wake-up and the cancellation arrive
+    together, and the cancellation must win (the gateway must exit)."""
+    spool = Spool(tmp_path / "spool.sqlite", max_bytes=1 << 20)
+
+    async def main() -> None:
+        for turns in range(6):
+            up = FakeUpstream()
+            forwarder = Forwarder(spool, up, idle_check_s=30.0)  # type: ignore[arg-type]
+            task = asyncio.create_task(forwarder.run())
+            await until(lambda up=up: up.connected, "the link")  # type: ignore[misc]
+            for _ in range(3):
+                await asyncio.sleep(0)
+            forwarder.wakeup.set()
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=2.0)
+            assert done, f"the forwarder kept running after its cancellation ({turns} turns)"
+            assert task.cancelled()
+
+    asyncio.run(main())
+    spool.close()

@@ -217,9 +217,13 @@ class Forwarder:
             self._backlog_started = None
 
     async def _idle(self) -> None:
+        """Wait for a wake-up or ``idle_check_s``. Not ``asyncio.wait_for``: on Python 3.11
+        it drops a cancellation that arrives as the wake-up completes, and the gateway
+        then ignored Ctrl-C; ``asyncio.timeout`` lets the cancellation through."""
         self.wakeup.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wakeup.wait(), self.idle_check_s)
+            async with asyncio.timeout(self.idle_check_s):
+                await self.wakeup.wait()
 
     def _delay(self, failures: int) -> float:
         return backoff_delay(failures, initial_s=self.backoff_initial_s, max_s=self.backoff_max_s)

@@ -12,6 +12,8 @@ What :class:`EdgeSessions` does with each message:
   the node is alive (born and not dead: a dead node's tags stay Bad), and discards the
   node's data messages until its next NBIRTH (the request is repeated after
   ``rebirth_retry_s`` if no NBIRTH comes). No reorder timeout is configured.
+* A birth that announces ``PlantOS/Stream Seq`` (a PlantOS edge gateway) adds no samples:
+  its values restate the last numbered data message.
 * NDATA/DDATA with the metric ``PlantOS/Stream Seq`` (a PlantOS edge gateway): a message
   whose stream number is not above the highest accepted for that edge node or device
   (kept across births and reconnects) is dropped whole and counted in
@@ -46,6 +48,7 @@ from plantos.core.clock import Clock
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
     REBIRTH_METRIC,
+    STREAM_SEQ_METRIC,
     DataType,
     DecodedPayload,
     MessageType,
@@ -327,7 +330,7 @@ class EdgeSessions:
                 assert topic.device_id is not None
                 device = node.devices.setdefault(topic.device_id, Scope())
                 node.named_tags |= self.tags.learn(topic, device, decoded.metrics)
-                self._samples(client, topic, decoded, device, now_ns)
+                self._birth_samples(topic, decoded, device, now_ns)
             elif kind is MessageType.DDEATH:
                 assert topic.device_id is not None
                 device = node.devices.pop(topic.device_id, Scope())
@@ -357,7 +360,7 @@ class EdgeSessions:
         node.awaiting_rebirth = False
         node.devices.clear()
         node.named_tags |= self.tags.learn(topic, node.scope, decoded.metrics)
-        self._samples(None, topic, decoded, node.scope, now_ns)
+        self._birth_samples(topic, decoded, node.scope, now_ns)
 
     def _ndeath(self, topic: Topic, node: Node, decoded: DecodedPayload, now_ns: int) -> None:
         bdseq = next((m.value for m in decoded.metrics if m.name == "bdSeq"), None)
@@ -381,6 +384,16 @@ class EdgeSessions:
             self.counts["seq_gaps"] += 1
             raise RebirthNeeded(f"seq {decoded.seq} where {expected} was expected")
         node.last_seq = decoded.seq
+
+    def _birth_samples(
+        self, topic: Topic, decoded: DecodedPayload, scope: Scope, now_ns: int
+    ) -> None:
+        """A birth's values are samples, except in a numbered stream: there every sample
+        travels in a numbered data message, and the birth only restates the last one (a
+        restarted core would otherwise store it twice)."""
+        if STREAM_SEQ_METRIC in scope.datatypes:
+            return
+        self._samples(None, topic, decoded, scope, now_ns)
 
     def _node_names(self, node: Node) -> list[int]:
         """Tags the node's births mapped by name and ``tag_map`` does not already list."""
