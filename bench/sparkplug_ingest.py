@@ -87,7 +87,7 @@ def plantos_host(port: int, stream: Stream, workdir: Path) -> tuple[float, dict[
                 deadline = time.monotonic() + WAIT_S
                 while got < expected:
                     got += len(await host.collect())
-                    stalled = host.metrics()["dropped"] or host.rebirths_requested
+                    stalled = host.metrics()["dropped"] or host.metrics()["rebirths_requested"]
                     if time.monotonic() > deadline or stalled:
                         raise RuntimeError(f"host delivered {got} of {expected}: {host.metrics()}")
                     await asyncio.sleep(0.005)

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 
 from plantos.analytics.oee.reason_store import REASONS_FILE, ReasonStore
 from plantos.analytics.stage import AnalyticsStage
+from plantos.bus.ack import ack_of, acknowledge, with_ack
 from plantos.bus.memory import MemoryBus, Overflow
 from plantos.bus.pipeline import Pipeline, PipelineFailedError
 from plantos.bus.protocol import EVENTS, SAMPLES, Message
@@ -164,7 +165,9 @@ class Platform:
         """Check a batch at the gate and publish it; waits while the bus applies back-pressure."""
         clean = self.normaliser(batch, source=source)
         if len(clean):
-            await self.bus.publish(SAMPLES, clean)
+            await self.bus.publish(SAMPLES, with_ack(clean, ack_of(batch)))
+        else:
+            acknowledge([batch])  # nothing left to store: nothing for the source to wait for
 
     async def emit(self, event: Event) -> None:
         """Publish an event. While the platform drains (the bus closing after the sources

@@ -17,6 +17,7 @@ import pytest
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from plantos.bus.ack import acknowledge
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import WallClock
@@ -92,7 +93,8 @@ async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> N
 
 class Core:
     """The receiving side as the platform runs it: PlantOS's Sparkplug host under its
-    supervisor, through the ingest gate, keeping every batch in order."""
+    supervisor, through the ingest gate, keeping every batch in order and acknowledging
+    it as the historian writer does after a commit."""
 
     def __init__(
         self,
@@ -118,6 +120,7 @@ class Core:
 
     async def _sink(self, batch: SampleBatch) -> None:
         self.batches.append(self.gate(batch))
+        acknowledge([batch])  # kept in memory: as committed as this core gets
 
     def good(self) -> SampleBatch:
         if not self.batches:

@@ -29,7 +29,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
 from plantos.edge.mqtt.server import MqttServer
 from plantos.edge.sparkplug import DataType, Metric, bdseq_metric, encode_payload, schema
-from plantos.edge.sparkplug import host as host_module
+from plantos.edge.sparkplug import decoding as decoding_module
 from plantos.edge.sparkplug.codec import STREAM_SEQ_METRIC
 from plantos.edge.sparkplug.host import SparkplugHost
 from tests.integration.test_sparkplug_host import (
@@ -106,7 +106,7 @@ def run(
     host: SparkplugHost, batches: list[list[tuple[str, bytes]]], *, columnar: bool
 ) -> tuple[SampleBatch, dict[str, Any], list[tuple[str, bytes]]]:
     """Feed ``batches`` as the worker would take them off the queue; what came out."""
-    off = mock.patch.object(host_module, "decode_records", return_value=None)
+    off = mock.patch.object(decoding_module, "decode_records", return_value=None)
     with contextlib.nullcontext() if columnar else off:
         for batch in batches:
             host._handle_batch(host._client, batch)  # type: ignore[arg-type]
@@ -289,7 +289,7 @@ def test_well_behaved_data_takes_the_columnar_path_in_one_decode() -> None:
     host = offline_host(tag_map)
     fast = run(host, [batch], columnar=True)
     exact = run(offline_host(tag_map), [batch], columnar=False)
-    assert host.columnar_messages == 20
+    assert host.metrics()["columnar_messages"] == 20
     assert len(fast[0]) == n * 21
     assert same_samples(fast[0], exact[0])
     assert fast[1] == exact[1]
@@ -323,15 +323,19 @@ class TagPathNode(EdgeNode):
     """An edge node as the PlantOS edge gateway publishes: metric name = tag path, the
     stream seq metric in the birth, aliases for data."""
 
-    def birth(self, ts_ms: int, temp: float = 0.0) -> None:
+    def birth(self, ts_ms: int, temp: float = 0.0, *, numbered: bool = True) -> None:
+        """``numbered``: the birth announces the stream seq metric, as the gateway's does."""
         self.seq = 0
         metrics = [
             bdseq_metric(self.bdseq),
             Metric(name=GOOD_COUNT, alias=0, datatype=DataType.UInt32, value=10),
             Metric(name=SPEED, alias=1, datatype=DataType.Double, value=1.5),
             Metric(name="not/a/tag", alias=2, datatype=DataType.Double, value=9.0),
-            Metric(name=STREAM_SEQ_METRIC, alias=3, datatype=DataType.UInt64, value=0),
         ]
+        if numbered:
+            metrics.append(
+                Metric(name=STREAM_SEQ_METRIC, alias=3, datatype=DataType.UInt64, value=0)
+            )
         self.publish(
             self.topic("NBIRTH"), encode_payload(timestamp_ms=ts_ms, seq=0, metrics=metrics)
         )
@@ -364,8 +368,8 @@ def test_metric_names_that_are_tag_paths_feed_those_tags_from_any_node(broker: B
         await host.connect()
         e1, e2 = TagPathNode(broker, "GN", "E1"), TagPathNode(broker, "GN", "E2")
         try:
-            e1.birth(BASE_MS)
-            e2.birth(BASE_MS + 1)
+            e1.birth(BASE_MS, numbered=False)
+            e2.birth(BASE_MS + 1, numbered=False)
             b = await gather(host, lambda b: has(7)(b) and has(9)(b))
             assert sorted(b.tag_id.tolist()) == [7, 7, 8, 9]
             e1.sample(BASE_MS + 100, 11)
@@ -398,19 +402,19 @@ def test_a_replayed_stream_seq_is_dropped_whole_across_births_and_reconnects(
         await host.connect()
         edge = TagPathNode(broker, "GD", "E1")
         try:
-            edge.birth(BASE_MS)
-            await gather(host, has(7))
+            edge.birth(BASE_MS)  # restates values: no samples (they came as numbered data)
+            await until(lambda: host.metrics()["edge_nodes_online"] == 1)
             edge.sample(BASE_MS + 1, 1, stream=1)
             edge.sample(BASE_MS + 2, 2, stream=2)
             edge.sample(BASE_MS + 3, 3)  # no stream seq: not a replay, always taken
             b = await gather(host, lambda b: 3.0 in b.value)
-            assert [v for _, v, _ in rows(b, 7)] == [1.0, 2.0, 3.0]
+            assert [v for _, v, _ in rows(b, 7)] == [1.0, 2.0, 3.0]  # not the birth's 10
 
             # the host reconnects and the node births again, then replays its spool
             await host.close()
             await host.connect()
             edge.birth(BASE_MS + 10)
-            await gather(host, has(7))
+            await until(lambda: host.metrics()["edge_nodes_online"] == 1)
             edge.sample(BASE_MS + 2, 2, stream=2, historical=True)  # seen before
             edge.sample(BASE_MS + 4, 4, stream=3, historical=True)
             edge.sample(BASE_MS + 1, 1, stream=1, historical=True)  # seen before
@@ -449,7 +453,7 @@ def test_exact_and_columnar_paths_agree_on_nan_and_quality() -> None:
         batch.append((TOPIC.format(kind="NDATA"), payload))
     host = offline_host(tag_map)
     out, _, _ = run(host, [batch], columnar=True)
-    assert host.columnar_messages == 2
+    assert host.metrics()["columnar_messages"] == 2
     a = out.value[out.tag_id == 1]
     assert a[1:].tolist()[0] == -0.5 and math.isnan(a[2]) and a[3] == -0.5
     assert out.quality[out.tag_id == 1].tolist() == [0, 0, quality.BAD, 0]

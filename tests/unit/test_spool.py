@@ -61,6 +61,29 @@ def test_a_truncated_row_is_refused() -> None:
         decode(data[:-1])
 
 
+def test_a_corrupt_row_is_quarantined_with_its_reason_and_the_rest_flows(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    spool = Spool(path, max_bytes=1 << 20)
+    seqs = [spool.append(batch_of(5, 5 * k)) for k in range(4)]
+    for seq, damaged in ((seqs[1], encode(batch_of(5))[:-3]), (seqs[2], b"\x01")):
+        spool._db.execute("UPDATE batch SET data = ? WHERE seq = ?", (damaged, seq))
+    got = spool.read(limit=10)
+    assert [g.seq for g in got] == [seqs[0], seqs[3]]
+    assert same(got[1].batch, batch_of(5, 15))
+    metrics = spool.metrics()
+    assert metrics["spool_quarantined_batches"] == 2
+    assert metrics["spool_pending_batches"] == 2 and metrics["spool_pending_samples"] == 10
+    assert f"batch {seqs[2]}: error" in str(metrics["spool_last_quarantine_reason"])
+    spool.close()
+    reopened = Spool(path, max_bytes=1 << 20)  # the quarantine is kept, with its reasons
+    assert reopened.metrics()["spool_quarantined_batches"] == 2
+    kept = reopened._db.execute("SELECT seq, reason FROM quarantine ORDER BY seq").fetchall()
+    assert [seq for seq, _ in kept] == seqs[1:3]
+    assert "5 samples has 121 bytes" in kept[0][1]
+    assert [g.seq for g in reopened.read(limit=10)] == [seqs[0], seqs[3]]
+    reopened.close()
+
+
 def test_batches_come_back_in_order_until_acknowledged(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "s.sqlite", max_bytes=1 << 20)
     seqs = [spool.append(batch_of(5, 5 * k)) for k in range(4)]

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from plantos.bus.ack import acknowledge
 from plantos.bus.memory import Subscription
 from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
@@ -181,12 +182,14 @@ class HistorianWriter:
                 store.add, batch, reason=reason, stage="historian", at_ns=self.clock.now_ns()
             )
             self._in_hand.pop(0)
+            acknowledge([batch])  # kept durably as a dead letter: its source may forget it
             self.dead_lettered_batches += 1
             self.dead_lettered_rows += len(batch)
             log.error("dead letter: %d samples the historian refused: %s", len(batch), reason)
 
     def _acked(self, batches: list[SampleBatch]) -> None:
         """Batches now durable in the historian: count them, tell ``on_commit``."""
+        acknowledge(batches)  # committed: their sources may now forget them
         rows = sum(len(b) for b in batches)
         self.commits += 1
         self.acked_rows += rows

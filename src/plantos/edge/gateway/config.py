@@ -9,7 +9,8 @@ upstream:
   ca_file: certs/ca.pem        # TLS; cert_file + key_file for mutual TLS
   group: plant-a               # Sparkplug group id and edge node id of this gateway
   edge_node: cnc-line-1
-  primary_host: plantos-core   # hold data while this host's STATE is offline
+  primary_host: plantos-core   # hold data while this host's STATE is offline, and keep
+                               # it until this core's historian committed it
 spool:
   path: spool/cnc-line-1.sqlite
   max_size: 2GB
@@ -50,6 +51,10 @@ class SparkplugUpstreamSpec(MqttServerFields):
     edge_node: str = Field(min_length=1, pattern=_ID)
     primary_host: str | None = Field(None, min_length=1, pattern=_ID)
     """While this Sparkplug host application is offline, data stays in the spool."""
+    commit_ack: bool = True
+    """With a ``primary_host``: a batch leaves the spool only once that PlantOS core says its
+    historian committed it (end-to-end). False: once the broker has it (the core must not
+    be killed while it holds data it has not committed)."""
     data_qos: Literal[0, 1] = 1
     """1: every batch leaves the spool only once the broker acknowledged it. Sparkplug
     asks for QoS 0 on data; 0 trades the guarantee for that conformance."""

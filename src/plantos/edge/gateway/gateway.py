@@ -57,6 +57,7 @@ class EdgeGateway:
             data_qos=up.data_qos,
             report_by_exception=up.report_by_exception,
             primary_host_id=up.primary_host,
+            commit_acks=up.commit_ack and up.primary_host is not None,
         )
         spool_spec = config.spec.spool
         self.spool = Spool(

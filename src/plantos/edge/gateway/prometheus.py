@@ -22,12 +22,14 @@ _SPOOL_GAUGES = (
 _SPOOL_COUNTERS = (
     ("spool_overflow_samples", "Samples refused because the spool was full"),
     ("spool_overflow_events", "Times the spool became full"),
+    ("spool_quarantined_batches", "Corrupt spooled batches set aside in the quarantine table"),
 )
 _UPSTREAM_COUNTERS = (
     ("live_samples", "Samples sent upstream as current values"),
     ("historical_samples", "Samples sent upstream as historical (stored during an outage)"),
     ("sessions", "Upstream sessions opened"),
     ("errors", "Upstream connects and sends that failed"),
+    ("resends", "Times the oldest batch not yet committed at the core was sent again"),
 )
 
 

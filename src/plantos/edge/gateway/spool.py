@@ -47,6 +47,14 @@ CREATE TABLE IF NOT EXISTS batch (
     spooled_ns INTEGER NOT NULL,
     data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS quarantine (
+    seq INTEGER PRIMARY KEY,
+    samples INTEGER NOT NULL,
+    spooled_ns INTEGER NOT NULL,
+    quarantined_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    data BLOB NOT NULL
+);
 """
 
 
@@ -111,6 +119,10 @@ class Spool:
         self.acked_samples = 0
         self.overflow_samples = 0
         self.overflow_events = 0
+        self.quarantined_batches = int(
+            self._db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        )
+        self.last_quarantine_reason: str | None = None
 
     def _seed_sequence(self) -> None:
         seeded = self._db.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'batch'").fetchone()
@@ -149,13 +161,48 @@ class Spool:
             return cursor.lastrowid
 
     def read(self, *, after: int = 0, limit: int = 64) -> list[SpooledBatch]:
-        """Up to ``limit`` stored batches with ``seq > after``, oldest first."""
+        """Up to ``limit`` stored batches with ``seq > after``, oldest first. A row that
+        does not decode (a damaged disk, a crash inside the file system) is moved to the
+        ``quarantine`` table with its reason, counted and logged, and the rest is read on:
+        one bad row must not hold back everything behind it."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, spooled_ns, data FROM batch WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after, limit),
             ).fetchall()
-        return [SpooledBatch(seq, decode(data), spooled_ns) for seq, spooled_ns, data in rows]
+        out = []
+        for seq, spooled_ns, data in rows:
+            try:
+                out.append(SpooledBatch(seq, decode(data), spooled_ns))
+            except (ValueError, TypeError, struct.error) as exc:
+                self._quarantine(seq, f"{type(exc).__name__}: {exc}")
+        return out
+
+    def _quarantine(self, seq: int, reason: str) -> None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT samples, length(data) FROM batch WHERE seq = ?", (seq,)
+            ).fetchone()
+            if row is None:
+                return
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT OR REPLACE INTO quarantine "
+                "SELECT seq, samples, spooled_ns, ?, ?, data FROM batch WHERE seq = ?",
+                (time.time_ns(), reason, seq),
+            )
+            self._db.execute("DELETE FROM batch WHERE seq = ?", (seq,))
+            self._db.execute("COMMIT")
+            samples, size = int(row[0]), int(row[1])
+            self.pending_batches -= 1
+            self.pending_samples -= samples
+            self.bytes_used -= size
+            self.quarantined_batches += 1
+            self.last_quarantine_reason = f"batch {seq}: {reason}"
+        log.error(
+            "spool %s: batch %d (%d samples claimed) is corrupt and was quarantined: %s",
+            self.path, seq, samples, reason,
+        )  # fmt: skip
 
     def ack(self, seq: int) -> None:
         """Upstream has every batch up to and including ``seq``: forget them."""
@@ -191,7 +238,7 @@ class Spool:
         with self._lock:
             self._db.close()
 
-    def metrics(self) -> dict[str, int | bool]:
+    def metrics(self) -> dict[str, int | bool | str | None]:
         return {
             "spool_pending_batches": self.pending_batches,
             "spool_pending_samples": self.pending_samples,
@@ -200,4 +247,6 @@ class Spool:
             "spool_full": self.full,
             "spool_overflow_samples": self.overflow_samples,
             "spool_overflow_events": self.overflow_events,
+            "spool_quarantined_batches": self.quarantined_batches,
+            "spool_last_quarantine_reason": self.last_quarantine_reason,
         }

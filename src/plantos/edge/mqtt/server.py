@@ -184,9 +184,8 @@ async def open_session(
     if on_disconnect is not None:
         client.on_disconnect = on_disconnect
     try:
-        await asyncio.wait_for(
-            asyncio.to_thread(client.connect, server.host, server.port, keepalive_s), timeout_s
-        )
+        async with asyncio.timeout(timeout_s):  # not wait_for: it can swallow a cancellation
+            await asyncio.to_thread(client.connect, server.host, server.port, keepalive_s)
     except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
         _close_abandoned_sockets(exc)
         raise ConnectionError(f"cannot reach MQTT server {server}: {exc}") from exc

@@ -20,6 +20,9 @@ node and its devices:
   before its births. When the host goes offline it publishes NDEATH and, unlike the
   specification (which has it disconnect and walk to the next MQTT server), stays
   connected to its only server and births again when the host comes back.
+* Commit acknowledgement: with ``commit_acks`` the node also follows the primary host's
+  retained commit acknowledgement (:mod:`plantos.edge.sparkplug.acks`) and says which
+  numbered batches the core's historian has committed (:attr:`committed_seq`).
 
 Commands are never written anywhere: PlantOS is read-only towards devices; every NCMD
 or DCMD metric other than a Rebirth request is counted and ignored.
@@ -39,7 +42,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +55,7 @@ from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.edge.mqtt.server import MqttServer, Will, close_session, open_session, subscribe
+from plantos.edge.sparkplug.acks import commit_topic, decode_commit
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
     REBIRTH_METRIC,
@@ -80,6 +84,7 @@ from plantos.edge.sparkplug.columnar_encode import (
     encode_payloads,
     encode_seq,
 )
+from plantos.edge.sparkplug.node_commits import PendingCommits
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +156,15 @@ class SparkplugEdgeNode:
         data_qos: int = 0,
         report_by_exception: bool = True,
         primary_host_id: str | None = None,
+        commit_acks: bool = False,
         connect_timeout_s: float = 5.0,
         keepalive_s: int = 10,
         max_metrics_per_message: int = 5000,
     ) -> None:
         if data_qos not in (0, 1):
             raise ValueError(f"data_qos must be 0 or 1, got {data_qos!r}")
+        if commit_acks and primary_host_id is None:
+            raise ValueError("commit_acks needs the primary_host_id that acknowledges")
         if max_metrics_per_message < 2:
             raise ValueError(f"max_metrics_per_message must be >= 2, got {max_metrics_per_message}")
         self.server = server
@@ -176,6 +184,14 @@ class SparkplugEdgeNode:
             self._topic(MessageType.DDATA, d) for d in self.devices
         ]
         self._state_topic = format_topic(StateTopic(primary_host_id)) if primary_host_id else None
+        self._commit_topic = (
+            commit_topic(primary_host_id, group_id, edge_node_id)
+            if commit_acks and primary_host_id
+            else None
+        )
+        self._commits = PendingCommits([None, *self.devices])
+        self.on_commit: Callable[[], None] | None = None
+        """Called (in the event loop) whenever :attr:`committed_seq` moves."""
         n = len(self._defs)
         tag_ids = np.array([m.tag_id for m in self._defs], dtype=np.int64)
         self._tag_order = np.argsort(tag_ids, kind="stable")
@@ -232,6 +248,22 @@ class SparkplugEdgeNode:
         return self._client is not None and not self._lost.is_set()
 
     @property
+    def acknowledges_commits(self) -> bool:
+        """The primary host reports what its historian committed (:attr:`committed_seq`)."""
+        return self._commit_topic is not None
+
+    @property
+    def committed_seq(self) -> int | None:
+        """The newest ``stream_seq`` committed at the core with every one sent before it."""
+        return self._commits.committed_seq
+
+    @property
+    def epoch(self) -> int:
+        """Changes with every birth: the host may have lost what was sent before it and not
+        committed, so a sender waiting for commits sends that again."""
+        return self.counters["births"]
+
+    @property
     def online(self) -> bool:
         """Connected, born, and (with a primary host) that host's STATE is online."""
         return self.connected and self._born and self._host_online
@@ -258,8 +290,12 @@ class SparkplugEdgeNode:
         self._client = client
         try:
             if self._state_topic is not None:
-                # Separately first: the retained STATE arrives before the next SUBACK.
-                await subscribe(client, [(self._state_topic, 1)], timeout_s=self.connect_timeout_s)
+                # Separately first: the retained STATE (and commit acknowledgement) arrive
+                # before the next SUBACK.
+                first = [(self._state_topic, 1)]
+                if self._commit_topic is not None:
+                    first.append((self._commit_topic, 1))
+                await subscribe(client, first, timeout_s=self.connect_timeout_s)
             await subscribe(
                 client,
                 [
@@ -300,6 +336,8 @@ class SparkplugEdgeNode:
             self.counters["suppressed_by_exception"] += int(len(keep) - keep.sum())
             idx, ts, value, codes = idx[keep], ts[keep], value[keep], codes[keep]
         if not len(idx):
+            if stream_seq is not None and self._commit_topic is not None:
+                self._commits.sent(stream_seq, {})  # nothing to wait for
             return 0
         payloads = self._data_payloads(idx, ts, value, codes, historical, stream_seq)
         # Remember the values before waiting, so a rebirth answered meanwhile shows them.
@@ -309,6 +347,8 @@ class SparkplugEdgeNode:
             parts = Counter(scope for scope, _data in payloads)
             for scope, n in parts.items():
                 self._stream_seq[scope] = stream_seq * STREAM_PARTS + n - 1
+            if self._commit_topic is not None:
+                self._commits.sent(stream_seq, dict(parts))
         try:
             infos = [
                 self._send(client, self._topics[scope], data, qos=self.data_qos)
@@ -342,6 +382,8 @@ class SparkplugEdgeNode:
             "bdseq": self._bdseq,
             "seq": self._seq,
             **self.counters,
+            "commit_waiting_batches": self._commits.waiting(),
+            "committed_seq": self._commits.committed_seq,
         }
 
     # ------------------------------------------------------------------ births and deaths
@@ -633,6 +675,9 @@ class SparkplugEdgeNode:
         if client is not self._client or self._lost.is_set():
             return  # a message of an older session
         try:
+            if topic_text == self._commit_topic:
+                self._handle_commit(payload)
+                return
             topic = parse_topic(topic_text)
             if isinstance(topic, StateTopic):
                 self._handle_state(client, payload)
@@ -643,6 +688,10 @@ class SparkplugEdgeNode:
             log.warning("%s: malformed message on %s: %s", self.edge_node_id, topic_text, exc)
         except ConnectionError as exc:  # the next publish() reports the lost connection
             log.info("%s: could not answer %s: %s", self.edge_node_id, topic_text, exc)
+
+    def _handle_commit(self, payload: bytes) -> None:
+        if self._commits.acknowledged(decode_commit(payload)) and self.on_commit is not None:
+            self.on_commit()
 
     def _handle_command(self, client: mqtt.Client, topic: Topic, payload: bytes) -> None:
         metrics = decode_payload(payload).metrics

@@ -1,0 +1,289 @@
+"""From Sparkplug payloads to sample columns: what a birth announced, which tag a metric
+feeds, and the two decoders of data messages.
+
+Runs of NDATA/DDATA are decoded together by :mod:`plantos.edge.sparkplug.columnar`
+straight into numpy columns, the metrics of all messages of one edge node or device at
+once (:func:`decode_run`, :func:`group_columns`). A message that the columnar decoder
+does not take (names, nulls, properties such as a quality, strings, unknown aliases,
+malformed bytes, ...) takes the exact per-metric path (:func:`exact_rows` over
+:func:`decode_payload`); both give the same samples, which the tests check. Nothing
+here knows about sessions, MQTT or where samples go.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from plantos.core import quality
+from plantos.edge.sparkplug.codec import (
+    STREAM_SEQ_METRIC,
+    DataType,
+    DecodedPayload,
+    MessageType,
+    Metric,
+    Topic,
+)
+from plantos.edge.sparkplug.columnar import AliasTable, Envelope, Records, decode_records, envelope
+
+TagKey = tuple[str, str, str | None, str]
+NS_PER_MS = 1_000_000
+MAX_TS_MS = (2**63 - 1) // NS_PER_MS  # later timestamps do not fit int64 ns
+DATA = (MessageType.NDATA, MessageType.DDATA)
+Row = tuple[int, int, float, int]
+
+
+class RebirthNeeded(Exception):
+    """Raised inside message handling: the node must send a new birth sequence."""
+
+
+@dataclass
+class Scope:
+    """What a birth announced for one edge node or device, and its columnar lookup."""
+
+    aliases: dict[int, str] = field(default_factory=dict)
+    datatypes: dict[int | str, DataType] = field(default_factory=dict)
+    table: AliasTable | None = None
+    stream_alias: int | None = None
+
+    def learn(self, metrics: Sequence[Metric]) -> None:
+        self.aliases.clear()
+        self.datatypes.clear()
+        for m in metrics:
+            if m.name is not None:
+                self.datatypes[m.name] = m.datatype
+                if m.alias is not None:
+                    self.aliases[m.alias] = m.name
+                    self.datatypes[m.alias] = m.datatype
+
+
+class TagIndex:
+    """Which tag a metric feeds: ``tag_map`` by (group, node, device, metric), else
+    ``metric_names`` by metric name alone."""
+
+    def __init__(self, tag_map: Mapping[TagKey, int], metric_names: Mapping[str, int]) -> None:
+        self.tag_map = dict(tag_map)
+        self.names = dict(metric_names)
+        self.mapped = set(self.tag_map.values())
+        self.tag_ids = sorted(self.mapped | set(self.names.values()))
+        self.node_tags: dict[tuple[str, str], list[int]] = {}
+        self.device_tags: dict[tuple[str, str, str], list[int]] = {}
+        for (group, node, device, _metric), tag_id in self.tag_map.items():
+            self.node_tags.setdefault((group, node), []).append(tag_id)
+            if device is not None:
+                self.device_tags.setdefault((group, node, device), []).append(tag_id)
+
+    def tag_of(self, topic: Topic, name: str) -> int | None:
+        tag_id = self.tag_map.get((topic.group_id, topic.edge_node_id, topic.device_id, name))
+        return self.names.get(name) if tag_id is None else tag_id
+
+    def named(self, scope: Scope) -> set[int]:
+        """Tags a birth of ``scope`` maps by metric name (``metric_names``)."""
+        return {self.names[n] for n in scope.datatypes if isinstance(n, str) and n in self.names}
+
+    def learn(self, topic: Topic, scope: Scope, metrics: Sequence[Metric]) -> set[int]:
+        """Take a birth's aliases and datatypes and build the scope's columnar lookup;
+        returns the tags the birth maps by name."""
+        scope.learn(metrics)
+        scope.stream_alias = next(
+            (
+                alias
+                for alias, name in scope.aliases.items()
+                if name == STREAM_SEQ_METRIC and scope.datatypes[alias] is DataType.UInt64
+            ),
+            None,
+        )
+        scope.table = AliasTable.build(
+            (alias, scope.datatypes[alias], None if alias == scope.stream_alias else tag)
+            for alias, name in scope.aliases.items()
+            for tag in (self.tag_of(topic, name),)
+        )
+        return self.named(scope)
+
+
+# ----------------------------------------------------------------------------- columnar
+
+
+@dataclass
+class Group:
+    """The data messages of one scope in a run, decoded together."""
+
+    key: tuple[str, str, str | None]
+    scope: Scope
+    records: Records
+    offsets: npt.NDArray[np.intp]
+    accepted: list[int] = field(default_factory=list)
+    payload_ns: list[int] = field(default_factory=list)
+    stream: list[int] = field(default_factory=list)
+    """The stream number of each accepted message (-1: none)."""
+    flushed: int = 0
+    rewind_to: int | None = None
+    """The scope's highest stream number before its first message not yet flushed."""
+
+
+Place = dict[int, tuple[Group, int, Envelope]]
+ScopeOf = Callable[[Topic], "Scope | None"]
+
+
+def decode_run(run: list[tuple[str, bytes]], topics: list[Topic], scope_of: ScopeOf) -> tuple[
+    list[Group], Place
+]:  # fmt: skip
+    """Columnar decoding of the messages whose scope (``scope_of``: a born node's scope
+    with a lookup table, else None) can take it; ``place[k]`` says where message ``k``'s
+    metrics are. Tables do not change within a run: only births do that, and a run holds
+    data messages only."""
+    members: dict[tuple[str, str, str | None], tuple[Scope, list[tuple[int, Envelope]]]] = {}
+    for k, ((_text, payload), topic) in enumerate(zip(run, topics, strict=True)):
+        scope = scope_of(topic)
+        if scope is None or scope.table is None:
+            continue
+        env = envelope(payload)
+        if env is None or (env.seq or 0) > 255 or (env.timestamp_ms or 0) > MAX_TS_MS:
+            continue  # the exact path says what is wrong
+        key = (topic.group_id, topic.edge_node_id, topic.device_id)
+        members.setdefault(key, (scope, []))[1].append((k, env))
+    groups: list[Group] = []
+    place: Place = {}
+    for key, (scope, items) in members.items():
+        for group, picked in _decode_items(run, key, scope, items):
+            groups.append(group)
+            for index, (k, env) in enumerate(picked):
+                place[k] = (group, index, env)
+    return groups, place
+
+
+def _decode_items(
+    run: list[tuple[str, bytes]],
+    key: tuple[str, str, str | None],
+    scope: Scope,
+    items: list[tuple[int, Envelope]],
+) -> Iterable[tuple[Group, list[tuple[int, Envelope]]]]:
+    """One group for all ``items``, else (one odd message must not send its neighbours
+    down the exact path) one per message that decodes alone."""
+    assert scope.table is not None
+    tries = [items] if len(items) == 1 else [items, *([item] for item in items)]
+    for attempt in tries:
+        parts = [run[k][1][env.start : env.end] for k, env in attempt]
+        lengths = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
+        starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
+        records = decode_records(b"".join(parts), starts, scope.table)
+        if records is not None:
+            offsets = np.concatenate(([0], np.cumsum(records.counts)))
+            yield Group(key, scope, records, offsets), attempt
+            if attempt is items:
+                return
+
+
+def stream_number(group: Group, index: int) -> int | None:
+    """The ``PlantOS/Stream Seq`` message ``index`` of the group carries, if any."""
+    alias = group.scope.stream_alias
+    if alias is None:
+        return None
+    lo, hi = group.offsets[index], group.offsets[index + 1]
+    hits = np.flatnonzero(group.records.alias[lo:hi] == alias)
+    return int(group.records.raw[lo + hits[0]]) if len(hits) else None
+
+
+@dataclass(frozen=True)
+class Columns:
+    tag: npt.NDArray[np.int32]
+    ts: npt.NDArray[np.int64]
+    value: npt.NDArray[np.float64]
+    historical: int
+    stream: int
+    """The highest stream number of the messages these samples come from (-1: none)."""
+
+
+def group_columns(group: Group) -> Columns:
+    """The samples of the group's messages accepted since the last call, in order."""
+    table = group.scope.table
+    assert table is not None
+    accepted = np.array(group.accepted[group.flushed :], dtype=np.intp)
+    payload_ns = np.array(group.payload_ns[group.flushed :], dtype=np.int64)
+    stream = max(group.stream[group.flushed :], default=-1)
+    rec, offsets = group.records, group.offsets
+    counts = rec.counts[accepted]
+    if len(accepted) == len(rec.counts):
+        rows: slice | npt.NDArray[np.intp] = slice(None)
+    else:
+        starts = offsets[accepted]
+        rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    alias = rec.alias[rows]
+    tag = table.tag_id[alias]
+    keep = tag >= 0
+    ts_ms = rec.ts_ms[rows]
+    ts = np.where(ts_ms >= 0, ts_ms * NS_PER_MS, np.repeat(payload_ns, counts))
+    value = rec.value[rows]
+    historical = int(np.count_nonzero(rec.historical[rows] & keep))
+    if not keep.all():
+        tag, ts, value = tag[keep], ts[keep], value[keep]
+    return Columns(tag, ts, value, historical, stream)
+
+
+# ----------------------------------------------------------------------------- exact path
+
+
+@dataclass(frozen=True)
+class Exact:
+    rows: list[Row]
+    stream: int | None
+    """The message's ``PlantOS/Stream Seq``, if it is a numbered data message."""
+    historical: int
+    non_numeric: int
+
+
+def exact_rows(
+    topic: Topic,
+    decoded: DecodedPayload,
+    scope: Scope,
+    now_ns: int,
+    tags: TagIndex,
+    counts: Counter[str],
+) -> Exact:
+    """Every sample of one message: all of them, or :class:`RebirthNeeded` for an alias
+    the birth did not announce (counted in ``counts``). The historical and non-numeric
+    metrics are counted by the caller, which may still drop the message as a duplicate."""
+    payload_ns = decoded.timestamp_ms * NS_PER_MS if decoded.timestamp_ms else now_ns
+    named: list[tuple[str, Metric]] = []
+    for m in decoded.metrics:
+        name = m.name
+        if name is None:
+            name = scope.aliases.get(m.alias) if m.alias is not None else None
+            if name is None:
+                counts["unknown_aliases"] += 1
+                raise RebirthNeeded(f"alias {m.alias} was not in the birth")
+        named.append((name, m))
+    stream_value: int | None = None
+    if topic.message_type in DATA:
+        stream = next((m for name, m in named if name == STREAM_SEQ_METRIC), None)
+        if (
+            stream is not None
+            and stream.datatype is DataType.UInt64
+            and isinstance(stream.value, int)
+        ):
+            stream_value = stream.value
+    rows: list[Row] = []
+    birth = topic.message_type in (MessageType.NBIRTH, MessageType.DBIRTH)
+    historical = non_numeric = 0
+    for name, m in named:
+        tag_id = tags.tag_of(topic, name) if name != STREAM_SEQ_METRIC else None
+        if tag_id is None:
+            continue
+        ts = m.timestamp_ms * NS_PER_MS if m.timestamp_ms is not None else payload_ns
+        if m.is_null:
+            if not birth:  # a birth's null only says "no value yet": not an observation
+                rows.append((tag_id, ts, math.nan, quality.BAD))
+            continue
+        v = m.value
+        if not isinstance(v, bool | int | float):
+            non_numeric += 1
+            continue
+        if m.is_historical:
+            historical += 1
+        rows.append((tag_id, ts, float(v), quality.GOOD if m.quality is None else m.quality))
+    return Exact(rows, stream_value, historical, non_numeric)

@@ -1,0 +1,485 @@
+"""The Sparkplug host's view of every edge node's session (Sparkplug 3.0, chapter 5).
+
+What :class:`EdgeSessions` does with each message:
+
+* NBIRTH: records bdSeq, the aliases and datatypes of the node's metrics and the
+  node's ``seq``; forgets the node's devices (a new NBIRTH is followed by new DBIRTHs).
+* DBIRTH: records the device's aliases and datatypes.
+* NDATA/DDATA/DBIRTH/DDEATH: ``seq`` must be one more than the node's previous
+  message (255 wraps to 0). A gap, an alias not announced in the birth, or data from a
+  node whose birth this host has not seen sends an NCMD ``Node Control/Rebirth = true``
+  to the node, marks the node's tags ``UncertainLastUsableValue`` (last value, now) if
+  the node is alive (born and not dead: a dead node's tags stay Bad), and discards the
+  node's data messages until its next NBIRTH (the request is repeated after
+  ``rebirth_retry_s`` if no NBIRTH comes). No reorder timeout is configured.
+* A birth that announces ``PlantOS/Stream Seq`` (a PlantOS edge gateway) adds no samples:
+  its values restate the last numbered data message.
+* NDATA/DDATA with the metric ``PlantOS/Stream Seq`` (a PlantOS edge gateway): a message
+  whose stream number is not above the highest accepted for that edge node or device
+  (kept across births and reconnects) is dropped whole and counted in
+  ``duplicates_dropped``; the metric itself never is a sample. When such a message's
+  samples do not fit the hand-over, it is not accepted: the node is asked for a rebirth,
+  which makes a gateway send again everything not yet committed.
+* NDEATH: only when its bdSeq equals the bdSeq of the node's current NBIRTH: all
+  the node's and its devices' tags become ``BadNoCommunication`` with NaN at the host's
+  current time. A stale NDEATH (an older session's Will) is counted and ignored.
+* DDEATH: the device's tags become ``BadNoCommunication`` with NaN at the DDEATH
+  payload's timestamp.
+
+Messages are handled in batches (see :mod:`plantos.edge.sparkplug.transport`); runs of
+data messages go through the columnar decoder, each message still through the same
+checks as the exact path. Samples of one edge node or device keep their order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import paho.mqtt.client as mqtt
+
+from plantos.core import quality
+from plantos.core.clock import Clock
+from plantos.edge.sparkplug.codec import (
+    NAMESPACE,
+    REBIRTH_METRIC,
+    STREAM_SEQ_METRIC,
+    DataType,
+    DecodedPayload,
+    MessageType,
+    Metric,
+    SparkplugDecodeError,
+    StateTopic,
+    Topic,
+    decode_payload,
+    encode_payload,
+    format_topic,
+    next_seq,
+    parse_topic,
+)
+from plantos.edge.sparkplug.columnar import Envelope
+from plantos.edge.sparkplug.commits import Handover, ScopeKey
+from plantos.edge.sparkplug.decoding import (
+    DATA,
+    NS_PER_MS,
+    Group,
+    RebirthNeeded,
+    Scope,
+    TagIndex,
+    decode_run,
+    exact_rows,
+    group_columns,
+    stream_number,
+)
+
+log = logging.getLogger(__name__)
+
+_TOPIC_CACHE = 4096
+OtherTopic = Callable[[mqtt.Client, str, bytes], bool]
+"""Takes a message outside the Sparkplug data namespace (STATE, commit acknowledgements);
+False when it is not one it knows."""
+StateHandler = Callable[[mqtt.Client, StateTopic, bytes], None]
+
+
+@dataclass
+class Node:
+    born: bool = False
+    bdseq: int | None = None
+    last_seq: int | None = None
+    scope: Scope = field(default_factory=Scope)
+    devices: dict[str, Scope] = field(default_factory=dict)
+    awaiting_rebirth: bool = False
+    rebirth_sent_at: float = -math.inf
+    named_tags: set[int] = field(default_factory=set)
+    """Tags its births mapped by name (``metric_names``), devices included."""
+
+
+class EdgeSessions:
+    """Every edge node's session and the samples its messages give (see the module doc)."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        tags: TagIndex,
+        handover: Handover,
+        clock: Clock,
+        rebirth_retry_s: float,
+        on_state: StateHandler,
+        on_other: OtherTopic,
+        on_replayed: Callable[[tuple[str, str]], None],
+        log_bounded: Callable[[str], None],
+        warn: Callable[[str], None],
+    ) -> None:
+        self._name = name
+        self.tags = tags
+        self.handover = handover
+        self.clock = clock
+        self.rebirth_retry_s = rebirth_retry_s
+        self._on_state = on_state
+        self._on_other = on_other
+        self._on_replayed = on_replayed
+        self._log_bounded = log_bounded
+        self._warn = warn
+        self.nodes: dict[tuple[str, str], Node] = {}
+        self.accepted: dict[ScopeKey, int] = {}
+        """Highest stream number accepted per scope, kept across births and reconnects."""
+        self.committed: Callable[[ScopeKey], int] = lambda key: -1
+        self._topics: dict[str, Topic | StateTopic | SparkplugDecodeError] = {}
+        self.last_value = np.full(max(tags.tag_ids, default=0) + 1, np.nan)
+        self.counts: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle_batch(self, client: mqtt.Client, batch: list[tuple[str, bytes]]) -> None:
+        """Handle messages in order; runs of data messages together."""
+        i = 0
+        while i < len(batch):
+            j = i
+            while j < len(batch) and self._is_data(batch[j][0]):
+                j += 1
+            if j > i:
+                self._data_run(client, batch[i:j])
+                i = j
+            else:
+                self._handle_one(client, *batch[i])
+                i += 1
+
+    def _topic(self, text: str) -> Topic | StateTopic | SparkplugDecodeError:
+        got = self._topics.get(text)
+        if got is None:
+            try:
+                got = parse_topic(text)
+            except SparkplugDecodeError as exc:
+                got = exc
+            if len(self._topics) >= _TOPIC_CACHE:
+                self._topics.clear()
+            self._topics[text] = got
+        return got
+
+    def _is_data(self, text: str) -> bool:
+        topic = self._topic(text)
+        return isinstance(topic, Topic) and topic.message_type in DATA
+
+    def _handle_one(self, client: mqtt.Client, text: str, payload: bytes) -> None:
+        """The exact path for one message of any kind; never raises."""
+        try:
+            topic = self._topic(text)
+            if isinstance(topic, SparkplugDecodeError):
+                if self._on_other(client, text, payload):
+                    return
+                raise SparkplugDecodeError(str(topic))
+            if isinstance(topic, StateTopic):
+                self._on_state(client, topic, payload)
+            else:
+                self._handle(client, topic, payload)
+        except (SparkplugDecodeError, ValueError) as exc:
+            self.counts["malformed"] += 1
+            self._log_bounded(f"malformed message on {text}: {exc}")
+        except Exception as exc:  # a bad message must never stop the worker
+            self.counts["malformed"] += 1
+            self._log_bounded(f"cannot handle message on {text}: {exc!r}")
+
+    # ------------------------------------------------------------------ columnar path
+
+    def _data_run(self, client: mqtt.Client, run: list[tuple[str, bytes]]) -> None:
+        """NDATA/DDATA messages in a row: decode each scope's messages together, then
+        walk them in order, each through the same checks as :meth:`_handle`."""
+        topics: list[Topic] = []
+        for text, _payload in run:
+            topic = self._topic(text)
+            assert isinstance(topic, Topic)  # a run holds data messages only
+            topics.append(topic)
+        try:
+            groups, place = decode_run(run, topics, self._columnar_scope)
+        except Exception as exc:  # never lose the run to a bug here: the exact path remains
+            self._log_bounded(f"columnar decoding failed: {exc!r}")
+            groups, place = [], {}
+        for k, (text, payload) in enumerate(run):
+            where = place.get(k)
+            if where is None:
+                self._flush(client, groups)
+                self._handle_one(client, text, payload)
+                continue
+            group, index, env = where
+            try:
+                self._data_message(client, topics[k], group, index, env, groups)
+            except Exception as exc:  # as in _handle_one
+                self.counts["malformed"] += 1
+                self._log_bounded(f"cannot handle message on {text}: {exc!r}")
+        self._flush(client, groups)
+
+    def _columnar_scope(self, topic: Topic) -> Scope | None:
+        node = self.nodes.get((topic.group_id, topic.edge_node_id))
+        if node is None or not node.born or node.awaiting_rebirth:
+            return None
+        return node.scope if topic.device_id is None else node.devices.get(topic.device_id)
+
+    def _data_message(
+        self,
+        client: mqtt.Client,
+        topic: Topic,
+        group: Group,
+        index: int,
+        env: Envelope,
+        groups: list[Group],
+    ) -> None:
+        """:meth:`_handle` for an NDATA/DDATA whose metrics ``group`` holds; samples of
+        messages accepted before a rebirth request are flushed first, to keep the order."""
+        node = self.nodes[(topic.group_id, topic.edge_node_id)]
+        now_ns = self.clock.now_ns()
+        if node.awaiting_rebirth or not node.born:  # an earlier message of the run
+            self.counts["discarded_awaiting_rebirth"] += 1
+            self._flush(client, groups)
+            self._request_rebirth(client, topic, node, now_ns, "no birth seen")
+            return
+        expected = (node.last_seq + 1) % 256 if node.last_seq is not None else None  # next_seq
+        if env.seq is None or env.seq != expected:
+            self.counts["seq_gaps"] += 1
+            self._flush(client, groups)
+            self._request_rebirth(
+                client, topic, node, now_ns, f"seq {env.seq} where {expected} was expected"
+            )
+            return
+        node.last_seq = env.seq
+        seq = stream_number(group, index)
+        if seq is not None:
+            if len(group.accepted) == group.flushed:
+                group.rewind_to = self.accepted.get(group.key, -1)
+            if self._duplicate(group.key, seq):
+                return
+        group.accepted.append(index)
+        group.payload_ns.append(env.timestamp_ms * NS_PER_MS if env.timestamp_ms else now_ns)
+        group.stream.append(-1 if seq is None else seq)
+        self.counts["columnar_messages"] += 1
+
+    def _flush(self, client: mqtt.Client, groups: list[Group]) -> None:
+        """Samples of the messages accepted so far, group by group, into the hand-over."""
+        for group in groups:
+            if len(group.accepted) == group.flushed:
+                continue
+            cols = group_columns(group)
+            group.flushed = len(group.accepted)
+            if cols.stream >= 0 and len(cols.tag) > self.handover.room():
+                self._refuse(client, group.key, group.rewind_to, len(cols.tag))
+                continue
+            self.counts["historical"] += cols.historical
+            self.last_value[cols.tag] = cols.value  # a 1-D index assigns in order: last stays
+            marks = {group.key: cols.stream} if cols.stream >= 0 else None
+            self.handover.put(
+                cols.tag, cols.ts, cols.value, np.zeros(len(cols.tag), np.uint32), marks=marks
+            )
+
+    def _refuse(self, client: mqtt.Client, key: ScopeKey, rewind_to: int | None, n: int) -> None:
+        """Numbered samples that do not fit: not accepted, so they can come again."""
+        self.counts["refused_full"] += n
+        if rewind_to is None or rewind_to < 0:
+            self.accepted.pop(key, None)
+        else:
+            self.accepted[key] = rewind_to
+        node = self.nodes.get((key[0], key[1]))
+        if node is not None:
+            topic = Topic(NAMESPACE, key[0], MessageType.NDATA, key[1], key[2])
+            self._request_rebirth(
+                client, topic, node, self.clock.now_ns(), f"{n} samples do not fit the hand-over"
+            )
+
+    def _duplicate(self, key: ScopeKey, stream_seq: int) -> bool:
+        """True (and counted) when a message with ``stream_seq`` was accepted already."""
+        if stream_seq <= self.accepted.get(key, -1):
+            self.counts["duplicates_dropped"] += 1
+            if stream_seq <= self.committed(key):
+                self._on_replayed((key[0], key[1]))
+            return True
+        self.accepted[key] = stream_seq
+        return False
+
+    # ------------------------------------------------------------------ exact path
+
+    def _handle(self, client: mqtt.Client, topic: Topic, payload: bytes) -> None:
+        key = (topic.group_id, topic.edge_node_id)
+        node = self.nodes.setdefault(key, Node())
+        kind = topic.message_type
+        if kind in (MessageType.NCMD, MessageType.DCMD):
+            return
+        scope = node.scope
+        if topic.device_id is not None:
+            scope = node.devices.get(topic.device_id) or Scope()
+        datatypes = None if kind in (MessageType.NBIRTH, MessageType.DBIRTH) else scope.datatypes
+        decoded = decode_payload(payload, datatypes=datatypes)
+        now_ns = self.clock.now_ns()
+
+        if kind is MessageType.NBIRTH:
+            self._nbirth(topic, node, decoded, now_ns)
+            return
+        if kind is MessageType.NDEATH:
+            self._ndeath(topic, node, decoded, now_ns)
+            return
+        if node.awaiting_rebirth or not node.born:
+            self.counts["discarded_awaiting_rebirth"] += 1
+            self._request_rebirth(client, topic, node, now_ns, "no birth seen")
+            return
+        try:
+            self._check_seq(node, decoded)
+            if kind is MessageType.DBIRTH:
+                assert topic.device_id is not None
+                device = node.devices.setdefault(topic.device_id, Scope())
+                node.named_tags |= self.tags.learn(topic, device, decoded.metrics)
+                self._birth_samples(topic, decoded, device, now_ns)
+            elif kind is MessageType.DDEATH:
+                assert topic.device_id is not None
+                device = node.devices.pop(topic.device_id, Scope())
+                self.counts["device_deaths"] += 1
+                ts = decoded.timestamp_ms * NS_PER_MS if decoded.timestamp_ms else now_ns
+                tags = self.tags.device_tags.get(
+                    (topic.group_id, topic.edge_node_id, topic.device_id)
+                )
+                named = sorted(self.tags.named(device) - self.tags.mapped)
+                self.mark([*(tags or []), *named], ts, quality.BAD_NO_COMMUNICATION)
+            else:  # NDATA, DDATA
+                if topic.device_id is not None and topic.device_id not in node.devices:
+                    raise RebirthNeeded(f"DDATA from device {topic.device_id!r} without DBIRTH")
+                self._samples(client, topic, decoded, scope, now_ns)
+        except RebirthNeeded as exc:
+            self._request_rebirth(client, topic, node, now_ns, str(exc))
+
+    def _nbirth(self, topic: Topic, node: Node, decoded: DecodedPayload, now_ns: int) -> None:
+        bdseq = next((m.value for m in decoded.metrics if m.name == "bdSeq"), None)
+        if decoded.seq is None:
+            raise SparkplugDecodeError("NBIRTH without seq")
+        if not isinstance(bdseq, int) or isinstance(bdseq, bool):
+            raise SparkplugDecodeError("NBIRTH without an integer bdSeq metric")
+        node.born = True
+        node.bdseq = bdseq
+        node.last_seq = decoded.seq
+        node.awaiting_rebirth = False
+        node.devices.clear()
+        node.named_tags |= self.tags.learn(topic, node.scope, decoded.metrics)
+        self._birth_samples(topic, decoded, node.scope, now_ns)
+
+    def _ndeath(self, topic: Topic, node: Node, decoded: DecodedPayload, now_ns: int) -> None:
+        bdseq = next((m.value for m in decoded.metrics if m.name == "bdSeq"), None)
+        if not node.born or bdseq is None or bdseq != node.bdseq:
+            self.counts["stale_deaths"] += 1
+            log.info(
+                "%s: ignoring NDEATH of %s/%s with bdSeq %s (current birth: %s)",
+                self._name, topic.group_id, topic.edge_node_id, bdseq, node.bdseq,
+            )  # fmt: skip
+            return
+        node.born = False
+        node.devices.clear()
+        node.last_seq = None
+        self.counts["node_deaths"] += 1
+        tags = self.tags.node_tags.get((topic.group_id, topic.edge_node_id), [])
+        self.mark([*tags, *self._node_names(node)], now_ns, quality.BAD_NO_COMMUNICATION)
+
+    def _check_seq(self, node: Node, decoded: DecodedPayload) -> None:
+        expected = next_seq(node.last_seq) if node.last_seq is not None else None
+        if decoded.seq is None or decoded.seq != expected:
+            self.counts["seq_gaps"] += 1
+            raise RebirthNeeded(f"seq {decoded.seq} where {expected} was expected")
+        node.last_seq = decoded.seq
+
+    def _birth_samples(
+        self, topic: Topic, decoded: DecodedPayload, scope: Scope, now_ns: int
+    ) -> None:
+        """A birth's values are samples, except in a numbered stream: there every sample
+        travels in a numbered data message, and the birth only restates the last one (a
+        restarted core would otherwise store it twice)."""
+        if STREAM_SEQ_METRIC in scope.datatypes:
+            return
+        self._samples(None, topic, decoded, scope, now_ns)
+
+    def _node_names(self, node: Node) -> list[int]:
+        """Tags the node's births mapped by name and ``tag_map`` does not already list."""
+        return sorted(node.named_tags - self.tags.mapped)
+
+    def _samples(
+        self,
+        client: mqtt.Client | None,
+        topic: Topic,
+        decoded: DecodedPayload,
+        scope: Scope,
+        now_ns: int,
+    ) -> None:
+        exact = exact_rows(topic, decoded, scope, now_ns, self.tags, self.counts)
+        key = (topic.group_id, topic.edge_node_id, topic.device_id)
+        before = self.accepted.get(key, -1)
+        if exact.stream is not None and self._duplicate(key, exact.stream):
+            return
+        full = len(exact.rows) > self.handover.room()
+        if exact.stream is not None and client is not None and full:
+            self._refuse(client, key, before, len(exact.rows))
+            return
+        self.counts["historical"] += exact.historical
+        self.counts["non_numeric"] += exact.non_numeric
+        marks = {key: exact.stream} if exact.stream is not None else None
+        if not exact.rows:  # all-or-nothing: a message with an unknown alias adds no samples
+            if marks:
+                self.handover.put(*_empty_columns(), marks=marks)
+            return
+        tag, ts_col, value_col, q = zip(*exact.rows, strict=True)
+        tags = np.array(tag, dtype=np.int32)
+        values = np.array(value_col, dtype=np.float64)
+        self.last_value[tags] = values
+        self.handover.put(
+            tags,
+            np.array(ts_col, dtype=np.int64),
+            values,
+            np.array(q, dtype=np.uint32),
+            marks=marks,
+        )
+
+    def _request_rebirth(
+        self, client: mqtt.Client, topic: Topic, node: Node, now_ns: int, why: str
+    ) -> None:
+        first = not node.awaiting_rebirth
+        now = time.monotonic()
+        if first and node.born:  # a dead node's tags stay Bad (NDEATH), not "last usable"
+            tags = self.tags.node_tags.get((topic.group_id, topic.edge_node_id), [])
+            self.mark(
+                [*tags, *self._node_names(node)],
+                now_ns,
+                quality.UNCERTAIN_LAST_USABLE_VALUE,
+                keep_value=True,
+            )
+        elif not first and now - node.rebirth_sent_at < self.rebirth_retry_s:
+            return
+        node.awaiting_rebirth = True
+        node.rebirth_sent_at = now
+        ncmd = Topic(NAMESPACE, topic.group_id, MessageType.NCMD, topic.edge_node_id)
+        body = encode_payload(
+            timestamp_ms=now_ns // NS_PER_MS,
+            seq=None,
+            metrics=[Metric(name=REBIRTH_METRIC, datatype=DataType.Boolean, value=True)],
+        )
+        self.counts["rebirths_requested"] += 1  # counted first: whoever sees the NCMD sees it
+        client.publish(format_topic(ncmd), body, qos=0, retain=False)
+        self._warn(f"requested a rebirth of {topic.group_id}/{topic.edge_node_id}: {why}")
+
+    def mark(self, tags: Sequence[int], ts_ns: int, code: int, *, keep_value: bool = False) -> None:
+        """One sample per tag saying what became of it (``code``), at ``ts_ns``."""
+        if not tags:
+            return
+        ids = np.array(tags, dtype=np.int32)
+        values = self.last_value[ids] if keep_value else np.full(len(ids), np.nan)
+        self.handover.put(
+            ids,
+            np.full(len(ids), ts_ns, dtype=np.int64),
+            values,
+            np.full(len(ids), code, np.uint32),
+        )
+
+
+def _empty_columns() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.empty(0, np.int32),
+        np.empty(0, np.int64),
+        np.empty(0, np.float64),
+        np.empty(0, np.uint32),
+    )
