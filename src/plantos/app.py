@@ -36,6 +36,7 @@ from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
 from plantos.live import LiveState
 from plantos.model import Plant, TagDef, load_plant
+from plantos.mom.setup import open_mom
 from plantos.security import TokenStore
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,19 @@ class Platform:
         self._analytics_sub = self.bus.subscribe(
             SAMPLES, name="analytics", maxsize=settings.bus_capacity
         )
+        self.mom = open_mom(
+            self.plant,
+            data_dir=settings.data_dir,
+            clock=self.clock,
+            tag_ids=self.tag_ids,
+            oee=self.analytics.oee_config,
+            emit=self.emit,
+        )
+        """Production orders, their live progress from the counters, and the plan."""
+        self._mom_subs = (
+            self.bus.subscribe(SAMPLES, name="mom", maxsize=settings.bus_capacity),
+            self.bus.subscribe(EVENTS, name="mom-floor", maxsize=settings.bus_capacity),
+        )
         self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
         """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
         self._consumers: list[asyncio.Task[None]] = []
@@ -167,6 +181,7 @@ class Platform:
             asyncio.create_task(self.writer.run(), name="historian-writer"),
             asyncio.create_task(self._follow_live(), name="live-state"),
             asyncio.create_task(self._judge(), name="analytics"),
+            *self.mom.tasks(*self._mom_subs),
         ]
         self._feeders = [asyncio.create_task(_guard(s)) for s in self._sources]
 
@@ -185,6 +200,7 @@ class Platform:
         await self.bus.close()
         await asyncio.gather(*self._consumers, return_exceptions=True)
         self.historian.close()
+        self.mom.service.engine.dispose()
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -194,6 +210,7 @@ class Platform:
             "events": dict(self.events_seen),
             "analytics": self.analytics.metrics(),
             "connectors": [c.metrics() for c in self.connectors],
+            "mom": self.mom.metrics(),
         }
 
 

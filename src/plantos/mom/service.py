@@ -100,6 +100,17 @@ class MomService:
 
         return self._change(work)
 
+    def pause_on(self, asset: str, *, ts_ns: int) -> list[Event]:
+        """Pause the order running on ``asset`` as of ``ts_ns`` (when its machine went
+        down), so the plan can move the rest of it; the events of the change."""
+
+        def work(uow: SqlUnitOfWork) -> None:
+            order = uow.orders.running_on(asset)
+            if order is not None:
+                order.transition("paused", ts_ns=ts_ns)
+
+        return self._change(work)[1]
+
     def orders(self, *, states: Sequence[str] | None = None) -> list[ProductionOrder]:
         return self._read(lambda uow: uow.orders.list(states=states))
 

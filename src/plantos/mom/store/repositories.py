@@ -82,7 +82,9 @@ class OrderRepository:
         query = sa.select(t.orders).order_by(t.orders.c.due_ns, t.orders.c.id).limit(limit)
         if states is not None:
             query = query.where(t.orders.c.state.in_(list(states)))
-        return [self.seen.get(r.id) or self._track(r) for r in self._c.execute(query)]
+        found = [self.seen.get(r.id) or self._track(r) for r in self._c.execute(query)]
+        # an order changed in this transaction is listed by its state now, not its row's
+        return [o for o in found if states is None or o.state in states]
 
     def running_on(self, asset: str) -> ProductionOrder | None:
         """The order running on ``asset`` (the earliest started when, wrongly, several are)."""
@@ -95,7 +97,10 @@ class OrderRepository:
             .order_by(t.orders.c.started_ns, t.orders.c.id)
             .limit(1)
         ).first()
-        return None if row is None else (self.seen.get(row.id) or self._track(row))
+        if row is None:
+            return None
+        order = self.seen.get(row.id) or self._track(row)
+        return order if order.state == "running" and order.asset == asset else None
 
     def save_seen(self) -> None:
         """Write every order handed out in this transaction, checking its version."""
