@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from plantos.api import alarms, history, judgements, live, oee, plant, prometheus, system
+from plantos.api import alarms, history, judgements, live, oee, orders, plant, prometheus, system
+from plantos.api import mom as mom_api
 from plantos.api.auth import require_identity
 from plantos.api.errors import install_error_handlers
 
@@ -13,6 +14,8 @@ def install_api(app: FastAPI) -> None:
     install_error_handlers(app)
     guarded = [Depends(require_identity)]
     for module in (plant, history, live, system, alarms, oee, judgements):
+        app.include_router(module.router, prefix="/api/v1", dependencies=guarded)
+    for module in (orders, mom_api):
         app.include_router(module.router, prefix="/api/v1", dependencies=guarded)
 
     app.include_router(prometheus.router, dependencies=guarded)

@@ -66,10 +66,16 @@ class Planner:
         self.workers = workers
 
     def replan(
-        self, trigger: str, *, asset: str | None = None, down: Collection[str] = ()
+        self,
+        trigger: str,
+        *,
+        asset: str | None = None,
+        down: Collection[str] = (),
+        now_ns: int | None = None,
     ) -> tuple[ScheduleChange | None, list[Event]]:
-        """Plan every open order now; ``None`` when there is nothing to plan."""
-        now = self.service.clock.now_ns()
+        """Plan every open order from ``now_ns`` (the time of the newest fact the floor
+        reported; the clock when not given); ``None`` when there is nothing to plan."""
+        now = self.service.clock.now_ns() if now_ns is None else now_ns
         orders = self.service.orders(states=OPEN_STATES)
         _, routings = self.service.master()
         plans = self.service.plans()

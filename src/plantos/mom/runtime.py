@@ -70,6 +70,7 @@ class MomRuntime:
         self._wake = asyncio.Event()
         self._closing = False
         self._counted_ns = 0
+        self._floor_ns = 0
         self._counts_done = False
         self._counted = asyncio.Condition()
 
@@ -137,6 +138,8 @@ class MomRuntime:
     async def _follow_floor(self, sub: SubscriptionPort) -> None:
         try:
             async for msg in sub:
+                if isinstance(msg, MachineStateChanged | OrderReleased):
+                    self._floor_ns = max(self._floor_ns, msg.ts_ns)
                 if isinstance(msg, MachineStateChanged) and msg.subject in self.reader.assets:
                     self._machine_state(msg)
                 elif isinstance(msg, OrderReleased):
@@ -186,13 +189,20 @@ class MomRuntime:
             pending, key=lambda p: TRIGGER_RANK.index(p[0]) if p[0] in TRIGGER_RANK else 99
         )
         change, events = await asyncio.to_thread(
-            self.planner.replan, kind, asset=asset, down=set(self.down)
+            self.planner.replan, kind, asset=asset, down=set(self.down), now_ns=self.data_now_ns()
         )
         if change is not None:
             self.changes.append(change)
             self.counters["plans_published"] += 1
         for event in events:
             await self.emit(event)
+
+    def data_now_ns(self) -> int:
+        """The time of the newest fact from the floor: plans start there. Live, this is
+        the present; in a headless run, where the stages may lag the simulated clock,
+        it keeps the plan in step with what the plant has reported."""
+        seen = max(self._counted_ns, self._floor_ns)
+        return seen or self.service.clock.now_ns()
 
     def metrics(self) -> dict[str, Any]:
         return {
