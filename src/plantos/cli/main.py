@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import analytics, browse, check, demo, edge, query, serve, signin
+from plantos.cli import analytics, browse, check, db, demo, edge, orders, query, serve, signin
 
 app = typer.Typer(
     name="plantos",
@@ -21,6 +21,8 @@ app.command("signin-link")(signin.signin_link)
 app.command("browse")(browse.browse)
 app.command("edge")(edge.edge)
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(db.app, name="db")
+app.add_typer(orders.app, name="orders")
 
 if __name__ == "__main__":
     app()

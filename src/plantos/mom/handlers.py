@@ -105,6 +105,7 @@ def book_counts(
     the result, never dropped silently; an operator count that cannot be booked raises."""
     products = uow.master.products()
     routings = uow.master.routings()
+    uow.orders.load_open()
     result = Booking()
     for count in sorted(counts, key=lambda c: c.ts_ns):
         order = _order_for(uow, count.asset, routings, plan, ts_ns=count.ts_ns)
@@ -178,10 +179,10 @@ def next_order(
                 continue
             if fits(order) or (order.state == "paused" and _can_do(order, routings, asset)):
                 return order
-    resumable = [o for o in uow.orders.list(states=("paused",)) if o.asset == asset]
+    resumable = [o for o in uow.orders.open_orders(("paused",)) if o.asset == asset]
     if resumable:
         return resumable[0]
-    candidates = [o for o in uow.orders.list(states=("released", "scheduled")) if fits(o)]
+    candidates = [o for o in uow.orders.open_orders(("released", "scheduled")) if fits(o)]
     candidates.sort(key=lambda o: (-o.priority, o.due_ns, o.id))
     return candidates[0] if candidates else None
 
@@ -189,7 +190,7 @@ def next_order(
 def _paused_after(uow: UnitOfWork, asset: str, ts_ns: int) -> ProductionOrder | None:
     """An order paused on ``asset`` at or after ``ts_ns``: a count that arrives after the
     pause but was made before it still belongs to that order."""
-    for order in uow.orders.list(states=("paused",)):
+    for order in uow.orders.open_orders(("paused",)):
         if order.asset == asset and order.runs and (order.runs[-1][2] or 0) >= ts_ns:
             return order
     return None

@@ -18,7 +18,13 @@ from plantos.core.events import Event
 from plantos.model.plant import Plant
 from plantos.mom.domain.events import ScheduleChanged
 from plantos.mom.domain.order import OPEN_STATES
-from plantos.mom.planning import FloorState, Scheduler, build_problem, moved_operations, published
+from plantos.mom.planning import (
+    FloorState,
+    Scheduler,
+    build_problem,
+    moved_operations,
+    published,
+)
 from plantos.mom.service import MomService
 
 NS = 1_000_000_000
@@ -92,7 +98,7 @@ class Planner:
             return None, []
         plan = self.scheduler.solve(problem, time_limit_s=self.time_limit_s, workers=self.workers)
         baseline = self.scheduler.dispatch(problem)
-        change = self.scheduler.diff(problem.previous, plan, jobs)
+        change = self.scheduler.diff(_before(self.scheduler, floor, jobs), plan, jobs)
         moved = moved_operations(change)
         record = published(plan, now_ns=now, trigger=trigger, asset=asset)
 
@@ -129,3 +135,16 @@ class Planner:
             ),
             events,
         )
+
+
+def _before(sched: Scheduler, floor: FloorState, jobs: list[Any]) -> list[Any]:
+    """Every operation of the plan in force still to be made, including those that had
+    started or were due on a machine now down: moving them is what the floor must hear."""
+    if floor.previous is None:
+        return []
+    keys = {(op.order_id, op.index) for job in jobs for op in job.operations}
+    return [
+        sched.Assignment(p.order_id, p.index, p.asset, p.start_s, p.end_s)
+        for p in floor.previous.operations
+        if (p.order_id, p.index) in keys
+    ]

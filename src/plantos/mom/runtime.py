@@ -38,6 +38,7 @@ DOWN = "down"
 URGENT_PRIORITY = 3
 """Orders of at least this priority are planned the moment they are released."""
 CHANGES_KEPT = 1000
+OUTAGES_KEPT = 16
 RETRIES = 5
 # Which trigger names a coalesced recalculation, most significant first.
 TRIGGER_RANK = (
@@ -65,8 +66,11 @@ class MomRuntime:
         self.changes: deque[ScheduleChange] = deque(maxlen=CHANGES_KEPT)
         self.counters: Counter[str] = Counter()
         self.unassigned: Counter[str] = Counter()
-        self._pending: dict[tuple[str, str | None], None] = {}
-        self._down_at: dict[str, int] = {}
+        self._timed: list[tuple[int, str, str]] = []
+        """Machine-state triggers (time, kind, asset): each replans as of its time."""
+        self._untimed: dict[tuple[str, str | None], None] = {}
+        """Other triggers, coalesced into one recalculation as of the newest fact."""
+        self._outages: dict[str, deque[list[int | None]]] = {}
         self._wake = asyncio.Event()
         self._closing = False
         self._counted_ns = 0
@@ -85,10 +89,22 @@ class MomRuntime:
             asyncio.create_task(self._plan_on_triggers(), name="mom-planner"),
         ]
 
-    def trigger(self, kind: str, asset: str | None = None) -> None:
-        """Ask for a recalculation; triggers that arrive while one runs are coalesced."""
-        self._pending[(kind, asset)] = None
+    def trigger(self, kind: str, asset: str | None = None, *, at_ns: int | None = None) -> None:
+        """Ask for a recalculation, as of ``at_ns`` (when the fact that asks for it
+        happened) or of the newest fact; untimed triggers are coalesced."""
+        if at_ns is not None and asset is not None:
+            self._timed.append((at_ns, kind, asset))
+        else:
+            self._untimed[(kind, asset)] = None
         self._wake.set()
+
+    def down_at(self, ts_ns: int) -> set[str]:
+        """The assets whose machine state was down at ``ts_ns``, as far as known then."""
+        return {
+            asset
+            for asset, spans in self._outages.items()
+            if any(s is not None and s <= ts_ns and (e is None or e > ts_ns) for s, e in spans)
+        }
 
     async def _follow_counts(self, sub: SubscriptionPort) -> None:
         try:
@@ -138,7 +154,7 @@ class MomRuntime:
     async def _follow_floor(self, sub: SubscriptionPort) -> None:
         try:
             async for msg in sub:
-                if isinstance(msg, MachineStateChanged | OrderReleased):
+                if isinstance(msg, MachineStateChanged):
                     self._floor_ns = max(self._floor_ns, msg.ts_ns)
                 if isinstance(msg, MachineStateChanged) and msg.subject in self.reader.assets:
                     self._machine_state(msg)
@@ -154,42 +170,51 @@ class MomRuntime:
 
     def _machine_state(self, event: MachineStateChanged) -> None:
         self.states[event.subject] = event.state
+        spans = self._outages.setdefault(event.subject, deque(maxlen=OUTAGES_KEPT))
         if event.state == DOWN and event.subject not in self.down:
             self.down.add(event.subject)
-            self._down_at[event.subject] = event.ts_ns
-            self.trigger("asset down", event.subject)
+            spans.append([event.ts_ns, None])
+            self.trigger("asset down", event.subject, at_ns=event.ts_ns)
         elif event.state != DOWN and event.subject in self.down:
             self.down.discard(event.subject)
-            self.trigger("asset back", event.subject)
+            if spans:
+                spans[-1][1] = event.ts_ns
+            self.trigger("asset back", event.subject, at_ns=event.ts_ns)
 
     async def _plan_on_triggers(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            pending, self._pending = list(self._pending), {}
-            if pending:
-                try:
-                    await self._recalculate(pending)
-                except Exception:
-                    self.counters["plan_errors"] += 1
-                    log.exception("recalculating the plan failed")
-            if self._closing and not self._pending:
+            timed, self._timed = sorted(self._timed), []
+            untimed, self._untimed = list(self._untimed), {}
+            try:
+                await self._recalculate(timed, untimed)
+            except Exception:
+                self.counters["plan_errors"] += 1
+                log.exception("recalculating the plan failed")
+            if self._closing and not self._timed and not self._untimed:
                 return
 
-    async def _recalculate(self, pending: list[tuple[str, str | None]]) -> None:
-        for kind, asset in pending:
-            if kind == "asset down" and asset is not None:
-                at = self._down_at.get(asset, self.service.clock.now_ns())
+    async def _recalculate(
+        self, timed: list[tuple[int, str, str]], untimed: list[tuple[str, str | None]]
+    ) -> None:
+        """Each breakdown and repair in time order (pausing the order of a machine that
+        went down once its parts up to then are booked), then the other triggers."""
+        for at, kind, asset in timed:
+            if kind == "asset down":
                 await self._counted_until(at)
                 for event in await asyncio.to_thread(self.service.pause_on, asset, ts_ns=at):
                     await self.emit(event)
+            await self._replan(kind, asset, at)
+        if untimed:
+            kind, name = min(untimed, key=lambda t: TRIGGER_RANK.index(t[0]))
+            await self._replan(kind, name, self.data_now_ns())
+
+    async def _replan(self, kind: str, asset: str | None, now_ns: int) -> None:
         if self.planner is None:
             return
-        kind, asset = min(
-            pending, key=lambda p: TRIGGER_RANK.index(p[0]) if p[0] in TRIGGER_RANK else 99
-        )
         change, events = await asyncio.to_thread(
-            self.planner.replan, kind, asset=asset, down=set(self.down), now_ns=self.data_now_ns()
+            self.planner.replan, kind, asset=asset, down=self.down_at(now_ns), now_ns=now_ns
         )
         if change is not None:
             self.changes.append(change)
