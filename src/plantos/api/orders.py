@@ -96,7 +96,7 @@ async def view(platform: Platform, order_id: str) -> dict[str, Any]:
 def _time(text: str, name: str, now_ns: int) -> int:
     try:
         return parse_time_ns(text, now_ns=now_ns)
-    except ValueError as exc:
+    except (ValueError, QueryError) as exc:
         raise QueryError(f"{name}: {exc}") from None
 
 

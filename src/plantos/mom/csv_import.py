@@ -17,6 +17,7 @@ import csv
 import io
 from collections import Counter
 
+from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import parse_time_ns
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.errors import ImportRejectedError
@@ -90,5 +91,5 @@ def _order(row: dict[str, str | None], now_ns: int) -> NewOrder:
 def _time(text: str, name: str, now_ns: int) -> int:
     try:
         return parse_time_ns(text, now_ns=now_ns)
-    except ValueError as exc:
+    except (ValueError, PlantOSError) as exc:
         raise ValueError(f"{name}: {exc}") from None
