@@ -41,6 +41,7 @@ from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
 from plantos.live import LiveState
 from plantos.model import Plant, TagDef, load_plant
+from plantos.mom.setup import open_mom
 from plantos.security import AuditLog, TokenStore, UserStore
 from plantos.security.audit import AUDIT_FILE
 
@@ -121,6 +122,20 @@ class Platform:
             self.plant, self.tag_ids, clock=self.clock, reasons=self.reasons.book(clock=WallClock())
         )
         self.add_consumer("analytics", SAMPLES, self._judge)
+        self.mom = open_mom(
+            self.plant,
+            data_dir=settings.data_dir,
+            clock=self.clock,
+            tag_ids=self.tag_ids,
+            oee=self.analytics.oee_config,
+            emit=self.emit,
+        )
+        """Production orders, their live progress from the counters, and the plan."""
+        mom_samples = self.bus.subscribe(SAMPLES, name="mom", maxsize=settings.bus_capacity)
+        mom_events = self.bus.subscribe(EVENTS, name="mom-floor", maxsize=settings.bus_capacity)
+        feeds = {"mom-counts": mom_samples, "mom-floor": mom_events}
+        for name, consume in self.mom.stages(mom_samples, mom_events).items():
+            self.pipeline.add(name, consume, subscription=feeds.get(name))
         self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
         """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
         self._feeders: list[asyncio.Task[None]] = []
@@ -224,6 +239,7 @@ class Platform:
         await self.bus.close()
         await self.pipeline.stop(timeout_s=self.settings.stop_timeout_s)
         self.historian.close()
+        self.mom.service.engine.dispose()
 
     @property
     def ready(self) -> bool:
@@ -247,6 +263,7 @@ class Platform:
             "events": dict(self.events_seen),
             "analytics": self.analytics.metrics(),
             "connectors": [c.metrics() for c in self.connectors],
+            "mom": self.mom.metrics(),
         }
 
 

@@ -12,12 +12,14 @@ from plantos.api import (
     judgements,
     live,
     oee,
+    orders,
     plant,
     prometheus,
     system,
     tokens,
     users,
 )
+from plantos.api import mom as mom_api
 from plantos.api.auth import FILTERED, require
 from plantos.api.errors import install_error_handlers
 from plantos.api.hardening import install_hardening
@@ -30,7 +32,7 @@ def install_api(app: FastAPI) -> None:
     install_hardening(app)
     for module in (plant, history, live, system, alarms, oee, judgements):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (users, tokens, audit):
+    for module in (users, tokens, audit, orders, mom_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(health_probe)

@@ -14,6 +14,8 @@ from plantos.edge.config import connector_specs
 from plantos.edge.gateway.config import load_edge_config
 from plantos.model import load_plant
 from plantos.model.loader import read_config_text
+from plantos.mom.config import mom_config
+from plantos.mom.masterdata import load_master_data
 
 _EDGE_FILE = re.compile(r"^plantos-edge\s*:", re.MULTILINE)
 
@@ -46,8 +48,11 @@ def _check_one(file: Path) -> str:
     plant = load_plant(file)
     connectors = connector_specs(plant)
     analytics, _oee = analytics_spec(plant)
+    master_file = mom_config(plant).master_data
+    master = load_master_data(master_file, assets=plant.assets) if master_file else None
     return (
         f"{len(plant.root.children)} sites, {len(plant.assets)} assets, "
         f"{len(plant.tags)} tags, {len(connectors)} connectors, "
         f"{len(analytics.spc)} SPC characteristics"
+        + (f", {len(master.products)} products, {len(master.routings)} routings" if master else "")
     )

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import analytics, browse, check, demo, edge, query, schedule, serve, signin
+from plantos.cli import (
+    analytics,
+    browse,
+    check,
+    db,
+    demo,
+    edge,
+    orders,
+    query,
+    schedule,
+    serve,
+    signin,
+)
 from plantos.cli.deadletter import app as deadletter_app
 
 app = typer.Typer(
@@ -25,6 +37,8 @@ app.command("edge")(edge.edge)
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(db.app, name="db")
+app.add_typer(orders.app, name="orders")
 
 if __name__ == "__main__":
     app()

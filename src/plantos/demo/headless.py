@@ -19,7 +19,16 @@ from plantos.app import Platform, Settings
 from plantos.core.clock import ManualClock
 from plantos.core.timeparse import iso
 from plantos.demo.feed import SimulatorFeed
-from plantos.demo.simulator import Simulator, parse_scenario
+from plantos.demo.orders import (
+    RecordingSimulator,
+    order_stream,
+    orders_report,
+    run_with_orders,
+    schedule_changes_report,
+)
+from plantos.demo.simulator import parse_scenario
+from plantos.mom.config import mom_config
+from plantos.mom.masterdata import load_master_data
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
@@ -106,7 +115,7 @@ def run_headless(
     clock = ManualClock(start_ns)
     platform = Platform(Settings(config=config, data_dir=data_dir), clock=clock)
     parsed = [parse_scenario(text, platform.plant) for text in scenarios]
-    simulator = Simulator(
+    simulator = RecordingSimulator(
         platform.plant, platform.tag_ids, seed=seed, start_ns=start_ns, scenarios=parsed
     )
     feed = SimulatorFeed(platform, simulator, chunk_ns=chunk_ns)
@@ -122,7 +131,16 @@ def run_headless(
             next_mark[0] += HOUR_NS
 
     end_ns = start_ns + duration_ns
-    platform.add_source(feed.run_until(end_ns, clock, on_progress=progress))
+    master_file = mom_config(platform.plant).master_data
+    stream = (
+        load_master_data(master_file, assets=platform.plant.assets).order_stream
+        if master_file
+        else {}
+    )
+    orders = order_stream(stream, seed=seed, start_ns=start_ns, end_ns=end_ns) if stream else []
+    platform.add_source(
+        run_with_orders(feed, platform, orders, end_ns=end_ns, clock=clock, on_progress=progress)
+    )
     started = time.perf_counter()
 
     async def main() -> None:
@@ -161,5 +179,9 @@ def run_headless(
         },
         "historian": historian_stats,
         "bus": platform.bus.metrics(),
+        "orders": orders_report(platform, simulator, end_ns),
+        "schedule_changes": schedule_changes_report(platform),
+        "mom": platform.mom.metrics(),
     }
+    platform.mom.service.engine.dispose()
     return HeadlessResult(report)

@@ -73,6 +73,9 @@ class Booking:
 
     booked: int = 0
     unassigned: dict[str, int] = field(default_factory=dict)
+    completed: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)
+    """Orders completed by this batch, and those of them completed after their due date."""
 
     def miss(self, reason: str, parts: int) -> None:
         self.unassigned[reason] = self.unassigned.get(reason, 0) + parts
@@ -102,6 +105,7 @@ def book_counts(
     the result, never dropped silently; an operator count that cannot be booked raises."""
     products = uow.master.products()
     routings = uow.master.routings()
+    uow.orders.load_open()
     result = Booking()
     for count in sorted(counts, key=lambda c: c.ts_ns):
         order = _order_for(uow, count.asset, routings, plan, ts_ns=count.ts_ns)
@@ -119,6 +123,10 @@ def book_counts(
             continue
         if booked:
             result.booked += parts
+            if order.state == "completed":
+                result.completed.append(order.id)
+                if order.completed_ns is not None and order.completed_ns > order.due_ns:
+                    result.late.append(order.id)
         else:
             result.miss(f"counting source is {mode}", parts)
     return result
@@ -135,6 +143,9 @@ def _order_for(
     order = uow.orders.running_on(asset)
     if order is not None:
         return order
+    late = _paused_after(uow, asset, ts_ns)
+    if late is not None:
+        return late
     order = next_order(uow, asset, routings, plan)
     if order is None:
         return None
@@ -148,7 +159,8 @@ def _order_for(
 def next_order(
     uow: UnitOfWork, asset: str, routings: Mapping[str, Routing], plan: PublishedPlan | None
 ) -> ProductionOrder | None:
-    """The order ``asset`` should work on next: the plan's earliest open operation on it,
+    """The order ``asset`` should work on next: the plan's earliest open operation on it
+    (a paused order too: the plan moved it here), else an order paused on this asset,
     else the most urgent released or scheduled order whose current operation it can do."""
 
     def fits(order: ProductionOrder) -> bool:
@@ -163,11 +175,29 @@ def next_order(
     if plan is not None:
         for op in plan.on_asset(asset):
             order = _get(uow, op.order_id)
-            if order is not None and op.index == order.current_operation and fits(order):
+            if order is None or op.index != order.current_operation:
+                continue
+            if fits(order) or (order.state == "paused" and _can_do(order, routings, asset)):
                 return order
-    candidates = [o for o in uow.orders.list(states=("released", "scheduled")) if fits(o)]
+    resumable = [o for o in uow.orders.open_orders(("paused",)) if o.asset == asset]
+    if resumable:
+        return resumable[0]
+    candidates = [o for o in uow.orders.open_orders(("released", "scheduled")) if fits(o)]
     candidates.sort(key=lambda o: (-o.priority, o.due_ns, o.id))
     return candidates[0] if candidates else None
+
+
+def _paused_after(uow: UnitOfWork, asset: str, ts_ns: int) -> ProductionOrder | None:
+    """An order paused on ``asset`` at or after ``ts_ns``: a count that arrives after the
+    pause but was made before it still belongs to that order."""
+    for order in uow.orders.open_orders(("paused",)):
+        if order.asset == asset and order.runs and (order.runs[-1][2] or 0) >= ts_ns:
+            return order
+    return None
+
+
+def _can_do(order: ProductionOrder, routings: Mapping[str, Routing], asset: str) -> bool:
+    return routings[order.routing].steps[order.current_operation].option_on(asset) is not None
 
 
 def _get(uow: UnitOfWork, order_id: str) -> ProductionOrder | None:

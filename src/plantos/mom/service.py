@@ -100,6 +100,29 @@ class MomService:
 
         return self._change(work)
 
+    def book_for(self, order_id: str, count: Count) -> Result[bool]:
+        """Book one count (an operator's entry) to a given order under its counting source."""
+
+        def work(uow: SqlUnitOfWork) -> bool:
+            order = uow.orders.get(order_id)
+            routing = uow.master.routings()[order.routing]
+            product = uow.master.products().get(order.product)
+            mode = self.policy.mode(order, product, count.asset)
+            return order.book(count, routing=routing, mode=mode)
+
+        return self._change(work)
+
+    def pause_on(self, asset: str, *, ts_ns: int) -> list[Event]:
+        """Pause the order running on ``asset`` as of ``ts_ns`` (when its machine went
+        down), so the plan can move the rest of it; the events of the change."""
+
+        def work(uow: SqlUnitOfWork) -> None:
+            order = uow.orders.running_on(asset)
+            if order is not None:
+                order.transition("paused", ts_ns=ts_ns)
+
+        return self._change(work)[1]
+
     def orders(self, *, states: Sequence[str] | None = None) -> list[ProductionOrder]:
         return self._read(lambda uow: uow.orders.list(states=states))
 
@@ -139,7 +162,7 @@ class MomService:
 
         def work(uow: SqlUnitOfWork) -> int:
             plan_id = uow.plans.add(plan)
-            now = self.clock.now_ns()
+            now = plan.created_ns
             for order_id in {o.order_id for o in plan.operations}:
                 order = uow.orders.get(order_id)
                 if order.state == "released":

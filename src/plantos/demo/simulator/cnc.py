@@ -77,7 +77,10 @@ class CncMill:
         self.patterns = np.stack([cut_pattern(rng) for _ in programs])
         self.gain = float(rng.uniform(0.85, 1.2))
         self.counter = float(rng.integers(1_000, 50_000))
-        self.wear = ctx.degradation
+        outage = (
+            ctx.degradation if ctx.degradation and ctx.degradation.kind == "breakdown" else None
+        )
+        self.wear = None if outage else ctx.degradation
         self.timeline = StateTimeline(
             ctx.schedule,
             DISRUPTIONS,
@@ -86,6 +89,7 @@ class CncMill:
             programs=len(programs),
             fail_ns=self.wear.failure_ns if self.wear else None,
             fail_reason="spindle bearing failure",
+            outage=(outage.onset_ns, outage.failure_ns) if outage else None,
         )
         self.codes = self.writer.state_codes(STATES)
         state, program = self.timeline.initial

@@ -40,6 +40,8 @@ KINDS = {
     "bearing-wear": _Kind("cnc-mill", 4 * HOUR_NS, 12 * HOUR_NS, True),
     "furnace-drift": _Kind("furnace", 2 * HOUR_NS, 6 * HOUR_NS, False),
     "weld-defect-trend": _Kind("weld-cell", 2 * HOUR_NS, 8 * HOUR_NS, False),
+    # breakdown:<asset>:<onset>:<duration>: the machine stops at onset and is back after
+    "breakdown": _Kind("cnc-mill", 6 * HOUR_NS, 3 * HOUR_NS, True),
 }
 
 
@@ -62,6 +64,7 @@ _CURVES: dict[str, Callable[[FloatArray], FloatArray]] = {
     "bearing-wear": _bearing,
     "furnace-drift": _furnace,
     "weld-defect-trend": _weld,
+    "breakdown": np.zeros_like,
 }
 
 
@@ -82,7 +85,9 @@ class Degradation:
 
     def ground_truth(self) -> dict[str, Any]:
         params: dict[str, Any] = {"ramp_s": self.ramp_ns / 1e9}
-        if self.kind == "bearing-wear":
+        if self.kind == "breakdown":
+            params = {"down_s": self.ramp_ns / 1e9, "back": iso(self.failure_ns)}
+        elif self.kind == "bearing-wear":
             params |= {
                 "time_to_failure_s": self.ramp_ns / 1e9,
                 "curve": "exponential",

@@ -78,6 +78,7 @@ class StateTimeline:
         programs: int = 1,
         fail_ns: int | None = None,
         fail_reason: str = "functional failure",
+        outage: tuple[int, int] | None = None,
     ) -> None:
         self._schedule = schedule
         self._d = disruptions
@@ -85,6 +86,8 @@ class StateTimeline:
         self._programs = programs
         self._fail_ns = _FOREVER if fail_ns is None else fail_ns
         self._fail_reason = fail_reason
+        self._outage = outage or (_FOREVER, _FOREVER)
+        """``[start, end)`` of a breakdown the scenario forces: down, then back."""
         self._pending: tuple[int, int, str, int] | None = None
         self._rates = self._stop_rates()
         self._segments = [self._next(start_ns, int(rng.integers(programs)))]
@@ -142,8 +145,12 @@ class StateTimeline:
         """The segment starting at ``t``; its end is natural, never clipped to a chunk."""
         if t >= self._fail_ns:
             return Segment(t, _FOREVER, DOWN, program, self._fail_reason)
+        down_from, down_until = self._outage
+        if down_from <= t < down_until:
+            self._pending = None
+            return Segment(t, min(down_until, self._fail_ns), DOWN, program, "breakdown")
         status, boundary = self._schedule.status_at(t)
-        limit = min(boundary, self._fail_ns)
+        limit = min(boundary, self._fail_ns, down_from if t < down_from else _FOREVER)
         if status == OFF_SHIFT:
             return Segment(t, limit, self._d.off_state, program, "no shift")
         if status == BREAK:

@@ -18,6 +18,7 @@ class OrderReleased(Event):
     product: str
     quantity: int
     due_ns: int
+    priority: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -124,6 +124,7 @@ class ProductionOrder:
                 product=order.product,
                 quantity=quantity,
                 due_ns=due_ns,
+                priority=priority,
             )
         )
         return order

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
-from plantos.mom.domain.order import ProductionOrder
+from plantos.mom.domain.order import OPEN_STATES, ProductionOrder
 from plantos.mom.domain.plan import PlannedOperation, PublishedPlan
 from plantos.mom.errors import DuplicateOrderError, MomError, UnknownOrderError
 from plantos.mom.store import tables as t
@@ -54,6 +54,21 @@ class OrderRepository:
         self._c = connection
         self.seen: dict[str, ProductionOrder] = {}
         self._versions: dict[str, int] = {}
+        self._open_loaded = False
+
+    def load_open(self) -> None:
+        """Read every open order once; :meth:`running_on` and :meth:`open_orders` then
+        answer from memory (a batch of counts costs one query, not one per part)."""
+        if not self._open_loaded:
+            self.list(states=OPEN_STATES, limit=1_000_000)
+            self._open_loaded = True
+
+    def open_orders(self, states: Sequence[str]) -> list[ProductionOrder]:
+        """Orders in ``states`` (open ones) by due date, from memory after :meth:`load_open`."""
+        if not self._open_loaded:
+            return self.list(states=states)
+        found = [o for o in self.seen.values() if o.state in states]
+        return sorted(found, key=lambda o: (o.due_ns, o.id))
 
     def add(self, order: ProductionOrder) -> None:
         """Insert a new order; :class:`DuplicateOrderError` when its id is taken."""
@@ -82,20 +97,27 @@ class OrderRepository:
         query = sa.select(t.orders).order_by(t.orders.c.due_ns, t.orders.c.id).limit(limit)
         if states is not None:
             query = query.where(t.orders.c.state.in_(list(states)))
-        return [self.seen.get(r.id) or self._track(r) for r in self._c.execute(query)]
+        found = [self.seen.get(r.id) or self._track(r) for r in self._c.execute(query)]
+        # an order changed in this transaction is listed by its state now, not its row's
+        return [o for o in found if states is None or o.state in states]
 
     def running_on(self, asset: str) -> ProductionOrder | None:
         """The order running on ``asset`` (the earliest started when, wrongly, several are)."""
         for order in self.seen.values():
             if order.state == "running" and order.asset == asset:
                 return order
+        if self._open_loaded:
+            return None
         row = self._c.execute(
             sa.select(t.orders)
             .where(t.orders.c.asset == asset, t.orders.c.state == "running")
             .order_by(t.orders.c.started_ns, t.orders.c.id)
             .limit(1)
         ).first()
-        return None if row is None else (self.seen.get(row.id) or self._track(row))
+        if row is None:
+            return None
+        order = self.seen.get(row.id) or self._track(row)
+        return order if order.state == "running" and order.asset == asset else None
 
     def save_seen(self) -> None:
         """Write every order handed out in this transaction, checking its version."""

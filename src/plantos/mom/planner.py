@@ -1,0 +1,150 @@
+"""Recalculating the plan: read the floor, solve, compare, publish.
+
+One :meth:`Planner.replan` call reads the open orders, routings and the plan in force,
+builds the scheduling problem (:mod:`plantos.mom.planning`), solves it within the time
+limit, compares it with the plan in force and publishes it with a ``ScheduleChanged``
+event in one transaction. The dispatching heuristic is run on the same problem, so
+every change says how the plan compares with the baseline. Blocking: call it from a
+worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from plantos.core.events import Event
+from plantos.model.plant import Plant
+from plantos.mom.domain.events import ScheduleChanged
+from plantos.mom.domain.order import OPEN_STATES
+from plantos.mom.planning import (
+    FloorState,
+    Scheduler,
+    build_problem,
+    moved_operations,
+    published,
+)
+from plantos.mom.service import MomService
+
+NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """One recalculation, as the report and the schedule page show it."""
+
+    at_ns: int
+    trigger: str
+    asset: str | None
+    plan_id: int
+    solver: str
+    moved: tuple[dict[str, Any], ...]
+    late_orders: tuple[str, ...]
+    solve_ms: float
+    weighted_tardiness_s: int
+    dispatch_weighted_tardiness_s: int
+    down: tuple[str, ...] = ()
+    planned_on_down: int = 0
+    """Operations of the new plan on an asset that was down when it was made (from then
+    on): zero unless the scheduler ignored a breakdown."""
+    etas: dict[str, int] = field(default_factory=dict)
+
+
+class Planner:
+    def __init__(
+        self,
+        service: MomService,
+        plant: Plant,
+        scheduler: Scheduler,
+        *,
+        frozen_horizon_ns: int,
+        time_limit_s: float = 5.0,
+        workers: int = 2,
+    ) -> None:
+        if time_limit_s <= 0:
+            raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
+        self.service = service
+        self.plant = plant
+        self.scheduler = scheduler
+        self.frozen_horizon_ns = frozen_horizon_ns
+        self.time_limit_s = time_limit_s
+        self.workers = workers
+
+    def replan(
+        self,
+        trigger: str,
+        *,
+        asset: str | None = None,
+        down: Collection[str] = (),
+        now_ns: int | None = None,
+    ) -> tuple[ScheduleChange | None, list[Event]]:
+        """Plan every open order from ``now_ns`` (the time of the newest fact the floor
+        reported; the clock when not given); ``None`` when there is nothing to plan."""
+        now = self.service.clock.now_ns() if now_ns is None else now_ns
+        orders = self.service.orders(states=OPEN_STATES)
+        _, routings = self.service.master()
+        plans = self.service.plans()
+        floor = FloorState(
+            now_ns=now,
+            orders=orders,
+            routings=routings,
+            down=frozenset(down),
+            previous=plans[0] if plans else None,
+            frozen_horizon_ns=self.frozen_horizon_ns,
+        )
+        problem, jobs = build_problem(self.scheduler, floor, self.plant)
+        if not jobs:
+            return None, []
+        plan = self.scheduler.solve(problem, time_limit_s=self.time_limit_s, workers=self.workers)
+        baseline = self.scheduler.dispatch(problem)
+        change = self.scheduler.diff(_before(self.scheduler, floor, jobs), plan, jobs)
+        moved = moved_operations(change)
+        record = published(plan, now_ns=now, trigger=trigger, asset=asset)
+
+        def event(plan_id: int) -> Event:
+            return ScheduleChanged(
+                ts_ns=now,
+                subject=asset or "plant",
+                trigger=trigger,
+                plan_id=plan_id,
+                moved=moved,
+                etas=dict(change.etas),
+                late_orders=tuple(change.late_orders),
+                solve_ms=float(plan.solve_ms),
+            )
+
+        plan_id, events = self.service.publish_plan(record, event)
+        return (
+            ScheduleChange(
+                at_ns=now,
+                trigger=trigger,
+                asset=asset,
+                plan_id=plan_id,
+                solver=plan.solver,
+                moved=moved,
+                late_orders=tuple(change.late_orders),
+                solve_ms=float(plan.solve_ms),
+                weighted_tardiness_s=int(plan.weighted_tardiness_s),
+                dispatch_weighted_tardiness_s=int(baseline.weighted_tardiness_s),
+                down=tuple(sorted(down)),
+                planned_on_down=sum(
+                    1 for a in plan.assignments if a.asset in down and a.end_s > now // NS
+                ),
+                etas=dict(change.etas),
+            ),
+            events,
+        )
+
+
+def _before(sched: Scheduler, floor: FloorState, jobs: list[Any]) -> list[Any]:
+    """Every operation of the plan in force still to be made, including those that had
+    started or were due on a machine now down: moving them is what the floor must hear."""
+    if floor.previous is None:
+        return []
+    keys = {(op.order_id, op.index) for job in jobs for op in job.operations}
+    return [
+        sched.Assignment(p.order_id, p.index, p.asset, p.start_s, p.end_s)
+        for p in floor.previous.operations
+        if (p.order_id, p.index) in keys
+    ]

@@ -1,0 +1,240 @@
+"""The operations layer in the running platform: three bus consumers.
+
+* counts: every sample batch's part counters booked to the orders running on the
+  assets (database work in a worker thread, never on the event loop), then their
+  ``OrderProgressed``/``OrderStateChanged`` events published;
+* floor: machine state changes and released orders turned into replanning triggers
+  (an asset down or back, an urgent order); it never publishes, so it can never wait
+  on its own queue;
+* planner: takes the triggers, coalesced, pauses the order of a machine that went
+  down, recalculates the plan and publishes ``ScheduleChanged``.
+
+Each consumer logs, counts and survives a failing message: one bad batch never stops
+order tracking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from plantos.bus.protocol import SubscriptionPort
+from plantos.core.batch import SampleBatch
+from plantos.core.events import Event, MachineStateChanged
+from plantos.mom.counters import CounterReader
+from plantos.mom.domain.counting import Count
+from plantos.mom.domain.events import OrderReleased
+from plantos.mom.handlers import Booking
+from plantos.mom.planner import Planner, ScheduleChange
+from plantos.mom.service import MomService
+from plantos.mom.store.repositories import ConcurrentChangeError
+
+log = logging.getLogger(__name__)
+
+DOWN = "down"
+URGENT_PRIORITY = 3
+"""Orders of at least this priority are planned the moment they are released."""
+CHANGES_KEPT = 1000
+OUTAGES_KEPT = 16
+RETRIES = 5
+# Which trigger names a coalesced recalculation, most significant first.
+TRIGGER_RANK = (
+    "asset down",
+    "asset back",
+    "urgent order",
+    "order finished late",
+    "orders released",
+    "start",
+)
+
+Emit = Callable[[Event], Awaitable[None]]
+
+
+class MomRuntime:
+    def __init__(
+        self, service: MomService, reader: CounterReader, planner: Planner | None, *, emit: Emit
+    ) -> None:
+        self.service = service
+        self.reader = reader
+        self.planner = planner
+        self.emit = emit
+        self.states: dict[str, str] = {}
+        self.down: set[str] = set()
+        self.changes: deque[ScheduleChange] = deque(maxlen=CHANGES_KEPT)
+        self.counters: Counter[str] = Counter()
+        self.unassigned: Counter[str] = Counter()
+        self._timed: list[tuple[int, str, str]] = []
+        """Machine-state triggers (time, kind, asset): each replans as of its time."""
+        self._untimed: dict[tuple[str, str | None], None] = {}
+        """Other triggers, coalesced into one recalculation as of the newest fact."""
+        self._outages: dict[str, deque[list[int | None]]] = {}
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._counted_ns = 0
+        self._floor_ns = 0
+        self._counts_done = False
+        self._counted = asyncio.Condition()
+
+    def stages(
+        self, samples: SubscriptionPort, events: SubscriptionPort
+    ) -> dict[str, Callable[[], Awaitable[None]]]:
+        """The three consumers by name, for the platform's supervisor to run: counts from
+        ``samples``, machine states and releases from ``events``, and the planner; they end
+        when the bus closes. Asks for a first plan."""
+        self.trigger("start")
+        return {
+            "mom-counts": lambda: self._follow_counts(samples),
+            "mom-floor": lambda: self._follow_floor(events),
+            "mom-planner": self._plan_on_triggers,
+        }
+
+    def trigger(self, kind: str, asset: str | None = None, *, at_ns: int | None = None) -> None:
+        """Ask for a recalculation, as of ``at_ns`` (when the fact that asks for it
+        happened) or of the newest fact; untimed triggers are coalesced."""
+        if at_ns is not None and asset is not None:
+            self._timed.append((at_ns, kind, asset))
+        else:
+            self._untimed[(kind, asset)] = None
+        self._wake.set()
+
+    def down_at(self, ts_ns: int) -> set[str]:
+        """The assets whose machine state was down at ``ts_ns``, as far as known then."""
+        return {
+            asset
+            for asset, spans in self._outages.items()
+            if any(s is not None and s <= ts_ns and (e is None or e > ts_ns) for s, e in spans)
+        }
+
+    async def _follow_counts(self, sub: SubscriptionPort) -> None:
+        try:
+            async for msg in sub:
+                if not isinstance(msg, SampleBatch) or not len(msg):
+                    continue
+                try:
+                    counts = self.reader.read(msg)
+                    if counts:
+                        await self._book(counts)
+                except Exception:
+                    self.counters["count_errors"] += 1
+                    log.exception("booking part counts failed")
+                async with self._counted:
+                    self._counted_ns = max(self._counted_ns, int(msg.ts.max()))
+                    self._counted.notify_all()
+        finally:
+            async with self._counted:
+                self._counts_done = True
+                self._counted.notify_all()
+
+    async def _counted_until(self, ts_ns: int) -> None:
+        """Wait until every part made up to ``ts_ns`` is booked: an order paused at a
+        breakdown keeps exactly the parts made before it."""
+        async with self._counted:
+            await self._counted.wait_for(lambda: self._counted_ns >= ts_ns or self._counts_done)
+
+    async def _book(self, counts: list[Count]) -> None:
+        for attempt in range(RETRIES):
+            try:
+                booking, events = await asyncio.to_thread(self.service.book, counts)
+                break
+            except ConcurrentChangeError:
+                if attempt == RETRIES - 1:
+                    raise
+        self._note(booking)
+        for event in events:
+            await self.emit(event)
+
+    def _note(self, booking: Booking) -> None:
+        self.counters["parts_booked"] += booking.booked
+        self.unassigned.update(booking.unassigned)
+        self.counters["orders_completed"] += len(booking.completed)
+        if booking.late:
+            self.trigger("order finished late")
+
+    async def _follow_floor(self, sub: SubscriptionPort) -> None:
+        try:
+            async for msg in sub:
+                if isinstance(msg, MachineStateChanged):
+                    self._floor_ns = max(self._floor_ns, msg.ts_ns)
+                if isinstance(msg, MachineStateChanged) and msg.subject in self.reader.assets:
+                    self._machine_state(msg)
+                elif isinstance(msg, OrderReleased):
+                    urgent = msg.priority >= URGENT_PRIORITY
+                    self.trigger(
+                        "urgent order" if urgent else "orders released",
+                        msg.subject if urgent else None,
+                    )
+        finally:
+            self._closing = True
+            self._wake.set()
+
+    def _machine_state(self, event: MachineStateChanged) -> None:
+        self.states[event.subject] = event.state
+        spans = self._outages.setdefault(event.subject, deque(maxlen=OUTAGES_KEPT))
+        if event.state == DOWN and event.subject not in self.down:
+            self.down.add(event.subject)
+            spans.append([event.ts_ns, None])
+            self.trigger("asset down", event.subject, at_ns=event.ts_ns)
+        elif event.state != DOWN and event.subject in self.down:
+            self.down.discard(event.subject)
+            if spans:
+                spans[-1][1] = event.ts_ns
+            self.trigger("asset back", event.subject, at_ns=event.ts_ns)
+
+    async def _plan_on_triggers(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            timed, self._timed = sorted(self._timed), []
+            untimed, self._untimed = list(self._untimed), {}
+            try:
+                await self._recalculate(timed, untimed)
+            except Exception:
+                self.counters["plan_errors"] += 1
+                log.exception("recalculating the plan failed")
+            if self._closing and not self._timed and not self._untimed:
+                return
+
+    async def _recalculate(
+        self, timed: list[tuple[int, str, str]], untimed: list[tuple[str, str | None]]
+    ) -> None:
+        """Each breakdown and repair in time order (pausing the order of a machine that
+        went down once its parts up to then are booked), then the other triggers."""
+        for at, kind, asset in timed:
+            if kind == "asset down":
+                await self._counted_until(at)
+                for event in await asyncio.to_thread(self.service.pause_on, asset, ts_ns=at):
+                    await self.emit(event)
+            await self._replan(kind, asset, at)
+        if untimed:
+            kind, name = min(untimed, key=lambda t: TRIGGER_RANK.index(t[0]))
+            await self._replan(kind, name, self.data_now_ns())
+
+    async def _replan(self, kind: str, asset: str | None, now_ns: int) -> None:
+        if self.planner is None:
+            return
+        change, events = await asyncio.to_thread(
+            self.planner.replan, kind, asset=asset, down=self.down_at(now_ns), now_ns=now_ns
+        )
+        if change is not None:
+            self.changes.append(change)
+            self.counters["plans_published"] += 1
+        for event in events:
+            await self.emit(event)
+
+    def data_now_ns(self) -> int:
+        """The time of the newest fact from the floor: plans start there. Live, this is
+        the present; in a headless run, where the stages may lag the simulated clock,
+        it keeps the plan in step with what the plant has reported."""
+        seen = max(self._counted_ns, self._floor_ns)
+        return seen or self.service.clock.now_ns()
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            **dict(self.counters),
+            "unassigned_parts": dict(self.unassigned),
+            "assets_down": sorted(self.down),
+            "planner": self.planner is not None,
+        }
