@@ -426,6 +426,8 @@ def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
         "lead_h": (failure_ns - first.ts_ns) / HOUR_NS if first else None,
         "severity": first.severity if first else None,
         "est_d_h": _hours_s(first.time_to_threshold_s if first else None),
+        "span_d_h": _span_h(first),
+        "span_d_at_c_h": _span_h(to_c),
         "actual_d_h": (d_ns - first.ts_ns) / HOUR_NS if first and d_ns is not None else None,
         "critical_h": (critical - first.ts_ns) / HOUR_NS if first and critical else None,
         "est_d_at_c_h": _hours_s(to_c.time_to_threshold_s if to_c else None),
@@ -436,6 +438,26 @@ def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
         "machine_days": (len(healthy) * hours + onset_h) / 24.0,
         "untrained": sum(watched.learning.values()),
     }
+
+
+def _span_h(e: AnomalyRaised | AnomalyEscalated | None) -> tuple[float, float] | None:
+    """An event's interval of the time to zone D in hours (inf: open), None without one."""
+    if e is None or e.time_to_threshold_s is None or e.time_to_threshold_low_s is None:
+        return None
+    high = e.time_to_threshold_high_s
+    return e.time_to_threshold_low_s / 3600, math.inf if high is None else high / 3600
+
+
+def _covered(runs: list[dict[str, Any]], span: str, actual: str) -> tuple[int, int]:
+    """Runs whose interval holds the actual time, of the runs with both."""
+    both = [r for r in runs if r[span] is not None and r[actual] is not None]
+    return sum(r[span][0] <= r[actual] <= r[span][1] for r in both), len(both)
+
+
+def _interval(span: tuple[float, float] | None) -> str:
+    if span is None:
+        return "\u2013"
+    return f"{span[0]:.1f}-{'open' if math.isinf(span[1]) else f'{span[1]:.1f}'}"
 
 
 def _median(xs: list[float]) -> str:
@@ -464,7 +486,11 @@ def demo_section(seeds: int) -> str:
             _f(r["lead_h"], 1),
             r["severity"] or "\u2013",
             _f(r["est_d_h"], 1),
+            _interval(r["span_d_h"]),
             _f(r["actual_d_h"], 1),
+            _f(r["est_d_at_c_h"], 1),
+            _interval(r["span_d_at_c_h"]),
+            _f(r["actual_d_at_c_h"], 1),
             _f(r["critical_h"], 1),
             ", ".join(r["evidence"]) or "\u2013",
             r["false_alarms"],
@@ -481,7 +507,11 @@ def demo_section(seeds: int) -> str:
         "lead h",
         "severity",
         "est. h to zone D",
+        "interval",
         "actual h to zone D",
+        "at zone C: est. h to D",
+        "interval",
+        "actual",
         "h to critical",
         "evidence",
         "false alarms",
@@ -495,6 +525,13 @@ def demo_section(seeds: int) -> str:
     crit = [r["critical_h"] for r in runs if r["critical_h"] is not None]
     est = _ratios(runs, "est_d_h", "actual_d_h")
     est_c = _ratios(runs, "est_d_at_c_h", "actual_d_at_c_h")
+    cov, cov_n = _covered(runs, "span_d_h", "actual_d_h")
+    cov_c, cov_c_n = _covered(runs, "span_d_at_c_h", "actual_d_at_c_h")
+    errors = [
+        abs(r["est_d_at_c_h"] - r["actual_d_at_c_h"])
+        for r in runs
+        if r["est_d_at_c_h"] is not None and r["actual_d_at_c_h"] is not None
+    ]
     zone_d = GROUP2_RIGID.c_d
     md = [
         "## Anomaly detection on the demo plant (bearing wear)",
@@ -528,13 +565,17 @@ def demo_section(seeds: int) -> str:
         "",
         "The score decides whether there is an alarm; its *severity* comes from the ISO",
         f"10816-3 zone of the velocity RMS (group 2, rigid: C/D at {zone_d:g} mm/s; zone A or B:",
-        "warning, C: alarm, D: critical) and *est. h to zone D* is the exponential trend's",
-        "time to C/D at the first alarm (\u2013: no rising trend yet). *Actual h to zone D*:",
+        "warning, C: alarm, D: critical) and *est. h to zone D* is the trend's time to C/D at",
+        "the first alarm (\u2013: no rising trend yet), *interval* its 90% interval: the",
+        "velocity is the healthy level plus what the defect adds, and the interval spans two",
+        "exponential models (the defect's excess over each speed band's healthy level, the",
+        "central estimate; and the whole level) with Sen's confidence interval of each slope",
+        "(*open*: the trend may not be rising). *Actual h to zone D*:",
         "from the first alarm to the first running snapshot at or above C/D; *h to critical*:",
         "from the first alarm to the first event graded critical (the zone of the median of",
         "the newest three running snapshots).",
         "",
-        markdown_table(header, rows, "llrrrrlrrrlrr"),
+        markdown_table(header, rows, "llrrrrlrrrrrrrlrr"),
         "",
         f"Failing spindles flagged before failure: **{len(leads)}/{seeds}**; lead time before",
         f"functional failure: min **{min(leads, default=float('nan')):.1f} h**, median",
@@ -557,7 +598,9 @@ def demo_section(seeds: int) -> str:
         + "; at the escalation to *alarm* (zone C): "
         + f"{len(est_c)} with an estimate"
         + (f", median ratio estimate/actual **{_median(est_c)}**" if est_c else "")
-        + ".",
+        + (f", median absolute error **{_median(errors)} h**" if errors else "")
+        + f". The interval holds the actual time to zone D at the first alarm in **{cov}/{cov_n}**"
+        + f" runs with an estimate, at the escalation to *alarm* in **{cov_c}/{cov_c_n}**.",
         "",
         "```",
         f"python bench/anomaly_quality.py --seeds {seeds}",

@@ -38,7 +38,7 @@ ONSET = 160
 STEP_NS = 180 * 1_000_000_000
 HARD = (3, 9, 15)
 FAULTS = tuple(f for f in range(1, 22) if f not in HARD)
-GRID_EXPLAINED = (0.9, 0.95, 0.99)
+GRID_EXPLAINED = (0.9, 0.95, 0.99, 0.999)
 GRID_WINDOWS = (10, 20, 40, 80)
 
 
@@ -117,6 +117,18 @@ def selection_grid(train: np.ndarray) -> list[dict[str, Any]]:
             out.append({"explained": explained, "per": per, "detection": float(np.mean(rates))})
             print(f"explained {explained}, {per} windows: training-run detection {out[-1]}")
     return out
+
+
+TIE = 0.005
+"""Mean detections closer than this are a tie (one fault's rate moving by 0.09)."""
+
+
+def pick(grid: list[dict[str, Any]]) -> dict[str, Any]:
+    """The highest mean detection on the training runs; a tie goes to the fewer components
+    (lower ``explained``), then to the higher detection."""
+    top = max(g["detection"] for g in grid)
+    tied = [g for g in grid if g["detection"] >= top - TIE]
+    return min(tied, key=lambda g: (g["explained"], -g["detection"]))
 
 
 def evaluate(train: np.ndarray) -> dict[str, Any]:
@@ -203,13 +215,19 @@ def section(train: np.ndarray, grid: list[dict[str, Any]] | None) -> tuple[str, 
         "normal `d00.dat`, never on a test run: the share of healthy variance the components",
         "keep (`explained`), and how many feature windows the training rows must hold (the",
         "window is the training rows divided by it). The rule: the highest mean detection",
-        "over the training runs of the 18 faults. Everything else was fixed before: the",
+        f"over the training runs of the 18 faults; within {TIE} of it (a tie), the fewer",
+        "components. The grid first ended at 0.99, which was then the pick at its edge;",
+        "extended to 0.999, that detects 0.001 more on the training runs, but a model that",
+        "keeps all but one direction leaves Q next to nothing and raised a false alarm on",
+        "a three-channel pump in the unit tests, so the tie rule was added and 0.99 kept:",
+        "disclosed here because the rule came after that look. Everything else was fixed",
+        "before: the",
         "raise threshold 1.5 and clear fraction 0.5 are those of the slow-signal calibration,",
         "the 99th percentile that of the held-out calibration, the persistence a quarter",
         "window.",
     ]
     if grid is not None:
-        best = max(grid, key=lambda g: g["detection"])
+        best = pick(grid)
         chosen = (
             "the defaults"
             if best["explained"] == MULTICHANNEL.explained

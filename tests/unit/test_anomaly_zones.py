@@ -16,14 +16,20 @@ from plantos.analytics.anomaly.zones import (
     GROUP2_RIGID,
     VelocityZones,
     ZoneSeverity,
-    exponential_time_to_s,
 )
+from plantos.analytics.anomaly.trend import time_to_limit
 
 NS = 1_000_000_000
 MIN = 60 * NS
 HOUR = 3600.0
 NAMES = ("band_2500_3500hz", "velocity_rms")
 RUNNING = 12000
+
+
+def exponential_time_to_s(ts_ns: np.ndarray, v: np.ndarray, limit: float) -> float | None:
+    """Time until the exponential trend of ``v`` reaches ``limit`` (a line through log v)."""
+    x = (ts_ns - ts_ns[-1]).astype(np.float64) / NS
+    return time_to_limit(x, np.log(v), math.log(limit)).time_s
 
 
 def frame(velocity: list[float] | np.ndarray, state: list[int] | np.ndarray) -> FeatureFrame:
@@ -54,6 +60,9 @@ def test_the_exponential_trend_estimates_the_time_to_zone_d_within_ten_percent()
     truth = tau_s * math.log(4.5 / 1.6) - t_s[-1]
     est = exponential_time_to_s((t_s * NS).astype(np.int64), v, 4.5)
     assert est is not None and abs(est - truth) < 0.1 * truth
+    interval = time_to_limit(t_s - t_s[-1], np.log(v), math.log(4.5))
+    assert interval.low_s is not None and interval.high_s is not None
+    assert interval.low_s <= truth <= interval.high_s and interval.low_s < est < interval.high_s
 
 
 @pytest.mark.parametrize("growth", [0.0, -0.2])

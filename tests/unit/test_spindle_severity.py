@@ -47,3 +47,14 @@ def test_bearing_wear_starts_below_critical_and_is_critical_before_failure(
     critical = next(e for e in graded if e.severity == "critical")
     assert first.ts_ns + 2 * HOUR_NS < critical.ts_ns < failure
     assert critical.time_to_threshold_s == 0.0
+    # A maintenance loop can rank them: the rank follows the severity, the priority the rank,
+    # and every estimate sits inside its own interval.
+    ranks = [e.severity_rank for e in graded]
+    assert ranks == sorted(ranks) and ranks[-1] == 2 and first.severity_rank < 2
+    assert [e.priority for e in graded] == sorted(e.priority for e in graded)
+    for e in graded:
+        if e.time_to_threshold_s is not None:
+            low, high = e.time_to_threshold_low_s, e.time_to_threshold_high_s
+            assert low is not None and low <= e.time_to_threshold_s
+            assert high is None or e.time_to_threshold_s <= high
+    assert (critical.time_to_threshold_low_s, critical.time_to_threshold_high_s) == (0.0, 0.0)

@@ -35,7 +35,14 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AnomalyRaised(Event):
-    """An asset's behaviour left its healthy baseline for longer than the minimum duration."""
+    """An asset's behaviour left its healthy baseline for longer than the minimum duration.
+
+    ``time_to_threshold_s`` is the central estimate of the time to the top severity;
+    ``time_to_threshold_low_s`` / ``_high_s`` its interval (90%: earliest and latest
+    plausible; high None: it may never come). ``severity_rank`` is the severity's
+    position among the scale's levels (0 = lowest); ``priority`` orders anomalies
+    across assets: the rank plus an urgency in [0, 1) (:func:`priority`).
+    """
 
     kind: ClassVar[str] = "AnomalyRaised"
     score: float
@@ -43,6 +50,10 @@ class AnomalyRaised(Event):
     evidence: tuple[Evidence, ...] = ()
     time_to_threshold_s: float | None = None
     detector: str
+    time_to_threshold_low_s: float | None = None
+    time_to_threshold_high_s: float | None = None
+    severity_rank: int = 0
+    priority: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +71,22 @@ class AnomalyEscalated(Event):
     evidence: tuple[Evidence, ...] = ()
     time_to_threshold_s: float | None = None
     detector: str
+    time_to_threshold_low_s: float | None = None
+    time_to_threshold_high_s: float | None = None
+    severity_rank: int = 0
+    priority: float = 0.0
+
+
+def priority(severity_rank: int, earliest_s: float | None) -> float:
+    """Severity rank plus urgency: 1 / (1 + days until the earliest plausible top severity),
+    0 without an estimate. A higher severity always outranks a lower one; within one,
+    the anomaly that may reach the top first comes first.
+
+    >>> priority(1, 3 * 86400.0), priority(1, 86400.0), priority(2, None)
+    (1.25, 1.5, 2.0)
+    """
+    urgency = 0.0 if earliest_s is None else 1.0 / (1.0 + max(earliest_s, 0.0) / 86400.0)
+    return severity_rank + min(urgency, 0.999999)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,6 +21,7 @@ from plantos.analytics.anomaly.events import (
     AnomalyRaised,
     Evidence,
     SensorFinding,
+    priority,
 )
 from plantos.analytics.anomaly.severity import ScoreSeverity, SeverityScale
 from plantos.analytics.anomaly.stuck import StuckWatch
@@ -236,6 +237,7 @@ class AnomalyMonitor:
                 previous = self.scale.levels[max(self._severity, 0)]
                 self._severity = rank
                 row = frame.rows(slice(i, i + 1))
+                estimate = self.scale.estimate(frame, i, scores)
                 event = AnomalyEscalated(
                     ts_ns=int(frame.ts_ns[i]),
                     subject=self.subject,
@@ -243,8 +245,12 @@ class AnomalyMonitor:
                     severity=severity,
                     previous=previous,
                     evidence=self.evidence(row, score),
-                    time_to_threshold_s=self.scale.time_to_threshold_s(frame, i, scores),
+                    time_to_threshold_s=estimate.time_s,
                     detector=self.detector.name,
+                    time_to_threshold_low_s=estimate.low_s,
+                    time_to_threshold_high_s=estimate.high_s,
+                    severity_rank=rank,
+                    priority=priority(rank, estimate.low_s),
                 )
                 out.append((i, 2, event))
         return out
@@ -298,14 +304,21 @@ class AnomalyMonitor:
     def _raised(self, frame: FeatureFrame, i: int, scores: FloatArray) -> AnomalyRaised:
         """The event for an alarm raised at row ``i`` of ``frame``."""
         score = float(scores[i])
+        severity = self.scale.severity(frame, i, score)
+        rank = self.scale.levels.index(severity)
+        estimate = self.scale.estimate(frame, i, scores)
         return AnomalyRaised(
             ts_ns=int(frame.ts_ns[i]),
             subject=self.subject,
             score=score,
-            severity=self.scale.severity(frame, i, score),
+            severity=severity,
             evidence=self.evidence(frame.rows(slice(i, i + 1)), score),
-            time_to_threshold_s=self.scale.time_to_threshold_s(frame, i, scores),
+            time_to_threshold_s=estimate.time_s,
             detector=self.detector.name,
+            time_to_threshold_low_s=estimate.low_s,
+            time_to_threshold_high_s=estimate.high_s,
+            severity_rank=rank,
+            priority=priority(rank, estimate.low_s),
         )
 
     def _cleared(self, ts_ns: int, score: float) -> AnomalyCleared:

@@ -16,8 +16,9 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.anomaly.alarm import AlarmPolicy, time_to_threshold_s
+from plantos.analytics.anomaly.alarm import NS, AlarmPolicy, time_to_threshold_s
 from plantos.analytics.anomaly.detector import FeatureFrame
+from plantos.analytics.anomaly.trend import NONE, TimeEstimate, sen_slope
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -41,6 +42,10 @@ class SeverityScale(Protocol):
     def time_to_threshold_s(
         self, frame: FeatureFrame, row: int, scores: FloatArray
     ) -> float | None: ...
+
+    def estimate(self, frame: FeatureFrame, row: int, scores: FloatArray) -> TimeEstimate:
+        """The time to the top severity with its interval (``time_s`` as above)."""
+        ...
 
     def remember(self, frame: FeatureFrame, scores: FloatArray) -> None:
         """Keep what later batches' trends need from this batch."""
@@ -72,6 +77,24 @@ class ScoreSeverity:
     ) -> float | None:
         ts, trend = self._with(frame.ts_ns[: row + 1], scores[: row + 1])
         return time_to_threshold_s(ts, trend, self.policy.threshold)
+
+    def estimate(self, frame: FeatureFrame, row: int, scores: FloatArray) -> TimeEstimate:
+        """The central estimate of :meth:`time_to_threshold_s`; the interval from Sen's
+        confidence interval of the score's trend slope."""
+        time_s = self.time_to_threshold_s(frame, row, scores)
+        if time_s is None or time_s == 0.0:
+            return NONE if time_s is None else TimeEstimate.reached()
+        ts, trend = self._with(frame.ts_ns[: row + 1], scores[: row + 1])
+        x = (ts - ts[-1]).astype(np.float64) / NS
+        fit = sen_slope(x, trend)
+        if fit is None:
+            return TimeEstimate(time_s, None, None)
+        gap = self.policy.threshold - float(trend[-1])
+        return TimeEstimate(
+            time_s,
+            gap / fit.high if fit.high > 0 else None,
+            gap / fit.low if fit.low > 0 else None,
+        )
 
     def remember(self, frame: FeatureFrame, scores: FloatArray) -> None:
         self._ts, self._scores = self._with(frame.ts_ns, scores)

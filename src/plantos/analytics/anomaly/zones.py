@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.anomaly.alarm import NS, theil_sen_slope
+from plantos.analytics.anomaly.alarm import NS
 from plantos.analytics.anomaly.detector import FeatureFrame
+from plantos.analytics.anomaly.trend import NONE, TimeEstimate, time_to_limit
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -63,32 +64,8 @@ GROUP2_RIGID = VelocityZones(a_b=1.4, b_c=2.8, c_d=4.5)
 """ISO 10816-3 / 20816-3 group 2 (15-300 kW), rigid foundation."""
 
 
-def exponential_time_to_s(ts_ns: IntArray, values: FloatArray, limit: float) -> float | None:
-    """Seconds until the robust exponential trend of positive ``values`` reaches ``limit``.
-
-    Bearing wear grows roughly exponentially, so the trend is a Theil-Sen line
-    through log(value): one knock or one load change cannot tilt it. It is
-    extrapolated from its own level at the newest time, not from the newest
-    (noisy) value. 0 if that level is already at the limit; ``None`` with fewer
-    than two points or a flat or falling trend.
-    """
-    ok = np.isfinite(values) & (values > 0)
-    ts_ns, values = ts_ns[ok], values[ok]
-    if len(values) < 2:
-        return None
-    t_s = (ts_ns - ts_ns[-1]).astype(np.float64) / NS
-    log_v = np.log(values)
-    slope = theil_sen_slope(t_s, log_v)
-    level = float(np.median(log_v - slope * t_s)) if math.isfinite(slope) else math.nan
-    if level >= math.log(limit):
-        return 0.0
-    if not slope > 0:
-        return None
-    return (math.log(limit) - level) / slope
-
-
 class ZoneSeverity:
-    """Severity from the velocity zone; time until the velocity reaches zone D.
+    """Severity from the velocity zone; time until the velocity reaches zone D, with its interval.
 
     Only running snapshots count (operating state != 0): a stopped spindle reads
     ~0.2 mm/s whatever its bearing, so at a stopped row the newest running level
@@ -96,6 +73,15 @@ class ZoneSeverity:
     snapshots, so one knock on the housing does not make a damaged bearing; the
     trend uses the newest ``trend_points`` (at one snapshot every 5 minutes, 24
     is two hours: recent enough to follow an accelerating defect).
+
+    Time to zone D: the velocity is the spindle's healthy level plus what the
+    defect adds, and early on the data cannot tell whether the defect's part
+    grows exponentially on top of a steady healthy level (the *excess* model:
+    log(v - healthy), healthy = the median of each speed band's first
+    ``healthy_points`` running snapshots) or the whole level does (the *total*
+    model: log(v)). The first grows faster and is the central estimate; the
+    interval spans both models' Sen confidence intervals
+    (:mod:`~plantos.analytics.anomaly.trend`), model and fit uncertainty together.
     """
 
     levels = ("warning", "alarm", "critical")
@@ -107,31 +93,37 @@ class ZoneSeverity:
         feature: str = "velocity_rms",
         trend_points: int = 24,
         level_points: int = 3,
+        healthy_points: int = 24,
     ) -> None:
-        if trend_points < 2 or level_points < 1:
-            raise ValueError("need trend_points >= 2 and level_points >= 1")
+        if trend_points < 2 or level_points < 1 or healthy_points < 1:
+            raise ValueError("need trend_points >= 2, level_points >= 1 and healthy_points >= 1")
         self.zones = zones
         self.feature = feature
         self.trend_points = trend_points
         self.level_points = level_points
+        self.healthy_points = healthy_points
         self.reset()
 
     def reset(self) -> None:
         self._ts = np.zeros(0, np.int64)
         self._velocity = np.zeros(0)
+        self._state = np.zeros(0, np.int64)
+        self._healthy: dict[int, list[float]] = {}
 
-    def _running(self, frame: FeatureFrame, stop: int) -> tuple[IntArray, FloatArray]:
+    def _running(self, frame: FeatureFrame, stop: int) -> tuple[IntArray, FloatArray, IntArray]:
         """The newest ``trend_points`` running velocities up to row ``stop`` (excluded)."""
         v = frame.values[:stop, frame.names.index(self.feature)]
         ok = (frame.state[:stop] != 0) & np.isfinite(v)
+        n = self.trend_points
         return (
-            np.concatenate((self._ts, frame.ts_ns[:stop][ok]))[-self.trend_points :],
-            np.concatenate((self._velocity, v[ok]))[-self.trend_points :],
+            np.concatenate((self._ts, frame.ts_ns[:stop][ok]))[-n:],
+            np.concatenate((self._velocity, v[ok]))[-n:],
+            np.concatenate((self._state, frame.state[:stop][ok]))[-n:],
         )
 
     def level_at(self, frame: FeatureFrame, row: int) -> float | None:
         """The running velocity level (mm/s) at ``row``; ``None`` before any running row."""
-        _, v = self._running(frame, row + 1)
+        _, v, _ = self._running(frame, row + 1)
         return float(np.median(v[-self.level_points :])) if len(v) else None
 
     @property
@@ -159,11 +151,58 @@ class ZoneSeverity:
     def time_to_threshold_s(
         self, frame: FeatureFrame, row: int, scores: FloatArray
     ) -> float | None:
+        return self.estimate(frame, row, scores).time_s
+
+    def estimate(self, frame: FeatureFrame, row: int, scores: FloatArray) -> TimeEstimate:
+        """Time until the running velocity reaches C/D, with its interval (see the class)."""
         level = self.level_at(frame, row)
         if level is not None and level >= self.zones.c_d:
-            return 0.0
-        ts, v = self._running(frame, row + 1)
-        return exponential_time_to_s(ts, v, self.zones.c_d)
+            return TimeEstimate.reached()
+        ts, v, states = self._running(frame, row + 1)
+        ok = v > 0
+        if ok.sum() < 2:
+            return NONE
+        x = (ts - ts[-1]).astype(np.float64) / NS
+        total = time_to_limit(x[ok], np.log(v[ok]), math.log(self.zones.c_d))
+        healthy = self._healthy_levels(frame, row)
+        base = np.array([healthy.get(int(s), math.nan) for s in states.tolist()])
+        excess = v - base
+        use = np.isfinite(excess) & (excess > 0)
+        newest = base[-1]
+        room = self.zones.c_d - newest
+        extra = (
+            time_to_limit(x[use], np.log(excess[use]), math.log(room))
+            if use.sum() >= 2 and math.isfinite(newest) and room > 0
+            else NONE
+        )
+        return span_of(extra, total)
+
+    def _healthy_levels(self, frame: FeatureFrame, row: int) -> dict[int, float]:
+        """Per speed band, the median of its first ``healthy_points`` running velocities."""
+        seen = {s: list(v) for s, v in self._healthy.items()}
+        self._collect(seen, frame, row + 1)
+        return {s: float(np.median(v)) for s, v in seen.items() if v}
+
+    def _collect(self, seen: dict[int, list[float]], frame: FeatureFrame, stop: int) -> None:
+        v = frame.values[:stop, frame.names.index(self.feature)]
+        for s, x in zip(frame.state[:stop].tolist(), v.tolist(), strict=True):
+            if s != 0 and x == x:
+                kept = seen.setdefault(int(s), [])
+                if len(kept) < self.healthy_points:
+                    kept.append(float(x))
 
     def remember(self, frame: FeatureFrame, scores: FloatArray) -> None:
-        self._ts, self._velocity = self._running(frame, len(frame))
+        self._collect(self._healthy, frame, len(frame))
+        self._ts, self._velocity, self._state = self._running(frame, len(frame))
+
+
+def span_of(central: TimeEstimate, other: TimeEstimate) -> TimeEstimate:
+    """``central``'s estimate with an interval spanning both (the other's when it has none)."""
+    if central.time_s is None:
+        return other
+    if other.time_s is None:
+        return central
+    lows = [t for t in (central.low_s, other.low_s) if t is not None]
+    highs = (central.high_s, other.high_s)
+    high = None if None in highs else max(t for t in highs if t is not None)
+    return TimeEstimate(central.time_s, min(lows) if lows else None, high)

@@ -68,11 +68,24 @@ class _Zones:
     of the nine, and on the short series of a streaming batch every comparison is
     mostly fixed cost."""
 
-    def __init__(self, x: FloatArray, center: FloatArray, sigma: FloatArray, scale: float):
+    def __init__(
+        self,
+        x: FloatArray,
+        center: FloatArray,
+        sigma: FloatArray,
+        scale: float,
+        pos: IntArray | None = None,
+    ):
         self.x, self._center, self._step = x, center, sigma * scale
+        self.pos = pos
         self._above: dict[int, BoolArray] = {}
         self._below: dict[int, BoolArray] = {}
         self._steps: FloatArray | None = None
+
+    def pos_after(self, k: int) -> IntArray | None:
+        """Positions for a series derived from ``k`` consecutive points (steps: 1), counted
+        from the first index at which it is defined; None for one unsegmented series."""
+        return None if self.pos is None else self.pos[k:] - k
 
     def above(self, level: int) -> BoolArray:
         """Points strictly above the line ``level`` sigma over the centre."""
@@ -90,7 +103,10 @@ class _Zones:
         """Each point less the one before it, taken once for the trend and the
         alternation rules."""
         if self._steps is None:
-            self._steps = np.diff(self.x)
+            steps = np.diff(self.x)
+            if self.pos is not None:
+                steps[self.pos[1:] == 0] = np.nan  # no step from one series into the next
+            self._steps = steps
         return self._steps
 
     def inside1(self) -> BoolArray:
@@ -100,23 +116,30 @@ class _Zones:
         return inside
 
 
-def _count(cond: BoolArray, length: int) -> IntArray:
-    """How many of the ``length`` points ending at each index satisfy ``cond`` (exact)."""
+def _count(cond: BoolArray, length: int, pos: IntArray | None = None) -> IntArray:
+    """How many of the ``length`` points ending at each index satisfy ``cond`` (exact).
+
+    ``pos``: each point's position in its own series when several series are laid end
+    to end (a bank of characteristics); a window reaching into the previous series is
+    not full."""
     out = cond.cumsum(dtype=np.intp)
     out[length:] = out[length:] - out[:-length]  # the right side is computed before the store
-    out[: length - 1] = -1  # a window not yet full never completes a pattern
+    if pos is None:
+        out[: length - 1] = -1  # a window not yet full never completes a pattern
+    else:
+        out[pos < length - 1] = -1
     return out
 
 
-def _run(cond: BoolArray, length: int) -> BoolArray:
-    full: BoolArray = _count(cond, length) == length
+def _run(cond: BoolArray, length: int, pos: IntArray | None = None) -> BoolArray:
+    full: BoolArray = _count(cond, length, pos) == length
     return full
 
 
 def _k_of_m(z: _Zones, level: int, k: int, m: int) -> tuple[BoolArray, BoolArray]:
     hi, lo = z.above(level), z.below(level)
-    flag_hi = (_count(hi, m) >= k) & hi
-    flag_lo = (_count(lo, m) >= k) & lo
+    flag_hi = (_count(hi, m, z.pos) >= k) & hi
+    flag_lo = (_count(lo, m, z.pos) >= k) & lo
     return flag_hi | flag_lo, flag_hi
 
 
@@ -132,27 +155,27 @@ def _beyond_limits(z: _Zones) -> BoolArray:
 
 
 def _same_side(length: int) -> Callable[[_Zones], BoolArray]:
-    return lambda z: _run(z.above(0), length) | _run(z.below(0), length)
+    return lambda z: _run(z.above(0), length, z.pos) | _run(z.below(0), length, z.pos)
 
 
 def _trend(z: _Zones) -> BoolArray:
-    d = z.steps()
-    return _shifted(_run(d > 0, 5) | _run(d < 0, 5), 1, len(z.x))
+    d, p = z.steps(), z.pos_after(1)
+    return _shifted(_run(d > 0, 5, p) | _run(d < 0, 5, p), 1, len(z.x))
 
 
 def _alternating(z: _Zones) -> BoolArray:
     d = z.steps()
     alt = d[1:] * d[:-1] < 0
-    return _shifted(_run(alt, 12), 2, len(z.x))
+    return _shifted(_run(alt, 12, z.pos_after(2)), 2, len(z.x))
 
 
 def _stratification(z: _Zones) -> BoolArray:
-    return _run(z.inside1(), 15)
+    return _run(z.inside1(), 15, z.pos)
 
 
 def _mixture(z: _Zones) -> BoolArray:
     hi, lo = z.above(1), z.below(1)
-    return _run(hi | lo, 8) & (_count(hi, 8) >= 1) & (_count(lo, 8) >= 1)
+    return _run(hi | lo, 8, z.pos) & (_count(hi, 8, z.pos) >= 1) & (_count(lo, 8, z.pos) >= 1)
 
 
 # Rules whose whole window takes part in a hit.
@@ -194,10 +217,13 @@ def evaluate_rules(
     rules: Iterable[int] = NELSON_ALL,
     rule_set: RuleSet = "nelson",
     nsigmas: float = 3.0,
+    positions: IntArray | None = None,
 ) -> dict[int, RuleHits]:
     """Judge a whole series at once; ``center`` and ``sigma`` (of the plotted statistic)
     are scalars or one per point. Points with NaN lines or values are never flagged
-    and never complete a pattern.
+    and never complete a pattern. ``positions`` judges several series laid end to end
+    in one pass (each point's index within its own series, 0 where one begins): every
+    series gets exactly the verdicts it would get alone.
 
     >>> hits = evaluate_rules(np.array([0, 3.2, -3.4, 3.0]), 0.0, 1.0, rules=[1])
     >>> hits[1].points.tolist()
@@ -207,7 +233,7 @@ def evaluate_rules(
     x = np.asarray(values, dtype=np.float64)
     c, s = _per_point(center, x.shape), _per_point(sigma, x.shape)
     x = np.where(np.isfinite(c) & np.isfinite(s), x, np.nan)  # no lines, no verdict
-    zones = _Zones(x, c, s, nsigmas / 3.0)
+    zones = _Zones(x, c, s, nsigmas / 3.0, positions)
     out: dict[int, RuleHits] = {}
     for rule in sorted(chosen):
         window = WINDOWS[rule_set][rule]
