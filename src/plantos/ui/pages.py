@@ -8,6 +8,7 @@ history from ``/api/v1`` with the session cookie.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,7 +16,9 @@ from fastapi.responses import HTMLResponse
 
 from plantos.api.auth import platform_of
 from plantos.core.timeparse import iso
-from plantos.model import Plant, TagDef
+from plantos.live import Reporting, tag_reporting
+from plantos.live.reporting import sampled
+from plantos.model import Plant
 from plantos.security import Identity
 from plantos.ui.render import page
 from plantos.ui.session import page_identity
@@ -23,20 +26,26 @@ from plantos.ui.session import page_identity
 router = APIRouter(include_in_schema=False)
 
 
-def _expected_every_ms(tag: TagDef) -> float:
-    """How often a new value should arrive: a waveform comes in snapshots, not samples."""
-    every_ns = tag.waveform.every_ns if tag.waveform else tag.sampling_ns
-    return every_ns / 1e6
+def _reporting_view(reporting: Reporting) -> dict[str, Any]:
+    """What the browser needs to tell a late value: how the tag reports and how often."""
+    return {"report": reporting.mode, "period_ms": reporting.period_ms or 0}
 
 
-def asset_views(plant: Plant) -> dict[str, dict[str, Any]]:
-    """Per asset path: what the tree shows about the asset and each of its tags."""
+def asset_views(
+    plant: Plant, reporting: Mapping[str, Reporting] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per asset path: what the tree shows about the asset and each of its tags; a tag
+    missing from ``reporting`` reports at its sampling period."""
+    how = reporting or {}
     return {
         path: {
             "name": asset.name,
             "type": asset.type,
             "criticality": asset.criticality,
-            "tags": [tag.to_dict() | {"expect_ms": _expected_every_ms(tag)} for tag in asset.tags],
+            "tags": [
+                tag.to_dict() | _reporting_view(how.get(tag.path) or sampled(tag))
+                for tag in asset.tags
+            ],
             "state_tag": next(
                 (t.path for t in asset.tags if t.dtype == "enum" and t.signal == "state"),
                 next((t.path for t in asset.tags if t.dtype == "enum"), None),
@@ -49,13 +58,16 @@ def asset_views(plant: Plant) -> dict[str, dict[str, Any]]:
 @router.get("/", response_class=HTMLResponse)
 def plant_page(request: Request, identity: Identity = Depends(page_identity)) -> HTMLResponse:
     """The ISA-95 tree, each asset expandable to its tags with live values."""
-    plant = platform_of(request).plant
+    platform = platform_of(request)
+    plant = platform.plant
+    by_id = tag_reporting(platform.tags_by_id, [s.connector for s in platform.connectors])
+    reporting = {platform.tags_by_id[i].path: r for i, r in by_id.items()}
     return page(
         request,
         "plant.html",
         {
             "tree": plant.root.to_dict(),
-            "assets": asset_views(plant),
+            "assets": asset_views(plant, reporting),
             "tag_count": len(plant.tags),
         },
     )
