@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 from pathlib import Path
 
@@ -15,7 +14,13 @@ from plantos.core.clock import WallClock
 from plantos.core.timeparse import parse_duration_ns, parse_time_ns
 from plantos.demo import run_headless
 from plantos.demo.devices import DeviceOptions
-from plantos.demo.live import DEFAULT_BACKFILL, DEFAULT_SPEED, LiveOptions, build_live_demo
+from plantos.demo.live import (
+    DEFAULT_BACKFILL,
+    DEFAULT_SPEED,
+    LiveOptions,
+    build_live_demo,
+    quiet_protocol_logs,
+)
 
 DEFAULT_CONFIG = Path("examples/demo-plant/plantos.yaml")
 HEADLESS_SCENARIO = "bearing-wear:plant-a/machining/line-1/cnc-07"
@@ -59,11 +64,7 @@ def demo(
     if headless:
         _headless(config, data_dir, seed, scenario or [HEADLESS_SCENARIO], duration, start, report)
         return
-    # The protocol stacks of the demo's devices log their every step at INFO; the demo's
-    # OPC UA server runs without security on 127.0.0.1 on purpose, which asyncua warns of.
-    for library in ("amqtt", "asyncua", "pymodbus", "transitions"):
-        logging.getLogger(library).setLevel(logging.WARNING)
-    logging.getLogger("asyncua.server.server").setLevel(logging.ERROR)
+    quiet_protocol_logs()
     with reported_errors():
         options = LiveOptions(
             config=config,

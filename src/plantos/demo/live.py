@@ -18,6 +18,7 @@ previous run instead (its baselines are then learned again, from live data).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,15 @@ class LiveDemo:
             f"  Modbus TCP (furnaces): 127.0.0.1:{d.modbus.port}, unit 1\n"
             f"  Sparkplug B (assembly, welding): {d.broker_url}"
         )
+
+
+def quiet_protocol_logs() -> None:
+    """The protocol stacks of the demo's devices log their every step (pymodbus every
+    frame at DEBUG, which costs real CPU at speed); the demo's OPC UA server runs without
+    security on 127.0.0.1 on purpose, which asyncua warns of at every start."""
+    for library in ("amqtt", "asyncua", "pymodbus", "transitions"):
+        logging.getLogger(library).setLevel(logging.WARNING)
+    logging.getLogger("asyncua.server.server").setLevel(logging.ERROR)
 
 
 def default_scenario(backfill_ns: int) -> str:

@@ -21,6 +21,7 @@ from plantos.api.oee import oee_answer, stops_answer
 from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import iso, parse_time_ns
 from plantos.security import Identity
+from plantos.ui.findings import latest_findings
 from plantos.ui.render import page
 from plantos.ui.session import page_identity
 
@@ -33,9 +34,22 @@ SHELVE_CHOICES = ("30m", "2h", "8h", "24h")
 def alarms_page(
     request: Request, message: str = "", identity: Identity = Depends(page_identity)
 ) -> HTMLResponse:
-    """Every alarm, most urgent and newest first, with what the operator can do."""
-    alarms = platform_of(request).analytics.alarms
-    rows = [alarm_entry(d, s) for d, s in alarms.alarms()]
+    """Every alarm, most urgent and newest first, with what the operator can do. A priority
+    badge marks only what asks for attention (active or not yet acknowledged); an anomaly
+    alarm shows the evidence of the newest judgement of its subject."""
+    platform = platform_of(request)
+    alarms = platform.analytics.alarms
+    findings = latest_findings(platform.judgements)
+    rows = [
+        alarm_entry(d, s)
+        | {
+            "activated_ns": s.activated_ns,
+            "shelved_until_ns": s.shelved_until_ns,
+            "attention": s.active or not s.acknowledged,
+            "finding": findings.get(d.subject),
+        }
+        for d, s in alarms.alarms()
+    ]
     return page(
         request,
         "alarms.html",

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from plantos.api.auth import platform_of
-from plantos.core.timeparse import iso
 from plantos.live import Reporting, tag_reporting
 from plantos.live.reporting import sampled
 from plantos.model import Plant
 from plantos.security import Identity
+from plantos.ui.counters import counter, number_text
 from plantos.ui.render import page
 from plantos.ui.session import page_identity
 
@@ -117,15 +117,16 @@ _SUPERVISOR_KEYS = (
 
 @router.get("/connectors", response_class=HTMLResponse)
 def connectors_page(request: Request, identity: Identity = Depends(page_identity)) -> HTMLResponse:
-    """Each connector's link state, rate, errors and protocol counters."""
+    """Each connector's link state, rate, errors and protocol counters, for people: counts
+    with separators, rates and durations with their unit and three significant digits."""
     rows = []
     for m in platform_of(request).metrics()["connectors"]:
-        newest = m["last_good_sample_ns"]
         rows.append(
             {k: m[k] for k in _SUPERVISOR_KEYS}
             | {
-                "last_good": iso(newest) if newest is not None else None,
-                "extra": {k: v for k, v in m.items() if k not in _SUPERVISOR_KEYS},
+                "rate": number_text(m["samples_per_s"] or 0),
+                "count": number_text(m["samples"] or 0),
+                "extra": [counter(k, v) for k, v in m.items() if k not in _SUPERVISOR_KEYS],
             }
         )
     return page(request, "connectors.html", {"connectors": rows})

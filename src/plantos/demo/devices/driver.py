@@ -71,6 +71,8 @@ class DeviceDriver:
         self.clock = clock
         self.routes = routes
         self.pacer = pacer
+        self.tap: Callable[[SampleBatch], None] | None = None
+        """Sees every batch the simulator makes (a soak test compares it with what arrived)."""
         self.samples = 0
         self.steps = 0
 
@@ -79,6 +81,8 @@ class DeviceDriver:
         batch, _ground_truth = self.simulator.step(until_ns)
         self.samples += len(batch)
         self.steps += 1
+        if self.tap is not None:
+            self.tap(batch)
         for route in self.routes:
             part = route.part(batch)
             if len(part):
