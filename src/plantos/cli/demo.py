@@ -3,93 +3,85 @@
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 from pathlib import Path
 
 import typer
 
-from plantos.app import Platform, Settings
 from plantos.cli.common import console, out, reported_errors, setup_logging
 from plantos.cli.serve import run_server
-from plantos.core.clock import ScaledClock, WallClock
+from plantos.core.clock import WallClock
 from plantos.core.timeparse import parse_duration_ns, parse_time_ns
-from plantos.demo import live_simulation_start, run_headless
-from plantos.demo.devices import DemoDevices, DeviceOptions
-from plantos.demo.simulator import Simulator, parse_scenario
+from plantos.demo import run_headless
+from plantos.demo.devices import DeviceOptions
+from plantos.demo.live import (
+    DEFAULT_BACKFILL,
+    DEFAULT_SPEED,
+    LiveOptions,
+    build_live_demo,
+    quiet_protocol_logs,
+)
 
 DEFAULT_CONFIG = Path("examples/demo-plant/plantos.yaml")
-DEFAULT_SCENARIO = "bearing-wear:plant-a/machining/line-1/cnc-07"
+HEADLESS_SCENARIO = "bearing-wear:plant-a/machining/line-1/cnc-07"
 HEADLESS_START = "2026-01-05T05:00:00Z"
 
 
 def demo(
     config: Path = typer.Option(DEFAULT_CONFIG, "--config", "-c", help="Plant file"),
     data_dir: Path | None = typer.Option(
-        None, help="Data directory (default: data/demo live, a fresh temporary one headless)"
+        None, help="Data directory [default: data/demo live, a temporary one headless]"
     ),
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8080),
     seed: int = typer.Option(1, help="Same seed, same plant behaviour"),
-    scenario: list[str] = typer.Option(
-        [DEFAULT_SCENARIO],
+    scenario: list[str] | None = typer.Option(
+        None,
         "--scenario",
         "-s",
-        help="kind:asset[:onset[:time-to-failure]]; "
-        "kinds: bearing-wear, furnace-drift, weld-defect-trend",
+        help="kind:asset[:onset[:time-to-failure]]; kinds: bearing-wear, furnace-drift, "
+        "weld-defect-trend [default: bearing wear on cnc-07, 45 min before now live]",
     ),
-    speed: float = typer.Option(1.0, help="Live: simulated seconds per wall second"),
+    speed: float = typer.Option(
+        DEFAULT_SPEED, help="Live: simulated seconds per wall second (lowered if too fast)"
+    ),
     broker: str | None = typer.Option(
-        None, help="Live: MQTT broker for the Sparkplug lines (mqtt://host:port); default: embedded"
+        None, help="Live: MQTT broker for the Sparkplug lines (mqtt://host:port)"
     ),
-    opcua_port: int = typer.Option(4840, help="Live: OPC UA server of the CNC cell (0: any free)"),
-    modbus_port: int = typer.Option(5020, help="Live: Modbus TCP server of the furnaces (0: any)"),
-    backfill: str = typer.Option("2h", help="Live: history to simulate before now at start"),
-    headless: bool = typer.Option(False, help="No web server: run --duration as fast as possible"),
+    opcua_port: int = typer.Option(4840, help="Live: OPC UA port of the CNC cell (0: any)"),
+    modbus_port: int = typer.Option(5020, help="Live: Modbus TCP port of the furnaces (0: any)"),
+    backfill: str = typer.Option(DEFAULT_BACKFILL, help="Live: history simulated before now"),
+    keep_history: bool = typer.Option(
+        False, help="Live: continue the previous run's history instead of a fresh one"
+    ),
+    headless: bool = typer.Option(False, help="No web server: run --duration flat out"),
     duration: str = typer.Option("8h", help="Headless: simulated duration (8h, 30m, 1d)"),
-    start: str = typer.Option(HEADLESS_START, help="Headless: simulated start time (ISO 8601)"),
+    start: str = typer.Option(HEADLESS_START, help="Headless: simulated start (ISO 8601)"),
     report: Path | None = typer.Option(None, help="Headless: write the JSON report here"),
 ) -> None:
     """Run the demo plant: live with the web UI on http://HOST:PORT, or --headless."""
     setup_logging("WARNING" if headless else "INFO")
     if headless:
-        _headless(config, data_dir, seed, scenario, duration, start, report)
+        _headless(config, data_dir, seed, scenario or [HEADLESS_SCENARIO], duration, start, report)
         return
-    # The protocol stacks of the demo's devices log their every step at INFO; the demo's
-    # OPC UA server runs without security on 127.0.0.1 on purpose, which asyncua warns of.
-    for library in ("amqtt", "asyncua", "pymodbus", "transitions"):
-        logging.getLogger(library).setLevel(logging.WARNING)
-    logging.getLogger("asyncua.server.server").setLevel(logging.ERROR)
+    quiet_protocol_logs()
     with reported_errors():
-        if speed <= 0:
-            raise ValueError(f"--speed must be positive, got {speed}")
-        now = WallClock().now_ns()
-        clock = ScaledClock(now, speed=speed)
-        platform = Platform(
-            Settings(config=config, data_dir=data_dir or Path("data/demo"), host=host, port=port),
-            clock=clock,
+        options = LiveOptions(
+            config=config,
+            data_dir=data_dir or Path("data/demo"),
+            host=host,
+            port=port,
+            seed=seed,
+            scenarios=scenario or None,
+            speed=speed,
+            backfill=backfill,
+            keep_history=keep_history,
+            devices=DeviceOptions(broker, opcua_port, modbus_port),
         )
-        scenarios = [parse_scenario(text, platform.plant) for text in scenario]
-        sim_start = live_simulation_start(
-            now, parse_duration_ns(backfill), platform.historian.newest_ts
-        )
-        clock.restart_at(max(now, sim_start))
-        simulator = Simulator(
-            platform.plant, platform.tag_ids, seed=seed, start_ns=sim_start, scenarios=scenarios
-        )
-        devices = DemoDevices(
-            platform, simulator, clock, DeviceOptions(broker, opcua_port, modbus_port)
-        )
-    devices.install()
-    console.print(
-        f"ACME demo plant: {len(platform.plant.assets)} assets, {len(platform.plant.tags)} tags, "
-        f"speed {speed}x, scenarios: {', '.join(scenario) or 'none'}\n"
-        f"  OPC UA (CNC cell): {devices.opcua.endpoint}\n"
-        f"  Modbus TCP (furnaces): 127.0.0.1:{devices.modbus.port}, unit 1\n"
-        f"  Sparkplug B (assembly, welding): {devices.broker_url}",
-        highlight=False,
-    )
-    run_server(platform, host, port)
+        live = build_live_demo(options, now_ns=WallClock().now_ns())
+    live.devices.install()
+    console.print(live.banner(), highlight=False)
+    run_server(live.platform, host, port)
 
 
 def _headless(

@@ -22,6 +22,7 @@ from plantos.api.oee import oee_answer, stops_answer
 from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import iso, parse_time_ns
 from plantos.security import Identity, authorize
+from plantos.ui.findings import latest_findings
 from plantos.ui.render import page
 from plantos.ui.session import PageForbidden, page_require
 
@@ -37,9 +38,23 @@ async def alarms_page(
     identity: Identity = page_require("alarms:read", scope_from=FILTERED),
 ) -> HTMLResponse:
     """Every alarm in the caller's scope, most urgent and newest first, with what the
-    operator can do (the buttons of acts the role may not do are not shown)."""
-    alarms = platform_of(request).analytics.alarms
-    rows = [alarm_entry(d, s) for d, s in alarms.alarms() if identity.sees(d.subject)]
+    operator can do (the buttons of acts the role may not do are not shown). A priority
+    badge marks only what asks for attention (active or not yet acknowledged); an anomaly
+    alarm shows the evidence of the newest judgement of its subject."""
+    platform = platform_of(request)
+    alarms = platform.analytics.alarms
+    findings = latest_findings(platform.judgements)
+    rows = [
+        alarm_entry(d, s)
+        | {
+            "activated_ns": s.activated_ns,
+            "shelved_until_ns": s.shelved_until_ns,
+            "attention": s.active or not s.acknowledged,
+            "finding": findings.get(d.subject),
+        }
+        for d, s in alarms.alarms()
+        if identity.sees(d.subject)
+    ]
     return page(
         request,
         "alarms.html",

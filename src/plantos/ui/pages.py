@@ -8,6 +8,7 @@ history from ``/api/v1`` with the session cookie.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,29 +16,37 @@ from fastapi.responses import HTMLResponse
 
 from plantos.api.auth import ENTERPRISE_WIDE, FILTERED, platform_of, query_param
 from plantos.api.plant import visible_tree
-from plantos.core.timeparse import iso
-from plantos.model import Plant, TagDef
+from plantos.live import Reporting, tag_reporting
+from plantos.live.reporting import sampled
+from plantos.model import Plant
 from plantos.security import Identity
+from plantos.ui.counters import counter, number_text
 from plantos.ui.render import page
 from plantos.ui.session import page_require
 
 router = APIRouter(include_in_schema=False)
 
 
-def _expected_every_ms(tag: TagDef) -> float:
-    """How often a new value should arrive: a waveform comes in snapshots, not samples."""
-    every_ns = tag.waveform.every_ns if tag.waveform else tag.sampling_ns
-    return every_ns / 1e6
+def _reporting_view(reporting: Reporting) -> dict[str, Any]:
+    """What the browser needs to tell a late value: how the tag reports and how often."""
+    return {"report": reporting.mode, "period_ms": reporting.period_ms or 0}
 
 
-def asset_views(plant: Plant, identity: Identity) -> dict[str, dict[str, Any]]:
-    """Per asset path: what the tree shows about the asset and each of its tags."""
+def asset_views(
+    plant: Plant, identity: Identity, reporting: Mapping[str, Reporting] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per asset path in the caller's scope: what the tree shows about the asset and each
+    of its tags; a tag missing from ``reporting`` reports at its sampling period."""
+    how = reporting or {}
     return {
         path: {
             "name": asset.name,
             "type": asset.type,
             "criticality": asset.criticality,
-            "tags": [tag.to_dict() | {"expect_ms": _expected_every_ms(tag)} for tag in asset.tags],
+            "tags": [
+                tag.to_dict() | _reporting_view(how.get(tag.path) or sampled(tag))
+                for tag in asset.tags
+            ],
             "state_tag": next(
                 (t.path for t in asset.tags if t.dtype == "enum" and t.signal == "state"),
                 next((t.path for t in asset.tags if t.dtype == "enum"), None),
@@ -54,13 +63,16 @@ def plant_page(
 ) -> HTMLResponse:
     """The ISA-95 tree in the caller's scope, each asset expandable to its tags with live
     values."""
-    plant = platform_of(request).plant
+    platform = platform_of(request)
+    plant = platform.plant
+    by_id = tag_reporting(platform.tags_by_id, [s.connector for s in platform.connectors])
+    reporting = {platform.tags_by_id[i].path: r for i, r in by_id.items()}
     return page(
         request,
         "plant.html",
         {
             "tree": visible_tree(plant.root, identity),
-            "assets": asset_views(plant, identity),
+            "assets": asset_views(plant, identity, reporting),
             "tag_count": sum(1 for p in plant.tags if identity.sees(p)),
         },
     )
@@ -115,15 +127,16 @@ async def connectors_page(
     request: Request,
     identity: Identity = page_require("system:read", scope_from=ENTERPRISE_WIDE),
 ) -> HTMLResponse:
-    """Each connector's link state, rate, errors and protocol counters."""
+    """Each connector's link state, rate, errors and protocol counters, for people: counts
+    with separators, rates and durations with their unit and three significant digits."""
     rows = []
     for m in platform_of(request).metrics()["connectors"]:
-        newest = m["last_good_sample_ns"]
         rows.append(
             {k: m[k] for k in _SUPERVISOR_KEYS}
             | {
-                "last_good": iso(newest) if newest is not None else None,
-                "extra": {k: v for k, v in m.items() if k not in _SUPERVISOR_KEYS},
+                "rate": number_text(m["samples_per_s"] or 0),
+                "count": number_text(m["samples"] or 0),
+                "extra": [counter(k, v) for k, v in m.items() if k not in _SUPERVISOR_KEYS],
             }
         )
     return page(request, "connectors.html", {"connectors": rows})

@@ -14,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from plantos.api.auth import SESSION_COOKIE, csrf_token, platform_of
 from plantos.core.clock import WallClock
+from plantos.model import Plant
+from plantos.ui.timefmt import human_time, parse_iso_ns, zone_of
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -54,13 +56,31 @@ def static_version() -> str:
     return digest.hexdigest()[:10]
 
 
+class PlantTime:
+    """``when(ts, path)`` in templates: a time (ns or ISO 8601) in the plant time of ``path``
+    (the page's subject when omitted)."""
+
+    def __init__(self, plant: Plant, default_path: str) -> None:
+        self.plant = plant
+        self.default_path = default_path
+
+    def __call__(self, ts: int | str | None, path: str | None = None) -> str:
+        ts_ns = parse_iso_ns(ts) if isinstance(ts, str) else ts
+        zone = zone_of(self.plant, self.default_path if path is None else path)
+        return human_time(ts_ns, zone)
+
+
 def page(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
-    """Render template ``name`` with the shared context (platform time, who is signed in)."""
+    """Render template ``name`` with the shared context (platform time, who is signed in).
+    ``zone_path`` in ``context`` names the page's subject: times show in its plant's zone."""
     platform = platform_of(request)
     identity = getattr(request.state, "identity", None)
+    zone_path = str(context.get("zone_path") or "")
     shared = {
+        "tz": zone_of(platform.plant, zone_path).key,
+        "when": PlantTime(platform.plant, zone_path),
         "enterprise": platform.plant.root.name if identity else None,
         "identity": identity,
         "now_ms": platform.clock.now_ns() // 1_000_000,

@@ -50,6 +50,8 @@ class SpindleFeatures:
         self._wave = np.zeros(0)
         self._speed = np.nan
         self._rms = np.nan
+        #: Bursts that ended short of a whole snapshot (samples lost on the way): skipped.
+        self.incomplete = 0
         #: Unusable samples seen (bad quality, NaN, infinite), by kind.
         self.skipped = {"bad": 0, "nan": 0, "inf": 0}
 
@@ -70,7 +72,10 @@ class SpindleFeatures:
         starts = np.flatnonzero(gaps)
         ends = np.concatenate((starts[1:], [len(ts)]))
         done = (ends - starts) >= t.samples
-        keep = int(starts[~done][0]) if (~done).any() else len(ts)
+        # Only the newest burst can still grow; a short one before it never will.
+        open_burst = len(starts) > 0 and not done[-1]
+        keep = int(starts[-1]) if open_burst else len(ts)
+        self.incomplete += int((~done).sum()) - int(open_burst)
         self._wave_ts, self._wave = ts[keep:], values[keep:]
         at = ts[starts[done]]
         speed, rms = self._context(batch, at)

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
+from plantos.demo.devices.pace import Pacer
 from plantos.demo.devices.specs import SCAN_S
 from plantos.demo.simulator import Simulator
 
@@ -58,10 +59,20 @@ class Route:
 class DeviceDriver:
     """Steps ``simulator`` and feeds ``routes``."""
 
-    def __init__(self, simulator: Simulator, clock: Clock, routes: list[Route]) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        clock: Clock,
+        routes: list[Route],
+        *,
+        pacer: Pacer | None = None,
+    ) -> None:
         self.simulator = simulator
         self.clock = clock
         self.routes = routes
+        self.pacer = pacer
+        self.tap: Callable[[SampleBatch], None] | None = None
+        """Sees every batch the simulator makes (a soak test compares it with what arrived)."""
         self.samples = 0
         self.steps = 0
 
@@ -70,6 +81,8 @@ class DeviceDriver:
         batch, _ground_truth = self.simulator.step(until_ns)
         self.samples += len(batch)
         self.steps += 1
+        if self.tap is not None:
+            self.tap(batch)
         for route in self.routes:
             part = route.part(batch)
             if len(part):
@@ -83,8 +96,11 @@ class DeviceDriver:
                 await route.write(part)
 
     async def run(self) -> None:
-        """Scan forever; a slow scan is followed at once by one that catches up."""
+        """Scan forever; a slow scan is followed at once by one that catches up, and the
+        pacer (if any) slows the clock down when catching up becomes the rule."""
         while True:
             started = time.monotonic()
             await self.step(max(self.clock.now_ns(), self.simulator.now_ns))
+            if self.pacer is not None:
+                self.pacer.observe(self.simulator.now_ns)
             await asyncio.sleep(max(SCAN_S - (time.monotonic() - started), 0.0))

@@ -33,6 +33,10 @@ class WhenReady:
         return self.inner.interval_s
 
     @property
+    def reports_by_exception(self) -> bool:
+        return bool(getattr(self.inner, "reports_by_exception", False))
+
+    @property
     def tag_ids(self) -> Sequence[int]:
         return self.inner.tag_ids
 

@@ -46,7 +46,9 @@ def connector_specs(
 def opcua_spec(tags: Sequence[TagDef], endpoint: str) -> OpcUaSpec:
     """Subscribe to every variable by NodeId. A waveform snapshot is written in one go, so
     each monitored item's queue holds two whole snapshots (the server drops the oldest
-    beyond it, within the OPC UA limit of ``MAX_QUEUE``)."""
+    beyond it, within the OPC UA limit of ``MAX_QUEUE``), and every sample of it is
+    reported even where it repeats the one before (a stopped spindle reads flat): a
+    snapshot is only a snapshot whole. Other tags report by exception."""
     snapshot = max((t.waveform.samples for t in tags if t.waveform is not None), default=5)
     return OpcUaSpec.model_validate(
         {
@@ -57,7 +59,11 @@ def opcua_spec(tags: Sequence[TagDef], endpoint: str) -> OpcUaSpec:
             "sampling_interval": _ms(SCAN_S),
             "queue_size": min(2 * snapshot, MAX_QUEUE),
             "request_timeout": "2s",
-            "tags": [{"tag": t.path, "node": opcua_node_id(t)} for t in tags],
+            "tags": [
+                {"tag": t.path, "node": opcua_node_id(t)}
+                | ({"trigger": "status-value-timestamp"} if t.waveform is not None else {})
+                for t in tags
+            ],
         }
     )
 

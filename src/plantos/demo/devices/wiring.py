@@ -33,6 +33,7 @@ from plantos.demo.devices.gate import WhenReady
 from plantos.demo.devices.layout import DeviceLayout
 from plantos.demo.devices.modbus_device import ModbusDevice
 from plantos.demo.devices.opcua_device import OpcUaDevice
+from plantos.demo.devices.pace import Pacer
 from plantos.demo.devices.sparkplug_lines import SparkplugLines
 from plantos.demo.devices.specs import SCAN_S, connector_specs
 from plantos.demo.feed import SimulatorFeed
@@ -91,7 +92,9 @@ class DemoDevices:
         self.connectors = [
             WhenReady(build_connector(spec, ids, clock=clock), self.ready) for spec in specs
         ]
-        self.driver = DeviceDriver(simulator, clock, _routes(self, layout, ids))
+        self.pacer = Pacer(clock, requested=clock.speed)
+        """Lowers the clock's speed while the devices cannot keep up with it."""
+        self.driver = DeviceDriver(simulator, clock, _routes(self, layout, ids), pacer=self.pacer)
         self._latest = SampleBatch.empty()
         self.live_from_ns: int | None = None
         """Simulated time from which samples reach PlantOS through the devices."""

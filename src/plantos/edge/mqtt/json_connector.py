@@ -100,6 +100,9 @@ class MqttJsonConnector:
     and looked up there at run time.
     """
 
+    reports_by_exception = True
+    """Devices publish when they have something to say; no fixed period is promised."""
+
     def __init__(
         self,
         spec: MqttJsonSpec,

@@ -80,12 +80,16 @@ class UserSpec(_Strict):
 class OpcUaTagSpec(_Strict):
     """One monitored variable: a NodeId (``ns=2;s=Spindle.Speed``) or a browse path from
     the root (``0:Objects/2:CNC07/2:Spindle/2:Load``), never both. ``deadband`` is an
-    absolute deadband in the variable's unit, applied by the server."""
+    absolute deadband in the variable's unit, applied by the server. ``trigger`` says
+    which change is reported: ``status-value`` (OPC UA's default) drops a value equal to
+    the previous one; ``status-value-timestamp`` reports every new SourceTimestamp, as a
+    waveform written sample by sample needs (a flat stretch is still samples)."""
 
     tag: str = Field(min_length=1)
     node: str | None = None
     browse_path: str | None = None
     deadband: float | None = Field(default=None, ge=0)
+    trigger: Literal["status-value", "status-value-timestamp"] = "status-value"
 
     @model_validator(mode="after")
     def _one_address(self) -> OpcUaTagSpec:

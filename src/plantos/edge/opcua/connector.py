@@ -47,11 +47,18 @@ log = logging.getLogger(__name__)
 OVERFLOW_POLICY = "drop_newest"
 """A full buffer keeps what it holds and drops (and counts) new notifications."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TRIGGER = {
+    "status-value": ua.DataChangeTrigger.StatusValue,
+    "status-value-timestamp": ua.DataChangeTrigger.StatusValueTimestamp,
+}
 METRICS = ("notifications", "dropped_notifications", "rejected", "keepalive_failures")
 
 
 class OpcUaConnector:
     """Connector for one OPC UA server (see the module docstring)."""
+
+    reports_by_exception = True
+    """A subscription sends a value when it changes: silence on a live link means unchanged."""
 
     def __init__(self, spec: OpcUaSpec, tag_ids: Mapping[str, int], *, clock: Clock) -> None:
         missing = [t.tag for t in spec.tags if t.tag not in tag_ids]
@@ -203,11 +210,13 @@ class OpcUaConnector:
             QueueSize=self.spec.queue_size,
             DiscardOldest=True,
         )
-        if tag.deadband is not None:
+        if tag.deadband is not None or tag.trigger != "status-value":
             params.Filter = ua.DataChangeFilter(
-                Trigger=ua.DataChangeTrigger.StatusValue,
-                DeadbandType=ua.DeadbandType.Absolute,
-                DeadbandValue=tag.deadband,
+                Trigger=_TRIGGER[tag.trigger],
+                DeadbandType=ua.DeadbandType.Absolute
+                if tag.deadband is not None
+                else ua.DeadbandType.None_,
+                DeadbandValue=tag.deadband or 0.0,
             )
         return ua.MonitoredItemCreateRequest(
             ItemToMonitor=item,

@@ -102,6 +102,9 @@ class SparkplugHost:
     sends them (``tag_map`` wins). ``group_filter`` is one group id or ``+`` for all.
     """
 
+    reports_by_exception = True
+    """Sparkplug edge nodes report by exception; a node that dies says so (NDEATH)."""
+
     def __init__(
         self,
         *,

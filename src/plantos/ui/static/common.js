@@ -62,12 +62,66 @@
 
   const pad = (n, width) => String(n).padStart(width || 2, "0");
 
-  /* Local time as 2026-01-05 06:00:00 (the operator's screen is in the plant). */
+  /* Plant time: the zone of the page's subject (its site's shift calendar), 24-hour,
+     whatever the browser's zone. The zone's abbreviation comes from en-GB (CET, UTC)
+     or, where that only knows an offset, en-US (CST). */
+  const zone = body.dataset.tz || "UTC";
+  const partsFormat = new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  const zoneNames = ["en-GB", "en-US"].map((locale) =>
+    new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: "short" }));
+
+  function plantParts(ms) {
+    const p = {};
+    partsFormat.formatToParts(new Date(ms)).forEach((x) => { p[x.type] = x.value; });
+    return {
+      date: p.year + "-" + p.month + "-" + p.day,
+      time: p.hour + ":" + p.minute + ":" + p.second,
+    };
+  }
+
+  function zoneName(ms) {
+    let name = zone;
+    for (const f of zoneNames) {
+      const found = f.formatToParts(new Date(ms)).find((x) => x.type === "timeZoneName");
+      if (found) name = found.value;
+      if (!name.startsWith("GMT")) break;
+    }
+    return name;
+  }
+
+  /* 2026-01-05 06:00:00 CET in plant time; the time alone with withDate false. */
   function fmtTime(ms, withDate) {
-    const d = new Date(ms);
-    const time = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
-    if (withDate === false) return time;
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + time;
+    const p = plantParts(ms);
+    if (withDate === false) return p.time;
+    return p.date + " " + p.time + " " + zoneName(ms);
+  }
+
+  /* A uPlot x axis in plant time: 24-hour ticks at least 80 px apart (labels never
+     overlap), the date under the first tick of each day, whole dates for day ticks.
+     Use with the chart option ``ms: 1``. */
+  function timeAxis() {
+    return {
+      space: 80,
+      size: 56,
+      values: (u, splits, axisIdx, space, incr) => {
+        let prevDay = null;
+        return splits.map((v) => {
+          const p = plantParts(v);
+          let label;
+          if (incr >= 86400e3) {
+            label = p.date;
+          } else {
+            label = incr < 60e3 ? p.time : p.time.slice(0, 5);
+            if (p.date !== prevDay) label += "\n" + p.date;
+          }
+          prevDay = p.date;
+          return label;
+        });
+      },
+    };
   }
 
   function fmtAge(ms) {
@@ -163,6 +217,8 @@
     api: api,
     ApiError: ApiError,
     fmtTime: fmtTime,
+    timeAxis: timeAxis,
+    zone: zone,
     fmtAge: fmtAge,
     fmtNumber: fmtNumber,
     qualityClass: qualityClass,

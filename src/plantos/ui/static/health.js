@@ -63,7 +63,7 @@
         { label: "in alarm", stroke: "#c62828", width: 0, paths: () => null,
           points: { show: true, size: 9, stroke: "#c62828", fill: "#c62828" }, value: value },
       ],
-      axes: [{}, { label: unit, size: 60 }],
+      axes: [P.timeAxis(), { label: unit, size: 60 }],
       scales: { x: { time: true }, y: { distr: 3 } },
       legend: { live: true },
     };

@@ -6,6 +6,7 @@
   const P = window.PlantOS;
   const STREAM_INTERVAL_MS = 1000;
   const MIN_STALE_MS = 10000;
+  const LATE_AFTER_PERIODS = 3;
   const OPEN_KEY = "plantos.plant.open";
 
   const rows = new Map();
@@ -13,7 +14,8 @@
     rows.set(tr.dataset.tag, {
       tr: tr,
       type: tr.dataset.type,
-      expectMs: Number(tr.dataset.expectMs) || 1000,
+      report: tr.dataset.report || "sample",
+      periodMs: Number(tr.dataset.periodMs) || 0,
       v: tr.querySelector(".value .v"),
       q: tr.querySelector("td.quality"),
       age: tr.querySelector("td.age"),
@@ -58,8 +60,14 @@
     }
   }
 
+  /* Platform ms after which a value is late, or Infinity. A tag reported by exception
+     (OPC UA, Sparkplug, MQTT) is never late by age: silence on a live link means
+     "unchanged", and a lost link shows as bad quality. A polled tag's period is wall
+     time (scaled by the platform's rate); a sampled tag's is platform time. */
   function staleAfterMs(r) {
-    return Math.max(3 * r.expectMs, 3 * STREAM_INTERVAL_MS * P.rate(), MIN_STALE_MS);
+    if (r.report === "exception" || !r.periodMs) return Infinity;
+    const period = r.report === "poll" ? r.periodMs * P.rate() : r.periodMs;
+    return Math.max(LATE_AFTER_PERIODS * period, 3 * STREAM_INTERVAL_MS * P.rate(), MIN_STALE_MS);
   }
 
   /* Ages, staleness and the per-asset problem counts, once a second. A value is stale

@@ -83,7 +83,7 @@
           paths: () => null, points: { show: true, size: 11, stroke: "#c62828", fill: "#c62828" },
           value: value },
       ],
-      axes: [{}, { label: unit || "", size: 70 }],
+      axes: [P.timeAxis(), { label: unit || "", size: 70 }],
       scales: { x: { time: true } },
       legend: { live: true },
     };

@@ -1,0 +1,241 @@
+"""Soak: the live demo at its defaults (or a given speed) for a wall-clock duration.
+
+The live demo is run as ``plantos demo`` runs it (devices behind OPC UA, Modbus TCP and
+Sparkplug B, PlantOS's own connectors, the pacer), without the web server, and watched
+every few seconds:
+
+* **alarms**: no alarm and no anomaly on any machine but the one with the scenario;
+  when the story machine's alarm came, and which features its evidence names;
+* **late data**: a tag is late when the simulator changed it (reported by exception)
+  or the platform should have polled it, and the platform's newest sample is older
+  than its reporting period plus a few wall seconds of transport (scaled to platform
+  time);
+* **snapshots**: vibration snapshots per spindle, which must agree within a factor of 2
+  whatever the protocol;
+* **speed**: what was asked and what the pacer settled on.
+
+A full hour at each speed is the acceptance run (``--duration 60m``); the default is
+shorter so ``make bench`` stays bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import REPO, machine_line, markdown_table, write_section
+
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import NS_PER_S, WallClock
+from plantos.core.timeparse import parse_duration_ns
+from plantos.demo.devices import DeviceOptions
+from plantos.demo.live import (
+    DEFAULT_SPEED,
+    STORY_ASSET,
+    LiveDemo,
+    LiveOptions,
+    build_live_demo,
+    quiet_protocol_logs,
+)
+from plantos.live import tag_reporting
+
+CONFIG = REPO / "examples" / "demo-plant" / "plantos.yaml"
+WATCH_EVERY_S = 5.0
+TRANSPORT_WALL_S = 3.0
+"""Wall seconds a sample may take from the device to the live state (scan, publish, collect)."""
+
+
+@dataclass
+class Watch:
+    """What the soak saw."""
+
+    demo: LiveDemo
+    changed_at: np.ndarray
+    previous: np.ndarray
+    seen: np.ndarray
+    live_from_wall: float = 0.0
+    live_from_ns: int = 0
+    story_raised_wall_s: float | None = None
+    """Wall seconds after the devices went live when the raise was first seen."""
+    story_raised_sim_min: float | None = None
+    """Simulated minutes after the live start the raise is stamped with (negative: in the
+    history imported at start)."""
+    story_evidence: list[str] = field(default_factory=list)
+    false_alarms: set[str] = field(default_factory=set)
+    late: dict[str, float] = field(default_factory=dict)
+    """Worst lateness seen per tag, in platform seconds beyond its allowance."""
+    samples: int = 0
+
+    def tap(self, batch: SampleBatch) -> None:
+        """Per tag, when the simulator last changed its value (what an exception reports)."""
+        if not len(batch):
+            return
+        order = np.lexsort((batch.ts, batch.tag_id))
+        ids, ts, values = batch.tag_id[order], batch.ts[order], batch.value[order]
+        prev = np.concatenate(([np.nan], values[:-1]))
+        first = np.r_[True, ids[1:] != ids[:-1]]
+        prev[first] = self.previous[ids[first]]
+        changed = ~((values == prev) | (np.isnan(values) & np.isnan(prev)))
+        # A tag's first live value continues the imported history the devices were primed
+        # with: only what follows it can be a change.
+        changed[first & ~self.seen[ids]] = False
+        self.seen[ids] = True
+        np.maximum.at(self.changed_at, ids[changed], ts[changed])
+        last = np.r_[ids[1:] != ids[:-1], True]
+        self.previous[ids[last]] = values[last]
+
+    def look(self) -> None:
+        platform, clock = self.demo.platform, self.demo.clock
+        now = clock.now_ns()
+        self.samples += 1
+        for event in list(platform.judgements):
+            if event.kind in ("AnomalyRaised", "AlarmRaised") and event.subject != STORY_ASSET:
+                self.false_alarms.add(event.subject)
+            first = self.story_raised_wall_s is None
+            if first and event.kind == "AnomalyRaised" and event.subject == STORY_ASSET:
+                self.story_raised_wall_s = time.monotonic() - self.live_from_wall
+                self.story_raised_sim_min = (event.ts_ns - self.live_from_ns) / 60e9
+                self.story_evidence = [e.feature for e in getattr(event, "evidence", ())]
+        reporting = tag_reporting(platform.tags_by_id, [s.connector for s in platform.connectors])
+        transport_ns = TRANSPORT_WALL_S * clock.speed * NS_PER_S
+        for tag_id, how in reporting.items():
+            have = int(platform.live.ts[tag_id])
+            if how.mode == "exception":
+                due = int(self.changed_at[tag_id])
+                if due <= 0 or have >= due:
+                    continue
+                over = now - due - transport_ns
+            else:
+                late_ms = how.late_after_ms(rate=clock.speed)
+                assert late_ms is not None
+                over = now - have - late_ms * 1e6 - transport_ns
+            if over > 0:
+                path = platform.tags_by_id[tag_id].path
+                self.late[path] = max(self.late.get(path, 0.0), over / NS_PER_S)
+
+    def snapshots(self) -> dict[str, int]:
+        return {w.asset: w.rows_seen for w in self.demo.platform.analytics.spindles}
+
+
+async def soak(*, speed: float, duration_s: float, seed: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="plantos-soak-") as tmp:
+        options = LiveOptions(
+            config=CONFIG,
+            data_dir=Path(tmp),
+            seed=seed,
+            speed=speed,
+            devices=DeviceOptions(opcua_port=0, modbus_port=0),
+        )
+        demo = build_live_demo(options, now_ns=WallClock().now_ns())
+        capacity = demo.platform.live.capacity
+        watch = Watch(
+            demo,
+            np.zeros(capacity, np.int64),
+            np.full(capacity, np.nan),
+            np.zeros(capacity, bool),
+        )
+        demo.devices.driver.tap = watch.tap
+        demo.devices.install()
+        started = time.monotonic()
+        await demo.platform.start()
+        try:
+            await asyncio.wait_for(demo.devices.ready.wait(), 600)
+            ready_s = time.monotonic() - started
+            watch.live_from_wall = time.monotonic()
+            live_from_ns = watch.live_from_ns = demo.clock.now_ns()
+            while time.monotonic() - watch.live_from_wall < duration_s:
+                await asyncio.sleep(WATCH_EVERY_S)
+                watch.look()
+            simulated_s = (demo.clock.now_ns() - live_from_ns) / NS_PER_S
+        finally:
+            await demo.platform.stop()
+    counts = watch.snapshots()
+    running = [n for n in counts.values() if n > 0]
+    return {
+        "speed_asked": speed,
+        "speed_end": demo.clock.speed,
+        "speed_changes": demo.devices.pacer.changes,
+        "ready_s": ready_s,
+        "wall_min": duration_s / 60,
+        "simulated_h": simulated_s / 3600,
+        "story_raised_wall_s": watch.story_raised_wall_s,
+        "story_raised_sim_min": watch.story_raised_sim_min,
+        "story_evidence": watch.story_evidence,
+        "false_alarms": sorted(watch.false_alarms),
+        "late_tags": dict(sorted(watch.late.items(), key=lambda kv: -kv[1])[:5]),
+        "snapshots_min": min(running, default=0),
+        "snapshots_max": max(running, default=0),
+        "looks": watch.samples,
+    }
+
+
+def _row(r: dict[str, Any]) -> list[Any]:
+    raised = r["story_raised_wall_s"]
+    ratio = r["snapshots_max"] / r["snapshots_min"] if r["snapshots_min"] else float("inf")
+    return [
+        f"{r['speed_asked']:g}{chr(215)} / {r['speed_end']:.1f}{chr(215)}",
+        f"{r['wall_min']:.0f} min / {r['simulated_h']:.1f} h",
+        f"{r['ready_s']:.0f} s",
+        "not raised"
+        if raised is None
+        else f"{raised / 60:.1f} min ({r['story_raised_sim_min']:+.0f} sim min)",
+        ", ".join(r["story_evidence"][:3]) or "-",
+        ", ".join(a.rsplit("/", 1)[-1] for a in r["false_alarms"]) or "none",
+        len(r["late_tags"]),
+        f"{r['snapshots_min']}-{r['snapshots_max']} ({ratio:.2f})",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", default="10m", help="wall time per speed (60m: acceptance)")
+    parser.add_argument(
+        "--speed", type=float, action="append", help=f"repeatable; default {DEFAULT_SPEED:g}"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-write", action="store_true", help="print, do not update the doc")
+    args = parser.parse_args(argv)
+    duration_s = parse_duration_ns(args.duration) / NS_PER_S
+    quiet_protocol_logs()
+    results = []
+    for speed in args.speed or [DEFAULT_SPEED]:
+        result = asyncio.run(soak(speed=speed, duration_s=duration_s, seed=args.seed))
+        print(result, flush=True)
+        results.append(result)
+    header = [
+        "speed asked / end",
+        "wall / simulated",
+        "start",
+        "cnc-07 alarm after",
+        "its evidence",
+        "alarms elsewhere",
+        "late tags",
+        "snapshots per spindle (max/min)",
+    ]
+    text = (
+        "## Live demo soak\n\n"
+        f"{machine_line()}\n\n"
+        "`python bench/demo_soak.py --duration D --speed S`: the live demo over its real "
+        "protocols for D of wall time. *start*: wall time until the history is learned "
+        "and the devices are live; *late tags*: tags whose newest sample was ever older "
+        "than their reporting period plus 3 wall seconds.\n\n"
+        + markdown_table(header, [_row(r) for r in results], align="llrllllr")
+    )
+    print(text)
+    if not args.no_write:
+        write_section("demo-soak", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Time for people: local plant time, 24-hour, with the zone (``2026-12-06 16:31:58 CET``).
+
+The API speaks ISO 8601 in UTC; pages speak the time of the plant a thing is in: an
+alarm on a mill in Stuttgart in Berlin time, a stop in Chicago in Chicago time, whatever
+the zone of the browser. A path's zone is the zone of its site's shift calendar; a
+path above the sites (the enterprise) takes the first site's, and a plant without
+calendars shows UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from plantos.model import Plant
+
+NS = 1_000_000_000
+_UTC = ZoneInfo("UTC")
+
+
+def zone_of(plant: Plant, path: str = "") -> ZoneInfo:
+    """The time zone of ``path`` (a node, asset or tag), from its assets' calendar."""
+    path = path.strip("/")
+    for asset in plant.assets:
+        inside = not path or asset == path or asset.startswith(path + "/")
+        if inside or path.startswith(asset + "/"):
+            calendar = plant.calendar_for(asset)
+            if calendar is not None:
+                return calendar.tz
+    return _UTC
+
+
+def human_time(ts_ns: int | None, zone: ZoneInfo) -> str:
+    """``ts_ns`` in ``zone``, to the second, with the zone's abbreviation; '' for None.
+
+    >>> human_time(1_767_592_800 * NS, ZoneInfo("Europe/Berlin"))
+    '2026-01-05 07:00:00 CET'
+    """
+    if ts_ns is None:
+        return ""
+    local = datetime.fromtimestamp(ts_ns / NS, tz=UTC).astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def parse_iso_ns(text: str | None) -> int | None:
+    """Nanoseconds of an ISO 8601 time as the API writes it (``...Z``); None for None."""
+    if not text:
+        return None
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * NS)
