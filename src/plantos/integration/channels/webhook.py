@@ -20,6 +20,7 @@ whose reason is the status and the response body.
 from __future__ import annotations
 
 import email.utils
+import re
 import ssl
 from collections.abc import Mapping, Sequence
 
@@ -150,7 +151,7 @@ def retry_after_s(value: str | None, *, now_s: float) -> float | None:
     """``Retry-After`` as seconds: a number, or an HTTP date taken relative to ``now_s``."""
     if not value:
         return None
-    if value.strip().isdigit():
+    if re.fullmatch(r"[0-9]{1,10}", value.strip()):
         return float(value.strip())
     try:
         when = email.utils.parsedate_to_datetime(value)
