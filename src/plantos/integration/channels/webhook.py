@@ -10,8 +10,9 @@ Request (one per message, so each has its own key and its own answer)::
     {"created": "...", "id": "<UUID>", "kind": "production_performance",
      "ordering_key": "4711", "payload": {...}}
 
-A batch handed to :meth:`WebhookChannel.deliver` goes out over one pooled connection,
-up to ``max_in_flight`` requests at once, in order within each ordering key. Answers:
+The messages handed to :meth:`WebhookChannel.deliver` go out over pooled connections,
+up to ``max_in_flight`` requests at once, one after another within each ordering key
+(:mod:`.webhook_batch` puts many messages in one request instead). Answers:
 2xx delivered; 408, 425, 429 and 5xx, timeouts and connection errors retry later (with
 the server's ``Retry-After`` when given); any other status is a permanent rejection
 whose reason is the status and the response body.
