@@ -23,6 +23,7 @@ from plantos.integration.channels.mqtt import MqttChannel
 from plantos.integration.channels.renderers import JsonLinesRenderer
 from plantos.integration.channels.smtp import SmtpChannel
 from plantos.integration.channels.webhook import WebhookChannel
+from plantos.integration.channels.webhook_batch import WebhookBatchChannel
 from tests.integration.test_channel_smtp import Mailbox
 from tests.integration.test_channel_webhook import SECRET, Receiver, serving
 from tests.support.certs import make_ca, make_server_certificate
@@ -30,7 +31,7 @@ from tests.support.mosquitto import free_port, mosquitto_binary, running_mosquit
 
 pytestmark = pytest.mark.timeout(60)
 
-NAMES = ["webhook", "file-drop", "email", "mqtt"]
+NAMES = ["webhook", "webhook-batch", "file-drop", "email", "mqtt"]
 
 
 @contextmanager
@@ -38,6 +39,16 @@ def webhook(tmp_path: Path) -> Iterator[Channel]:
     port = free_port()
     with serving(Receiver(), port):
         yield WebhookChannel(f"http://127.0.0.1:{port}/", secret=SECRET, clock=WallClock())
+
+
+@contextmanager
+def webhook_batch(tmp_path: Path) -> Iterator[Channel]:
+    port = free_port()
+    with serving(Receiver(), port):
+        single = WebhookChannel(
+            f"http://127.0.0.1:{port}/", secret=SECRET, clock=WallClock(), name="webhook-batch"
+        )
+        yield WebhookBatchChannel(single, batch_size=3)
 
 
 @contextmanager
@@ -74,7 +85,8 @@ def mqtt(tmp_path: Path) -> Iterator[Channel]:
 
 
 FACTORIES: dict[str, Callable[[Path], AbstractContextManager[Channel]]] = {
-    "webhook": webhook, "file-drop": file_drop, "email": email, "mqtt": mqtt,
+    "webhook": webhook, "webhook-batch": webhook_batch, "file-drop": file_drop,
+    "email": email, "mqtt": mqtt,
 }  # fmt: skip
 
 

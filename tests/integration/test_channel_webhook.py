@@ -44,24 +44,51 @@ class Receiver:
             lambda envelope: None
         )
         self.delay_s = 0.0
+        self.batches: list[str | None] = []
+        self.accepts_batches = True
+        self.refuse: Callable[[dict[str, Any]], str | None] = lambda envelope: None
 
     def handle(self, headers: Any, body: bytes) -> tuple[int, str, dict[str, str]]:
         if not verify_signature(SECRET, body, headers.get(SIGNATURE_HEADER, ""), now_s=time.time()):
             return 401, "bad signature", {}
-        envelope = json.loads(body)
-        if headers.get("Idempotency-Key") != envelope["id"]:
+        document = json.loads(body)
+        if "messages" in document:
+            return self._batch(headers, document["messages"])
+        if headers.get("Idempotency-Key") != document["id"]:
             return 400, "Idempotency-Key differs from the body's id", {}
         time.sleep(self.delay_s)
         with self.lock:
             self.requests += 1
-            special = self.answer(envelope)
+            special = self.answer(document)
             if special is not None:
                 return special
-            if envelope["id"] not in self.effects:  # the effect happens once per key
-                self.effects[envelope["id"]] = envelope
-                key = envelope["ordering_key"] or ""
-                self.sequence.setdefault(key, []).append(envelope["payload"]["seq"])
+            self._apply(document)
         return 200, "ok", {}
+
+    def _apply(self, envelope: dict[str, Any]) -> None:
+        if envelope["id"] not in self.effects:  # the effect happens once per key
+            self.effects[envelope["id"]] = envelope
+            key = envelope["ordering_key"] or ""
+            self.sequence.setdefault(key, []).append(envelope["payload"]["seq"])
+
+    def _batch(
+        self, headers: Any, envelopes: list[dict[str, Any]]
+    ) -> tuple[int, str, dict[str, str]]:
+        with self.lock:
+            self.batches.append(headers.get("Idempotency-Key"))
+            if not self.accepts_batches:
+                return 400, "send one message per request", {}
+            special = self.answer({"id": None, "batch": envelopes})
+            if special is not None:
+                return special
+            rejected = []
+            for envelope in envelopes:
+                reason = self.refuse(envelope)
+                if reason is None:
+                    self._apply(envelope)
+                else:
+                    rejected.append({"id": envelope["id"], "reason": reason})
+        return 200, json.dumps({"rejected": rejected}), {}
 
 
 def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:

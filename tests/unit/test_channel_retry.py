@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plantos.integration.channels.retry import RetryPolicy, exhausted, retry_delay_s
 from plantos.integration.channels.webhook import retry_after_s
@@ -59,4 +61,11 @@ def test_retry_after_as_seconds_or_http_date() -> None:
     assert retry_after_s("Mon, 02 Mar 2026 14:01:30 GMT", now_s=now_s) == 90
     assert retry_after_s("Mon, 02 Mar 2026 13:00:00 GMT", now_s=now_s) == 0
     assert retry_after_s("soon", now_s=now_s) is None
+    assert retry_after_s("\u00b2", now_s=now_s) is None
     assert retry_after_s(None, now_s=now_s) is None
+
+
+@given(st.text(max_size=60))
+def test_fuzz_any_retry_after_header_reads_as_seconds_or_none(value: str) -> None:
+    result = retry_after_s(value, now_s=1_772_460_000.0)
+    assert result is None or result >= 0

@@ -63,5 +63,7 @@ async def deliver_grouped(
             gate.record(message, result)
             results[index] = result
 
-    await asyncio.gather(*(run(indices) for indices in groups.values()))
+    async with asyncio.TaskGroup() as tasks:  # a failing send cancels the rest, not orphans
+        for indices in groups.values():
+            tasks.create_task(run(indices))
     return [r for r in results if r is not None]

@@ -10,8 +10,9 @@ Request (one per message, so each has its own key and its own answer)::
     {"created": "...", "id": "<UUID>", "kind": "production_performance",
      "ordering_key": "4711", "payload": {...}}
 
-A batch handed to :meth:`WebhookChannel.deliver` goes out over one pooled connection,
-up to ``max_in_flight`` requests at once, in order within each ordering key. Answers:
+The messages handed to :meth:`WebhookChannel.deliver` go out over pooled connections,
+up to ``max_in_flight`` requests at once, one after another within each ordering key
+(:mod:`.webhook_batch` puts many messages in one request instead). Answers:
 2xx delivered; 408, 425, 429 and 5xx, timeouts and connection errors retry later (with
 the server's ``Retry-After`` when given); any other status is a permanent rejection
 whose reason is the status and the response body.
@@ -20,6 +21,7 @@ whose reason is the status and the response body.
 from __future__ import annotations
 
 import email.utils
+import re
 import ssl
 from collections.abc import Mapping, Sequence
 
@@ -75,7 +77,21 @@ class WebhookChannel:
     def name(self) -> str:
         return self._name
 
+    @property
+    def url(self) -> str:
+        return self._url
+
     async def deliver(self, messages: Sequence[OutboundMessage]) -> list[DeliveryResult]:
+        return await deliver_grouped(messages, self._deliver_one, max_in_flight=self._max_in_flight)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def post(self, body: bytes, *, idempotency_key: str) -> httpx.Response:
+        """POST ``body`` signed, with ``idempotency_key``; raises ``httpx.RequestError``
+        when there is no answer (refused, reset, timed out, TLS failure)."""
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=self._timeout_s,
@@ -84,40 +100,35 @@ class WebhookChannel:
                 limits=httpx.Limits(max_connections=self._max_in_flight),
                 follow_redirects=False,
             )
-        client = self._client
-
-        async def post(message: OutboundMessage) -> DeliveryResult:
-            return await self._post(client, message)
-
-        return await deliver_grouped(messages, post, max_in_flight=self._max_in_flight)
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def _post(self, client: httpx.AsyncClient, message: OutboundMessage) -> DeliveryResult:
-        try:
-            body = message.json_bytes()
-        except ValueError as exc:
-            return DeliveryResult.rejected(message.key, str(exc))
         headers = {
             **self._headers,
             "Content-Type": "application/json",
-            "Idempotency-Key": str(message.key),
+            "Idempotency-Key": idempotency_key,
             SIGNATURE_HEADER: sign(
                 self._secret, body, timestamp_s=self._clock.now_ns() // NS_PER_S
             ),
         }
+        return await self._client.post(self._url, content=body, headers=headers)
+
+    def now_s(self) -> float:
+        return self._clock.now_ns() / NS_PER_S
+
+    def no_answer(self, exc: httpx.RequestError) -> str:
+        """The retry reason for a request that got no answer."""
+        if isinstance(exc, httpx.TimeoutException):
+            return f"no answer from {self._url} within {self._timeout_s} s ({exc!r})"
+        return f"cannot reach {self._url}: {exc!r}"
+
+    async def _deliver_one(self, message: OutboundMessage) -> DeliveryResult:
         try:
-            response = await client.post(self._url, content=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            return DeliveryResult.retry_later(
-                message.key, f"no answer from {self._url} within {self._timeout_s} s ({exc!r})"
-            )
+            body = message.json_bytes()
+        except ValueError as exc:
+            return DeliveryResult.rejected(message.key, str(exc))
+        try:
+            response = await self.post(body, idempotency_key=str(message.key))
         except httpx.RequestError as exc:
-            return DeliveryResult.retry_later(message.key, f"cannot reach {self._url}: {exc!r}")
-        return classify(message, response, now_s=self._clock.now_ns() / NS_PER_S)
+            return DeliveryResult.retry_later(message.key, self.no_answer(exc))
+        return classify(message, response, now_s=self.now_s())
 
 
 def classify(message: OutboundMessage, response: httpx.Response, *, now_s: float) -> DeliveryResult:
@@ -141,7 +152,7 @@ def retry_after_s(value: str | None, *, now_s: float) -> float | None:
     """``Retry-After`` as seconds: a number, or an HTTP date taken relative to ``now_s``."""
     if not value:
         return None
-    if value.strip().isdigit():
+    if re.fullmatch(r"[0-9]{1,10}", value.strip()):
         return float(value.strip())
     try:
         when = email.utils.parsedate_to_datetime(value)
