@@ -167,3 +167,50 @@ def test_serve_exits_non_zero_when_a_consumer_keeps_failing(tmp_path: Path) -> N
     assert exc.exit_code == 1
     assert platform.pipeline.failure is not None
     assert "broken failed 2 times in a row" in platform.pipeline.failure
+
+
+def test_platform_stop_never_hangs_on_a_dead_or_a_stuck_consumer(tmp_path: Path) -> None:
+    config = tmp_path / "plantos.yaml"
+    config.write_text(SMALL_PLANT)
+    settings = Settings(config=config, data_dir=tmp_path / "data", bus_capacity=2)
+    settings.stop_timeout_s = 0.5
+    platform = Platform(settings)
+
+    async def dies(message: Message) -> None:
+        raise RuntimeError("dead")
+
+    async def hangs(message: Message) -> None:
+        await asyncio.Event().wait()
+
+    once = RestartPolicy(backoff_initial_s=0.01, backoff_max_s=0.01, max_failures=1)
+    platform.add_consumer("dead", SAMPLES, dies, policy=once)
+    stuck = platform.add_consumer("stuck", SAMPLES, hangs)
+    tag = platform.tag_ids[TEMP]
+    published: list[int] = []
+    t0 = int(time.time()) - 600
+
+    async def feed() -> None:
+        for i in range(50):  # the stuck consumer's queue fills: this source ends up waiting
+            await platform.ingest(SampleBatch.of([tag], [(t0 + i) * NS], [1.0]), source="t")
+            published.append(i)
+
+    platform.add_source(feed())
+
+    async def main() -> None:
+        await platform.start()
+        await asyncio.wait_for(platform.pipeline.failed.wait(), 30)
+        while len(published) < 3:  # the stuck queue (2) plus the one in its handler
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert len(published) < 50, "the source is held up by the full queue"
+        await asyncio.wait_for(platform.stop(), 30)
+
+    asyncio.run(main())
+    assert stuck.task is not None and stuck.task.cancelled()
+    assert platform.pipeline.stages["historian"].state.value == "stopped"
+    # Every sample delivered to the historian stage is committed or kept as a dead letter
+    # (the source's last publish may have reached it before waiting on the stuck queue).
+    writer = platform.writer
+    delivered = platform.bus.metrics()["subscribers"]["samples/historian"]["delivered"]
+    assert delivered >= len(published)
+    assert writer.acked_rows + writer.dead_lettered_rows == delivered

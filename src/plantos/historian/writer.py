@@ -15,7 +15,7 @@ batch the historian refuses does not hold back the others. Whatever is still ref
 after ``retry_for_s`` goes to the dead-letter store with its reason
 (:mod:`plantos.historian.deadletter`) and the rest flows. The batches in hand live on the
 writer, not in :meth:`HistorianWriter.run`: when the supervisor restarts a failed run, it
-commits them first.
+commits them first; a stop that cannot wait turns them into dead letters.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class HistorianWriter:
         retry_for_s: float = 60.0,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 10.0,
+        settle_timeout_s: float = 30.0,
     ) -> None:
         if not 0 < retry_initial_s <= retry_max_s:
             raise ValueError(
@@ -76,13 +77,26 @@ class HistorianWriter:
         self.commit_s = 0.0
         self._in_hand: list[SampleBatch] = []
         """Batches taken off the bus and not yet committed or dead-lettered."""
+        self._in_flight: tuple[asyncio.Future[None], list[SampleBatch]] | None = None
+        """The write running in its thread, and the batches it holds."""
+        self.settle_timeout_s = settle_timeout_s
         self.maintain_every_data_ns = maintain_every_data_ns
         self._last_maintain = 0.0
         self._maintained_data_ns: int | None = None
 
     async def run(self) -> None:
         """Consume until the bus closes; every batch received is committed (or dead-lettered)
-        before returning. Batches left in hand by a failed run are committed first."""
+        before returning. Batches left in hand by a failed run are committed first. When
+        cancelled (a stop that could not wait longer), the commit in flight is settled and
+        what is still held or queued goes to the dead letters: nothing that reached the
+        writer is dropped."""
+        try:
+            await self._consume()
+        except asyncio.CancelledError:
+            await self._settle_on_stop()
+            raise
+
+    async def _consume(self) -> None:
         if self._in_hand:
             await self._commit()
         while True:
@@ -125,15 +139,14 @@ class HistorianWriter:
         first_failure: float | None = None
         failures = 0
         while self._in_hand:
-            error = await self._write(SampleBatch.concat(self._in_hand))
+            error = await self._write(list(self._in_hand))
             if error is None:
-                self._acked(self._in_hand)
-                self._in_hand = []
                 break
             failures += 1
             first_failure = first_failure or time.monotonic()
             if len(self._in_hand) > 1:
-                await self._one_by_one()
+                for batch in list(self._in_hand):
+                    await self._write([batch])
             if self._in_hand and time.monotonic() - first_failure >= self.retry_for_s:
                 await self._dead_letter(error)
                 break
@@ -144,30 +157,53 @@ class HistorianWriter:
                 await asyncio.sleep(delay)
         self.commit_s += time.perf_counter() - started
 
-    async def _write(self, batch: SampleBatch) -> str | None:
-        """Write one batch; the reason it was refused, or ``None`` once it is durable."""
+    async def _write(self, batches: list[SampleBatch]) -> str | None:
+        """Write ``batches`` in one commit; the reason it was refused, or ``None`` once they
+        are durable (then acknowledged and no longer in hand). The write runs in a thread
+        that a cancellation cannot interrupt; :meth:`_settle_on_stop` learns its outcome."""
+        write = asyncio.ensure_future(
+            asyncio.to_thread(self.historian.write, SampleBatch.concat(batches))
+        )
+        self._in_flight = (write, batches)
         try:
-            await asyncio.to_thread(self.historian.write, batch)
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
+            self._in_flight = None
             self.failed_commits += 1
+            rows = sum(len(b) for b in batches)
             log.warning(
-                "historian refused %d samples (%s: %s); kept in hand",
-                len(batch),
-                type(exc).__name__,
-                exc,
+                "historian refused %d samples (%s: %s); kept", rows, type(exc).__name__, exc
             )
             return f"{type(exc).__name__}: {exc}"
+        self._in_flight = None
+        self._durable(batches)
         return None
 
-    async def _one_by_one(self) -> None:
-        """After a grouped commit failed: commit each batch alone, keep those refused."""
-        kept = []
-        for batch in self._in_hand:
-            if await self._write(batch) is None:
-                self._acked([batch])
-            else:
-                kept.append(batch)
-        self._in_hand = kept
+    def _durable(self, batches: list[SampleBatch]) -> None:
+        """Batches now durable in the historian: no longer in hand, counted, and reported
+        to ``on_commit``."""
+        done = {id(b) for b in batches}
+        self._in_hand = [b for b in self._in_hand if id(b) not in done]
+        rows = sum(len(b) for b in batches)
+        self.commits += 1
+        self.acked_rows += rows
+        if self.on_commit is not None:
+            self.on_commit(rows)
+
+    async def _settle_on_stop(self) -> None:
+        """Stopping without waiting for the commits: keep what was taken off the bus."""
+        if self._in_flight is not None:
+            write, batches = self._in_flight
+            await asyncio.wait([write], timeout=self.settle_timeout_s)
+            if write.done() and not write.cancelled() and write.exception() is None:
+                self._durable(batches)
+            self._in_flight = None
+        while (msg := self.subscription.get_nowait()) is not None:
+            if isinstance(msg, SampleBatch):
+                self._in_hand.append(msg)
+        await self._dead_letter("the platform stopped before these samples were committed")
 
     async def _dead_letter(self, reason: str) -> None:
         """Store what the historian keeps refusing with ``reason``, then let go of it. Without
@@ -183,15 +219,7 @@ class HistorianWriter:
             self._in_hand.pop(0)
             self.dead_lettered_batches += 1
             self.dead_lettered_rows += len(batch)
-            log.error("dead letter: %d samples the historian refused: %s", len(batch), reason)
-
-    def _acked(self, batches: list[SampleBatch]) -> None:
-        """Batches now durable in the historian: count them, tell ``on_commit``."""
-        rows = sum(len(b) for b in batches)
-        self.commits += 1
-        self.acked_rows += rows
-        if self.on_commit is not None:
-            self.on_commit(rows)
+            log.error("dead letter: %d samples not committed: %s", len(batch), reason)
 
     async def _maybe_maintain(self) -> None:
         """Roll up about every second of wall time, and also every few minutes of data time,
