@@ -21,8 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from plantos.bus.memory import Subscription
-from plantos.bus.protocol import Message
+from plantos.bus.protocol import Message, SubscriptionPort
 from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
@@ -74,7 +73,7 @@ def describe(message: Message) -> str:
     return f"event {message.kind} about {message.subject!r}"
 
 
-def each_message(subscription: Subscription, handler: Handler) -> Consume:
+def each_message(subscription: SubscriptionPort, handler: Handler) -> Consume:
     """A consumer calling ``handler`` for every message, in order. A message the handler
     fails on is not handed to it again: the error (with what the message was) goes to the
     stage, which restarts the consumer with the next message."""
@@ -98,7 +97,7 @@ class Stage:
         name: str,
         consume: Consume,
         *,
-        subscription: Subscription | None,
+        subscription: SubscriptionPort | None,
         clock: Clock,
         on_give_up: Callable[[str], None],
         policy: RestartPolicy | None = None,
@@ -182,7 +181,7 @@ class Stage:
             "last_error_at": iso(self.last_error_ns) if self.last_error_ns is not None else None,
             "lag": {
                 "depth": sub.depth if sub else 0,
-                "capacity": sub.queue.maxsize if sub else 0,
+                "capacity": sub.capacity if sub else 0,
                 "oldest_age_s": round(sub.oldest_age_s(), 3) if sub else 0.0,
                 "dropped_samples": sub.dropped_samples if sub else 0,
             },
