@@ -16,9 +16,7 @@ import numpy.typing as npt
 from plantos.analytics.anomaly.alarm import AlarmPolicy
 from plantos.analytics.anomaly.baseline import DEFAULT_RELATIVE_FLOOR
 from plantos.analytics.anomaly.detector import HotellingDetector
-
-MINUTE_NS = 60 * 1_000_000_000
-HOUR_NS = 60 * MINUTE_NS
+from plantos.core.timeunits import HOUR_NS, MINUTE_NS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.anomaly.alarm import NS, theil_sen_slope
+from plantos.analytics.anomaly.alarm import theil_sen_slope
 from plantos.analytics.anomaly.detector import FeatureFrame
+from plantos.core.timeunits import NS_PER_S as NS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
