@@ -108,7 +108,9 @@ class Platform:
         self.writer = HistorianWriter(
             self.historian, writer_sub, clock=self.clock, dead_letters=self.dead_letters
         )
-        self.pipeline.add("historian", self.writer.run, subscription=writer_sub)
+        self.pipeline.add(
+            "historian", self.writer.run, subscription=writer_sub, detail=self.writer.health
+        )
         self.add_consumer("live", SAMPLES, self._follow_live)
         self.reasons = ReasonStore(settings.data_dir / REASONS_FILE)
         """Every reason operators gave to stops, with who and when: kept across restarts."""

@@ -67,6 +67,9 @@ def test_health_reports_every_stage_with_state_lag_and_restarts(client: httpx.Cl
         assert stage["topic"] == SAMPLES
         assert set(stage["lag"]) == {"depth", "capacity", "oldest_age_s", "dropped_samples"}
     assert body["dead_letters"] == {"letters": 0, "samples": 0}
+    writer = stages["historian"]["detail"]
+    assert writer["refusing"] is False
+    assert writer["last_refusal"] is None
 
 
 def test_a_failing_consumer_is_restarted_shown_and_the_historian_keeps_every_sample(
@@ -103,6 +106,7 @@ def test_a_failing_consumer_is_restarted_shown_and_the_historian_keeps_every_sam
     assert 'plantos_stage_restarts_total{stage="analytics"} 1.0' in metrics
     assert 'plantos_stage_running{stage="historian"} 1.0' in metrics
     assert "plantos_ready 1.0" in metrics
+    assert "plantos_historian_refusing 0.0" in metrics
     assert 'plantos_stage_lag_seconds{stage="live"}' in metrics
 
 
@@ -214,3 +218,37 @@ def test_platform_stop_never_hangs_on_a_dead_or_a_stuck_consumer(tmp_path: Path)
     delivered = platform.bus.metrics()["subscribers"]["samples/historian"]["delivered"]
     assert delivered >= len(published)
     assert writer.acked_rows + writer.dead_lettered_rows == delivered
+
+
+def test_health_shows_the_historian_refusing_commits_and_its_recovery(
+    server: RunningServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = server.platform
+    real_write = platform.historian.write
+    refusing = threading.Event()
+    refusing.set()
+
+    def write(batch: SampleBatch) -> None:
+        if refusing.is_set():
+            raise OSError("the disk went read-only")
+        real_write(batch)
+
+    monkeypatch.setattr(platform.historian, "write", write)
+    before = platform.writer.acked_rows
+    t0 = int(time.time()) - 1800
+    server.call(platform.ingest(temperatures(server, t0, 7), source="test"))
+
+    def historian_detail() -> dict:  # type: ignore[type-arg]
+        stages = {s["stage"]: s for s in client.get("/api/v1/health").json()["stages"]}
+        return stages["historian"]["detail"]  # type: ignore[no-any-return]
+
+    wait_until(lambda: historian_detail()["refusing"], "the refusal to show")
+    detail = historian_detail()
+    assert detail["last_refusal"] == "OSError: the disk went read-only"
+    assert detail["in_hand_rows"] == 7
+    assert "plantos_historian_refusing 1.0" in client.get("/metrics").text
+    refusing.clear()
+    wait_until(lambda: not historian_detail()["refusing"], "the recovery to show")
+    assert platform.writer.acked_rows == before + 7
+    assert historian_detail()["in_hand_rows"] == 0
+    assert client.get("/api/v1/health").json()["dead_letters"]["letters"] == 0

@@ -111,6 +111,11 @@ def test_a_short_outage_loses_nothing_and_writes_no_dead_letter(tmp_path: Path) 
     assert historian.rows() == [(1, t) for t in range(6)]
     assert store.list() == []
     assert writer.failed_commits == 3
+    health = writer.health()
+    assert health["refusing"] is False  # the historian took the commits again
+    assert health["last_refusal"] == "OSError: disk not mounted"
+    assert health["last_refusal_at"] == "1970-01-01T00:00:00.000Z"
+    assert health["in_hand_rows"] == 0
 
 
 def test_replay_writes_the_letters_once_the_cause_is_fixed(tmp_path: Path) -> None:

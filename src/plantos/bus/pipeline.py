@@ -43,6 +43,7 @@ class Pipeline:
         *,
         subscription: SubscriptionPort | None,
         policy: RestartPolicy | None = None,
+        detail: Callable[[], dict[str, Any]] | None = None,
     ) -> Stage:
         """Supervise ``consume`` as stage ``name``; started at once if the pipeline runs."""
         if name in self.stages:
@@ -54,6 +55,7 @@ class Pipeline:
             clock=self.clock,
             on_give_up=self._give_up,
             policy=policy or self.policy,
+            detail=detail,
         )
         self.stages[name] = stage
         if self._running:

@@ -102,8 +102,11 @@ class Stage:
         on_give_up: Callable[[str], None],
         policy: RestartPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        detail: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.name = name
+        self.detail = detail
+        """What the consumer itself says of its health (the historian writer: refusals)."""
         self.consume = consume
         self.subscription = subscription
         self.clock = clock
@@ -185,4 +188,4 @@ class Stage:
                 "oldest_age_s": round(sub.oldest_age_s(), 3) if sub else 0.0,
                 "dropped_samples": sub.dropped_samples if sub else 0,
             },
-        }
+        } | ({"detail": self.detail()} if self.detail else {})

@@ -30,6 +30,7 @@ from plantos.bus.memory import Subscription
 from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
+from plantos.core.timeparse import iso
 from plantos.historian.deadletter import DeadLetterStore
 from plantos.historian.protocol import Historian
 
@@ -75,6 +76,10 @@ class HistorianWriter:
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.commit_s = 0.0
+        self.refusing = False
+        """True from a refused commit until the next one that succeeds."""
+        self.last_refusal: str | None = None
+        self.last_refusal_ns: int | None = None
         self._in_hand: list[SampleBatch] = []
         """Batches taken off the bus and not yet committed or dead-lettered."""
         self._in_flight: tuple[asyncio.Future[None], list[SampleBatch]] | None = None
@@ -172,12 +177,16 @@ class HistorianWriter:
         except Exception as exc:
             self._in_flight = None
             self.failed_commits += 1
+            self.refusing = True
+            self.last_refusal = f"{type(exc).__name__}: {exc}"
+            self.last_refusal_ns = self.clock.now_ns()
             rows = sum(len(b) for b in batches)
             log.warning(
                 "historian refused %d samples (%s: %s); kept", rows, type(exc).__name__, exc
             )
             return f"{type(exc).__name__}: {exc}"
         self._in_flight = None
+        self.refusing = False
         self._durable(batches)
         return None
 
@@ -237,11 +246,24 @@ class HistorianWriter:
             self._maintained_data_ns = newest
             await asyncio.to_thread(self.historian.maintain, self.clock.now_ns())
 
+    def health(self) -> dict[str, Any]:
+        """Whether the historian takes the commits now, and what it last refused."""
+        at = self.last_refusal_ns
+        return {
+            "refusing": self.refusing,
+            "in_hand_rows": sum(len(b) for b in self._in_hand),
+            "failed_commits": self.failed_commits,
+            "last_refusal": self.last_refusal,
+            "last_refusal_at": iso(at) if at is not None else None,
+            "dead_lettered_rows": self.dead_lettered_rows,
+        }
+
     def metrics(self) -> dict[str, Any]:
         return {
             "acked_rows": self.acked_rows,
             "commits": self.commits,
             "failed_commits": self.failed_commits,
+            "refusing": self.refusing,
             "in_hand_rows": sum(len(b) for b in self._in_hand),
             "dead_lettered_batches": self.dead_lettered_batches,
             "dead_lettered_rows": self.dead_lettered_rows,
