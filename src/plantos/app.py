@@ -200,11 +200,11 @@ class Platform:
             either: list[asyncio.Future[Any]] = [failed, sources]
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             failed.cancel()
-            if self.pipeline.failure is None:
-                await sources  # raises what a source raised
-        if self.pipeline.failure is not None:
-            await self.stop()
-            raise PipelineFailedError(self.pipeline.failure)
+            if self.pipeline.failure is not None:
+                await self.stop()  # cancels the sources
+                await asyncio.gather(sources, return_exceptions=True)
+                raise PipelineFailedError(self.pipeline.failure)
+            await sources  # raises what a source raised
         await self.bus.close()
         await self.pipeline.join()
         if self.pipeline.failure is not None:

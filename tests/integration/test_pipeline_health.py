@@ -16,6 +16,7 @@ import pytest
 import typer
 
 from plantos.app import Platform, Settings
+from plantos.bus.pipeline import PipelineFailedError
 from plantos.bus.protocol import SAMPLES, Message
 from plantos.bus.supervision import RestartPolicy
 from plantos.cli.serve import run_server
@@ -252,3 +253,30 @@ def test_health_shows_the_historian_refusing_commits_and_its_recovery(
     assert platform.writer.acked_rows == before + 7
     assert historian_detail()["in_hand_rows"] == 0
     assert client.get("/api/v1/health").json()["dead_letters"]["letters"] == 0
+
+
+def test_a_headless_drain_ends_with_an_error_when_a_consumer_gives_up(tmp_path: Path) -> None:
+    config = tmp_path / "plantos.yaml"
+    config.write_text(SMALL_PLANT)
+    platform = Platform(Settings(config=config, data_dir=tmp_path / "data", bus_capacity=2))
+
+    async def broken(message: Message) -> None:
+        raise RuntimeError("cannot judge")
+
+    once = RestartPolicy(backoff_initial_s=0.01, backoff_max_s=0.01, max_failures=1)
+    platform.add_consumer("broken", SAMPLES, broken, policy=once)
+    tag = platform.tag_ids[TEMP]
+    t0 = int(time.time()) - 600
+
+    async def feed() -> None:
+        for i in range(100):  # more than the queues hold: the source would wait forever
+            await platform.ingest(SampleBatch.of([tag], [(t0 + i) * NS], [1.0]), source="t")
+
+    platform.add_source(feed())
+
+    async def main() -> None:
+        await platform.start()
+        await asyncio.wait_for(platform.drain(), 60)
+
+    with pytest.raises(PipelineFailedError, match="broken failed 1 times in a row"):
+        asyncio.run(main())
