@@ -188,3 +188,22 @@ def test_a_second_consumer_of_the_same_name_is_refused() -> None:
 def test_restart_policy_refuses_nonsense(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         RestartPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_consumer_that_returns_while_the_stream_goes_on_has_failed() -> None:
+    async def main() -> None:
+        bus, pipeline = setup(max_failures=2)
+        sub = bus.subscribe(SAMPLES, name="quitter", maxsize=4)
+
+        async def quit_early() -> None:
+            await sub.get()
+
+        stage = pipeline.add("quitter", quit_early, subscription=sub)
+        pipeline.start()
+        for n in (1, 2, 3):
+            await bus.publish(SAMPLES, batch(n))
+        await asyncio.wait_for(pipeline.failed.wait(), HANG_GUARD_S)
+        assert stage.state is StageState.FAILED
+        assert stage.last_error == "RuntimeError: the consumer returned while its stream goes on"
+
+    asyncio.run(main())

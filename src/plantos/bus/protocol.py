@@ -18,6 +18,8 @@ class SubscriptionPort(Protocol):
     name: str
     topic: str
     dropped_samples: int
+    closed: bool
+    """True once the bus closed: the stream ends after what is queued."""
 
     def __aiter__(self) -> AsyncIterator[Message]: ...
 

@@ -125,13 +125,17 @@ class Stage:
         return self.task
 
     async def run(self) -> None:
-        """Run the consumer until its stream ends, restarting it after each failure."""
+        """Run the consumer until its stream ends, restarting it after each failure. A
+        consumer that returns while its stream goes on has failed too: its queue would
+        fill and stop every publisher."""
         in_a_row = 0
         while True:
             self.state = StageState.RUNNING
             started = time.monotonic()
             try:
                 await self.consume()
+                if self.subscription is not None and not self.subscription.closed:
+                    raise RuntimeError("the consumer returned while its stream goes on")
             except asyncio.CancelledError:
                 self.state = StageState.STOPPED
                 raise
