@@ -151,15 +151,22 @@ class Stage:
                         f"last: {self.last_error}"
                     )
                     return
-                self.state = StageState.RESTARTING
-                p = self.policy
-                await self._sleep(
-                    backoff_delay(in_a_row, initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
-                )
+                await self._back_off(in_a_row)
                 self.restarts += 1
                 continue
             self.state = StageState.STOPPED
             return
+
+    async def _back_off(self, in_a_row: int) -> None:
+        self.state = StageState.RESTARTING
+        p = self.policy
+        try:
+            await self._sleep(
+                backoff_delay(in_a_row, initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+            )
+        except asyncio.CancelledError:
+            self.state = StageState.STOPPED
+            raise
 
     def _failed(self, exc: Exception, in_a_row: int) -> None:
         self.failures += 1
