@@ -220,3 +220,13 @@ def test_a_stop_that_cannot_wait_settles_the_commit_and_keeps_the_rest(tmp_path:
     [letter] = store.list()
     assert letter.reason == "the platform stopped before these samples were committed"
     assert store.batch(letter.id).ts.tolist() == [3, 4, 5]
+
+
+def test_without_a_dead_letter_store_the_writer_retries_until_the_historian_takes_it() -> None:
+    historian = PickyHistorian(down=6)
+    bus = MemoryBus()
+    writer = writer_for(historian, None, bus)  # retry_for_s is long past after a few tries
+    asyncio.run(feed_and_run(writer, bus, [batch(1, 0)]))
+    assert historian.rows() == [(1, 0), (1, 1), (1, 2)]
+    assert writer.failed_commits == 6
+    assert writer.metrics()["in_hand_rows"] == 0

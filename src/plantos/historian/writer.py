@@ -152,7 +152,8 @@ class HistorianWriter:
             if len(self._in_hand) > 1:
                 for batch in list(self._in_hand):
                     await self._write([batch])
-            if self._in_hand and time.monotonic() - first_failure >= self.retry_for_s:
+            overdue = time.monotonic() - first_failure >= self.retry_for_s
+            if self._in_hand and overdue and self.dead_letters is not None:
                 await self._dead_letter(error)
                 break
             if self._in_hand:
@@ -216,7 +217,8 @@ class HistorianWriter:
 
     async def _dead_letter(self, reason: str) -> None:
         """Store what the historian keeps refusing with ``reason``, then let go of it. Without
-        a store the batches stay in hand and the retries go on: nothing is ever dropped."""
+        a store the batches stay in hand (and :meth:`_commit` retries them for as long as it
+        takes): nothing is ever dropped."""
         if self.dead_letters is None:
             return
         store = self.dead_letters
