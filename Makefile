@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml requirements.lock scripts/bootstrap.sh
 	PYTHON=$(PYTHON) sh scripts/bootstrap.sh $(VENV)
 	@touch $@
 
-# Re-resolve requirements.lock from pyproject.toml (UPGRADE=1: newest allowed releases),
-# then run `make test`: the suite judges the refreshed lock.
+# Re-resolve requirements.lock from pyproject.toml (UPGRADE=1: newest allowed releases;
+# PREFER_INSTALLED=1: a newly added package at the version installed here), then run
+# `make test`: the suite judges the refreshed lock.
 lock: $(STAMP)
 	PYTHON=$(PY) sh scripts/lock.sh
 

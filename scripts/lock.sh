@@ -5,7 +5,9 @@
 # x86_64 from PyPI alone (local pip settings such as extra indexes or find-links are
 # ignored, so the lock names no machine's files). Versions already in the lock are kept
 # while they still satisfy pyproject.toml; UPGRADE=1 moves every package to its newest
-# allowed release. Run the test suite after a refresh: it is the judge of a new lock.
+# allowed release; PREFER_INSTALLED=1 takes a package the lock does not pin yet at the
+# version installed in this environment (the one the tests ran with), where it fits.
+# Run the test suite after a refresh: it is the judge of a new lock.
 set -eu
 python="${PYTHON:-.venv/bin/python}"
 lock="${LOCK:-requirements.lock}"
@@ -18,6 +20,22 @@ lock="${LOCK:-requirements.lock}"
 
 upgrade=""
 if [ "${UPGRADE:-0}" = 1 ]; then upgrade="--upgrade"; fi
+
+if [ "${PREFER_INSTALLED:-0}" = 1 ]; then
+    # pip-compile keeps the pins it finds in its output file when they fit: add the
+    # installed version of every package the lock does not name yet.
+    touch "$lock"
+    "$python" -m pip freeze --exclude-editable 2>/dev/null | "$python" -c '
+import re, sys
+lock = sys.argv[1]
+name = lambda line: re.split(r"[=<>~! ;@\[]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+with open(lock) as f:
+    pinned = {name(l) for l in f if l[:1].isalnum()}
+extra = [l.strip() for l in sys.stdin if "==" in l and name(l) not in pinned]
+with open(lock, "a") as f:
+    f.writelines(l + "\n" for l in extra)
+' "$lock"
+fi
 
 env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL -u PIP_CONSTRAINT \
     PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" \

@@ -114,7 +114,9 @@ class Platform:
         self.writer = HistorianWriter(
             self.historian, writer_sub, clock=self.clock, dead_letters=self.dead_letters
         )
-        self.pipeline.add("historian", self.writer.run, subscription=writer_sub)
+        self.pipeline.add(
+            "historian", self.writer.run, subscription=writer_sub, detail=self.writer.health
+        )
         self.add_consumer("live", SAMPLES, self._follow_live)
         self.reasons = ReasonStore(settings.data_dir / REASONS_FILE)
         """Every reason operators gave to stops, with who and when: kept across restarts."""
@@ -220,11 +222,11 @@ class Platform:
             either: list[asyncio.Future[Any]] = [failed, sources]
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             failed.cancel()
-            if self.pipeline.failure is None:
-                await sources  # raises what a source raised
-        if self.pipeline.failure is not None:
-            await self.stop()
-            raise PipelineFailedError(self.pipeline.failure)
+            if self.pipeline.failure is not None:
+                await self.stop()  # cancels the sources
+                await asyncio.gather(sources, return_exceptions=True)
+                raise PipelineFailedError(self.pipeline.failure)
+            await sources  # raises what a source raised
         await self.bus.close()
         await self.pipeline.join()
         if self.pipeline.failure is not None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from plantos.core.clock import WallClock
+from plantos.security import TokenStore
 from tests.conftest import DEMO_PLANT, REPO
 
 TAG = "plant-a/machining/line-1/cnc-07/spindle_speed"
@@ -190,6 +192,7 @@ def test_headless_refuses_a_bad_scenario(tmp_path: Path) -> None:
 
 
 def test_signin_link_is_printed(tmp_path: Path) -> None:
+    TokenStore(tmp_path / "security.sqlite", clock=WallClock())  # a platform's data folder
     result = plantos("signin-link", "--data-dir", str(tmp_path), "--base-url", "http://plant:8080")
     assert result.returncode == 0
     assert result.stdout.strip().startswith("http://plant:8080/signin?token=pos_")

@@ -35,10 +35,17 @@ def data_dir_default(*path: str) -> Any:
     return param.default
 
 
-def test_serve_query_signin_link_and_deadletter_share_one_default_data_dir() -> None:
+def test_the_commands_that_read_a_platforms_data_share_one_default_data_dir() -> None:
     defaults = {
         data_dir_default(*p)
-        for p in (("serve",), ("query",), ("signin-link",), ("deadletter", "list"))
+        for p in (
+            ("serve",),
+            ("query",),
+            ("signin-link",),
+            ("deadletter", "list"),
+            ("analytics", "oee"),
+            ("analytics", "spc"),
+        )
     }
     assert defaults == {Path("data")}
 

@@ -9,6 +9,7 @@ would never answer (the test then fails on its read timeout, with no timing asse
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import threading
 import time
@@ -18,9 +19,18 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
+from plantos.api import health as api_health
+from plantos.api import live as api_live
+from plantos.api import oee as api_oee
+from plantos.api import plant as api_plant
+from plantos.api import prometheus
+from plantos.api import system as api_system
 from plantos.app import Platform
 from plantos.core.batch import SampleBatch
+from plantos.ui import alarm_pages, analytics_pages, pages
 from tests.support.server import MIXER_OEE_PLANT, running_server
 
 TEMP = "site-1/mixing/line-1/mixer-1/temperature"
@@ -99,3 +109,39 @@ def read_live_events(url: str, auth: dict[str, str]) -> list[dict[str, Any]]:
                 if len(events) == EVENTS_WANTED:
                     break
     return events
+
+
+LOOP_STATE_ROUTES = [
+    (api_live.router, "GET", "/live"),
+    (api_plant.router, "GET", "/tags"),
+    (api_system.router, "GET", "/status"),
+    (api_system.router, "GET", "/connectors"),
+    (api_health.router, "GET", "/health"),
+    (api_oee.router, "GET", "/oee"),
+    (api_oee.router, "GET", "/oee/stops"),
+    (prometheus.router, "GET", "/metrics"),
+    (alarm_pages.router, "GET", "/alarms"),
+    (alarm_pages.router, "GET", "/oee"),
+    (alarm_pages.router, "POST", "/oee/reasons"),
+    (analytics_pages.router, "GET", "/spc"),
+    (analytics_pages.router, "GET", "/health"),
+    (pages.router, "GET", "/connectors"),
+]
+"""Routes that read the live state, analytics or platform counters, which the event loop
+changes: a plain ``def`` route would run in a worker thread, in the middle of an update."""
+
+
+@pytest.mark.parametrize(
+    ("router", "method", "path"),
+    LOOP_STATE_ROUTES,
+    ids=[f"{m} {p}" for _, m, p in LOOP_STATE_ROUTES],
+)
+def test_routes_that_read_what_the_loop_changes_run_on_the_loop(
+    router: APIRouter, method: str, path: str
+) -> None:
+    [route] = [
+        r
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.path == path and method in r.methods
+    ]
+    assert inspect.iscoroutinefunction(route.endpoint), f"{method} {path} runs in a worker thread"

@@ -16,6 +16,7 @@ import pytest
 import typer
 
 from plantos.app import Platform, Settings
+from plantos.bus.pipeline import PipelineFailedError
 from plantos.bus.protocol import SAMPLES, Message
 from plantos.bus.supervision import RestartPolicy
 from plantos.cli.serve import run_server
@@ -67,6 +68,9 @@ def test_health_reports_every_stage_with_state_lag_and_restarts(client: httpx.Cl
         assert stage["topic"] == SAMPLES
         assert set(stage["lag"]) == {"depth", "capacity", "oldest_age_s", "dropped_samples"}
     assert body["dead_letters"] == {"letters": 0, "samples": 0}
+    writer = stages["historian"]["detail"]
+    assert writer["refusing"] is False
+    assert writer["last_refusal"] is None
 
 
 def test_a_failing_consumer_is_restarted_shown_and_the_historian_keeps_every_sample(
@@ -103,6 +107,7 @@ def test_a_failing_consumer_is_restarted_shown_and_the_historian_keeps_every_sam
     assert 'plantos_stage_restarts_total{stage="analytics"} 1.0' in metrics
     assert 'plantos_stage_running{stage="historian"} 1.0' in metrics
     assert "plantos_ready 1.0" in metrics
+    assert "plantos_historian_refusing 0.0" in metrics
     assert 'plantos_stage_lag_seconds{stage="live"}' in metrics
 
 
@@ -167,3 +172,111 @@ def test_serve_exits_non_zero_when_a_consumer_keeps_failing(tmp_path: Path) -> N
     assert exc.exit_code == 1
     assert platform.pipeline.failure is not None
     assert "broken failed 2 times in a row" in platform.pipeline.failure
+
+
+def test_platform_stop_never_hangs_on_a_dead_or_a_stuck_consumer(tmp_path: Path) -> None:
+    config = tmp_path / "plantos.yaml"
+    config.write_text(SMALL_PLANT)
+    settings = Settings(config=config, data_dir=tmp_path / "data", bus_capacity=2)
+    settings.stop_timeout_s = 0.5
+    platform = Platform(settings)
+
+    async def dies(message: Message) -> None:
+        raise RuntimeError("dead")
+
+    async def hangs(message: Message) -> None:
+        await asyncio.Event().wait()
+
+    once = RestartPolicy(backoff_initial_s=0.01, backoff_max_s=0.01, max_failures=1)
+    platform.add_consumer("dead", SAMPLES, dies, policy=once)
+    stuck = platform.add_consumer("stuck", SAMPLES, hangs)
+    tag = platform.tag_ids[TEMP]
+    published: list[int] = []
+    t0 = int(time.time()) - 600
+
+    async def feed() -> None:
+        for i in range(50):  # the stuck consumer's queue fills: this source ends up waiting
+            await platform.ingest(SampleBatch.of([tag], [(t0 + i) * NS], [1.0]), source="t")
+            published.append(i)
+
+    platform.add_source(feed())
+
+    async def main() -> None:
+        await platform.start()
+        await asyncio.wait_for(platform.pipeline.failed.wait(), 30)
+        while len(published) < 3:  # the stuck queue (2) plus the one in its handler
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert len(published) < 50, "the source is held up by the full queue"
+        await asyncio.wait_for(platform.stop(), 30)
+
+    asyncio.run(main())
+    assert stuck.task is not None and stuck.task.cancelled()
+    assert platform.pipeline.stages["historian"].state.value == "stopped"
+    # Every sample delivered to the historian stage is committed or kept as a dead letter
+    # (the source's last publish may have reached it before waiting on the stuck queue).
+    writer = platform.writer
+    delivered = platform.bus.metrics()["subscribers"]["samples/historian"]["delivered"]
+    assert delivered >= len(published)
+    assert writer.acked_rows + writer.dead_lettered_rows == delivered
+
+
+def test_health_shows_the_historian_refusing_commits_and_its_recovery(
+    server: RunningServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = server.platform
+    real_write = platform.historian.write
+    refusing = threading.Event()
+    refusing.set()
+
+    def write(batch: SampleBatch) -> None:
+        if refusing.is_set():
+            raise OSError("the disk went read-only")
+        real_write(batch)
+
+    monkeypatch.setattr(platform.historian, "write", write)
+    before = platform.writer.acked_rows
+    t0 = int(time.time()) - 1800
+    server.call(platform.ingest(temperatures(server, t0, 7), source="test"))
+
+    def historian_detail() -> dict:  # type: ignore[type-arg]
+        stages = {s["stage"]: s for s in client.get("/api/v1/health").json()["stages"]}
+        return stages["historian"]["detail"]  # type: ignore[no-any-return]
+
+    wait_until(lambda: historian_detail()["refusing"], "the refusal to show")
+    detail = historian_detail()
+    assert detail["last_refusal"] == "OSError: the disk went read-only"
+    assert detail["in_hand_rows"] == 7
+    assert "plantos_historian_refusing 1.0" in client.get("/metrics").text
+    refusing.clear()
+    wait_until(lambda: not historian_detail()["refusing"], "the recovery to show")
+    assert platform.writer.acked_rows == before + 7
+    assert historian_detail()["in_hand_rows"] == 0
+    assert client.get("/api/v1/health").json()["dead_letters"]["letters"] == 0
+
+
+def test_a_headless_drain_ends_with_an_error_when_a_consumer_gives_up(tmp_path: Path) -> None:
+    config = tmp_path / "plantos.yaml"
+    config.write_text(SMALL_PLANT)
+    platform = Platform(Settings(config=config, data_dir=tmp_path / "data", bus_capacity=2))
+
+    async def broken(message: Message) -> None:
+        raise RuntimeError("cannot judge")
+
+    once = RestartPolicy(backoff_initial_s=0.01, backoff_max_s=0.01, max_failures=1)
+    platform.add_consumer("broken", SAMPLES, broken, policy=once)
+    tag = platform.tag_ids[TEMP]
+    t0 = int(time.time()) - 600
+
+    async def feed() -> None:
+        for i in range(100):  # more than the queues hold: the source would wait forever
+            await platform.ingest(SampleBatch.of([tag], [(t0 + i) * NS], [1.0]), source="t")
+
+    platform.add_source(feed())
+
+    async def main() -> None:
+        await platform.start()
+        await asyncio.wait_for(platform.drain(), 60)
+
+    with pytest.raises(PipelineFailedError, match="broken failed 1 times in a row"):
+        asyncio.run(main())

@@ -5,6 +5,7 @@ nothing; a restarted writer commits the batches it held."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,11 @@ def test_a_short_outage_loses_nothing_and_writes_no_dead_letter(tmp_path: Path) 
     assert historian.rows() == [(1, t) for t in range(6)]
     assert store.list() == []
     assert writer.failed_commits == 3
+    health = writer.health()
+    assert health["refusing"] is False  # the historian took the commits again
+    assert health["last_refusal"] == "OSError: disk not mounted"
+    assert health["last_refusal_at"] == "1970-01-01T00:00:00.000Z"
+    assert health["in_hand_rows"] == 0
 
 
 def test_replay_writes_the_letters_once_the_cause_is_fixed(tmp_path: Path) -> None:
@@ -173,3 +179,54 @@ def test_retry_settings_are_checked() -> None:
             clock=ManualClock(0),
             retry_initial_s=0,
         )
+
+
+class SlowHistorian(PickyHistorian):
+    """A historian whose writes wait until the test lets them finish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, batch: SampleBatch) -> None:
+        self.entered.set()
+        self.release.wait(HANG_GUARD_S)
+        super().write(batch)
+
+
+def test_a_stop_that_cannot_wait_settles_the_commit_and_keeps_the_rest(tmp_path: Path) -> None:
+    historian = SlowHistorian()
+    store = DeadLetterStore(tmp_path / "deadletters.sqlite")
+    bus = MemoryBus()
+    writer = writer_for(historian, store, bus)
+    writer.max_delay_s = 0.0  # commit each batch as it comes
+
+    async def main() -> None:
+        task = asyncio.create_task(writer.run())
+        await bus.publish(SAMPLES, batch(1, 0))
+        while not historian.entered.is_set():
+            await asyncio.sleep(0.001)
+        await bus.publish(SAMPLES, batch(1, 3))  # queued behind the slow commit
+        task.cancel()
+        await asyncio.sleep(0.01)
+        historian.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, HANG_GUARD_S)
+
+    asyncio.run(main())
+    assert historian.rows() == [(1, 0), (1, 1), (1, 2)]  # the commit in flight finished
+    assert writer.acked_rows == 3
+    [letter] = store.list()
+    assert letter.reason == "the platform stopped before these samples were committed"
+    assert store.batch(letter.id).ts.tolist() == [3, 4, 5]
+
+
+def test_without_a_dead_letter_store_the_writer_retries_until_the_historian_takes_it() -> None:
+    historian = PickyHistorian(down=6)
+    bus = MemoryBus()
+    writer = writer_for(historian, None, bus)  # retry_for_s is long past after a few tries
+    asyncio.run(feed_and_run(writer, bus, [batch(1, 0)]))
+    assert historian.rows() == [(1, 0), (1, 1), (1, 2)]
+    assert writer.failed_commits == 6
+    assert writer.metrics()["in_hand_rows"] == 0

@@ -188,3 +188,44 @@ def test_a_second_consumer_of_the_same_name_is_refused() -> None:
 def test_restart_policy_refuses_nonsense(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         RestartPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_consumer_that_returns_while_the_stream_goes_on_has_failed() -> None:
+    async def main() -> None:
+        bus, pipeline = setup(max_failures=2)
+        sub = bus.subscribe(SAMPLES, name="quitter", maxsize=4)
+
+        async def quit_early() -> None:
+            await sub.get()
+
+        stage = pipeline.add("quitter", quit_early, subscription=sub)
+        pipeline.start()
+        for n in (1, 2, 3):
+            await bus.publish(SAMPLES, batch(n))
+        await asyncio.wait_for(pipeline.failed.wait(), HANG_GUARD_S)
+        assert stage.state is StageState.FAILED
+        assert stage.last_error == "RuntimeError: the consumer returned while its stream goes on"
+
+    asyncio.run(main())
+
+
+def test_a_stage_waiting_out_its_back_off_stops_when_told() -> None:
+    async def main() -> None:
+        bus = MemoryBus()
+        slow = RestartPolicy(backoff_initial_s=60, backoff_max_s=60, max_failures=5)
+        pipeline = Pipeline(clock=ManualClock(0), policy=slow)
+        sub = bus.subscribe(SAMPLES, name="flaky", maxsize=4)
+
+        async def fail(msg: Message) -> None:
+            raise RuntimeError("flaky")
+
+        stage = pipeline.add("flaky", each_message(sub, fail), subscription=sub)
+        pipeline.start()
+        await bus.publish(SAMPLES, batch(1))
+        while stage.state is not StageState.RESTARTING:
+            await asyncio.sleep(0.001)
+        assert not pipeline.ready
+        await asyncio.wait_for(pipeline.stop(timeout_s=0.01), HANG_GUARD_S)
+        assert stage.state is StageState.STOPPED
+
+    asyncio.run(main())

@@ -31,9 +31,9 @@ from plantos.analytics.spindles import SpindleWatch, spindle_watches
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
 from plantos.core.events import Event
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model import Plant
 
-NS = 1_000_000_000
 OEE_UPDATE_NS = 60 * NS
 
 

@@ -35,11 +35,11 @@ from plantos.app import Platform
 from plantos.core import quality
 from plantos.core.errors import PlantOSError, UnknownTagError
 from plantos.core.timeparse import iso
+from plantos.core.timeunits import NS_PER_MS
 from plantos.security import Identity
 
 router = APIRouter(tags=["analytics"])
 
-NS_PER_MS = 1_000_000
 VIOLATIONS_SHOWN = 200
 CAPABILITY_SAMPLES = 200_000
 """Raw samples read at most for Pp/Ppk: more than a chart of 500 subgroups holds."""

@@ -222,11 +222,10 @@ async def reason_history(
         start_ns = parse_time_ns(start, now_ns=platform.clock.now_ns())
     except ValueError as exc:
         raise QueryError(str(exc)) from None
+    given = await asyncio.to_thread(platform.reasons.history, asset, start_ns)  # SQLite
     return {
         "asset": asset,
         "start": iso(start_ns),
         "start_ns": start_ns,
-        "history": [
-            {"reason": r.code, **_given(r)} for r in platform.reasons.history(asset, start_ns)
-        ],
+        "history": [{"reason": r.code, **_given(r)} for r in given],
     }

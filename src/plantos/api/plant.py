@@ -49,13 +49,14 @@ def get_plant(
 
 
 @router.get("/tags")
-def list_tags(
+async def list_tags(
     request: Request,
     path: str = Query("", description="Path prefix, e.g. plant-a/machining/line-1"),
     live: bool = Query(True, description="Include each tag's live value"),
     identity: Identity = require("plant:read", scope_from=FILTERED),
 ) -> dict[str, Any]:
-    """Tags whose path starts with ``path`` (at a ``/`` boundary), with metadata."""
+    """Tags whose path starts with ``path`` (at a ``/`` boundary), with metadata; live values
+    are read on the event loop that updates them."""
     platform = platform_of(request)
     prefix = path.strip("/")
     out = []

@@ -98,6 +98,11 @@ def _ingest(ingest: dict[str, Any], writer: dict[str, Any]) -> Iterator[Metric]:
         family = CounterMetricFamily(f"plantos_historian_{key}", help_text)
         family.add_metric([], writer[key])
         yield family
+    refusing = GaugeMetricFamily(
+        "plantos_historian_refusing", "1 while the historian refuses commits (retried), else 0"
+    )
+    refusing.add_metric([], 1.0 if writer["refusing"] else 0.0)
+    yield refusing
 
 
 def _stages(stages: list[dict[str, Any]], *, ready: bool) -> Iterator[Metric]:

@@ -126,6 +126,10 @@ class Subscription:
         """Messages waiting (the end marker is not one)."""
         return len(self._enqueued_at)
 
+    @property
+    def capacity(self) -> int:
+        return self.queue.maxsize
+
     def metrics(self) -> dict[str, Any]:
         return {
             "topic": self.topic,

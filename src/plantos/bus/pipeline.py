@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from plantos.bus.memory import Subscription
+from plantos.bus.protocol import SubscriptionPort
 from plantos.bus.supervision import Consume, RestartPolicy, Stage, StageState
 from plantos.core.clock import Clock
 from plantos.core.errors import PlantOSError
@@ -41,8 +41,9 @@ class Pipeline:
         name: str,
         consume: Consume,
         *,
-        subscription: Subscription | None,
+        subscription: SubscriptionPort | None,
         policy: RestartPolicy | None = None,
+        detail: Callable[[], dict[str, Any]] | None = None,
     ) -> Stage:
         """Supervise ``consume`` as stage ``name``; started at once if the pipeline runs."""
         if name in self.stages:
@@ -54,6 +55,7 @@ class Pipeline:
             clock=self.clock,
             on_give_up=self._give_up,
             policy=policy or self.policy,
+            detail=detail,
         )
         self.stages[name] = stage
         if self._running:

@@ -16,10 +16,26 @@ EVENTS = "events"
 
 class SubscriptionPort(Protocol):
     name: str
+    topic: str
+    dropped_samples: int
+    closed: bool
+    """True once the bus closed: the stream ends after what is queued."""
 
     def __aiter__(self) -> AsyncIterator[Message]: ...
 
     async def get(self) -> Message: ...
+
+    @property
+    def depth(self) -> int:
+        """Messages waiting for this subscriber: part of its lag."""
+        ...
+
+    @property
+    def capacity(self) -> int: ...
+
+    def oldest_age_s(self) -> float:
+        """How long the oldest waiting message has waited: the other part of its lag."""
+        ...
 
 
 class Bus(Protocol):

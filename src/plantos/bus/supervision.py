@@ -21,8 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from plantos.bus.memory import Subscription
-from plantos.bus.protocol import Message
+from plantos.bus.protocol import Message, SubscriptionPort
 from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
@@ -74,7 +73,7 @@ def describe(message: Message) -> str:
     return f"event {message.kind} about {message.subject!r}"
 
 
-def each_message(subscription: Subscription, handler: Handler) -> Consume:
+def each_message(subscription: SubscriptionPort, handler: Handler) -> Consume:
     """A consumer calling ``handler`` for every message, in order. A message the handler
     fails on is not handed to it again: the error (with what the message was) goes to the
     stage, which restarts the consumer with the next message."""
@@ -98,13 +97,16 @@ class Stage:
         name: str,
         consume: Consume,
         *,
-        subscription: Subscription | None,
+        subscription: SubscriptionPort | None,
         clock: Clock,
         on_give_up: Callable[[str], None],
         policy: RestartPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        detail: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.name = name
+        self.detail = detail
+        """What the consumer itself says of its health (the historian writer: refusals)."""
         self.consume = consume
         self.subscription = subscription
         self.clock = clock
@@ -123,13 +125,17 @@ class Stage:
         return self.task
 
     async def run(self) -> None:
-        """Run the consumer until its stream ends, restarting it after each failure."""
+        """Run the consumer until its stream ends, restarting it after each failure. A
+        consumer that returns while its stream goes on has failed too: its queue would
+        fill and stop every publisher."""
         in_a_row = 0
         while True:
             self.state = StageState.RUNNING
             started = time.monotonic()
             try:
                 await self.consume()
+                if self.subscription is not None and not self.subscription.closed:
+                    raise RuntimeError("the consumer returned while its stream goes on")
             except asyncio.CancelledError:
                 self.state = StageState.STOPPED
                 raise
@@ -145,15 +151,22 @@ class Stage:
                         f"last: {self.last_error}"
                     )
                     return
-                self.state = StageState.RESTARTING
-                p = self.policy
-                await self._sleep(
-                    backoff_delay(in_a_row, initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
-                )
+                await self._back_off(in_a_row)
                 self.restarts += 1
                 continue
             self.state = StageState.STOPPED
             return
+
+    async def _back_off(self, in_a_row: int) -> None:
+        self.state = StageState.RESTARTING
+        p = self.policy
+        try:
+            await self._sleep(
+                backoff_delay(in_a_row, initial_s=p.backoff_initial_s, max_s=p.backoff_max_s)
+            )
+        except asyncio.CancelledError:
+            self.state = StageState.STOPPED
+            raise
 
     def _failed(self, exc: Exception, in_a_row: int) -> None:
         self.failures += 1
@@ -182,8 +195,8 @@ class Stage:
             "last_error_at": iso(self.last_error_ns) if self.last_error_ns is not None else None,
             "lag": {
                 "depth": sub.depth if sub else 0,
-                "capacity": sub.queue.maxsize if sub else 0,
+                "capacity": sub.capacity if sub else 0,
                 "oldest_age_s": round(sub.oldest_age_s(), 3) if sub else 0.0,
                 "dropped_samples": sub.dropped_samples if sub else 0,
             },
-        }
+        } | ({"detail": self.detail()} if self.detail else {})

@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Protocol
 
-NS_PER_S = 1_000_000_000
+from plantos.core.timeunits import NS_PER_S as NS_PER_S  # re-exported: clocks count in it
 
 
 class Clock(Protocol):

@@ -14,9 +14,10 @@ import numpy as np
 from plantos.core import quality
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import format_duration, iso, parse_duration_ns, parse_time_ns
+from plantos.core.timeunits import HOUR_NS
 from plantos.historian.protocol import AGGREGATES, Historian
 
-DEFAULT_SPAN_NS = 3600 * 1_000_000_000
+DEFAULT_SPAN_NS = HOUR_NS
 MAX_RAW_LIMIT = 1_000_000
 
 

@@ -15,7 +15,7 @@ batch the historian refuses does not hold back the others. Whatever is still ref
 after ``retry_for_s`` goes to the dead-letter store with its reason
 (:mod:`plantos.historian.deadletter`) and the rest flows. The batches in hand live on the
 writer, not in :meth:`HistorianWriter.run`: when the supervisor restarts a failed run, it
-commits them first.
+commits them first; a stop that cannot wait turns them into dead letters.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from plantos.bus.memory import Subscription
 from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
+from plantos.core.timeparse import iso
 from plantos.historian.deadletter import DeadLetterStore
 from plantos.historian.protocol import Historian
 
@@ -53,6 +54,7 @@ class HistorianWriter:
         retry_for_s: float = 60.0,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 10.0,
+        settle_timeout_s: float = 30.0,
     ) -> None:
         if not 0 < retry_initial_s <= retry_max_s:
             raise ValueError(
@@ -75,15 +77,32 @@ class HistorianWriter:
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.commit_s = 0.0
+        self.refusing = False
+        """True from a refused commit until the next one that succeeds."""
+        self.last_refusal: str | None = None
+        self.last_refusal_ns: int | None = None
         self._in_hand: list[SampleBatch] = []
         """Batches taken off the bus and not yet committed or dead-lettered."""
+        self._in_flight: tuple[asyncio.Future[None], list[SampleBatch]] | None = None
+        """The write running in its thread, and the batches it holds."""
+        self.settle_timeout_s = settle_timeout_s
         self.maintain_every_data_ns = maintain_every_data_ns
         self._last_maintain = 0.0
         self._maintained_data_ns: int | None = None
 
     async def run(self) -> None:
         """Consume until the bus closes; every batch received is committed (or dead-lettered)
-        before returning. Batches left in hand by a failed run are committed first."""
+        before returning. Batches left in hand by a failed run are committed first. When
+        cancelled (a stop that could not wait longer), the commit in flight is settled and
+        what is still held or queued goes to the dead letters: nothing that reached the
+        writer is dropped."""
+        try:
+            await self._consume()
+        except asyncio.CancelledError:
+            await self._settle_on_stop()
+            raise
+
+    async def _consume(self) -> None:
         if self._in_hand:
             await self._commit()
         while True:
@@ -126,16 +145,16 @@ class HistorianWriter:
         first_failure: float | None = None
         failures = 0
         while self._in_hand:
-            error = await self._write(SampleBatch.concat(self._in_hand))
+            error = await self._write(list(self._in_hand))
             if error is None:
-                self._acked(self._in_hand)
-                self._in_hand = []
                 break
             failures += 1
             first_failure = first_failure or time.monotonic()
             if len(self._in_hand) > 1:
-                await self._one_by_one()
-            if self._in_hand and time.monotonic() - first_failure >= self.retry_for_s:
+                for batch in list(self._in_hand):
+                    await self._write([batch])
+            overdue = time.monotonic() - first_failure >= self.retry_for_s
+            if self._in_hand and overdue and self.dead_letters is not None:
                 await self._dead_letter(error)
                 break
             if self._in_hand:
@@ -145,34 +164,63 @@ class HistorianWriter:
                 await asyncio.sleep(delay)
         self.commit_s += time.perf_counter() - started
 
-    async def _write(self, batch: SampleBatch) -> str | None:
-        """Write one batch; the reason it was refused, or ``None`` once it is durable."""
+    async def _write(self, batches: list[SampleBatch]) -> str | None:
+        """Write ``batches`` in one commit; the reason it was refused, or ``None`` once they
+        are durable (then acknowledged and no longer in hand). The write runs in a thread
+        that a cancellation cannot interrupt; :meth:`_settle_on_stop` learns its outcome."""
+        write = asyncio.ensure_future(
+            asyncio.to_thread(self.historian.write, SampleBatch.concat(batches))
+        )
+        self._in_flight = (write, batches)
         try:
-            await asyncio.to_thread(self.historian.write, batch)
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
+            self._in_flight = None
             self.failed_commits += 1
+            self.refusing = True
+            self.last_refusal = f"{type(exc).__name__}: {exc}"
+            self.last_refusal_ns = self.clock.now_ns()
+            rows = sum(len(b) for b in batches)
             log.warning(
-                "historian refused %d samples (%s: %s); kept in hand",
-                len(batch),
-                type(exc).__name__,
-                exc,
+                "historian refused %d samples (%s: %s); kept", rows, type(exc).__name__, exc
             )
             return f"{type(exc).__name__}: {exc}"
+        self._in_flight = None
+        self.refusing = False
+        self._durable(batches)
         return None
 
-    async def _one_by_one(self) -> None:
-        """After a grouped commit failed: commit each batch alone, keep those refused."""
-        kept = []
-        for batch in self._in_hand:
-            if await self._write(batch) is None:
-                self._acked([batch])
-            else:
-                kept.append(batch)
-        self._in_hand = kept
+    def _durable(self, batches: list[SampleBatch]) -> None:
+        """Batches now durable in the historian: no longer in hand, counted, and reported
+        to ``on_commit``."""
+        done = {id(b) for b in batches}
+        self._in_hand = [b for b in self._in_hand if id(b) not in done]
+        acknowledge(batches)  # committed: their sources may now forget them
+        rows = sum(len(b) for b in batches)
+        self.commits += 1
+        self.acked_rows += rows
+        if self.on_commit is not None:
+            self.on_commit(rows)
+
+    async def _settle_on_stop(self) -> None:
+        """Stopping without waiting for the commits: keep what was taken off the bus."""
+        if self._in_flight is not None:
+            write, batches = self._in_flight
+            await asyncio.wait([write], timeout=self.settle_timeout_s)
+            if write.done() and not write.cancelled() and write.exception() is None:
+                self._durable(batches)
+            self._in_flight = None
+        while (msg := self.subscription.get_nowait()) is not None:
+            if isinstance(msg, SampleBatch):
+                self._in_hand.append(msg)
+        await self._dead_letter("the platform stopped before these samples were committed")
 
     async def _dead_letter(self, reason: str) -> None:
         """Store what the historian keeps refusing with ``reason``, then let go of it. Without
-        a store the batches stay in hand and the retries go on: nothing is ever dropped."""
+        a store the batches stay in hand (and :meth:`_commit` retries them for as long as it
+        takes): nothing is ever dropped."""
         if self.dead_letters is None:
             return
         store = self.dead_letters
@@ -185,16 +233,7 @@ class HistorianWriter:
             acknowledge([batch])  # kept durably as a dead letter: its source may forget it
             self.dead_lettered_batches += 1
             self.dead_lettered_rows += len(batch)
-            log.error("dead letter: %d samples the historian refused: %s", len(batch), reason)
-
-    def _acked(self, batches: list[SampleBatch]) -> None:
-        """Batches now durable in the historian: count them, tell ``on_commit``."""
-        acknowledge(batches)  # committed: their sources may now forget them
-        rows = sum(len(b) for b in batches)
-        self.commits += 1
-        self.acked_rows += rows
-        if self.on_commit is not None:
-            self.on_commit(rows)
+            log.error("dead letter: %d samples not committed: %s", len(batch), reason)
 
     async def _maybe_maintain(self) -> None:
         """Roll up about every second of wall time, and also every few minutes of data time,
@@ -212,11 +251,24 @@ class HistorianWriter:
             self._maintained_data_ns = newest
             await asyncio.to_thread(self.historian.maintain, self.clock.now_ns())
 
+    def health(self) -> dict[str, Any]:
+        """Whether the historian takes the commits now, and what it last refused."""
+        at = self.last_refusal_ns
+        return {
+            "refusing": self.refusing,
+            "in_hand_rows": sum(len(b) for b in self._in_hand),
+            "failed_commits": self.failed_commits,
+            "last_refusal": self.last_refusal,
+            "last_refusal_at": iso(at) if at is not None else None,
+            "dead_lettered_rows": self.dead_lettered_rows,
+        }
+
     def metrics(self) -> dict[str, Any]:
         return {
             "acked_rows": self.acked_rows,
             "commits": self.commits,
             "failed_commits": self.failed_commits,
+            "refusing": self.refusing,
             "in_hand_rows": sum(len(b) for b in self._in_hand),
             "dead_lettered_batches": self.dead_lettered_batches,
             "dead_lettered_rows": self.dead_lettered_rows,

@@ -14,9 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from plantos.core.timeparse import parse_duration_ns
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model.schema import WEEKDAYS, CalendarSpec
-
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)

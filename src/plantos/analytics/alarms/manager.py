@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from plantos.analytics.alarms.events import AlarmFlood, AlarmRaised, AlarmStateChanged
 from plantos.analytics.alarms.model import AlarmError, AlarmState, AlarmStatus, Priority
 from plantos.core.events import Event
+from plantos.core.timeunits import NS_PER_S as NS
 
-NS = 1_000_000_000
 FLOOD = "flood"
 
 

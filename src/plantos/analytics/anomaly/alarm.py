@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from plantos.core.timeunits import NS_PER_S as NS
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

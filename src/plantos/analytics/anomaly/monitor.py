@@ -26,9 +26,9 @@ from plantos.analytics.anomaly.events import (
 from plantos.analytics.anomaly.severity import ScoreSeverity, SeverityScale
 from plantos.analytics.anomaly.stuck import StuckWatch
 from plantos.core.events import Event
+from plantos.core.timeunits import NS_PER_S as NS
 
 FloatArray = npt.NDArray[np.float64]
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)

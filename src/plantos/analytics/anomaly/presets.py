@@ -21,9 +21,7 @@ from plantos.analytics.anomaly.baseline import DEFAULT_RELATIVE_FLOOR
 from plantos.analytics.anomaly.detector import Detector, HotellingDetector
 from plantos.analytics.anomaly.pca import PcaDetector
 from plantos.analytics.anomaly.timescale import WINDOWS_PER_TRAINING
-
-MINUTE_NS = 60 * 1_000_000_000
-HOUR_NS = 60 * MINUTE_NS
+from plantos.core.timeunits import HOUR_NS, MINUTE_NS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from plantos.core.timeunits import DAY_NS
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-DAY_NS = 86_400 * 1_000_000_000
 MIN_TRAINING_DAYS = 7
 """Days of training a profile needs. Each training day is judged against the profile of
 the other days, so that a baseline learned from them is out-of-sample like every later

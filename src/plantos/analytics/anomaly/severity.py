@@ -16,9 +16,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.anomaly.alarm import NS, AlarmPolicy, time_to_threshold_s
+from plantos.analytics.anomaly.alarm import AlarmPolicy, time_to_threshold_s
 from plantos.analytics.anomaly.detector import FeatureFrame
 from plantos.analytics.anomaly.trend import NONE, TimeEstimate, sen_slope
+from plantos.core.timeunits import NS_PER_S as NS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

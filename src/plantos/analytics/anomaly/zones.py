@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from plantos.analytics.anomaly.alarm import NS
 from plantos.analytics.anomaly.detector import FeatureFrame
 from plantos.analytics.anomaly.trend import NONE, TimeEstimate, time_to_limit
+from plantos.core.timeunits import NS_PER_S as NS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

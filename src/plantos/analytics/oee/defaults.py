@@ -15,10 +15,10 @@ from typing import Any
 
 from plantos.analytics.oee.config import OeeSpec
 from plantos.core.timeparse import format_duration, parse_duration_ns
+from plantos.core.timeunits import NS_PER_S as _NS
 from plantos.model.plant import Plant
 from plantos.model.schema import TagSpec
 
-_NS = 1_000_000_000
 _WELD_HANDLING_S = 20.0
 """The weld cell's part handling between welds when its simulator does not say."""
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from plantos.analytics.oee.config import OeeSpec
 from plantos.analytics.oee.records import ReasonBook
-from plantos.analytics.oee.replay import HOUR_NS, MAX_LOOKBACK_NS, replay
+from plantos.analytics.oee.replay import MAX_LOOKBACK_NS, replay
 from plantos.analytics.oee.rollup import OeeReport, plant_report
 from plantos.analytics.oee.tracking import PlantTracker
+from plantos.core.timeunits import HOUR_NS
 from plantos.historian.protocol import Historian
 from plantos.model.plant import Plant
 

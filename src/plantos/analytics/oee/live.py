@@ -22,10 +22,9 @@ from plantos.analytics.oee.rollup import OeeReport, plant_report, rollup
 from plantos.analytics.oee.tracking import PlantTracker
 from plantos.core.batch import SampleBatch
 from plantos.core.events import MachineStateChanged
+from plantos.core.timeunits import HOUR_NS
 from plantos.historian.protocol import Historian
 from plantos.model.plant import Plant
-
-HOUR_NS = 3600 * 1_000_000_000
 
 
 class LiveOee:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model.calendar import ShiftCalendar
-
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from plantos.analytics.oee.raw import raw_samples
 from plantos.analytics.oee.state_start import replay_start
 from plantos.analytics.oee.tracking import PlantTracker
+from plantos.core.timeunits import HOUR_NS
 from plantos.historian.protocol import Historian
 
-NS = 1_000_000_000
-HOUR_NS = 3600 * NS
 MAX_LOOKBACK_NS = 7 * 24 * HOUR_NS
 """How far back a replay looks for the start of a state: a week (a stop longer than that
 keeps the bound as its start)."""

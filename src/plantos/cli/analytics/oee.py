@@ -27,7 +27,6 @@ from plantos.cli.analytics.ranges import (
     API_OPTION,
     CONFIG_OPTION,
     DATA_DIR_OPTION,
-    NS,
     TOKEN_OPTION,
     By,
     Format,
@@ -37,6 +36,7 @@ from plantos.cli.analytics.ranges import (
 from plantos.cli.common import api_get, open_plant_historian, out, reported_errors
 from plantos.core.errors import QueryError, UnknownTagError
 from plantos.core.timeparse import iso
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model import load_plant
 from plantos.model.plant import Node, Plant
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import typer
 
 from plantos.analytics.spc.monitor import SHOWN_POINTS
+from plantos.cli.common import DEFAULT_DATA_DIR
 from plantos.core.clock import WallClock
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import parse_time_ns
+from plantos.core.timeunits import NS_PER_S as NS
 
-NS = 1_000_000_000
 CHUNK_NS = 3600 * NS
 """Samples are read an hour at a time: bounded memory, and the stream's batch rhythm."""
 MAX_RANGE_NS = 31 * 24 * 3600 * NS
@@ -40,7 +41,7 @@ class By(StrEnum):
 CONFIG_OPTION = typer.Option(
     Path("examples/demo-plant/plantos.yaml"), "--config", "-c", help="Plant file"
 )
-DATA_DIR_OPTION = typer.Option(Path("data/demo"), help="Data directory of the historian")
+DATA_DIR_OPTION = typer.Option(DEFAULT_DATA_DIR, help="Data directory of the historian")
 API_OPTION = typer.Option(
     None, help="Ask a running server instead (it holds the historian), e.g. http://127.0.0.1:8080"
 )

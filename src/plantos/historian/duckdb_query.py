@@ -1,0 +1,148 @@
+"""Answering the DuckDB historian's queries from the cheapest source that is right.
+
+Raw samples come straight from the ``samples`` table. A bucketed query is planned from
+parts: the widest clean tier that divides the bucket, then finer tiers towards the end,
+then the recent samples held in memory, and raw samples only where no tier reaches. A
+tier with late samples not yet recomputed for the tag is never used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+import numpy as np
+
+from plantos.core.errors import QueryError
+from plantos.historian import parts as np_parts
+from plantos.historian import sql
+from plantos.historian.buckets import finish_buckets
+from plantos.historian.duckdb_state import Cursors, TierState, floor, table
+from plantos.historian.protocol import AGGREGATES, BucketResult, RawResult
+
+MAX_BUCKETS = 1_000_000
+
+
+class QueryPlanner:
+    """Read-only: safe from any thread, beside the writer."""
+
+    def __init__(self, state: TierState, cursors: Cursors) -> None:
+        self.state = state
+        self.cursors = cursors
+
+    def query_raw(self, tag_id: int, start_ns: int, end_ns: int, *, limit: int) -> RawResult:
+        _check_range(start_ns, end_ns)
+        if limit < 1:
+            raise QueryError(f"limit must be at least 1, got {limit}")
+        rows = (
+            self.cursors.get()
+            .execute(
+                "SELECT ts, value, quality FROM samples WHERE tag_id = ? AND ts >= ? AND ts < ? "
+                "ORDER BY ts, rowid LIMIT ?",
+                [tag_id, start_ns, end_ns, limit + 1],
+            )
+            .fetchnumpy()
+        )
+        n = min(len(rows["ts"]), limit)
+        return RawResult(
+            np.asarray(rows["ts"][:n], dtype=np.int64),
+            np.asarray(rows["value"][:n], dtype=np.float64),
+            np.asarray(rows["quality"][:n], dtype=np.uint32),
+            truncated=len(rows["ts"]) > limit,
+        )
+
+    def query_buckets(
+        self, tag_id: int, start_ns: int, end_ns: int, *, bucket_ns: int, aggs: Iterable[str]
+    ) -> BucketResult:
+        _check_range(start_ns, end_ns)
+        wanted = list(aggs)
+        unknown = [a for a in wanted if a not in AGGREGATES]
+        if unknown or not wanted:
+            raise QueryError(f"unknown aggregate {unknown or wanted}: use {', '.join(AGGREGATES)}")
+        if bucket_ns <= 0:
+            raise QueryError(f"bucket must be positive, got {bucket_ns} ns")
+        if (end_ns - start_ns) // bucket_ns > MAX_BUCKETS:
+            raise QueryError("more than 1,000,000 buckets requested: choose a wider bucket")
+        cur = self.cursors.get()
+        parts, source = self._gather_parts(cur, tag_id, start_ns, end_ns, bucket_ns)
+        horizon = min(end_ns, (self.state.newest_ts or end_ns) + 1)
+        return finish_buckets(
+            np_parts.compose(parts, bucket_ns),
+            bucket_ns=bucket_ns,
+            horizon_ns=horizon,
+            aggs=wanted,
+            source=source,
+        )
+
+    def _gather_parts(
+        self, cur: duckdb.DuckDBPyConnection, tag_id: int, start: int, end: int, bucket: int
+    ) -> tuple[np_parts.Parts, str]:
+        """Parts covering [start, end) and where they came from: the widest clean tier that
+        divides the bucket, then finer tiers towards the end, then the recent samples in
+        memory; raw samples from the database only where no tier reaches."""
+        state = self.state
+        tag = int(tag_id)
+        usable = [
+            t
+            for t in state.tiers
+            if bucket % t.width_ns == 0
+            and state.rolled[t.width_ns] is not None
+            and (t.width_ns, tag) not in state.dirty
+        ]
+        if not usable:
+            return self._raw_parts(cur, tag, start, end, bucket), "raw"
+        recent = state.recent
+        pieces: list[np_parts.Parts] = []
+        sources: list[str] = []
+        coarsest = usable[-1].width_ns
+        covered = min(-(-start // coarsest) * coarsest, end)
+        if start < covered:
+            pieces.append(self._raw_parts(cur, tag, start, covered, coarsest))
+            sources.append("raw")
+        for tier in reversed(usable):
+            width = tier.width_ns
+            hi = min(floor(end, width), state.rolled[width] or covered)
+            if hi > covered:
+                pieces.append(
+                    _fetch_parts(
+                        cur,
+                        f"SELECT bucket, {sql.PART_COLUMNS} FROM {table(width)} "
+                        f"WHERE tag_id = {tag} AND bucket >= {covered} AND bucket < {hi}",
+                    )
+                )
+                sources.append(table(width))
+                covered = hi
+        if covered < end:
+            finest = usable[0].width_ns
+            if recent is not None and covered >= recent.since_ns:
+                pieces.append(np_parts.from_samples(*recent.of_tag(tag, covered, end), finest))
+                sources.append("recent")
+            else:
+                pieces.append(self._raw_parts(cur, tag, covered, end, finest))
+                sources.append("raw")
+        return np_parts.concat(pieces), "+".join(sources)
+
+    @staticmethod
+    def _raw_parts(
+        cur: duckdb.DuckDBPyConnection, tag: int, start: int, end: int, width: int
+    ) -> np_parts.Parts:
+        where = f"tag_id = {tag} AND ts >= {start} AND ts < {end}"
+        return _fetch_parts(
+            cur, f"SELECT bucket, {sql.PART_COLUMNS} FROM ({sql.raw_parts(width, where)})"
+        )
+
+
+def _fetch_parts(cur: duckdb.DuckDBPyConnection, query: str) -> np_parts.Parts:
+    """Run a parts query; the parts come back in time order, as composing needs."""
+    rows = cur.execute(query).fetchnumpy()
+    parts = {c: np.asarray(rows[c]) for c in np_parts.COLUMNS}
+    fts = parts["fts"]
+    if bool(np.all(fts[1:] >= fts[:-1])):
+        return parts
+    order = np.argsort(fts, kind="stable")
+    return {c: v[order] for c, v in parts.items()}
+
+
+def _check_range(start_ns: int, end_ns: int) -> None:
+    if start_ns >= end_ns:
+        raise QueryError(f"'from' must be before 'to' (from={start_ns} ns, to={end_ns} ns)")
