@@ -62,11 +62,12 @@ def test_health_reports_every_stage_with_state_lag_and_restarts(client: httpx.Cl
     assert body["ready"] is True
     assert body["failure"] is None
     stages = {s["stage"]: s for s in body["stages"]}
-    assert set(stages) == {"historian", "live", "analytics"}
-    for stage in stages.values():
-        assert stage["state"] == "running"
-        assert stage["topic"] == SAMPLES
-        assert set(stage["lag"]) == {"depth", "capacity", "oldest_age_s", "dropped_samples"}
+    sample_stages = {"historian", "live", "analytics", "mom-counts"}
+    assert set(stages) == sample_stages | {"mom-floor", "mom-planner"}
+    assert all(stage["state"] == "running" for stage in stages.values())
+    for name in sample_stages:
+        assert stages[name]["topic"] == SAMPLES
+        assert set(stages[name]["lag"]) == {"depth", "capacity", "oldest_age_s", "dropped_samples"}
     assert body["dead_letters"] == {"letters": 0, "samples": 0}
     writer = stages["historian"]["detail"]
     assert writer["refusing"] is False
