@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from plantos.mom.scheduling.jobshop import (
     solve_jobshop,
 )
 from plantos.mom.scheduling.jsplib import InstanceFormatError, JobShop, parse_jsplib, read_jsplib
+from plantos.mom.scheduling.tabu import tabu_search
 
 # 3 jobs x 3 machines, small enough to know its optimum by trying every machine order
 TINY = """\
@@ -126,3 +128,32 @@ def test_malformed_files_name_file_and_line(
 def test_a_missing_file_is_an_instance_error(tmp_path: Path) -> None:
     with pytest.raises(InstanceFormatError, match="cannot read"):
         read_jsplib(tmp_path / "absent")
+
+
+def random_shop(jobs: int, machines: int, seed: int) -> JobShop:
+    rng = random.Random(seed)
+    return JobShop(
+        machines,
+        tuple(
+            tuple((m, rng.randint(1, 99)) for m in rng.sample(range(machines), machines))
+            for _ in range(jobs)
+        ),
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tabu_search_is_never_worse_than_its_start_and_stays_feasible(seed: int) -> None:
+    shop = random_shop(8, 5, seed)
+    rule = dispatch_jobshop(shop)
+    makespan, starts = tabu_search(shop, rule.starts, time_limit_s=0.3, seed=seed)
+    found = JobShopSchedule(makespan, starts, "heuristic", 0.0)
+    assert violations(shop, found) == []
+    assert makespan == max(starts[j][-1] + job[-1][1] for j, job in enumerate(shop.jobs))
+    assert lower_bound(shop) <= makespan <= rule.makespan
+
+
+def test_large_instances_go_through_tabu_search_then_cp_sat() -> None:
+    shop = random_shop(15, 10, 9)  # 150 operations: the tabu search gets part of the time
+    schedule = solve_jobshop(shop, time_limit_s=2)
+    assert violations(shop, schedule) == []
+    assert schedule.makespan <= dispatch_jobshop(shop).makespan

@@ -197,3 +197,23 @@ def test_bad_solver_options_are_refused() -> None:
     with pytest.raises(ValueError, match="time_limit_s"):
         solve(problem, time_limit_s=0)
     assert solve(problem).assignments == ()
+
+
+def test_setup_after_running_work_follows_its_family_and_after_foreign_work_its_own() -> None:
+    def job(order: str) -> Job:
+        return Job(order, (Operation(order, 0, (AssetOption("m", 1, 10),), "X"),), NOW, FAR)
+
+    running = Assignment("A", 0, "m", NOW - 5, NOW + 6)
+    service = Assignment("service", 0, "m", NOW + 20, NOW + 30)
+    problem = Problem(
+        now_s=NOW,
+        jobs=(job("A"), job("B"), job("C")),
+        assets=("m",),
+        changeovers=(Changeover("m", "X", "X", 0),),
+        fixed=(running, service),
+    )
+    for plan in (solve(problem, time_limit_s=5), dispatch(problem)):
+        feasible(problem, plan)
+        spans = {a.order_id: (a.start_s - NOW, a.end_s - NOW) for a in plan.assignments}
+        # B right behind running X work needs no setup; C behind the service its own 1 s
+        assert spans == {"A": (-5, 6), "B": (6, 16), "C": (30, 41)}
