@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import common
 
 sys.path.insert(0, str(common.REPO))  # the chaos harness lives with the tests
