@@ -153,10 +153,10 @@ class SparkplugHost:
             on_state=self._handle_state,
             on_other=self._handle_commit,
             on_replayed=self._replayed,
+            committed=lambda key: self._commits.committed.get(key, -1),
             log_bounded=self._log_bounded,
             warn=lambda text: log.warning("%s: %s", self._name, text),
         )
-        self._sessions.committed = lambda key: self._commits.committed.get(key, -1)
         self._client: mqtt.Client | None = None
         self._state_ts_ms = 0
         self._last_log = -math.inf
