@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     calm, refuse = (3.0, 8.0) if args.quick else (args.calm, args.refuse)
     folder = common.work_dir("chaos_run")
+    shutil.rmtree(folder)  # a fresh historian, spool and broker: this run's samples only
+    folder.mkdir()
     started = time.monotonic()
     run, outcome = asyncio.run(chaos_run(Path(folder), run_s=calm, refuse_s=refuse))
     total_s = time.monotonic() - started
