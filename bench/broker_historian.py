@@ -84,7 +84,7 @@ def platform_run(port: int, stream: feed.Stream, workdir: Path) -> tuple[float, 
     run_dir.mkdir(parents=True)
     config = run_dir / "plantos.yaml"
     config.write_text(plant_yaml(stream.metrics, port))
-    expected = stream.metrics * (1 + len(stream.data))
+    expected = stream.samples
 
     async def run() -> tuple[float, int, dict]:
         platform = Platform(Settings(config=config, data_dir=run_dir / "data"))
@@ -101,7 +101,9 @@ def platform_run(port: int, stream: feed.Stream, workdir: Path) -> tuple[float, 
                 t0 = feed.go(proc)
                 while platform.writer.acked_rows < expected:
                     if time.monotonic() > deadline:
-                        raise RuntimeError(f"{platform.writer.acked_rows} of {expected} acked")
+                        raise RuntimeError(
+                            f"{platform.writer.acked_rows} of {expected} acked: {host.metrics()}"
+                        )
                     await asyncio.sleep(0.005)
                 end = time.perf_counter()
             stored = await asyncio.to_thread(count_rows, platform, ids)
@@ -126,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     with feed.broker(workdir) as port:
         for r in range(args.rounds):
             for n in sizes:
-                stream = feed.build_stream(GROUP, n, max(args.total // n, 1), seed=r)
+                stream = feed.build_stream(GROUP, n, max(args.total // n, 1), seed=r, numbered=True)
                 total = n * len(stream.data)
                 a = feed.bare_paho(port, stream, workdir)
                 p, stored, last[n] = platform_run(port, stream, workdir)
-                expected = n * (1 + len(stream.data))
+                expected = stream.samples
                 if stored != expected:
                     raise RuntimeError(f"the historian holds {stored} rows, not {expected}")
                 rates[n]["a"].append(total / a)
@@ -153,12 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print()
     common.print_table(header, table)
-    worst = min(med[n]["p"] for n in sizes)
-    goal = "met" if worst >= 1e6 else "NOT met"
+    ratio = med[100]["p"] / med[100]["a"] if 100 in med else None
+    goal = "met" if ratio is not None and ratio >= 0.5 else "NOT met"
     writer = {n: last[n]["historian_writer"] for n in sizes}
     goals = (
-        f"- Goal ≥ 1.0 M metrics/s broker to historian on this machine: **{goal}**, slowest "
-        f"payload size {common.fmt_rate(worst)} metrics/s.\n"
+        "- Goal: broker to historian at ≥ 0.5 of the bare paho receive at 100 metrics/msg, "
+        f"with the end-to-end acknowledgement running: **{goal}**"
+        + ("" if ratio is None else f", ratio {ratio:.2f}")
+        + ".\n"
         "- Writer of the last round: "
         + "; ".join(
             f"{n} metrics/msg: {writer[n]['commits']} commits, "
@@ -177,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Metrics/s of one edge node's NDATA stream ({args.total:,} metrics per run, "
             "payloads of N Doubles by alias with their own timestamps, metric names = tag "
-            "paths) from a private Mosquitto on 127.0.0.1 through a running PlantOS "
+            "paths, each message numbered with `PlantOS/Stream Seq` as an edge gateway numbers "
+            "its batches, so the end-to-end acknowledgement runs: every batch is acknowledged "
+            "by the writer after its commit and the host publishes the committed number) "
+            "from a private Mosquitto on 127.0.0.1 through a running PlantOS "
             "`Platform` (sparkplug-host connector with `metric_names_are_tags`, Supervisor, "
             "normaliser, bus, live state, historian writer with group commit, DuckDB file "
             "historian with 1m and 1h rollups) until every sample is durably committed; rows "

@@ -32,7 +32,15 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from tests.support.mosquitto import mosquitto_binary, running_mosquitto
 
-from plantos.edge.sparkplug import DataType, Metric, bdseq_metric, decode_payload, encode_payload
+from plantos.edge.sparkplug import (
+    STREAM_PARTS,
+    STREAM_SEQ_METRIC,
+    DataType,
+    Metric,
+    bdseq_metric,
+    decode_payload,
+    encode_payload,
+)
 
 WAIT_S = 120.0
 
@@ -62,6 +70,14 @@ class Stream:
     metrics: int
     birth: bytes
     data: list[bytes]
+    numbered: bool = False
+    """Each NDATA carries ``PlantOS/Stream Seq`` as a PlantOS edge gateway sends it; the
+    birth then restates values and gives no samples."""
+
+    @property
+    def samples(self) -> int:
+        """Samples a host delivers: every data metric, plus the birth's unless numbered."""
+        return self.metrics * (len(self.data) + (0 if self.numbered else 1))
 
     @property
     def topics(self) -> tuple[str, str]:
@@ -92,8 +108,20 @@ def _varint(values: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def build_stream(group: str, metrics: int, messages: int, seed: int = 7) -> Stream:
-    """``messages`` NDATA payloads of ``metrics`` Doubles by alias, timestamps 1 ms apart.
+def _pyvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def build_stream(
+    group: str, metrics: int, messages: int, seed: int = 7, *, numbered: bool = False
+) -> Stream:
+    """``messages`` NDATA payloads of ``metrics`` Doubles by alias, timestamps 1 ms apart;
+    ``numbered``: each ends with the ``PlantOS/Stream Seq`` metric, as a gateway sends.
 
     Encoded with numpy (every payload has the same layout) because the codec would
     take minutes for millions of metrics; two payloads are checked against the codec.
@@ -108,6 +136,11 @@ def build_stream(group: str, metrics: int, messages: int, seed: int = 7) -> Stre
             *(
                 Metric(name=metric_name(group, j), alias=j, datatype=DataType.Double, value=0.0)
                 for j in range(metrics)
+            ),
+            *(
+                [Metric(name=STREAM_SEQ_METRIC, alias=metrics, datatype=DataType.UInt64, value=0)]
+                if numbered
+                else []
             ),
         ],
     )
@@ -136,17 +169,25 @@ def build_stream(group: str, metrics: int, messages: int, seed: int = 7) -> Stre
     out[rows, ts_at[None, :, None] + np.arange(6)] = metric_ts.reshape(messages, metrics, 6)
     out[rows, value_at[None, :, None] + np.arange(8)] = values.reshape(messages, metrics, 8)
     data = []
+    first = time.time_ns() // 1000  # above any earlier run's numbers, as a gateway's spool
     for i in range(messages):
         seq = (i + 1) % 256
         tail = bytes([0x18, seq]) if seq < 128 else bytes([0x18, seq & 0x7F | 0x80, 1])
+        if numbered:  # metric: alias (field 2), long_value (field 11)
+            record = b"\x10" + _pyvarint(metrics) + b"\x58" + _pyvarint((first + i) * STREAM_PARTS)
+            tail = b"\x12" + _pyvarint(len(record)) + record + tail
         data.append(out[i].tobytes() + tail)
-    types = {j: DataType.Double for j in range(metrics)}
+    types: dict[int | str, DataType] = {j: DataType.Double for j in range(metrics)}
+    types[metrics] = DataType.UInt64
     for i in (0, messages - 1):  # the encoder above against the codec
         got = decode_payload(data[i], datatypes=dict(types))
         assert got.seq == (i + 1) % 256 and got.timestamp_ms == int(ts_ms[i])
-        assert [m.alias for m in got.metrics] == list(range(metrics))
-        assert [m.value for m in got.metrics] == np.round(values.view(np.float64)[i], 2).tolist()
-    return Stream(group, "E1", metrics, birth, data)
+        doubles = got.metrics[:metrics]
+        assert [m.alias for m in doubles] == list(range(metrics))
+        assert [m.value for m in doubles] == np.round(values.view(np.float64)[i], 2).tolist()
+        if numbered:
+            assert got.metrics[metrics].value == (first + i) * STREAM_PARTS
+    return Stream(group, "E1", metrics, birth, data, numbered)
 
 
 # ---- broker and publisher -----------------------------------------------------------------

@@ -154,11 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print()
     common.print_table(header, table)
-    worst = min(med[n]["c"] for n in sizes)
-    goal = "met" if worst >= 2e6 else "NOT met"
+    worst = min(med[n]["c"] / med[n]["a"] for n in sizes)
+    goal = "met" if worst >= 0.6 else "NOT met"
     goals = (
-        f"- Goal ≥ 2.0 M metrics/s through the host (c) on one core: **{goal}**, slowest "
-        f"payload size {common.fmt_rate(worst)} metrics/s.\n"
+        f"- Goal: the host (c) at ≥ 0.6 of the bare paho receive (a) at every payload size, "
+        f"in the same run: **{goal}**, lowest c/a {worst:.2f}.\n"
         f"- Host counters of the last round: "
         + "; ".join(
             f"{n} metrics/msg: columnar messages {seen[n]['columnar_messages']:,}, "

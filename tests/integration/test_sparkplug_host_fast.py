@@ -24,18 +24,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from plantos.bus.ack import AckedBatch, acknowledge
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
 from plantos.edge.mqtt.server import MqttServer
 from plantos.edge.sparkplug import DataType, Metric, bdseq_metric, encode_payload, schema
 from plantos.edge.sparkplug import decoding as decoding_module
+from plantos.edge.sparkplug.acks import commit_topic, decode_commit
 from plantos.edge.sparkplug.codec import STREAM_SEQ_METRIC
 from plantos.edge.sparkplug.host import SparkplugHost
 from tests.integration.test_sparkplug_host import (
     BASE_MS,
     BASE_NS,
     EdgeNode,
+    MqttPeer,
     gather,
     has,
     rows,
@@ -458,3 +461,65 @@ def test_exact_and_columnar_paths_agree_on_nan_and_quality() -> None:
     assert a[1:].tolist()[0] == -0.5 and math.isnan(a[2]) and a[3] == -0.5
     assert out.quality[out.tag_id == 1].tolist() == [0, 0, quality.BAD, 0]
     assert out.value[out.tag_id == 2].tolist() == [1.0, -300.0, -300.0, -300.0]
+
+
+def test_commits_are_published_per_node_in_order_and_a_closing_host_waits_for_them(
+    broker: Broker,
+) -> None:
+    """The host acknowledges a numbered stream only up to what the writer committed, in
+    order; a host that closes while the last batch is being committed still tells the node,
+    and a restarted host reads that back and drops the node's replay."""
+
+    async def take(host: SparkplugHost) -> SampleBatch:
+        for _ in range(200):
+            batch = await host.collect()
+            if len(batch):
+                return batch
+            await asyncio.sleep(0.02)
+        raise AssertionError("nothing collected")
+
+    async def main() -> None:
+        host = make_host(broker, "GK", {}, {GOOD_COUNT: 7})
+        await host.connect()
+        edge = TagPathNode(broker, "GK", "E1")
+        watcher = MqttPeer(broker, "commit-watcher")
+        topic = commit_topic("fast-GK", "GK", "E1")
+        try:
+            edge.birth(BASE_MS)
+            await until(lambda: host.metrics()["edge_nodes_online"] == 1)
+            edge.sample(BASE_MS + 1, 1, stream=10)
+            first = await take(host)
+            edge.sample(BASE_MS + 2, 2, stream=11)
+            second = await take(host)
+            assert isinstance(first, AckedBatch) and isinstance(second, AckedBatch)
+            acknowledge([second])  # committed out of order: nothing may be claimed yet
+            watcher.subscribe(topic)
+            await asyncio.sleep(0.3)
+            assert watcher.received.empty()
+            acknowledge([first])
+            assert decode_commit(watcher.next_message().payload) == {None: 11}
+
+            edge.sample(BASE_MS + 3, 3, stream=12)
+            third = await take(host)
+            closing = asyncio.create_task(host.close())
+            await asyncio.sleep(0.3)
+            assert not closing.done()  # waits for the commit of what it handed over
+            acknowledge([third])
+            await asyncio.wait_for(closing, 10)
+            assert decode_commit(watcher.next_message().payload) == {None: 12}
+
+            host = make_host(broker, "GK", {}, {GOOD_COUNT: 7})  # a restarted core
+            await host.connect()  # reads the retained commit before any data
+            edge.birth(BASE_MS + 10)
+            await until(lambda: host.metrics()["edge_nodes_online"] == 1)
+            edge.sample(BASE_MS + 3, 3, stream=12, historical=True)  # committed already
+            edge.sample(BASE_MS + 4, 4, stream=13, historical=True)
+            b = await gather(host, lambda b: 4.0 in b.value)
+            assert [v for _, v, _ in rows(b, 7)] == [4.0]
+            assert host.metrics()["duplicates_dropped"] == 1
+        finally:
+            watcher.stop()
+            edge.stop()
+            await host.close()
+
+    asyncio.run(main())

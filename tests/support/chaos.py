@@ -186,6 +186,8 @@ class Run:
     gateway: subprocess.Popen[bytes] | None = None
     events: list[tuple[float, str]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    max_spooled: float = 0.0
+    """The most samples the gateway held, not yet committed at the core."""
 
     @property
     def faults(self) -> Path:
@@ -291,6 +293,14 @@ async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> N
         await asyncio.sleep(0.2)
 
 
+async def watch_spool(run: Run) -> None:
+    """Until cancelled: the peak of what the gateway holds for the core."""
+    while True:
+        held = await asyncio.to_thread(run.gateway_metric, "plantos_edge_spool_pending_samples")
+        run.max_spooled = max(run.max_spooled, held or 0.0)
+        await asyncio.sleep(1.0)
+
+
 async def progress(run: Run, what: str, *, rows: int = 40, timeout_s: float = 60.0) -> None:
     """Wait until the core committed ``rows`` more samples than when called."""
     before = run.committed_rows()
@@ -344,6 +354,7 @@ async def chaos_run(
     write_files(folder, broker_port, machines)
     run = Run(folder, broker_port)
     stack = contextlib.ExitStack()
+    watcher = asyncio.create_task(watch_spool(run))
     try:
         stack.enter_context(mosquitto_on(broker_port, folder / "broker-1"))
         run.start_core()
@@ -392,6 +403,8 @@ async def chaos_run(
         )
         await asyncio.to_thread(run.stop_all)
     finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
         run.kill_all()
         stack.close()
         for machine in machines:

@@ -129,6 +129,17 @@ class MqttJsonSpec(MqttServerFields):
     max_buffer: int = Field(100_000, ge=1)
     """Samples held between hand-overs; newer ones are dropped (and counted) beyond it."""
     subscriptions: list[MqttJsonSubscription] = Field(min_length=1)
+    ack_after_commit: bool = False
+    """True: a persistent session whose messages are acknowledged to the broker only once
+    the historian committed their samples, so the broker delivers again what a core that
+    died had not committed (QoS 1 or 2; set the broker's in-flight limit, e.g. Mosquitto's
+    ``max_inflight_messages``, to the messages per second times about half a second)."""
+
+    @model_validator(mode="after")
+    def _ack_needs_qos(self) -> MqttJsonSpec:
+        if self.ack_after_commit and self.qos == 0:
+            raise ValueError("ack_after_commit needs qos 1 or 2 (QoS 0 is never sent again)")
+        return self
 
     @model_validator(mode="after")
     def _reachable(self) -> MqttJsonSpec:

@@ -1,7 +1,10 @@
 """Plain MQTT with JSON payloads as a PlantOS connector (``kind: mqtt-json``).
 
-The connector subscribes (clean session, the configured QoS) to the filters of its
-subscriptions and maps each arriving message in paho's network thread: the first
+The connector subscribes (the configured QoS) to the filters of its subscriptions, on a
+clean session, or with ``ack_after_commit`` on a persistent one whose messages are
+acknowledged to the broker only once their samples are committed
+(:mod:`plantos.edge.mqtt.commit_acks`). It maps each arriving message in paho's network
+thread: the first
 subscription whose topic pattern matches it names the tags (from the topic's captures or
 written out) and the JSON paths of their values, timestamp and quality. Samples wait in a
 bounded buffer until :meth:`MqttJsonConnector.collect` hands them over; beyond
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,10 +32,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
+from plantos.bus.ack import AckedBatch
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.edge.inbox import Row, SampleInbox
+from plantos.edge.mqtt.commit_acks import PendingAcks
 from plantos.edge.mqtt.json_config import MqttJsonSpec, MqttJsonSubscription
 from plantos.edge.mqtt.json_mapping import (
     JsonPath,
@@ -136,6 +142,8 @@ class MqttJsonConnector:
         self._unknown_log = _BoundedLog(spec.name, log_interval_s)
 
         self._inbox = SampleInbox(spec.max_buffer)
+        self._acks = PendingAcks() if spec.ack_after_commit else None
+        self._hand_over = threading.Lock()
         self._client: mqtt.Client | None = None
         self._lost: str | None = None
         self._closing = False
@@ -170,9 +178,10 @@ class MqttJsonConnector:
             client_id=self.spec.client_id or f"plantos-{self.spec.name}",
             on_message=self._on_message,
             on_disconnect=self._on_disconnect,
-            clean_session=True,
+            clean_session=self._acks is None,
             keepalive_s=self.keepalive_s,
             timeout_s=self.connect_timeout_s,
+            manual_ack=self._acks is not None,
         )
         self._client = client
         try:
@@ -190,7 +199,16 @@ class MqttJsonConnector:
             raise ConnectionError("the MQTT JSON connector is not connected")
         if self._lost is not None:
             raise ConnectionError(f"lost the MQTT server {self.server}: {self._lost}")
-        return self._inbox.take()
+        if self._acks is None:
+            return self._inbox.take()
+        client = self._client
+        with self._hand_over:  # the samples and the ids of the messages they came from
+            batch = self._inbox.take()
+            ack = self._acks.ticket(client.ack)
+        if not len(batch):  # nothing to store (malformed, unknown tags): acknowledge now
+            ack()
+            return batch
+        return AckedBatch(batch.tag_id, batch.ts, batch.value, batch.quality, ack)
 
     async def close(self) -> None:
         """Disconnect and stop paho's thread; safe to call twice."""
@@ -199,6 +217,8 @@ class MqttJsonConnector:
             return
         self._closing = True
         await close_session(client)
+        if self._acks is not None:
+            self._acks.forget()
 
     def metrics(self) -> dict[str, Any]:
         last = self._last_message_ns
@@ -210,6 +230,7 @@ class MqttJsonConnector:
             "malformed": self.malformed,
             "oversized": self.oversized,
             "unknown_tags": self.unknown_tags,
+            "awaiting_commit": 0 if self._acks is None else self._acks.waiting(),
             "last_message_age_s": None if last is None else (self.clock.now_ns() - last) / 1e9,
         }
 
@@ -223,7 +244,12 @@ class MqttJsonConnector:
             log.warning("%s: disconnected from %s: %s", self.name, self.server, rc)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.handle(msg.topic, bytes(msg.payload))
+        if self._acks is None:
+            self.handle(msg.topic, bytes(msg.payload))
+            return
+        with self._hand_over:
+            self.handle(msg.topic, bytes(msg.payload))
+            self._acks.received(msg.mid, msg.qos)
 
     def handle(self, topic: str, payload: bytes) -> None:
         """Map one message into the buffer; never raises, whatever the publisher sent."""

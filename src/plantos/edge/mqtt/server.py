@@ -154,10 +154,12 @@ async def open_session(
     keepalive_s: int = 10,
     timeout_s: float = 5.0,
     max_inflight: int = 20,
+    manual_ack: bool = False,
 ) -> mqtt.Client:
     """A connected paho client with its network thread running; raises
     :class:`ConnectionError` naming the server when it cannot be reached, does not
-    answer, refuses the login or fails the TLS handshake."""
+    answer, refuses the login or fails the TLS handshake. ``manual_ack``: incoming QoS 1/2
+    messages are acknowledged only by ``client.ack(mid, qos)``."""
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -165,6 +167,7 @@ async def open_session(
         reconnect_on_failure=False,
     )
     client.max_inflight_messages_set(max_inflight)
+    client.manual_ack_set(manual_ack)
     if server.tls is not None:
         client.tls_set(
             ca_certs=str(server.tls.ca_file) if server.tls.ca_file else None,

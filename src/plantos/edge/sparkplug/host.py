@@ -36,6 +36,7 @@ online STATE.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -156,10 +157,10 @@ class SparkplugHost:
             on_state=self._handle_state,
             on_other=self._handle_commit,
             on_replayed=self._replayed,
+            committed=lambda key: self._commits.committed.get(key, -1),
             log_bounded=self._log_bounded,
             warn=lambda text: log.warning("%s: %s", self._name, text),
         )
-        self._sessions.committed = lambda key: self._commits.committed.get(key, -1)
         self._client: mqtt.Client | None = None
         self._state_ts_ms = 0
         self._last_log = -math.inf
@@ -240,11 +241,15 @@ class SparkplugHost:
         return AckedBatch(batch.tag_id, batch.ts, batch.value, batch.quality, ack)
 
     async def close(self) -> None:
-        """Publish STATE offline, disconnect and stop paho's thread and the worker; safe to
-        call twice. Messages still queued are not handled."""
-        client, self._client = self._client, None
+        """Wait (at most ``connect_timeout_s``) for the commits of what was handed over, so
+        the gateways hear of them, then publish STATE offline, disconnect and stop paho's
+        thread and the worker; safe to call twice. Messages still queued are not handled."""
+        client = self._client
         if client is None:
             return
+        if client.is_connected() and self._transport.lost is None:
+            await self._await_commits()
+        self._client = None
         self._transport.closing = True
         if client.is_connected() and self._transport.lost is None:
             self._state_ts_ms = self.clock.now_ns() // NS_PER_MS
@@ -260,6 +265,17 @@ class SparkplugHost:
                 log.info("%s: STATE offline not published: %s", self._name, exc)
         await close_session(client)
         await self._transport.stop(join_timeout_s=self.connect_timeout_s)
+
+    async def _await_commits(self) -> None:
+        """A core stopping drains its bus after its sources: the batches collected last are
+        committed after this close began. Without their commit messages a restarted core
+        would take them again from the gateways' replay and store them twice. A batch lost
+        on the way (its source cancelled mid-hand-over) is never committed: hence the bound."""
+        deadline = time.monotonic() + self.connect_timeout_s
+        while self._commits.pending() and time.monotonic() < deadline:
+            if self._transport.lost is not None:
+                return
+            await asyncio.sleep(0.02)
 
     def metrics(self) -> dict[str, Any]:
         counts = self._sessions.counts

@@ -113,6 +113,7 @@ class EdgeSessions:
         on_state: StateHandler,
         on_other: OtherTopic,
         on_replayed: Callable[[tuple[str, str]], None],
+        committed: Callable[[ScopeKey], int],
         log_bounded: Callable[[str], None],
         warn: Callable[[str], None],
     ) -> None:
@@ -124,12 +125,13 @@ class EdgeSessions:
         self._on_state = on_state
         self._on_other = on_other
         self._on_replayed = on_replayed
+        self.committed = committed
+        """The highest stream number of a scope the historian committed (-1: none)."""
         self._log_bounded = log_bounded
         self._warn = warn
         self.nodes: dict[tuple[str, str], Node] = {}
         self.accepted: dict[ScopeKey, int] = {}
         """Highest stream number accepted per scope, kept across births and reconnects."""
-        self.committed: Callable[[ScopeKey], int] = lambda key: -1
         self._topics: dict[str, Topic | StateTopic | SparkplugDecodeError] = {}
         self.last_value = np.full(max(tags.tag_ids, default=0) + 1, np.nan)
         self.counts: Counter[str] = Counter()
