@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from plantos.analytics.spc.charts import (
     ChartKind,
+    Lines,
     dispersion_lines,
     location_lines,
     statistics_from_samples,
@@ -30,7 +31,14 @@ from plantos.analytics.spc.charts import (
 from plantos.analytics.spc.constants import MAX_RANGE_SUBGROUP
 from plantos.analytics.spc.events import SpcViolation
 from plantos.analytics.spc.limits import ControlLimits
-from plantos.analytics.spc.rules import HISTORY, NELSON_ALL, RuleSet, check_rules, evaluate_rules
+from plantos.analytics.spc.rules import (
+    HISTORY,
+    NELSON_ALL,
+    RuleHits,
+    RuleSet,
+    check_rules,
+    evaluate_rules,
+)
 from plantos.core import quality
 
 FloatArray = npt.NDArray[np.float64]
@@ -215,23 +223,60 @@ class SpcBank:
                 positions=pos,
             )
             for rule, hit in hits.items():
-                for k in np.flatnonzero(new[hit.points]).tolist():
-                    at = int(hit.points[k])
-                    involved = hit.involved(k)
-                    event = SpcViolation(
-                        ts_ns=int(ts[at]),
-                        subject=self.tags[int(c[at])],
-                        rule=rule,
-                        rule_set=self.rule_set,
-                        chart=self.chart.value,
-                        statistic=name,
-                        point_ts_ns=tuple(int(p) for p in ts[involved]),
-                        point_values=tuple(float(p) for p in x[involved]),
-                        center=float(lines.center[at]),
-                        lcl=float(lines.lcl[at]),
-                        ucl=float(lines.ucl[at]),
-                    )
-                    is_disp = name != self.chart.location_name
-                    found.append((int(c[at]), int(ts[at]), is_disp, rule, event))
+                found += self._events(name, rule, hit, c, ts, x, lines, new)
         found.sort(key=lambda f: f[:4])
         return [f[4] for f in found]
+
+    def _events(
+        self,
+        name: str,
+        rule: int,
+        hit: RuleHits,
+        c: IntArray,
+        ts: TsArray,
+        x: FloatArray,
+        lines: Lines,
+        new: npt.NDArray[np.bool_],
+    ) -> list[tuple[int, int, bool, int, SpcViolation]]:
+        """The violations of one rule's hits on new points, with their sort keys. Everything
+        per hit is gathered as whole arrays first: an out-of-control plant has many hits,
+        and Python work per hit is what a bank exists to avoid."""
+        at = hit.points[new[hit.points]]
+        if not len(at):
+            return []
+        members = hit.members[new[hit.points]]
+        window = at[:, None] - hit.window + 1 + np.arange(hit.window)
+        is_disp = name != self.chart.location_name
+        whole: list[bool] = members.all(axis=1).tolist()  # runs: every point takes part
+        rows = zip(
+            c[at].tolist(),
+            ts[at].tolist(),
+            ts[window].tolist(),
+            x[window].tolist(),
+            whole,
+            lines.center[at].tolist(),
+            lines.lcl[at].tolist(),
+            lines.ucl[at].tolist(),
+            strict=True,
+        )
+        out = []
+        for k, (char, stamp, stamps, values, full, center, lcl, ucl) in enumerate(rows):
+            if not full:
+                take = members[k].tolist()
+                stamps = [t for t, m in zip(stamps, take, strict=True) if m]
+                values = [v for v, m in zip(values, take, strict=True) if m]
+            event = SpcViolation(
+                ts_ns=stamp,
+                subject=self.tags[char],
+                rule=rule,
+                rule_set=self.rule_set,
+                chart=self.chart.value,
+                statistic=name,
+                point_ts_ns=tuple(stamps),
+                point_values=tuple(values),
+                center=center,
+                lcl=lcl,
+                ucl=ucl,
+            )
+            out.append((char, stamp, is_disp, rule, event))
+        return out
