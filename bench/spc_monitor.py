@@ -32,6 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import itertools
+
 import common
 
 from plantos.analytics.spc import ChartKind, ControlLimits, SpcMonitor
@@ -97,7 +99,7 @@ def run_monitors(data: list[Batch], tags: int) -> Callable[[], int]:
         order = np.argsort(tag, kind="stable")
         bounds = np.searchsorted(tag[order], np.arange(tags + 1))
         t, x, c = ts[order], v[order], q[order]
-        split.append([(t[a:b], x[a:b], c[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)])
+        split.append([(t[a:b], x[a:b], c[a:b]) for a, b in itertools.pairwise(bounds)])
 
     def run() -> int:
         clock = ManualClock(T0)

@@ -12,12 +12,12 @@ from plantos.analytics.anomaly.alarm import AlarmPolicy
 from plantos.analytics.anomaly.detector import FeatureFrame, HotellingDetector
 from plantos.analytics.anomaly.events import AnomalyEscalated, AnomalyRaised
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
+from plantos.analytics.anomaly.trend import time_to_limit
 from plantos.analytics.anomaly.zones import (
     GROUP2_RIGID,
     VelocityZones,
     ZoneSeverity,
 )
-from plantos.analytics.anomaly.trend import time_to_limit
 
 NS = 1_000_000_000
 MIN = 60 * NS

@@ -247,7 +247,7 @@ class SpcBank:
         members = hit.members[new[hit.points]]
         window = at[:, None] - hit.window + 1 + np.arange(hit.window)
         is_disp = name != self.chart.location_name
-        whole: list[bool] = members.all(axis=1).tolist()  # runs: every point takes part
+        whole = np.asarray(members.all(axis=1), dtype=bool).tolist()  # runs: all points take part
         rows = zip(
             c[at].tolist(),
             ts[at].tolist(),
