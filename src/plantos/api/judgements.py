@@ -276,6 +276,7 @@ def watch_of(platform: Platform, asset: str) -> SpindleWatch:
 def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
     return [
         {"feature": e.feature, "value": e.value, "expected": e.expected, "share": e.share}
+        | ({"relation": e.relation} if e.relation else {})
         for e in items
     ]
 
@@ -298,6 +299,9 @@ def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
             "score": raised.score,
             "severity": raised.severity,
             "time_to_threshold_s": raised.time_to_threshold_s,
+            "time_to_threshold_low_s": raised.time_to_threshold_low_s,
+            "time_to_threshold_high_s": raised.time_to_threshold_high_s,
+            "priority": raised.priority,
             "detector": raised.detector,
             "evidence": _evidence(raised.evidence),
         },
@@ -310,6 +314,9 @@ def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
             "severity": escalated.severity,
             "previous": escalated.previous,
             "time_to_threshold_s": escalated.time_to_threshold_s,
+            "time_to_threshold_low_s": escalated.time_to_threshold_low_s,
+            "time_to_threshold_high_s": escalated.time_to_threshold_high_s,
+            "priority": escalated.priority,
         },
         "cleared": None
         if cleared is None
