@@ -123,7 +123,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="spc_monitor", description=__doc__.split("\n\n")[0])
     p.add_argument("--tags", type=int, default=5000)
     p.add_argument("--seconds", type=int, default=600, help="simulated seconds per run")
-    p.add_argument("--batch-s", default="10,60,600", help="comma separated batch lengths in s")
+    p.add_argument("--batch-s", default="10,60", help="comma separated batch lengths in s")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="120 s, 1 round, no docs update")
     p.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")

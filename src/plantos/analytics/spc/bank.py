@@ -209,8 +209,9 @@ class SpcBank:
         if disp is not None:
             lines = dispersion_lines(self.chart, sigma, sizes, self._line_nsigmas)
             series.append((self.chart.dispersion_name or "", disp, lines, self.dispersion_rules))
-        found: list[tuple[int, int, bool, int, SpcViolation]] = []
-        for name, x, lines, chosen in series:
+        events: list[SpcViolation] = []
+        keys: list[tuple[IntArray, TsArray, int, int]] = []  # characteristic, time, series, rule
+        for order, (name, x, lines, chosen) in enumerate(series):
             if not chosen:
                 continue
             hits = evaluate_rules(
@@ -223,30 +224,39 @@ class SpcBank:
                 positions=pos,
             )
             for rule, hit in hits.items():
-                found += self._events(name, rule, hit, c, ts, x, lines, new)
-        found.sort(key=lambda f: f[:4])
-        return [f[4] for f in found]
+                at = hit.points[new[hit.points]]
+                if len(at):
+                    events += self._events(name, rule, hit, at, c, ts, x, lines, new)
+                    keys.append((c[at], ts[at], order, rule))
+        if not events:
+            return []
+        rank = np.lexsort(
+            (
+                np.concatenate([np.full(len(k[0]), k[3]) for k in keys]),
+                np.concatenate([np.full(len(k[0]), k[2]) for k in keys]),
+                np.concatenate([k[1] for k in keys]),
+                np.concatenate([k[0] for k in keys]),
+            )
+        )
+        return [events[i] for i in rank.tolist()]
 
     def _events(
         self,
         name: str,
         rule: int,
         hit: RuleHits,
+        at: IntArray,
         c: IntArray,
         ts: TsArray,
         x: FloatArray,
         lines: Lines,
         new: npt.NDArray[np.bool_],
-    ) -> list[tuple[int, int, bool, int, SpcViolation]]:
-        """The violations of one rule's hits on new points, with their sort keys. Everything
+    ) -> list[SpcViolation]:
+        """The violations of one rule's hits on the new points ``at``. Everything
         per hit is gathered as whole arrays first: an out-of-control plant has many hits,
         and Python work per hit is what a bank exists to avoid."""
-        at = hit.points[new[hit.points]]
-        if not len(at):
-            return []
         members = hit.members[new[hit.points]]
         window = at[:, None] - hit.window + 1 + np.arange(hit.window)
-        is_disp = name != self.chart.location_name
         whole = np.asarray(members.all(axis=1), dtype=bool).tolist()  # runs: all points take part
         rows = zip(
             c[at].tolist(),
@@ -278,5 +288,5 @@ class SpcBank:
                 lcl=lcl,
                 ucl=ucl,
             )
-            out.append((char, stamp, is_disp, rule, event))
+            out.append(event)
         return out
