@@ -162,6 +162,10 @@ def evaluate(train: np.ndarray) -> dict[str, Any]:
 
 def section(train: np.ndarray, grid: list[dict[str, Any]] | None) -> tuple[str, list[list[str]]]:
     ev = evaluate(train)
+    weakest = min((r for r in ev["rows"] if r["fault"] in FAULTS), key=lambda r: r["ours"])
+    weakest_first = (
+        "never" if weakest["first"] is None else f"{weakest['first'] * 3} min after onset"
+    )
     rows = [
         [
             str(r["fault"]) + (" (hard)" if r["fault"] in HARD else ""),
@@ -221,8 +225,8 @@ def section(train: np.ndarray, grid: list[dict[str, Any]] | None) -> tuple[str, 
         "keeps all but one direction leaves Q next to nothing and raised a false alarm on",
         "a three-channel pump in the unit tests, so the tie rule was added and 0.99 kept:",
         "disclosed here because the rule came after that look. Everything else was fixed",
-        "before: the",
-        "raise threshold 1.5 and clear fraction 0.5 are those of the slow-signal calibration,",
+        "before: the raise threshold 1.5 and clear fraction 0.5 are those of the slow-signal",
+        "calibration,",
         "the 99th percentile that of the held-out calibration, the persistence a quarter",
         "window.",
     ]
@@ -253,9 +257,10 @@ def section(train: np.ndarray, grid: list[dict[str, Any]] | None) -> tuple[str, 
         markdown_table(header, rows, "lrrrrr"),
         "",
         "What it cannot do: faults 3, 9 and 15 stay at the false-alarm level; a fault that",
-        "the control loops compensate within minutes (e.g. 4, 7 at the process outputs)",
-        "is caught through the manipulated variables only. The score says *that* the",
-        "relations broke and which channels carry it, not the fault's cause.",
+        "develops slowly is flagged late (the last column; the weakest of the 18 here is",
+        f"fault {weakest['fault']}, detected on {weakest['ours']:.2f} of its rows, first",
+        f"flagged {weakest_first}). The score says *that* the channels' relations broke and",
+        "which channels carry it, not the fault's cause.",
         "",
         "```",
         "python bench/anomaly_tep.py",

@@ -199,6 +199,7 @@ def test_defaults_flag_a_minutes_long_fault_in_minutes_of_1hz_data(tmp_path: Pat
     assert code == 0, output
     assert "time scales from the training rows: sampling step 1s, feature window 7 rows" in text
     assert "channels judged together" in text and "1 alarm(s)" in text
+    assert "flow, pressure, current: no daily profile" in text  # one note for all three
     flags = [int(r["flag"]) for r in read_scores(out)]
     assert not any(flags[:600]) and sum(flags[600:720]) > 60
 

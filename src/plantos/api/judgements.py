@@ -282,6 +282,7 @@ def watch_of(platform: Platform, asset: str) -> SpindleWatch:
 def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
     return [
         {"feature": e.feature, "value": e.value, "expected": e.expected, "share": e.share}
+        | ({"relation": e.relation} if e.relation else {})
         for e in items
     ]
 
@@ -304,6 +305,9 @@ def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
             "score": raised.score,
             "severity": raised.severity,
             "time_to_threshold_s": raised.time_to_threshold_s,
+            "time_to_threshold_low_s": raised.time_to_threshold_low_s,
+            "time_to_threshold_high_s": raised.time_to_threshold_high_s,
+            "priority": raised.priority,
             "detector": raised.detector,
             "evidence": _evidence(raised.evidence),
         },
@@ -316,6 +320,9 @@ def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
             "severity": escalated.severity,
             "previous": escalated.previous,
             "time_to_threshold_s": escalated.time_to_threshold_s,
+            "time_to_threshold_low_s": escalated.time_to_threshold_low_s,
+            "time_to_threshold_high_s": escalated.time_to_threshold_high_s,
+            "priority": escalated.priority,
         },
         "cleared": None
         if cleared is None

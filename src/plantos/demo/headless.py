@@ -68,11 +68,19 @@ def judgements_report(platform: Platform, start_ns: int, end_ns: int) -> dict[st
                 for ev in ep.raised.evidence
             ],
             "time_to_threshold_s": ep.raised.time_to_threshold_s,
+            "time_to_threshold_interval_s": [
+                ep.raised.time_to_threshold_low_s,
+                ep.raised.time_to_threshold_high_s,
+            ],
             "escalations": [
                 {
                     "time": iso(x.ts_ns),
                     "severity": x.severity,
                     "time_to_threshold_s": x.time_to_threshold_s,
+                    "time_to_threshold_interval_s": [
+                        x.time_to_threshold_low_s,
+                        x.time_to_threshold_high_s,
+                    ],
                 }
                 for x in ep.escalations
             ],

@@ -192,6 +192,7 @@ def detect(
         columns.append(
             _unexpected(col, cleaned.values, table.ts_ns, states, train_rows, preset, notes)
         )
+    notes[:] = _merged(notes, list(judged))
     frame = _frame(preset, judged, columns, table.ts_ns, states, w)
     training = frame.rows(slice(0, train_rows))
     policy = preset.policy
@@ -239,6 +240,32 @@ def _frame(
     feats = [slow_features(values, window=window_rows) for values in columns]
     names = [f"{col}.{f}" for col in judged for f in SLOW_FEATURES]
     return FeatureFrame.of(np.hstack(feats), names, ts_ns, states)
+
+
+def _merged(notes: list[str], columns: list[str], *, shown: int = 5) -> list[str]:
+    """Notes in order, those saying the same of several columns said once for all of them
+    (52 columns without a daily profile are one note, not 52)."""
+    prefix = {f"{c}: ": c for c in columns}
+    groups: dict[str, list[str]] = {}
+    order: list[str] = []
+    for note in notes:
+        col = next((c for p, c in prefix.items() if note.startswith(p)), None)
+        text = note[len(col) + 2 :] if col is not None else note
+        key = text if col is not None else "\0" + note
+        if key not in groups:
+            order.append(key)
+        groups.setdefault(key, []).append(col or "")
+    out = []
+    for key in order:
+        cols = groups[key]
+        if key.startswith("\0"):
+            out.append(key[1:])
+        elif len(cols) == 1:
+            out.append(f"{cols[0]}: {key}")
+        else:
+            more = f" and {len(cols) - shown} more" if len(cols) > shown else ""
+            out.append(f"{', '.join(cols[:shown])}{more}: {key}")
+    return out
 
 
 def _pca_note(detector: PcaDetector, policy: AlarmPolicy) -> str:

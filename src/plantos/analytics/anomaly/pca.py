@@ -211,13 +211,17 @@ class PcaDetector:
         """Forget the smoothing history."""
         self._state = (np.nan, np.nan)
 
-    def _raw(self, frame: FeatureFrame) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """z of every row, and normalised raw T-squared and Q (NaN where not judgeable)."""
+    def _fitted(self) -> PcaModel:
         if self.model is None:
             raise ValueError("the detector is not fitted")
-        ok = self._judgeable(frame.values, self.model.used)
-        z = self.model.z(frame.values)
-        t2, q = self.model.statistics(np.where(ok[:, None], z, 0.0))
+        return self.model
+
+    def _raw(self, frame: FeatureFrame) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """z of every row, and normalised raw T-squared and Q (NaN where not judgeable)."""
+        model = self._fitted()
+        ok = self._judgeable(frame.values, model.used)
+        z = model.z(frame.values)
+        t2, q = model.statistics(np.where(ok[:, None], z, 0.0))
         nan = np.where(ok, 1.0, np.nan)
         return z, t2 / self.norms[0] * nan, q / self.norms[1] * nan
 
@@ -238,20 +242,18 @@ class PcaDetector:
         """Per row and channel, its part of the row's dominant raw statistic (they sum to it);
         0 for channels left out of the model."""
         z, t2, q = self._raw(frame)
-        assert self.model is not None  # _raw raised otherwise
-        part_t2, part_q = self.model.shares(z)
+        model = self._fitted()
+        part_t2, part_q = model.shares(z)
         use_q = (q > t2)[:, None]
         parts = np.where(use_q, part_q / self.norms[1], part_t2 / self.norms[0])
         out = np.zeros(frame.values.shape)
-        out[:, self.model.used] = parts
+        out[:, model.used] = parts
         return out
 
     def expected(self, frame: FeatureFrame) -> FloatArray:
         """Per row and channel, the value the model expects given the row's other channels
         (NaN for a channel left out of the model: it has no expectation)."""
-        if self.model is None:
-            raise ValueError("the detector is not fitted")
-        m = self.model
+        m = self._fitted()
         fitted = (m.z(frame.values) @ m.loadings) @ m.loadings.T
         out = np.full(frame.values.shape, np.nan)
         out[:, m.used] = m.center + fitted * m.scale

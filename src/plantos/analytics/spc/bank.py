@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from plantos.analytics.spc.charts import (
     ChartKind,
+    Lines,
     dispersion_lines,
     location_lines,
     statistics_from_samples,
@@ -30,7 +31,14 @@ from plantos.analytics.spc.charts import (
 from plantos.analytics.spc.constants import MAX_RANGE_SUBGROUP
 from plantos.analytics.spc.events import SpcViolation
 from plantos.analytics.spc.limits import ControlLimits
-from plantos.analytics.spc.rules import HISTORY, NELSON_ALL, RuleSet, check_rules, evaluate_rules
+from plantos.analytics.spc.rules import (
+    HISTORY,
+    NELSON_ALL,
+    RuleHits,
+    RuleSet,
+    check_rules,
+    evaluate_rules,
+)
 from plantos.core import quality
 
 FloatArray = npt.NDArray[np.float64]
@@ -201,8 +209,9 @@ class SpcBank:
         if disp is not None:
             lines = dispersion_lines(self.chart, sigma, sizes, self._line_nsigmas)
             series.append((self.chart.dispersion_name or "", disp, lines, self.dispersion_rules))
-        found: list[tuple[int, int, bool, int, SpcViolation]] = []
-        for name, x, lines, chosen in series:
+        events: list[SpcViolation] = []
+        keys: list[tuple[IntArray, TsArray, int, int]] = []  # characteristic, time, series, rule
+        for order, (name, x, lines, chosen) in enumerate(series):
             if not chosen:
                 continue
             hits = evaluate_rules(
@@ -215,23 +224,69 @@ class SpcBank:
                 positions=pos,
             )
             for rule, hit in hits.items():
-                for k in np.flatnonzero(new[hit.points]).tolist():
-                    at = int(hit.points[k])
-                    involved = hit.involved(k)
-                    event = SpcViolation(
-                        ts_ns=int(ts[at]),
-                        subject=self.tags[int(c[at])],
-                        rule=rule,
-                        rule_set=self.rule_set,
-                        chart=self.chart.value,
-                        statistic=name,
-                        point_ts_ns=tuple(int(p) for p in ts[involved]),
-                        point_values=tuple(float(p) for p in x[involved]),
-                        center=float(lines.center[at]),
-                        lcl=float(lines.lcl[at]),
-                        ucl=float(lines.ucl[at]),
-                    )
-                    is_disp = name != self.chart.location_name
-                    found.append((int(c[at]), int(ts[at]), is_disp, rule, event))
-        found.sort(key=lambda f: f[:4])
-        return [f[4] for f in found]
+                at = hit.points[new[hit.points]]
+                if len(at):
+                    events += self._events(name, rule, hit, at, c, ts, x, lines, new)
+                    keys.append((c[at], ts[at], order, rule))
+        if not events:
+            return []
+        rank = np.lexsort(
+            (
+                np.concatenate([np.full(len(k[0]), k[3]) for k in keys]),
+                np.concatenate([np.full(len(k[0]), k[2]) for k in keys]),
+                np.concatenate([k[1] for k in keys]),
+                np.concatenate([k[0] for k in keys]),
+            )
+        )
+        return [events[i] for i in rank.tolist()]
+
+    def _events(
+        self,
+        name: str,
+        rule: int,
+        hit: RuleHits,
+        at: IntArray,
+        c: IntArray,
+        ts: TsArray,
+        x: FloatArray,
+        lines: Lines,
+        new: npt.NDArray[np.bool_],
+    ) -> list[SpcViolation]:
+        """The violations of one rule's hits on the new points ``at``. Everything
+        per hit is gathered as whole arrays first: an out-of-control plant has many hits,
+        and Python work per hit is what a bank exists to avoid."""
+        members = hit.members[new[hit.points]]
+        window = at[:, None] - hit.window + 1 + np.arange(hit.window)
+        whole = np.asarray(members.all(axis=1), dtype=bool).tolist()  # runs: all points take part
+        rows = zip(
+            c[at].tolist(),
+            ts[at].tolist(),
+            ts[window].tolist(),
+            x[window].tolist(),
+            whole,
+            lines.center[at].tolist(),
+            lines.lcl[at].tolist(),
+            lines.ucl[at].tolist(),
+            strict=True,
+        )
+        out = []
+        for k, (char, stamp, stamps, values, full, center, lcl, ucl) in enumerate(rows):
+            if not full:
+                take = members[k].tolist()
+                stamps = [t for t, m in zip(stamps, take, strict=True) if m]
+                values = [v for v, m in zip(values, take, strict=True) if m]
+            event = SpcViolation(
+                ts_ns=stamp,
+                subject=self.tags[char],
+                rule=rule,
+                rule_set=self.rule_set,
+                chart=self.chart.value,
+                statistic=name,
+                point_ts_ns=tuple(stamps),
+                point_values=tuple(values),
+                center=center,
+                lcl=lcl,
+                ucl=ucl,
+            )
+            out.append(event)
+        return out

@@ -116,13 +116,13 @@ class _Zones:
         return inside
 
 
-def _count(cond: BoolArray, length: int, pos: IntArray | None = None) -> IntArray:
+def _count(cond: BoolArray, length: int, pos: IntArray | None = None) -> npt.NDArray[np.integer]:
     """How many of the ``length`` points ending at each index satisfy ``cond`` (exact).
 
     ``pos``: each point's position in its own series when several series are laid end
     to end (a bank of characteristics); a window reaching into the previous series is
     not full."""
-    out = cond.cumsum(dtype=np.intp)
+    out = cond.cumsum(dtype=np.int32 if len(cond) < 2**31 else np.intp)
     out[length:] = out[length:] - out[:-length]  # the right side is computed before the store
     if pos is None:
         out[: length - 1] = -1  # a window not yet full never completes a pattern
