@@ -122,6 +122,7 @@ def oee_page(
         "oee.html",
         {
             "error": None,
+            "zone_path": answer["path"],
             "oee": answer,
             "start": start,
             "loss_top_s": top,
