@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,13 @@ def plantos(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        env={
+            "COLUMNS": "200",
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+            # the checkout under test, when it is not the one installed
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
     )
 
 
@@ -196,3 +203,71 @@ def test_signin_link_is_printed(tmp_path: Path) -> None:
     result = plantos("signin-link", "--data-dir", str(tmp_path), "--base-url", "http://plant:8080")
     assert result.returncode == 0
     assert result.stdout.strip().startswith("http://plant:8080/signin?token=pos_")
+
+
+PLANT_WITH_MISTAKES = """\
+plantos: 1
+enterprise: {id: acme, name: ACME}
+enterprise: {id: acme, name: ACME again}
+asset_types:
+  mill:
+    tags:
+      - {signal: temp, unit: degC, range: [0, 100]}
+sites:
+  - id: s1
+    calendar: nowhere
+    areas:
+      - id: a1
+        lines:
+          - id: l1
+            assets:
+              - {id: m1, type: mill}
+"""
+
+PLANT_WITH_BAD_SECTIONS = """\
+plantos: 1
+enterprise: {id: acme, name: ACME}
+asset_types:
+  mill:
+    tags:
+      - {signal: temp, unit: degC, range: [0, 100]}
+sites:
+  - id: s1
+    areas:
+      - id: a1
+        lines:
+          - id: l1
+            assets:
+              - {id: m1, type: mill}
+connectors:
+  - {kind: carrier-pigeon, name: p1}
+analytics:
+  spc:
+    - {tag: s1/a1/l1/m1/pressure, chart: i-mr, window: 5m, limits: {rolling: 10}}
+"""
+
+
+def test_check_reports_a_duplicate_key_and_a_model_mistake_in_one_run(tmp_path: Path) -> None:
+    bad = tmp_path / "plant.yaml"
+    bad.write_text(PLANT_WITH_MISTAKES)
+    result = plantos("check", str(bad))
+    text = " ".join(result.stderr.split())
+    assert result.returncode == 1
+    assert f"{bad}:3: duplicate key 'enterprise'" in text
+    assert "nowhere" in text
+
+
+def test_check_reports_connector_and_analytics_mistakes_in_one_run(tmp_path: Path) -> None:
+    bad = tmp_path / "plant.yaml"
+    bad.write_text(PLANT_WITH_BAD_SECTIONS)
+    result = plantos("check", str(bad))
+    text = " ".join(result.stderr.split())
+    assert result.returncode == 1
+    assert "carrier-pigeon" in text
+    assert "unknown tag 's1/a1/l1/m1/pressure'" in text
+    assert "2 problem(s) found" in text
+
+
+def test_check_counts_the_connectors_the_demo_adds_for_simulated_assets() -> None:
+    result = plantos("check", str(DEMO_PLANT))
+    assert "0 connectors (+3 for the simulated assets under plantos demo)" in result.stdout

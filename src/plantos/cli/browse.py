@@ -46,9 +46,12 @@ class TableName(StrEnum):
 
 def browse(
     url: str = typer.Argument(
-        ..., help="opcua://host:4840[/path], opc.tcp://..., or modbus://host:502"
+        ..., help="opcua://HOST:4840/PATH, opc.tcp://..., or modbus://HOST:502"
     ),
-    depth: int = typer.Option(3, "--depth", min=1, max=20, help="OPC UA: levels below Objects"),
+    depth: int | None = typer.Option(
+        None, "--depth", min=1, help="OPC UA: levels below Objects (default: all)"
+    ),
+    max_nodes: int = typer.Option(ob.MAX_NODES, "--max-nodes", min=1, help="OPC UA: walk limit"),
     user: str | None = typer.Option(None, "--user", help="OPC UA: user name"),
     password_env: str | None = typer.Option(
         None, "--password-env", help="OPC UA: environment variable holding the password"
@@ -57,7 +60,7 @@ def browse(
         False, "--include-standard", help="OPC UA: also walk Server, Aliases and the like"
     ),
     security_policy: str = typer.Option(
-        "None", "--security-policy", help="OPC UA: None, Basic256Sha256, Aes128Sha256RsaOaep, ..."
+        "None", "--security-policy", help="OPC UA: None, Basic256Sha256, ..."
     ),
     security_mode: str = typer.Option(
         "SignAndEncrypt", "--security-mode", help="OPC UA: Sign or SignAndEncrypt"
@@ -92,6 +95,7 @@ def browse(
                 ob.browse_opcua(
                     url,
                     depth=depth,
+                    max_nodes=max_nodes,
                     user=user,
                     password=password,
                     include_standard=include_standard,
@@ -163,6 +167,7 @@ def _print_opcua(result: ob.OpcUaBrowseResult, fmt: Format) -> None:
         doc = {
             "endpoint": result.endpoint,
             "depth": result.depth,
+            "truncated": result.truncated,
             "variables": [
                 {
                     "node_id": v.node_id,
@@ -178,13 +183,20 @@ def _print_opcua(result: ob.OpcUaBrowseResult, fmt: Format) -> None:
     elif fmt is Format.yaml:
         typer.echo(opcua_yaml(result))
     else:
-        grid = RichTable(title=f"{result.endpoint}: variables to depth {result.depth}")
+        below = "all levels" if result.depth is None else f"{result.depth} levels"
+        grid = RichTable(title=f"{result.endpoint}: variables, {below} below Objects")
         for column in ("NodeId", "Browse path", "Type", "Value", "Status"):
             grid.add_column(column, overflow="fold")
         for v in result.variables:
             grid.add_row(v.node_id, v.browse_path, v.data_type, _short(v.value), v.status)
         out.print(grid)
         console.print(f"{len(result.variables)} variable(s)", highlight=False)
+        if result.truncated:
+            console.print(
+                f"stopped after {result.nodes_visited} nodes: raise --max-nodes, or start "
+                "lower with a narrower server",
+                highlight=False,
+            )
 
 
 def opcua_yaml(result: ob.OpcUaBrowseResult) -> str:

@@ -7,12 +7,15 @@ import re
 from pathlib import Path
 
 import typer
+from pydantic import BaseModel
 
 from plantos.analytics.config import analytics_spec
 from plantos.cli.common import out, reported_errors
+from plantos.core.errors import ConfigError, ConfigProblem
+from plantos.demo.devices.layout import DeviceLayout
 from plantos.edge.config import connector_specs
 from plantos.edge.gateway.config import load_edge_config
-from plantos.model import load_plant
+from plantos.model import Plant, load_plant
 from plantos.model.loader import read_config_text
 from plantos.mom.config import mom_config
 from plantos.mom.masterdata import load_master_data
@@ -32,7 +35,7 @@ def check(
         except typer.Exit:
             failed = True
             continue
-        out.print(f"[green]ok[/green] {file}: {summary}", highlight=False)
+        out.print(f"[green]ok[/green] {file}: {summary}", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -46,13 +49,38 @@ def _check_one(file: Path) -> str:
             f"-> {up.broker}"
         )
     plant = load_plant(file)
-    connectors = connector_specs(plant)
-    analytics, _oee = analytics_spec(plant)
-    master_file = mom_config(plant).master_data
-    master = load_master_data(master_file, assets=plant.assets) if master_file else None
+    problems: list[ConfigProblem] = []
+    connectors: list[BaseModel] = []
+    try:
+        connectors = connector_specs(plant)
+    except ConfigError as exc:
+        problems += exc.problems
+    spc = 0
+    try:
+        spc = len(analytics_spec(plant)[0].spc)
+    except ConfigError as exc:
+        problems += exc.problems
+    master = None
+    try:
+        master_file = mom_config(plant).master_data
+        master = load_master_data(master_file, assets=plant.assets) if master_file else None
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:  # the connectors', analytics' and master data's problems together
+        raise ConfigError(problems)
     return (
         f"{len(plant.root.children)} sites, {len(plant.assets)} assets, "
-        f"{len(plant.tags)} tags, {len(connectors)} connectors, "
-        f"{len(analytics.spc)} SPC characteristics"
+        f"{len(plant.tags)} tags, {_connectors(plant, len(connectors))}, "
+        f"{spc} SPC characteristics"
         + (f", {len(master.products)} products, {len(master.routings)} routings" if master else "")
     )
+
+
+def _connectors(plant: Plant, configured: int) -> str:
+    """How many connectors the platform builds: those configured, and for simulated
+    assets those ``plantos demo`` adds to read its protocol devices."""
+    demo = len(DeviceLayout.of(plant).protocols())
+    text = f"{configured} connector{'s' * (configured != 1)}"
+    if demo:
+        text += f" (+{demo} for the simulated assets under plantos demo)"
+    return text

@@ -71,11 +71,11 @@ class LiveDemo:
         d, plant = self.devices, self.platform.plant
         return (
             f"ACME demo plant: {len(plant.assets)} assets, {len(plant.tags)} tags\n"
-            f"  speed {self.clock.speed:g}x (10 wall minutes show "
-            f"{self.clock.speed * 10:g} simulated minutes; lowered and logged if the "
-            f"devices cannot keep up)\n"
-            f"  history: {format_duration(self.backfill_ns)} simulated before now, "
-            f"baselines learned from it\n"
+            f"  speed {self.clock.speed:g}x: 10 wall minutes show "
+            f"{self.clock.speed * 10:g} simulated minutes\n"
+            f"    (lowered, and logged, while the devices cannot keep up)\n"
+            f"  history: {format_duration(self.backfill_ns)} simulated before now; "
+            f"baselines learn from it\n"
             f"  scenarios: {', '.join(self.scenarios) or 'none'}\n"
             f"  OPC UA (CNC cell): {d.opcua.endpoint}\n"
             f"  Modbus TCP (furnaces): 127.0.0.1:{d.modbus.port}, unit 1\n"

@@ -56,9 +56,13 @@ def load_plant_text(text: str, *, file: str = "<text>") -> Plant:
     except ValidationError as exc:
         locate = partial(yamlsource.line_of, data)
         raise ConfigError(problems + validation_problems(exc, locate, file)) from None
-    if problems:
+    try:
+        plant = build_plant(spec, line_of=lambda loc: yamlsource.line_of(data, loc), file=file)
+    except ConfigError as exc:
+        raise ConfigError(problems + exc.problems) from None
+    if problems:  # a duplicate key: the plant built from the first, but the file is wrong
         raise ConfigError(problems)
-    return build_plant(spec, line_of=lambda loc: yamlsource.line_of(data, loc), file=file)
+    return plant
 
 
 def validation_problems(

@@ -134,6 +134,7 @@ async def oee_page(
         "oee.html",
         {
             "error": None,
+            "zone_path": answer["path"],
             "oee": answer,
             "start": start,
             "loss_top_s": top,

@@ -74,10 +74,12 @@ def page(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
     """Render template ``name`` with the shared context (platform time, who is signed in).
-    ``zone_path`` in ``context`` names the page's subject: times show in its plant's zone."""
+    ``zone_path`` (else ``path``) in ``context`` names the page's subject: times show in
+    its plant's zone."""
     platform = platform_of(request)
     identity = getattr(request.state, "identity", None)
-    zone_path = str(context.get("zone_path") or "")
+    subject = context.get("zone_path") or context.get("path")
+    zone_path = subject if isinstance(subject, str) else ""
     shared = {
         "tz": zone_of(platform.plant, zone_path).key,
         "when": PlantTime(platform.plant, zone_path),

@@ -19,6 +19,7 @@ from typing import Literal
 from plantos.model import Plant, TagDef
 
 Protocol = Literal["opcua", "modbus", "sparkplug"]
+PROTOCOLS: tuple[Protocol, ...] = ("opcua", "modbus", "sparkplug")
 
 PROTOCOL_OF_MODEL: dict[str, Protocol] = {
     "cnc-mill": "opcua",
@@ -50,6 +51,13 @@ class DeviceLayout:
             if protocol is not None:
                 split[protocol] += asset.tags
         return cls(tuple(split["opcua"]), tuple(split["modbus"]), tuple(split["sparkplug"]))
+
+    def protocols(self) -> list[Protocol]:
+        """The protocols with tags: one connector each reads them in the live demo."""
+        return [p for p, tags in zip(PROTOCOLS, self._split(), strict=True) if tags]
+
+    def _split(self) -> tuple[tuple[TagDef, ...], ...]:
+        return self.opcua, self.modbus, self.sparkplug
 
     def edge_nodes(self) -> dict[tuple[str, str], tuple[TagDef, ...]]:
         """Sparkplug tags per ``(group_id, edge_node_id)``: one edge node per line."""

@@ -105,7 +105,10 @@ async def _folder(server: Server, folders: dict[str, Node], path: str) -> Node:
         return folders[path]
     parent_path, _, name = path.rpartition("/")
     parent = await _folder(server, folders, parent_path) if parent_path else server.nodes.objects
-    folder = await parent.add_folder(ua.NodeId(ua.String(path), ua.Int16(OPCUA_NS_INDEX)), name)
+    folder = await parent.add_folder(
+        ua.NodeId(ua.String(path), ua.Int16(OPCUA_NS_INDEX)),
+        ua.QualifiedName(name, OPCUA_NS_INDEX),
+    )
     folders[path] = folder
     return folder
 

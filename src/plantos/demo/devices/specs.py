@@ -80,7 +80,7 @@ def modbus_spec(tags: Sequence[TagDef], port: int, speed: float) -> ModbusTcpSpe
             "host": "127.0.0.1",
             "port": port,
             "unit": UNIT,
-            "timeout": "1s",
+            "timeout": "3s",
             "poll_groups": [
                 {
                     "interval": _ms(max(sampling_s / speed, SCAN_S)),

@@ -3,7 +3,11 @@
 :func:`browse_opcua` opens a session (security None, or a policy with certificates exactly
 as the connector uses them; optionally a user name and password), walks the hierarchical
 references from the Objects folder down to a given depth and reads, for every variable
-found, its data type, current value and status. It is read-only and returns plain
+found, its data type, current value and status. It follows the references that build a
+server's tree (Organizes, HasComponent), however deep (``depth`` caps it if given), and
+stops after ``max_nodes`` nodes, saying so (``truncated``): a plant server nests its
+variables five or more levels down (site, area, line, machine, signal), and a walk that
+stopped at three would find none of them. It is read-only and returns plain
 dataclasses; printing is the CLI's job. Each level of the tree is browsed with concurrent
 requests on one session, and the attributes of all variables are read in a few batched
 calls.
@@ -30,6 +34,17 @@ from plantos.edge.opcua.config import SecuritySpec
 from plantos.edge.opcua.security import apply_login
 
 _READ_BATCH = 500
+MAX_NODES = 10_000
+"""Nodes visited before the walk stops (and says so): the limit on a huge address space."""
+_TREE_REFERENCES = frozenset(
+    ua.NodeId(ident)
+    for ident in (
+        ua.ObjectIds.Organizes,
+        ua.ObjectIds.HasComponent,
+        ua.ObjectIds.HasOrderedComponent,
+    )
+)
+"""What a server's tree is built of; properties (HasProperty) describe, they are not signals."""
 
 
 class BrowseError(PlantOSError):
@@ -57,9 +72,12 @@ class OpcUaVariable:
 @dataclass(slots=True)
 class OpcUaBrowseResult:
     endpoint: str
-    depth: int
+    depth: int | None
+    """The depth limit asked for; None: as deep as the tree goes."""
     variables: list[OpcUaVariable] = field(default_factory=list)
     nodes_visited: int = 0
+    truncated: bool = False
+    """The walk stopped at ``max_nodes``: there is more below."""
 
 
 def opcua_endpoint(url: str) -> str:
@@ -78,23 +96,27 @@ def opcua_endpoint(url: str) -> str:
 async def browse_opcua(
     endpoint: str,
     *,
-    depth: int = 3,
+    depth: int | None = None,
+    max_nodes: int = MAX_NODES,
     user: str | None = None,
     password: str | None = None,
     include_standard: bool = False,
     timeout_s: float = 4.0,
     security: SecuritySpec | None = None,
 ) -> OpcUaBrowseResult:
-    """Every variable at most ``depth`` levels below Objects, in browse order.
+    """Every variable below Objects (at most ``depth`` levels down, if given), in browse
+    order, visiting at most ``max_nodes`` nodes.
 
     The standard objects in namespace 0 directly under Objects (``Server`` with its
     diagnostics, ``Aliases``, ``Locations``) are skipped unless ``include_standard``.
 
     Raises :class:`BrowseError` when the server cannot be reached or refuses the
-    session, and ``ValueError`` for a bad endpoint or depth.
+    session, and ``ValueError`` for a bad endpoint, depth or node limit.
     """
-    if depth < 1:
+    if depth is not None and depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
+    if max_nodes < 1:
+        raise ValueError(f"max_nodes must be at least 1, got {max_nodes}")
     endpoint = opcua_endpoint(endpoint)
     client = Client(endpoint, timeout=timeout_s)
     try:
@@ -106,7 +128,7 @@ async def browse_opcua(
     except (OSError, TimeoutError, UaError) as exc:
         raise BrowseError(f"cannot connect to {endpoint}: {_reason(exc)}") from None
     try:
-        return await _walk(client, endpoint, depth, include_standard)
+        return await _walk(client, endpoint, depth, max_nodes, include_standard)
     except (OSError, TimeoutError, UaError) as exc:
         raise BrowseError(f"browsing {endpoint} failed: {_reason(exc)}") from None
     finally:
@@ -116,22 +138,30 @@ async def browse_opcua(
 
 
 async def _walk(
-    client: Client, endpoint: str, depth: int, include_standard: bool
+    client: Client, endpoint: str, depth: int | None, max_nodes: int, include_standard: bool
 ) -> OpcUaBrowseResult:
     result = OpcUaBrowseResult(endpoint, depth)
     objects = client.nodes.objects
     seen: set[ua.NodeId] = {objects.nodeid}
     level: list[tuple[Node, str]] = [(objects, "0:Objects")]
     found: list[tuple[Node, str, str, int]] = []  # node, path, browse name, depth
-    for current in range(1, depth + 1):
+    current = 0
+    while level and (depth is None or current < depth) and not result.truncated:
+        current += 1
         children = await asyncio.gather(*(node.get_children_descriptions() for node, _ in level))
         next_level: list[tuple[Node, str]] = []
         for (_, path), refs in zip(level, children, strict=True):
             for ref in refs:
                 node_id = ref.NodeId
                 standard = current == 1 and node_id.NamespaceIndex == 0
-                if node_id in seen or (standard and not include_standard):
+                skip = ref.ReferenceTypeId not in _TREE_REFERENCES or (
+                    standard and not include_standard
+                )
+                if node_id in seen or skip:
                     continue
+                if len(seen) >= max_nodes:
+                    result.truncated = True
+                    break
                 seen.add(node_id)
                 name = ref.BrowseName
                 child_path = f"{path}/{name.NamespaceIndex}:{name.Name}"
@@ -142,8 +172,6 @@ async def _walk(
                     next_level.append((node, child_path))
         result.nodes_visited += len(next_level)
         level = next_level
-        if not level:
-            break
     nodes = [node for node, *_ in found]
     values = await _read(client, nodes, AttributeIds.Value)
     types = await _read(client, nodes, AttributeIds.DataType)

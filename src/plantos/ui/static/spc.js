@@ -41,7 +41,14 @@
 
   const fmt = (v) => P.fmtNumber(v, "float");
 
-  function limitsText(lim) {
+  /* Rolling limits need their window of subgroups first: until then the chart has points
+     but no centre or control lines, and says so. */
+  function limitsText(lim, location) {
+    if (lim.mode === "rolling" && !location.center.some((v) => v !== null)) {
+      return "Rolling limits from the " + lim.subgroups + " subgroups before each point: " +
+        "the lines appear once " + lim.subgroups + " subgroups are in (" +
+        location.value.length + " so far).";
+    }
     if (lim.mode === "frozen") {
       return "Limits frozen by " + lim.frozen_by + " at " + P.fmtTime(Date.parse(lim.frozen_at)) +
         " from " + lim.subgroups + " baseline subgroups: centre " + fmt(lim.center) +
@@ -154,7 +161,7 @@
 
   function render(answer) {
     const pts = answer.points;
-    el.limits.textContent = limitsText(answer.limits);
+    el.limits.textContent = limitsText(answer.limits, pts.location);
     let marked = draw("loc", el.chart, pts.location, pts.t_ms, answer.violations,
       pts.location.name, answer.unit, 340);
     if (pts.dispersion) {
