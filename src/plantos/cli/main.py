@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import analytics, browse, check, demo, edge, query, serve, signin
+from plantos.cli import (
+    analytics,
+    audit,
+    browse,
+    check,
+    demo,
+    edge,
+    query,
+    serve,
+    signin,
+    token,
+    user,
+)
 
 app = typer.Typer(
     name="plantos",
@@ -21,6 +33,9 @@ app.command("signin-link")(signin.signin_link)
 app.command("browse")(browse.browse)
 app.command("edge")(edge.edge)
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(user.app, name="user")
+app.add_typer(token.app, name="token")
+app.add_typer(audit.app, name="audit")
 
 if __name__ == "__main__":
     app()
