@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from plantos.cli import (
-    analytics,
-    audit,
-    browse,
-    check,
-    demo,
-    edge,
-    query,
-    serve,
-    signin,
-    token,
-    user,
-)
+from plantos.cli import analytics, browse, check, demo, edge, query, serve, signin
+from plantos.cli.audit import app as audit_app
+from plantos.cli.pki import app as pki_app
+from plantos.cli.token import app as token_app
+from plantos.cli.user import app as user_app
 
 app = typer.Typer(
     name="plantos",
@@ -33,9 +25,10 @@ app.command("signin-link")(signin.signin_link)
 app.command("browse")(browse.browse)
 app.command("edge")(edge.edge)
 app.add_typer(analytics.app, name="analytics")
-app.add_typer(user.app, name="user")
-app.add_typer(token.app, name="token")
-app.add_typer(audit.app, name="audit")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(pki_app, name="pki")
 
 if __name__ == "__main__":
     app()

@@ -27,11 +27,13 @@ from plantos.security.bootstrap import ADMIN, ensure_admin
 
 @dataclass(frozen=True, slots=True)
 class TlsFiles:
-    """PEM files of the web server; with ``client_ca`` clients need a certificate it signed."""
+    """PEM files of the web server; with ``client_ca`` clients need a certificate it signed,
+    and with ``client_crl`` one that the CRL does not list."""
 
     cert: Path
     key: Path
     client_ca: Path | None = None
+    client_crl: Path | None = None
 
     def uvicorn_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"ssl_certfile": str(self.cert), "ssl_keyfile": str(self.key)}
@@ -40,18 +42,33 @@ class TlsFiles:
         return options
 
 
-def tls_files(cert: Path | None, key: Path | None, client_ca: Path | None) -> TlsFiles | None:
+def tls_files(
+    cert: Path | None, key: Path | None, client_ca: Path | None, client_crl: Path | None = None
+) -> TlsFiles | None:
     """The TLS files from the options; both or neither of certificate and key."""
     if cert is None and key is None:
-        if client_ca is not None:
+        if client_ca is not None or client_crl is not None:
             raise PlantOSError("--tls-client-ca needs --tls-cert and --tls-key")
         return None
     if cert is None or key is None:
         raise PlantOSError("--tls-cert and --tls-key go together")
-    for path in (cert, key, client_ca):
+    if client_crl is not None and client_ca is None:
+        raise PlantOSError("--tls-client-crl needs --tls-client-ca")
+    for path in (cert, key, client_ca, client_crl):
         if path is not None and not path.is_file():
             raise PlantOSError(f"no such file: {path}")
-    return TlsFiles(cert, key, client_ca)
+    return TlsFiles(cert, key, client_ca, client_crl)
+
+
+def server_config(app: Any, host: str, port: int, tls: TlsFiles | None) -> uvicorn.Config:
+    """The uvicorn configuration, loaded, with the client CRL checked when given."""
+    options = tls.uvicorn_options() if tls else {}
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
+    config.load()
+    if tls is not None and tls.client_crl is not None and config.ssl is not None:
+        config.ssl.load_verify_locations(cafile=str(tls.client_crl))
+        config.ssl.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    return config
 
 
 def announce_credentials(platform: Platform, base_url: str, *, terminal: bool) -> None:
@@ -97,8 +114,7 @@ def run_server(platform: Platform, host: str, port: int, *, tls: TlsFiles | None
         mutual_tls=bool(tls and tls.client_ca),
     )
     announce_credentials(platform, f"{scheme}://{host}:{port}", terminal=sys.stderr.isatty())
-    options = tls.uvicorn_options() if tls else {}
-    uvicorn.run(create_app(platform), host=host, port=port, log_level="warning", **options)
+    uvicorn.Server(server_config(create_app(platform), host, port, tls)).run()
 
 
 def serve(
@@ -111,10 +127,13 @@ def serve(
     tls_client_ca: Path | None = typer.Option(
         None, help="CA (PEM) whose client certificates are required (mutual TLS)"
     ),
+    tls_client_crl: Path | None = typer.Option(
+        None, help="CRL (PEM) of --tls-client-ca: revoked client certificates are refused"
+    ),
 ) -> None:
     """Serve the platform for a plant file."""
     setup_logging()
     with reported_errors():
-        tls = tls_files(tls_cert, tls_key, tls_client_ca)
+        tls = tls_files(tls_cert, tls_key, tls_client_ca, tls_client_crl)
         platform = Platform(Settings(config=config, data_dir=data_dir, host=host, port=port))
     run_server(platform, host, port, tls=tls)
