@@ -13,16 +13,21 @@ import typer
 from plantos.cli.common import out, reported_errors
 from plantos.core.errors import PlantOSError
 from plantos.security.bootstrap import ADMIN
-from plantos.security.stores import SecurityStores, shell_actor
+from plantos.security.stores import SECURITY_FILE, SecurityStores, shell_actor
 
 
 def signin_link(
-    data_dir: Path = typer.Option(Path("data/demo"), help="Data directory of the platform"),
+    data_dir: Path = typer.Option(Path("data"), help="Data directory of the platform"),
     base_url: str = typer.Option("http://127.0.0.1:8080", help="Where the web UI is served"),
     user: str = typer.Option(ADMIN, help="Sign in as this user (with their role and scope)"),
 ) -> None:
     """Print a one-time sign-in link (for the admin unless --user says otherwise)."""
     with reported_errors():
+        if not (data_dir / SECURITY_FILE).is_file():
+            raise PlantOSError(
+                f"no PlantOS data in {data_dir}: give the --data-dir the server runs with "
+                "(plantos serve and the live demo print a link when they start)"
+            )
         stores = SecurityStores.open(data_dir)
         role, scope = "admin", ""
         if user != ADMIN or stores.users.any_admin():
