@@ -38,6 +38,9 @@ from plantos.live import LiveState
 from plantos.model import Plant, TagDef, load_plant
 from plantos.security import AuditLog, TokenStore, UserStore
 from plantos.security.audit import AUDIT_FILE
+from plantos.security.devices import device_writer
+from plantos.security.ot_write import OtWrites
+from plantos.security.zones import zoning
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +125,16 @@ class Platform:
         self.events_seen: dict[str, int] = {}
         for spec in connector_specs(self.plant):
             self.add_connector(build_connector(spec, self.tag_ids, clock=self.clock))
+        self.ot_writes = OtWrites(
+            zoning(self.plant),
+            audit=self.audit,
+            path=settings.data_dir / "security.sqlite",
+            writer=device_writer(
+                connector_specs(self.plant), lambda: [s.connector for s in self.connectors]
+            ),
+            clock=WallClock(),
+        )
+        """The only path back into OT: conduit, role, limits, approval, audit."""
 
     def add_connector(self, connector: Connector) -> Supervisor:
         """Run ``connector`` under a supervisor feeding :meth:`ingest`, from :meth:`start` on."""

@@ -17,6 +17,7 @@ from plantos.api import (
     system,
     tokens,
     users,
+    writes,
 )
 from plantos.api.auth import FILTERED, require
 from plantos.api.errors import install_error_handlers
@@ -28,7 +29,7 @@ def install_api(app: FastAPI) -> None:
     install_hardening(app)
     for module in (plant, history, live, system, alarms, oee, judgements):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (users, tokens, audit):
+    for module in (users, tokens, audit, writes):
         app.include_router(module.router, prefix="/api/v1")
 
     app.include_router(prometheus.router)
