@@ -143,6 +143,9 @@ def reason_form(
     try:
         stop_ns = parse_time_ns(stop_start, now_ns=platform.clock.now_ns())
         given = platform.analytics.oee.assign_reason(asset, stop_ns, reason, by=identity.subject)
+        platform.audit.append(
+            identity.subject, "stop.reason", asset, start_ns=stop_ns, reason=given.code
+        )
         message = f"stop at {iso(stop_ns)}: {given.code}"
     except ValueError as exc:
         message = str(exc)
