@@ -176,6 +176,9 @@ def test_the_first_start_without_a_terminal_writes_the_secret_to_an_owner_only_f
             proc.wait(timeout=30)
     text = log.read_text()
     assert password[1] not in text and token not in text and "pos_" not in text
+    for stored in (tmp_path / "data").glob("*.sqlite*"):
+        raw = stored.read_bytes()
+        assert password[1].encode() not in raw and token.encode() not in raw, stored.name
     assert "initial-admin-password.txt" in text and "plantos signin-link" in text
 
 

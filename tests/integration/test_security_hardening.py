@@ -103,3 +103,17 @@ def test_schemathesis_finds_no_server_error(server: RunningServer) -> None:
 
         probe()
     assert not failures, "\n".join(failures)
+
+
+def test_a_guesser_of_tokens_is_slowed_down(server: RunningServer) -> None:
+    limit, _window = LIMITS["bad-credentials"]
+    with httpx.Client(base_url=server.url) as guesser:
+        codes = [
+            guesser.get(
+                "/api/v1/plant", headers={"Authorization": f"Bearer pos_guess{i}"}
+            ).status_code
+            for i in range(limit + 1)
+        ]
+    assert codes[:limit] == [401] * limit and codes[-1] == 429
+    failed = server.platform.audit.records(action="auth.failed")
+    assert len(failed) == limit  # the refused guesses are answered, not written down

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import Depends, Request
 
 from plantos.api.errors import register_status
+from plantos.api.hardening import rate_limit
 from plantos.app import Platform
 from plantos.core.clock import WallClock
 from plantos.core.errors import AuthError
@@ -134,6 +135,7 @@ def authenticate(request: Request) -> Identity:
         identity = platform.tokens.verify(token)
     except AuthError as exc:
         if token:
+            rate_limit(request, "bad-credentials")  # a guesser is answered 429, not audited
             platform.audit.append(
                 "anonymous", "auth.failed", request.url.path, outcome="failed", reason=str(exc)
             )
