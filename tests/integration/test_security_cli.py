@@ -206,3 +206,14 @@ def test_secret_file_is_not_group_or_world_readable_whatever_the_umask(tmp_path:
     finally:
         os.umask(old)
     assert (tmp_path / "s.txt").stat().st_mode & 0o777 == 0o600
+
+
+def test_plantos_check_names_a_bad_security_section_by_line(tmp_path: Path) -> None:
+    plant = tmp_path / "plant.yaml"
+    plant.write_text(
+        "plantos: 1\nenterprise: {id: acme}\nsites:\n  - id: a\nsecurity:\n  core_zone: dmz\n"
+        "  zones:\n    dmz: {}\n    cell: {members: [a/nowhere]}\n"
+    )
+    result = plantos("check", str(plant))
+    assert result.returncode == 1
+    assert f"{plant}:9: unknown plant path 'a/nowhere'" in result.stderr.replace("\n", "")

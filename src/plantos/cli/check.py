@@ -14,6 +14,7 @@ from plantos.edge.config import connector_specs
 from plantos.edge.gateway.config import load_edge_config
 from plantos.model import load_plant
 from plantos.model.loader import read_config_text
+from plantos.security.zones import zoning
 
 _EDGE_FILE = re.compile(r"^plantos-edge\s*:", re.MULTILINE)
 
@@ -46,6 +47,7 @@ def _check_one(file: Path) -> str:
     plant = load_plant(file)
     connectors = connector_specs(plant)
     analytics, _oee = analytics_spec(plant)
+    zoning(plant)  # zones, conduits and writable setpoints
     return (
         f"{len(plant.root.children)} sites, {len(plant.assets)} assets, "
         f"{len(plant.tags)} tags, {len(connectors)} connectors, "
