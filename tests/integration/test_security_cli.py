@@ -217,3 +217,18 @@ def test_plantos_check_names_a_bad_security_section_by_line(tmp_path: Path) -> N
     result = plantos("check", str(plant))
     assert result.returncode == 1
     assert f"{plant}:9: unknown plant path 'a/nowhere'" in result.stderr.replace("\n", "")
+
+
+def test_a_new_grant_applies_at_once(server: RunningServer) -> None:
+    plantos("user", "add", "rita", "--role", "viewer", "--data-dir", _data(server),
+            stdin=PASSWORD + "\n")  # fmt: skip
+    session = server.platform.tokens.issue_session("rita", "viewer")
+    changed = plantos("user", "grant", "rita", "--role", "planner", "--scope", "site-1",
+                      "--data-dir", _data(server))  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    user = server.platform.users.get("rita")
+    assert (user.role, user.scope) == ("planner", "site-1")
+    ended = httpx.get(f"{server.url}/api/v1/status", cookies={"plantos_session": session})
+    assert ended.status_code == 401
+    bad = plantos("user", "grant", "rita", "--role", "boss", "--data-dir", _data(server))
+    assert bad.returncode == 1 and "unknown role 'boss'" in bad.stderr

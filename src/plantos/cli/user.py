@@ -19,7 +19,7 @@ from plantos.core.timeparse import iso
 from plantos.security.bootstrap import new_password
 from plantos.security.stores import SecurityStores, shell_actor
 
-app = typer.Typer(help="Local users: add, list, disable, enable, change a password.")
+app = typer.Typer(help="Local users: add, list, grant, disable, enable, change a password.")
 
 DATA_DIR = typer.Option(Path("data"), help="Data directory of the platform")
 
@@ -98,6 +98,25 @@ def disable(name: str = typer.Argument(...), data_dir: Path = DATA_DIR) -> None:
 def enable(name: str = typer.Argument(...), data_dir: Path = DATA_DIR) -> None:
     """Enable a disabled user again."""
     _set_disabled(name, data_dir, False)
+
+
+@app.command("grant")
+def grant(
+    name: str = typer.Argument(...),
+    role: str = typer.Option(..., help="The new role"),
+    scope: str = typer.Option("", help="Plant path the grant covers; empty: the enterprise"),
+    data_dir: Path = DATA_DIR,
+) -> None:
+    """Change what a user may do; their sessions end so the new grant applies at once."""
+    with reported_errors():
+        stores = SecurityStores.open(data_dir)
+        try:
+            user = stores.users.set_grant(name, role, scope=scope)
+        except LookupError as exc:
+            raise PlantOSError(str(exc).strip('"')) from None
+        stores.tokens.end_sessions(name)
+        stores.audit.append(shell_actor(), "user.grant", name, role=user.role, scope=user.scope)
+    console.print(f"{name!r} is now {user.role} for {user.scope or 'the enterprise'}")
 
 
 @app.command("passwd")
