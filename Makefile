@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint setup system-deps clean lock
+.PHONY: demo test bench lint setup system-deps clean lock audit-deps
 
 demo: $(STAMP)
 	$(VENV)/bin/plantos demo
@@ -25,6 +25,14 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy src
 
 setup: $(STAMP)
+
+# Known vulnerabilities in the locked dependencies (pip-audit): a report, never a failed
+# build, also when the vulnerability service cannot be reached.
+audit-deps: $(STAMP)
+	@if [ -f requirements.lock ]; then set -- -r requirements.lock --no-deps --disable-pip; \
+	else set -- --local; fi; \
+	$(VENV)/bin/pip-audit "$$@" --progress-spinner off --timeout 20 \
+	|| echo "pip-audit: findings above, or the service could not be reached (report only)"
 
 $(STAMP): pyproject.toml requirements.lock scripts/bootstrap.sh
 	PYTHON=$(PYTHON) sh scripts/bootstrap.sh $(VENV)

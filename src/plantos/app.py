@@ -44,6 +44,9 @@ from plantos.model import Plant, TagDef, load_plant
 from plantos.mom.setup import open_mom
 from plantos.security import AuditLog, TokenStore, UserStore
 from plantos.security.audit import AUDIT_FILE
+from plantos.security.devices import device_writer
+from plantos.security.ot_write import OtWrites
+from plantos.security.zones import zoning
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +149,16 @@ class Platform:
         self.events_seen: dict[str, int] = {}
         for spec in connector_specs(self.plant):
             self.add_connector(build_connector(spec, self.tag_ids, clock=self.clock))
+        self.ot_writes = OtWrites(
+            zoning(self.plant),
+            audit=self.audit,
+            path=settings.data_dir / "security.sqlite",
+            writer=device_writer(
+                connector_specs(self.plant), lambda: [s.connector for s in self.connectors]
+            ),
+            clock=WallClock(),
+        )
+        """The only path back into OT: conduit, role, limits, approval, audit."""
 
     def add_consumer(
         self,

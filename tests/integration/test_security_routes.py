@@ -274,3 +274,22 @@ def test_the_operator_of_a_site_acknowledges_its_alarm(server: RunningServer) ->
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200 and response.json()["acknowledged"]
+
+
+def test_alarm_actions_stop_reasons_and_token_use_are_audited(server: RunningServer) -> None:
+    token = _token(server, "operator", "site-2")
+    headers = {"Authorization": f"Bearer {token}"}
+    httpx.post(f"{server.url}/api/v1/alarms/{ALARM_2}/shelve", headers=headers,
+               json={"until": "1h", "reason": "maintenance"})  # fmt: skip
+    for _ in range(2):
+        httpx.post(f"{server.url}/api/v1/alarms/{ALARM_2}/unshelve", headers=headers)
+    records = server.platform.audit.records(actor="test-operator")
+    acts = [(r.action, r.outcome) for r in records if r.target == ALARM_2]
+    assert acts[-3:] == [
+        ("alarm.shelve", "ok"),
+        ("alarm.unshelve", "ok"),
+        ("alarm.unshelve", "failed"),
+    ]
+    token_id = server.platform.tokens.verify(token).token_id
+    uses = [r for r in records if r.action == "token.use" and r.target == token_id]
+    assert len(uses) == 1 and uses[0].detail["route"].startswith("POST /api/v1/alarms/")

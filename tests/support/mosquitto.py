@@ -40,6 +40,7 @@ class ListenerTls:
     cert_file: Path
     key_file: Path
     require_certificate: bool = False
+    crl_file: Path | None = None
 
 
 def free_port() -> int:
@@ -74,6 +75,8 @@ def _config(
             f"keyfile {tls.key_file}",
             f"require_certificate {str(tls.require_certificate).lower()}",
         ]
+        if tls.crl_file is not None:
+            lines.append(f"crlfile {tls.crl_file}")
     if users is None:
         lines.append("allow_anonymous true")
     else:

@@ -18,6 +18,7 @@ from plantos.api import (
     system,
     tokens,
     users,
+    writes,
 )
 from plantos.api import mom as mom_api
 from plantos.api.auth import FILTERED, require
@@ -32,7 +33,7 @@ def install_api(app: FastAPI) -> None:
     install_hardening(app)
     for module in (plant, history, live, system, alarms, oee, judgements):
         app.include_router(module.router, prefix="/api/v1")
-    for module in (users, tokens, audit, orders, mom_api):
+    for module in (users, tokens, audit, writes, orders, mom_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(health_probe)

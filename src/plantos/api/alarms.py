@@ -92,10 +92,13 @@ async def act(platform: Platform, alarm_id: str, user: str, action: Action) -> d
     found = next((d for d, _ in alarms.alarms() if d.alarm_id == alarm_id), None)
     if found is None:
         raise UnknownAlarmError(f"no alarm {alarm_id!r}")
+    audited = f"alarm.{getattr(action, '__name__', 'action')}"
     try:
         events = action(alarms, alarm_id, user, platform.clock.now_ns())
     except AlarmError as exc:
+        platform.audit.append(user, audited, alarm_id, outcome="failed", reason=str(exc))
         raise AlarmConflictError(str(exc)) from None
+    platform.audit.append(user, audited, alarm_id)
     for event in events:
         await platform.emit(event)
     return alarm_entry(found, alarms.status(alarm_id))

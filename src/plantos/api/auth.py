@@ -22,7 +22,9 @@ from typing import Any
 from fastapi import Depends, Request
 
 from plantos.api.errors import register_status
+from plantos.api.hardening import rate_limit
 from plantos.app import Platform
+from plantos.core.clock import WallClock
 from plantos.core.errors import AuthError
 from plantos.security import Identity
 from plantos.security.authz import authorize
@@ -133,12 +135,35 @@ def authenticate(request: Request) -> Identity:
         identity = platform.tokens.verify(token)
     except AuthError as exc:
         if token:
+            rate_limit(request, "bad-credentials")  # a guesser is answered 429, not audited
             platform.audit.append(
                 "anonymous", "auth.failed", request.url.path, outcome="failed", reason=str(exc)
             )
         raise
     request.state.identity = identity
+    if identity.kind == "api":
+        _note_token_use(request, identity)
     return identity
+
+
+_WALL = WallClock()
+TOKEN_USE_EVERY_NS = 3600 * 1_000_000_000
+"""An API token's use is audited at most once an hour per token: enough to see which
+integration was active when, without a record per request."""
+
+
+def _note_token_use(request: Request, identity: Identity) -> None:
+    platform = platform_of(request)
+    noted: dict[str, int] | None = getattr(request.app.state, "token_use", None)
+    if noted is None:
+        noted = request.app.state.token_use = {}
+    now = _WALL.now_ns()
+    last = noted.get(identity.token_id)
+    if last is not None and now - last < TOKEN_USE_EVERY_NS:
+        return
+    noted[identity.token_id] = now
+    route = f"{request.method} {request.url.path}"
+    platform.audit.append(identity.subject, "token.use", identity.token_id, route=route)
 
 
 async def authorised(

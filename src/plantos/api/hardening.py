@@ -17,7 +17,7 @@ imports while refusing a body that would only fill memory."""
 HSTS = "max-age=31536000; includeSubDomains"
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 """For answers that are not pages (JSON, metrics): nothing may load or frame them."""
-LIMITS = {"signin": (10, 60.0), "tokens": (20, 60.0)}
+LIMITS = {"signin": (10, 60.0), "tokens": (20, 60.0), "bad-credentials": (30, 60.0)}
 """Attempts per client address per window (seconds) at each rate-limited door."""
 
 _HEADERS = {

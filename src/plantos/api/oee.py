@@ -198,6 +198,9 @@ async def assign_reason(
         )
     except ValueError as exc:
         raise QueryError(str(exc)) from None
+    platform.audit.append(
+        identity.subject, "stop.reason", body.asset, start_ns=start_ns, reason=given.code
+    )
     return {
         "asset": body.asset,
         "start": iso(start_ns),

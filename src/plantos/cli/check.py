@@ -19,6 +19,7 @@ from plantos.model import Plant, load_plant
 from plantos.model.loader import read_config_text
 from plantos.mom.config import mom_config
 from plantos.mom.masterdata import load_master_data
+from plantos.security.zones import zoning
 
 _EDGE_FILE = re.compile(r"^plantos-edge\s*:", re.MULTILINE)
 
@@ -66,7 +67,11 @@ def _check_one(file: Path) -> str:
         master = load_master_data(master_file, assets=plant.assets) if master_file else None
     except ConfigError as exc:
         problems += exc.problems
-    if problems:  # the connectors', analytics' and master data's problems together
+    try:
+        zoning(plant)  # zones, conduits and writable setpoints
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:  # the connectors', analytics', master data's and zones' problems together
         raise ConfigError(problems)
     return (
         f"{len(plant.root.children)} sites, {len(plant.assets)} assets, "

@@ -17,7 +17,12 @@ from plantos.cli import (
     serve,
     signin,
 )
+from plantos.cli.audit import app as audit_app
 from plantos.cli.deadletter import app as deadletter_app
+from plantos.cli.pki import app as pki_app
+from plantos.cli.token import app as token_app
+from plantos.cli.user import app as user_app
+from plantos.cli.write import write as write_command
 
 app = typer.Typer(
     name="plantos",
@@ -39,6 +44,11 @@ app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(db.app, name="db")
 app.add_typer(orders.app, name="orders")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(pki_app, name="pki")
+app.command("write")(write_command)
 
 if __name__ == "__main__":
     app()

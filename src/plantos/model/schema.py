@@ -181,6 +181,8 @@ class PlantSpec(_Strict):
     asset_types: dict[str, AssetType] = Field(default_factory=dict)
     sites: list[SiteSpec] = Field(default_factory=list)
     assets: list[AssetSpec] = Field(default_factory=list)
+    security: dict[str, Any] = Field(default_factory=dict)
+    """Zones, conduits and writable setpoints; validated by the security layer."""
     connectors: list[dict[str, Any]] = Field(default_factory=list)
     """Device connections; each is validated by the edge layer for its ``kind``."""
     analytics: dict[str, Any] = Field(default_factory=dict)

@@ -26,6 +26,8 @@ from plantos.security.scope import ENTERPRISE, parse_scope
 NS = 1_000_000_000
 SESSION_TTL_NS = 12 * 3600 * NS
 SIGNIN_TTL_NS = 15 * 60 * NS
+LAST_USED_EVERY_NS = 60 * NS
+"""A token's last use is written at most once a minute: a request stays a read."""
 KINDS = ("api", "session", "signin")
 
 _SCHEMA = """
@@ -176,19 +178,19 @@ class TokenStore:
             raise AuthError("sign in required: send 'Authorization: Bearer <token>'")
         with sqlite_session(self._path) as db:
             row = db.execute(
-                "SELECT kind, subject, role, expires_ns, scope, id, revoked_ns FROM tokens "
-                "WHERE hash = ?",
+                "SELECT kind, subject, role, expires_ns, scope, id, revoked_ns, last_used_ns"
+                " FROM tokens WHERE hash = ?",
                 (_hash(token),),
             ).fetchone()
             if row is None or row[0] not in kinds:
                 raise AuthError("unknown token")
-            kind, subject, role, expires, scope, token_id, revoked = row
+            kind, subject, role, expires, scope, token_id, revoked, last_used = row
             now = self._clock.now_ns()
             if revoked is not None:
                 raise AuthError("token revoked")
             if expires is not None and expires <= now:
                 raise AuthError("token expired")
-            if kind == "api":
+            if kind == "api" and (last_used is None or now - last_used >= LAST_USED_EVERY_NS):
                 db.execute("UPDATE tokens SET last_used_ns = ? WHERE id = ?", (now, token_id))
         return Identity(subject, role, kind, scope, token_id or "")
 

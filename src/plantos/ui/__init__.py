@@ -10,7 +10,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from plantos.ui import alarm_pages, analytics_pages, mom_pages, pages, session
+from plantos.ui import (
+    admin_pages,
+    alarm_pages,
+    analytics_pages,
+    mom_pages,
+    ot_pages,
+    pages,
+    session,
+)
 from plantos.ui.render import STATIC_DIR
 
 
@@ -23,4 +31,6 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(alarm_pages.router)
     app.include_router(analytics_pages.router)
     app.include_router(mom_pages.router)
+    app.include_router(admin_pages.router)
+    app.include_router(ot_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -163,6 +163,9 @@ async def reason_form(
         given = await run_in_threadpool(
             platform.analytics.oee.assign_reason, asset, stop_ns, reason, by=identity.subject
         )
+        platform.audit.append(
+            identity.subject, "stop.reason", asset, start_ns=stop_ns, reason=given.code
+        )
         message = f"stop at {iso(stop_ns)}: {given.code}"
     except ValueError as exc:
         message = str(exc)

@@ -5,7 +5,8 @@ An agent answers ``/probe`` with an ``MTConnectDevices`` document, ``/current`` 
 Parsing ignores XML namespaces, so documents of every MTConnect version (1.x, 2.x)
 read the same. Documents come from the network, so every parser refuses a document
 larger than ``max_bytes`` and any ``DOCTYPE`` (which is where entity expansion bombs
-live); neither is needed by a real agent.
+live) or entity declaration, in every encoding (UTF-16 included), through
+:func:`plantos.core.untrusted_xml.parse_untrusted`; neither is needed by a real agent.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from datetime import UTC, datetime
 from xml.etree import ElementTree
 
 from plantos.core.errors import PlantOSError
+from plantos.core.untrusted_xml import ForbiddenXmlError, UntrustedXmlError, parse_untrusted
 
 MAX_BYTES = 16 * 1024 * 1024
 UNAVAILABLE = "UNAVAILABLE"
 
 _CATEGORIES = {"Samples": "SAMPLE", "Events": "EVENT", "Condition": "CONDITION"}
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9})\d*)?(Z|[+-]\d\d:?\d\d)?")
 
 
@@ -140,13 +141,11 @@ def _root(xml: bytes | str, max_bytes: int, *expected: str) -> ElementTree.Eleme
         raise MTConnectError(
             f"The document has {len(data)} bytes, more than the {max_bytes} bytes allowed; refused."
         )
-    if _DOCTYPE.search(data):
-        raise MTConnectError(
-            "The document declares a DOCTYPE, which MTConnect never needs; refused."
-        )
     try:
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError as exc:
+        root = parse_untrusted(data, max_bytes=max_bytes)
+    except ForbiddenXmlError as exc:
+        raise MTConnectError(f"MTConnect never needs a DOCTYPE or entities: {exc}.") from exc
+    except UntrustedXmlError as exc:
         raise MTConnectError(f"The document is not well-formed XML ({exc}).") from exc
     if _local(root.tag) not in expected:
         wanted = " or ".join(expected)
