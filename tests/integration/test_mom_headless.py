@@ -6,6 +6,7 @@ moved, no later than the dispatching heuristic would finish."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,18 @@ import pytest
 from plantos.core.timeparse import parse_time_ns
 from plantos.demo.headless import run_headless
 from tests.conftest import DEMO_PLANT
+from tests.support.mom_db import fresh_postgres
 
 NS = 1_000_000_000
 START = parse_time_ns("2026-01-05T05:00:00Z", now_ns=0)
 CNC2 = "plant-a/machining/line-1/cnc-02"
 
 
-def run(tmp_path: Path, *, seed: int, hours: int, scenarios: list[str]) -> dict[str, Any]:
+def run(
+    tmp_path: Path, *, seed: int, hours: int, scenarios: list[str], config: Path = DEMO_PLANT
+) -> dict[str, Any]:
     result = run_headless(
-        config=DEMO_PLANT,
+        config=config,
         data_dir=tmp_path,
         duration_ns=hours * 3600 * NS,
         start_ns=START,
@@ -43,6 +47,17 @@ def test_completed_orders_match_the_simulators_ground_truth(tmp_path: Path, seed
     assert {"id", "product", "quantity", "good", "scrap", "state", "due", "completed"} <= set(
         report["orders"][0]
     )
+
+
+def test_ground_truth_holds_on_postgresql(tmp_path: Path) -> None:
+    shutil.copy(DEMO_PLANT.parent / "mom.yaml", tmp_path / "mom.yaml")
+    with fresh_postgres() as url:
+        config = tmp_path / "plantos.yaml"
+        config.write_text(DEMO_PLANT.read_text() + f"\nmom:\n  database: {url}\n")
+        report = run(tmp_path / "data", seed=2, hours=3, scenarios=[], config=config)
+    completed = [o for o in report["orders"] if o["state"] == "completed"]
+    assert completed
+    assert all(o["good"] == o["ground_truth"]["good"] for o in completed)
 
 
 def test_same_seed_releases_the_same_orders(tmp_path: Path) -> None:
