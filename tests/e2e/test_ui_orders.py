@@ -77,6 +77,10 @@ def test_an_order_counts_live_from_the_press(signed_in: Page, master: None) -> N
     running.locator("button").click()
     expect(page.locator("#order-state")).to_have_text("running")
     expect(page.locator("#runs tbody tr")).to_have_count(2)
+    # the press counts this order: a typed count is refused with the reason
+    page.locator("#operator-count input[name=good]").fill("5")
+    page.locator("#operator-count button").click()
+    expect(page.locator("#order-message")).to_contain_text("counted by the machine")
 
     page.goto("/orders")
     count = page.locator('tr[data-order="PO-7001"] .count')
