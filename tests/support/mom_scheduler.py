@@ -44,6 +44,14 @@ class AssignmentS:
 
 
 @dataclass(frozen=True)
+class ChangeoverS:
+    asset: str
+    from_family: str
+    to_family: str
+    setup_s: int
+
+
+@dataclass(frozen=True)
 class ProblemS:
     now_s: int
     jobs: tuple[JobS, ...]
@@ -124,6 +132,7 @@ SCHEDULER = SimpleNamespace(
     Operation=OperationS,
     Job=JobS,
     Assignment=AssignmentS,
+    Changeover=ChangeoverS,
     Problem=ProblemS,
     solve=edd,
     dispatch=edd,

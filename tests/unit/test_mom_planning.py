@@ -14,7 +14,7 @@ from plantos.core.clock import ManualClock
 from plantos.model import load_plant_text
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.domain.counting import Count
-from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.domain.master import AssetOption, Changeover, Product, Routing, RoutingStep
 from plantos.mom.masterdata import MasterData
 from plantos.mom.planner import Planner
 from plantos.mom.planning import FloorState, build_problem, closed_intervals
@@ -86,8 +86,10 @@ def test_problem_plans_the_quantity_left_and_closes_down_assets(
         orders=service.orders(),
         routings=service.master()[1],
         down=frozenset({M2}),
+        changeovers=[Changeover(M1, "shaft", "shaft", 60), Changeover("elsewhere", "a", "b", 1)],
     )
     problem, jobs = build_problem(SCHEDULER, floor, plant)  # type: ignore[arg-type]
+    assert [(c.asset, c.from_family, c.setup_s) for c in problem.changeovers] == [(M1, "shaft", 60)]
     (job,) = jobs
     assert [o.run_s for o in job.operations[0].options] == [600, 720]  # 6 left
     assert problem.fixed[0].asset == M1 and problem.fixed[0].start_s == T0_S + 200
