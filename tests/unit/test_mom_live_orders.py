@@ -17,7 +17,10 @@ T0 = 1_767_589_200 * NS
 MOM_YAML = """\
 products: [{id: paint, routing: paint}]
 routings:
-  - {id: paint, product: paint, operations: [{name: mix, assets: [{asset: site-1/mixing/line-1/mixer-1, run_per_unit: 10m}]}]}
+  - id: paint
+    product: paint
+    operations:
+      - {name: mix, assets: [{asset: site-1/mixing/line-1/mixer-1, run_per_unit: 10m}]}
 """
 
 
