@@ -14,7 +14,7 @@ from plantos.core.clock import ManualClock
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.domain.counting import Count
 from plantos.mom.domain.events import ScheduleChanged
-from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.domain.master import AssetOption, Changeover, Product, Routing, RoutingStep
 from plantos.mom.domain.plan import PlannedOperation, PublishedPlan
 from plantos.mom.errors import (
     DuplicateOrderError,
@@ -72,6 +72,30 @@ def test_upgrade_reaches_head_and_is_repeatable(engine: sa.Engine) -> None:
     assert current_revision(engine) == head_revision()
 
 
+def test_upgrade_of_an_existing_database_keeps_its_orders(tmp_path: Path) -> None:
+    for kind in ("sqlite", "postgresql"):
+        with mom_database(kind, tmp_path / kind) as url:
+            (tmp_path / kind).mkdir(exist_ok=True)
+            engine = open_engine(resolve_url(url, data_dir=tmp_path / kind))
+            upgrade(engine, revision="0001")
+            with engine.begin() as c:
+                c.execute(sa.text("INSERT INTO mom_products VALUES ('p', 'P', 'r', NULL)"))
+            assert current_revision(engine) == "0001"
+            upgrade(engine)
+            mom = MomService(engine, clock=ManualClock(T0), assets={CNC1})
+            assert current_revision(engine) == head_revision() != "0001"
+            assert list(mom.master()[0]) == ["p"] and mom.changeovers() == []
+            engine.dispose()
+
+
+def test_changeovers_are_stored_with_the_master_data(engine: sa.Engine) -> None:
+    mom = MomService(engine, clock=ManualClock(T0), assets={CNC1, CNC2})
+    data = master()
+    changeover = Changeover(CNC1, "shaft", "shaft", 120)
+    mom.seed_master_data(MasterData(data.products, data.routings, changeovers=(changeover,)))
+    assert mom.changeovers() == [changeover]
+
+
 def test_created_order_reads_back_with_its_outbox_row(
     service: MomService, engine: sa.Engine
 ) -> None:
@@ -122,7 +146,8 @@ def test_machine_counts_start_and_complete_the_order(service: MomService) -> Non
     order = service.order("o-1")
     assert (order.state, order.good_total, order.asset) == ("completed", 3, CNC1)
     assert booking.booked == 3 and booking.unassigned == {"no order for the asset": 1}
-    assert [e.kind for e in events].count("OrderProgressed") == 3
+    assert [e.kind for e in events] == ["OrderStateChanged", "OrderProgressed", "OrderStateChanged"]
+    assert events[1].good == 3  # type: ignore[attr-defined]
 
 
 def test_plans_keep_current_and_previous(service: MomService, engine: sa.Engine) -> None:

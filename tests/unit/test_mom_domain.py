@@ -149,3 +149,13 @@ def test_cycles_in_alternatives_are_found() -> None:
     ]
     assert routing_cycles({"a": r("a", "a")}) == [["a", "a"]]
     assert routing_cycles({"a": r("a", "b"), "b": r("b")}) == []
+
+
+def test_one_progress_event_per_change_with_the_newest_totals() -> None:
+    o = running(10)
+    o.take_events()
+    for i in range(3):
+        o.book(Count("machine", MILL, T0 + i * NS, 1), routing=ROUTING, mode="machine")
+    (event,) = o.take_events()
+    assert event.kind == "OrderProgressed" and o.good == [3, 0]
+    assert event.ts_ns == T0 + 2 * NS and event.operation == 0  # type: ignore[attr-defined]

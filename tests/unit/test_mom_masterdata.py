@@ -85,3 +85,20 @@ def test_unknown_key_names_its_line(tmp_path: Path) -> None:
 def test_bad_duration_names_its_line(tmp_path: Path) -> None:
     (found,) = problems(tmp_path, GOOD.replace("run_per_unit: 90s", "run_per_unit: fast"))
     assert ":9: run_per_unit:" in found
+
+
+def test_changeovers_load_per_asset_and_name_unknown_products(tmp_path: Path) -> None:
+    text = (
+        GOOD
+        + """\
+changeovers:
+  - {assets: [p/a/l1/cnc-1, p/a/l1/cnc-2], from: shaft, to: shaft, setup: 5m}
+"""
+    )
+    master = load(tmp_path, text)
+    assert [(c.asset, c.setup_s) for c in master.changeovers] == [  # type: ignore[attr-defined]
+        ("p/a/l1/cnc-1", 300),
+        ("p/a/l1/cnc-2", 300),
+    ]
+    (found,) = problems(tmp_path, text.replace("to: shaft", "to: gear"))
+    assert found.endswith(":11: changeover: unknown product 'gear'")

@@ -1,13 +1,11 @@
 """The planning adapter: orders, routings, calendars and breakdowns in, a stored plan and a
 ``ScheduleChanged`` out. The scheduler here is a small earliest-due-date stand-in with
-the scheduling interface's shapes, so the adapter is checked on its own."""
+the scheduling interface's shapes (tests/support/mom_scheduler.py), so the adapter is
+checked on its own."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,12 +14,13 @@ from plantos.core.clock import ManualClock
 from plantos.model import load_plant_text
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.domain.counting import Count
-from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.domain.master import AssetOption, Changeover, Product, Routing, RoutingStep
 from plantos.mom.masterdata import MasterData
 from plantos.mom.planner import Planner
 from plantos.mom.planning import FloorState, build_problem, closed_intervals
 from plantos.mom.service import MomService
 from plantos.mom.store import open_engine, resolve_url, upgrade
+from tests.support.mom_scheduler import SCHEDULER
 
 NS = 1_000_000_000
 T0_S = 1_767_589_200  # 2026-01-05T05:00:00Z, a Monday
@@ -43,127 +42,6 @@ sites:
             assets: [{id: m1}, {id: m2}]
 """
 M1, M2 = "p/a/l/m1", "p/a/l/m2"
-
-
-@dataclass(frozen=True)
-class AssetOptionS:
-    asset: str
-    setup_s: int
-    run_s: int
-
-
-@dataclass(frozen=True)
-class OperationS:
-    order_id: str
-    index: int
-    options: tuple[AssetOptionS, ...]
-    family: str | None = None
-
-
-@dataclass(frozen=True)
-class JobS:
-    order_id: str
-    operations: tuple[OperationS, ...]
-    release_s: int
-    due_s: int
-    weight: int = 1
-
-
-@dataclass(frozen=True)
-class AssignmentS:
-    order_id: str
-    index: int
-    asset: str
-    start_s: int
-    end_s: int
-
-
-@dataclass(frozen=True)
-class ProblemS:
-    now_s: int
-    jobs: tuple[JobS, ...]
-    assets: tuple[str, ...]
-    unavailable: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
-    changeovers: tuple[Any, ...] = ()
-    fixed: tuple[AssignmentS, ...] = ()
-    previous: tuple[AssignmentS, ...] = ()
-    frozen_until_s: int | None = None
-
-
-def edd(problem: ProblemS, **_: Any) -> SimpleNamespace:
-    """Earliest due date, first free slot that avoids closed time: just enough scheduler."""
-    free = {a: problem.now_s for a in problem.assets}
-    for f in problem.fixed:
-        free[f.asset] = max(free[f.asset], f.end_s)
-    out = [*problem.fixed]
-    fixed = {(f.order_id, f.index) for f in problem.fixed}
-    for job in sorted(problem.jobs, key=lambda j: (j.due_s, j.order_id)):
-        ready = job.release_s
-        for op in job.operations:
-            if (op.order_id, op.index) in fixed:
-                continue
-            best = min((_slot(problem, o, max(ready, free[o.asset])), o.asset) for o in op.options)
-            (start, end), asset = best
-            out.append(AssignmentS(job.order_id, op.index, asset, start, end))
-            free[asset] = ready = end
-    tardy = sum(
-        max(0, max(a.end_s for a in out if a.order_id == j.order_id) - j.due_s) * j.weight
-        for j in problem.jobs
-        if any(a.order_id == j.order_id for a in out)
-    )
-    return SimpleNamespace(
-        assignments=tuple(out),
-        solver="edd",
-        status="heuristic",
-        weighted_tardiness_s=tardy,
-        makespan_s=max((a.end_s for a in out), default=problem.now_s) - problem.now_s,
-        moved=0,
-        solve_ms=0.1,
-    )
-
-
-def _slot(problem: ProblemS, option: AssetOptionS, start: int) -> tuple[int, int]:
-    duration = option.setup_s + option.run_s
-    for a, b in sorted(problem.unavailable.get(option.asset, ())):
-        if start < b and a < start + duration:
-            start = max(start, b)
-    return start, start + duration
-
-
-def diff(before: Sequence[AssignmentS], after: Any, jobs: Sequence[JobS]) -> SimpleNamespace:
-    new = {(a.order_id, a.index): a for a in after.assignments}
-    moved = tuple(
-        SimpleNamespace(
-            order_id=b.order_id,
-            index=b.index,
-            old_asset=b.asset,
-            old_start_s=b.start_s,
-            old_end_s=b.end_s,
-            new_asset=n.asset,
-            new_start_s=n.start_s,
-            new_end_s=n.end_s,
-        )
-        for b in before
-        if (n := new.get((b.order_id, b.index))) and (n.asset, n.start_s) != (b.asset, b.start_s)
-    )
-    etas = {
-        j.order_id: max(a.end_s for a in after.assignments if a.order_id == j.order_id)
-        for j in jobs
-    }
-    late = tuple(j.order_id for j in jobs if etas[j.order_id] > j.due_s)
-    return SimpleNamespace(moved=moved, etas=etas, late_orders=late)
-
-
-SCHEDULER = SimpleNamespace(
-    AssetOption=AssetOptionS,
-    Operation=OperationS,
-    Job=JobS,
-    Assignment=AssignmentS,
-    Problem=ProblemS,
-    solve=edd,
-    dispatch=edd,
-    diff=diff,
-)
 
 
 @pytest.fixture
@@ -208,8 +86,10 @@ def test_problem_plans_the_quantity_left_and_closes_down_assets(
         orders=service.orders(),
         routings=service.master()[1],
         down=frozenset({M2}),
+        changeovers=[Changeover(M1, "shaft", "shaft", 60), Changeover("elsewhere", "a", "b", 1)],
     )
     problem, jobs = build_problem(SCHEDULER, floor, plant)  # type: ignore[arg-type]
+    assert [(c.asset, c.from_family, c.setup_s) for c in problem.changeovers] == [(M1, "shaft", 60)]
     (job,) = jobs
     assert [o.run_s for o in job.operations[0].options] == [600, 720]  # 6 left
     assert problem.fixed[0].asset == M1 and problem.fixed[0].start_s == T0_S + 200

@@ -23,12 +23,6 @@ router = APIRouter(tags=["operations"])
 NS = 1_000_000_000
 
 
-class ProductRequest(BaseModel):
-    name: str = Field("", max_length=200)
-    routing: str = Field(min_length=1, max_length=64)
-    counting: Literal["machine", "operator", "both"] | None = None
-
-
 class OptionRequest(BaseModel):
     asset: str
     setup_s: int = Field(0, ge=0, le=7 * 86_400)
@@ -46,6 +40,30 @@ class RoutingRequest(BaseModel):
     alternatives: list[str] = Field(default_factory=list)
 
 
+class ProductRequest(BaseModel):
+    name: str = Field("", max_length=200)
+    routing: str = Field(min_length=1, max_length=64)
+    counting: Literal["machine", "operator", "both"] | None = None
+    routing_definition: RoutingRequest | None = Field(
+        None, description="A new product's routing, stored with it in one transaction"
+    )
+
+
+def _routing(routing_id: str, body: RoutingRequest) -> Routing:
+    return Routing(
+        routing_id,
+        body.product,
+        tuple(
+            RoutingStep(
+                op.name,
+                tuple(AssetOption(o.asset, o.setup_s, o.run_s_per_unit) for o in op.assets),
+            )
+            for op in body.operations
+        ),
+        tuple(body.alternatives),
+    )
+
+
 @router.get("/mom/products")
 async def products(request: Request) -> dict[str, Any]:
     found, _ = await asyncio.to_thread(platform_of(request).mom.service.master)
@@ -54,9 +72,12 @@ async def products(request: Request) -> dict[str, Any]:
 
 @router.put("/mom/products/{product_id}")
 async def put_product(request: Request, product_id: str, body: ProductRequest) -> dict[str, Any]:
-    """Add or replace a product; its routing must exist."""
+    """Add or replace a product; its routing must exist or come with it."""
     product = Product(product_id, body.name or product_id, body.routing, body.counting)
-    await asyncio.to_thread(platform_of(request).mom.service.put_master, product=product)
+    new = body.routing_definition
+    routing = _routing(body.routing, new) if new is not None else None
+    mom = platform_of(request).mom.service
+    await asyncio.to_thread(lambda: mom.put_master(product=product, routing=routing))
     return product_view(product)
 
 
@@ -69,18 +90,7 @@ async def routings(request: Request) -> dict[str, Any]:
 @router.put("/mom/routings/{routing_id}")
 async def put_routing(request: Request, routing_id: str, body: RoutingRequest) -> dict[str, Any]:
     """Add or replace a routing: operations in order, each with its eligible assets."""
-    routing = Routing(
-        routing_id,
-        body.product,
-        tuple(
-            RoutingStep(
-                op.name,
-                tuple(AssetOption(o.asset, o.setup_s, o.run_s_per_unit) for o in op.assets),
-            )
-            for op in body.operations
-        ),
-        tuple(body.alternatives),
-    )
+    routing = _routing(routing_id, body)
     await asyncio.to_thread(platform_of(request).mom.service.put_master, routing=routing)
     return routing_view(routing)
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 import typer
 
 from plantos.cli.common import out, reported_errors
+from plantos.core.errors import PlantOSError
 from plantos.model import load_plant
 from plantos.mom.config import mom_config
 from plantos.mom.store import open_engine, resolve_url, upgrade
 from plantos.mom.store.migrate import current_revision, head_revision
+
+
+def _exists(url: str) -> bool:
+    """A SQLite file that is not there has no revision (and is not created by asking)."""
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).is_file()
+
 
 app = typer.Typer(help="The operations database.", no_args_is_help=True)
 
@@ -33,6 +41,8 @@ def upgrade_command(
         try:
             before = current_revision(engine)
             after = upgrade(engine)
+        except sa.exc.OperationalError as exc:
+            raise PlantOSError(f"cannot upgrade the operations database: {exc.orig}") from None
         finally:
             engine.dispose()
     out.print(f"operations database at revision {after} (was {before or 'empty'})", highlight=False)
@@ -49,7 +59,9 @@ def status_command(
         url = resolve_url(database or mom_config(load_plant(config)).database, data_dir=data_dir)
         engine = open_engine(url)
         try:
-            current = current_revision(engine)
+            current = current_revision(engine) if _exists(url) else None
+        except sa.exc.OperationalError as exc:
+            raise PlantOSError(f"cannot read the operations database: {exc.orig}") from None
         finally:
             engine.dispose()
     head = head_revision()

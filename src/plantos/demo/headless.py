@@ -21,14 +21,12 @@ from plantos.core.timeparse import iso
 from plantos.demo.feed import SimulatorFeed
 from plantos.demo.orders import (
     RecordingSimulator,
-    order_stream,
     orders_report,
     run_with_orders,
     schedule_changes_report,
+    stream_for,
 )
 from plantos.demo.simulator import parse_scenario
-from plantos.mom.config import mom_config
-from plantos.mom.masterdata import load_master_data
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
@@ -139,13 +137,7 @@ def run_headless(
             next_mark[0] += HOUR_NS
 
     end_ns = start_ns + duration_ns
-    master_file = mom_config(platform.plant).master_data
-    stream = (
-        load_master_data(master_file, assets=platform.plant.assets).order_stream
-        if master_file
-        else {}
-    )
-    orders = order_stream(stream, seed=seed, start_ns=start_ns, end_ns=end_ns) if stream else []
+    orders = stream_for(platform, seed=seed, start_ns=start_ns, end_ns=end_ns)
     platform.add_source(
         run_with_orders(feed, platform, orders, end_ns=end_ns, clock=clock, on_progress=progress)
     )

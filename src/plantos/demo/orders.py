@@ -23,8 +23,10 @@ from plantos.core.events import Event, PartsCounted
 from plantos.core.timeparse import iso, parse_duration_ns
 from plantos.demo.feed import SimulatorFeed
 from plantos.demo.simulator import Simulator
+from plantos.mom.config import mom_config
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.domain.order import ProductionOrder
+from plantos.mom.masterdata import load_master_data
 
 URGENT = 3
 NS = 1_000_000_000
@@ -179,3 +181,31 @@ def schedule_changes_report(platform: Platform) -> list[dict[str, Any]]:
         }
         for c in platform.mom.changes
     ]
+
+
+def stream_for(platform: Platform, *, seed: int, start_ns: int, end_ns: int) -> list[NewOrder]:
+    """The plant's order stream over ``[start_ns, end_ns)`` (none without master data)."""
+    master_file = mom_config(platform.plant).master_data
+    if master_file is None:
+        return []
+    spec = load_master_data(master_file, assets=platform.plant.assets).order_stream
+    return order_stream(spec, seed=seed, start_ns=start_ns, end_ns=end_ns) if spec else []
+
+
+async def release_live(
+    platform: Platform, pending: Sequence[NewOrder], *, poll_s: float = 1.0
+) -> None:
+    """Live demo: release each order (in release order) once platform time reaches its
+    release; those already due when it starts go at once. Orders that exist already (a
+    restarted demo keeping its data) are skipped."""
+    known = {o.id for o in await asyncio.to_thread(platform.mom.service.orders)}
+    waiting = [o for o in pending if o.id not in known]
+    while waiting:
+        n = releases_due(waiting, platform.clock.now_ns() + 1)
+        if n:
+            batch, waiting = list(waiting[:n]), waiting[n:]
+            _, events = await asyncio.to_thread(platform.mom.service.create_orders, batch)
+            for event in events:
+                await platform.emit(event)
+        else:
+            await asyncio.sleep(poll_s)

@@ -160,8 +160,9 @@ def next_order(
     uow: UnitOfWork, asset: str, routings: Mapping[str, Routing], plan: PublishedPlan | None
 ) -> ProductionOrder | None:
     """The order ``asset`` should work on next: the plan's earliest open operation on it
-    (a paused order too: the plan moved it here), else an order paused on this asset,
-    else the most urgent released or scheduled order whose current operation it can do."""
+    (a paused order too: the plan moved it here or back after a repair), else the most
+    urgent released or scheduled order whose current operation it can do. A paused order
+    is never resumed by counts alone: someone paused it."""
 
     def fits(order: ProductionOrder) -> bool:
         step = routings[order.routing].steps[order.current_operation]
@@ -179,9 +180,6 @@ def next_order(
                 continue
             if fits(order) or (order.state == "paused" and _can_do(order, routings, asset)):
                 return order
-    resumable = [o for o in uow.orders.open_orders(("paused",)) if o.asset == asset]
-    if resumable:
-        return resumable[0]
     candidates = [o for o in uow.orders.open_orders(("released", "scheduled")) if fits(o)]
     candidates.sort(key=lambda o: (-o.priority, o.due_ns, o.id))
     return candidates[0] if candidates else None

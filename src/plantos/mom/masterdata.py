@@ -2,6 +2,8 @@
 plant model with file and line for every problem.
 
 ```yaml
+changeovers:                   # sequence-dependent setups (instead of the operation's own)
+  - {assets: [plant-a/machining/line-1/cnc-01], from: shaft-s, to: flange-m, setup: 40m}
 counting:                      # per asset; the plant file's mom.counting otherwise
   plant-a/assembly/line-3/st-30: both
 products:
@@ -35,7 +37,14 @@ from plantos.core.timeparse import parse_duration_ns
 from plantos.model import yamlsource
 from plantos.model.loader import read_config_text, validation_problems
 from plantos.model.schema import check_id
-from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep, routing_cycles
+from plantos.mom.domain.master import (
+    AssetOption,
+    Changeover,
+    Product,
+    Routing,
+    RoutingStep,
+    routing_cycles,
+)
 
 NS = 1_000_000_000
 Loc = tuple[Any, ...]
@@ -70,7 +79,15 @@ class ProductSpec(_Strict):
     counting: Literal["machine", "operator", "both"] | None = None
 
 
+class ChangeoverSpec(_Strict):
+    assets: list[str] = Field(min_length=1)
+    from_: str = Field(alias="from")
+    to: str
+    setup: str
+
+
 class MasterDataSpec(_Strict):
+    changeovers: list[ChangeoverSpec] = Field(default_factory=list)
     counting: dict[str, Literal["machine", "operator", "both"]] = Field(default_factory=dict)
     products: list[ProductSpec] = Field(default_factory=list)
     routings: list[RoutingSpec] = Field(default_factory=list)
@@ -83,6 +100,7 @@ class MasterData:
     products: dict[str, Product]
     routings: dict[str, Routing]
     counting: dict[str, str] = field(default_factory=dict)
+    changeovers: tuple[Changeover, ...] = ()
     order_stream: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,7 +149,18 @@ def build_master_data(spec: MasterDataSpec) -> MasterData:
         for r in spec.routings
     }
     products = {p.id: Product(p.id, p.name or p.id, p.routing, p.counting) for p in spec.products}
-    return MasterData(products, routings, dict(spec.counting), dict(spec.order_stream))
+    changeovers = tuple(
+        Changeover(asset, c.from_, c.to, parse_duration_ns(c.setup) // NS)
+        for c in spec.changeovers
+        for asset in c.assets
+    )
+    return MasterData(
+        products,
+        routings,
+        counting=dict(spec.counting),
+        order_stream=dict(spec.order_stream),
+        changeovers=changeovers,
+    )
 
 
 def check_master_data(
@@ -169,6 +198,8 @@ def check_master_data(
                         f"routing {r.id!r}: unknown alternative {alt!r}",
                     )
                 )
+    for i, c in enumerate(spec.changeovers):
+        out += _changeover_problems(c, ("changeovers", i), products, assets, problem)
     for asset in spec.counting:
         if asset not in assets:
             out.append(problem(("counting", asset), f"counting: unknown asset {asset!r}"))
@@ -211,6 +242,29 @@ def _operation_problems(
                 continue
             if value < 0 or (key == "run_per_unit" and value == 0):
                 out.append(problem((*where, key), f"{key} must be positive"))
+    return out
+
+
+def _changeover_problems(
+    c: ChangeoverSpec,
+    loc: Loc,
+    products: set[str],
+    assets: set[str],
+    problem: Callable[[Loc, str], ConfigProblem],
+) -> list[ConfigProblem]:
+    out = [
+        problem((*loc, "assets", k), f"changeover: unknown asset {a!r}")
+        for k, a in enumerate(c.assets)
+        if a not in assets
+    ]
+    for key, product in (("from", c.from_), ("to", c.to)):
+        if product not in products:
+            out.append(problem((*loc, key), f"changeover: unknown product {product!r}"))
+    try:
+        if parse_duration_ns(c.setup) < 0:
+            out.append(problem((*loc, "setup"), "changeover: setup must not be negative"))
+    except ValueError as exc:
+        out.append(problem((*loc, "setup"), f"changeover setup: {exc}"))
     return out
 
 

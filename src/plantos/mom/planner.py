@@ -92,6 +92,7 @@ class Planner:
             down=frozenset(down),
             previous=plans[0] if plans else None,
             frozen_horizon_ns=self.frozen_horizon_ns,
+            changeovers=self.service.changeovers(),
         )
         problem, jobs = build_problem(self.scheduler, floor, self.plant)
         if not jobs:

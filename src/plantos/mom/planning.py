@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from plantos.model.plant import Plant
-from plantos.mom.domain.master import Routing
+from plantos.mom.domain.master import Changeover, Routing
 from plantos.mom.domain.order import ProductionOrder
 from plantos.mom.domain.plan import PlannedOperation, PublishedPlan
 
@@ -33,6 +33,7 @@ class Scheduler(Protocol):
     Operation: Callable[..., Any]
     Job: Callable[..., Any]
     Assignment: Callable[..., Any]
+    Changeover: Callable[..., Any]
     Problem: Callable[..., Any]
 
     def solve(self, problem: Any, *, time_limit_s: float = ..., workers: int = ...) -> Any: ...
@@ -63,6 +64,8 @@ class FloorState:
     """Assets whose machine state is down: closed from now until they are back."""
     previous: PublishedPlan | None = None
     frozen_horizon_ns: int = 0
+    changeovers: Sequence[Changeover] = ()
+    """Sequence-dependent setups between products (the operations' setup family)."""
 
 
 def closed_intervals(plant: Plant, asset: str, start_s: int, end_s: int) -> list[tuple[int, int]]:
@@ -127,6 +130,11 @@ def build_problem(sched: Scheduler, floor: FloorState, plant: Plant) -> tuple[An
         jobs=tuple(jobs),
         assets=tuple(sorted(assets)),
         unavailable=unavailable,
+        changeovers=tuple(
+            sched.Changeover(c.asset, c.from_product, c.to_product, c.setup_s)
+            for c in floor.changeovers
+            if c.asset in assets
+        ),
         fixed=tuple(fixed),
         previous=_previous(sched, floor, jobs, now_s),
         frozen_until_s=now_s + floor.frozen_horizon_ns // NS,

@@ -17,7 +17,7 @@ from plantos.core.events import Event
 from plantos.mom import handlers
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.domain.counting import Count
-from plantos.mom.domain.master import Product, Routing, master_problems
+from plantos.mom.domain.master import Changeover, Product, Routing, master_problems
 from plantos.mom.domain.order import ProductionOrder
 from plantos.mom.domain.plan import PublishedPlan
 from plantos.mom.errors import MasterDataError
@@ -67,7 +67,9 @@ class MomService:
         def work(uow: SqlUnitOfWork) -> bool:
             if uow.master.products() and not replace:
                 return False
-            uow.master.replace_all(master.products.values(), master.routings.values())
+            uow.master.replace_all(
+                master.products.values(), master.routings.values(), master.changeovers
+            )
             return True
 
         return self._change(work)[0]
@@ -131,6 +133,10 @@ class MomService:
 
     def master(self) -> tuple[dict[str, Product], dict[str, Routing]]:
         return self._read(lambda uow: (uow.master.products(), uow.master.routings()))
+
+    def changeovers(self) -> list[Changeover]:
+        """The sequence-dependent setups between products, per asset."""
+        return self._read(lambda uow: uow.master.changeovers())
 
     def put_master(self, *, product: Product | None = None, routing: Routing | None = None) -> None:
         """Add or replace a product and/or a routing; :class:`MasterDataError` naming every

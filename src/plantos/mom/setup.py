@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from plantos.analytics.oee.config import OeeSpec
 from plantos.core.clock import Clock
+from plantos.core.errors import PlantOSError
 from plantos.model.plant import Plant
 from plantos.mom.config import mom_config
 from plantos.mom.counters import CounterReader
@@ -27,7 +30,12 @@ def open_service(
     seeded with the master data file when it has none yet."""
     config = mom_config(plant)
     engine = open_engine(resolve_url(database or config.database, data_dir=data_dir))
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except sa.exc.OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        engine.dispose()
+        raise PlantOSError(f"cannot open the operations database {where}: {exc.orig}") from None
     master = (
         load_master_data(config.master_data, assets=plant.assets) if config.master_data else None
     )

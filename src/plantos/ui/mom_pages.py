@@ -21,6 +21,7 @@ from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import iso, parse_time_ns
 from plantos.mom.csv_import import parse_orders_csv
 from plantos.mom.domain.commands import NewOrder
+from plantos.mom.domain.counting import Count
 from plantos.mom.views import order_view
 from plantos.security import Identity
 from plantos.ui.gantt import WIDTH_PX, axis, chart
@@ -124,6 +125,28 @@ async def transition_form(
     except PlantOSError as exc:
         return _back(f"/orders/{quote(order_id)}", str(exc))
     return _back(f"/orders/{quote(order_id)}", f"{order_id} is {to}")
+
+
+@router.post("/orders/{order_id}/counts")
+async def count_form(
+    request: Request,
+    order_id: str,
+    asset: Annotated[str, Form()],
+    good: Annotated[int, Form()] = 0,
+    scrap: Annotated[int, Form()] = 0,
+    identity: Identity = Depends(page_identity),
+) -> RedirectResponse:
+    """Parts an operator counted, or scrap found among counted parts, booked to the order."""
+    platform = platform_of(request)
+    back = f"/orders/{quote(order_id)}"
+    try:
+        if asset not in platform.plant.assets:
+            raise PlantOSError(f"unknown asset {asset!r}")
+        count = Count("operator", asset, platform.clock.now_ns(), good, scrap)
+        await changed(platform, lambda: platform.mom.service.book_for(order_id, count))
+    except PlantOSError as exc:
+        return _back(back, f"Not booked: {exc}")
+    return _back(back, f"Booked {good} good, {scrap} scrap")
 
 
 @router.get("/schedule", response_class=HTMLResponse)

@@ -65,6 +65,17 @@ class Product:
     counting: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Changeover:
+    """On ``asset``, making product ``to_product`` right after ``from_product`` needs
+    ``setup_s`` of setup instead of the operation's own (a sequence-dependent setup)."""
+
+    asset: str
+    from_product: str
+    to_product: str
+    setup_s: int
+
+
 def routing_cycles(routings: Mapping[str, Routing]) -> list[list[str]]:
     """Every cycle in the alternatives graph, each as the list of routing ids along it.
 

@@ -212,6 +212,8 @@ class ProductionOrder:
         else:
             self.rate_parts += count.good + count.scrap
         self.eta_ns = self._eta(count.ts_ns, routing)
+        if self.events and isinstance(self.events[-1], OrderProgressed):
+            self.events.pop()  # one progress fact per order and change: the newest totals
         self.events.append(
             OrderProgressed(
                 ts_ns=count.ts_ns,

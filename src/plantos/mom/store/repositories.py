@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.domain.master import AssetOption, Changeover, Product, Routing, RoutingStep
 from plantos.mom.domain.order import OPEN_STATES, ProductionOrder
 from plantos.mom.domain.plan import PlannedOperation, PublishedPlan
 from plantos.mom.errors import DuplicateOrderError, MomError, UnknownOrderError
@@ -177,14 +177,34 @@ class MasterRepository:
             )
         )
 
-    def replace_all(self, products: Iterable[Product], routings: Iterable[Routing]) -> None:
-        """Make the stored master data exactly these products and routings."""
-        self._c.execute(t.products.delete())
-        self._c.execute(t.routings.delete())
+    def changeovers(self) -> list[Changeover]:
+        rows = self._c.execute(sa.select(t.changeovers).order_by(*t.changeovers.c))
+        return [Changeover(r.asset, r.from_product, r.to_product, r.setup_s) for r in rows]
+
+    def replace_all(
+        self,
+        products: Iterable[Product],
+        routings: Iterable[Routing],
+        changeovers: Iterable[Changeover] = (),
+    ) -> None:
+        """Make the stored master data exactly these products, routings and changeovers."""
+        for table in (t.products, t.routings, t.changeovers):
+            self._c.execute(table.delete())
         for routing in routings:
             self.put_routing(routing)
         for product in products:
             self.put_product(product)
+        rows = [
+            {
+                "asset": c.asset,
+                "from_product": c.from_product,
+                "to_product": c.to_product,
+                "setup_s": c.setup_s,
+            }
+            for c in changeovers
+        ]
+        if rows:
+            self._c.execute(t.changeovers.insert(), rows)
 
 
 def _step_json(step: RoutingStep) -> dict[str, Any]:

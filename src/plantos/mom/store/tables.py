@@ -81,3 +81,12 @@ outbox = sa.Table(
     sa.Index("ix_mom_outbox_pending", "dispatched_at", "created_at"),
     sa.Index("ix_mom_outbox_aggregate", "aggregate_key", "created_at"),
 )
+
+changeovers = sa.Table(
+    "mom_changeovers",
+    metadata,
+    sa.Column("asset", sa.String(300), primary_key=True),
+    sa.Column("from_product", sa.String(64), primary_key=True),
+    sa.Column("to_product", sa.String(64), primary_key=True),
+    sa.Column("setup_s", sa.Integer, nullable=False),
+)

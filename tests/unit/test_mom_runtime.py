@@ -1,0 +1,121 @@
+"""The operations consumers on a real in-process bus: counts booked from counter batches,
+breakdowns and repairs replanned each as of its own time, the order of a machine that went
+down paused with exactly the parts made before it. Planning uses the small stand-in
+scheduler of tests/support."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plantos.analytics.config import analytics_spec
+from plantos.bus.memory import MemoryBus
+from plantos.bus.protocol import EVENTS, SAMPLES
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import ManualClock
+from plantos.core.events import Event, MachineStateChanged
+from plantos.model import load_plant_text
+from plantos.mom.counters import CounterReader
+from plantos.mom.domain.commands import NewOrder
+from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.masterdata import MasterData
+from plantos.mom.planner import Planner
+from plantos.mom.runtime import MomRuntime
+from plantos.mom.service import MomService
+from plantos.mom.store import open_engine, resolve_url, upgrade
+from tests.support.mom_scheduler import SCHEDULER
+from tests.support.server import MIXER_OEE_PLANT
+
+NS = 1_000_000_000
+T0 = 1_767_589_200 * NS
+M1, M2 = "site-1/mixing/line-1/mixer-1", "site-1/mixing/line-1/mixer-2"
+
+
+def build(tmp_path: Path) -> tuple[MomRuntime, MemoryBus, dict[str, int], list[Event]]:
+    plant = load_plant_text(MIXER_OEE_PLANT)
+    ids = {p: i for i, p in enumerate(plant.tags)}
+    engine = open_engine(resolve_url("sqlite:///mom.sqlite", data_dir=tmp_path))
+    upgrade(engine)
+    service = MomService(engine, clock=ManualClock(T0), assets=plant.assets)
+    step = RoutingStep("mix", (AssetOption(M1, 0, 60.0), AssetOption(M2, 0, 60.0)))
+    service.seed_master_data(
+        MasterData(
+            {"paint": Product("paint", "Paint", "paint")},
+            {"paint": Routing("paint", "paint", (step,))},
+        )
+    )
+    _, oee = analytics_spec(plant)
+    reader = CounterReader(plant, oee, ids, assets=plant.assets)
+    planner = Planner(service, plant, SCHEDULER, frozen_horizon_ns=0)  # type: ignore[arg-type]
+    bus = MemoryBus()
+    published: list[Event] = []
+
+    async def emit(event: Event) -> None:
+        published.append(event)
+        if not bus.closed:
+            await bus.publish(EVENTS, event)
+
+    return MomRuntime(service, reader, planner, emit=emit), bus, ids, published
+
+
+def counter(ids: dict[str, int], asset: str, start_s: int, values: list[float]) -> SampleBatch:
+    ts = T0 + (start_s + np.arange(len(values))) * NS
+    return SampleBatch.of(np.full(len(values), ids[f"{asset}/batches"]), ts, np.array(values))
+
+
+async def scenario(runtime: MomRuntime, bus: MemoryBus, ids: dict[str, int]) -> None:
+    tasks = runtime.tasks(bus.subscribe(SAMPLES, name="mom"), bus.subscribe(EVENTS, name="floor"))
+    await bus.publish(SAMPLES, counter(ids, M1, 0, [0.0]))  # the counter's baseline
+    await bus.publish(SAMPLES, counter(ids, M1, 10, [1.0, 2.0]))  # starts the order on mixer-1
+    await bus.publish(
+        EVENTS,
+        MachineStateChanged(ts_ns=T0 + 20 * NS, subject=M1, previous="running", state="down"),
+    )
+    await bus.publish(
+        SAMPLES, counter(ids, M1, 15, [3.0])
+    )  # made before the breakdown, arrives late
+    await bus.publish(
+        EVENTS,
+        MachineStateChanged(ts_ns=T0 + 600 * NS, subject=M1, previous="down", state="running"),
+    )
+    await bus.publish(SAMPLES, counter(ids, M1, 601, [3.0]))
+    await asyncio.sleep(0.5)
+    await bus.close()
+    await asyncio.gather(*tasks)
+
+
+def test_breakdown_pauses_with_the_parts_made_before_it_and_replans(tmp_path: Path) -> None:
+    runtime, bus, ids, published = build(tmp_path)
+    due = T0 + 3600 * NS
+    runtime.service.create_orders([NewOrder("o-1", "paint", 10, due, T0)])
+    asyncio.run(scenario(runtime, bus, ids))
+    order = runtime.service.order("o-1")
+    assert order.good_total == 3  # two, then one made at 15 s that arrived after the pause
+    assert order.state == "paused"
+    assert order.runs == [[M1, T0 + 10 * NS, T0 + 20 * NS]]
+    by_trigger: dict[str, Any] = {c.trigger: c for c in runtime.changes}
+    down, back = by_trigger["asset down"], by_trigger["asset back"]
+    assert (down.at_ns, down.asset, down.down) == (T0 + 20 * NS, M1, (M1,))
+    assert down.planned_on_down == 0
+    assert (back.at_ns, back.down) == (T0 + 600 * NS, ())
+    kinds = [e.kind for e in published]
+    assert kinds.count("ScheduleChanged") == len(runtime.changes) and "OrderProgressed" in kinds
+    assert runtime.metrics()["parts_booked"] == 3
+
+
+def test_counts_with_no_order_are_counted_not_lost(tmp_path: Path) -> None:
+    runtime, bus, ids, _ = build(tmp_path)
+
+    async def run() -> None:
+        tasks = runtime.tasks(
+            bus.subscribe(SAMPLES, name="mom"), bus.subscribe(EVENTS, name="floor")
+        )
+        await bus.publish(SAMPLES, counter(ids, M2, 0, [5.0, 6.0, 8.0]))
+        await bus.close()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    assert runtime.metrics()["unassigned_parts"] == {"no order for the asset": 3}
