@@ -191,6 +191,15 @@ def test_master_data_edits_are_checked_whole(client: httpx.Client) -> None:
     assert "ink" not in {p["id"] for p in client.get("/mom/products").json()["products"]}
 
 
+def test_changeovers_are_replaced_whole_or_refused(client: httpx.Client) -> None:
+    good = {"asset": M1, "from_product": "paint", "to_product": "paint", "setup_s": 600}
+    assert client.put("/mom/changeovers", json={"changeovers": [good]}).status_code == 200
+    bad = [good, good | {"asset": "site-1/x", "to_product": "ink"}]
+    detail = problem(client.put("/mom/changeovers", json={"changeovers": bad}), 422)
+    assert "unknown asset 'site-1/x'" in detail and "unknown product 'ink'" in detail
+    assert client.get("/mom/changeovers").json()["changeovers"] == [good]
+
+
 def test_schedule_answers_without_a_plan(client: httpx.Client) -> None:
     body = client.get("/schedule").json()
     assert set(body) >= {"planner", "current", "previous", "changes", "assets_down"}

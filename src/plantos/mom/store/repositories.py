@@ -188,12 +188,17 @@ class MasterRepository:
         changeovers: Iterable[Changeover] = (),
     ) -> None:
         """Make the stored master data exactly these products, routings and changeovers."""
-        for table in (t.products, t.routings, t.changeovers):
+        for table in (t.products, t.routings):
             self._c.execute(table.delete())
         for routing in routings:
             self.put_routing(routing)
         for product in products:
             self.put_product(product)
+        self.put_changeovers(changeovers)
+
+    def put_changeovers(self, changeovers: Iterable[Changeover]) -> None:
+        """Make the stored changeovers exactly these."""
+        self._c.execute(t.changeovers.delete())
         rows = [
             {
                 "asset": c.asset,
