@@ -47,6 +47,8 @@ def test_completed_orders_match_the_simulators_ground_truth(tmp_path: Path, seed
     assert {"id", "product", "quantity", "good", "scrap", "state", "due", "completed"} <= set(
         report["orders"][0]
     )
+    assert isinstance(report["schedule_changes"], list)
+    assert report["mom"]["parts_booked"] == sum(o["good"] + o["scrap"] for o in report["orders"])
 
 
 def test_ground_truth_holds_on_postgresql(tmp_path: Path) -> None:
