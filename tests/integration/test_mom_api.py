@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -206,6 +205,9 @@ def test_schedule_answers_without_a_plan(client: httpx.Client) -> None:
     assert client.post("/schedule/recalculate").status_code == 202
 
 
-def test_database_file_lives_in_the_data_dir(server: RunningServer, tmp_path: Path) -> None:
-    url = str(server.platform.mom.service.engine.url)
-    assert url.startswith(("sqlite", "postgresql+psycopg"))
+def test_the_configured_database_is_used(server: RunningServer) -> None:
+    url = server.platform.mom.service.engine.url
+    if url.get_backend_name() == "sqlite":
+        assert url.database == str(server.platform.settings.config.parent / "mom.sqlite")
+    else:
+        assert url.drivername == "postgresql+psycopg" and url.database.startswith("plantos_mom_")
