@@ -150,6 +150,14 @@ def test_machine_counts_start_and_complete_the_order(service: MomService) -> Non
     assert events[1].good == 3  # type: ignore[attr-defined]
 
 
+def test_machine_counts_start_no_order_before_its_release(service: MomService) -> None:
+    service.create_orders([NewOrder("o-1", "shaft", 3, T0 + 7200 * NS, T0 + 3600 * NS)])
+    booking, _ = service.book([Count("machine", CNC1, T0 + 60 * NS, 1)])
+    assert booking.unassigned == {"no order for the asset": 1}
+    service.book([Count("machine", CNC1, T0 + 3600 * NS, 1)])
+    assert service.order("o-1").good_total == 1
+
+
 def test_plans_keep_current_and_previous(service: MomService, engine: sa.Engine) -> None:
     service.create_orders([NewOrder("o-1", "shaft", 3, T0 + 3600 * NS)])
     for start in (0, 100, 200):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -191,12 +190,24 @@ def test_master_data_edits_are_checked_whole(client: httpx.Client) -> None:
     assert "ink" not in {p["id"] for p in client.get("/mom/products").json()["products"]}
 
 
+def test_changeovers_are_replaced_whole_or_refused(client: httpx.Client) -> None:
+    good = {"asset": M1, "from_product": "paint", "to_product": "paint", "setup_s": 600}
+    assert client.put("/mom/changeovers", json={"changeovers": [good]}).status_code == 200
+    bad = [good, good | {"asset": "site-1/x", "to_product": "ink"}]
+    detail = problem(client.put("/mom/changeovers", json={"changeovers": bad}), 422)
+    assert "unknown asset 'site-1/x'" in detail and "unknown product 'ink'" in detail
+    assert client.get("/mom/changeovers").json()["changeovers"] == [good]
+
+
 def test_schedule_answers_without_a_plan(client: httpx.Client) -> None:
     body = client.get("/schedule").json()
     assert set(body) >= {"planner", "current", "previous", "changes", "assets_down"}
     assert client.post("/schedule/recalculate").status_code == 202
 
 
-def test_database_file_lives_in_the_data_dir(server: RunningServer, tmp_path: Path) -> None:
-    url = str(server.platform.mom.service.engine.url)
-    assert url.startswith(("sqlite", "postgresql+psycopg"))
+def test_the_configured_database_is_used(server: RunningServer) -> None:
+    url = server.platform.mom.service.engine.url
+    if url.get_backend_name() == "sqlite":
+        assert url.database == str(server.platform.settings.config.parent / "mom.sqlite")
+    else:
+        assert url.drivername == "postgresql+psycopg" and url.database.startswith("plantos_mom_")

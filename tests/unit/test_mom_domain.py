@@ -159,3 +159,11 @@ def test_one_progress_event_per_change_with_the_newest_totals() -> None:
     (event,) = o.take_events()
     assert event.kind == "OrderProgressed" and o.good == [3, 0]
     assert event.ts_ns == T0 + 2 * NS and event.operation == 0  # type: ignore[attr-defined]
+
+
+def test_a_paused_order_completes_when_late_counts_reach_the_quantity() -> None:
+    o = running(2)
+    o.book(Count("machine", MILL, T0 + NS, 2), routing=ROUTING, mode="machine")
+    o.transition("paused", ts_ns=T0 + 2 * NS)
+    o.book(Count("machine", ASSY, T0 + NS, 2), routing=ROUTING, mode="machine")
+    assert o.state == "completed" and o.good_total == 2

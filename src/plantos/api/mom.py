@@ -8,6 +8,7 @@ product or routing) and refused with every reason (422), storing nothing.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from plantos.api.auth import platform_of
 from plantos.core.timeparse import iso
-from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.domain.master import AssetOption, Changeover, Product, Routing, RoutingStep
 from plantos.mom.planner import ScheduleChange
 from plantos.mom.views import plan_view, product_view, routing_view
 
@@ -93,6 +94,32 @@ async def put_routing(request: Request, routing_id: str, body: RoutingRequest) -
     routing = _routing(routing_id, body)
     await asyncio.to_thread(platform_of(request).mom.service.put_master, routing=routing)
     return routing_view(routing)
+
+
+class ChangeoverRequest(BaseModel):
+    asset: str
+    from_product: str
+    to_product: str
+    setup_s: int = Field(ge=0, le=7 * 86_400)
+
+
+class ChangeoversRequest(BaseModel):
+    changeovers: list[ChangeoverRequest]
+
+
+@router.get("/mom/changeovers")
+async def changeovers(request: Request) -> dict[str, Any]:
+    """Sequence-dependent setups: on an asset, one product right after another."""
+    found = await asyncio.to_thread(platform_of(request).mom.service.changeovers)
+    return {"changeovers": [asdict(c) for c in found]}
+
+
+@router.put("/mom/changeovers")
+async def put_changeovers(request: Request, body: ChangeoversRequest) -> dict[str, Any]:
+    """Replace every changeover, all or none."""
+    new = [Changeover(c.asset, c.from_product, c.to_product, c.setup_s) for c in body.changeovers]
+    await asyncio.to_thread(platform_of(request).mom.service.put_changeovers, new)
+    return {"changeovers": [asdict(c) for c in new]}
 
 
 def change_view(change: ScheduleChange) -> dict[str, Any]:

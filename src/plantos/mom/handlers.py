@@ -146,7 +146,7 @@ def _order_for(
     late = _paused_after(uow, asset, ts_ns)
     if late is not None:
         return late
-    order = next_order(uow, asset, routings, plan)
+    order = next_order(uow, asset, routings, plan, ts_ns=ts_ns)
     if order is None:
         return None
     if order.state == "running":
@@ -157,16 +157,24 @@ def _order_for(
 
 
 def next_order(
-    uow: UnitOfWork, asset: str, routings: Mapping[str, Routing], plan: PublishedPlan | None
+    uow: UnitOfWork,
+    asset: str,
+    routings: Mapping[str, Routing],
+    plan: PublishedPlan | None,
+    *,
+    ts_ns: int,
 ) -> ProductionOrder | None:
-    """The order ``asset`` should work on next: the plan's earliest open operation on it
-    (a paused order too: the plan moved it here or back after a repair), else the most
-    urgent released or scheduled order whose current operation it can do. A paused order
-    is never resumed by counts alone: someone paused it."""
+    """The order ``asset`` should work on next at ``ts_ns``: the plan's earliest open
+    operation on it (a paused order too: the plan moved it here or back after a repair),
+    else the most urgent released or scheduled order whose current operation it can do.
+    A paused order is never resumed by counts alone: someone paused it; no order starts
+    before its release."""
 
     def fits(order: ProductionOrder) -> bool:
         step = routings[order.routing].steps[order.current_operation]
         if not order.is_open or order.state == "paused" or step.option_on(asset) is None:
+            return False
+        if order.release_ns > ts_ns:  # not released yet at the time of the part
             return False
         # a running order moves on only once its own asset cannot do its current operation
         return (

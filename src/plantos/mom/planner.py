@@ -99,7 +99,11 @@ class Planner:
             return None, []
         plan = self.scheduler.solve(problem, time_limit_s=self.time_limit_s, workers=self.workers)
         baseline = self.scheduler.dispatch(problem)
-        change = self.scheduler.diff(_before(self.scheduler, floor, jobs), plan, jobs)
+        running = {(a.order_id, a.index) for a in problem.fixed}
+        before = [
+            a for a in _before(self.scheduler, floor, jobs) if (a.order_id, a.index) not in running
+        ]
+        change = self.scheduler.diff(before, plan, jobs)
         moved = moved_operations(change)
         record = published(plan, now_ns=now, trigger=trigger, asset=asset)
 
@@ -140,7 +144,8 @@ class Planner:
 
 def _before(sched: Scheduler, floor: FloorState, jobs: list[Any]) -> list[Any]:
     """Every operation of the plan in force still to be made, including those that had
-    started or were due on a machine now down: moving them is what the floor must hear."""
+    started or were due on a machine now down: moving them is what the floor must hear.
+    (The caller leaves out operations running now: they stay where they run.)"""
     if floor.previous is None:
         return []
     keys = {(op.order_id, op.index) for job in jobs for op in job.operations}

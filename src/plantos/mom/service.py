@@ -158,6 +158,24 @@ class MomService:
 
         self._change(work)
 
+    def put_changeovers(self, changeovers: Sequence[Changeover]) -> None:
+        """Replace the changeovers; :class:`MasterDataError` naming an unknown asset or
+        product, a negative time or a pair given twice, and nothing stored then."""
+
+        def work(uow: SqlUnitOfWork) -> None:
+            products = uow.master.products()
+            problems = [
+                p for c in changeovers for p in _changeover_problems(c, products, self.assets)
+            ]
+            keys = [(c.asset, c.from_product, c.to_product) for c in changeovers]
+            if len(set(keys)) != len(keys):
+                problems.append("a changeover is given twice for the same asset and products")
+            if problems:
+                raise MasterDataError("; ".join(problems))
+            uow.master.put_changeovers(changeovers)
+
+        self._change(work)
+
     def plans(self) -> list[PublishedPlan]:
         """``[current, previous]`` plans (fewer before the second publication)."""
         return self._read(lambda uow: uow.plans.latest())
@@ -177,3 +195,17 @@ class MomService:
             return plan_id
 
         return self._change(work)
+
+
+def _changeover_problems(
+    c: Changeover, products: Collection[str], assets: Collection[str]
+) -> list[str]:
+    out = [] if c.asset in assets else [f"changeover: unknown asset {c.asset!r}"]
+    out += [
+        f"changeover on {c.asset!r}: unknown product {p!r}"
+        for p in (c.from_product, c.to_product)
+        if p not in products
+    ]
+    if c.setup_s < 0:
+        out.append(f"changeover on {c.asset!r}: setup must not be negative")
+    return out

@@ -225,7 +225,7 @@ class ProductionOrder:
                 eta_ns=self.eta_ns,
             )
         )
-        if self.good_total >= self.quantity and self.state == "running":
+        if self.good_total >= self.quantity and self.state in ("running", "paused"):
             self.transition("completed", ts_ns=count.ts_ns)
         return True
 

@@ -8,6 +8,7 @@ order someone else changed in the meantime raises :class:`ConcurrentChangeError`
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -54,6 +55,8 @@ class OrderRepository:
         self._c = connection
         self.seen: dict[str, ProductionOrder] = {}
         self._versions: dict[str, int] = {}
+        self._loaded: dict[str, dict[str, Any]] = {}
+        """Each order as read, to write back only those that changed."""
         self._open_loaded = False
 
     def load_open(self) -> None:
@@ -120,23 +123,28 @@ class OrderRepository:
         return order if order.state == "running" and order.asset == asset else None
 
     def save_seen(self) -> None:
-        """Write every order handed out in this transaction, checking its version."""
+        """Write every order changed in this transaction, checking its version."""
         for order_id, order in self.seen.items():
+            row = _row(order)
+            if row == self._loaded.get(order_id):
+                continue
             version = self._versions[order_id]
             result = self._c.execute(
                 t.orders.update()
                 .where(t.orders.c.id == order_id, t.orders.c.version == version)
-                .values(**_row(order), version=version + 1)
+                .values(**row, version=version + 1)
             )
             if result.rowcount != 1:
                 raise ConcurrentChangeError(f"order {order_id} changed meanwhile; try again")
             self._versions[order_id] = version + 1
+            self._loaded[order_id] = copy.deepcopy(row)
 
     def _track(self, row: sa.Row[Any]) -> ProductionOrder:
         data = row._asdict()
         self._versions[data["id"]] = data.pop("version")
         order = ProductionOrder(**{k: data[k] for k in _ORDER_FIELDS})
         self.seen[order.id] = order
+        self._loaded[order.id] = copy.deepcopy(_row(order))
         return order
 
 
@@ -188,12 +196,17 @@ class MasterRepository:
         changeovers: Iterable[Changeover] = (),
     ) -> None:
         """Make the stored master data exactly these products, routings and changeovers."""
-        for table in (t.products, t.routings, t.changeovers):
+        for table in (t.products, t.routings):
             self._c.execute(table.delete())
         for routing in routings:
             self.put_routing(routing)
         for product in products:
             self.put_product(product)
+        self.put_changeovers(changeovers)
+
+    def put_changeovers(self, changeovers: Iterable[Changeover]) -> None:
+        """Make the stored changeovers exactly these."""
+        self._c.execute(t.changeovers.delete())
         rows = [
             {
                 "asset": c.asset,
