@@ -14,7 +14,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.core.timeparse import iso
 from plantos.mom.domain.master import AssetOption, Changeover, Product, Routing, RoutingStep
 from plantos.mom.planner import ScheduleChange
@@ -66,13 +66,20 @@ def _routing(routing_id: str, body: RoutingRequest) -> Routing:
 
 
 @router.get("/mom/products")
-async def products(request: Request) -> dict[str, Any]:
+async def products(
+    request: Request, _: object = require("plant:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     found, _ = await asyncio.to_thread(platform_of(request).mom.service.master)
     return {"products": [product_view(p) for p in found.values()]}
 
 
 @router.put("/mom/products/{product_id}")
-async def put_product(request: Request, product_id: str, body: ProductRequest) -> dict[str, Any]:
+async def put_product(
+    request: Request,
+    product_id: str,
+    body: ProductRequest,
+    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+) -> dict[str, Any]:
     """Add or replace a product; its routing must exist or come with it."""
     product = Product(product_id, body.name or product_id, body.routing, body.counting)
     new = body.routing_definition
@@ -83,13 +90,20 @@ async def put_product(request: Request, product_id: str, body: ProductRequest) -
 
 
 @router.get("/mom/routings")
-async def routings(request: Request) -> dict[str, Any]:
+async def routings(
+    request: Request, _: object = require("plant:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     _, found = await asyncio.to_thread(platform_of(request).mom.service.master)
     return {"routings": [routing_view(r) for r in found.values()]}
 
 
 @router.put("/mom/routings/{routing_id}")
-async def put_routing(request: Request, routing_id: str, body: RoutingRequest) -> dict[str, Any]:
+async def put_routing(
+    request: Request,
+    routing_id: str,
+    body: RoutingRequest,
+    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+) -> dict[str, Any]:
     """Add or replace a routing: operations in order, each with its eligible assets."""
     routing = _routing(routing_id, body)
     await asyncio.to_thread(platform_of(request).mom.service.put_master, routing=routing)
@@ -108,14 +122,20 @@ class ChangeoversRequest(BaseModel):
 
 
 @router.get("/mom/changeovers")
-async def changeovers(request: Request) -> dict[str, Any]:
+async def changeovers(
+    request: Request, _: object = require("plant:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     """Sequence-dependent setups: on an asset, one product right after another."""
     found = await asyncio.to_thread(platform_of(request).mom.service.changeovers)
     return {"changeovers": [asdict(c) for c in found]}
 
 
 @router.put("/mom/changeovers")
-async def put_changeovers(request: Request, body: ChangeoversRequest) -> dict[str, Any]:
+async def put_changeovers(
+    request: Request,
+    body: ChangeoversRequest,
+    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+) -> dict[str, Any]:
     """Replace every changeover, all or none."""
     new = [Changeover(c.asset, c.from_product, c.to_product, c.setup_s) for c in body.changeovers]
     await asyncio.to_thread(platform_of(request).mom.service.put_changeovers, new)
@@ -144,7 +164,9 @@ def change_view(change: ScheduleChange) -> dict[str, Any]:
 
 
 @router.get("/schedule")
-async def schedule(request: Request) -> dict[str, Any]:
+async def schedule(
+    request: Request, _: object = require("plant:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     """The plan in force, the one before it, and the recent recalculations."""
     mom = platform_of(request).mom
     plans = await asyncio.to_thread(mom.service.plans)
@@ -158,7 +180,9 @@ async def schedule(request: Request) -> dict[str, Any]:
 
 
 @router.post("/schedule/recalculate", status_code=202)
-async def recalculate(request: Request) -> dict[str, Any]:
+async def recalculate(
+    request: Request, _: object = require("schedule:write", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     """Ask for a recalculation now (it runs in the background)."""
     mom = platform_of(request).mom
     mom.trigger("manual")

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.api.errors import register_status
 from plantos.app import Platform
 from plantos.core.errors import QueryError
@@ -102,7 +102,9 @@ def _time(text: str, name: str, now_ns: int) -> int:
 
 @router.get("/orders")
 async def order_list(
-    request: Request, state: list[str] | None = Query(None, description="Only these states")
+    request: Request,
+    state: list[str] | None = Query(None, description="Only these states"),
+    _: object = require("plant:read", scope_from=ENTERPRISE_WIDE),
 ) -> dict[str, Any]:
     """Orders by due date with their live counts, current operation and ETA."""
     bad = [s for s in state or [] if s not in STATES]
@@ -115,7 +117,11 @@ async def order_list(
 
 
 @router.post("/orders", status_code=201)
-async def create_order(request: Request, body: OrderRequest) -> dict[str, Any]:
+async def create_order(
+    request: Request,
+    body: OrderRequest,
+    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+) -> dict[str, Any]:
     """Release one order."""
     platform = platform_of(request)
     now = platform.clock.now_ns()
@@ -133,7 +139,9 @@ async def create_order(request: Request, body: OrderRequest) -> dict[str, Any]:
 
 
 @router.post("/orders/import", status_code=201)
-async def import_orders(request: Request) -> dict[str, Any]:
+async def import_orders(
+    request: Request, _: object = require("orders:write", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     """Release every order of a CSV body (``text/csv``), all or none."""
     platform = platform_of(request)
     raw = await request.body()
@@ -149,12 +157,19 @@ async def import_orders(request: Request) -> dict[str, Any]:
 
 
 @router.get("/orders/{order_id}")
-async def order_detail(request: Request, order_id: str) -> dict[str, Any]:
+async def order_detail(
+    request: Request, order_id: str, _: object = require("plant:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
     return await view(platform_of(request), order_id)
 
 
 @router.post("/orders/{order_id}/transition")
-async def transition(request: Request, order_id: str, body: TransitionRequest) -> dict[str, Any]:
+async def transition(
+    request: Request,
+    order_id: str,
+    body: TransitionRequest,
+    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+) -> dict[str, Any]:
     """Move an order to another state; 409 names the moves its state allows."""
     platform = platform_of(request)
     mom = platform.mom.service
@@ -163,7 +178,12 @@ async def transition(request: Request, order_id: str, body: TransitionRequest) -
 
 
 @router.post("/orders/{order_id}/counts")
-async def operator_count(request: Request, order_id: str, body: CountRequest) -> dict[str, Any]:
+async def operator_count(
+    request: Request,
+    order_id: str,
+    body: CountRequest,
+    _: object = require("orders:count", scope_from=ENTERPRISE_WIDE),
+) -> dict[str, Any]:
     """Book parts an operator counted (or scrap found at the bench) to one order, through
     the same path as the machines' counts; refused when the order counts otherwise."""
     platform = platform_of(request)

@@ -20,6 +20,7 @@ PERMISSIONS: Final = READ | {
     "alarms:shelve",
     "oee:reason",
     "orders:write",
+    "orders:count",
     "schedule:write",
     "workorders:write",
     "quality:write",
@@ -36,10 +37,10 @@ orders, quality) are named here already, so their routes only need to use them."
 
 ROLES: Final[dict[str, frozenset[str]]] = {
     "viewer": READ,
-    "operator": READ | {"alarms:ack", "alarms:shelve", "oee:reason"},
+    "operator": READ | {"alarms:ack", "alarms:shelve", "oee:reason", "orders:count"},
     "maintenance": READ | {"alarms:ack", "oee:reason", "workorders:write"},
     "quality": READ | {"alarms:ack", "quality:write"},
-    "planner": READ | {"orders:write", "schedule:write"},
+    "planner": READ | {"orders:write", "orders:count", "schedule:write"},
     "engineer": READ
     | {
         "alarms:ack",

@@ -12,10 +12,10 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from plantos.api.auth import platform_of
+from plantos.api.auth import ENTERPRISE_WIDE, platform_of
 from plantos.api.orders import changed
 from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import iso, parse_time_ns
@@ -26,7 +26,7 @@ from plantos.mom.views import order_view
 from plantos.security import Identity
 from plantos.ui.gantt import WIDTH_PX, axis, chart
 from plantos.ui.render import page
-from plantos.ui.session import page_identity
+from plantos.ui.session import page_require
 
 router = APIRouter(include_in_schema=False)
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -38,7 +38,9 @@ def _back(url: str, message: str) -> RedirectResponse:
 
 @router.get("/orders", response_class=HTMLResponse)
 async def orders_page(
-    request: Request, message: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    message: str = "",
+    identity: Identity = page_require("plant:read", scope_from=ENTERPRISE_WIDE),
 ) -> HTMLResponse:
     """Every order by due date with its live counts; forms to release and import."""
     mom = platform_of(request).mom.service
@@ -58,7 +60,7 @@ async def create_form(
     quantity: Annotated[int, Form()],
     due: Annotated[str, Form()],
     priority: Annotated[int, Form()] = 1,
-    identity: Identity = Depends(page_identity),
+    identity: Identity = page_require("orders:write", scope_from=ENTERPRISE_WIDE),
 ) -> RedirectResponse:
     platform = platform_of(request)
     try:
@@ -74,7 +76,9 @@ async def create_form(
 
 @router.post("/orders/import")
 async def import_form(
-    request: Request, file: UploadFile, identity: Identity = Depends(page_identity)
+    request: Request,
+    file: UploadFile,
+    identity: Identity = page_require("orders:write", scope_from=ENTERPRISE_WIDE),
 ) -> RedirectResponse:
     platform = platform_of(request)
     raw = await file.read(MAX_UPLOAD_BYTES + 1)
@@ -90,7 +94,10 @@ async def import_form(
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order_page(
-    request: Request, order_id: str, message: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    order_id: str,
+    message: str = "",
+    identity: Identity = page_require("plant:read", scope_from=ENTERPRISE_WIDE),
 ) -> HTMLResponse:
     """One order: counts per operation, where and when it ran, the moves it can make."""
     mom = platform_of(request).mom.service
@@ -116,7 +123,7 @@ async def transition_form(
     order_id: str,
     to: Annotated[str, Form()],
     asset: Annotated[str, Form()] = "",
-    identity: Identity = Depends(page_identity),
+    identity: Identity = page_require("orders:write", scope_from=ENTERPRISE_WIDE),
 ) -> RedirectResponse:
     platform = platform_of(request)
     mom = platform.mom.service
@@ -134,7 +141,7 @@ async def count_form(
     asset: Annotated[str, Form()],
     good: Annotated[int, Form()] = 0,
     scrap: Annotated[int, Form()] = 0,
-    identity: Identity = Depends(page_identity),
+    identity: Identity = page_require("orders:count", scope_from=ENTERPRISE_WIDE),
 ) -> RedirectResponse:
     """Parts an operator counted, or scrap found among counted parts, booked to the order."""
     platform = platform_of(request)
@@ -151,7 +158,9 @@ async def count_form(
 
 @router.get("/schedule", response_class=HTMLResponse)
 async def schedule_page(
-    request: Request, line: str = "", identity: Identity = Depends(page_identity)
+    request: Request,
+    line: str = "",
+    identity: Identity = page_require("plant:read", scope_from=ENTERPRISE_WIDE),
 ) -> HTMLResponse:
     """The plan of one line as a Gantt chart, beside the plan before the last recalculation."""
     platform = platform_of(request)
