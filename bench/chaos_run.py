@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import shutil
 import sys
 import time
@@ -95,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     table = common.markdown_table(
         ["fault", "at", "lasted", "committing again after"], recoveries(run.events), "lrrr"
     )
-    versions = {"paho-mqtt": common._version("paho"), "pymodbus": common._version("pymodbus")}
+    versions = {
+        "paho-mqtt": importlib.metadata.version("paho-mqtt"),
+        "pymodbus": common._version("pymodbus"),
+    }
     result = (
         "**exactly once**: every sample produced is in the historian once, in order"
         if ok
@@ -128,7 +132,8 @@ read responses it sends.
   its historian refuses, the gateway holds the data in its spool (back-pressure), then
   sends what was not committed again; the core drops what it had already committed.
 - The analytics fault stops the analytics consumer of that core process (no supervisor
-  restarts it in this build); ingestion resumes with the next core restart.
+  restarts it in this build): its queue fills, the bus blocks, and ingestion stalls until
+  the next core restart, while the gateway holds the data (most of the peak above).
 """
     common.publish("reliability-chaos", md, skip=args.quick or args.no_doc)
     return 0 if ok else 1

@@ -23,6 +23,7 @@ unbounded here, so a slow consumer is measured, not a dropping broker.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -156,7 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     common.print_table(header, table)
     worst = min(med[n]["c"] / med[n]["a"] for n in sizes)
     goal = "met" if worst >= 0.6 else "NOT met"
+    load = os.getloadavg()[0]
     goals = (
+        f"- Load average (1 min) at the end of the run: {load:.1f} on {os.cpu_count()} cores; "
+        "well above the core count, every figure here is noise-dominated: compare ratios of "
+        "a quiet run.\n"
+        if load > (os.cpu_count() or 1)
+        else ""
+    ) + (
         f"- Goal: the host (c) at ≥ 0.6 of the bare paho receive (a) at every payload size, "
         f"in the same run: **{goal}**, lowest c/a {worst:.2f}.\n"
         f"- Host counters of the last round: "

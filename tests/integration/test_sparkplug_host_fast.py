@@ -523,3 +523,55 @@ def test_commits_are_published_per_node_in_order_and_a_closing_host_waits_for_th
             await host.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_numbered_samples_that_do_not_fit_are_refused_and_taken_when_sent_again(
+    columnar: bool,
+) -> None:
+    """A full hand-over must not lose a gateway's data: the message is not accepted (its
+    stream number is not taken), the node is asked for a rebirth, and the same message sent
+    again after the birth is taken."""
+    host = SparkplugHost(
+        server=MqttServer("127.0.0.1", 1),
+        host_id="t",
+        tag_map={("G", "E1", None, "a"): 1, ("G", "E1", None, "b"): 2},
+        clock=ManualClock(BASE_NS),
+        max_buffer=3,
+    )
+    host._client = FakeClient()  # type: ignore[assignment]
+    birth = [
+        bdseq_metric(0),
+        Metric(name="a", alias=1, datatype=DataType.Double, value=0.0),
+        Metric(name="b", alias=2, datatype=DataType.Double, value=0.0),
+        Metric(name=STREAM_SEQ_METRIC, alias=3, datatype=DataType.UInt64, value=0),
+    ]
+
+    def data(seq: int, stream: int, value: float) -> tuple[str, bytes]:
+        metrics = [
+            Metric(alias=1, datatype=DataType.Double, value=value),
+            Metric(alias=2, datatype=DataType.Double, value=value),
+            Metric(alias=3, datatype=DataType.UInt64, value=stream),
+        ]
+        payload = encode_payload(
+            timestamp_ms=BASE_MS + stream, seq=seq, metrics=metrics, include_datatype=False
+        )
+        return TOPIC.format(kind="NDATA"), payload
+
+    nbirth = (
+        TOPIC.format(kind="NBIRTH"),
+        encode_payload(timestamp_ms=BASE_MS, seq=0, metrics=birth),
+    )
+    off = mock.patch.object(decoding_module, "decode_records", return_value=None)
+    with contextlib.nullcontext() if columnar else off:
+        host._handle_batch(host._client, [nbirth, data(1, 10, 1.0), data(2, 11, 2.0)])  # type: ignore[arg-type]
+        first = asyncio.run(host.collect())
+        good = first.select(first.quality == quality.GOOD)
+        assert good.value.tolist() == [1.0, 1.0]  # the second message did not fit
+        m = host.metrics()
+        assert m["refused_full"] == 2 and m["rebirths_requested"] == 1
+        assert any("NCMD" in topic for topic, _ in host._client.published)  # type: ignore[attr-defined]
+        host._handle_batch(host._client, [nbirth, data(1, 11, 2.0)])  # type: ignore[arg-type]
+        again = asyncio.run(host.collect())
+    assert again.value.tolist() == [2.0, 2.0]
+    assert host.metrics()["duplicates_dropped"] == 0

@@ -194,9 +194,23 @@ class Columns:
     tag: npt.NDArray[np.int32]
     ts: npt.NDArray[np.int64]
     value: npt.NDArray[np.float64]
-    historical: int
-    stream: int
-    """The highest stream number of the messages these samples come from (-1: none)."""
+    historical: npt.NDArray[np.bool_]
+    streams: list[int]
+    """The stream number of each message these samples come from (-1: none)."""
+    per_message: npt.NDArray[np.intp]
+    """How many of the samples each message gives, in order."""
+
+    def head(self, messages: int) -> Columns:
+        """The samples of the first ``messages`` messages only."""
+        n = int(self.per_message[:messages].sum())
+        return Columns(
+            self.tag[:n],
+            self.ts[:n],
+            self.value[:n],
+            self.historical[:n],
+            self.streams[:messages],
+            self.per_message[:messages],
+        )
 
 
 def group_columns(group: Group) -> Columns:
@@ -205,7 +219,6 @@ def group_columns(group: Group) -> Columns:
     assert table is not None
     accepted = np.array(group.accepted[group.flushed :], dtype=np.intp)
     payload_ns = np.array(group.payload_ns[group.flushed :], dtype=np.int64)
-    stream = max(group.stream[group.flushed :], default=-1)
     rec, offsets = group.records, group.offsets
     counts = rec.counts[accepted]
     if len(accepted) == len(rec.counts):
@@ -219,10 +232,14 @@ def group_columns(group: Group) -> Columns:
     ts_ms = rec.ts_ms[rows]
     ts = np.where(ts_ms >= 0, ts_ms * NS_PER_MS, np.repeat(payload_ns, counts))
     value = rec.value[rows]
-    historical = int(np.count_nonzero(rec.historical[rows] & keep))
+    historical = rec.historical[rows]
+    per_message = np.bincount(
+        np.repeat(np.arange(len(counts)), counts), weights=keep, minlength=len(counts)
+    ).astype(np.intp)
     if not keep.all():
-        tag, ts, value = tag[keep], ts[keep], value[keep]
-    return Columns(tag, ts, value, historical, stream)
+        tag, ts, value, historical = tag[keep], ts[keep], value[keep], historical[keep]
+    streams = group.stream[group.flushed :]
+    return Columns(tag, ts, value, historical, streams, per_message)
 
 
 # ----------------------------------------------------------------------------- exact path

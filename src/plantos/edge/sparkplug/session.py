@@ -267,15 +267,22 @@ class EdgeSessions:
                 continue
             cols = group_columns(group)
             group.flushed = len(group.accepted)
-            if cols.stream >= 0 and len(cols.tag) > self.handover.room():
-                self._refuse(client, group.key, group.rewind_to, len(cols.tag))
-                continue
-            self.counts["historical"] += cols.historical
+            room = self.handover.room()
+            refused = 0
+            if max(cols.streams) >= 0 and len(cols.tag) > room:  # take the messages that fit
+                fit = int(np.searchsorted(np.cumsum(cols.per_message), room, side="right"))
+                refused = len(cols.tag) - int(cols.per_message[:fit].sum())
+                rewind = max(cols.streams[:fit], default=group.rewind_to)
+                cols = cols.head(fit)
+            self.counts["historical"] += int(np.count_nonzero(cols.historical))
             self.last_value[cols.tag] = cols.value  # a 1-D index assigns in order: last stays
-            marks = {group.key: cols.stream} if cols.stream >= 0 else None
+            stream = max(cols.streams, default=-1)
+            marks = {group.key: stream} if stream >= 0 else None
             self.handover.put(
                 cols.tag, cols.ts, cols.value, np.zeros(len(cols.tag), np.uint32), marks=marks
             )
+            if refused:
+                self._refuse(client, group.key, rewind, refused)
 
     def _refuse(self, client: mqtt.Client, key: ScopeKey, rewind_to: int | None, n: int) -> None:
         """Numbered samples that do not fit: not accepted, so they can come again."""
