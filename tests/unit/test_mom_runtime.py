@@ -66,8 +66,14 @@ def counter(ids: dict[str, int], asset: str, start_s: int, values: list[float]) 
     return SampleBatch.of(np.full(len(values), ids[f"{asset}/batches"]), ts, np.array(values))
 
 
+def started(runtime: MomRuntime, bus: MemoryBus) -> list[asyncio.Task[None]]:
+    """The runtime's consumers as tasks, as the platform's supervisor starts them."""
+    stages = runtime.stages(bus.subscribe(SAMPLES, name="mom"), bus.subscribe(EVENTS, name="floor"))
+    return [asyncio.create_task(consume(), name=name) for name, consume in stages.items()]
+
+
 async def scenario(runtime: MomRuntime, bus: MemoryBus, ids: dict[str, int]) -> None:
-    tasks = runtime.tasks(bus.subscribe(SAMPLES, name="mom"), bus.subscribe(EVENTS, name="floor"))
+    tasks = started(runtime, bus)
     await bus.publish(SAMPLES, counter(ids, M1, 0, [0.0]))  # the counter's baseline
     await bus.publish(SAMPLES, counter(ids, M1, 10, [1.0, 2.0]))  # starts the order on mixer-1
     await bus.publish(
@@ -110,9 +116,7 @@ def test_counts_with_no_order_are_counted_not_lost(tmp_path: Path) -> None:
     runtime, bus, ids, _ = build(tmp_path)
 
     async def run() -> None:
-        tasks = runtime.tasks(
-            bus.subscribe(SAMPLES, name="mom"), bus.subscribe(EVENTS, name="floor")
-        )
+        tasks = started(runtime, bus)
         await bus.publish(SAMPLES, counter(ids, M2, 0, [5.0, 6.0, 8.0]))
         await bus.close()
         await asyncio.gather(*tasks)
