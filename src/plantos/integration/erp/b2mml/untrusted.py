@@ -1,84 +1,27 @@
-"""Reading XML that came from outside: defusedxml refuses DTDs, entity declarations and
-external references (billion laughs, XXE) before any of them is expanded, and every
-failure becomes a :class:`~plantos.integration.erp.errors.ErpDocumentError` saying why.
-
-The encoding comes from the byte-order mark or the XML declaration. Expat reads UTF-8,
-UTF-16 and Latin-1 itself; any other encoding Python knows (UTF-32, Shift_JIS,
-Windows-1252, ...) is decoded by Python first and handed to expat as UTF-8. Text
-(``str``) is refused, because its original encoding is already lost.
+"""Reading XML that came from an ERP: the platform's one safe parser
+(:mod:`plantos.core.untrusted_xml`: no DTDs, entities or external references, in any
+encoding), with its refusals told as :class:`~plantos.integration.erp.errors.ErpDocumentError`
+so that an inbound exchange reports them like any other bad document.
 """
 
 from __future__ import annotations
 
-import codecs
-import re
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
-import defusedxml
-import defusedxml.ElementTree as safe_et
-
+from plantos.core import untrusted_xml
 from plantos.integration.erp.errors import ErpDocumentError, ForbiddenXmlError, MalformedXmlError
 
 MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
 """Beyond this a document is refused before parsing; ERP schedules are far smaller."""
 
 
-_DECLARED = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"))
-_UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-
-
 def parse_untrusted(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Element:
     """The root element of ``data``, or a specific ErpDocumentError."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError(f"an XML document must be bytes, got {type(data).__name__}")
-    if len(data) > max_bytes:
+    if isinstance(data, bytes | bytearray | memoryview) and len(data) > max_bytes:
         raise ErpDocumentError(f"the document has {len(data)} bytes, more than {max_bytes}")
-    data = bytes(data)
-    if data.startswith(tuple(bom for bom, _name in _BOMS)):
-        return _parse(_as_utf8(data))  # expat would take the BOM for UTF-16's
     try:
-        return _parse(data)
-    except ValueError as exc:
-        if "multi-byte encodings are not supported" not in str(exc):
-            raise MalformedXmlError(f"cannot decode the document: {exc}") from exc
-    return _parse(_as_utf8(data))
-
-
-def _as_utf8(data: bytes) -> bytes:
-    """``data`` re-encoded as UTF-8 with its declaration's encoding removed."""
-    name = next((n for bom, n in _BOMS + _UTF16_BOMS if data.startswith(bom)), None)
-    if name is None:
-        declared = _DECLARED.match(data.lstrip(codecs.BOM_UTF8))
-        if declared is None:
-            raise MalformedXmlError("cannot tell the document's encoding")
-        name = declared.group(1).decode("ascii")
-    try:
-        text = data.decode(name)
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise MalformedXmlError(f"cannot decode the document as {name}: {exc}") from exc
-    text = re.sub(r"""^\ufeff?(<\?xml[^>]*?)\s+encoding\s*=\s*["'][^"']*["']""", r"\1", text)
-    return text.encode("utf-8")
-
-
-def _parse(data: bytes) -> Element:
-    try:
-        root: Element = safe_et.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
-    except defusedxml.DTDForbidden as exc:
-        raise ForbiddenXmlError(f"the document declares a DTD ({exc.name}); refused") from exc
-    except defusedxml.EntitiesForbidden as exc:
-        raise ForbiddenXmlError(f"the document declares the entity {exc.name!r}; refused") from exc
-    except defusedxml.ExternalReferenceForbidden as exc:
-        raise ForbiddenXmlError(
-            f"the document references an external resource {exc.sysid!r}; refused"
-        ) from exc
-    except defusedxml.DefusedXmlException as exc:
-        raise ForbiddenXmlError(f"the document uses a forbidden XML feature: {exc}") from exc
-    except ParseError as exc:
-        line, column = exc.position
-        raise MalformedXmlError(f"not well-formed XML at line {line}, column {column}") from exc
-    except LookupError as exc:  # an encoding Python does not know
-        raise MalformedXmlError(f"cannot decode the document: {exc}") from exc
-    return root
+        return untrusted_xml.parse_untrusted(data, max_bytes=max_bytes)
+    except untrusted_xml.ForbiddenXmlError as exc:
+        raise ForbiddenXmlError(str(exc)) from exc
+    except untrusted_xml.UntrustedXmlError as exc:
+        raise MalformedXmlError(str(exc)) from exc
