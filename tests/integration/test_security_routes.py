@@ -156,7 +156,7 @@ def test_every_route_declares_exactly_one_permission(server: RunningServer) -> N
     assert len(routes) >= 30
     assert {"alarms:ack", "users:admin", "tokens:admin", "audit:read", PUBLIC} <= permissions
     public = sorted(str(r.path) for r, g in routes if getattr(g, PERMISSION_ATTR) == PUBLIC)
-    assert public == ["/signin", "/signin", "/signout"]
+    assert public == ["/signin", "/signin", "/signin/oidc", "/signin/oidc/callback", "/signout"]
 
 
 def test_every_route_refuses_an_anonymous_caller(server: RunningServer) -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from plantos.ui import admin_pages, alarm_pages, analytics_pages, ot_pages, pages, session
+from plantos.ui.oidc_pages import router as oidc_router
 from plantos.ui.render import STATIC_DIR
 
 
@@ -24,4 +25,5 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(analytics_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(ot_pages.router)
+    app.include_router(oidc_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
