@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from plantos.api.auth import platform_of, public
+from plantos.api.hardening import rate_limit
 from plantos.core.clock import WallClock
 from plantos.core.errors import AuthError
 from plantos.security.oidc import OidcClient
@@ -40,6 +41,7 @@ async def oidc_start(
     client = oidc_client(request)
     if client is None:
         return page(request, "signin.html", {"reason": "no_oidc", "login": ""}, status_code=404)
+    rate_limit(request, "signin")
     try:
         url, state = await client.start()
     except (AuthError, OSError) as exc:
