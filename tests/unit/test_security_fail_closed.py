@@ -60,3 +60,24 @@ def test_an_unguarded_route_is_closed_to_all_but_an_administrator(
     denied = platform.audit.records(action="access.denied")
     assert len(denied) == 2 and denied[0].detail["permission"] == "undeclared"
     assert call("GET", "/api/v1/plant", admin).status_code == 200
+
+
+def test_an_administrators_browser_needs_a_same_origin_request(
+    app: tuple[FastAPI, Platform],
+) -> None:
+    fastapi_app, platform = app
+    session = platform.tokens.issue_session("ada", "admin")
+
+    def post(headers: dict[str, str]) -> int:
+        async def go() -> int:
+            transport = httpx.ASGITransport(app=fastapi_app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", cookies={"plantos_session": session}
+            ) as client:
+                return (await client.post("/api/v1/forgotten/x", headers=headers)).status_code
+
+        return asyncio.run(go())
+
+    assert post({}) == 403  # another site's form, or a script outside the browser
+    assert post({"Sec-Fetch-Site": "cross-site"}) == 403
+    assert post({"Sec-Fetch-Site": "same-origin"}) == 200
