@@ -68,7 +68,7 @@ def test_a_token_issued_from_the_shell_works_at_once_and_stops_when_revoked(
     refused = httpx.get(f"{server.url}/api/v1/status", headers=headers)
     assert refused.status_code == 401 and refused.json()["detail"] == "token revoked"
     actions = [r.action for r in server.platform.audit.records(action="token.")]
-    assert actions[-2:] == ["token.issue", "token.revoke"]
+    assert actions[-3:] == ["token.issue", "token.use", "token.revoke"]
 
 
 def test_bad_token_options_are_refused_with_the_reason(server: RunningServer) -> None:

@@ -17,6 +17,7 @@ from starlette.routing import Mount
 
 from plantos.analytics.alarms import AlarmDefinition, Priority
 from plantos.api.auth import FILTERED, PERMISSION_ATTR, PUBLIC, SCOPE_ATTR, SOURCE_ATTR
+from plantos.api.fail_closed import route_guards
 from plantos.app import Platform, create_app
 from plantos.core.batch import SampleBatch
 from plantos.security.roles import ROLES
@@ -99,17 +100,6 @@ async def _define_alarms(platform: Platform) -> None:
             await platform.emit(event)
 
 
-def _guards(route: RouteContext) -> list[Callable[..., Any]]:
-    """The permission-declaring dependencies of a route, however deep."""
-    found, stack = [], [route.dependant]
-    while stack:
-        dependant = stack.pop()
-        if dependant.call is not None and hasattr(dependant.call, PERMISSION_ATTR):
-            found.append(dependant.call)
-        stack.extend(dependant.dependencies)
-    return found
-
-
 def _routes(platform: Platform) -> list[tuple[RouteContext, Callable[..., Any]]]:
     """Every route of the app (routers included, with their prefixes) and its single guard;
     fails naming each route without one (so an unguarded route added later fails here)
@@ -123,7 +113,7 @@ def _routes(platform: Platform) -> list[tuple[RouteContext, Callable[..., Any]]]
         if not isinstance(route.original_route, APIRoute):
             unguarded.append(f"{route.path} (not an APIRoute)")
             continue
-        guards = _guards(route)
+        guards = route_guards(route)
         if len(guards) != 1:
             unguarded.append(f"{sorted(route.methods)} {route.path}: {len(guards)} guards")
             continue
@@ -166,7 +156,14 @@ def test_every_route_declares_exactly_one_permission(server: RunningServer) -> N
     assert len(routes) >= 30
     assert {"alarms:ack", "users:admin", "tokens:admin", "audit:read", PUBLIC} <= permissions
     public = sorted(str(r.path) for r, g in routes if getattr(g, PERMISSION_ATTR) == PUBLIC)
-    assert public == ["/healthz", "/signin", "/signin", "/signout"]
+    assert public == [
+        "/healthz",
+        "/signin",
+        "/signin",
+        "/signin/oidc",
+        "/signin/oidc/callback",
+        "/signout",
+    ]
 
 
 def test_every_route_refuses_an_anonymous_caller(server: RunningServer) -> None:

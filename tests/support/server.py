@@ -92,9 +92,14 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 30.0) ->
 
 @contextmanager
 def running_server(
-    tmp_path: Path, plant_yaml: str = SMALL_PLANT, *, feed: Feed | None = None
+    tmp_path: Path,
+    plant_yaml: str = SMALL_PLANT,
+    *,
+    feed: Feed | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningServer]:
-    """Serve a platform for ``plant_yaml``; ``feed`` runs on the server's loop as a source."""
+    """Serve a platform for ``plant_yaml``; ``feed`` runs on the server's loop as a source;
+    ``port`` when the plant file must know it (default: a free one)."""
     config = tmp_path / "plantos.yaml"
     config.write_text(plant_yaml)
     platform = Platform(Settings(config=config, data_dir=tmp_path / "data"))
@@ -109,7 +114,7 @@ def running_server(
     platform.add_source(note_loop())
     if feed is not None:
         platform.add_source(feed(platform))
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(platform),

@@ -98,7 +98,7 @@ values: Any = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(
     st.dictionaries(
-        st.sampled_from(["zones", "conduits", "writable", "core_zone", "other"]), values,
+        st.sampled_from(["zones", "conduits", "writable", "core_zone", "oidc", "other"]), values,
         max_size=4,
     )
 )  # fmt: skip

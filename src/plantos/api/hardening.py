@@ -106,5 +106,8 @@ def rate_limit(request: Request, door: str) -> None:
 
 
 def install_hardening(app: FastAPI) -> None:
+    from plantos.api.fail_closed import FailClosed  # it needs auth, which needs this module
+
     app.state.limits = Limits()
+    app.add_middleware(FailClosed)
     app.add_middleware(Hardening)

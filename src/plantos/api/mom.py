@@ -78,7 +78,7 @@ async def put_product(
     request: Request,
     product_id: str,
     body: ProductRequest,
-    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+    _: object = require("masterdata:write", scope_from=ENTERPRISE_WIDE),
 ) -> dict[str, Any]:
     """Add or replace a product; its routing must exist or come with it."""
     product = Product(product_id, body.name or product_id, body.routing, body.counting)
@@ -102,7 +102,7 @@ async def put_routing(
     request: Request,
     routing_id: str,
     body: RoutingRequest,
-    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+    _: object = require("masterdata:write", scope_from=ENTERPRISE_WIDE),
 ) -> dict[str, Any]:
     """Add or replace a routing: operations in order, each with its eligible assets."""
     routing = _routing(routing_id, body)
@@ -134,7 +134,7 @@ async def changeovers(
 async def put_changeovers(
     request: Request,
     body: ChangeoversRequest,
-    _: object = require("orders:write", scope_from=ENTERPRISE_WIDE),
+    _: object = require("masterdata:write", scope_from=ENTERPRISE_WIDE),
 ) -> dict[str, Any]:
     """Replace every changeover, all or none."""
     new = [Changeover(c.asset, c.from_product, c.to_product, c.setup_s) for c in body.changeovers]

@@ -21,6 +21,7 @@ PERMISSIONS: Final = READ | {
     "oee:reason",
     "orders:write",
     "orders:count",
+    "masterdata:write",
     "schedule:write",
     "workorders:write",
     "quality:write",
@@ -32,26 +33,20 @@ PERMISSIONS: Final = READ | {
     "users:admin",
     "tokens:admin",
 }
-"""Every permission a route may ask for. Domains still to come (orders, schedule, work
-orders, quality) are named here already, so their routes only need to use them."""
+"""Every permission a route may ask for. The operations domains (orders and their counts,
+products and routings, the schedule, work orders, quality) are named here already, so
+their routes only need to use them."""
 
 ROLES: Final[dict[str, frozenset[str]]] = {
     "viewer": READ,
     "operator": READ | {"alarms:ack", "alarms:shelve", "oee:reason", "orders:count"},
     "maintenance": READ | {"alarms:ack", "oee:reason", "workorders:write"},
     "quality": READ | {"alarms:ack", "quality:write"},
-    "planner": READ | {"orders:write", "orders:count", "schedule:write"},
+    "planner": READ | {"orders:write", "orders:count", "schedule:write", "masterdata:write"},
     "engineer": READ
-    | {
-        "alarms:ack",
-        "alarms:shelve",
-        "oee:reason",
-        "system:read",
-        "system:write",
-        "ot:write",
-        "ot:approve",
-    },
-    "integration": READ | {"system:read", "orders:write"},
+    | {"alarms:ack", "alarms:shelve", "oee:reason", "orders:count", "masterdata:write"}
+    | {"system:read", "system:write", "ot:write", "ot:approve"},
+    "integration": READ | {"system:read", "orders:write", "orders:count"},
     "admin": PERMISSIONS,
 }
 """Role to permissions. ``engineer`` may write into OT (through a conduit) and approve

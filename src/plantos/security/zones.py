@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
+from plantos.security.oidc import OidcSettings
 from plantos.security.scope import covers
 
 _ID = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
@@ -74,7 +75,23 @@ class WritableSpec(_Strict):
         return self
 
 
+class OidcSpec(_Strict):
+    """An OpenID Connect provider for signing in (see :mod:`plantos.security.oidc`)."""
+
+    issuer: str = Field(pattern=r"^https?://[^\s]+$")
+    client_id: str = Field(min_length=1)
+    redirect_url: str = Field(pattern=r"^https?://[^\s]+/signin/oidc/callback$")
+    client_secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    role_claim: str = "plantos_role"
+    scope_claim: str = "plantos_scope"
+    label: str = "Sign in with your company account"
+
+    def settings(self) -> OidcSettings:
+        return OidcSettings(**self.model_dump())
+
+
 class SecuritySpec(_Strict):
+    oidc: OidcSpec | None = None
     core_zone: str = "dmz"
     zones: dict[str, ZoneSpec] = Field(default_factory=dict)
     conduits: list[ConduitSpec] = Field(default_factory=list)

@@ -19,6 +19,7 @@ from plantos.ui import (
     pages,
     session,
 )
+from plantos.ui.oidc_pages import router as oidc_router
 from plantos.ui.render import STATIC_DIR
 
 
@@ -33,4 +34,5 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(mom_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(ot_pages.router)
+    app.include_router(oidc_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -98,8 +98,8 @@ def _signed_in(request: Request) -> bool:
     return True
 
 
-def _start_session(request: Request, session: str) -> Response:
-    response = RedirectResponse("/", status_code=303)
+def set_session_cookie(response: Response, request: Request, session: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Strict, Secure over TLS, 12 hours."""
     response.set_cookie(
         SESSION_COOKIE,
         session,
@@ -109,17 +109,22 @@ def _start_session(request: Request, session: str) -> Response:
         samesite="strict",
         secure=_secure(request),
     )
-    _clear_cookie(response, request, LOGIN_COOKIE)
     response.headers["Cache-Control"] = "no-store"
+
+
+def _start_session(request: Request, session: str) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, request, session)
+    _clear_cookie(response, request, LOGIN_COOKIE)
     return response
 
 
 def _signin_page(request: Request, reason: str, *, status_code: int = 401) -> HTMLResponse:
     """The sign-in page with a fresh double-submit token in a cookie and in the form."""
     login = secrets.token_urlsafe(24)
-    response = page(
-        request, "signin.html", {"reason": reason, "login": login}, status_code=status_code
-    )
+    spec = platform_of(request).ot_writes.zoning.spec.oidc
+    context = {"reason": reason, "login": login, "oidc": spec.label if spec else None}
+    response = page(request, "signin.html", context, status_code=status_code)
     response.set_cookie(
         LOGIN_COOKIE, login, max_age=3600, path="/signin", httponly=True, samesite="strict",
         secure=_secure(request),
