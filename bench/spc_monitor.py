@@ -203,9 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             "outside the timing: b/d is the bank's speed-up over it.",
             f"- Real time: samples/s divided by the {args.tags:,} samples/s the characteristics "
             f"produce. Goal {GOAL:.0f}{common.TIMES}: the slowest case here is "
-            f"{worst:,.0f}{common.TIMES}, which {verdict} it. Most of (a)'s time goes into "
-            "building events: the drifting tenth of the characteristics fires on nearly "
-            "every point.",
+            f"{worst:,.0f}{common.TIMES}, which {verdict} it. The machine is shared (load average "
+            "above): a busy machine lowers every rate, the ratios much less.",
         ]
     )
     common.publish("spc-monitor", md, skip=args.no_doc)

@@ -265,3 +265,42 @@ def test_a_state_column_gives_each_state_its_own_expectation(tmp_path: Path) -> 
         assert len(rows) == 600 and any(r["score"] for r in rows[240:])
     code, output = detect(*common, "--state-column", "gear", "--output", str(tmp_path / "x.csv"))
     assert code == 1 and "no state column 'gear'" in " ".join(output.split())
+
+
+TEP = SHARED_DATA / "anomaly" / "tep"
+
+
+def tep_csv(path: Path, run: str) -> Path:
+    """``d00.dat`` (normal, stored transposed) followed by a test run, 3 minutes a row."""
+    from datetime import datetime, timedelta
+
+    import numpy as np
+
+    train = np.loadtxt(TEP / "d00.dat").T
+    rows = np.vstack([train, np.loadtxt(TEP / run)])
+    start = datetime(2024, 1, 1)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["time", *(f"x{j + 1}" for j in range(rows.shape[1]))])
+        for i, r in enumerate(rows):
+            stamp = (start + timedelta(minutes=3 * i)).isoformat()
+            w.writerow([stamp, *(f"{v:.6g}" for v in r)])
+    return path
+
+
+@pytest.mark.skipif(not TEP.exists(), reason="Tennessee Eastman data not found")
+@pytest.mark.parametrize(("run", "flagged"), [("d00_te.dat", False), ("d01_te.dat", True)])
+def test_tennessee_eastman_normal_run_is_quiet_and_a_fault_is_flagged_after_onset(
+    tmp_path: Path, run: str, flagged: bool
+) -> None:
+    src = tep_csv(tmp_path / "tep.csv", run)
+    out = tmp_path / "scores.csv"
+    code, output = detect(
+        "--input", str(src), "--time-column", "time", "--train-until", "2024-01-02T01:00:00",
+        "--output", str(out),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "sampling step 3m, feature window 12 rows" in " ".join(output.split())
+    flags = [int(r["flag"]) for r in read_scores(out)][500:]
+    assert not any(flags[:160])  # the fault starts at row 161 of a test run
+    assert (sum(flags[160:]) > 600) is flagged

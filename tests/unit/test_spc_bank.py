@@ -29,7 +29,12 @@ def limits_for(chart: ChartKind, k: int) -> ControlLimits:
 
 
 def sample_batches(
-    chart: ChartKind, tags: int, seconds: int, seed: int, batch_s: list[int]
+    chart: ChartKind,
+    tags: int,
+    seconds: int,
+    seed: int,
+    batch_s: list[int],
+    late_share: float = 0.01,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Per batch: characteristic, ts, value, quality, interleaved as a bus delivers them,
     with drifts, Bad and NaN samples and the odd late one."""
@@ -46,7 +51,7 @@ def sample_batches(
     value[rng.random(len(sec)) < 0.02] = np.nan
     codes = np.where(rng.random(len(sec)) < 0.02, quality.BAD, quality.GOOD).astype(np.uint32)
     ts = T0 + sec * NS + rng.integers(0, 1000, len(sec))
-    late = rng.random(len(sec)) < 0.01
+    late = rng.random(len(sec)) < late_share
     ts = np.where(late, ts - 3 * NS, ts)
     out, start, i = [], 0, 0
     while start < seconds:
@@ -102,11 +107,18 @@ def per_subject(events: list[Event]) -> dict[str, list[Event]]:
     seed=st.integers(0, 2**16),
     batch_s=st.lists(st.integers(1, 40), min_size=1, max_size=4),
     rules=st.sets(st.integers(1, 8), min_size=1).map(frozenset),
+    late_share=st.sampled_from([0.0, 0.02]),  # every stream in order, or some samples late
 )
 def test_the_bank_gives_the_events_of_one_monitor_per_characteristic(
-    chart: ChartKind, tags: int, seconds: int, seed: int, batch_s: list[int], rules: frozenset[int]
+    chart: ChartKind,
+    tags: int,
+    seconds: int,
+    seed: int,
+    batch_s: list[int],
+    rules: frozenset[int],
+    late_share: float,
 ) -> None:
-    batches = sample_batches(chart, tags, seconds, seed, batch_s)
+    batches = sample_batches(chart, tags, seconds, seed, batch_s, late_share)
     expected = by_monitors(chart, tags, batches, rules)
     got = by_bank(chart, tags, batches, rules)
     assert per_subject(got) == per_subject(expected)

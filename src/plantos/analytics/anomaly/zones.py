@@ -197,12 +197,16 @@ class ZoneSeverity:
 
 
 def span_of(central: TimeEstimate, other: TimeEstimate) -> TimeEstimate:
-    """``central``'s estimate with an interval spanning both (the other's when it has none)."""
-    if central.time_s is None:
-        return other
-    if other.time_s is None:
-        return central
-    lows = [t for t in (central.low_s, other.low_s) if t is not None]
-    highs = (central.high_s, other.high_s)
-    high = None if None in highs else max(t for t in highs if t is not None)
-    return TimeEstimate(central.time_s, min(lows) if lows else None, high)
+    """``central``'s estimate (the other's when it has none) with an interval spanning both.
+
+    A model whose slope may be zero or rising (no central estimate, an early end) still
+    widens the interval: its early end counts, and the late end is open.
+    """
+    models = [e for e in (central, other) if e.time_s is not None or e.low_s is not None]
+    if not models:
+        return NONE
+    time_s = central.time_s if central.time_s is not None else other.time_s
+    lows = [e.low_s for e in models if e.low_s is not None]
+    highs = [e.high_s for e in models]
+    high = None if None in highs else max(h for h in highs if h is not None)
+    return TimeEstimate(time_s, min(lows) if lows else None, high)

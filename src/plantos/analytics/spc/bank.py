@@ -122,20 +122,7 @@ class SpcBank:
     ) -> npt.NDArray[np.bool_]:
         """Which samples count: not late for their characteristic, not Bad, finite."""
         n = len(self.tags)
-        present = np.unique(c)
-        # The newest timestamp seen before each sample of its characteristic, by a running
-        # maximum over (characteristic, rank of time) keys: earlier characteristics' keys
-        # are all smaller, so the maximum never leaks from one characteristic into the next.
-        allc = np.concatenate((present, c))
-        allt = np.concatenate((self._last_ts[present], t))
-        first = np.argsort(allc, kind="stable")
-        _, rank = np.unique(allt, return_inverse=True)
-        key = allc[first].astype(np.int64) * (len(allt) + 1) + rank[first]
-        seen = np.maximum.accumulate(key)
-        is_sample = first >= len(present)
-        before = np.concatenate((key[:1], seen[:-1]))  # the running maximum before each
-        late = np.empty(len(c), dtype=bool)
-        late[first[is_sample] - len(present)] = (key < before)[is_sample]
+        late = self._late(c, t)
         bad = quality.is_bad(codes) & ~late
         invalid = ~np.isfinite(v)
         if not self.chart.is_variables:
@@ -150,6 +137,30 @@ class SpcBank:
             self._last_ts = np.maximum(self._last_ts, newest)
         out: npt.NDArray[np.bool_] = ~(late | bad | invalid)
         return out
+
+    def _late(self, c: IntArray, t: TsArray) -> npt.NDArray[np.bool_]:
+        """Samples older than one already seen of their characteristic (``c`` sorted)."""
+        if not len(c):
+            return np.zeros(0, dtype=bool)
+        starts = np.flatnonzero(np.diff(c, prepend=c[0] - 1))
+        steps_ok = (c[1:] != c[:-1]) | (t[1:] >= t[:-1])
+        if steps_ok.all() and (t[starts] >= self._last_ts[c[starts]]).all():
+            return np.zeros(len(c), dtype=bool)  # the usual case: every stream in order
+        # The newest timestamp seen before each sample of its characteristic, by a running
+        # maximum over (characteristic, rank of time) keys: earlier characteristics' keys
+        # are all smaller, so the maximum never leaks from one characteristic into the next.
+        present = c[starts]
+        allc = np.concatenate((present, c))
+        allt = np.concatenate((self._last_ts[present], t))
+        first = np.argsort(allc, kind="stable")
+        _, rank = np.unique(allt, return_inverse=True)
+        key = allc[first].astype(np.int64) * (len(allt) + 1) + rank[first]
+        seen = np.maximum.accumulate(key)
+        is_sample = first >= len(present)
+        before = np.concatenate((key[:1], seen[:-1]))  # the running maximum before each
+        late = np.empty(len(c), dtype=bool)
+        late[first[is_sample] - len(present)] = (key < before)[is_sample]
+        return late
 
     def _subgroups(
         self, c: IntArray, t: TsArray, v: FloatArray
