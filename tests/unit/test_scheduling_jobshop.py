@@ -157,3 +157,10 @@ def test_large_instances_go_through_tabu_search_then_cp_sat() -> None:
     schedule = solve_jobshop(shop, time_limit_s=2)
     assert violations(shop, schedule) == []
     assert schedule.makespan <= dispatch_jobshop(shop).makespan
+
+
+def test_zero_durations_are_scheduled() -> None:
+    shop = parse_jsplib("2 2\n0 0 1 4\n1 3 0 0\n")
+    for schedule in (dispatch_jobshop(shop), solve_jobshop(shop, time_limit_s=2)):
+        assert violations(shop, schedule) == []
+        assert schedule.makespan == 7  # machine 1 carries 4 + 3

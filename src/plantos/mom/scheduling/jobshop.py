@@ -62,8 +62,10 @@ def dispatch_jobshop(shop: JobShop) -> JobShopSchedule:
         first = min(open_jobs, key=lambda j: earliest[j] + shop.jobs[j][position[j]][1])
         machine, duration = shop.jobs[first][position[first]]
         cutoff = earliest[first] + duration
-        conflict = [
-            j for j in open_jobs if shop.jobs[j][position[j]][0] == machine and earliest[j] < cutoff
+        conflict = [  # the first-ending operation belongs to it even when it takes no time
+            j
+            for j in open_jobs
+            if shop.jobs[j][position[j]][0] == machine and (earliest[j] < cutoff or j == first)
         ]
         j = max(conflict, key=lambda c: (remaining[c], -shop.jobs[c][position[c]][1], -c))
         machine, duration = shop.jobs[j][position[j]]
