@@ -20,9 +20,9 @@ from plantos.mom.scheduling.jsplib import JobShop
 from plantos.mom.scheduling.tabu import tabu_search
 
 # The tabu search gets a share of the time limit growing with the instance: CP-SAT
-# closes instances of up to about 100 operations best by itself, local search gains
-# most per second on larger ones (measured on the JSPLIB instances, 10 s, 2 cores).
-TABU_FROM_OPERATIONS = 100
+# does best by itself up to about 150 operations, local search gains most per second
+# on larger ones (measured on the JSPLIB instances, 10 s, 2 cores).
+TABU_FROM_OPERATIONS = 150
 TABU_FULL_SHARE_AT = 200
 TABU_MAX_SHARE = 0.7
 
