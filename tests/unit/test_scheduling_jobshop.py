@@ -153,7 +153,14 @@ def test_tabu_search_is_never_worse_than_its_start_and_stays_feasible(seed: int)
 
 
 def test_large_instances_go_through_tabu_search_then_cp_sat() -> None:
-    shop = random_shop(15, 10, 9)  # 150 operations: the tabu search gets part of the time
+    shop = random_shop(20, 10, 9)  # 200 operations: the tabu search gets part of the time
     schedule = solve_jobshop(shop, time_limit_s=2)
     assert violations(shop, schedule) == []
     assert schedule.makespan <= dispatch_jobshop(shop).makespan
+
+
+def test_zero_durations_are_scheduled() -> None:
+    shop = parse_jsplib("2 2\n0 0 1 4\n1 3 0 0\n")
+    for schedule in (dispatch_jobshop(shop), solve_jobshop(shop, time_limit_s=2)):
+        assert violations(shop, schedule) == []
+        assert schedule.makespan == 7  # machine 1 carries 4 + 3

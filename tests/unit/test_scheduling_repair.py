@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter
 
 from plantos.mom.scheduling import (
@@ -16,6 +17,9 @@ from plantos.mom.scheduling import (
     diff,
     solve,
 )
+from plantos.mom.scheduling.evaluate import violations
+from plantos.mom.scheduling.instance import Instance
+from plantos.mom.scheduling.polish import restore_previous
 from plantos.mom.scheduling.synthetic import synthetic_problem
 
 OUTAGE_S = 6 * 3600
@@ -80,3 +84,41 @@ def test_diff_lists_moves_etas_and_late_orders() -> None:
     assert change.etas == {"A": now + 20, "B": now + 10}
     assert change.late_orders == ("A",)
     assert plan.moved == 2
+
+
+def test_polish_returns_needlessly_moved_operations_and_only_those() -> None:
+    now = 2_000_000
+    jobs = tuple(
+        Job(
+            o,
+            (Operation(o, 0, (AssetOption("m1", 0, 10), AssetOption("m2", 0, 10))),),
+            now,
+            now + 100,
+        )
+        for o in ("A", "B")
+    )
+    previous = (Assignment("A", 0, "m1", now, now + 10), Assignment("B", 0, "m2", now, now + 10))
+    problem = Problem(
+        now_s=now,
+        jobs=jobs,
+        assets=("m1", "m2"),
+        unavailable={"m2": ((now, now + 5),)},  # B cannot stay; A can
+        previous=previous,
+    )
+    instance = Instance(problem)
+    shuffled = {
+        ("A", 0): Assignment("A", 0, "m2", now + 5, now + 15),
+        ("B", 0): Assignment("B", 0, "m1", now, now + 10),
+    }
+    assert violations(instance, shuffled) == []
+    polished = restore_previous(instance, shuffled, deadline=time.perf_counter() + 5)
+    assert violations(instance, polished) == []
+    # A back on m1 would overlap B there, so nothing can return without B moving first
+    assert polished == shuffled
+    freed = {  # m1 is empty now: A can go back, B cannot (m2 closed at its old start)
+        ("A", 0): Assignment("A", 0, "m2", now + 15, now + 25),
+        ("B", 0): Assignment("B", 0, "m2", now + 5, now + 15),
+    }
+    polished = restore_previous(instance, freed, deadline=time.perf_counter() + 5)
+    assert polished[("A", 0)] == previous[0]
+    assert polished[("B", 0)] == freed[("B", 0)]

@@ -72,15 +72,17 @@ def violations(instance: Instance, assignments: Mapping[Key, Assignment]) -> lis
     if problems:
         return problems
     for a in assignments.values():
-        problems += _operation_rules(instance, a, assignments)
+        problems += operation_violations(instance, a, assignments)
     for asset in instance.problem.assets:
-        problems += _asset_rules(instance, asset, assignments)
+        problems += asset_violations(instance, asset, assignments)
     return problems
 
 
-def _operation_rules(
+def operation_violations(
     instance: Instance, a: Assignment, assignments: Mapping[Key, Assignment]
 ) -> list[str]:
+    """The rules of one operation: eligible asset, not too early, after its predecessor,
+    outside closed time; pinned operations exactly where pinned."""
     info, name = instance.ops[a.key], f"{a.order_id}/{a.index}"
     pinned = instance.pinned.get(a.key)
     if pinned is not None:
@@ -99,7 +101,7 @@ def _operation_rules(
     return out
 
 
-def _asset_rules(
+def asset_violations(
     instance: Instance, asset: str, assignments: Mapping[Key, Assignment]
 ) -> list[str]:
     """No overlap on the asset (blocks of fixed work included), and each operation as long

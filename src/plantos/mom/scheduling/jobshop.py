@@ -20,9 +20,9 @@ from plantos.mom.scheduling.jsplib import JobShop
 from plantos.mom.scheduling.tabu import tabu_search
 
 # The tabu search gets a share of the time limit growing with the instance: CP-SAT
-# closes instances of up to about 100 operations best by itself, local search gains
-# most per second on larger ones (measured on the JSPLIB instances, 10 s, 2 cores).
-TABU_FROM_OPERATIONS = 100
+# does best by itself up to about 150 operations, local search gains most per second
+# on larger ones (measured on the JSPLIB instances, 10 s, 2 cores).
+TABU_FROM_OPERATIONS = 150
 TABU_FULL_SHARE_AT = 200
 TABU_MAX_SHARE = 0.7
 
@@ -62,8 +62,10 @@ def dispatch_jobshop(shop: JobShop) -> JobShopSchedule:
         first = min(open_jobs, key=lambda j: earliest[j] + shop.jobs[j][position[j]][1])
         machine, duration = shop.jobs[first][position[first]]
         cutoff = earliest[first] + duration
-        conflict = [
-            j for j in open_jobs if shop.jobs[j][position[j]][0] == machine and earliest[j] < cutoff
+        conflict = [  # the first-ending operation belongs to it even when it takes no time
+            j
+            for j in open_jobs
+            if shop.jobs[j][position[j]][0] == machine and (earliest[j] < cutoff or j == first)
         ]
         j = max(conflict, key=lambda c: (remaining[c], -shop.jobs[c][position[c]][1], -c))
         machine, duration = shop.jobs[j][position[j]]

@@ -11,7 +11,9 @@ hinted with the heuristic plan best for it (lowest weighted tardiness, then fewe
 moves) among the dispatcher's and two repairs of the previous plan, and bounded by
 its tardiness. When CP-SAT finds nothing in time, or nothing as good on weighted
 tardiness, the best heuristic plan is returned: ``solve`` is never worse than
-``dispatch`` on weighted tardiness.
+``dispatch`` on weighted tardiness. Unless CP-SAT proved the plan optimal, a last
+pass puts operations of the previous plan back where they were whenever that costs
+neither tardiness nor makespan.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from plantos.mom.scheduling.dispatch import edd_schedule, repair_schedules
 from plantos.mom.scheduling.evaluate import make_plan, score
 from plantos.mom.scheduling.instance import Instance, Key
 from plantos.mom.scheduling.model import SchedulingModel
+from plantos.mom.scheduling.polish import restore_previous
 from plantos.mom.scheduling.problem import Assignment, Plan, Problem
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,9 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, workers: int = 2) -> 
     if time_limit_s <= 0 or workers < 1:
         raise ValueError(f"time_limit_s={time_limit_s} and workers={workers} must be positive")
     started = time.perf_counter()
-    deadline = started + time_limit_s * 0.95  # room to build the plan after the last stage
+    end = started + time_limit_s * 0.95  # room to build the plan after the last step
+    # with a previous plan, the last tenth of the budget goes to the stability polish
+    deadline = started + time_limit_s * (0.85 if problem.previous else 0.95)
     instance = Instance(problem)
     candidates = [edd_schedule(instance)]
     if problem.previous:
@@ -53,13 +58,13 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, workers: int = 2) -> 
     # the first stage ranks by tardiness then moves, so hint what is best for it
     first = min(candidates, key=lambda c: _tardiness_then_moves(instance, c))
     found, optimal = _stages(instance, first, deadline=deadline, workers=workers)
+    solver, status = "cp-sat", "optimal" if optimal else "feasible"
     if found is None or score(instance, found)[0] > score(instance, heuristic)[0]:
         log.info("CP-SAT found no plan as good as dispatch in %.1f s", time_limit_s)
-        return make_plan(
-            instance, heuristic, solver="dispatch", status="heuristic", started=started
-        )
-    status = "optimal" if optimal else "feasible"
-    return make_plan(instance, found, solver="cp-sat", status=status, started=started)
+        found, solver, status = heuristic, "dispatch", "heuristic"
+    if problem.previous and status != "optimal":
+        found = restore_previous(instance, found, deadline=end)
+    return make_plan(instance, found, solver=solver, status=status, started=started)
 
 
 def _stages(
