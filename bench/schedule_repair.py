@@ -5,7 +5,8 @@ Then the busiest asset of that plan goes down for eight hours from now, and thre
 contenders plan again on the same problem:
 
 (a) PlantOS ``solve`` with the published plan as ``previous`` (repair): stability
-    breaks ties, the plan repaired by the dispatcher is the first hint;
+    breaks ties, the published plan repaired by the dispatcher is the first hint, a
+    last pass returns moved operations that need not have moved;
 (b) PlantOS ``solve`` from scratch (no previous plan), same time limit;
 (c) the dispatching heuristic alone (earliest due date, first free slot).
 
@@ -134,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             f"from `solve` with {args.publish_limit:g} s; then the asset busiest in it goes "
             f"down for {OUTAGE_S // 3600} h from now. (a) and (b) run `solve` with a "
             f"{args.time_limit:g} s limit and 2 threads; every plan is checked feasible rule by "
-            "rule. Moved: operations whose asset or start differ from the published plan.",
+            "rule. Moved: operations whose asset or start differ from the published plan. "
+            "The published plan and both solves are time-limited parallel searches, so the "
+            "figures vary from run to run; the dispatcher's do not.",
             "",
             common.markdown_table(header, rows, align="lrllrrrrl"),
             "",
