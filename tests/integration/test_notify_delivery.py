@@ -6,25 +6,15 @@ gets each notification once; station notifications wait for a person's acknowled
 from __future__ import annotations
 
 import asyncio
-import json
-import ssl
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
 
 from plantos.core.clock import ManualClock, WallClock
 from plantos.integration.channels.retry import RetryPolicy
-from plantos.integration.channels.signature import SIGNATURE_HEADER, verify_signature
 from plantos.integration.channels.smtp import SmtpChannel
 from plantos.integration.channels.webhook import WebhookChannel
 from plantos.integration.notify import store
@@ -33,74 +23,16 @@ from plantos.integration.notify.dispatcher import Dispatcher
 from plantos.integration.notify.routing import Notice, Router
 from plantos.integration.notify.store import NotificationError
 from plantos.mom.store import open_engine, resolve_url, upgrade
-from tests.support.certs import make_ca, make_server_certificate
 from tests.support.mom_db import mom_database
 from tests.support.mosquitto import free_port
+from tests.support.receivers import SECRET, Mailbox, Receiver, mail_server, serving
 
 pytestmark = pytest.mark.timeout(90)
 
 NS = 1_000_000_000
 T0 = 1_767_225_600 * NS
-SECRET = b"notification-test-secret-0123456789"
 LINE = "plant-a/machining/line-1"
 ASSET = f"{LINE}/cnc-07"
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        self.received.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-class Receiver:
-    """A webhook receiver that checks signatures and books each idempotency key once."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.effects: dict[str, dict[str, Any]] = {}
-        self.requests = 0
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                ok = verify_signature(
-                    SECRET, body, self.headers.get(SIGNATURE_HEADER, ""), now_s=time.time()
-                )
-                if ok:
-                    document = json.loads(body)
-                    with receiver.lock:
-                        receiver.requests += 1
-                        receiver.effects.setdefault(document["id"], document)
-                self.send_response(200 if ok else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-
-@contextmanager
-def serving(receiver: Receiver, port: int) -> Iterator[None]:
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("127.0.0.1", port), receiver.handler())
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -114,19 +46,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
 
 @pytest.fixture
 def mail(tmp_path: Path) -> Iterator[tuple[Mailbox, int, Path]]:
-    ca_file, ca_key, ca_cert = make_ca(tmp_path, "mail-ca")
-    cert, key = make_server_certificate(tmp_path, ca_key, ca_cert)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(
-        mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
-    )
-    controller.start()
-    try:
-        yield mailbox, port, ca_file
-    finally:
-        controller.stop()
+    with mail_server(tmp_path) as running:
+        yield running
 
 
 ROUTER = Router(
