@@ -37,7 +37,7 @@ def test_defaults_and_the_demo_plant(demo_plant_path: Path) -> None:
     assert maintenance_policy(demo).auto_approve_up_to == 4
     config = notification_config(demo)
     assert [c.name for c in config.channels] == ["maintenance-mail", "maintenance-hook"]
-    assert [r.to for r in config.rules] == [["station"], ["maintenance"]]
+    assert [r.to for r in config.rules] == [["station"], ["maintenance"], ["maintenance"]]
 
 
 def test_bad_maintenance_settings_are_named_with_their_line() -> None:
