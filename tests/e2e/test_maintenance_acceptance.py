@@ -19,8 +19,7 @@ from tests.conftest import DEMO_PLANT, REPO
 
 pytestmark = pytest.mark.timeout(900)
 
-LINE = "plant-a/machining/line-1"
-CASES = [("cnc-03", 2)]
+CASES = [("plant-a/machining/line-1/cnc-03", 2)]
 """(CNC, seed) pairs checked in the suite; each run takes about a minute."""
 
 
@@ -28,11 +27,11 @@ def _ts(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-@pytest.mark.parametrize(("cnc", "seed"), CASES)
+@pytest.mark.parametrize(("asset", "seed"), CASES)
 def test_bearing_wear_becomes_one_work_order_alerts_and_a_blocked_window(
-    tmp_path: Path, cnc: str, seed: int
+    tmp_path: Path, asset: str, seed: int
 ) -> None:
-    asset = f"{LINE}/{cnc}"
+    line = asset.rsplit("/", 1)[0]
     report_file = tmp_path / "report.json"
     result = subprocess.run(
         [
@@ -57,7 +56,7 @@ def test_bearing_wear_becomes_one_work_order_alerts_and_a_blocked_window(
     assert _ts(order["window"]["end"]) <= failure_s
 
     kinds = {(n["channel"], n["station"]) for n in report["notifications"]}
-    assert ("station", LINE) in kinds
+    assert ("station", line) in kinds
     assert {"maintenance-mail", "maintenance-hook"} <= {c for c, _ in kinds}
     assert {n["asset"] for n in report["notifications"]} == {asset}
 
