@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from plantos.ui import alarm_pages, analytics_pages, mom_pages, pages, session
+from plantos.ui import alarm_pages, analytics_pages, maintenance_pages, mom_pages, pages, session
 from plantos.ui.render import STATIC_DIR
 
 
@@ -23,4 +23,5 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(alarm_pages.router)
     app.include_router(analytics_pages.router)
     app.include_router(mom_pages.router)
+    app.include_router(maintenance_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
