@@ -47,22 +47,25 @@ def test_bearing_wear_becomes_one_work_order_alerts_and_a_blocked_window(
     report = json.loads(report_file.read_text())
     failure_s = report["ground_truth"][0]["functional_failure_ns"] / 1e9
 
+    summary = json.dumps(
+        {k: report[k] for k in ("work_orders", "notifications", "loop_reactions")}, default=str
+    )[:4000]
     (order,) = report["work_orders"]
     assert (order["asset"], order["kind"], order["failure_mode"]) == (asset, "predictive", "VIB")
     assert _ts(order["opened"]) <= failure_s - 2 * 3600
     assert order["evidence"] and order["evidence"][0]["features"]
     assert "last_service" in order and isinstance(order["affected_orders"], list)
-    assert order["state"] == "scheduled" and order["window"] is not None
+    assert order["state"] == "scheduled" and order["window"] is not None, summary
     assert _ts(order["window"]["end"]) <= failure_s
 
     kinds = {(n["channel"], n["station"]) for n in report["notifications"]}
     assert ("station", line) in kinds
-    assert {"maintenance-mail", "maintenance-hook"} <= {c for c, _ in kinds}
+    assert {"maintenance-mail", "maintenance-hook"} <= {c for c, _ in kinds}, summary
     assert {n["asset"] for n in report["notifications"]} == {asset}
 
     (reaction, *escalations) = report["loop_reactions"]
-    assert reaction["opened"] and not any(r["opened"] for r in escalations)
-    assert reaction["plan_id"] is not None and reaction["operations_in_window"] == 0
+    assert reaction["opened"] and not any(r["opened"] for r in escalations), summary
+    assert reaction["plan_id"] is not None and reaction["operations_in_window"] == 0, summary
     assert reaction["work_order_stored_ms"] > 0 and reaction["schedule_published_ms"] > 0
     change = [c for c in report["schedule_changes"] if c["trigger"] == "maintenance window"]
-    assert change and change[0]["asset"] == asset
+    assert change and change[0]["asset"] == asset, report["schedule_changes"]
