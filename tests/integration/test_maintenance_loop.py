@@ -248,3 +248,20 @@ def test_a_recently_closed_job_is_linked_as_a_repeat_and_healthy_machines_get_no
     )  # type: ignore[arg-type]
     assert rig.service.list(asset=CNC1) == []
     assert not [n for n in store.listing(rig.service.engine) if n.asset == CNC1]
+
+
+def test_a_window_moves_after_a_running_job_the_planner_cannot_move(rig: Rig) -> None:
+    rig.planner.replan("orders released", now_ns=T0)
+    rig.mom.create_orders([NewOrder("PO-RUN", "shaft", 100, T0 + 20 * 3600 * NS)])
+    rig.mom.transition("PO-RUN", "running", asset=CNC7)  # 100 min of work left on the machine
+    asyncio.run(rig.loop.handle(anomaly(AnomalyRaised, 60, low_h=6.0)))
+    for _ in range(2):
+        _, events = rig.planner.replan(TRIGGER, asset=CNC7, now_ns=T0 + 60 * NS)
+        (published,) = [e for e in events if e.kind == "ScheduleChanged"]
+        asyncio.run(rig.loop.handle(published))
+    reaction = rig.loop.reactions[-1]
+    assert reaction.window_moves == 1 and reaction.operations_in_window == 0
+    (order,) = rig.service.list()
+    running = [o for o in rig.mom.plans()[0].on_asset(CNC7) if o.order_id == "PO-RUN"]
+    assert order.window is not None and order.window.start_ns == running[0].end_s * NS
+    assert [k for k, _ in rig.triggers] == [TRIGGER, TRIGGER]

@@ -58,6 +58,8 @@ NS = 1_000_000_000
 BY = "loop:maintenance"
 TRIGGER = "maintenance window"
 REACTIONS_KEPT = 1000
+WINDOW_MOVES = 3
+"""How often one reaction moves its window after operations that stayed in it."""
 Anomaly = AnomalyRaised | AnomalyEscalated
 
 
@@ -78,6 +80,8 @@ class Reaction:
     schedule_published_ms: float | None = None
     plan_id: int | None = None
     operations_in_window: int | None = None
+    window_moves: int = 0
+    """Times the window moved after an operation the planner could not move."""
     started: float = field(default=0.0, repr=False)
 
 
@@ -241,7 +245,9 @@ class MaintenanceLoop:
 
     async def _published(self, change: ScheduleChanged) -> None:
         """A plan made after these windows were scheduled: record its latency and check
-        that no operation of it falls into a window."""
+        that no operation of it falls into a window. An operation the planner could not
+        move (the job running on the machine took longer than planned) moves the window
+        after it instead, and the plan is asked for again."""
         waiting, self._awaiting_plan = self._awaiting_plan, []
         if not waiting:
             return
@@ -251,13 +257,35 @@ class MaintenanceLoop:
         for reaction in waiting:
             reaction.schedule_published_ms = (now - reaction.started) * 1e3
             reaction.plan_id = change.plan_id
-            if plan is not None and reaction.window is not None:
-                start_s, end_s = reaction.window[0] // NS, reaction.window[1] // NS
-                reaction.operations_in_window = sum(
-                    1
-                    for o in plan.on_asset(reaction.asset)
-                    if o.start_s < end_s and start_s < o.end_s
-                )
+            if plan is None or reaction.window is None:
+                continue
+            start_s, end_s = reaction.window[0] // NS, reaction.window[1] // NS
+            inside = [
+                o for o in plan.on_asset(reaction.asset) if o.start_s < end_s and start_s < o.end_s
+            ]
+            reaction.operations_in_window = len(inside)
+            if inside and reaction.window_moves < WINDOW_MOVES:
+                after_ns = max(o.end_s for o in inside) * NS
+                length_ns = reaction.window[1] - reaction.window[0]
+                await self._move_window(reaction, Window(after_ns, after_ns + length_ns))
+
+    async def _move_window(self, reaction: Reaction, window: Window) -> None:
+        """Give ``reaction``'s work order ``window`` and ask for a plan that blocks it."""
+
+        def work(uow: MaintenanceUnitOfWork) -> bool:
+            order = uow.work_orders.get(reaction.work_order)
+            if order.state != "scheduled":
+                return False  # started, done or unscheduled meanwhile: nothing to block
+            order.propose_window(window, by=BY, at_ns=reaction.at_ns)
+            return True
+
+        moved, _ = await asyncio.to_thread(self.service.change, work)
+        if moved:
+            self.counters["windows_moved"] += 1
+            reaction.window_moves += 1
+            reaction.window = (window.start_ns, window.end_ns)
+            self._awaiting_plan.append(reaction)
+            self.replan(TRIGGER, reaction.asset)
 
     def blocked(self) -> dict[str, list[tuple[int, int]]]:
         """Scheduled and running windows per asset in seconds: what the planner closes."""
