@@ -81,4 +81,5 @@ def _reaction(r: Reaction) -> dict[str, Any]:
         "schedule_published_ms": round(published, 2) if published is not None else None,
         "plan_id": r.plan_id,
         "operations_in_window": r.operations_in_window,
+        "window_moves": r.window_moves,
     }
