@@ -18,8 +18,9 @@ from plantos.integration.channels.retry import RetryPolicy
 from plantos.integration.channels.smtp import SmtpChannel
 from plantos.integration.channels.webhook import WebhookChannel
 from plantos.integration.notify import store
-from plantos.integration.notify.config import Rule, Target
+from plantos.integration.notify.config import Escalation, Rule, Target
 from plantos.integration.notify.dispatcher import Dispatcher
+from plantos.integration.notify.escalation import Escalator
 from plantos.integration.notify.routing import Notice, Router
 from plantos.integration.notify.store import NotificationError
 from plantos.mom.store import open_engine, resolve_url, upgrade
@@ -160,3 +161,37 @@ def test_station_notification_is_acknowledged_once_by_a_person(engine: sa.Engine
     mail_row = next(n for n in store.listing(engine) if n.channel == "maintenance-mail")
     with pytest.raises(NotificationError, match="no station notification"):
         store.acknowledge(engine, mail_row.id, by="olga", at=at)
+
+
+def test_an_unacknowledged_station_notification_is_escalated_with_reminders(
+    engine: sa.Engine,
+) -> None:
+    queue(engine, notice())
+    clock = ManualClock(T0)
+    lead = [Target(channel="maintenance-mail", to="lead@acme.example")]
+    escalator = Escalator(
+        engine, Escalation(after_ns=900 * NS, to=["lead"], reminders=2), {"lead": lead}, clock=clock
+    )
+    assert escalator.run_once() == 0  # not waited long enough
+    clock.advance_to(T0 + 900 * NS)
+    assert escalator.run_once() == 1
+    assert escalator.run_once() == 0  # the next reminder is another 15 minutes away
+    (told,) = [n for n in store.listing(engine) if n.kind == "NotificationEscalated"]
+    assert (told.recipient, told.state, told.occurrences) == ("lead@acme.example", "queued", 1)
+    assert told.title.startswith(f"Not acknowledged at {LINE} (1)")
+    clock.advance_to(T0 + 1800 * NS)
+    assert escalator.run_once() == 1  # the reminder folds into the undelivered message
+    clock.advance_to(T0 + 2700 * NS)
+    assert escalator.run_once() == 0  # two in all
+    (told,) = [n for n in store.listing(engine) if n.kind == "NotificationEscalated"]
+    assert told.occurrences == 2
+
+
+def test_an_acknowledged_notification_is_not_escalated(engine: sa.Engine) -> None:
+    queue(engine, notice())
+    (station,) = store.listing(engine, station=LINE)
+    store.acknowledge(engine, station.id, by="olga", at=datetime(2026, 3, 2, tzinfo=UTC))
+    clock = ManualClock(T0 + 3600 * NS)
+    lead = {"lead": [Target(channel="maintenance-mail", to="lead@acme.example")]}
+    escalator = Escalator(engine, Escalation(900 * NS, ["lead"], 2), lead, clock=clock)
+    assert escalator.run_once() == 0

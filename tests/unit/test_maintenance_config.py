@@ -59,11 +59,13 @@ def test_rules_must_name_known_roles_and_roles_known_channels() -> None:
     maintenance: [{channel: nowhere, to: m@acme.example}]
   rules:
     - {to: [maintenance, planners]}
+  escalation: {after: 10m, to: [leads]}
 """
     messages = [m for _, m in problems("notifications", block)]
     assert messages == [
         "notifications.roles.maintenance[0]: unknown channel 'nowhere'",
         "notifications.rules[0].to: 'planners' is neither a role nor 'station'",
+        "notifications.escalation.to: 'leads' is not a role",
     ]
 
 

@@ -14,6 +14,7 @@ from plantos.integration.channels.base import Channel
 from plantos.integration.channels.config import build_channel
 from plantos.integration.notify.config import notification_config
 from plantos.integration.notify.dispatcher import Dispatcher
+from plantos.integration.notify.escalation import Escalator
 from plantos.integration.notify.routing import Router
 from plantos.loops.maintenance import MaintenanceLoop
 from plantos.mom.maintenance.policy import maintenance_policy
@@ -57,7 +58,14 @@ def install_maintenance(platform: Platform) -> Maintenance:
         except ConfigError as exc:
             unusable[spec.name] = f"channel {spec.name} is not usable: {exc}"
             log.warning("%s", unusable[spec.name])
-    dispatcher = Dispatcher(engine, channels, wall=wall, retry=config.retry, unusable=unusable)
+    escalator = (
+        Escalator(engine, config.escalation, config.roles, clock=platform.clock)
+        if config.escalation
+        else None
+    )
+    dispatcher = Dispatcher(
+        engine, channels, wall=wall, retry=config.retry, unusable=unusable, escalator=escalator
+    )
     loop = MaintenanceLoop(
         service=service,
         replan=platform.mom.trigger,

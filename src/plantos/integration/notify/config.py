@@ -11,6 +11,7 @@ notifications:
     - {kinds: [WorkOrderOpened], priority_at_most: 2, to: [maintenance, station]}
     - {kinds: [WorkOrderOpened], lines: [plant-a/machining/line-1], to: [station]}
   retry: {initial: 2s, max: 5m}
+  escalation: {after: 15m, to: [maintenance-lead], reminders: 2}   # optional
 ```
 ``to`` names roles or ``station`` (the operator station of the asset's line). A rule
 without ``kinds``, ``sites`` or ``lines`` matches all of them.
@@ -68,6 +69,23 @@ class _Retry(BaseModel):
         return value
 
 
+class _Escalation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after: str = "15m"
+    to: list[str] = Field(min_length=1)
+    """Roles told when a station notification waits unacknowledged for ``after``."""
+    reminders: int = Field(2, ge=1, le=20)
+    """How often they are told in all, ``after`` apart, while nobody acknowledges."""
+
+    @field_validator("after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration_ns(value) <= 0:
+            raise ValueError(f"a duration longer than zero is needed, not {value!r}")
+        return value
+
+
 class NotificationsSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,6 +93,14 @@ class NotificationsSection(BaseModel):
     roles: dict[str, list[Target]] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     retry: _Retry = Field(default_factory=_Retry)
+    escalation: _Escalation | None = None
+
+
+@dataclass(frozen=True)
+class Escalation:
+    after_ns: int
+    to: list[str]
+    reminders: int
 
 
 @dataclass(frozen=True)
@@ -83,6 +109,7 @@ class NotificationConfig:
     roles: dict[str, list[Target]]
     rules: list[Rule]
     retry: RetryPolicy
+    escalation: Escalation | None = None
 
 
 def notification_config(plant: Plant) -> NotificationConfig:
@@ -116,6 +143,13 @@ def notification_config(plant: Plant) -> NotificationConfig:
                     plant.source, locate(("notifications", "rules", i, "to", j)),
                     f"notifications.rules[{i}].to: {name!r} is neither a role nor 'station'",
                 ))  # fmt: skip
+    escalation = section.escalation
+    for j, name in enumerate(escalation.to if escalation else []):
+        if name not in section.roles:
+            problems.append(ConfigProblem(
+                plant.source, locate(("notifications", "escalation", "to", j)),
+                f"notifications.escalation.to: {name!r} is not a role",
+            ))  # fmt: skip
     if problems:
         raise ConfigError(problems)
     return NotificationConfig(
@@ -126,4 +160,9 @@ def notification_config(plant: Plant) -> NotificationConfig:
             initial_s=parse_duration_ns(section.retry.initial) / NS,
             max_s=parse_duration_ns(section.retry.max) / NS,
         ),
+        escalation=Escalation(
+            parse_duration_ns(escalation.after), escalation.to, escalation.reminders
+        )
+        if escalation
+        else None,
     )

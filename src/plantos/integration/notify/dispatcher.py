@@ -25,6 +25,7 @@ from plantos.core.clock import Clock
 from plantos.integration.channels.base import Channel, OutboundMessage, Outcome
 from plantos.integration.channels.retry import RetryPolicy, exhausted, retry_delay_s
 from plantos.integration.notify import store
+from plantos.integration.notify.escalation import Escalator
 from plantos.integration.notify.store import Notification
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Dispatcher:
         wall: Clock,
         retry: RetryPolicy,
         unusable: Mapping[str, str] | None = None,
+        escalator: Escalator | None = None,
         batch: int = 100,
     ) -> None:
         self.engine = engine
@@ -46,6 +48,8 @@ class Dispatcher:
         self.unusable = dict(unusable or {})
         """Configured channels that could not be built, with why: retried, not lost."""
         self.wall = wall
+        self.escalator = escalator
+        """Takes unacknowledged station notifications further, each round."""
         self.retry = retry
         self.batch = batch
         self.counters: Counter[str] = Counter()
@@ -55,7 +59,9 @@ class Dispatcher:
         return datetime.fromtimestamp(self.wall.now_ns() / 1e9, tz=UTC)
 
     async def run_once(self) -> int:
-        """One delivery round; the number of notifications it settled as delivered."""
+        """One round (escalations first, then deliveries); the number it delivered."""
+        if self.escalator is not None:
+            self.counters["escalated"] += await asyncio.to_thread(self.escalator.run_once)
         due = await asyncio.to_thread(store.due, self.engine, now=self._now(), limit=self.batch)
         by_channel: dict[str, list[Notification]] = defaultdict(list)
         for item in due:

@@ -53,6 +53,8 @@ class Notification:
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     last_error: str | None
+    escalations: int
+    escalated_ns: int | None
 
 
 def _of(row: sa.Row[Any]) -> Notification:
@@ -95,7 +97,7 @@ def queue(
                 n.insert().values(
                     id=new_id, created_ns=now_ns, channel=address.channel,
                     recipient=address.recipient, station=address.station, asset=notice.asset,
-                    kind=notice.kind, occurrences=1, attempts=0,
+                    kind=notice.kind, occurrences=1, attempts=0, escalations=0,
                     state="open" if address.channel == STATION else "queued", **fields,
                 )
             )  # fmt: skip

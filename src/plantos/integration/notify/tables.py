@@ -30,6 +30,8 @@ notifications = sa.Table(
     sa.Column("acknowledged_by", sa.String(200)),
     sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
+    sa.Column("escalations", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("escalated_ns", sa.BigInteger),
     sa.Index("ix_mom_notifications_state", "state", "next_attempt_at"),
     sa.Index("ix_mom_notifications_station", "station", "state"),
 )

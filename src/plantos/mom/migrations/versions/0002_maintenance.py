@@ -65,6 +65,8 @@ def upgrade() -> None:
         sa.Column("acknowledged_by", sa.String(200)),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True)),
         sa.Column("last_error", sa.Text),
+        sa.Column("escalations", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("escalated_ns", sa.BigInteger),
     )
     op.create_index("ix_mom_notifications_state", "mom_notifications", ["state", "next_attempt_at"])
     op.create_index("ix_mom_notifications_station", "mom_notifications", ["station", "state"])
