@@ -32,6 +32,7 @@ sites:
             assets:
               - {id: cnc-1, type: cnc-mill, criticality: critical}
               - {id: cnc-2, type: cnc-mill}
+maintenance: {auto_approve: 1}
 notifications:
   rules:
     - {kinds: [WorkOrderOpened, WorkOrderUpdated], to: [station]}
@@ -65,10 +66,22 @@ def test_board_and_station_show_the_loop_and_a_person_acknowledges(
     (order,) = server.platform.maintenance.service.list(asset=CNC1)
     page = signed_in
     page.goto("/maintenance")
-    card = page.locator(f'[data-state="scheduled"] article[data-work-order="{order.id}"]')
+    # priority 2: above the policy's auto-approval, so a planner approves and schedules it
+    card = page.locator(f'[data-state="requested"] article[data-work-order="{order.id}"]')
     expect(card).to_be_visible()
     expect(card.locator(".asset")).to_have_text(CNC1)
     expect(card.locator(".window")).to_contain_text("Window")
+    card.locator('button[data-to="approved"]').click()
+    expect(page.locator("#board-message")).to_have_text(f"{order.id} is approved")
+    card = page.locator(f'[data-state="approved"] article[data-work-order="{order.id}"]')
+    card.locator('button[data-to="scheduled"]').click()
+    expect(page.locator("#board-message")).to_have_text(f"{order.id} is scheduled")
+    expect(page.locator(f'[data-state="scheduled"] [data-work-order="{order.id}"]')).to_be_visible()
+    scheduled = server.platform.maintenance.service.get(order.id)
+    assert [t["by"] for t in scheduled.transitions][-2:] != ["loop:maintenance"] * 2
+    assert scheduled.window is not None
+    window_s = (scheduled.window.start_ns // 10**9, -(-scheduled.window.end_ns // 10**9))
+    assert server.platform.maintenance.loop.blocked()[CNC1] == [window_s]  # the planner closes it
 
     page.goto(f"/stations/{LINE}")
     items = page.locator("#notifications li.notification")

@@ -26,6 +26,7 @@ from plantos.core.errors import PlantOSError, QueryError
 from plantos.core.timeparse import iso
 from plantos.integration.notify import store
 from plantos.integration.notify.store import Notification, NotificationError
+from plantos.loops.maintenance import TRIGGER
 from plantos.mom.maintenance.errors import (
     IllegalWorkOrderTransitionError,
     InvalidWorkOrderError,
@@ -160,7 +161,8 @@ async def move_work_order(
     body: WorkOrderTransition,
     identity: Identity = require("workorders:write", scope_from=path_param("asset")),
 ) -> dict[str, Any]:
-    """Move a work order of ``asset``; 409 names the moves its state allows."""
+    """Move a work order of ``asset``; 409 names the moves its state allows. Moving one
+    with a window asks the planner for a new plan (scheduled: the window is blocked)."""
     service = platform_of(request).maintenance.service
     codes = {k: v for k, v in body.model_dump().items() if k in ("remedy", "mechanism", "cause")}
 
@@ -173,7 +175,15 @@ async def move_work_order(
         )[0]
 
     order = await _audited(request, identity, f"workorder.{body.to}", work_order_id, work)
+    replan_for(request, order)
     return work_order_view(order)
+
+
+def replan_for(request: Request, order: WorkOrder) -> None:
+    """A work order with a window was approved, scheduled, dropped or closed: the plan
+    must block (or free) that window, so the planner is asked for a new one."""
+    if order.window is not None:
+        platform_of(request).mom.trigger(TRIGGER, order.asset)
 
 
 @router.get("/stations/{path:path}/notifications")

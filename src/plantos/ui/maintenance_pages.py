@@ -14,10 +14,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from plantos.api.auth import FILTERED, path_param, platform_of
-from plantos.api.workorders import notification_view, work_order_view
+from plantos.api.workorders import notification_view, replan_for, work_order_view
 from plantos.core.errors import PlantOSError
 from plantos.integration.notify import store
-from plantos.mom.maintenance.workorder import STATES
+from plantos.mom.maintenance.errors import UnknownWorkOrderError
+from plantos.mom.maintenance.workorder import ALLOWED, STATES, WorkOrder
 from plantos.security import Identity
 from plantos.security.scope import covers
 from plantos.ui.render import page
@@ -28,7 +29,9 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/maintenance", response_class=HTMLResponse)
 async def board_page(
-    request: Request, identity: Identity = page_require("plant:read", scope_from=FILTERED)
+    request: Request,
+    message: str = "",
+    identity: Identity = page_require("plant:read", scope_from=FILTERED),
 ) -> HTMLResponse:
     """Every work order in the caller's scope, one column per state, most urgent first."""
     service = platform_of(request).maintenance.service
@@ -38,7 +41,43 @@ async def board_page(
                 if o.state == state]
         for state in STATES
     }  # fmt: skip
-    return page(request, "maintenance.html", {"columns": columns})
+    moves = {state: sorted(ALLOWED[state]) for state in STATES}
+    return page(
+        request, "maintenance.html", {"columns": columns, "moves": moves, "message": message}
+    )
+
+
+@router.post("/assets/{asset:path}/workorders/{work_order_id}/move")
+async def move_form(
+    request: Request,
+    asset: str,
+    work_order_id: str,
+    to: Annotated[str, Form()],
+    identity: Identity = page_require("workorders:write", scope_from=path_param("asset")),
+) -> RedirectResponse:
+    """The board's buttons: approve, schedule, start, finish or cancel a work order."""
+    platform = platform_of(request)
+    service = platform.maintenance.service
+
+    def work() -> WorkOrder:
+        if service.get(work_order_id).asset != asset:
+            raise UnknownWorkOrderError(f"no work order {work_order_id!r} on {asset}")
+        return service.transition(work_order_id, to, by=identity.subject)[0]
+
+    try:
+        order = await asyncio.to_thread(work)
+    except PlantOSError as exc:
+        await asyncio.to_thread(
+            platform.audit.append, identity.subject, f"workorder.{to}", work_order_id,
+            outcome="failed", reason=str(exc),
+        )  # fmt: skip
+        return RedirectResponse(f"/maintenance?message={quote(str(exc))}", status_code=303)
+    await asyncio.to_thread(
+        platform.audit.append, identity.subject, f"workorder.{to}", work_order_id
+    )
+    replan_for(request, order)
+    message = f"{order.id} is {order.state.replace('_', ' ')}"
+    return RedirectResponse(f"/maintenance?message={quote(message)}", status_code=303)
 
 
 @router.get("/stations/{path:path}", response_class=HTMLResponse)
