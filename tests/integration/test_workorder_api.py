@@ -110,6 +110,10 @@ def test_a_hand_made_work_order_moves_through_its_lifecycle(client: httpx.Client
         client.post(moves, json={"to": "done"}), 409
     )
     assert client.post(moves, json={"to": "approved"}).json()["state"] == "approved"
+    labour = f"/assets/{CNC}/workorders/{order_id}/labour"
+    assert "only a started job" in detail(
+        client.post(labour, json={"person": "carl", "hours": 1}), 409
+    )
     other = "site-2/machining/line-1/cnc-1"
     elsewhere = client.post(f"/assets/{other}/workorders/{order_id}/transition", json={"to": "x"})
     assert detail(elsewhere, 404).startswith("no work order")
@@ -149,3 +153,40 @@ def test_roles_and_scopes_are_enforced(server: RunningServer) -> None:
     assert httpx.get(listing, params={"asset": LINE}, headers=auth).status_code == 403
     mine = httpx.get(listing, params={"asset": "site-2"}, headers=auth)
     assert mine.status_code == 200 and mine.json()["work_orders"] == []
+
+
+def test_a_job_gets_a_window_labour_and_parts_and_is_closed_with_its_remedy(
+    client: httpx.Client,
+) -> None:
+    order_id = client.post(
+        f"/assets/{CNC}/workorders", json={"kind": "corrective", "title": "spindle noise"}
+    ).json()["id"]
+    base = f"/assets/{CNC}/workorders/{order_id}"
+    assert "only a started job" in detail(
+        client.post(f"{base}/parts", json={"part": "6205-2RS", "quantity": 2}), 409
+    )
+    assert "end after it starts" in detail(
+        client.post(
+            f"{base}/window", json={"start": "2026-03-02T10:00", "end": "2026-03-02T09:00"}
+        ),
+        422,
+    )
+    window = client.post(
+        f"{base}/window", json={"start": "2026-03-02T08:00", "end": "2026-03-02T10:00"}
+    )
+    assert window.json()["window"]["start"].startswith("2026-03-02T08:00")
+    for to in ("approved", "scheduled", "in_progress"):
+        assert client.post(f"{base}/transition", json={"to": to}).json()["state"] == to
+    assert client.post(f"{base}/parts", json={"part": "6205-2RS", "quantity": 0}).status_code == 422
+    assert client.post(f"{base}/labour", json={"person": "carl", "hours": 30}).status_code == 422
+    client.post(f"{base}/labour", json={"person": "carl", "hours": 1.5})
+    client.post(f"{base}/parts", json={"part": "6205-2RS", "quantity": 2})
+    done = client.post(
+        f"{base}/transition",
+        json={"to": "done", "remedy": "bearing replaced", "mechanism": "2.4", "cause": "3.4"},
+    ).json()
+    assert (done["state"], done["remedy"], done["mechanism"]) == ("done", "bearing replaced", "2.4")
+    assert done["labour"][0]["hours"] == 1.5 and done["parts"][0]["part"] == "6205-2RS"
+    assert [t["to"] for t in done["transitions"]] == [
+        "requested", "approved", "scheduled", "in_progress", "done",
+    ]  # fmt: skip

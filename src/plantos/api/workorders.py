@@ -23,7 +23,7 @@ from sse_starlette.sse import EventSourceResponse
 from plantos.api.auth import path_param, platform_of, query_param, require
 from plantos.api.errors import register_status
 from plantos.core.errors import PlantOSError, QueryError
-from plantos.core.timeparse import iso
+from plantos.core.timeparse import iso, parse_time_ns
 from plantos.integration.notify import store
 from plantos.integration.notify.store import Notification, NotificationError
 from plantos.loops.maintenance import TRIGGER
@@ -33,7 +33,8 @@ from plantos.mom.maintenance.errors import (
     UnknownFailureCodeError,
     UnknownWorkOrderError,
 )
-from plantos.mom.maintenance.workorder import STATES, WorkOrder
+from plantos.mom.maintenance.uow import MaintenanceUnitOfWork
+from plantos.mom.maintenance.workorder import STATES, Window, WorkOrder
 from plantos.security import Identity
 from plantos.security.scope import covers
 
@@ -65,6 +66,21 @@ class WorkOrderTransition(BaseModel):
     remedy: str | None = Field(None, max_length=2000)
     mechanism: str | None = Field(None, max_length=16)
     cause: str | None = Field(None, max_length=16)
+
+
+class WindowRequest(BaseModel):
+    start: str = Field(description="ISO 8601 (UTC when no offset is given)")
+    end: str
+
+
+class LabourRequest(BaseModel):
+    person: str = Field(min_length=1, max_length=200)
+    hours: float = Field(gt=0, le=24)
+
+
+class PartRequest(BaseModel):
+    part: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(gt=0, le=100_000)
 
 
 def work_order_view(o: WorkOrder) -> dict[str, Any]:
@@ -167,8 +183,7 @@ async def move_work_order(
     codes = {k: v for k, v in body.model_dump().items() if k in ("remedy", "mechanism", "cause")}
 
     def work() -> WorkOrder:
-        if service.get(work_order_id).asset != asset:
-            raise UnknownWorkOrderError(f"no work order {work_order_id!r} on {asset}")
+        _on_asset(service.get(work_order_id), asset)
         fields = {k: v for k, v in codes.items() if v is not None}
         return service.transition(
             work_order_id, body.to, by=identity.subject, note=body.note, **fields
@@ -177,6 +192,90 @@ async def move_work_order(
     order = await _audited(request, identity, f"workorder.{body.to}", work_order_id, work)
     replan_for(request, order)
     return work_order_view(order)
+
+
+@router.post("/assets/{asset:path}/workorders/{work_order_id}/window")
+async def set_window(
+    request: Request,
+    asset: str,
+    work_order_id: str,
+    body: WindowRequest,
+    identity: Identity = require("workorders:write", scope_from=path_param("asset")),
+) -> dict[str, Any]:
+    """Give a job not yet started its window (or move it); a scheduled one is replanned."""
+    platform = platform_of(request)
+    service = platform.maintenance.service
+    now = platform.clock.now_ns()
+    window = Window(_time(body.start, "start", now), _time(body.end, "end", now))
+
+    def work() -> WorkOrder:
+        def change(uow: MaintenanceUnitOfWork) -> WorkOrder:
+            order = uow.work_orders.get(work_order_id)
+            _on_asset(order, asset)
+            order.propose_window(window, by=identity.subject, at_ns=now)
+            return order
+
+        return service.change(change)[0]
+
+    order = await _audited(request, identity, "workorder.window", work_order_id, work)
+    if order.state == "scheduled":
+        replan_for(request, order)
+    return work_order_view(order)
+
+
+def _time(text: str, name: str, now_ns: int) -> int:
+    try:
+        return parse_time_ns(text, now_ns=now_ns)
+    except (ValueError, QueryError) as exc:
+        raise QueryError(f"{name}: {exc}") from None
+
+
+@router.post("/assets/{asset:path}/workorders/{work_order_id}/labour")
+async def book_labour(
+    request: Request,
+    asset: str,
+    work_order_id: str,
+    body: LabourRequest,
+    identity: Identity = require("workorders:write", scope_from=path_param("asset")),
+) -> dict[str, Any]:
+    """Hours someone worked on a started or finished job."""
+    service = platform_of(request).maintenance.service
+
+    def work() -> WorkOrder:
+        _on_asset(service.get(work_order_id), asset)
+        return service.record_labour(
+            work_order_id, person=body.person, hours=body.hours, by=identity.subject
+        )[0]
+
+    return work_order_view(
+        await _audited(request, identity, "workorder.labour", work_order_id, work)
+    )
+
+
+@router.post("/assets/{asset:path}/workorders/{work_order_id}/parts")
+async def book_part(
+    request: Request,
+    asset: str,
+    work_order_id: str,
+    body: PartRequest,
+    identity: Identity = require("workorders:write", scope_from=path_param("asset")),
+) -> dict[str, Any]:
+    """A spare part used on a started or finished job."""
+    service = platform_of(request).maintenance.service
+
+    def work() -> WorkOrder:
+        _on_asset(service.get(work_order_id), asset)
+        return service.record_part(
+            work_order_id, part=body.part, quantity=body.quantity, by=identity.subject
+        )[0]
+
+    return work_order_view(await _audited(request, identity, "workorder.part", work_order_id, work))
+
+
+def _on_asset(order: WorkOrder, asset: str) -> None:
+    """Refuse a work order reached through another asset's path (the grant checked)."""
+    if order.asset != asset:
+        raise UnknownWorkOrderError(f"no work order {order.id!r} on {asset}")
 
 
 def replan_for(request: Request, order: WorkOrder) -> None:
