@@ -80,6 +80,8 @@ class Reaction:
     schedule_published_ms: float | None = None
     plan_id: int | None = None
     operations_in_window: int | None = None
+    """Operations on the asset inside the window: in the plan in force when the window
+    was decided, then in the plan published for it (which must have none)."""
     window_moves: int = 0
     """Times the window moved after an operation the planner could not move."""
     started: float = field(default=0.0, repr=False)
@@ -91,6 +93,8 @@ class _Outcome:
     opened: bool
     notifications: int
     scheduled: bool
+    in_window: int
+    """Operations of the plan in force inside the window when it was decided."""
 
 
 class MaintenanceLoop:
@@ -146,6 +150,7 @@ class MaintenanceLoop:
             notifications=outcome.notifications, scheduled=outcome.scheduled,
             window=(outcome.order.window.start_ns, outcome.order.window.end_ns)
             if outcome.order.window else None, started=started,
+            operations_in_window=outcome.in_window if outcome.order.window else None,
         )  # fmt: skip
         self.reactions.append(reaction)
         self.counters["work_orders_opened" if outcome.opened else "work_orders_updated"] += 1
@@ -208,7 +213,13 @@ class MaintenanceLoop:
         # 6. notifications, in this same transaction
         notice = _notice(order, anomaly, opened=opened, plant_line=asset.rsplit("/", 1)[0])
         queued = store.queue(uow.connection, notice, self.router.route(notice), now_ns=now_ns)
-        return _Outcome(order, opened, len(queued), scheduled)
+        window = order.window
+        in_window = (
+            sum(1 for s, e in view.busy if s < window.end_ns // NS and window.start_ns // NS < e)
+            if window
+            else 0
+        )
+        return _Outcome(order, opened, len(queued), scheduled, in_window)
 
     def _window(
         self,
