@@ -231,6 +231,11 @@ def test_an_escalation_updates_the_open_work_order_and_brings_its_window_forward
     station = store.listing(rig.service.engine, station=LINE)
     assert {n.kind for n in station} == {"WorkOrderOpened", "WorkOrderUpdated"}
     assert [k for k, _ in rig.triggers] == [TRIGGER, TRIGGER]
+    # a failure now expected sooner than any window can be: the window in hand stays
+    asyncio.run(rig.loop.handle(anomaly(AnomalyEscalated, 1200, low_h=0.5)))
+    (last,) = rig.service.list()
+    assert last.window == after.window and len(last.evidence) == 3
+    assert len(rig.triggers) == 2
 
 
 def test_a_recently_closed_job_is_linked_as_a_repeat_and_healthy_machines_get_nothing(

@@ -245,6 +245,8 @@ class MaintenanceLoop:
             busy, earliest_s=earliest_s, latest_end_s=latest_end_s,
             duration_s=self.policy.window_ns // NS,
         )  # fmt: skip
+        if order.window is not None and end_s * NS >= order.window.end_ns:
+            return False  # nothing earlier is possible: the window in hand stays
         order.propose_window(Window(start_s * NS, end_s * NS), by=BY, at_ns=now_ns)
         if order.priority > self.policy.auto_approve_up_to:
             return False  # a planner approves it
