@@ -40,6 +40,7 @@ from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
 from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
 from plantos.live import LiveState
+from plantos.loops.setup import install_maintenance
 from plantos.model import Plant, TagDef, load_plant
 from plantos.mom.setup import open_mom
 from plantos.security import AuditLog, TokenStore, UserStore
@@ -141,6 +142,8 @@ class Platform:
         feeds = {"mom-counts": mom_samples, "mom-floor": mom_events}
         for name, consume in self.mom.stages(mom_samples, mom_events).items():
             self.pipeline.add(name, consume, subscription=feeds.get(name))
+        self.maintenance = install_maintenance(self)
+        """Anomalies become work orders, notifications and blocked maintenance windows."""
         self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
         """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
         self._feeders: list[asyncio.Task[None]] = []

@@ -18,6 +18,7 @@ from plantos.api import (
     system,
     tokens,
     users,
+    workorders,
     writes,
 )
 from plantos.api import mom as mom_api
@@ -35,6 +36,7 @@ def install_api(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api/v1")
     for module in (users, tokens, audit, writes, orders, mom_api):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(workorders.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(health_probe)
 

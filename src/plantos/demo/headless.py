@@ -19,6 +19,7 @@ from plantos.app import Platform, Settings
 from plantos.core.clock import ManualClock
 from plantos.core.timeparse import iso
 from plantos.demo.feed import SimulatorFeed
+from plantos.demo.maintenance_report import maintenance_report
 from plantos.demo.orders import (
     RecordingSimulator,
     orders_report,
@@ -182,6 +183,7 @@ def run_headless(
         "orders": orders_report(platform, simulator, end_ns),
         "schedule_changes": schedule_changes_report(platform),
         "mom": platform.mom.metrics(),
+        **maintenance_report(platform),
     }
     platform.mom.service.engine.dispose()
     return HeadlessResult(report)

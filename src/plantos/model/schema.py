@@ -189,3 +189,7 @@ class PlantSpec(_Strict):
     """Judgements (OEE, SPC, anomaly detection); validated by the analytics layer."""
     mom: dict[str, Any] = Field(default_factory=dict)
     """Manufacturing operations (database, master data file); validated by the mom layer."""
+    maintenance: dict[str, Any] = Field(default_factory=dict)
+    """Maintenance policy and failure catalogue; validated by the maintenance domain."""
+    notifications: dict[str, Any] = Field(default_factory=dict)
+    """Notification channels and routing rules; validated by the notification layer."""

@@ -10,7 +10,7 @@ worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +70,9 @@ class Planner:
         self.frozen_horizon_ns = frozen_horizon_ns
         self.time_limit_s = time_limit_s
         self.workers = workers
+        self.blocked: Callable[[], Mapping[str, Sequence[tuple[int, int]]]] | None = None
+        """Maintenance windows per asset, asked for at each replan (set by the maintenance
+        loop's wiring; none without it)."""
 
     def replan(
         self,
@@ -93,6 +96,7 @@ class Planner:
             previous=plans[0] if plans else None,
             frozen_horizon_ns=self.frozen_horizon_ns,
             changeovers=self.service.changeovers(),
+            blocked=self.blocked() if self.blocked is not None else {},
         )
         problem, jobs = build_problem(self.scheduler, floor, self.plant)
         if not jobs:

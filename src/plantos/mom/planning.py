@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from plantos.model.plant import Plant
@@ -66,6 +66,8 @@ class FloorState:
     frozen_horizon_ns: int = 0
     changeovers: Sequence[Changeover] = ()
     """Sequence-dependent setups between products (the operations' setup family)."""
+    blocked: Mapping[str, Sequence[tuple[int, int]]] = field(default_factory=dict)
+    """Maintenance windows ``[start_s, end_s)`` per asset: closed to production."""
 
 
 def closed_intervals(plant: Plant, asset: str, start_s: int, end_s: int) -> list[tuple[int, int]]:
@@ -123,6 +125,9 @@ def build_problem(sched: Scheduler, floor: FloorState, plant: Plant) -> tuple[An
         )
     horizon = now_s + HORIZON_S
     unavailable = {a: tuple(closed_intervals(plant, a, now_s, horizon)) for a in sorted(assets)}
+    for asset, spans in floor.blocked.items():
+        if asset in unavailable:
+            unavailable[asset] += _after_running(spans, asset, fixed)
     for asset in floor.down & assets:
         unavailable[asset] = ((now_s, horizon),)
     problem = sched.Problem(
@@ -140,6 +145,15 @@ def build_problem(sched: Scheduler, floor: FloorState, plant: Plant) -> tuple[An
         frozen_until_s=now_s + floor.frozen_horizon_ns // NS,
     )
     return problem, jobs
+
+
+def _after_running(
+    spans: Sequence[tuple[int, int]], asset: str, fixed: Sequence[Any]
+) -> tuple[tuple[int, int], ...]:
+    """Maintenance windows from the end of the operation running on ``asset``: a job
+    under way finishes before maintenance takes the machine."""
+    running_end = max((a.end_s for a in fixed if a.asset == asset), default=0)
+    return tuple((max(s, running_end), e) for s, e in spans if e > max(s, running_end))
 
 
 def _running_assignment(

@@ -42,6 +42,7 @@ OUTAGES_KEPT = 16
 RETRIES = 5
 # Which trigger names a coalesced recalculation, most significant first.
 TRIGGER_RANK = (
+    "maintenance window",
     "asset down",
     "asset back",
     "urgent order",

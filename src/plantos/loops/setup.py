@@ -1,0 +1,83 @@
+"""Wiring the maintenance loop and the notification dispatcher into a platform: the
+composition root calls :func:`install_maintenance` once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from plantos.bus.protocol import EVENTS
+from plantos.core.clock import WallClock
+from plantos.core.errors import ConfigError
+from plantos.integration.channels.base import Channel
+from plantos.integration.channels.config import build_channel
+from plantos.integration.notify.config import notification_config
+from plantos.integration.notify.dispatcher import Dispatcher
+from plantos.integration.notify.escalation import Escalator
+from plantos.integration.notify.routing import Router
+from plantos.loops.maintenance import MaintenanceLoop
+from plantos.mom.maintenance.policy import maintenance_policy
+from plantos.mom.maintenance.service import MaintenanceService
+
+if TYPE_CHECKING:
+    from plantos.app import Platform
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """What the platform runs for maintenance, for the API, the pages and the report."""
+
+    service: MaintenanceService
+    loop: MaintenanceLoop
+    dispatcher: Dispatcher
+
+
+def install_maintenance(platform: Platform) -> Maintenance:
+    """Build the maintenance service, the loop (a supervised consumer of events) and the
+    notification dispatcher (a supervised stage that ends with the bus); the planner
+    closes the windows the loop schedules. :class:`ConfigError` for a wrong plant file."""
+    plant = platform.plant
+    policy = maintenance_policy(plant)
+    config = notification_config(plant)
+    engine = platform.mom.service.engine
+    service = MaintenanceService(
+        engine,
+        clock=platform.clock,
+        catalogue=policy.catalogue,
+        asset_types={path: asset.type for path, asset in plant.assets.items()},
+    )
+    channels: dict[str, Channel] = {}
+    unusable: dict[str, str] = {}
+    wall = WallClock()
+    for spec in config.channels:
+        try:
+            channels[spec.name] = build_channel(spec, clock=wall)
+        except ConfigError as exc:
+            unusable[spec.name] = f"channel {spec.name} is not usable: {exc}"
+            log.warning("%s", unusable[spec.name])
+    escalator = (
+        Escalator(engine, config.escalation, config.roles, clock=platform.clock)
+        if config.escalation
+        else None
+    )
+    dispatcher = Dispatcher(
+        engine, channels, wall=wall, retry=config.retry, unusable=unusable, escalator=escalator
+    )
+    loop = MaintenanceLoop(
+        service=service,
+        replan=platform.mom.trigger,
+        plans=platform.mom.service.plans,
+        plant=plant,
+        policy=policy,
+        router=Router(config.rules, config.roles),
+        notify=dispatcher.wake.set,
+    )
+    if platform.mom.planner is not None:
+        platform.mom.planner.blocked = loop.blocked
+    platform.add_consumer("maintenance-loop", EVENTS, loop.handle)
+    events = platform.bus.subscribe(EVENTS, name="notify", maxsize=platform.settings.bus_capacity)
+    platform.pipeline.add("notify", lambda: dispatcher.follow(events), subscription=events)
+    return Maintenance(service, loop, dispatcher)

@@ -1,0 +1,25 @@
+"""The refusals of the maintenance domain: each names what was refused and why."""
+
+from __future__ import annotations
+
+from plantos.mom.errors import MomError
+
+
+class MaintenanceError(MomError):
+    """Root of the maintenance domain's refusals."""
+
+
+class IllegalWorkOrderTransitionError(MaintenanceError):
+    """A work order was asked to move to a state its current state does not allow."""
+
+
+class InvalidWorkOrderError(MaintenanceError):
+    """A work order's fields are wrong (kind, priority, window, labour, parts)."""
+
+
+class UnknownWorkOrderError(MaintenanceError):
+    """No work order with this id."""
+
+
+class UnknownFailureCodeError(MaintenanceError):
+    """A failure mode, mechanism or cause that the catalogue does not define."""

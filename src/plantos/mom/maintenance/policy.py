@@ -1,0 +1,125 @@
+"""The ``maintenance`` section of ``plantos.yaml``: how the maintenance loop decides.
+
+```yaml
+maintenance:
+  auto_approve: 2          # block windows of priority 1-2 without waiting; false: never
+  window: 2h               # how long a predictive job takes the machine
+  notice: 30m              # a window starts no sooner than this after the anomaly
+  margin: 1h               # and ends at least this long before the estimated failure
+  horizon: 24h             # how far ahead affected orders are looked for
+  repeat_within: 30d       # a closed job this recent for the same problem: a repeat
+  asset_classes: {cnc-mill: rotating}          # asset type -> equipment class
+  catalogue:                                   # extra classes or failure modes
+    spindle: {modes: {VIB: vibration, BRD: breakdown}, anomaly_mode: VIB}
+```
+Every field has a default; a wrong one is a :class:`ConfigError` with file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from plantos.core.errors import ConfigError, ConfigProblem
+from plantos.core.timeparse import parse_duration_ns
+from plantos.model.loader import validation_problems
+from plantos.model.plant import Plant
+from plantos.mom.maintenance.catalogue import DEFAULT_CATALOGUE, Catalogue, EquipmentClass
+
+
+class _ClassSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    modes: dict[str, str] = Field(default_factory=dict)
+    anomaly_mode: str | None = None
+    anomaly_mechanism: str = "2.4"
+    anomaly_cause: str = "3.4"
+
+
+class MaintenanceSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auto_approve: bool | int = 2
+    window: str = "2h"
+    notice: str = "30m"
+    margin: str = "1h"
+    horizon: str = "24h"
+    repeat_within: str = "30d"
+    asset_classes: dict[str, str] = Field(default_factory=dict)
+    catalogue: dict[str, _ClassSection] = Field(default_factory=dict)
+
+    @field_validator("window", "notice", "margin", "horizon", "repeat_within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if parse_duration_ns(value) <= 0:
+            raise ValueError(f"a duration longer than zero is needed, not {value!r}")
+        return value
+
+    @field_validator("auto_approve")
+    @classmethod
+    def _priority(cls, value: bool | int) -> bool | int:
+        if not isinstance(value, bool) and value not in (1, 2, 3, 4):
+            raise ValueError(f"true, false or a priority 1-4, not {value!r}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenancePolicy:
+    auto_approve_up_to: int
+    """Windows of work orders with a priority number at most this are blocked at once
+    (0: never; a planner approves them)."""
+    window_ns: int
+    notice_ns: int
+    margin_ns: int
+    horizon_ns: int
+    repeat_within_ns: int
+    catalogue: Catalogue
+
+
+def maintenance_policy(plant: Plant) -> MaintenancePolicy:
+    """The plant's maintenance policy; :class:`ConfigError` with file:line when wrong."""
+    try:
+        section = MaintenanceSection.model_validate(plant.spec.maintenance)
+    except ValidationError as exc:
+        raise ConfigError(
+            validation_problems(exc, lambda loc: plant.locate(loc), plant.source, ("maintenance",))
+        ) from None
+    auto = section.auto_approve
+    return MaintenancePolicy(
+        auto_approve_up_to=(4 if auto else 0) if isinstance(auto, bool) else auto,
+        window_ns=parse_duration_ns(section.window),
+        notice_ns=parse_duration_ns(section.notice),
+        margin_ns=parse_duration_ns(section.margin),
+        horizon_ns=parse_duration_ns(section.horizon),
+        repeat_within_ns=parse_duration_ns(section.repeat_within),
+        catalogue=_catalogue(section, plant),
+    )
+
+
+def _catalogue(section: MaintenanceSection, plant: Plant) -> Catalogue:
+    problems: list[ConfigProblem] = []
+
+    def problem(loc: tuple[str, ...], message: str) -> None:
+        line = plant.locate(("maintenance", *loc))
+        problems.append(
+            ConfigProblem(plant.source, line, f"maintenance.{'.'.join(loc)}: {message}")
+        )
+
+    classes = dict(DEFAULT_CATALOGUE.classes)
+    for name, extra in section.catalogue.items():
+        base = classes.get(name)
+        modes = {**(base.modes if base else {}), **extra.modes}
+        mode = extra.anomaly_mode or (base.anomaly_mode if base else None)
+        if mode is None or mode not in modes:
+            problem(("catalogue", name), f"anomaly_mode {mode!r} must be one of {sorted(modes)}")
+            continue
+        classes[name] = EquipmentClass(
+            name, modes, mode, extra.anomaly_mechanism, extra.anomaly_cause
+        )
+    for asset_type, name in section.asset_classes.items():
+        if name not in classes:
+            problem(("asset_classes", asset_type), f"unknown class {name!r} ({sorted(classes)})")
+    if problems:
+        raise ConfigError(problems)
+    return Catalogue(classes, {**DEFAULT_CATALOGUE.asset_types, **section.asset_classes})
