@@ -1,6 +1,6 @@
 """The SQL table of notifications, on the operations store's metadata, so a loop queues
 them in the same transaction as the work order they announce; revision
-``0002_maintenance`` creates it."""
+migration ``0003`` creates it."""
 
 from __future__ import annotations
 

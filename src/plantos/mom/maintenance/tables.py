@@ -1,5 +1,5 @@
 """The SQL table of work orders, on the operations store's metadata; revision
-``0002_maintenance`` creates it."""
+migration ``0003`` creates it."""
 
 from __future__ import annotations
 
