@@ -1,0 +1,236 @@
+"""Delivery state in the operations database: which outbox messages each connector still
+owes, what became of each attempt, the dead letters and their replay.
+
+All of it is blocking database work: the dispatcher calls it through
+``asyncio.to_thread``. A delivery is recorded only after the receiver answered, so after
+a crash (even ``kill -9``) a message is sent again exactly when its delivery was not
+recorded; the receiver recognises the repeat by the idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from plantos.core.clock import Clock
+from plantos.integration.channels.base import OutboundMessage
+from plantos.integration.erp.outbox.tables import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    deliveries,
+    insertion_order,
+)
+from plantos.mom.store.engine import READ_ONLY
+from plantos.mom.store.tables import outbox
+
+d, o = deliveries.c, outbox.c
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What to write after one delivery attempt of ``key``: its new ``state``, the
+    attempts so far, when to try again (pending only) and the reason (not delivered)."""
+
+    key: UUID
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Due:
+    """A pending message ready to send, with the attempts already made."""
+
+    message: OutboundMessage
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    key: UUID
+    connector: str
+    kind: str
+    ordering_key: str
+    attempts: int
+    error: str
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+class DeliveryStore:
+    """The delivery rows of every connector, on ``engine`` (the operations database)."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._order = insertion_order(engine.dialect.name)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.now_ns() / 1e9, tz=UTC)
+
+    def enrol(self, connector: str, *, kinds: frozenset[str] | None = None) -> int:
+        """Give ``connector`` a pending row for every outbox message (of ``kinds``) it has
+        none for yet; return how many."""
+        now = self.now()
+        query = sa.select(
+            o.id,
+            sa.literal(connector, sa.String),
+            sa.literal(PENDING, sa.String),
+            sa.literal(0, sa.Integer),
+            sa.literal(now, sa.DateTime(timezone=True)),
+            sa.literal(now, sa.DateTime(timezone=True)),
+        ).where(
+            ~sa.exists().where(d.message_id == o.id, d.connector == connector),
+        )
+        if kinds is not None:
+            query = query.where(o.kind.in_(sorted(kinds)))
+        columns = ["message_id", "connector", "state", "attempts", "next_attempt_at", "updated_at"]
+        with self._engine.begin() as conn:
+            return conn.execute(deliveries.insert().from_select(columns, query)).rowcount
+
+    def due(self, connector: str, *, limit: int) -> list[Due]:
+        """Up to ``limit`` pending messages in outbox order. An order (ordering key) whose
+        oldest pending message waits for its retry time is left out whole, so nothing
+        overtakes it; a row that cannot form a message goes to the dead letters."""
+        query = (
+            sa.select(o.id, o.kind, o.aggregate_key, o.payload, o.created_at, d.attempts,
+                      d.next_attempt_at)
+            .join(outbox, o.id == d.message_id)
+            .where(d.connector == connector, d.state == PENDING)
+            .order_by(o.created_at, self._order)
+            .limit(limit)
+        )  # fmt: skip
+        now = self.now()
+        held: set[str] = set()
+        seen: set[str] = set()
+        ready: list[Due] = []
+        broken: list[Attempt] = []
+        with self._engine.connect() as conn:
+            conn.info[READ_ONLY] = True
+            with conn.begin():
+                rows = conn.execute(query).all()
+        for row in rows:
+            order = row.aggregate_key
+            if order not in seen and aware(row.next_attempt_at) > now:
+                held.add(order)
+            seen.add(order)
+            if order in held:
+                continue
+            try:
+                message = OutboundMessage(
+                    key=row.id, kind=row.kind, payload=row.payload,
+                    created=aware(row.created_at), ordering_key=order,
+                )  # fmt: skip
+            except ValueError as exc:
+                broken.append(Attempt(row.id, DEAD, row.attempts, error=str(exc)))
+                continue
+            ready.append(Due(message, row.attempts))
+        if broken:
+            self.record(connector, broken)
+        return ready
+
+    def record(self, connector: str, attempts: Sequence[Attempt]) -> None:
+        """Write the outcome of each attempt, all in one transaction."""
+        if not attempts:
+            return
+        now = self.now()
+        update = (
+            deliveries.update()
+            .where(d.message_id == sa.bindparam("key"), d.connector == connector)
+            .values(
+                state=sa.bindparam("new_state"), attempts=sa.bindparam("new_attempts"),
+                next_attempt_at=sa.bindparam("next_at"), last_error=sa.bindparam("error"),
+                delivered_at=sa.bindparam("delivered"), updated_at=now,
+            )
+        )  # fmt: skip
+        rows = [
+            {
+                "key": a.key, "new_state": a.state, "new_attempts": a.attempts,
+                "next_at": a.next_attempt_at or now, "error": a.error,
+                "delivered": now if a.state == DELIVERED else None,
+            }
+            for a in attempts
+        ]  # fmt: skip
+        with self._engine.begin() as conn:
+            conn.execute(update, rows)
+
+    def replay(self, connector: str, *, keys: Iterable[UUID] | None = None) -> int:
+        """Send dead letters of ``connector`` again (all, or those with ``keys``) from a
+        fresh attempt count; return how many. The reason stays until the next attempt."""
+        query = (
+            deliveries.update()
+            .where(d.connector == connector, d.state == DEAD)
+            .values(state=PENDING, attempts=0, next_attempt_at=self.now(), updated_at=self.now())
+        )
+        if keys is not None:
+            query = query.where(d.message_id.in_(list(keys)))
+        with self._engine.begin() as conn:
+            return conn.execute(query).rowcount
+
+    def dead_letters(self, connector: str | None = None, *, limit: int = 100) -> list[DeadLetter]:
+        """The dead letters, oldest first, with the reason and the payload."""
+        query = (
+            sa.select(d.message_id, d.connector, o.kind, o.aggregate_key, d.attempts,
+                      d.last_error, o.created_at, o.payload)
+            .join(outbox, o.id == d.message_id)
+            .where(d.state == DEAD)
+            .order_by(o.created_at, self._order)
+            .limit(limit)
+        )  # fmt: skip
+        if connector is not None:
+            query = query.where(d.connector == connector)
+        with self._engine.connect() as conn:
+            conn.info[READ_ONLY] = True
+            with conn.begin():
+                rows = conn.execute(query).all()
+        return [
+            DeadLetter(r.message_id, r.connector, r.kind, r.aggregate_key, r.attempts,
+                       r.last_error or "", aware(r.created_at), dict(r.payload))
+            for r in rows
+        ]  # fmt: skip
+
+    def status(self, connector: str) -> dict[str, Any]:
+        """Counts per state, the age of the oldest pending message (``lag_s``), the last
+        delivery and the newest error: what an integrator looks at first."""
+        counts = (
+            sa.select(d.state, sa.func.count()).where(d.connector == connector).group_by(d.state)
+        )
+        oldest = (
+            sa.select(sa.func.min(o.created_at))
+            .join(deliveries, o.id == d.message_id)
+            .where(d.connector == connector, d.state == PENDING)
+        )
+        last = sa.select(sa.func.max(d.delivered_at)).where(d.connector == connector)
+        error = (
+            sa.select(d.last_error)
+            .where(d.connector == connector, d.last_error.is_not(None), d.state != DELIVERED)
+            .order_by(d.updated_at.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            conn.info[READ_ONLY] = True
+            with conn.begin():
+                by_state = {s: n for s, n in conn.execute(counts).all()}
+                pending_since = conn.execute(oldest).scalar()
+                delivered_at = conn.execute(last).scalar()
+                last_error = conn.execute(error).scalar()
+        now = self.now()
+        return {
+            "connector": connector,
+            **{state: int(by_state.get(state, 0)) for state in (PENDING, DELIVERED, DEAD)},
+            "lag_s": (now - aware(pending_since)).total_seconds() if pending_since else 0.0,
+            "last_delivered_at": aware(delivered_at).isoformat() if delivered_at else None,
+            "last_error": last_error,
+        }
+
+
+def aware(value: datetime) -> datetime:
+    """``value`` in UTC: SQLite gives back naive datetimes for what was stored as UTC."""
+    return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)

@@ -1,0 +1,38 @@
+"""The delivery state of one outbox message on one connector (``erp_deliveries``).
+
+The table is created by the operations migrations (revision ``0003_erp_deliveries``), in
+the same database as ``mom_outbox``, so a message and its delivery state are read and
+written together. ``state`` is one of :data:`PENDING`, :data:`DELIVERED`, :data:`DEAD`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from plantos.mom.store.tables import outbox
+
+PENDING = "pending"
+DELIVERED = "delivered"
+DEAD = "dead"
+
+metadata = sa.MetaData()
+
+deliveries = sa.Table(
+    "erp_deliveries",
+    metadata,
+    sa.Column("message_id", sa.Uuid, primary_key=True),
+    sa.Column("connector", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def insertion_order(dialect: str) -> sa.ColumnElement[int]:
+    """The outbox rows' insertion order, which breaks ties between events written in one
+    transaction (they share ``created_at``): SQLite's rowid, PostgreSQL's ``seq``."""
+    column = "rowid" if dialect == "sqlite" else "seq"
+    return sa.literal_column(f"{outbox.name}.{column}", sa.BigInteger)
