@@ -16,7 +16,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
 
 from plantos.integration.channels.base import Channel, DeliveryResult, Outcome
 from plantos.integration.channels.retry import RetryPolicy, exhausted, retry_delay_s
@@ -24,6 +25,13 @@ from plantos.integration.erp.outbox.store import Attempt, DeliveryStore, Due
 from plantos.integration.erp.outbox.tables import DEAD, DELIVERED, PENDING
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Acknowledging(Protocol):
+    """A channel whose receiver reports later what it refused (an interface table)."""
+
+    async def rejections(self) -> list[tuple[UUID, str]]: ...
 
 
 @dataclass
@@ -75,9 +83,14 @@ class OutboxDispatcher:
     async def round(self, connector: Connector) -> bool:
         """One round for ``connector``; True when a message was delivered or dead-lettered."""
         await asyncio.to_thread(self.store.enrol, connector.name, kinds=connector.kinds)
+        refused = 0
+        if isinstance(connector.channel, Acknowledging):
+            found = await connector.channel.rejections()
+            refused = await asyncio.to_thread(self.store.reject_delivered, connector.name, found)
+            connector.counts[DEAD] += refused
         due = await asyncio.to_thread(self.store.due, connector.name, limit=connector.batch_size)
         if not due:
-            return False
+            return refused > 0
         results = await connector.channel.deliver([item.message for item in due])
         if len(results) != len(due):
             raise RuntimeError(

@@ -161,6 +161,23 @@ class DeliveryStore:
         with self._engine.begin() as conn:
             conn.execute(update, rows)
 
+    def reject_delivered(self, connector: str, rejections: Sequence[tuple[UUID, str]]) -> int:
+        """Turn delivered messages the receiver refused afterwards (an interface table's
+        ERROR rows) into dead letters with its reason; return how many changed."""
+        if not rejections:
+            return 0
+        update = (
+            deliveries.update()
+            .where(d.message_id == sa.bindparam("key"), d.connector == connector)
+            .where(d.state == DELIVERED)
+            .values(state=DEAD, last_error=sa.bindparam("reason"), updated_at=self.now())
+        )
+        rows = [
+            {"key": key, "reason": f"the ERP rejected it: {reason}"} for key, reason in rejections
+        ]
+        with self._engine.begin() as conn:
+            return conn.execute(update, rows).rowcount
+
     def replay(self, connector: str, *, keys: Iterable[UUID] | None = None) -> int:
         """Send dead letters of ``connector`` again (all, or those with ``keys``) from a
         fresh attempt count; return how many. The reason stays until the next attempt."""
