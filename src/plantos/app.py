@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from plantos.historian import open_historian
 from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
 from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
+from plantos.integration.erp.outbox.setup import open_erp
 from plantos.live import LiveState
 from plantos.model import Plant, TagDef, load_plant
 from plantos.mom.setup import open_mom
@@ -141,6 +143,11 @@ class Platform:
         feeds = {"mom-counts": mom_samples, "mom-floor": mom_events}
         for name, consume in self.mom.stages(mom_samples, mom_events).items():
             self.pipeline.add(name, consume, subscription=feeds.get(name))
+        self.erp = open_erp(settings.config, engine=self.mom.service.engine)
+        """The ERP connectors draining the outbox (None without an erp.yaml)."""
+        if self.erp is not None:
+            drain_erp = partial(self.erp.run, stopping=lambda: self.bus.closed)
+            self.pipeline.add("erp-outbox", drain_erp, subscription=None, detail=self.erp.health)
         self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
         """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
         self._feeders: list[asyncio.Task[None]] = []

@@ -44,7 +44,10 @@ DRIVERS = {
 def interface_url(url: str, *, password: str | None = None) -> sa.URL:
     """The SQLAlchemy URL for ``postgresql://``, ``mysql://`` or ``mariadb://``, with the
     driver PlantOS ships and ``password`` (kept out of configuration files) set."""
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ValueError(f"not a database URL: {url!r}") from exc
     scheme = parsed.drivername.split("+")[0]
     if scheme not in DRIVERS:
         raise ValueError(f"an interface table lives in PostgreSQL or MariaDB/MySQL, got {url!r}")

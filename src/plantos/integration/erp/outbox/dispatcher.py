@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -67,13 +67,18 @@ class OutboxDispatcher:
         self.connectors = list(connectors)
         self._poll_interval_s = poll_interval_s
 
-    async def run(self) -> None:
-        """The stage's body: round after round; closes the channels when stopped."""
+    async def run(self, *, stopping: Callable[[], bool] = lambda: False) -> None:
+        """The stage's body: round after round until cancelled, or until ``stopping()``
+        holds (the platform's bus closed), after one last pass for what is due then;
+        closes the channels either way."""
         try:
             while True:
+                last = stopping()
                 moved = False
                 for connector in self.connectors:
                     moved = await self.round(connector) or moved
+                if last:
+                    return
                 if not moved:
                     await asyncio.sleep(self._poll_interval_s)
         finally:
