@@ -63,6 +63,14 @@ class DeadLetter:
     created_at: datetime
     payload: dict[str, Any]
 
+    def to_dict(self) -> dict[str, Any]:
+        """As the API and ``plantos erp deadletters --json`` show it."""
+        return {
+            "id": str(self.key), "connector": self.connector, "kind": self.kind,
+            "ordering_key": self.ordering_key, "attempts": self.attempts, "error": self.error,
+            "created": self.created_at.isoformat(), "payload": self.payload,
+        }  # fmt: skip
+
 
 class DeliveryStore:
     """The delivery rows of every connector, on ``engine`` (the operations database)."""
@@ -212,6 +220,16 @@ class DeliveryStore:
                        r.last_error or "", aware(r.created_at), dict(r.payload))
             for r in rows
         ]  # fmt: skip
+
+    def connectors(self, configured: Iterable[str] = ()) -> list[str]:
+        """The ``configured`` connectors, then any other that has delivery state (one
+        removed from the configuration keeps its dead letters)."""
+        with self._engine.connect() as conn:
+            conn.info[READ_ONLY] = True
+            with conn.begin():
+                known = conn.execute(sa.select(d.connector).distinct().order_by(d.connector))
+                names = list(configured)
+                return names + [n for (n,) in known if n not in names]
 
     def status(self, connector: str) -> dict[str, Any]:
         """Counts per state, the age of the oldest pending message (``lag_s``), the last
