@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
+from plantos.security import Identity
 
 router = APIRouter(prefix="/erp", tags=["erp"])
 
@@ -73,7 +74,7 @@ async def replay(
     request: Request,
     name: str,
     body: Replay | None = None,
-    _: object = require("system:write", scope_from=ENTERPRISE_WIDE),
+    identity: Identity = require("system:write", scope_from=ENTERPRISE_WIDE),
 ) -> dict[str, int]:
     """Send dead letters of connector ``name`` again; answers how many went back to pending."""
     dispatcher = _dispatcher(request)
@@ -84,4 +85,6 @@ async def replay(
         raise HTTPException(404, f"no ERP connector named {name!r}; known: {known}")
     ids = body.ids if body is not None else None
     replayed = await asyncio.to_thread(dispatcher.store.replay, name, keys=ids)
+    what = f"{name} {len(ids) if ids is not None else 'all'}: {replayed}"
+    platform_of(request).audit.append(identity.subject, "erp.replay", what)
     return {"replayed": replayed}

@@ -14,6 +14,7 @@ from plantos.ui import (
     admin_pages,
     alarm_pages,
     analytics_pages,
+    erp_pages,
     mom_pages,
     ot_pages,
     pages,
@@ -33,4 +34,5 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(mom_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(ot_pages.router)
+    app.include_router(erp_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
