@@ -170,3 +170,27 @@ def test_a_dispatcher_killed_mid_delivery_loses_nothing_and_books_nothing_twice(
         asyncio.run(resume())
     assert len(receiver.effects) == total
     in_order(receiver)
+
+
+def test_an_order_the_receiver_keeps_failing_does_not_stall_the_others(
+    database: str, engine: sa.Engine
+) -> None:
+    receiver, port = ErpReceiver(), free_port()
+    receiver.answer_status = 503
+    receiver.refuse = lambda env: "busy" if env["ordering_key"] == "401" else None
+    run = dispatcher(engine, port, batch_size=4)  # smaller than one order's backlog
+
+    async def scenario() -> None:
+        task = asyncio.create_task(run.run())
+        await until(lambda: len(receiver.effects) == (ORDERS - 1) * PER_ORDER, timeout=30)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    with serving(receiver, port):
+        asyncio.run(scenario())
+    assert set(receiver.sequence) == {"400", "402"}
+    in_order_each = [goods == sorted(goods) for goods in receiver.sequence.values()]
+    assert all(in_order_each)
+    state = status(run)
+    assert state["pending"] == PER_ORDER and state["dead"] == 0
+    assert state["last_error"] == "HTTP 503: busy"

@@ -26,6 +26,8 @@ class ErpReceiver:
         self.requests = 0
         self.delay_s = 0.0
         self.refuse: Callable[[dict[str, Any]], str | None] = lambda envelope: None
+        """The reason to refuse a message (None: take it), answered with ``answer_status``."""
+        self.answer_status = 400
 
     def handle(self, headers: Any, body: bytes) -> tuple[int, str]:
         if not verify_signature(SECRET, body, headers.get(SIGNATURE_HEADER, ""), now_s=time.time()):
@@ -38,7 +40,7 @@ class ErpReceiver:
             self.requests += 1
             reason = self.refuse(envelope)
             if reason is not None:
-                return 400, reason
+                return self.answer_status, reason
             if envelope["id"] not in self.effects:  # the effect happens once per key
                 self.effects[envelope["id"]] = envelope
                 order = envelope["ordering_key"]

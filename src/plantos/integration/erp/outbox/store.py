@@ -104,18 +104,26 @@ class DeliveryStore:
             return conn.execute(deliveries.insert().from_select(columns, query)).rowcount
 
     def due(self, connector: str, *, limit: int) -> list[Due]:
-        """Up to ``limit`` pending messages in outbox order. An order (ordering key) whose
-        oldest pending message waits for its retry time is left out whole, so nothing
-        overtakes it; a row that cannot form a message goes to the dead letters."""
+        """Up to ``limit`` pending messages in outbox order. An order (ordering key) with a
+        message waiting for its retry time is left out whole, so nothing overtakes it and
+        its backlog never crowds out the other orders; a row that cannot form a message
+        goes to the dead letters."""
+        now = self.now()
+        waiting = outbox.alias("waiting")
+        held_orders = (
+            sa.select(waiting.c.aggregate_key)
+            .join(deliveries, waiting.c.id == d.message_id)
+            .where(d.connector == connector, d.state == PENDING, d.next_attempt_at > now)
+        )
         query = (
             sa.select(o.id, o.kind, o.aggregate_key, o.payload, o.created_at, d.attempts,
                       d.next_attempt_at)
             .join(outbox, o.id == d.message_id)
             .where(d.connector == connector, d.state == PENDING)
+            .where(o.aggregate_key.not_in(held_orders))
             .order_by(o.created_at, self._order)
             .limit(limit)
         )  # fmt: skip
-        now = self.now()
         held: set[str] = set()
         seen: set[str] = set()
         ready: list[Due] = []
