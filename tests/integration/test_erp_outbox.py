@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from plantos.core.clock import ManualClock
+from plantos.core.clock import ManualClock, WallClock
 from plantos.core.events import PartsCounted
 from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
+from plantos.integration.erp.outbox.store import DeliveryStore
 from plantos.mom.store.engine import open_engine, resolve_url
 from plantos.mom.store.migrate import upgrade
 from plantos.mom.store.uow import SqlUnitOfWork
@@ -55,7 +56,7 @@ def engine(database: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def write_production(engine: sa.Engine) -> None:
+def write_production(engine: sa.Engine, *, expect_total: int = ORDERS * PER_ORDER) -> None:
     """Counts for three orders; each commit books two counts of one order at one instant,
     so their order comes from the outbox's insertion order, not from the time."""
     clock = ManualClock(1_700_000_000 * 10**9)
@@ -65,7 +66,7 @@ def write_production(engine: sa.Engine) -> None:
                 for good in (n, n + 1):
                     uow.record(PartsCounted(ts_ns=0, subject=f"40{order}", good=good, scrap=0))
                 uow.commit()
-    assert count_outbox(engine) == ORDERS * PER_ORDER
+    assert count_outbox(engine) == expect_total
 
 
 def count_outbox(engine: sa.Engine) -> int:
@@ -194,3 +195,14 @@ def test_an_order_the_receiver_keeps_failing_does_not_stall_the_others(
     state = status(run)
     assert state["pending"] == PER_ORDER and state["dead"] == 0
     assert state["last_error"] == "HTTP 503: busy"
+
+
+def test_messages_written_later_are_enrolled_once(database: str, engine: sa.Engine) -> None:
+    store = DeliveryStore(engine, clock=WallClock())
+    assert store.enrol("erp") == ORDERS * PER_ORDER
+    assert store.enrol("erp") == 0
+    write_production(engine, expect_total=2 * ORDERS * PER_ORDER)
+    assert store.enrol("erp") == ORDERS * PER_ORDER
+    assert store.enrol("erp", kinds=frozenset({"PartsCounted"})) == 0
+    assert store.enrol("other", kinds=frozenset({"OrderReleased"})) == 0
+    assert store.status("erp")["pending"] == 2 * ORDERS * PER_ORDER

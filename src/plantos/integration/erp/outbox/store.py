@@ -30,6 +30,10 @@ from plantos.mom.store.engine import READ_ONLY
 from plantos.mom.store.tables import outbox
 
 d, o = deliveries.c, outbox.c
+ENROL_MARGIN_ROWS = 10_000
+"""How far behind the newest outbox position enrolment looks again. PostgreSQL numbers
+rows when they are inserted, not when they commit, so a long transaction's rows may
+appear below the newest number; SQLite commits one writer at a time."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class DeliveryStore:
         self._engine = engine
         self._clock = clock
         self._order = insertion_order(engine.dialect.name)
+        self._enrolled_upto: dict[str, int] = {}
+        """Per connector, the newest outbox position looked at: later rounds look only
+        from there (less a margin), not through the whole outbox again."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.now_ns() / 1e9, tz=UTC)
@@ -99,9 +106,17 @@ class DeliveryStore:
         )
         if kinds is not None:
             query = query.where(o.kind.in_(sorted(kinds)))
+        upto = self._enrolled_upto.get(connector)
+        if upto is not None:
+            query = query.where(self._order > upto - ENROL_MARGIN_ROWS)
         columns = ["message_id", "connector", "state", "attempts", "next_attempt_at", "updated_at"]
         with self._engine.begin() as conn:
-            return conn.execute(deliveries.insert().from_select(columns, query)).rowcount
+            insert = deliveries.insert().from_select(columns, query).returning(d.message_id)
+            added = len(conn.execute(insert).all())  # rowcount: -1 on PostgreSQL here
+            top = conn.execute(sa.select(sa.func.max(self._order)).select_from(outbox)).scalar()
+        if top is not None:
+            self._enrolled_upto[connector] = int(top)
+        return added
 
     def due(self, connector: str, *, limit: int) -> list[Due]:
         """Up to ``limit`` pending messages in outbox order. An order (ordering key) with a
