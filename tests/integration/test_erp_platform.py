@@ -27,6 +27,10 @@ def test_outbox_facts_reach_the_erp_folder_through_the_supervised_stage(tmp_path
     (tmp_path / "erp.yaml").write_text(
         f"connectors:\n  - name: erp-files\n    kind: file-drop\n    folder: {drop}\n"
         "    format: jsonl\n"
+        f"  - name: erp-b2mml\n    kind: file-drop\n    folder: {drop}\n    format: b2mml\n"
+        "    b2mml_version: V0701\n"
+        f"  - name: erp-b2mml-filtered\n    kind: file-drop\n    folder: {drop}\n"
+        "    format: b2mml\n    kinds: [production_performance]\n"
     )
     platform = Platform(Settings(config=config, data_dir=tmp_path / "data"))
     assert platform.erp is not None
@@ -38,10 +42,13 @@ def test_outbox_facts_reach_the_erp_folder_through_the_supervised_stage(tmp_path
                 uow.record(PartsCounted(ts_ns=1, subject="4711", good=40, scrap=2))
                 uow.commit()
             await until(lambda: len(list(drop.glob("*.jsonl"))) == 1, timeout=20)
+            await until(lambda: platform.erp.store.status("erp-b2mml")["dead"] == 1, timeout=20)
             stages = {s["stage"]: s for s in platform.health()["stages"]}
             assert stages["erp-outbox"]["state"] == "running"
-            assert stages["erp-outbox"]["detail"] == {
-                "erp-files": {"delivered": 1, "dead": 0, "retried": 0}
+            assert stages["erp-outbox"]["detail"]["erp-files"] == {
+                "delivered": 1,
+                "dead": 0,
+                "retried": 0,
             }
         finally:
             await platform.stop()
@@ -53,6 +60,10 @@ def test_outbox_facts_reach_the_erp_folder_through_the_supervised_stage(tmp_path
     assert envelope["payload"]["good"] == 40
     assert file.name == f"PartsCounted-{envelope['id']}.jsonl"
     assert platform.erp.store.status("erp-files")["delivered"] == 1
+    [letter] = platform.erp.store.dead_letters("erp-b2mml")
+    assert letter.error.startswith("cannot render as xml: no B2MML form for 'PartsCounted'")
+    assert platform.erp.store.status("erp-b2mml-filtered")["pending"] == 0  # not its kind
+    assert not list(drop.glob("*.xml"))
 
 
 def test_no_erp_file_means_no_dispatcher(tmp_path: Path) -> None:
