@@ -136,7 +136,7 @@ class DeliveryStore:
             .join(outbox, o.id == d.message_id)
             .where(d.connector == connector, d.state == PENDING)
             .where(o.aggregate_key.not_in(held_orders))
-            .order_by(o.created_at, self._order)
+            .order_by(self._order)
             .limit(limit)
         )  # fmt: skip
         held: set[str] = set()
@@ -229,7 +229,7 @@ class DeliveryStore:
                       d.last_error, o.created_at, o.payload)
             .join(outbox, o.id == d.message_id)
             .where(d.state == DEAD)
-            .order_by(o.created_at, self._order)
+            .order_by(self._order)
             .limit(limit)
         )  # fmt: skip
         if connector is not None:

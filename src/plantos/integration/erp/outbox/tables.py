@@ -32,7 +32,9 @@ deliveries = sa.Table(
 
 
 def insertion_order(dialect: str) -> sa.ColumnElement[int]:
-    """The outbox rows' insertion order, which breaks ties between events written in one
-    transaction (they share ``created_at``): SQLite's rowid, PostgreSQL's ``seq``."""
+    """The outbox rows' insertion order, the order messages are delivered in: SQLite's
+    rowid, PostgreSQL's ``seq``. Not ``created_at``: the events of one transaction share
+    it, and a simulated clock may be set back; changes to one order are serialised by
+    the database, so their rows are numbered in the order they happened."""
     column = "rowid" if dialect == "sqlite" else "seq"
     return sa.literal_column(f"{outbox.name}.{column}", sa.BigInteger)
