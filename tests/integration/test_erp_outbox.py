@@ -195,6 +195,7 @@ def test_an_order_the_receiver_keeps_failing_does_not_stall_the_others(
     state = status(run)
     assert state["pending"] == PER_ORDER and state["dead"] == 0
     assert state["last_error"] == "HTTP 503: busy"
+    assert len(set(receiver.refused)) == 1  # only the order's first message was tried
 
 
 def test_messages_written_later_are_enrolled_once(database: str, engine: sa.Engine) -> None:

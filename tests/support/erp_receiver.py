@@ -28,6 +28,7 @@ class ErpReceiver:
         self.refuse: Callable[[dict[str, Any]], str | None] = lambda envelope: None
         """The reason to refuse a message (None: take it), answered with ``answer_status``."""
         self.answer_status = 400
+        self.refused: list[str] = []
 
     def handle(self, headers: Any, body: bytes) -> tuple[int, str]:
         if not verify_signature(SECRET, body, headers.get(SIGNATURE_HEADER, ""), now_s=time.time()):
@@ -40,6 +41,7 @@ class ErpReceiver:
             self.requests += 1
             reason = self.refuse(envelope)
             if reason is not None:
+                self.refused.append(envelope["id"])
                 return self.answer_status, reason
             if envelope["id"] not in self.effects:  # the effect happens once per key
                 self.effects[envelope["id"]] = envelope

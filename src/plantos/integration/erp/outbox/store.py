@@ -124,23 +124,21 @@ class DeliveryStore:
         its backlog never crowds out the other orders; a row that cannot form a message
         goes to the dead letters."""
         now = self.now()
-        waiting = outbox.alias("waiting")
+        waiting, retrying = outbox.alias("waiting"), deliveries.alias("retrying")
         held_orders = (
             sa.select(waiting.c.aggregate_key)
-            .join(deliveries, waiting.c.id == d.message_id)
-            .where(d.connector == connector, d.state == PENDING, d.next_attempt_at > now)
+            .join(retrying, waiting.c.id == retrying.c.message_id)
+            .where(retrying.c.connector == connector, retrying.c.state == PENDING)
+            .where(retrying.c.next_attempt_at > now)
         )
         query = (
-            sa.select(o.id, o.kind, o.aggregate_key, o.payload, o.created_at, d.attempts,
-                      d.next_attempt_at)
+            sa.select(o.id, o.kind, o.aggregate_key, o.payload, o.created_at, d.attempts)
             .join(outbox, o.id == d.message_id)
             .where(d.connector == connector, d.state == PENDING)
             .where(o.aggregate_key.not_in(held_orders))
             .order_by(self._order)
             .limit(limit)
         )  # fmt: skip
-        held: set[str] = set()
-        seen: set[str] = set()
         ready: list[Due] = []
         broken: list[Attempt] = []
         with self._engine.connect() as conn:
@@ -148,16 +146,10 @@ class DeliveryStore:
             with conn.begin():
                 rows = conn.execute(query).all()
         for row in rows:
-            order = row.aggregate_key
-            if order not in seen and aware(row.next_attempt_at) > now:
-                held.add(order)
-            seen.add(order)
-            if order in held:
-                continue
             try:
                 message = OutboundMessage(
                     key=row.id, kind=row.kind, payload=row.payload,
-                    created=aware(row.created_at), ordering_key=order,
+                    created=aware(row.created_at), ordering_key=row.aggregate_key,
                 )  # fmt: skip
             except ValueError as exc:
                 broken.append(Attempt(row.id, DEAD, row.attempts, error=str(exc)))
