@@ -98,6 +98,11 @@ def test_rows_written_once_rejections_dead_lettered_and_resubmitted(
     again = [r for r in rows(erp) if r.status == "NEW"]
     assert len(again) == ORDERS and {r.attempt for r in again} == {2}
     assert all(r.error_text is None for r in again)
+    erp_job(erp, refuse_good=5)  # the correction did not take: refused a second time
+    asyncio.run(until_settled(lambda: store.status("erp-table")["dead"] == ORDERS))
+    assert store.replay("erp-table") == ORDERS
+    asyncio.run(until_settled(lambda: store.status("erp-table")["delivered"] == TOTAL))
+    assert {r.attempt for r in rows(erp) if r.status == "NEW"} == {3}
     erp_job(erp, refuse_good=None)
     assert {r.status for r in rows(erp)} == {"PROCESSED"} and len(rows(erp)) == TOTAL
     assert store.dead_letters("erp-table") == []

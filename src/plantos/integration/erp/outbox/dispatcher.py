@@ -45,6 +45,8 @@ class Connector:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = 100
     counts: dict[str, int] = field(default_factory=lambda: {DELIVERED: 0, DEAD: 0, "retried": 0})
+    refusals_booked: set[UUID] = field(default_factory=set)
+    """Later refusals already turned into dead letters: not written again each round."""
 
 
 class OutboxDispatcher:
@@ -91,7 +93,9 @@ class OutboxDispatcher:
         refused = 0
         if isinstance(connector.channel, Acknowledging):
             found = await connector.channel.rejections()
-            refused = await asyncio.to_thread(self.store.reject_delivered, connector.name, found)
+            new = [(key, why) for key, why in found if key not in connector.refusals_booked]
+            refused = await asyncio.to_thread(self.store.reject_delivered, connector.name, new)
+            connector.refusals_booked.update(key for key, _ in new)
             connector.counts[DEAD] += refused
         due = await asyncio.to_thread(self.store.due, connector.name, limit=connector.batch_size)
         if not due:
@@ -115,6 +119,7 @@ class OutboxDispatcher:
             message, tries = item.message, item.attempts + 1
             if result.outcome is Outcome.DELIVERED:
                 attempts.append(Attempt(message.key, DELIVERED, tries))
+                connector.refusals_booked.discard(message.key)  # the receiver may refuse anew
             elif result.outcome is Outcome.REJECTED:
                 log.warning("%s: %s dead-lettered: %s", connector.name, message.key, result.reason)
                 attempts.append(Attempt(message.key, DEAD, tries, error=result.reason))
