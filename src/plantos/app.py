@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from plantos.historian import open_historian
 from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
 from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
+from plantos.integration.erp.outbox.setup import open_erp
 from plantos.live import LiveState
 from plantos.loops.setup import install_maintenance
 from plantos.model import Plant, TagDef, load_plant
@@ -144,6 +146,11 @@ class Platform:
             self.pipeline.add(name, consume, subscription=feeds.get(name))
         self.maintenance = install_maintenance(self)
         """Anomalies become work orders, notifications and blocked maintenance windows."""
+        self.erp = open_erp(settings.config, engine=self.mom.service.engine)
+        """The ERP connectors draining the outbox (None without an erp.yaml)."""
+        if self.erp is not None:
+            drain_erp = partial(self.erp.run, stopping=lambda: self.bus.closed)
+            self.pipeline.add("erp-outbox", drain_erp, subscription=None, detail=self.erp.health)
         self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
         """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
         self._feeders: list[asyncio.Task[None]] = []

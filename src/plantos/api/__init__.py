@@ -21,6 +21,7 @@ from plantos.api import (
     workorders,
     writes,
 )
+from plantos.api import erp as erp_api
 from plantos.api import mom as mom_api
 from plantos.api.auth import FILTERED, require
 from plantos.api.errors import install_error_handlers
@@ -38,6 +39,7 @@ def install_api(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(workorders.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
+    app.include_router(erp_api.router, prefix="/api/v1")
     app.include_router(health_probe)
 
     app.include_router(prometheus.router)

@@ -14,6 +14,7 @@ from plantos.ui import (
     admin_pages,
     alarm_pages,
     analytics_pages,
+    erp_pages,
     maintenance_pages,
     mom_pages,
     ot_pages,
@@ -37,4 +38,5 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(ot_pages.router)
     app.include_router(oidc_router)
     app.include_router(maintenance_pages.router)
+    app.include_router(erp_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,25 @@
+"""Build the outbox dispatcher from ``erp.yaml`` next to the plant file, on the
+operations database; no file means no ERP connector and no dispatcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from plantos.core.clock import WallClock
+from plantos.integration.erp.outbox.config import build_connectors, erp_file, load_connector_specs
+from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
+from plantos.integration.erp.outbox.store import DeliveryStore
+
+
+def open_erp(plant_file: Path, *, engine: sa.Engine) -> OutboxDispatcher | None:
+    """The dispatcher for the connectors configured beside ``plant_file``. Retries and
+    signatures follow the wall clock even when the plant runs in simulated time: the ERP
+    and its network live in real time."""
+    path = erp_file(plant_file)
+    if not path.exists():
+        return None
+    clock = WallClock()
+    connectors = build_connectors(load_connector_specs(path), clock=clock)
+    return OutboxDispatcher(DeliveryStore(engine, clock=clock), connectors)
