@@ -305,7 +305,10 @@ async def _guard(source: Awaitable[None]) -> None:
 def create_app(platform: Platform) -> FastAPI:
     """The web application around a platform; its lifespan starts and stops the platform."""
     from plantos.api import install_api
+    from plantos.api.ports import PlatformPort
     from plantos.ui import install_ui
+
+    port: PlatformPort = platform  # mypy proves the platform gives the web layer what it uses
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -323,7 +326,7 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served behind authentication by plantos.api
     )
-    app.state.platform = platform
+    app.state.platform = port
     install_api(app)
     install_ui(app)
     return app
