@@ -24,6 +24,8 @@ from fastapi import FastAPI
 
 from plantos.analytics.oee.reason_store import REASONS_FILE, ReasonStore
 from plantos.analytics.stage import AnalyticsStage
+from plantos.api import install_api
+from plantos.api.ports import PlatformPort
 from plantos.bus.ack import ack_of, acknowledge, with_ack
 from plantos.bus.memory import MemoryBus, Overflow
 from plantos.bus.pipeline import Pipeline, PipelineFailedError
@@ -50,6 +52,7 @@ from plantos.security.audit import AUDIT_FILE
 from plantos.security.devices import device_writer
 from plantos.security.ot_write import OtWrites
 from plantos.security.zones import zoning
+from plantos.ui import install_ui
 
 log = logging.getLogger(__name__)
 
@@ -304,8 +307,7 @@ async def _guard(source: Awaitable[None]) -> None:
 
 def create_app(platform: Platform) -> FastAPI:
     """The web application around a platform; its lifespan starts and stops the platform."""
-    from plantos.api import install_api
-    from plantos.ui import install_ui
+    port: PlatformPort = platform  # mypy proves the platform gives the web layer what it uses
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -323,7 +325,7 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served behind authentication by plantos.api
     )
-    app.state.platform = platform
+    app.state.platform = port
     install_api(app)
     install_ui(app)
     return app

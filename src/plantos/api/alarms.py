@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from plantos.analytics.alarms import AlarmDefinition, AlarmError, AlarmManager, AlarmStatus
 from plantos.api.auth import FILTERED, platform_of, require
 from plantos.api.errors import register_status
-from plantos.app import Platform
+from plantos.api.ports import PlatformPort
 from plantos.core.errors import PlantOSError, QueryError
 from plantos.core.events import Event
 from plantos.core.timeparse import iso, parse_duration_ns, parse_time_ns
@@ -85,7 +85,7 @@ async def alarm_list(
 Action = Callable[[AlarmManager, str, str, int], list[Event]]
 
 
-async def act(platform: Platform, alarm_id: str, user: str, action: Action) -> dict[str, Any]:
+async def act(platform: PlatformPort, alarm_id: str, user: str, action: Action) -> dict[str, Any]:
     """Do an operator action on an alarm in ``user``'s name and publish what it caused;
     :class:`UnknownAlarmError` or :class:`AlarmConflictError` when it cannot be done."""
     alarms = platform.analytics.alarms

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
-from plantos.app import Platform
+from plantos.api.ports import PlatformPort
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import iso, parse_time_ns
 from plantos.security import Identity
@@ -22,7 +22,7 @@ router = APIRouter(tags=["security"])
 MAX_RECORDS = 10_000
 
 
-def _ns(platform: Platform, text: str | None) -> int | None:
+def _ns(platform: PlatformPort, text: str | None) -> int | None:
     if not text:
         return None
     try:
@@ -32,7 +32,7 @@ def _ns(platform: Platform, text: str | None) -> int | None:
 
 
 def filtered(
-    platform: Platform,
+    platform: PlatformPort,
     *,
     actor: str | None,
     action: str | None,

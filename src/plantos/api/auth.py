@@ -23,7 +23,7 @@ from fastapi import Depends, Request
 
 from plantos.api.errors import register_status
 from plantos.api.hardening import rate_limit
-from plantos.app import Platform
+from plantos.api.ports import PlatformPort
 from plantos.core.clock import WallClock
 from plantos.core.errors import AuthError
 from plantos.security import Identity
@@ -89,8 +89,8 @@ def query_param(name: str) -> ScopeFrom:
     return scope
 
 
-def platform_of(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
+def platform_of(request: Request) -> PlatformPort:
+    platform: PlatformPort = request.app.state.platform
     return platform
 
 

@@ -31,7 +31,7 @@ from plantos.analytics.spindles import SpindleWatch
 from plantos.analytics.stage import anomaly_alarm_id
 from plantos.api.auth import FILTERED, path_param, platform_of, require
 from plantos.api.errors import register_status
-from plantos.app import Platform
+from plantos.api.ports import PlatformPort
 from plantos.core import quality
 from plantos.core.errors import PlantOSError, UnknownTagError
 from plantos.core.timeparse import iso
@@ -80,13 +80,15 @@ def _floats(values: npt.NDArray[np.float64]) -> list[float | None]:
     return [v if math.isfinite(v) else None for v in values.astype(np.float64).tolist()]
 
 
-def characteristics(platform: Platform) -> list[tuple[SpcCharacteristicSpec, SpcMonitor]]:
+def characteristics(platform: PlatformPort) -> list[tuple[SpcCharacteristicSpec, SpcMonitor]]:
     """Each configured characteristic with its running monitor, in configuration order."""
     spec, _ = analytics_spec(platform.plant)
     return list(zip(spec.spc, (m for _, m in platform.analytics.spc), strict=True))
 
 
-def _characteristic(platform: Platform, tag: str) -> tuple[SpcCharacteristicSpec, SpcMonitor, int]:
+def _characteristic(
+    platform: PlatformPort, tag: str
+) -> tuple[SpcCharacteristicSpec, SpcMonitor, int]:
     path = tag.strip("/")
     if path not in platform.plant.tags:
         raise UnknownTagError(f"no tag {path!r} in the plant model")
@@ -100,14 +102,14 @@ def _characteristic(platform: Platform, tag: str) -> tuple[SpcCharacteristicSpec
     )
 
 
-def _findings(platform: Platform, tag: str) -> tuple[list[SpcViolation], list[StuckSignal]]:
+def _findings(platform: PlatformPort, tag: str) -> tuple[list[SpcViolation], list[StuckSignal]]:
     violations = [e for e in platform.judgements if isinstance(e, SpcViolation)]
     stuck = [e for e in platform.judgements if isinstance(e, StuckSignal)]
     return [e for e in violations if e.subject == tag], [e for e in stuck if e.subject == tag]
 
 
 def _summary(
-    platform: Platform, spec: SpcCharacteristicSpec, monitor: SpcMonitor
+    platform: PlatformPort, spec: SpcCharacteristicSpec, monitor: SpcMonitor
 ) -> dict[str, Any]:
     violations, stuck = _findings(platform, spec.tag)
     return {
@@ -181,7 +183,11 @@ def _sigma_within(monitor: SpcMonitor, plot: Plot) -> float | None:
 
 
 async def _capability(
-    platform: Platform, spec: SpcCharacteristicSpec, monitor: SpcMonitor, tag_id: int, plot: Plot
+    platform: PlatformPort,
+    spec: SpcCharacteristicSpec,
+    monitor: SpcMonitor,
+    tag_id: int,
+    plot: Plot,
 ) -> dict[str, Any] | None:
     """Cp/Cpk with the chart's sigma, Pp/Ppk with the overall sigma of what the chart shows.
 
@@ -268,7 +274,7 @@ async def spc_chart(
 # ---- asset health ----------------------------------------------------------------------------
 
 
-def watch_of(platform: Platform, asset: str) -> SpindleWatch:
+def watch_of(platform: PlatformPort, asset: str) -> SpindleWatch:
     path = asset.strip("/")
     if path not in platform.plant.assets:
         raise UnknownTagError(f"no asset {path!r} in the plant model")
@@ -287,7 +293,7 @@ def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def _anomaly(platform: Platform, asset: str) -> dict[str, Any]:
+def _anomaly(platform: PlatformPort, asset: str) -> dict[str, Any]:
     """The newest raise of this asset with its evidence, its newest escalation (the severity
     now, and a fresher time to threshold) and whether it has cleared since."""
     mine = [ep for ep in episodes(platform.judgements) if ep.raised.subject == asset]

@@ -12,14 +12,14 @@ from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from plantos.api.auth import FILTERED, platform_of, require
+from plantos.api.ports import PlatformPort
 from plantos.api.serialise import live_entry
-from plantos.app import Platform
 from plantos.security import Identity
 
 router = APIRouter(tags=["live"])
 
 
-def _matching(platform: Platform, prefix: str, identity: Identity) -> list[tuple[str, int]]:
+def _matching(platform: PlatformPort, prefix: str, identity: Identity) -> list[tuple[str, int]]:
     """Tags under ``prefix`` that the caller's scope reaches."""
     prefix = prefix.strip("/")
     return [

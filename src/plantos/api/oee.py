@@ -22,7 +22,7 @@ from plantos.analytics.oee import (
     reason_pareto,
 )
 from plantos.api.auth import FILTERED, platform_of, query_param, require
-from plantos.app import Platform
+from plantos.api.ports import PlatformPort
 from plantos.core.errors import QueryError, UnknownTagError
 from plantos.core.timeparse import iso, parse_time_ns
 from plantos.model.plant import Node
@@ -41,7 +41,7 @@ class ReasonRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
 
 
-def _node(platform: Platform, path: str) -> Node:
+def _node(platform: PlatformPort, path: str) -> Node:
     wanted = path.strip("/") or platform.plant.root.path
     for node in platform.plant.iter_nodes():
         if node.path == wanted:
@@ -78,7 +78,7 @@ async def oee(
 
 
 async def oee_answer(
-    platform: Platform, path: str, start: str | None, end: str | None
+    platform: PlatformPort, path: str, start: str | None, end: str | None
 ) -> dict[str, Any]:
     """The OEE answer for a node and period, as the API and the OEE page show it. The
     current shift is read on the event loop (which updates it); a recompute from the
@@ -133,7 +133,7 @@ async def oee_stops(
 
 
 def stops_answer(
-    platform: Platform, asset: str, start: str | None, end: str | None
+    platform: PlatformPort, asset: str, start: str | None, end: str | None
 ) -> dict[str, Any]:
     """The stops answer, as the API and the OEE page show it."""
     if asset not in platform.plant.assets:

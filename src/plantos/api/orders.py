@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.api.errors import register_status
-from plantos.app import Platform
+from plantos.api.ports import PlatformPort
 from plantos.core.errors import QueryError
 from plantos.core.events import Event
 from plantos.core.timeparse import parse_time_ns
@@ -78,7 +78,7 @@ class CountRequest(BaseModel):
     operation: int | None = Field(None, ge=0)
 
 
-async def changed(platform: Platform, work: Callable[[], tuple[T, list[Event]]]) -> T:
+async def changed(platform: PlatformPort, work: Callable[[], tuple[T, list[Event]]]) -> T:
     """Run a change in a worker thread, then publish its events."""
     value, events = await asyncio.to_thread(work)
     for event in events:
@@ -86,7 +86,7 @@ async def changed(platform: Platform, work: Callable[[], tuple[T, list[Event]]])
     return value
 
 
-async def view(platform: Platform, order_id: str) -> dict[str, Any]:
+async def view(platform: PlatformPort, order_id: str) -> dict[str, Any]:
     mom = platform.mom.service
     order = await asyncio.to_thread(mom.order, order_id)
     _, routings = await asyncio.to_thread(mom.master)

@@ -4,11 +4,14 @@ composition root calls :func:`install_maintenance` once."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from plantos.bus.protocol import EVENTS
-from plantos.core.clock import WallClock
+from plantos.bus.pipeline import Pipeline
+from plantos.bus.protocol import EVENTS, Bus, Message
+from plantos.bus.supervision import Stage
+from plantos.core.clock import Clock, WallClock
 from plantos.core.errors import ConfigError
 from plantos.integration.channels.base import Channel
 from plantos.integration.channels.config import build_channel
@@ -17,13 +20,49 @@ from plantos.integration.notify.dispatcher import Dispatcher
 from plantos.integration.notify.escalation import Escalator
 from plantos.integration.notify.routing import Router
 from plantos.loops.maintenance import MaintenanceLoop
+from plantos.model import Plant
 from plantos.mom.maintenance.policy import maintenance_policy
 from plantos.mom.maintenance.service import MaintenanceService
-
-if TYPE_CHECKING:
-    from plantos.app import Platform
+from plantos.mom.runtime import MomRuntime
 
 log = logging.getLogger(__name__)
+
+
+class BusSettings(Protocol):
+    """The one setting maintenance reads: the queue size of its notification feed."""
+
+    @property
+    def bus_capacity(self) -> int:
+        """How many messages a new subscription queues before it pushes back."""
+
+
+class MaintenanceHost(Protocol):
+    """What maintenance needs of the platform it joins: the plant and its time, the
+    operations runtime it replans and shares a database with, and the bus and pipeline
+    it adds its two supervised stages to."""
+
+    @property
+    def plant(self) -> Plant: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def mom(self) -> MomRuntime: ...
+
+    @property
+    def bus(self) -> Bus: ...
+
+    @property
+    def pipeline(self) -> Pipeline: ...
+
+    @property
+    def settings(self) -> BusSettings: ...
+
+    def add_consumer(
+        self, name: str, topic: str, handler: Callable[[Message], Awaitable[None]]
+    ) -> Stage:
+        """Run ``handler`` on every message of ``topic`` as a supervised stage."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +74,7 @@ class Maintenance:
     dispatcher: Dispatcher
 
 
-def install_maintenance(platform: Platform) -> Maintenance:
+def install_maintenance(platform: MaintenanceHost) -> Maintenance:
     """Build the maintenance service, the loop (a supervised consumer of events) and the
     notification dispatcher (a supervised stage that ends with the bus); the planner
     closes the windows the loop schedules. :class:`ConfigError` for a wrong plant file."""
