@@ -4,7 +4,8 @@ page with its evidence within ten minutes, no other spindle is in alarm, every p
 its header on one line at 1400 and 1920 px, and the demo stops cleanly.
 
 Screenshots of every page at both widths go to ``$PLANTOS_SCREENSHOTS`` when set (the
-documentation's come from there), else to the test's temporary directory.
+documentation's come from there, taken with ``PLANTOS_SCREENSHOT_SCALE=0.5`` to keep the
+files small), else to the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -103,8 +104,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 process.wait(10)
 
 
-def signed_in(browser: Browser, demo: Demo, width: int, height: int) -> Page:
-    context = browser.new_context(base_url=demo.url, viewport={"width": width, "height": height})
+def signed_in(browser: Browser, demo: Demo, width: int, height: int, *, scale: float = 1.0) -> Page:
+    context = browser.new_context(
+        base_url=demo.url, viewport={"width": width, "height": height}, device_scale_factor=scale
+    )
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(demo.signin_link())
@@ -145,7 +148,8 @@ def test_every_page_fits_its_header_on_one_line(
 ) -> None:
     shots = Path(os.environ.get("PLANTOS_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    page = signed_in(browser, demo, width, height)
+    scale = float(os.environ.get("PLANTOS_SCREENSHOT_SCALE", "1"))
+    page = signed_in(browser, demo, width, height, scale=scale)
     for name, path in PAGES.items():
         page.goto(path)
         page.wait_for_load_state("networkidle")

@@ -42,7 +42,8 @@ from plantos.edge.config import build_connector
 from plantos.edge.mqtt.server import MqttServerFields
 from plantos.model import TagDef
 
-HANGUP_WAIT_S = 5.0
+HANGUP_WAIT_S = 15.0
+"""How long the devices wait for the connectors to hang up (a loaded machine is slow)."""
 BACKFILL_CHUNK_NS = 60 * NS_PER_S
 
 
