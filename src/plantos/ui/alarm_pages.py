@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from plantos.analytics.alarms import AlarmManager
-from plantos.analytics.oee import MAX_REASON_CHARS
+from plantos.analytics.oee.records import MAX_NOTE_CHARS
 from plantos.api.alarms import Action, act, alarm_entry, shelve_action
 from plantos.api.auth import platform_of
 from plantos.api.oee import oee_answer, stops_answer
@@ -127,7 +127,8 @@ def oee_page(
             "start": start,
             "loss_top_s": top,
             "stops": stops,
-            "max_reason": MAX_REASON_CHARS,
+            "max_note": MAX_NOTE_CHARS,
+            "reason_tree": platform_of(request).analytics.reason_tree.groups,
             "message": message,
         },
     )
@@ -139,14 +140,19 @@ def reason_form(
     asset: Annotated[str, Form()],
     stop_start: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
     start: Annotated[str, Form()] = "",
     identity: Identity = Depends(page_identity),
 ) -> RedirectResponse:
-    """An operator explains a stop; back to the asset's OEE with what happened."""
+    """An operator explains a stop with a reason from the plant's reason tree, and a note
+    in their own words if they like; back to the asset's OEE with what happened."""
     platform = platform_of(request)
     try:
         stop_ns = parse_time_ns(stop_start, now_ns=platform.clock.now_ns())
-        given = platform.analytics.oee.assign_reason(asset, stop_ns, reason, by=identity.subject)
+        code = platform.analytics.reason_tree.check(reason.strip())
+        given = platform.analytics.oee.assign_reason(
+            asset, stop_ns, code, by=identity.subject, note=note
+        )
         message = f"stop at {iso(stop_ns)}: {given.code}"
     except ValueError as exc:
         message = str(exc)
