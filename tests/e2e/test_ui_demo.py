@@ -86,7 +86,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     running = Demo(process, f"http://127.0.0.1:{port}", data_dir, time.monotonic())
     assert process.stderr is not None
     stderr = process.stderr
-    threading.Thread(target=lambda: running.log.extend(stderr), daemon=True).start()
+    reader = threading.Thread(target=lambda: running.log.extend(stderr), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 120
         while not any("Sign in:" in line for line in running.log):
@@ -102,6 +103,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+        reader.join(10)
+        stderr.close()
 
 
 def signed_in(browser: Browser, demo: Demo, width: int, height: int, *, scale: float = 1.0) -> Page:
