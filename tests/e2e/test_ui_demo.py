@@ -142,6 +142,11 @@ def test_cnc07_alarm_with_bearing_evidence_and_no_other_spindle_in_alarm(
         other = states.nth(i)
         if other.get_attribute("data-alarm") != f"{STORY}/anomaly":
             assert other.get_attribute("data-state") == "normal", other.inner_text()
+    # values reported by exception (OPC UA, Sparkplug) are not stale for being unchanged
+    page.goto("/")
+    page.wait_for_timeout(5_000)
+    stale = page.locator("details.asset .bad-count", has_text="stale")
+    assert stale.count() == 0, [stale.nth(i).inner_text() for i in range(stale.count())]
     page.context.close()
 
 
