@@ -6,10 +6,10 @@ every few seconds:
 
 * **alarms**: no alarm and no anomaly on any machine but the one with the scenario;
   when the story machine's alarm came, and which features its evidence names;
-* **late data**: a tag is late when the simulator changed it (reported by exception)
-  or the platform should have polled it, and the platform's newest sample is older
-  than its reporting period plus a few wall seconds of transport (scaled to platform
-  time);
+* **late data**: a tag reported by exception is late when the platform still shows
+  another value than the one the device has held for longer than a few wall seconds of
+  transport (scaled to platform time); a polled tag when its newest sample is older than
+  its reporting period plus that transport time;
 * **snapshots**: vibration snapshots per spindle, which must agree within a factor of 2
   whatever the protocol;
 * **speed**: what was asked and what the pacer settled on.
@@ -111,8 +111,12 @@ class Watch:
         for tag_id, how in reporting.items():
             have = int(platform.live.ts[tag_id])
             if how.mode == "exception":
+                # late: the platform still shows another value than the device has held
+                # since ``due`` (a change and its undoing within one scan is no change)
                 due = int(self.changed_at[tag_id])
-                if due <= 0 or have >= due:
+                current = self.previous[tag_id]
+                shown = platform.live.value[tag_id]
+                if due <= 0 or have >= due or shown == current or np.isnan(current):
                     continue
                 over = now - due - transport_ns
             else:
@@ -227,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{machine_line()}\n\n"
         "`python bench/demo_soak.py --duration D --speed S`: the live demo over its real "
         "protocols for D of wall time. *start*: wall time until the history is learned "
-        "and the devices are live; *late tags*: tags whose newest sample was ever older "
-        "than their reporting period plus 3 wall seconds.\n\n"
+        "and the devices are live; *late tags*: tags that were ever late (a value reported "
+        "by exception not yet shown 3 wall seconds after the device changed it, a polled "
+        "one older than its period plus those 3 s). The machine is shared: the pacer's "
+        "end speed shows how much of it the demo got.\n\n"
         + markdown_table(header, [_row(r) for r in results], align="llrllllr")
     )
     print(text)

@@ -69,12 +69,26 @@ def test_an_operator_gives_a_stop_its_reason(signed_in: Page) -> None:
     page.goto(f"/oee?path={P2}")  # the current shift, live; press-2 has been down throughout
     stop = page.locator("#stops tr[data-stop]").first
     expect(stop).to_have_attribute("data-reason", "unassigned")
-    stop.locator("input[name=reason]").fill("hydraulic pump failure")
+    # chosen from the reason tree (the default one: the plant file gives none), with a note
+    stop.locator("select[name=reason]").select_option("Breakdown / Hydraulic or pneumatic")
+    stop.locator("input[name=note]").fill("pump seal leaking again")
     stop.locator("button").click()
-    expect(page.locator("#oee-message")).to_contain_text("hydraulic pump failure")
-    expect(page.locator("#stops tr[data-stop]").first).to_have_attribute(
-        "data-reason", "hydraulic pump failure"
-    )
-    expect(page.locator("#reason-pareto")).to_contain_text("hydraulic pump failure")
+    expect(page.locator("#oee-message")).to_contain_text("Breakdown / Hydraulic or pneumatic")
+    first = page.locator("#stops tr[data-stop]").first
+    expect(first).to_have_attribute("data-reason", "Breakdown / Hydraulic or pneumatic")
+    expect(first.locator("input[name=note]")).to_have_value("pump seal leaking again")
+    expect(page.locator("#reason-pareto")).to_contain_text("Breakdown / Hydraulic or pneumatic")
     # Who gave it: the signed-in operator, as an audit would want.
     expect(page.locator("#stops tr[data-stop] td.given").first).to_contain_text("admin")
+
+
+def test_a_reason_outside_the_tree_is_refused(signed_in: Page) -> None:
+    page = signed_in
+    page.goto(f"/oee?path={P2}")
+    stop = page.locator("#stops tr[data-stop]").first
+    stop.locator("select[name=reason]").evaluate(
+        "s => { s.add(new Option('anything at all', 'anything at all')); "
+        "s.value = 'anything at all'; }"
+    )
+    stop.locator("button").click()
+    expect(page.locator("#oee-message")).to_contain_text("is not a stop reason")

@@ -65,6 +65,7 @@ def test_reasons_survive_a_restart_and_the_cli_reports_them(tmp_path: Path) -> N
                 "reason": "pump failure",
                 "by": "admin",
                 "at": None,
+                "note": "",
             }
             for bad, status, why in (
                 ({"reason": ""}, 422, "at least 1 character"),

@@ -20,3 +20,10 @@ def test_old_history_does_not_move_the_start() -> None:
 def test_history_ahead_of_the_wall_clock_is_continued_not_overwritten() -> None:
     newest = NOW + 3 * HOUR + 250_000_000
     assert live_simulation_start(NOW, 2 * HOUR, newest) == NOW + 3 * HOUR + NS
+
+
+def test_the_bearing_starts_wearing_45_minutes_before_the_live_start() -> None:
+    from plantos.demo.live import default_scenario
+
+    assert default_scenario(12 * HOUR) == "bearing-wear:plant-a/machining/line-1/cnc-07:675m"
+    assert default_scenario(30 * 60 * NS).endswith(":0m")  # a shorter history: from its start

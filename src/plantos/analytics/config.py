@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from plantos.analytics.anomaly.zones import GROUP2_RIGID, VelocityZones
 from plantos.analytics.oee import OeeSpec, default_oee_config
+from plantos.analytics.oee.reason_tree import validate_tree
 from plantos.analytics.spc import SpcCharacteristicSpec
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.model.loader import validation_problems
@@ -70,6 +71,13 @@ class AnalyticsSpec(BaseModel):
     oee: OeeSpec | None = None
     spc: list[SpcCharacteristicSpec] = Field(default_factory=list)
     spindles: list[SpindleWatchSpec] = Field(default_factory=list)
+    stop_reasons: dict[str, list[str]] | None = None
+    """The reasons operators choose for a stop, by group (docs/oee.md); None: the default."""
+
+    @field_validator("stop_reasons")
+    @classmethod
+    def _reasons(cls, tree: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        return None if tree is None else validate_tree(tree)
 
 
 def analytics_spec(plant: Plant) -> tuple[AnalyticsSpec, OeeSpec]:

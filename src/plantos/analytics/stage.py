@@ -26,6 +26,7 @@ from plantos.analytics.alarms import AlarmDefinition, AlarmManager, Priority
 from plantos.analytics.anomaly.events import AnomalyCleared, AnomalyRaised
 from plantos.analytics.config import analytics_spec
 from plantos.analytics.oee import LiveOee, ReasonBook
+from plantos.analytics.oee.reason_tree import ReasonTree
 from plantos.analytics.spc import SpcMonitor
 from plantos.analytics.spindles import SpindleWatch, spindle_watches
 from plantos.core.batch import SampleBatch
@@ -55,6 +56,8 @@ class AnalyticsStage:
         self.clock = clock
         self.oee_config = oee_config
         self.oee = LiveOee(plant, oee_config, tag_ids, reasons=reasons)
+        self.reason_tree = ReasonTree.of(spec.stop_reasons)
+        """The stop reasons operators choose from."""
         self.spc: list[tuple[int, SpcMonitor]] = [
             (tag_ids[c.tag], SpcMonitor.from_spec(c, clock=clock)) for c in spec.spc
         ]

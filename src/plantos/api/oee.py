@@ -170,10 +170,10 @@ def stops_answer(
 
 
 def _given(reason: Reason | None) -> dict[str, str | None]:
-    """Who gave a stop's reason and when; ``None`` while it has none."""
+    """Who gave a stop's reason, when, and their note; ``None`` while it has none."""
     if reason is None:
-        return {"by": None, "at": None}
-    return {"by": reason.by, "at": iso(reason.at_ns)}
+        return {"by": None, "at": None, "note": None}
+    return {"by": reason.by, "at": iso(reason.at_ns), "note": reason.note}
 
 
 @router.post("/oee/reasons")

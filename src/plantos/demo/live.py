@@ -32,8 +32,6 @@ from plantos.demo.simulator import Simulator, parse_scenario
 DEFAULT_SPEED = 10.0
 """Simulated seconds per wall second: ten wall minutes show 100 simulated minutes, and on a
 2-core machine the devices keep up with room to spare (the pacer lowers it if not)."""
-MAX_ADVERTISED_SPEED = 30.0
-"""The highest speed the documentation promises the devices can follow on 2 cores."""
 DEFAULT_BACKFILL = "12h"
 ONSET_BEFORE_NOW = "45m"
 STORY_ASSET = "plant-a/machining/line-1/cnc-07"

@@ -1,1 +1,1 @@
-"""The OT side: protocol connectors, the simulator, store-and-forward and the gateway process."""
+"""The OT side: protocol connectors, store-and-forward and the gateway process."""

@@ -7,6 +7,7 @@ in the signed-in operator's name and redirect back with a message. The session c
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from plantos.analytics.alarms import AlarmManager
-from plantos.analytics.oee import MAX_REASON_CHARS
+from plantos.analytics.oee.records import MAX_NOTE_CHARS
 from plantos.api.alarms import Action, act, alarm_entry, alarm_scope, shelve_action
 from plantos.api.auth import FILTERED, platform_of
 from plantos.api.oee import oee_answer, stops_answer
@@ -139,7 +140,8 @@ async def oee_page(
             "start": start,
             "loss_top_s": top,
             "stops": stops,
-            "max_reason": MAX_REASON_CHARS,
+            "max_note": MAX_NOTE_CHARS,
+            "reason_tree": platform_of(request).analytics.reason_tree.groups,
             "message": message,
         },
     )
@@ -151,17 +153,27 @@ async def reason_form(
     asset: Annotated[str, Form()],
     stop_start: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
     start: Annotated[str, Form()] = "",
     identity: Identity = page_require("oee:reason", scope_from=FILTERED),
 ) -> RedirectResponse:
-    """An operator explains a stop; back to the asset's OEE with what happened."""
+    """An operator explains a stop with a reason from the plant's reason tree, and a note
+    in their own words if they like; back to the asset's OEE with what happened."""
     _allowed(identity, "oee:reason", asset)
     platform = platform_of(request)
     try:
         stop_ns = parse_time_ns(stop_start, now_ns=platform.clock.now_ns())
+        code = platform.analytics.reason_tree.check(reason.strip())
         # A disk write under the book's lock: off the event loop, which serves the stream.
         given = await run_in_threadpool(
-            platform.analytics.oee.assign_reason, asset, stop_ns, reason, by=identity.subject
+            partial(
+                platform.analytics.oee.assign_reason,
+                asset,
+                stop_ns,
+                code,
+                by=identity.subject,
+                note=note,
+            )
         )
         platform.audit.append(
             identity.subject, "stop.reason", asset, start_ns=stop_ns, reason=given.code

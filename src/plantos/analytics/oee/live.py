@@ -70,12 +70,14 @@ class LiveOee:
         if starts:
             replay(historian, self.tracker, min(starts), now_ns)
 
-    def assign_reason(self, asset: str, start_ns: int, reason: str, *, by: str = "") -> Reason:
+    def assign_reason(
+        self, asset: str, start_ns: int, reason: str, *, by: str = "", note: str = ""
+    ) -> Reason:
         """Give a downtime interval its reason code (the operator's explanation), in the
         name of ``by``; return it with when it was given."""
         if asset not in self.tracker.trackers:
             raise ValueError(f"no OEE tracking for asset {asset!r}")
-        return self.reasons.assign_reason(asset, start_ns, reason, by=by)
+        return self.reasons.assign_reason(asset, start_ns, reason, by=by, note=note)
 
     def stops(self, asset: str, start_ns: int, end_ns: int) -> list[Stop]:
         """The downtime of one asset over ``[start_ns, end_ns)`` from what memory holds,

@@ -27,14 +27,15 @@ CREATE TABLE IF NOT EXISTS reason_assignments (
     start_ns INTEGER NOT NULL,
     reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
     given_by TEXT NOT NULL,
-    given_ns INTEGER NOT NULL
+    given_ns INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS reason_assignments_by_stop
     ON reason_assignments (asset, start_ns, id);
 """
 
 _CURRENT = """
-SELECT asset, start_ns, reason, given_by, given_ns FROM reason_assignments
+SELECT asset, start_ns, reason, given_by, given_ns, note FROM reason_assignments
 WHERE id IN (SELECT MAX(id) FROM reason_assignments GROUP BY asset, start_ns)
 """
 
@@ -47,6 +48,11 @@ class ReasonStore:
         self._path = path
         with sqlite_session(self._path) as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(reason_assignments)")}
+            if "note" not in columns:  # a store from before notes
+                db.execute(
+                    "ALTER TABLE reason_assignments ADD COLUMN note TEXT NOT NULL DEFAULT ''"
+                )
 
     def book(self, *, clock: Clock) -> ReasonBook:
         """The current reasons, in a book that records every new assignment here first.
@@ -59,20 +65,20 @@ class ReasonStore:
         """Add one assignment; it becomes the stop's current reason."""
         with sqlite_session(self._path) as db:
             db.execute(
-                "INSERT INTO reason_assignments (asset, start_ns, reason, given_by, given_ns) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (asset, start_ns, reason.code, reason.by, reason.at_ns),
+                "INSERT INTO reason_assignments "
+                "(asset, start_ns, reason, given_by, given_ns, note) VALUES (?, ?, ?, ?, ?, ?)",
+                (asset, start_ns, reason.code, reason.by, reason.at_ns, reason.note),
             )
 
     def history(self, asset: str, start_ns: int) -> list[Reason]:
         """Every reason the stop was given, newest (the current one) first."""
         with sqlite_session(self._path) as db:
             rows = db.execute(
-                "SELECT reason, given_by, given_ns FROM reason_assignments "
+                "SELECT reason, given_by, given_ns, note FROM reason_assignments "
                 "WHERE asset = ? AND start_ns = ? ORDER BY id DESC",
                 (asset, start_ns),
             ).fetchall()
-        return [Reason(code, by, at) for code, by, at in rows]
+        return [Reason(code, by, at, note) for code, by, at, note in rows]
 
 
 def read_reasons(path: Path) -> ReasonBook:
@@ -92,14 +98,16 @@ def read_reasons(path: Path) -> ReasonBook:
     return ReasonBook(_by_stop(rows))
 
 
-def _read_current(uri: str) -> list[tuple[str, int, str, str, int]]:
+def _read_current(uri: str) -> list[tuple[str, int, str, str, int, str]]:
     db = sqlite3.connect(uri, uri=True, timeout=10)
     try:
-        rows: list[tuple[str, int, str, str, int]] = db.execute(_CURRENT).fetchall()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(reason_assignments)")}
+        query = _CURRENT if "note" in columns else _CURRENT.replace(", note FROM", ", '' FROM")
+        rows: list[tuple[str, int, str, str, int, str]] = db.execute(query).fetchall()
     finally:
         db.close()
     return rows
 
 
-def _by_stop(rows: list[tuple[str, int, str, str, int]]) -> dict[tuple[str, int], Reason]:
-    return {(asset, start): Reason(code, by, at) for asset, start, code, by, at in rows}
+def _by_stop(rows: list[tuple[str, int, str, str, int, str]]) -> dict[tuple[str, int], Reason]:
+    return {(asset, start): Reason(code, by, at, note) for asset, start, code, by, at, note in rows}

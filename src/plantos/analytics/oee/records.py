@@ -21,6 +21,7 @@ Int64 = npt.NDArray[np.int64]
 Int16 = npt.NDArray[np.int16]
 UNASSIGNED = "unassigned"
 MAX_REASON_CHARS = 200
+MAX_NOTE_CHARS = 500
 """The longest reason code: a code and a short explanation, not a report."""
 """The reason of a downtime no one has explained yet: visible as such, never hidden."""
 
@@ -112,6 +113,8 @@ class Reason:
     code: str
     by: str
     at_ns: int
+    note: str = ""
+    """The operator's own words beside the code (the code is chosen from a list)."""
 
 
 ReasonJournal = Callable[[str, int, Reason], None]
@@ -133,7 +136,9 @@ class ReasonBook:
         default_factory=threading.Lock, init=False, compare=False, repr=False
     )
 
-    def assign_reason(self, asset: str, start_ns: int, reason: str, *, by: str = "") -> Reason:
+    def assign_reason(
+        self, asset: str, start_ns: int, reason: str, *, by: str = "", note: str = ""
+    ) -> Reason:
         """Give the interval of ``asset`` starting at ``start_ns`` a reason code, replacing
         the one it had. The journal and the book change together (the API and the form
         may assign at once), so the reason shown is the one a restart finds."""
@@ -142,8 +147,10 @@ class ReasonBook:
             raise ValueError(f"a reason code must not be empty, got {reason!r}")
         if len(code) > MAX_REASON_CHARS:
             raise ValueError(f"a reason code has at most {MAX_REASON_CHARS} characters")
+        if len(note) > MAX_NOTE_CHARS:
+            raise ValueError(f"a note has at most {MAX_NOTE_CHARS} characters")
         with self._writing:
-            given = Reason(code, by, self.clock.now_ns())
+            given = Reason(code, by, self.clock.now_ns(), note.strip())
             if self.journal is not None:
                 self.journal(asset, int(start_ns), given)
             self.reasons[(asset, int(start_ns))] = given

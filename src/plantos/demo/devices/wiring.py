@@ -42,7 +42,8 @@ from plantos.edge.config import build_connector
 from plantos.edge.mqtt.server import MqttServerFields
 from plantos.model import TagDef
 
-HANGUP_WAIT_S = 5.0
+HANGUP_WAIT_S = 15.0
+"""How long the devices wait for the connectors to hang up (a loaded machine is slow)."""
 BACKFILL_CHUNK_NS = 60 * NS_PER_S
 
 
@@ -127,10 +128,20 @@ class DemoDevices:
         await self.lines.connect()
 
     async def backfill(self) -> None:
-        """Import history directly up to (almost) now: the devices take over from there."""
+        """Import history directly up to (almost) now, and again until the platform has
+        taken it all in (the bus empty): the devices take over from a platform that keeps
+        up, instead of starting behind while the writer and the analytics digest hours."""
         lag_ns = int(SCAN_S * self.clock.speed * NS_PER_S)
-        while self.clock.now_ns() - self.simulator.now_ns > lag_ns:
-            await self.feed.advance_to(self.clock.now_ns())
+        while True:
+            while self.clock.now_ns() - self.simulator.now_ns > lag_ns:
+                await self.feed.advance_to(self.clock.now_ns())
+            if self._bus_empty():
+                return
+            await asyncio.sleep(SCAN_S)
+
+    def _bus_empty(self) -> bool:
+        queues = self.platform.bus.metrics()["subscribers"].values()
+        return all(q["depth"] == 0 for q in queues)
 
     async def stop(self) -> None:
         """Wait for the connectors to hang up (bounded), then switch the devices off."""

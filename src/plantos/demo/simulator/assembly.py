@@ -1,7 +1,10 @@
 """Assembly station: good and scrap counters, the last cycle time, and its operating state.
 
-Cycle times are lognormal around the nominal (manual work varies, and never
-goes negative); cycles advance only while the station runs, so a short stop
+The nominal cycle time is the ideal one, the fastest a station sustains (OEE takes it as
+the ideal cycle time): manual work varies only upwards from it, by a factor whose
+logarithm is half-normal (a cycle is often a little slow, rarely much slower, never
+faster, so performance never exceeds 100 %); cycles advance only while the station
+runs, so a short stop
 stretches the cycle it interrupts. Short stops are mostly starved (no part
 from upstream) or blocked (downstream full), the typical losses of a line.
 """
@@ -106,7 +109,7 @@ class AssemblyStation:
     def _ensure(self, run_s: float) -> None:
         """Draw cycles (duration, scrap or not) until their end covers ``run_s`` of running."""
         while self._drawn_s <= run_s:
-            d = self.nominal_s * self.rng.lognormal(-(CYCLE_SIGMA**2) / 2, CYCLE_SIGMA, 32)
+            d = self.nominal_s * np.exp(np.abs(self.rng.normal(0.0, CYCLE_SIGMA, 32)))
             ends = self._drawn_s + np.cumsum(d)
             self._drawn_s = float(ends[-1])
             self._ends = np.concatenate((self._ends, ends))

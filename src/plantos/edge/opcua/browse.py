@@ -26,7 +26,7 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.node import Node
 from asyncua.ua.attribute_ids import AttributeIds
-from asyncua.ua.object_ids import ObjectIdNames
+from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
 from asyncua.ua.uaerrors import UaError
 
 from plantos.core.errors import PlantOSError
@@ -37,12 +37,7 @@ _READ_BATCH = 500
 MAX_NODES = 10_000
 """Nodes visited before the walk stops (and says so): the limit on a huge address space."""
 _TREE_REFERENCES = frozenset(
-    ua.NodeId(ident)
-    for ident in (
-        ua.ObjectIds.Organizes,
-        ua.ObjectIds.HasComponent,
-        ua.ObjectIds.HasOrderedComponent,
-    )
+    (ObjectIds.Organizes, ObjectIds.HasComponent, ObjectIds.HasOrderedComponent)
 )
 """What a server's tree is built of; properties (HasProperty) describe, they are not signals."""
 
@@ -154,9 +149,7 @@ async def _walk(
             for ref in refs:
                 node_id = ref.NodeId
                 standard = current == 1 and node_id.NamespaceIndex == 0
-                skip = ref.ReferenceTypeId not in _TREE_REFERENCES or (
-                    standard and not include_standard
-                )
+                skip = not _builds_tree(ref.ReferenceTypeId) or (standard and not include_standard)
                 if node_id in seen or skip:
                     continue
                 if len(seen) >= max_nodes:
@@ -190,6 +183,10 @@ async def _walk(
             )
         )
     return result
+
+
+def _builds_tree(reference_type: ua.NodeId) -> bool:
+    return reference_type.NamespaceIndex == 0 and reference_type.Identifier in _TREE_REFERENCES
 
 
 async def _read(client: Client, nodes: Sequence[Node], attr: AttributeIds) -> list[ua.DataValue]:

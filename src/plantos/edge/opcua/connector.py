@@ -102,14 +102,15 @@ class OpcUaConnector:
         return self._buffer.drain()
 
     async def close(self) -> None:
-        """Delete the subscription and end the session; never raises."""
-        client, subscription = self._client, self._subscription
+        """End the session, and the subscription with it; never raises. Closing the session
+        deletes its subscriptions on the server (CloseSession with DeleteSubscriptions) and
+        stops the client's publish loop first: deleting the subscription on its own would
+        leave publish requests queued at the server, each answered with a fault
+        (BadNoSubscription) that both sides log as an error at every shutdown."""
+        client = self._client
         self._client, self._subscription = None, None
         self._handles = {}
         timeout_s = self.spec.request_timeout_s
-        if subscription is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(subscription.delete(), timeout_s)
         if client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.disconnect(), timeout_s)

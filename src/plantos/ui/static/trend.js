@@ -194,27 +194,6 @@
     ctx.restore();
   }
 
-  const pad2 = (n) => String(n).padStart(2, "0");
-
-  /* 24-hour ticks; the date under the first tick of each day. */
-  function timeTicks(u, splits, axisIdx, space, incr) {
-    let prevDay = null;
-    return splits.map((v) => {
-      const d = new Date(v);
-      const day = d.getFullYear() + "-" + pad2(d.getMonth() + 1) + "-" + pad2(d.getDate());
-      let label;
-      if (incr >= 86400e3) {
-        label = day;
-      } else {
-        label = pad2(d.getHours()) + ":" + pad2(d.getMinutes());
-        if (incr < 60e3) label += ":" + pad2(d.getSeconds());
-        if (day !== prevDay) label += "\n" + day;
-      }
-      prevDay = day;
-      return label;
-    });
-  }
-
   function yAxis() {
     const axis = { label: unit || (dtype === "enum" ? "state" : ""), size: 80, labelSize: 24 };
     if (states && dtype === "enum") {
@@ -254,7 +233,7 @@
       series: series,
       bands: bands,
       scales: scales,
-      axes: [{ values: timeTicks, size: 56 }, yAxis()],
+      axes: [P.timeAxis(), yAxis()],
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
       hooks: {
