@@ -5,57 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from plantos.app import Platform, Settings
 from plantos.cli.main import app
-from plantos.core.batch import SampleBatch
 from plantos.core.timeparse import iso
-from plantos.mom.maintenance.workorder import Window, WorkOrder
-from tests.support.server import MIXER_OEE_PLANT, RunningServer, running_server, wait_until
-
-NS = 1_000_000_000
-H = 3600 * NS
-MIXER = "site-1/mixing/line-1/mixer-1"
-RUNNING, DOWN = 2.0, 3.0
-T0 = (time.time_ns() // H - 8) * H
-"""Running 2 h, down 30 min, running 1 h, down 30 min, running 1 h 30 min."""
-DOWNS = [(T0 + 2 * H, T0 + 5 * H // 2), (T0 + 7 * H // 2, T0 + 4 * H)]
-END = T0 + 11 * H // 2
-
-
-def _states(ids: dict[str, int]) -> SampleBatch:
-    ts = np.arange(T0, END, 60 * NS)
-    down = np.zeros(len(ts), dtype=bool)
-    for a, b in DOWNS:
-        down |= (ts >= a) & (ts < b)
-    return SampleBatch.of(
-        np.full(len(ts), ids[f"{MIXER}/state"]), ts, np.where(down, DOWN, RUNNING)
-    )
-
-
-def _add_order(platform: Platform) -> None:
-    """A corrective work order whose window covers the first failure."""
-    order = WorkOrder.request(
-        by="test", id="wo-bearing", asset=MIXER, kind="corrective", title="bearing",
-        opened_ns=DOWNS[0][0], failure_mode="VIB",
-    )  # fmt: skip
-    order.window = Window(DOWNS[0][0] + 60 * NS, DOWNS[0][1])
-    platform.maintenance.service.change(lambda uow: uow.work_orders.add(order))
-
-
-def _feed(running: RunningServer) -> None:
-    batch = _states(running.platform.tag_ids)
-    running.call(running.platform.ingest(batch, source="test"))
-    wait_until(lambda: running.platform.writer.acked_rows >= len(batch.ts), "the history commit")
-    _add_order(running.platform)
+from tests.support.reliability_history import END, MIXER, NS, T0, H, add_order, feed, states
+from tests.support.server import MIXER_OEE_PLANT, RunningServer, running_server
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +29,12 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> Path:
         platform = Platform(Settings(config=base / "plantos.yaml", data_dir=base / "data"))
 
         async def source() -> None:
-            await platform.ingest(_states(platform.tag_ids), source="test")
+            await platform.ingest(states(platform.tag_ids), source="test")
 
         platform.add_source(source())
         await platform.start()
         await platform.drain()
-        _add_order(platform)
+        add_order(platform)
         platform.historian.close()
 
     asyncio.run(write())
@@ -85,7 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server whose historian holds the states and whose database the work order."""
     path = tmp_path_factory.mktemp("reliability")
     with running_server(path, MIXER_OEE_PLANT) as running:
-        _feed(running)
+        feed(running)
         yield running
 
 
