@@ -36,6 +36,9 @@ def asset_states(
     tracker = PlantTracker(plant, config, historian.tag_ids())
     if asset not in tracker.trackers:
         raise QueryError(f"asset {asset!r} has no machine states: give its type an OEE spec")
+    # Only this asset is replayed: ``replay`` reads the tags of the trackers listed, so a
+    # year of one machine costs that machine's samples, not the whole plant's.
+    tracker.trackers = {asset: tracker.trackers[asset]}
     replay(historian, tracker, start_ns, end_ns)
     history = tracker.trackers[asset].history(end_ns)
     iv = history.intervals
