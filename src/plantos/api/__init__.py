@@ -15,6 +15,7 @@ from plantos.api import (
     orders,
     plant,
     prometheus,
+    reliability,
     system,
     tokens,
     users,
@@ -38,6 +39,7 @@ def install_api(app: FastAPI) -> None:
     for module in (users, tokens, audit, writes, orders, mom_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(workorders.router, prefix="/api/v1")
+    app.include_router(reliability.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(erp_api.router, prefix="/api/v1")
     app.include_router(health_probe)

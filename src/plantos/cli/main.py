@@ -20,6 +20,7 @@ from plantos.cli import (
 from plantos.cli.audit import app as audit_app
 from plantos.cli.deadletter import app as deadletter_app
 from plantos.cli.erp import app as erp_app
+from plantos.cli.maintenance import app as maintenance_app
 from plantos.cli.pki import app as pki_app
 from plantos.cli.token import app as token_app
 from plantos.cli.user import app as user_app
@@ -49,6 +50,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(pki_app, name="pki")
+app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(erp_app, name="erp")
 app.command("write")(write_command)
 

@@ -1,0 +1,111 @@
+"""``plantos maintenance``: maintenance figures from a shell, read from the data directory
+(the historian read-only, so beside a running server too)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from plantos.analytics.config import analytics_spec
+from plantos.analytics.reliability import asset_reliability, reliability_answer
+from plantos.cli.analytics.ranges import CONFIG_OPTION, DATA_DIR_OPTION, Format
+from plantos.cli.common import open_plant_historian, out, reported_errors
+from plantos.core.clock import WallClock
+from plantos.core.errors import QueryError
+from plantos.core.timeparse import parse_time_ns
+from plantos.model import load_plant
+from plantos.model.plant import Plant
+from plantos.mom.maintenance.policy import maintenance_policy
+from plantos.mom.maintenance.service import MaintenanceService
+from plantos.mom.maintenance.workorder import WorkOrder
+from plantos.mom.setup import open_service
+
+app = typer.Typer(help="Maintenance: reliability of assets.", no_args_is_help=True)
+
+MAX_RANGE_NS = 366 * 24 * 3600 * 1_000_000_000
+
+
+@app.command("reliability")
+def reliability(
+    asset: str = typer.Option(..., "--asset", help="The asset's path"),
+    start: str = typer.Option(..., "--from", help="ISO 8601, 'now' or relative like -30d"),
+    end: str = typer.Option("now", "--to", help="ISO 8601, 'now' or relative like -1h"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+    config: Path = CONFIG_OPTION,
+    data_dir: Path = DATA_DIR_OPTION,
+) -> None:
+    """MTBF, MTTR and availability of an asset over a range, from its machine states in
+    the historian, per failure mode of the work orders that covered its failures."""
+    with reported_errors():
+        now = WallClock().now_ns()
+        try:
+            start_ns, end_ns = parse_time_ns(start, now_ns=now), parse_time_ns(end, now_ns=now)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
+        if not 0 < end_ns - start_ns <= MAX_RANGE_NS:
+            raise QueryError("--from must be before --to, at most 366 days apart")
+        plant = load_plant(config)
+        _, oee_config = analytics_spec(plant)
+        orders = _work_orders(plant, data_dir, asset)
+        historian = open_plant_historian(plant, data_dir)
+        try:
+            figures = asset_reliability(
+                historian, plant, oee_config, asset, start_ns, end_ns, orders=orders
+            )
+        finally:
+            historian.close()
+        answer = reliability_answer(asset, figures)
+    if fmt is Format.json:
+        out.print_json(json.dumps(answer))
+        return
+    out.print(_table(answer))
+
+
+def _work_orders(plant: Plant, data_dir: Path, asset: str) -> list[WorkOrder]:
+    """The asset's work orders from the plant's operations database."""
+    if not data_dir.is_dir():
+        raise QueryError(f"no data directory {data_dir}")
+    engine = open_service(plant, data_dir=data_dir, clock=WallClock()).engine
+    try:
+        service = MaintenanceService(
+            engine,
+            clock=WallClock(),
+            catalogue=maintenance_policy(plant).catalogue,
+            asset_types={path: a.type for path, a in plant.assets.items()},
+        )
+        return service.list(asset=asset)
+    finally:
+        engine.dispose()
+
+
+def _hours(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 3600:.2f} h"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _table(answer: dict[str, Any]) -> Table:
+    table = Table(title=f"{answer['asset']}  {answer['from']} to {answer['to']}")
+    for column in ("failure mode", "failures", "MTBF", "MTTR", "availability", "down"):
+        table.add_column(column)
+    rows = [("all", answer), *answer["failure_modes"].items()]
+    for name, f in rows:
+        table.add_row(
+            name,
+            str(f["failures"]),
+            _hours(f["mtbf_s"]),
+            _hours(f["mttr_s"]),
+            _ratio(f["availability"]),
+            _hours(f["down_s"]),
+        )
+    table.caption = (
+        f"up {_hours(answer['up_s'])}, uptime share {_ratio(answer['uptime_share'])}, "
+        f"planned {_hours(answer['planned_s'])}, unknown {_hours(answer['unknown_s'])}"
+    )
+    return table
