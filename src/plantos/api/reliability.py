@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from plantos.analytics.reliability import asset_reliability, reliability_answer
 from plantos.api.auth import platform_of, query_param, require
-from plantos.app import Platform
+from plantos.api.ports import PlatformPort
 from plantos.core.errors import QueryError, UnknownTagError
 from plantos.core.timeparse import parse_time_ns
 
@@ -35,7 +35,7 @@ async def reliability(
 
 
 async def reliability_of(
-    platform: Platform, asset: str, start: str, end: str | None
+    platform: PlatformPort, asset: str, start: str, end: str | None
 ) -> dict[str, Any]:
     """The answer as the API and the maintenance page give it; the historian replay and
     the work-order read run off the event loop."""
