@@ -3,6 +3,7 @@ story again), unless asked to keep the previous run's; bad options are refused."
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import NS_PER_S
 from plantos.demo.devices import DeviceOptions
 from plantos.demo.live import DEMO_HISTORY, LiveDemo, LiveOptions, build_live_demo
+from plantos.demo.orders import release_live
 from tests.conftest import DEMO_PLANT
 
 NOW = 1_800_000_000 * NS_PER_S
@@ -66,3 +68,27 @@ def test_a_fresh_start_replaces_the_demo_history_and_keep_history_continues_it(
 def test_bad_options_are_refused(tmp_path: Path, change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build_live_demo(options(tmp_path, **change), now_ns=NOW)
+
+
+def test_the_live_demo_releases_its_order_stream_as_plant_time_reaches_it(
+    tmp_path: Path,
+) -> None:
+    demo = build_live_demo(options(tmp_path), now_ns=NOW)
+    platform = demo.platform
+    platform.add_source(release_live(platform, demo.orders))  # as LiveDemo.install does
+
+    async def released() -> list[Any]:
+        await platform.start()
+        try:
+            for _ in range(200):
+                orders = await asyncio.to_thread(platform.mom.service.orders)
+                if orders:
+                    return list(orders)
+                await asyncio.sleep(0.05)
+            return []
+        finally:
+            await platform.stop()
+
+    orders = asyncio.run(released())
+    assert orders, "the demo plant's order stream released nothing"
+    assert all(o.release_ns <= platform.clock.now_ns() for o in orders)

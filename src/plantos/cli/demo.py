@@ -79,7 +79,7 @@ def demo(
             devices=DeviceOptions(broker, opcua_port, modbus_port),
         )
         live = build_live_demo(options, now_ns=WallClock().now_ns())
-    live.devices.install()
+    live.install()
     console.print(live.banner(), highlight=False)
     run_server(live.platform, host, port)
 

@@ -25,9 +25,12 @@ from pathlib import Path
 from plantos.app import Platform, Settings
 from plantos.core.clock import NS_PER_S, ScaledClock
 from plantos.core.timeparse import format_duration, parse_duration_ns
+from plantos.core.timeunits import WEEK_NS
 from plantos.demo.devices import DemoDevices, DeviceOptions
 from plantos.demo.feed import live_simulation_start
+from plantos.demo.orders import release_live, stream_for
 from plantos.demo.simulator import Simulator, parse_scenario
+from plantos.mom.domain.commands import NewOrder
 
 DEFAULT_SPEED = 10.0
 """Simulated seconds per wall second: ten wall minutes show 100 simulated minutes, and on a
@@ -63,6 +66,14 @@ class LiveDemo:
     scenarios: list[str]
     backfill_ns: int
     """Simulated history imported before the devices go live."""
+    orders: list[NewOrder] = field(default_factory=list)
+    """The demo plant's production orders for a week, released as plant time reaches them."""
+
+    def install(self) -> None:
+        """Add the devices' connectors and the order releases to the platform, before it
+        starts."""
+        self.devices.install()
+        self.platform.add_source(release_live(self.platform, self.orders))
 
     def banner(self) -> str:
         """What the start prints: speed, history, the story to watch, the endpoints."""
@@ -132,4 +143,5 @@ def build_live_demo(options: LiveOptions, *, now_ns: int) -> LiveDemo:
         platform.plant, platform.tag_ids, seed=options.seed, start_ns=sim_start, scenarios=scenarios
     )
     devices = DemoDevices(platform, simulator, clock, options.devices)
-    return LiveDemo(platform, devices, clock, texts, max(now_ns - sim_start, 0))
+    orders = stream_for(platform, seed=options.seed, start_ns=sim_start, end_ns=sim_start + WEEK_NS)
+    return LiveDemo(platform, devices, clock, texts, max(now_ns - sim_start, 0), orders)
