@@ -6,7 +6,9 @@ order, hand them to the connector's channel (which keeps order per ordering key)
 record each outcome: delivered; retried after the connector's back-off; or, for a
 permanent rejection or exhausted attempts, dead-lettered with the reason. A message
 held behind an earlier one of its order is not charged an attempt. Database work runs
-in a worker thread, never on the event loop.
+in a worker thread, never on the event loop. With ``translate`` the rows' domain events
+become the ERP's business messages first (:mod:`plantos.integration.erp.translate`); a
+row that cannot become one is dead-lettered with the reason.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from plantos.integration.channels.base import Channel, DeliveryResult, Outcome
+from plantos.integration.channels.base import Channel, DeliveryResult, OutboundMessage, Outcome
 from plantos.integration.channels.retry import RetryPolicy, exhausted, retry_delay_s
 from plantos.integration.erp.outbox.store import Attempt, DeliveryStore, Due
 from plantos.integration.erp.outbox.tables import DEAD, DELIVERED, PENDING
 
 log = logging.getLogger(__name__)
+Translate = Callable[[Sequence[OutboundMessage]], list[OutboundMessage | str]]
+"""Due rows to what the connectors send: per row its message, or why it cannot be one."""
 
 
 @runtime_checkable
@@ -59,6 +63,7 @@ class OutboxDispatcher:
         connectors: Sequence[Connector],
         *,
         poll_interval_s: float = 0.5,
+        translate: Translate | None = None,
     ) -> None:
         if poll_interval_s <= 0:
             raise ValueError(f"poll_interval_s must be > 0, got {poll_interval_s}")
@@ -68,6 +73,7 @@ class OutboxDispatcher:
         self.store = store
         self.connectors = list(connectors)
         self._poll_interval_s = poll_interval_s
+        self._translate = translate
 
     async def run(self, *, stopping: Callable[[], bool] = lambda: False) -> None:
         """The stage's body: round after round until cancelled, or until ``stopping()``
@@ -100,14 +106,29 @@ class OutboxDispatcher:
         due = await asyncio.to_thread(self.store.due, connector.name, limit=connector.batch_size)
         if not due:
             return refused > 0
-        results = await connector.channel.deliver([item.message for item in due])
-        if len(results) != len(due):
-            raise RuntimeError(
-                f"channel {connector.name!r} gave {len(results)} results for {len(due)} messages"
-            )
+        results = await self._deliver(connector, [item.message for item in due])
         attempts = self._judge(connector, due, results)
         await asyncio.to_thread(self.store.record, connector.name, attempts)
         return any(a.state != PENDING for a in attempts)
+
+    async def _deliver(
+        self, connector: Connector, messages: list[OutboundMessage]
+    ) -> list[DeliveryResult]:
+        """The channel's results for ``messages``, translated first when configured."""
+        forms: list[OutboundMessage | str] = list(messages)
+        if self._translate is not None:
+            forms = await asyncio.to_thread(self._translate, messages)
+        sendable = [f for f in forms if isinstance(f, OutboundMessage)]
+        sent = await connector.channel.deliver(sendable) if sendable else []
+        if len(sent) != len(sendable):
+            raise RuntimeError(
+                f"channel {connector.name!r} gave {len(sent)} results for {len(sendable)} messages"
+            )
+        delivered = iter(sent)
+        return [
+            next(delivered) if isinstance(f, OutboundMessage) else DeliveryResult.rejected(m.key, f)
+            for m, f in zip(messages, forms, strict=True)
+        ]
 
     def _judge(
         self, connector: Connector, due: Sequence[Due], results: Sequence[DeliveryResult]
