@@ -1,7 +1,8 @@
 """The dispatcher sends the ERP's business messages made from the real outbox rows, on
 SQLite and PostgreSQL: JSON lines and B2MML files (valid against the XSDs) carry
 cumulative confirmations whose final one equals the order's good count, the key of
-each row, and a row that cannot become a message is a dead letter with the reason."""
+each row; a connector taking only confirmations gets only those; a row that cannot
+become a message is a dead letter with the reason."""
 
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ def write_production(engine: sa.Engine) -> None:
     progress on an order that was never released."""
     for order, goods in GOOD.items():
         record(engine, OrderReleased(ts_ns=T0, subject=order, product="bracket",
-                                     quantity=goods[-1], due_ns=T0 + 3600 * S))  # fmt: skip
+                                     quantity=goods[-1], due_ns=T0 + 3600 * S),
+               OrderStateChanged(ts_ns=T0, subject=order, previous="released",
+                                 state="running"))  # fmt: skip
     for step in range(3):
         for order, goods in GOOD.items():
             if step < len(goods):
@@ -98,7 +101,7 @@ def test_files_carry_the_erp_messages_and_the_final_confirmations_sum_to_the_ord
     run = drain(engine, [
         Connector("lines", FileDropChannel(lines, renderer=JsonLinesRenderer()), batch_size=4),
         Connector("b2mml", FileDropChannel(xml, renderer=renderer), batch_size=4,
-                  kinds=frozenset({"OrderProgressed", "OrderStateChanged"})),
+                  kinds=frozenset({"production_performance"})),
     ])  # fmt: skip
     envelopes = [json.loads(p.read_text()) for p in sorted(lines.iterdir())]
     perf = [e["payload"] for e in envelopes if e["kind"] == "production_performance"]
@@ -110,7 +113,11 @@ def test_files_carry_the_erp_messages_and_the_final_confirmations_sum_to_the_ord
     in_time = sorted(perf, key=lambda p: (p["end"], p["final"]))  # file names are keys
     by_order = {o: [p["good"] for p in in_time if p["order_id"] == o] for o in GOOD}
     assert by_order == {o: [*g, g[-1]] for o, g in GOOD.items()}  # cumulative, then final
-    assert {e["kind"] for e in envelopes} == {"OrderReleased", "production_performance"}
+    assert {e["kind"] for e in envelopes} == {
+        "OrderReleased",
+        "order_status",
+        "production_performance",
+    }
 
     documents = sorted(xml.iterdir())
     assert len(documents) == sum(len(g) + 1 for g in GOOD.values())
@@ -122,3 +129,6 @@ def test_files_carry_the_erp_messages_and_the_final_confirmations_sum_to_the_ord
     assert letter.kind == "OrderProgressed" and "PO-9" in letter.error
     assert run.store.dead_letters("b2mml")[0].error == letter.error
     assert run.store.status("lines")["pending"] == 0
+    assert run.store.status("b2mml")["pending"] == 0
+    assert run.health()["b2mml"]["skipped"] == len(GOOD)  # the running states: not its kind
+    assert run.health()["b2mml"]["delivered"] == len(documents)

@@ -75,6 +75,21 @@ class ScheduleUpdate:
     orders: tuple[ScheduledOrder, ...]
 
 
+SOURCES: Mapping[str, frozenset[str]] = {
+    "production_performance": frozenset({"OrderProgressed", "OrderStateChanged"}),
+    "order_status": frozenset({"OrderStateChanged"}),
+    "production_schedule": frozenset({"ScheduleChanged"}),
+    "maintenance_work_order": frozenset({"WorkOrderOpened", "WorkOrderUpdated"}),
+}
+"""The outbox kinds each ERP message kind is made from."""
+
+
+def sources(kinds: frozenset[str]) -> frozenset[str]:
+    """The outbox kinds a connector taking ``kinds`` must look at: ``kinds`` themselves
+    (an outbox kind passes unchanged) and the sources of each ERP message kind."""
+    return kinds.union(*(SOURCES.get(kind, frozenset()) for kind in kinds))
+
+
 class UnmappableError(ValueError):
     """A row the ERP message cannot be made from (an order never released): a dead letter."""
 

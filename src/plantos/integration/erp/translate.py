@@ -14,7 +14,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from plantos.integration.channels.base import OutboundMessage
-from plantos.integration.erp.messages import Facts, UnmappableError, fold, to_erp
+from plantos.integration.erp.messages import Facts, UnmappableError, fold, sources, to_erp
 from plantos.integration.erp.outbox.store import aware
 from plantos.integration.erp.outbox.tables import insertion_order
 from plantos.mom.store.engine import READ_ONLY
@@ -32,6 +32,9 @@ class OutboxTranslator:
         self._engine = engine
         self._order = insertion_order(engine.dialect.name)
         self._unit = unit
+
+    def sources(self, kinds: frozenset[str]) -> frozenset[str]:
+        return sources(kinds)
 
     def __call__(self, messages: Sequence[OutboundMessage]) -> list[OutboundMessage | str]:
         if not messages:

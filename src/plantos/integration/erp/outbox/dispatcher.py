@@ -27,8 +27,19 @@ from plantos.integration.erp.outbox.store import Attempt, DeliveryStore, Due
 from plantos.integration.erp.outbox.tables import DEAD, DELIVERED, PENDING
 
 log = logging.getLogger(__name__)
-Translate = Callable[[Sequence[OutboundMessage]], list[OutboundMessage | str]]
-"""Due rows to what the connectors send: per row its message, or why it cannot be one."""
+SKIPPED = "not among the connector's kinds"
+"""A made message of another kind (a plain status change for a connector that takes
+only confirmations): settled for that connector without being sent."""
+
+
+class Translate(Protocol):
+    """Due rows to what the connectors send: per row its message, or why it cannot be one."""
+
+    def __call__(self, messages: Sequence[OutboundMessage]) -> list[OutboundMessage | str]: ...
+
+    def sources(self, kinds: frozenset[str]) -> frozenset[str]:
+        """The outbox kinds the messages of ``kinds`` are made from (and ``kinds``)."""
+        ...
 
 
 @runtime_checkable
@@ -95,7 +106,10 @@ class OutboxDispatcher:
 
     async def round(self, connector: Connector) -> bool:
         """One round for ``connector``; True when a message was delivered or dead-lettered."""
-        await asyncio.to_thread(self.store.enrol, connector.name, kinds=connector.kinds)
+        kinds = connector.kinds
+        if kinds is not None and self._translate is not None:
+            kinds = self._translate.sources(kinds)
+        await asyncio.to_thread(self.store.enrol, connector.name, kinds=kinds)
         refused = 0
         if isinstance(connector.channel, Acknowledging):
             found = await connector.channel.rejections()
@@ -118,17 +132,27 @@ class OutboxDispatcher:
         forms: list[OutboundMessage | str] = list(messages)
         if self._translate is not None:
             forms = await asyncio.to_thread(self._translate, messages)
-        sendable = [f for f in forms if isinstance(f, OutboundMessage)]
+        wanted = connector.kinds
+        skip = {
+            m.key for m, f in zip(messages, forms, strict=True)
+            if wanted is not None and isinstance(f, OutboundMessage)
+            and m.kind not in wanted and f.kind not in wanted
+        }  # fmt: skip
+        sendable = [f for f in forms if isinstance(f, OutboundMessage) and f.key not in skip]
         sent = await connector.channel.deliver(sendable) if sendable else []
         if len(sent) != len(sendable):
             raise RuntimeError(
                 f"channel {connector.name!r} gave {len(sent)} results for {len(sendable)} messages"
             )
         delivered = iter(sent)
+        if skip:
+            connector.counts["skipped"] = connector.counts.get("skipped", 0) + len(skip)
         return [
-            next(delivered) if isinstance(f, OutboundMessage) else DeliveryResult.rejected(m.key, f)
+            DeliveryResult.rejected(m.key, f) if isinstance(f, str)
+            else DeliveryResult(m.key, Outcome.DELIVERED, SKIPPED) if m.key in skip
+            else next(delivered)
             for m, f in zip(messages, forms, strict=True)
-        ]
+        ]  # fmt: skip
 
     def _judge(
         self, connector: Connector, due: Sequence[Due], results: Sequence[DeliveryResult]
@@ -157,9 +181,10 @@ class OutboxDispatcher:
                 when = now + timedelta(seconds=delay_s)
                 attempts.append(Attempt(message.key, PENDING, tries, when, result.reason))
                 waiting.add(message.ordering_key)
+        skipped = {r.key for r in results if r.reason == SKIPPED}
         for attempt in attempts:
-            key = "retried" if attempt.state == PENDING else attempt.state
-            connector.counts[key] += 1
+            if attempt.key not in skipped:
+                connector.counts["retried" if attempt.state == PENDING else attempt.state] += 1
         return attempts
 
     def health(self) -> dict[str, Any]:
