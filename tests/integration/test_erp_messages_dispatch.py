@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from plantos.core.clock import ManualClock
+from plantos.core.clock import ManualClock, WallClock
 from plantos.core.events import Event
 from plantos.integration.channels.filedrop import FileDropChannel
 from plantos.integration.channels.renderers import B2mmlRenderer, JsonLinesRenderer
 from plantos.integration.erp.b2mml import MessageKind, Version, validate_document
+from plantos.integration.erp.interface_table import InterfaceTableChannel, interface_url
 from plantos.integration.erp.outbox.dispatcher import Connector, OutboxDispatcher
 from plantos.integration.erp.outbox.store import DeliveryStore
 from plantos.integration.erp.translate import OutboxTranslator
@@ -26,6 +27,7 @@ from plantos.mom.domain.events import OrderProgressed, OrderReleased, OrderState
 from plantos.mom.store.engine import open_engine, resolve_url
 from plantos.mom.store.migrate import upgrade
 from plantos.mom.store.uow import SqlUnitOfWork
+from tests.support.erp_db import erp_database
 from tests.support.mom_db import mom_database
 
 pytestmark = pytest.mark.timeout(60)
@@ -132,3 +134,25 @@ def test_files_carry_the_erp_messages_and_the_final_confirmations_sum_to_the_ord
     assert run.store.status("b2mml")["pending"] == 0
     assert run.health()["b2mml"]["skipped"] == len(GOOD)  # the running states: not its kind
     assert run.health()["b2mml"]["delivered"] == len(documents)
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_interface_table_rows_carry_the_erp_messages(engine: sa.Engine, kind: str) -> None:
+    write_production(engine)
+    with erp_database(kind) as url:
+        erp = sa.create_engine(interface_url(url))
+        try:
+            channel = InterfaceTableChannel(erp.url, clock=WallClock(), name="erp-table")
+            run = drain(engine, [Connector("erp-table", channel, batch_size=4)])
+            with erp.connect() as conn:
+                rows = conn.execute(
+                    sa.text("SELECT message_id, kind, payload FROM plantos_outbound ORDER BY seq")
+                ).all()
+        finally:
+            erp.dispose()
+    finals = [json.loads(r.payload) for r in rows if r.kind == "production_performance"]
+    finals = [p for p in finals if p["final"]]
+    assert {p["order_id"]: p["good"] for p in finals} == {o: g[-1] for o, g in GOOD.items()}
+    assert all(p["idempotency_key"] in {str(r.message_id) for r in rows} for p in finals)
+    assert {r.kind for r in rows} == {"OrderReleased", "order_status", "production_performance"}
+    assert len(run.store.dead_letters("erp-table")) == 1  # the order never released
