@@ -14,7 +14,7 @@ import pytest
 
 from plantos.core.events import Event
 from plantos.integration.channels.base import OutboundMessage
-from plantos.integration.channels.renderers import B2mmlRenderer
+from plantos.integration.channels.renderers import B2mmlRenderer, CsvRenderer
 from plantos.integration.erp.b2mml import MessageKind, Version, validate_document
 from plantos.integration.erp.messages import Facts, UnmappableError, fold, to_erp
 from plantos.mom.domain.events import (
@@ -163,3 +163,11 @@ def test_every_b2mml_document_made_from_the_outbox_validates(
             assert str(message.key).encode() in document
             seen[message.kind] = True
     assert set(seen) == set(SCHEMA_KINDS)
+
+
+def test_a_csv_drop_shows_the_final_confirmation_as_one_row() -> None:
+    [final] = [m for m in mapped(production()) if m.payload.get("final")]
+    text = CsvRenderer(["order_id", "good", "scrap", "final"]).render(final).decode()
+    header, row = text.splitlines()
+    assert header == "id,kind,created,order_id,good,scrap,final"
+    assert row.endswith(",PO-1,5.0,1.0,true") and row.startswith(str(final.key))
