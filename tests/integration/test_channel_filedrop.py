@@ -34,6 +34,7 @@ from plantos.integration.erp.b2mml import (
 )
 from plantos.integration.erp.b2mml.payload import from_payload, to_payload
 from plantos.integration.erp.b2mml.validate import schema_path
+from plantos.integration.erp.messages import ScheduleUpdate
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -119,6 +120,14 @@ def b2mml_message(kind: str) -> tuple[OutboundMessage, MessageKind]:
         "schedule_change": (
             ScheduledOrder("4711", "bracket-a", 120, "pcs", CREATED, later, 1,
                            (ScheduledOperation("op-10", "cnc-07", CREATED, later, 900),)),
+            MessageKind.SCHEDULE,
+        ),
+        "production_schedule": (
+            ScheduleUpdate(key, 7, "machine_down", (
+                ScheduledOrder("4711", "bracket-a", 120, "pcs", due=later,
+                               operations=(ScheduledOperation("2", "cnc-08"),)),
+                ScheduledOrder("4712", "bracket-b", 40, "pcs", due=later),
+            )),
             MessageKind.SCHEDULE,
         ),
         "maintenance_work_order": (

@@ -14,6 +14,8 @@ from lxml import etree
 
 from plantos.integration.channels.signature import sign
 from plantos.integration.erp.b2mml import MessageKind, Version, validate_document
+from plantos.integration.erp.b2mml.payload import from_payload
+from plantos.integration.erp.messages import ScheduleUpdate
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "erp-integration.md"
 KINDS = {
@@ -42,11 +44,15 @@ def test_every_example_document_validates(shared_data: Path, index: int) -> None
     validate_document(text, schema_dir=shared_data / "b2mml", version=version, kind=kind)
 
 
-def test_the_json_example_carries_its_key_twice() -> None:
-    [example] = blocks("json")
-    envelope = json.loads(example)
-    assert envelope["id"] == envelope["payload"]["idempotency_key"]
-    assert set(envelope) == {"created", "id", "kind", "ordering_key", "payload"}
+def test_the_json_examples_carry_their_key_twice() -> None:
+    examples = [json.loads(example) for example in blocks("json")]
+    envelopes = [e for e in examples if "payload" in e]
+    assert len(envelopes) >= 2
+    for envelope in envelopes:
+        assert envelope["id"] == envelope["payload"]["idempotency_key"]
+        assert set(envelope) == {"created", "id", "kind", "ordering_key", "payload"}
+    [schedule] = [e for e in examples if "payload" not in e]
+    assert from_payload(ScheduleUpdate, schedule).orders[0].erp_order_id == "4711"
 
 
 def test_the_copyable_verification_accepts_plantos_signatures_only() -> None:

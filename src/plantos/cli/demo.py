@@ -58,11 +58,17 @@ def demo(
     duration: str = typer.Option("8h", help="Headless: simulated duration (8h, 30m, 1d)"),
     start: str = typer.Option(HEADLESS_START, help="Headless: simulated start (ISO 8601)"),
     report: Path | None = typer.Option(None, help="Headless: write the JSON report here"),
+    erp_out: Path | None = typer.Option(
+        None, "--erp-out", help="Headless: deliver the ERP messages here (B2MML, JSON lines)"
+    ),
 ) -> None:
     """Run the demo plant: live with the web UI on http://HOST:PORT, or --headless."""
     setup_logging("WARNING" if headless else "INFO")
     if headless:
-        _headless(config, data_dir, seed, scenario or [HEADLESS_SCENARIO], duration, start, report)
+        _headless(
+            config, data_dir, seed, scenario or [HEADLESS_SCENARIO], duration, start, report,
+            erp_out=erp_out,
+        )  # fmt: skip
         return
     quiet_protocol_logs()
     with reported_errors():
@@ -92,6 +98,8 @@ def _headless(
     duration: str,
     start: str,
     report_path: Path | None,
+    *,
+    erp_out: Path | None = None,
 ) -> None:
     with reported_errors():
         duration_ns = parse_duration_ns(duration)
@@ -106,6 +114,7 @@ def _headless(
                 start_ns=start_ns,
                 seed=seed,
                 scenarios=scenarios,
+                erp_out=erp_out,
             )
     text = json.dumps(result.report, indent=2)
     if report_path is not None:

@@ -28,6 +28,11 @@ from plantos.demo.orders import (
     stream_for,
 )
 from plantos.demo.simulator import parse_scenario
+from plantos.integration.erp.file_drop_demo import (
+    deliver_all,
+    erp_messages_report,
+    file_drop_dispatcher,
+)
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
@@ -117,10 +122,13 @@ def run_headless(
     seed: int,
     scenarios: list[str],
     chunk_ns: int = 300 * NS,
+    erp_out: Path | None = None,
 ) -> HeadlessResult:
-    """Run the demo plant from ``start_ns`` for ``duration_ns`` of simulated time."""
+    """Run the demo plant from ``start_ns`` for ``duration_ns`` of simulated time; with
+    ``erp_out``, deliver what the ERP would receive there as files afterwards."""
     clock = ManualClock(start_ns)
     platform = Platform(Settings(config=config, data_dir=data_dir), clock=clock)
+    erp = file_drop_dispatcher(platform.mom.service.engine, erp_out) if erp_out else None
     parsed = [parse_scenario(text, platform.plant) for text in scenarios]
     simulator = RecordingSimulator(
         platform.plant, platform.tag_ids, seed=seed, start_ns=start_ns, scenarios=parsed
@@ -147,6 +155,8 @@ def run_headless(
     async def main() -> None:
         await platform.start()
         await platform.drain()
+        if erp is not None:
+            await deliver_all(erp)
 
     try:
         asyncio.run(main())
@@ -185,5 +195,7 @@ def run_headless(
         "mom": platform.mom.metrics(),
         **maintenance_report(platform),
     }
+    if erp is not None and erp_out is not None:
+        report["erp_messages"] = erp_messages_report(erp, erp_out)
     platform.mom.service.engine.dispose()
     return HeadlessResult(report)

@@ -25,6 +25,7 @@ from plantos.integration.erp.b2mml import (
     encode_schedule,
 )
 from plantos.integration.erp.b2mml.payload import from_payload
+from plantos.integration.erp.messages import ScheduleUpdate
 
 R = TypeVar("R")
 
@@ -106,6 +107,14 @@ def _schedule(message: OutboundMessage, version: Version, sender: str) -> bytes:
     )
 
 
+def _plan(message: OutboundMessage, version: Version, sender: str) -> bytes:
+    update = _report(message, ScheduleUpdate)
+    return encode_schedule(
+        update.orders, version=version, sender=sender, created=message.created,
+        document_id=message.key,
+    )  # fmt: skip
+
+
 def _work_order(message: OutboundMessage, version: Version, sender: str) -> bytes:
     order = _report(message, MaintenanceOrder)
     return encode_maintenance_schedule(
@@ -123,11 +132,13 @@ def _maintenance(message: OutboundMessage, version: Version, sender: str) -> byt
 B2MML_ENCODERS: Mapping[str, Encoder] = {
     "production_performance": _performance,
     "schedule_change": _schedule,
+    "production_schedule": _plan,
     "maintenance_work_order": _work_order,
     "maintenance_report": _maintenance,
 }
 """Message kinds with a B2MML form, each with the record its payload holds:
 production_performance a PerformanceReport, schedule_change a ScheduledOrder,
+production_schedule a ScheduleUpdate (every order a new plan changed),
 maintenance_work_order a MaintenanceOrder, maintenance_report a MaintenanceReport."""
 
 

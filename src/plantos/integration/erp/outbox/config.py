@@ -10,7 +10,7 @@ Every problem is reported with file and line; secrets come from the environment.
         kind: webhook
         url: https://erp.example.com/plantos/inbound
         secret_env: ERP_WEBHOOK_SECRET
-        kinds: [OrderStatusChanged, ProductionPerformance]
+        kinds: [order_status, production_performance]
         retry: {initial_s: 1, max_s: 300}
       - name: erp-table
         kind: interface-table

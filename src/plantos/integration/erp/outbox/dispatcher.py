@@ -6,7 +6,9 @@ order, hand them to the connector's channel (which keeps order per ordering key)
 record each outcome: delivered; retried after the connector's back-off; or, for a
 permanent rejection or exhausted attempts, dead-lettered with the reason. A message
 held behind an earlier one of its order is not charged an attempt. Database work runs
-in a worker thread, never on the event loop.
+in a worker thread, never on the event loop. With ``translate`` the rows' domain events
+become the ERP's business messages first (:mod:`plantos.integration.erp.translate`); a
+row that cannot become one is dead-lettered with the reason.
 """
 
 from __future__ import annotations
@@ -19,12 +21,25 @@ from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from plantos.integration.channels.base import Channel, DeliveryResult, Outcome
+from plantos.integration.channels.base import Channel, DeliveryResult, OutboundMessage, Outcome
 from plantos.integration.channels.retry import RetryPolicy, exhausted, retry_delay_s
 from plantos.integration.erp.outbox.store import Attempt, DeliveryStore, Due
 from plantos.integration.erp.outbox.tables import DEAD, DELIVERED, PENDING
 
 log = logging.getLogger(__name__)
+SKIPPED = "not among the connector's kinds"
+"""A made message of another kind (a plain status change for a connector that takes
+only confirmations): settled for that connector without being sent."""
+
+
+class Translate(Protocol):
+    """Due rows to what the connectors send: per row its message, or why it cannot be one."""
+
+    def __call__(self, messages: Sequence[OutboundMessage]) -> list[OutboundMessage | str]: ...
+
+    def sources(self, kinds: frozenset[str]) -> frozenset[str]:
+        """The outbox kinds the messages of ``kinds`` are made from (and ``kinds``)."""
+        ...
 
 
 @runtime_checkable
@@ -59,6 +74,7 @@ class OutboxDispatcher:
         connectors: Sequence[Connector],
         *,
         poll_interval_s: float = 0.5,
+        translate: Translate | None = None,
     ) -> None:
         if poll_interval_s <= 0:
             raise ValueError(f"poll_interval_s must be > 0, got {poll_interval_s}")
@@ -68,6 +84,7 @@ class OutboxDispatcher:
         self.store = store
         self.connectors = list(connectors)
         self._poll_interval_s = poll_interval_s
+        self._translate = translate
 
     async def run(self, *, stopping: Callable[[], bool] = lambda: False) -> None:
         """The stage's body: round after round until cancelled, or until ``stopping()``
@@ -89,7 +106,10 @@ class OutboxDispatcher:
 
     async def round(self, connector: Connector) -> bool:
         """One round for ``connector``; True when a message was delivered or dead-lettered."""
-        await asyncio.to_thread(self.store.enrol, connector.name, kinds=connector.kinds)
+        kinds = connector.kinds
+        if kinds is not None and self._translate is not None:
+            kinds = self._translate.sources(kinds)
+        await asyncio.to_thread(self.store.enrol, connector.name, kinds=kinds)
         refused = 0
         if isinstance(connector.channel, Acknowledging):
             found = await connector.channel.rejections()
@@ -100,14 +120,39 @@ class OutboxDispatcher:
         due = await asyncio.to_thread(self.store.due, connector.name, limit=connector.batch_size)
         if not due:
             return refused > 0
-        results = await connector.channel.deliver([item.message for item in due])
-        if len(results) != len(due):
-            raise RuntimeError(
-                f"channel {connector.name!r} gave {len(results)} results for {len(due)} messages"
-            )
+        results = await self._deliver(connector, [item.message for item in due])
         attempts = self._judge(connector, due, results)
         await asyncio.to_thread(self.store.record, connector.name, attempts)
         return any(a.state != PENDING for a in attempts)
+
+    async def _deliver(
+        self, connector: Connector, messages: list[OutboundMessage]
+    ) -> list[DeliveryResult]:
+        """The channel's results for ``messages``, translated first when configured."""
+        forms: list[OutboundMessage | str] = list(messages)
+        if self._translate is not None:
+            forms = await asyncio.to_thread(self._translate, messages)
+        wanted = connector.kinds
+        skip = {
+            m.key for m, f in zip(messages, forms, strict=True)
+            if wanted is not None and isinstance(f, OutboundMessage)
+            and m.kind not in wanted and f.kind not in wanted
+        }  # fmt: skip
+        sendable = [f for f in forms if isinstance(f, OutboundMessage) and f.key not in skip]
+        sent = await connector.channel.deliver(sendable) if sendable else []
+        if len(sent) != len(sendable):
+            raise RuntimeError(
+                f"channel {connector.name!r} gave {len(sent)} results for {len(sendable)} messages"
+            )
+        delivered = iter(sent)
+        if skip:
+            connector.counts["skipped"] = connector.counts.get("skipped", 0) + len(skip)
+        return [
+            DeliveryResult.rejected(m.key, f) if isinstance(f, str)
+            else DeliveryResult(m.key, Outcome.DELIVERED, SKIPPED) if m.key in skip
+            else next(delivered)
+            for m, f in zip(messages, forms, strict=True)
+        ]  # fmt: skip
 
     def _judge(
         self, connector: Connector, due: Sequence[Due], results: Sequence[DeliveryResult]
@@ -136,9 +181,10 @@ class OutboxDispatcher:
                 when = now + timedelta(seconds=delay_s)
                 attempts.append(Attempt(message.key, PENDING, tries, when, result.reason))
                 waiting.add(message.ordering_key)
+        skipped = {r.key for r in results if r.reason == SKIPPED}
         for attempt in attempts:
-            key = "retried" if attempt.state == PENDING else attempt.state
-            connector.counts[key] += 1
+            if attempt.key not in skipped:
+                connector.counts["retried" if attempt.state == PENDING else attempt.state] += 1
         return attempts
 
     def health(self) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Build the outbox dispatcher from ``erp.yaml`` next to the plant file, on the
-operations database; no file means no ERP connector and no dispatcher."""
+operations database; no file means no ERP connector and no dispatcher. The connectors
+receive the ERP's business messages made from the outbox's domain events."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from plantos.core.clock import WallClock
 from plantos.integration.erp.outbox.config import build_connectors, erp_file, load_connector_specs
 from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
 from plantos.integration.erp.outbox.store import DeliveryStore
+from plantos.integration.erp.translate import OutboxTranslator
 
 
 def open_erp(plant_file: Path, *, engine: sa.Engine) -> OutboxDispatcher | None:
@@ -22,4 +24,5 @@ def open_erp(plant_file: Path, *, engine: sa.Engine) -> OutboxDispatcher | None:
         return None
     clock = WallClock()
     connectors = build_connectors(load_connector_specs(path), clock=clock)
-    return OutboxDispatcher(DeliveryStore(engine, clock=clock), connectors)
+    store = DeliveryStore(engine, clock=clock)
+    return OutboxDispatcher(store, connectors, translate=OutboxTranslator(engine))
