@@ -155,7 +155,8 @@ with an admin API token).
 - The exception in the analytics consumer is logged, counted and shown in
   `/api/v1/health` (its last error names it); the supervisor restarts the consumer with
   the next batch and ingestion goes on ("committing again after" counts from the fault).
-  The batch it failed on is not judged; every sample of it is in the historian.
+  Readiness answers 503 while the stage restarts, when a probe falls in that moment. The
+  batch it failed on is not judged; every sample of it is in the historian.
 - A killed core answers nothing until it is back; it listens only once every stage
   runs, so readiness goes from down straight to 200. While the historian refuses, the
   writer retries (it would dead-letter after 60 s of refusals) and readiness stays 200:

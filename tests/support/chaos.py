@@ -314,8 +314,7 @@ async def watch_spool(run: Run) -> None:
 async def watch_health(run: Run) -> None:
     """Until cancelled: the core's readiness and stage health, about twice a second."""
     while True:
-        at_s = round(time.monotonic() - run.started, 1)
-        run.probes.append(await asyncio.to_thread(probe, run.api_port, run.token, at_s))
+        run.probes.append(await asyncio.to_thread(probe, run.api_port, run.token, run.started))
         await asyncio.sleep(0.5)
 
 

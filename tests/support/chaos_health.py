@@ -10,6 +10,7 @@ recovery shows).
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ def issue_token(data_dir: Path) -> str:
 @dataclass(frozen=True)
 class Probe:
     """One look at the core: readiness (200, 503 or down) and, when it answered, the
-    analytics and historian stages as ``/api/v1/health`` reported them."""
+    analytics and historian stages as ``/api/v1/health`` reported them. ``at_s`` is when
+    the answer came (the run's clock, rounded like its events): an answer given before a
+    fault is never counted in the fault's window."""
 
     at_s: float
     ready: int | str
@@ -41,15 +44,20 @@ class Probe:
     historian: dict[str, Any] | None = None
 
 
-def probe(port: int, token: str, at_s: float) -> Probe:
+def probe(port: int, token: str, started: float) -> Probe:
+    """Ask the core on ``port``; ``started`` is the run's start (``time.monotonic``)."""
     base = f"http://127.0.0.1:{port}"
+
+    def now_s() -> float:
+        return round(time.monotonic() - started, 1)
+
     try:
         with urllib.request.urlopen(f"{base}/healthz", timeout=2) as r:
             ready: int | str = r.status
     except urllib.error.HTTPError as exc:
         ready = exc.code
     except OSError:
-        return Probe(at_s, DOWN)
+        return Probe(now_s(), DOWN)
     request = urllib.request.Request(
         f"{base}/api/v1/health", headers={"Authorization": f"Bearer {token}"}
     )
@@ -57,9 +65,9 @@ def probe(port: int, token: str, at_s: float) -> Probe:
         with urllib.request.urlopen(request, timeout=2) as r:
             body = json.loads(r.read())
     except OSError:
-        return Probe(at_s, ready)
+        return Probe(now_s(), ready)
     stages = {s["stage"]: s for s in body["stages"]}
-    return Probe(at_s, ready, stages.get("analytics"), stages.get("historian"))
+    return Probe(now_s(), ready, stages.get("analytics"), stages.get("historian"))
 
 
 @dataclass
@@ -113,7 +121,8 @@ class FaultHealth:
         words = ["readiness " + " then ".join(str(r) for r in self.readiness())]
         if self.analytics_restarts():
             errors = sorted(e.split(" (")[0] for e in self.analytics_errors())
-            words.append(f"analytics restarts {self.analytics_restarts()}, last error {errors}")
+            shown = ", ".join(f'"{e}"' for e in errors)
+            words.append(f"analytics restarts {self.analytics_restarts()}, last error {shown}")
         if self.historian_refusing():
             words.append(
                 f"historian refusing, {self.most_in_hand()} samples in hand, "
@@ -132,13 +141,13 @@ STARTS = (
 
 
 def per_fault(events: list[tuple[float, str]], probes: list[Probe]) -> list[FaultHealth]:
-    """Split the probes by fault: from its start to the next fault's (or to the machines'
-    stop, after the last fault)."""
+    """Split the probes by fault: answers after its start until the next fault's (or the
+    machines' stop, after the last fault)."""
     out = []
     for i, (at, what) in enumerate(events):
         if what not in STARTS:
             continue
         later = events[i + 1 :]
         end = next((t for t, w in later if w in STARTS or w == "machines stopped"), 1e18)
-        out.append(FaultHealth(what, [p for p in probes if at <= p.at_s < end]))
+        out.append(FaultHealth(what, [p for p in probes if at < p.at_s < end]))
     return out
