@@ -1,11 +1,13 @@
 """Reliability under faults: the chaos run, long version (about 10 minutes).
 
 Two Modbus TCP machines (counting every read response they send) behind a PlantOS edge
-gateway (``plantos edge``), a private Mosquitto and a PlantOS core in its own process.
-During the run the analytics consumer fails once, the core is killed with SIGKILL twice,
-the historian refuses every commit for ``--refuse`` seconds and the broker restarts.
+gateway (``plantos edge``), a private Mosquitto and a PlantOS core serving its API in its
+own process, whose ``/healthz`` and ``/api/v1/health`` are polled throughout. During the
+run the analytics consumer fails once, the core is killed with SIGKILL twice, the
+historian refuses every commit for ``--refuse`` seconds and the broker restarts.
 Afterwards the historian must hold exactly the samples the machines produced, each once,
-in order per tag. The short version runs in the test suite (tests/integration/test_chaos.py).
+in order per tag, and the health endpoints must have shown each fault and its recovery.
+The short version runs in the test suite (tests/integration/test_chaos.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import common
 sys.path.insert(0, str(common.REPO))  # the chaos harness lives with the tests
 
 from tests.support.chaos import POLL_S, chaos_run
+from tests.support.chaos_health import FaultHealth, per_fault
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -47,13 +50,15 @@ FAULTS = {  # the event that starts a fault: its label, the event that ends it
 }
 
 
-def recoveries(events: list[tuple[float, str]]) -> list[list[str]]:
-    """Per fault: when it began, how long it lasted, and how soon after its end the core
-    was committing again (from the run's event log)."""
+def recoveries(events: list[tuple[float, str]], health: list[FaultHealth]) -> list[list[str]]:
+    """Per fault: when it began, how long it lasted, how soon after its end the core was
+    committing again (from the run's event log), and what the health endpoints showed."""
     rows = []
+    seen = iter(health)
     for i, (at, what) in enumerate(events):
         if what not in FAULTS:
             continue
+        shown = next(seen)
         label, end = FAULTS[what]
         later = events[i + 1 :]
         ended = next((t for t, w in later if w == end), None)
@@ -61,14 +66,16 @@ def recoveries(events: list[tuple[float, str]]) -> list[list[str]]:
             (t for t, w in later if ended is not None and t >= ended and "committing" in w),
             None,
         )
+        if ended is None:  # no end of its own: the core committing again after it
+            ended = at
+            back = next((t for t, w in later if "committing" in w), None)
         rows.append(
             [
                 label,
                 f"{at:.1f} s",
-                common.DASH if ended is None else f"{ended - at:.1f} s",
-                "at the next core restart"
-                if ended is None or back is None
-                else f"{back - ended:.1f} s",
+                common.DASH if ended == at else f"{ended - at:.1f} s",
+                common.DASH if back is None else f"{back - ended:.1f} s",
+                shown.summary(),
             ]
         )
     return rows
@@ -86,24 +93,31 @@ def main(argv: list[str] | None = None) -> int:
     for at, what in run.events:
         print(f"{at:8.1f} s  {what}")
     print(outcome)
+    health = per_fault(run.events, run.probes)
+    for shown in health:
+        print(f"{shown.fault}: {shown.summary()}")
     ok = (
         outcome.stored == outcome.produced
         and not any(outcome.duplicates.values())
         and not any(outcome.out_of_order.values())
+        and all(shown.recovered() for shown in health)
     )
     produced = sum(outcome.produced.values())
     stored = sum(outcome.stored.values())
     table = common.markdown_table(
-        ["fault", "at", "lasted", "committing again after"], recoveries(run.events), "lrrr"
+        ["fault", "at", "lasted", "committing again after", "health showed"],
+        recoveries(run.events, health),
+        "lrrrl",
     )
     versions = {
         "paho-mqtt": importlib.metadata.version("paho-mqtt"),
         "pymodbus": common._version("pymodbus"),
     }
     result = (
-        "**exactly once**: every sample produced is in the historian once, in order"
+        "**exactly once**: every sample produced is in the historian once, in order; "
+        "the health endpoints showed every stage running again after each fault"
         if ok
-        else f"**FAILED**: {outcome}"
+        else f"**FAILED**: {outcome}; " + "; ".join(s.summary() for s in health)
     )
     md = f"""## Reliability: the chaos run
 
@@ -111,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
 
 Two Modbus TCP machines (two registers each, polled every {int(POLL_S * 1000)} ms) behind a
 PlantOS edge gateway (`plantos edge`, end-to-end acknowledgement on), a private Mosquitto,
-and a PlantOS core in its own process (the platform as `plantos serve` builds it, its
+and a PlantOS core in its own process (`plantos serve`'s server with its API, its
 Sparkplug host fed by the gateway). {total_s / 60:.1f} minutes with {calm:.0f} s of calm
 between faults. Samples are counted where they are produced: each machine counts the
-read responses it sends.
+read responses it sends. Twice a second the run asks the core's `/healthz` (readiness,
+no credentials) and `/api/v1/health` (each stage's state, restarts, last error and lag,
+with an admin API token).
 
 {table}
 
@@ -131,9 +147,20 @@ read responses it sends.
   commits again) until the core had committed 40 more samples. While the core is down or
   its historian refuses, the gateway holds the data in its spool (back-pressure), then
   sends what was not committed again; the core drops what it had already committed.
-- The analytics fault stops the analytics consumer of that core process (no supervisor
-  restarts it in this build): its queue fills, the bus blocks, and ingestion stalls until
-  the next core restart, while the gateway holds the data (most of the peak above).
+- "Health showed", from the fault's start until the next fault: readiness as `/healthz`
+  answered (200 ready, 503 not ready, "down" when the core did not answer at all), the
+  analytics stage's restarts, whether the historian stage reported refused commits and
+  the most samples its writer held meanwhile, and whether the last answer before the next
+  fault had every stage running again.
+- The exception in the analytics consumer is logged, counted and shown in
+  `/api/v1/health` (its last error names it); the supervisor restarts the consumer with
+  the next batch and ingestion goes on ("committing again after" counts from the fault).
+  Readiness answers 503 while the stage restarts, when a probe falls in that moment. The
+  batch it failed on is not judged; every sample of it is in the historian.
+- A killed core answers nothing until it is back; it listens only once every stage
+  runs, so readiness goes from down straight to 200. While the historian refuses, the
+  writer retries (it would dead-letter after 60 s of refusals) and readiness stays 200:
+  the refusal shows in the historian stage's detail and in the gateway's spool.
 """
     common.publish("reliability-chaos", md, skip=args.quick or args.no_doc)
     return 0 if ok else 1

@@ -2,6 +2,10 @@
 while the core is killed, the broker restarts, the historian refuses commits and the
 analytics consumer fails. Shared by the test (a short run) and the benchmark (a long one).
 
+The core serves its API as ``plantos serve`` does; through the run its ``/healthz`` and
+``/api/v1/health`` are polled (:mod:`tests.support.chaos_health`), so the run also tells
+what an operator saw of each fault and its recovery.
+
 Every sample is counted where it is produced: each Modbus machine counts the read
 responses it sends (its ``trace_pdu`` hook), and each response is one sample per register
 read. At the end the historian must hold exactly those samples (Good ones), each once,
@@ -34,6 +38,7 @@ from plantos.historian.duckdb_store import DuckDBHistorian
 from plantos.historian.protocol import Tier
 from tests.support import mosquitto as mosquitto_support
 from tests.support.chaos_core import ANALYTICS_FAULT, REFUSE, STATUS
+from tests.support.chaos_health import Probe, issue_token, probe
 from tests.support.mosquitto import Broker, free_port, running_mosquitto
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,6 +187,10 @@ class Run:
     folder: Path
     broker_port: int
     metrics_port: int = field(default_factory=free_port)
+    api_port: int = field(default_factory=free_port)
+    token: str = ""
+    """An admin API token of the core, for ``/api/v1/health``."""
+    probes: list[Probe] = field(default_factory=list)
     core: subprocess.Popen[bytes] | None = None
     gateway: subprocess.Popen[bytes] | None = None
     events: list[tuple[float, str]] = field(default_factory=list)
@@ -211,6 +220,7 @@ class Run:
             [
                 sys.executable, "-m", "tests.support.chaos_core",
                 str(self.folder / "core.yaml"), str(self.folder / "data"), str(self.faults),
+                str(self.api_port),
             ],
             "core.log",
         )  # fmt: skip
@@ -301,6 +311,13 @@ async def watch_spool(run: Run) -> None:
         await asyncio.sleep(1.0)
 
 
+async def watch_health(run: Run) -> None:
+    """Until cancelled: the core's readiness and stage health, about twice a second."""
+    while True:
+        run.probes.append(await asyncio.to_thread(probe, run.api_port, run.token, run.started))
+        await asyncio.sleep(0.5)
+
+
 async def progress(run: Run, what: str, *, rows: int = 40, timeout_s: float = 60.0) -> None:
     """Wait until the core committed ``rows`` more samples than when called."""
     before = run.committed_rows()
@@ -352,9 +369,9 @@ async def chaos_run(
         await machine.start()
     broker_port = free_port()
     write_files(folder, broker_port, machines)
-    run = Run(folder, broker_port)
+    run = Run(folder, broker_port, token=issue_token(folder / "data"))
     stack = contextlib.ExitStack()
-    watcher = asyncio.create_task(watch_spool(run))
+    watchers = [asyncio.create_task(watch_spool(run)), asyncio.create_task(watch_health(run))]
     try:
         stack.enter_context(mosquitto_on(broker_port, folder / "broker-1"))
         run.start_core()
@@ -364,6 +381,7 @@ async def chaos_run(
 
         run.switch(ANALYTICS_FAULT, True)
         run.note("analytics consumer fault injected")
+        await progress(run, "analytics consumer restarted")  # ingestion does not stall
         await asyncio.sleep(run_s)
         run.kill_core()
         await asyncio.sleep(down_s)
@@ -403,8 +421,9 @@ async def chaos_run(
         )
         await asyncio.to_thread(run.stop_all)
     finally:
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
         run.kill_all()
         stack.close()
         for machine in machines:

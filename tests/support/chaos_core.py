@@ -1,7 +1,8 @@
 """A PlantOS core for the chaos run, as its own process so it can be killed with SIGKILL.
 
-``python -m tests.support.chaos_core PLANT DATA_DIR FAULTS_DIR`` builds the platform as
-``plantos serve`` does (without the web server) and runs it until SIGTERM, writing
+``python -m tests.support.chaos_core PLANT DATA_DIR FAULTS_DIR PORT`` serves the platform
+on ``127.0.0.1:PORT`` as ``plantos serve`` does (its API, ``/api/v1/health`` and
+``/healthz`` included; exit code 1 if a bus consumer gives up) until SIGTERM, writing
 ``status.json`` in ``FAULTS_DIR`` twice a second. Faults are switched by files the test
 creates in ``FAULTS_DIR``:
 
@@ -14,14 +15,13 @@ creates in ``FAULTS_DIR``:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from plantos.app import Platform, Settings
+from plantos.cli.serve import run_server
 from plantos.core.batch import SampleBatch
 from plantos.core.events import Event
 
@@ -64,13 +64,9 @@ def inject(platform: Platform, faults: Path) -> RefusingHistorian:
     return historian
 
 
-async def run(plant: Path, data_dir: Path, faults: Path) -> None:
-    platform = Platform(Settings(config=plant, data_dir=data_dir))
-    historian = inject(platform, faults)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    await platform.start()
-    while not stop.is_set():
+async def write_status(platform: Platform, historian: RefusingHistorian, faults: Path) -> None:
+    """Until the platform stops: what the writer committed, for the run to wait on."""
+    while True:
         status = {
             "writer": platform.writer.metrics(),
             "refused_writes": historian.refused,
@@ -79,10 +75,15 @@ async def run(plant: Path, data_dir: Path, faults: Path) -> None:
         tmp = faults / (STATUS + ".tmp")
         tmp.write_text(json.dumps(status, default=str))
         tmp.replace(faults / STATUS)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
-    await platform.stop()
+        await asyncio.sleep(0.5)
+
+
+def run(plant: Path, data_dir: Path, faults: Path, port: int) -> None:
+    platform = Platform(Settings(config=plant, data_dir=data_dir))
+    historian = inject(platform, faults)
+    platform.add_source(write_status(platform, historian, faults))
+    run_server(platform, "127.0.0.1", port)  # stops on SIGTERM, exits 1 if a stage gives up
 
 
 if __name__ == "__main__":
-    asyncio.run(run(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])))
+    run(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
