@@ -199,10 +199,14 @@ def test_changeovers_are_replaced_whole_or_refused(client: httpx.Client) -> None
     assert client.get("/mom/changeovers").json()["changeovers"] == [good]
 
 
-def test_schedule_answers_without_a_plan(client: httpx.Client) -> None:
+def test_schedule_answers_without_a_plan(client: httpx.Client, server: RunningServer) -> None:
     body = client.get("/schedule").json()
     assert set(body) >= {"planner", "current", "previous", "changes", "assets_down"}
+    mom = server.platform.mom
+    errors = mom.counters["plan_errors"]
     assert client.post("/schedule/recalculate").status_code == 202
+    time.sleep(2.0)  # the planner wakes at once; an unknown trigger fails it right away
+    assert mom.counters["plan_errors"] == errors
 
 
 def test_the_configured_database_is_used(server: RunningServer) -> None:

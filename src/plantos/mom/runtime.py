@@ -47,6 +47,7 @@ TRIGGER_RANK = (
     "asset back",
     "urgent order",
     "order finished late",
+    "manual",
     "orders released",
     "start",
 )
