@@ -90,7 +90,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     reader.start()
     try:
         deadline = time.monotonic() + 120
-        while not any("Sign in:" in line for line in running.log):
+        # The start names how to sign in: a link on a terminal, the signin-link command
+        # otherwise (as here, where stderr is a pipe).
+        while not any("Sign in" in line for line in running.log):
             assert process.poll() is None, "".join(running.log)
             assert time.monotonic() < deadline, "no sign-in link: " + "".join(running.log)
             time.sleep(0.2)
