@@ -16,8 +16,10 @@ schemathesis = pytest.importorskip(
     "schemathesis", reason="schemathesis is not installed (a dev dependency in pyproject.toml)"
 )
 
-STREAMS = {"/api/v1/live/stream"}
-"""Answers that never end by design: not for a generator that waits for each answer."""
+def endless(path: str) -> bool:
+    """Server-sent event streams (the live values, an operator station's notifications)
+    never end by design: not for a generator that waits for each answer."""
+    return path.endswith("/stream")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def test_schemathesis_finds_no_server_error(server: RunningServer) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
     for operation in operations:
-        if operation.path in STREAMS:
+        if endless(operation.path):
             continue
 
         @settings(
