@@ -9,6 +9,7 @@ file in the data directory that only the owner may read, never to a log. With
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ssl
 import sys
@@ -119,7 +120,10 @@ def run_server(platform: Platform, host: str, port: int, *, tls: TlsFiles | None
     announce_credentials(platform, f"{scheme}://{host}:{port}", terminal=sys.stderr.isatty())
     server = uvicorn.Server(server_config(create_app(platform), host, port, tls))
     platform.pipeline.on_failure(lambda _reason: setattr(server, "should_exit", True))
-    server.run()
+    # uvicorn re-raises a captured Ctrl-C once it has shut down: a clean stop, as
+    # uvicorn.run treats it.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     if platform.pipeline.failure is not None:
         console.print(
             f"[red]error[/red] {escape(platform.pipeline.failure)}",
