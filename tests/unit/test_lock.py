@@ -4,7 +4,10 @@ A dependency added to pyproject.toml without ``make lock`` fails here."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import re
+import sys
 import tomllib
 
 import pytest
@@ -50,3 +53,32 @@ def test_every_pin_carries_hashes_and_no_machine_path() -> None:
     assert all("--hash=sha256:" in b for b in pins), "pip install --require-hashes needs them"
     for marker in ("file://", "--find-links", "--extra-index-url", "--index-url", " /"):
         assert marker not in text, f"the lock names a machine's location ({marker!r})"
+
+
+def imported_top_level_modules() -> set[str]:
+    """Every top-level module the package imports, found by parsing, not by running."""
+    modules: set[str] = set()
+    for path in (REPO / "src" / "plantos").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    """A module that arrives only as another package's dependency vanishes when that
+    package changes; the fresh install then fails at import. Declared is what lasts."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    allowed = {
+        canonicalize_name(Requirement(r).name)
+        for r in project["dependencies"] + project["optional-dependencies"]["oidc"]
+    }
+    owners = importlib.metadata.packages_distributions()
+    undeclared = {}
+    for module in imported_top_level_modules() - set(sys.stdlib_module_names) - {"plantos"}:
+        distributions = {canonicalize_name(d) for d in owners.get(module, [])}
+        if not distributions & allowed:
+            undeclared[module] = sorted(distributions) or ["not installed"]
+    assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
