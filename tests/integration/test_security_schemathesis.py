@@ -16,6 +16,7 @@ schemathesis = pytest.importorskip(
     "schemathesis", reason="schemathesis is not installed (a dev dependency in pyproject.toml)"
 )
 
+
 def endless(path: str) -> bool:
     """Server-sent event streams (the live values, an operator station's notifications)
     never end by design: not for a generator that waits for each answer."""

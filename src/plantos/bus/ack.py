@@ -40,7 +40,7 @@ def with_ack(batch: SampleBatch, ack: Ack | None) -> SampleBatch:
     stage rebuilds a batch (the ingest gate filters it) and must keep its acknowledgement."""
     if ack is None:
         return batch
-    return AckedBatch(batch.tag_id, batch.ts, batch.value, batch.quality, ack)
+    return AckedBatch(batch.tag_id, batch.ts, batch.value, batch.quality, batch.exact, ack)
 
 
 def ack_of(message: object) -> Ack | None:

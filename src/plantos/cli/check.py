@@ -13,7 +13,7 @@ from plantos.analytics.config import analytics_spec
 from plantos.cli.common import out, reported_errors
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.demo.devices.layout import DeviceLayout
-from plantos.edge.config import connector_specs
+from plantos.edge.config import connector_specs, type_warnings
 from plantos.edge.gateway.config import load_edge_config
 from plantos.model import Plant, load_plant
 from plantos.model.loader import read_config_text
@@ -32,23 +32,26 @@ def check(
     for file in files:
         try:
             with reported_errors():
-                summary = _check_one(file)
+                summary, warnings = _check_one(file)
         except typer.Exit:
             failed = True
             continue
+        for warning in warnings:
+            out.print(f"[yellow]warning[/yellow] {warning}", highlight=False, soft_wrap=True)
         out.print(f"[green]ok[/green] {file}: {summary}", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
 
-def _check_one(file: Path) -> str:
+def _check_one(file: Path) -> tuple[str, list[ConfigProblem]]:
+    """What the file sets up in one line, and its warnings (problems raise)."""
     if _EDGE_FILE.search(read_config_text(file)):
         edge = load_edge_config(file)
         up = edge.spec.upstream
         return (
             f"edge gateway {up.group}/{up.edge_node}, {len(edge.connectors)} connectors "
             f"-> {up.broker}"
-        )
+        ), []
     plant = load_plant(file)
     problems: list[ConfigProblem] = []
     connectors: list[BaseModel] = []
@@ -73,12 +76,13 @@ def _check_one(file: Path) -> str:
         problems += exc.problems
     if problems:  # the connectors', analytics', master data's and zones' problems together
         raise ConfigError(problems)
-    return (
+    summary = (
         f"{len(plant.root.children)} sites, {len(plant.assets)} assets, "
         f"{len(plant.tags)} tags, {_connectors(plant, len(connectors))}, "
         f"{spc} SPC characteristics"
         + (f", {len(master.products)} products, {len(master.routings)} routings" if master else "")
     )
+    return summary, type_warnings(plant, connectors)
 
 
 def _connectors(plant: Plant, configured: int) -> str:

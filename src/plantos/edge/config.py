@@ -15,13 +15,14 @@ from pydantic import BaseModel, ValidationError
 from plantos.core.clock import Clock
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.edge.connector import Connector
-from plantos.edge.modbus.config import ModbusTcpSpec
+from plantos.edge.modbus.config import ModbusTcpSpec, modbus_source_type
 from plantos.edge.mqtt.json_config import MqttJsonSpec
 from plantos.edge.mtconnect.connector import MTConnectSpec
 from plantos.edge.opcua.config import OpcUaSpec
 from plantos.edge.sparkplug.config import SparkplugHostSpec
 from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
+from plantos.model.valuetypes import SourceType, fit_problem
 
 Loc = tuple[Any, ...]
 
@@ -60,6 +61,34 @@ def _tag_places(spec: BaseModel) -> list[tuple[Loc, str]]:
             if fld.tag.explicit
         ]
     raise TypeError(f"no tag places known for {type(spec).__name__}")
+
+
+def _source_types(spec: BaseModel) -> list[tuple[Loc, str, SourceType]]:
+    """Every mapping whose source type the connector spec states, with where it stands.
+    Sources whose type only the device tells (an OPC UA node, a Sparkplug birth) are
+    checked by the ingest gate when their values arrive."""
+    if isinstance(spec, ModbusTcpSpec):
+        return [
+            (("poll_groups", g, "tags", t, "type"), tag.tag, modbus_source_type(tag, group.table))
+            for g, group in enumerate(spec.poll_groups)
+            for t, tag in enumerate(group.tags)
+        ]
+    return []
+
+
+def type_warnings(plant: Plant, specs: Sequence[BaseModel]) -> list[ConfigProblem]:
+    """Where a connector mapping's source type cannot always fit its tag's type: values
+    that would arrive as Bad samples. Warnings, not errors: the plant may know its data
+    (a uint64 counter that never passes 2**63), and the gate marks what does not fit."""
+    warnings = []
+    for i, spec in enumerate(specs):
+        for place, path, source_type in _source_types(spec):
+            tag = plant.tags.get(path)
+            why = fit_problem(source_type, tag) if tag else None
+            if why:
+                line = plant.locate(("connectors", i, *place))
+                warnings.append(ConfigProblem(plant.source, line, why))
+    return warnings
 
 
 def connector_specs(plant: Plant) -> list[BaseModel]:

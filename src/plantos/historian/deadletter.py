@@ -51,13 +51,13 @@ class DeadLetter:
     replay_attempts: int
 
 
-def _encode(batch: SampleBatch) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, tag_id=batch.tag_id, ts=batch.ts, value=batch.value, quality=batch.quality)
-    return buf.getvalue()
+_NPZ_MAGIC = b"PK"
+"""Dead letters kept before batches carried exact values are numpy archives (zip files)."""
 
 
 def _decode(blob: bytes) -> SampleBatch:
+    if not blob.startswith(_NPZ_MAGIC):
+        return SampleBatch.from_ipc(blob)
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
         return SampleBatch(arrays["tag_id"], arrays["ts"], arrays["value"], arrays["quality"])
 
@@ -78,7 +78,7 @@ class DeadLetterStore:
             cur = db.execute(
                 "INSERT INTO dead_letters (at_ns, stage, reason, samples, first_ts, last_ts, batch)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (at_ns, stage, reason, len(batch), first, last, _encode(batch)),
+                (at_ns, stage, reason, len(batch), first, last, batch.to_ipc()),
             )
             return int(cur.lastrowid or 0)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import duckdb
 import numpy as np
 
+from plantos.core.batch import Exact, exact_from_strings
 from plantos.core.errors import QueryError
 from plantos.historian import parts as np_parts
 from plantos.historian import sql
@@ -37,18 +38,20 @@ class QueryPlanner:
         rows = (
             self.cursors.get()
             .execute(
-                "SELECT ts, value, quality FROM samples WHERE tag_id = ? AND ts >= ? AND ts < ? "
-                "ORDER BY ts, rowid LIMIT ?",
+                "SELECT ts, value, quality, exact FROM samples "
+                "WHERE tag_id = ? AND ts >= ? AND ts < ? ORDER BY ts, rowid LIMIT ?",
                 [tag_id, start_ns, end_ns, limit + 1],
             )
             .fetchnumpy()
         )
         n = min(len(rows["ts"]), limit)
+        value = np.asarray(rows["value"][:n], dtype=np.float64)
         return RawResult(
             np.asarray(rows["ts"][:n], dtype=np.int64),
-            np.asarray(rows["value"][:n], dtype=np.float64),
+            value,
             np.asarray(rows["quality"][:n], dtype=np.uint32),
             truncated=len(rows["ts"]) > limit,
+            exact=_exact(rows["exact"][:n], value),
         )
 
     def query_buckets(
@@ -141,6 +144,14 @@ def _fetch_parts(cur: duckdb.DuckDBPyConnection, query: str) -> np_parts.Parts:
         return parts
     order = np.argsort(fts, kind="stable")
     return {c: v[order] for c, v in parts.items()}
+
+
+def _exact(column: np.ndarray, value: np.ndarray) -> Exact | None:
+    """The ``exact`` column of a query's rows (DuckDB gives a masked array for nulls)."""
+    held = ~np.ma.getmaskarray(column)
+    if not held.any():
+        return None
+    return exact_from_strings([c if h else None for c, h in zip(column, held, strict=True)], value)
 
 
 def _check_range(start_ns: int, end_ns: int) -> None:

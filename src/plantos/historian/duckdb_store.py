@@ -47,8 +47,11 @@ CREATE TABLE IF NOT EXISTS tags (
     id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE, unit VARCHAR, dtype VARCHAR
 );
 CREATE TABLE IF NOT EXISTS samples (
-    tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UINTEGER NOT NULL
+    tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UINTEGER NOT NULL,
+    exact VARCHAR
 );
+-- Files written before text and exact integers were kept gain the column, all null.
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS exact VARCHAR;
 CREATE TABLE IF NOT EXISTS rollup_state (width_ns BIGINT PRIMARY KEY, rolled_until BIGINT);
 CREATE TABLE IF NOT EXISTS rollup_layout (width_ns BIGINT PRIMARY KEY, sorted_rows BIGINT);
 CREATE TABLE IF NOT EXISTS rollup_dirty (

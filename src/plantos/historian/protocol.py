@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import Exact, SampleBatch
 from plantos.model.plant import TagDef
 
 AGGREGATES = ("avg", "min", "max", "first", "last", "count", "twa")
@@ -29,6 +29,9 @@ class RawResult:
     value: npt.NDArray[np.float64]
     quality: npt.NDArray[np.uint32]
     truncated: bool
+    exact: Exact | None = None
+    """Per sample the text or exact integer where ``value`` cannot hold it (see
+    :mod:`plantos.core.batch`); ``None`` when no sample needed one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,10 @@ from plantos.model.calendar import ShiftCalendar
 from plantos.model.schema import AssetSpec, PlantSpec, TagSpec
 from plantos.model.units import unit_problem
 
+DEFAULT_TEXT_LENGTH = 256
+"""A text tag's ``max_length`` when the plant file gives none: room for any program name,
+batch, lot or product code without letting one device fill the historian with prose."""
+
 Level = Literal["enterprise", "site", "area", "line", "asset"]
 Loc = tuple[Any, ...]
 
@@ -43,6 +47,8 @@ class TagDef:
     states: dict[int, str] | None = None
     waveform: Waveform | None = None
     description: str = ""
+    max_length: int | None = None
+    """A text tag's longest value in characters; longer text is kept cut and marked Bad."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +66,7 @@ class TagDef:
                 else None
             ),
             "description": self.description,
+            "max_length": self.max_length,
         }
 
 
@@ -268,6 +275,7 @@ class _Builder:
             states=dict(tag.states) if tag.states else None,
             waveform=Waveform(wf.rate_hz, wf.samples, parse_duration_ns(wf.every)) if wf else None,
             description=tag.description,
+            max_length=(tag.max_length or DEFAULT_TEXT_LENGTH) if tag.type == "text" else None,
         )
 
     def check_tag(self, tag: TagSpec, loc: Loc) -> None:
@@ -289,6 +297,12 @@ class _Builder:
             why = unit_problem(tag.unit)
             if why:
                 self.problem((*loc, "unit"), f"tag {tag.signal!r}: {why}")
+        if tag.max_length is not None and tag.type != "text":
+            self.problem(
+                (*loc, "max_length"), f"tag {tag.signal!r}: 'max_length' only applies to text tags"
+            )
+        if tag.unit and tag.type in ("text", "bool", "enum"):
+            self.problem((*loc, "unit"), f"tag {tag.signal!r}: a {tag.type} tag has no unit")
         if tag.waveform is not None and tag.type != "float":
             self.problem((*loc, "waveform"), f"tag {tag.signal!r}: a waveform must be a float")
 

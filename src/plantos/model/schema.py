@@ -50,7 +50,8 @@ class TagSpec(_Strict):
     """One signal of an asset."""
 
     signal: str
-    type: Literal["float", "int", "bool", "enum"] = "float"
+    type: Literal["float", "int", "uint", "bool", "enum", "text"] = "float"
+    max_length: int | None = Field(default=None, gt=0, le=65_536)
     unit: str | None = None
     range: tuple[float, float] | None = None
     sampling: str = "1s"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from plantos.edge.durations import DurationNs
 from plantos.edge.modbus.codec import DType, Order, RegisterField
+from plantos.model.valuetypes import SourceType
 
 Table = Literal["holding", "input", "coil", "discrete"]
 BIT_TABLES: frozenset[str] = frozenset({"coil", "discrete"})
@@ -68,6 +69,19 @@ class ModbusTag(_Strict):
             offset=self.offset,
             bit=self.bit,
         )
+
+
+def modbus_source_type(tag: ModbusTag, table: Table) -> SourceType:
+    """What type the values of ``tag`` have once decoded and scaled: its register type,
+    ``bool`` for a bit, a float wherever scaling can make fractions."""
+    if table in BIT_TABLES or tag.bit is not None:
+        return "bool"
+    if tag.type is None:
+        return "float64"  # refused by ModbusTag.field; nothing to warn about here
+    whole_scaling = float(tag.scale).is_integer() and float(tag.offset).is_integer()
+    if tag.type.startswith("float") or whole_scaling:
+        return tag.type
+    return "float64"
 
 
 class PollGroup(_Strict):

@@ -32,7 +32,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from plantos.bus.ack import AckedBatch
+from plantos.bus.ack import with_ack
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
@@ -208,7 +208,7 @@ class MqttJsonConnector:
         if not len(batch):  # nothing to store (malformed, unknown tags): acknowledge now
             ack()
             return batch
-        return AckedBatch(batch.tag_id, batch.ts, batch.value, batch.quality, ack)
+        return with_ack(batch, ack)
 
     async def close(self) -> None:
         """Disconnect and stop paho's thread; safe to call twice."""

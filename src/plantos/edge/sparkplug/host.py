@@ -46,7 +46,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from plantos.bus.ack import AckedBatch
+from plantos.bus.ack import with_ack
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.edge.mqtt.server import (
@@ -238,7 +238,7 @@ class SparkplugHost:
         if not len(batch):  # numbered messages without a sample for us: nothing to store
             ack()
             return batch
-        return AckedBatch(batch.tag_id, batch.ts, batch.value, batch.quality, ack)
+        return with_ack(batch, ack)
 
     async def close(self) -> None:
         """Wait (at most ``connect_timeout_s``) for the commits of what was handed over, so
