@@ -110,7 +110,9 @@ class Platform:
         self.live = LiveState(max(ids.values(), default=0) + 1)
         self.bus = MemoryBus()
         self.normaliser = Normaliser(
-            np.fromiter(self.tag_ids.values(), dtype=np.int32), clock=self.clock
+            np.fromiter(self.tag_ids.values(), dtype=np.int32),
+            clock=self.clock,
+            tags=self.tags_by_id,
         )
         self.tokens = TokenStore(settings.data_dir / "security.sqlite", clock=WallClock())
         self.users = UserStore(settings.data_dir / "security.sqlite", clock=WallClock())

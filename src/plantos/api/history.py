@@ -22,7 +22,11 @@ def tag_samples(
     bucket: str | None = Query(
         None, description="Bucket width (1s, 1m, 1h); raw samples if absent"
     ),
-    agg: str | None = Query(None, description="Comma-separated: avg,min,max,first,last,count,twa"),
+    agg: str | None = Query(
+        None,
+        description="Comma-separated: avg,min,max,sum,first,last,count,twa,changes "
+        "(text tags: first,last,count,changes); default avg, last for text",
+    ),
     limit: int = Query(10_000, ge=1, le=MAX_RAW_LIMIT, description="Raw samples at most"),
     _: object = require("history:read", scope_from=path_param("path")),
 ) -> dict[str, Any]:
@@ -35,5 +39,5 @@ def tag_samples(
     query = HistoryRequest.parse(
         now_ns=platform.clock.now_ns(), start=start, end=end, bucket=bucket, agg=agg, limit=limit
     )
-    answer = query.run(platform.historian, platform.tag_ids[path])
-    return {"tag": path, "unit": tag.unit} | answer
+    answer = query.run(platform.historian, platform.tag_ids[path], tag.dtype)
+    return {"tag": path, "unit": tag.unit, "type": tag.dtype} | answer

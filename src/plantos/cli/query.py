@@ -43,7 +43,9 @@ def query(
     start: str = typer.Option("-1h", "--from", help="ISO 8601, 'now' or relative like -8h"),
     end: str = typer.Option("now", "--to", help="ISO 8601, 'now' or relative like -5m"),
     bucket: str | None = typer.Option(None, help="Bucket width, e.g. 1m; raw samples if absent"),
-    agg: str | None = typer.Option(None, help="avg,min,max,first,last,count,twa (default avg)"),
+    agg: str | None = typer.Option(
+        None, help="avg,min,max,sum,first,last,count,twa,changes (default avg; last for text)"
+    ),
     limit: int = typer.Option(10_000, help="Raw samples at most"),
     fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json"),
     config: Path = typer.Option(
@@ -60,7 +62,7 @@ def query(
         "start": start,
         "end": end,
         "bucket": bucket,
-        "agg": agg or ("avg" if bucket else None),
+        "agg": agg,
         "limit": limit,
     }
     with reported_errors():
@@ -79,10 +81,11 @@ def _ask_file(config: Path, data_dir: Path, tag_path: str, words: dict[str, Any]
         tag_id = historian.tag_ids().get(tag_path)
         if tag_id is None:
             raise UnknownTagError(f"no tag {tag_path!r} in the historian at {data_dir}")
-        return {
-            "tag": tag_path,
-            "unit": plant.tags[tag_path].unit if tag_path in plant.tags else None,
-        } | request.run(historian, tag_id)
+        tag = plant.tags.get(tag_path)
+        dtype = tag.dtype if tag else "float"
+        return {"tag": tag_path, "unit": tag.unit if tag else None, "type": dtype} | request.run(
+            historian, tag_id, dtype
+        )
     finally:
         historian.close()
 
@@ -97,7 +100,7 @@ def _ask_server(
 
 
 def _columns(answer: dict[str, Any]) -> list[str]:
-    skip = {"t_ms", "tag", "unit", "from", "to", "bucket", "source", "truncated"}
+    skip = {"t_ms", "tag", "unit", "type", "from", "to", "bucket", "source", "truncated"}
     return [k for k, v in answer.items() if k not in skip and isinstance(v, list)]
 
 
@@ -132,4 +135,4 @@ def _cell(value: object) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    return escape(str(value))  # a device's text is data, never markup

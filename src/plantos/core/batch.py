@@ -215,6 +215,11 @@ def exact_strings(exact: Exact | None, n: int) -> list[str | None] | pa.Array:
     return [None if e is None else str(e) for e in exact]
 
 
+def exact_held(exact: Exact) -> npt.NDArray[np.bool_]:
+    """Which samples of an ``exact`` column hold a value."""
+    return np.fromiter((e is not None for e in exact), dtype=bool, count=len(exact))
+
+
 def exact_from_strings(strings: Sequence[str | None], value: Values) -> Exact:
     """Undo :func:`exact_strings`. A stored string is text where its ``value`` is NaN and an
     integer where ``value`` holds the integer's nearest float, so no marker is needed."""

@@ -1,7 +1,9 @@
 """The gate between sources and the bus: every batch is checked before anyone sees it.
 
 Unknown tag ids and impossible timestamps are rejected; a non-finite value that
-claims Good quality is kept but marked ``BadOutOfRange``. A sample identical in
+claims Good quality is kept but marked ``BadOutOfRange``, and a value that does not fit its
+tag's type (text for a number, a fraction for an int, a text beyond its length) is kept but
+marked Bad with the reason counted (:mod:`plantos.edge.typegate`). A sample identical in
 timestamp, value and quality to the newest one already accepted for its tag is a
 restatement, not a new observation: protocols restate current values on every
 (re)connect (an OPC UA subscription's initial notification, a Sparkplug birth or
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +26,9 @@ import numpy.typing as npt
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
+from plantos.edge.typegate import TypeGate, exact_kinds
 from plantos.live.state import LiveState
+from plantos.model.plant import TagDef
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +39,17 @@ FUTURE_TOLERANCE_NS = 24 * 3600 * 1_000_000_000
 class Normaliser:
     """Validates batches against the set of known tag ids."""
 
-    def __init__(self, known_ids: np.ndarray, *, clock: Clock, log_every_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        known_ids: np.ndarray,
+        *,
+        clock: Clock,
+        tags: Mapping[int, TagDef] | None = None,
+        log_every_s: float = 10.0,
+    ) -> None:
         size = int(known_ids.max()) + 1 if len(known_ids) else 1
+        self._types = TypeGate(tags or {})
+        self._paths = {i: t.path for i, t in (tags or {}).items()}
         self._known = np.zeros(size, dtype=bool)
         self._known[known_ids] = True
         self._newest = LiveState(size)
@@ -60,13 +74,18 @@ class Normaliser:
         keep = known & ts_ok
         if not keep.all():
             batch = batch.select(keep)
+        batch, refusals = self._types.check(batch)
+        for refusal in refusals:
+            self._count(refusal.mask, refusal.reason, source, batch.tag_id)
         claims_good = (batch.quality & np.uint32(quality.BAD)) == 0
         nonfinite = claims_good & ~np.isfinite(batch.value)
+        if batch.exact is not None and nonfinite.any():
+            nonfinite &= ~exact_kinds(batch)[0]  # a text's float is NaN by design
         if nonfinite.any():
             marked = batch.quality.copy()
             marked[nonfinite] = quality.BAD_OUT_OF_RANGE
-            batch = SampleBatch(batch.tag_id, batch.ts, batch.value, marked)
-            self._count(nonfinite, "nonfinite_marked_bad", source)
+            batch = batch.with_quality(marked)
+            self._count(nonfinite, "nonfinite_marked_bad", source, batch.tag_id)
         restated = self._restated(batch)
         if restated.any():
             self.restated += int(restated.sum())
@@ -88,12 +107,22 @@ class Normaliser:
         same_value = (batch.value == held.value[ids]) | (
             np.isnan(batch.value) & np.isnan(held.value[ids])
         )
+        if batch.exact is None:
+            same_value &= ~held.has_exact[ids]
+        else:
+            same_value &= np.equal(batch.exact, held.exact[ids])
         restated: npt.NDArray[np.bool_] = (
             (batch.ts == held.ts[ids]) & same_value & (batch.quality == held.quality[ids])
         )
         return restated
 
-    def _count(self, mask: np.ndarray, reason: str, source: str) -> None:
+    def _count(
+        self,
+        mask: np.ndarray,
+        reason: str,
+        source: str,
+        tag_ids: npt.NDArray[np.int32] | None = None,
+    ) -> None:
         n = int(mask.sum())
         if not n:
             return
@@ -101,11 +130,13 @@ class Normaliser:
         now = time.monotonic()
         if now - self._last_log.get(reason, -1e18) >= self._log_every_s:
             self._last_log[reason] = now
+            first = int(tag_ids[mask][0]) if tag_ids is not None else None
             log.warning(
-                "%s: %d samples from %s (%d in total so far)",
+                "%s: %d samples from %s%s (%d in total so far)",
                 reason,
                 n,
                 source,
+                f", first of tag {self._paths.get(first, first)}" if first is not None else "",
                 self.rejected[reason],
             )
 

@@ -29,6 +29,8 @@ def finish_buckets(
             values[agg] = n
         elif agg == "avg":
             values[agg] = np.asarray(rows["s"], dtype=np.float64) / np.maximum(n, 1)
+        elif agg == "sum":
+            values[agg] = np.asarray(rows["s"], dtype=np.float64)
         elif agg == "min":
             values[agg] = np.asarray(rows["mn"], dtype=np.float64)
         elif agg == "max":

@@ -9,6 +9,7 @@ tier with late samples not yet recomputed for the tag is never used.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -19,7 +20,7 @@ from plantos.historian import parts as np_parts
 from plantos.historian import sql
 from plantos.historian.buckets import finish_buckets
 from plantos.historian.duckdb_state import Cursors, TierState, floor, table
-from plantos.historian.protocol import AGGREGATES, BucketResult, RawResult
+from plantos.historian.protocol import AGGREGATES, STATE_AGGREGATES, BucketResult, RawResult
 
 MAX_BUCKETS = 1_000_000
 
@@ -67,15 +68,29 @@ class QueryPlanner:
         if (end_ns - start_ns) // bucket_ns > MAX_BUCKETS:
             raise QueryError("more than 1,000,000 buckets requested: choose a wider bucket")
         cur = self.cursors.get()
-        parts, source = self._gather_parts(cur, tag_id, start_ns, end_ns, bucket_ns)
-        horizon = min(end_ns, (self.state.newest_ts or end_ns) + 1)
-        return finish_buckets(
-            np_parts.compose(parts, bucket_ns),
-            bucket_ns=bucket_ns,
-            horizon_ns=horizon,
-            aggs=wanted,
-            source=source,
-        )
+        text = _dtype(cur, tag_id) == "text"
+        if text and (refused := [a for a in wanted if a not in STATE_AGGREGATES]):
+            raise QueryError(
+                f"a text tag has no {', '.join(refused)}: use {', '.join(STATE_AGGREGATES)}"
+            )
+        states = [a for a in wanted if text or a == "changes"]
+        numbers = [a for a in wanted if a not in states]
+        results = []
+        if states:
+            results.append(_state_buckets(cur, tag_id, start_ns, end_ns, bucket_ns, states))
+        if numbers:
+            parts, source = self._gather_parts(cur, tag_id, start_ns, end_ns, bucket_ns)
+            horizon = min(end_ns, (self.state.newest_ts or end_ns) + 1)
+            results.append(
+                finish_buckets(
+                    np_parts.compose(parts, bucket_ns),
+                    bucket_ns=bucket_ns,
+                    horizon_ns=horizon,
+                    aggs=numbers,
+                    source=source,
+                )
+            )
+        return results[0] if len(results) == 1 else _merged(*results)
 
     def _gather_parts(
         self, cur: duckdb.DuckDBPyConnection, tag_id: int, start: int, end: int, bucket: int
@@ -144,6 +159,48 @@ def _fetch_parts(cur: duckdb.DuckDBPyConnection, query: str) -> np_parts.Parts:
         return parts
     order = np.argsort(fts, kind="stable")
     return {c: v[order] for c, v in parts.items()}
+
+
+def _dtype(cur: duckdb.DuckDBPyConnection, tag_id: int) -> str | None:
+    row = cur.execute("SELECT dtype FROM tags WHERE id = ?", [int(tag_id)]).fetchone()
+    return str(row[0]) if row else None
+
+
+def _state_buckets(
+    cur: duckdb.DuckDBPyConnection, tag_id: int, start: int, end: int, width: int, aggs: list[str]
+) -> BucketResult:
+    """First, last, count and changes per bucket, exact values included (see
+    :func:`sql.discrete_buckets`)."""
+    rows = cur.execute(sql.discrete_buckets(tag_id, start, end, width)).fetchnumpy()
+    value = {
+        "first": np.asarray(rows["fv"], np.float64),
+        "last": np.asarray(rows["lv"], np.float64),
+    }
+    exact = {
+        agg: _exact(rows[column], value[agg]) for agg, column in (("first", "fe"), ("last", "le"))
+    }
+    columns: dict[str, np.ndarray[Any, Any]] = {}
+    held: dict[str, Exact] = {}
+    for agg in aggs:
+        if agg in ("count", "changes"):
+            columns[agg] = np.asarray(rows["n" if agg == "count" else "changes"], np.int64)
+        else:
+            columns[agg] = value[agg]
+            if (kept := exact[agg]) is not None:
+                held[agg] = kept
+    return BucketResult(np.asarray(rows["bucket"], np.int64), columns, "raw", held)
+
+
+def _merged(states: BucketResult, numbers: BucketResult) -> BucketResult:
+    """The columns of both results over the buckets of the numbers' (the state query keeps
+    samples the number query does not: none for numeric tags, as both skip the same)."""
+    at = np.searchsorted(states.bucket_ns, numbers.bucket_ns)
+    at = np.minimum(at, max(len(states.bucket_ns) - 1, 0))
+    columns = dict(numbers.values)
+    for name, column in states.values.items():
+        columns[name] = column[at] if len(column) else column
+    held = {name: column[at] if len(column) else column for name, column in states.exact.items()}
+    return BucketResult(numbers.bucket_ns, columns, f"{numbers.source}+raw", held)
 
 
 def _exact(column: np.ndarray, value: np.ndarray) -> Exact | None:

@@ -162,16 +162,22 @@ class DuckDBHistorian:
     def register_tags(self, tags: Iterable[TagDef]) -> dict[str, int]:
         with self._write_lock:
             cur = self._cursors.get()
-            existing = dict(cur.execute("SELECT path, id FROM tags").fetchall())
+            rows = cur.execute("SELECT path, id, unit, dtype FROM tags").fetchall()
+            existing = {path: tag_id for path, tag_id, _, _ in rows}
+            described = {path: (unit, dtype) for path, _, unit, dtype in rows}
             next_id = max(existing.values(), default=0) + 1
-            new_rows = []
+            new_rows, changed = [], []
             for tag in tags:
                 if tag.path not in existing:
                     existing[tag.path] = next_id
                     new_rows.append((next_id, tag.path, tag.unit, tag.dtype))
                     next_id += 1
+                elif described[tag.path] != (tag.unit, tag.dtype):
+                    changed.append((tag.unit, tag.dtype, tag.path))
             if new_rows:
                 cur.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", new_rows).fetchall()
+            if changed:  # the plant file now says otherwise: queries follow the file
+                cur.executemany("UPDATE tags SET unit = ?, dtype = ? WHERE path = ?", changed)
             return existing
 
     def tag_ids(self) -> dict[str, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -12,7 +12,9 @@ import numpy.typing as npt
 from plantos.core.batch import Exact, SampleBatch
 from plantos.model.plant import TagDef
 
-AGGREGATES = ("avg", "min", "max", "first", "last", "count", "twa")
+AGGREGATES = ("avg", "min", "max", "sum", "first", "last", "count", "twa", "changes")
+STATE_AGGREGATES = ("first", "last", "count", "changes")
+"""What a text tag's buckets offer: its values are states to follow, not numbers to add."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class BucketResult:
     bucket_ns: npt.NDArray[np.int64]
     values: dict[str, npt.NDArray[Any]]
     source: str
+    exact: dict[str, Exact] = field(default_factory=dict)
+    """Per aggregate (``first``, ``last``) the text or exact integers its float column
+    cannot hold, as in :class:`RawResult`."""
 
 
 class Historian(Protocol):

@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 
 from plantos.core import quality
+from plantos.core.batch import Exact
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import format_duration, iso, parse_duration_ns, parse_time_ns
 from plantos.core.timeunits import HOUR_NS
 from plantos.historian.protocol import AGGREGATES, Historian
+from plantos.model.valuetypes import JsonValue, json_values
 
 DEFAULT_SPAN_NS = HOUR_NS
 MAX_RAW_LIMIT = 1_000_000
@@ -53,9 +55,9 @@ class HistoryRequest:
                 raise QueryError(str(exc)) from None
             if bucket_ns <= 0:
                 raise QueryError(f"bucket must be longer than zero, got {bucket!r}")
-        aggs = tuple(a.strip() for a in (agg or "avg").split(",") if a.strip())
+        aggs = tuple(a.strip() for a in (agg or "").split(",") if a.strip())
         unknown = [a for a in aggs if a not in AGGREGATES]
-        if unknown or not aggs:
+        if unknown or (agg is not None and not aggs):
             named = ", ".join(repr(a) for a in unknown) if unknown else repr(agg)
             raise QueryError(f"unknown aggregate {named}; use {', '.join(AGGREGATES)}")
         if bucket_ns is None and agg:
@@ -64,8 +66,9 @@ class HistoryRequest:
             raise QueryError(f"limit must be between 1 and {MAX_RAW_LIMIT}, got {limit}")
         return cls(start_ns, end_ns, bucket_ns, aggs, limit)
 
-    def run(self, historian: Historian, tag_id: int) -> dict[str, Any]:
-        """Columnar answer: ``t`` (ISO times) plus one array per aggregate, or raw columns."""
+    def run(self, historian: Historian, tag_id: int, dtype: str) -> dict[str, Any]:
+        """Columnar answer: ``t`` (ISO times) plus one array per aggregate, or raw columns.
+        Values are typed by the tag's ``dtype``: text as strings, whole numbers exact."""
         head: dict[str, Any] = {"from": iso(self.start_ns), "to": iso(self.end_ns)}
         if self.bucket_ns is None:
             raw = historian.query_raw(tag_id, self.start_ns, self.end_ns, limit=self.limit)
@@ -74,14 +77,15 @@ class HistoryRequest:
                 "source": "raw",
                 "truncated": raw.truncated,
                 "t_ms": (raw.ts // 1_000_000).tolist(),
-                "value": _json_floats(raw.value),
+                "value": json_values(dtype, raw.value, raw.exact),
                 "quality": _quality_names(raw.quality),
             }
+        aggs = self.aggs or (("last",) if dtype == "text" else ("avg",))
         result = historian.query_buckets(
-            tag_id, self.start_ns, self.end_ns, bucket_ns=self.bucket_ns, aggs=self.aggs
+            tag_id, self.start_ns, self.end_ns, bucket_ns=self.bucket_ns, aggs=aggs
         )
         columns = {
-            name: (vals.tolist() if name == "count" else _json_floats(vals))
+            name: _json_column(name, vals, result.exact.get(name), dtype)
             for name, vals in result.values.items()
         }
         return head | {
@@ -93,12 +97,16 @@ class HistoryRequest:
         }
 
 
-def _json_floats(values: np.ndarray[Any, Any]) -> list[float | None]:
-    out: list[float | None] = values.astype(np.float64).tolist()
-    bad = np.flatnonzero(~np.isfinite(values))
-    for i in bad:
-        out[i] = None
-    return out
+def _json_column(
+    name: str, values: np.ndarray[Any, Any], exact: Exact | None, dtype: str
+) -> list[JsonValue]:
+    """One aggregate's column: counts as integers, first, last and extremes typed like the
+    tag's values, averages and sums as floats."""
+    if name in ("count", "changes"):
+        counts: list[JsonValue] = values.tolist()
+        return counts
+    typed = dtype if name in ("first", "last", "min", "max") else "float"
+    return json_values(typed, values.astype(np.float64), exact)
 
 
 def _quality_names(codes: np.ndarray[Any, Any]) -> list[str]:

@@ -79,3 +79,39 @@ def compose_parts(parts_sql: str, width_ns: int) -> str:
         )
         GROUP BY tag_id, b
     """
+
+
+# A sample any aggregate may use: a usable status, and text or a finite number.
+USABLE_ANY = "quality < 2147483648 AND (exact IS NOT NULL OR isfinite(value))"
+
+
+def discrete_buckets(tag_id: int, start_ns: int, end_ns: int, width_ns: int) -> str:
+    """First, last, count and changes per bucket from raw samples, for tags whose values
+    are states rather than measurements (text, enums) and for ``changes`` on any tag.
+
+    A change is a sample whose value differs from the usable sample before it; the
+    sample just before ``start_ns`` is read too, so the first bucket counts a change at
+    its first sample correctly. Text and exact integers compare by ``exact``.
+    """
+    tag = f"tag_id = {int(tag_id)} AND {USABLE_ANY}"
+    return f"""
+        WITH s AS (
+            SELECT ts, value, exact, rowid AS rid FROM samples
+            WHERE {tag} AND ts >= {int(start_ns)} AND ts < {int(end_ns)}
+            UNION ALL
+            (SELECT ts, value, exact, rowid AS rid FROM samples
+             WHERE {tag} AND ts < {int(start_ns)} ORDER BY ts DESC, rowid DESC LIMIT 1)
+        ), w AS (
+            SELECT *, {floor_expr("ts", width_ns)} AS bucket,
+                   lag(value) OVER o AS pv, lag(exact) OVER o AS pe, row_number() OVER o AS rn
+            FROM s WINDOW o AS (ORDER BY ts, rid)
+        )
+        SELECT bucket, count(*) AS n,
+               first(value ORDER BY rn) AS fv, last(value ORDER BY rn) AS lv,
+               first(exact ORDER BY rn) AS fe, last(exact ORDER BY rn) AS le,
+               count(*) FILTER (
+                   WHERE rn > 1 AND (pv IS DISTINCT FROM value OR pe IS DISTINCT FROM exact)
+               ) AS changes
+        FROM w WHERE ts >= {int(start_ns)}
+        GROUP BY bucket ORDER BY bucket
+    """

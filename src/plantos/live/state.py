@@ -2,7 +2,9 @@
 vectorised pass per batch to update.
 
 A sample older than the value already held (a late or replayed sample) does not
-overwrite it: the live state always shows the newest known value.
+overwrite it: the live state always shows the newest known value. Text and integers a
+float cannot hold are kept beside the numbers (see :mod:`plantos.core.batch`); a batch of
+plain numbers updates them with one vectorised pass too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import SampleBatch, exact_held
 
 _NEVER = np.iinfo(np.int64).min
 
@@ -22,6 +24,7 @@ class LiveValue:
     ts_ns: int
     value: float
     quality: int
+    exact: int | str | None = None
 
 
 class LiveState:
@@ -33,6 +36,9 @@ class LiveState:
         self.ts = np.full(capacity, _NEVER, dtype=np.int64)
         self.value = np.full(capacity, np.nan, dtype=np.float64)
         self.quality = np.zeros(capacity, dtype=np.uint32)
+        self.exact = np.full(capacity, None, dtype=object)
+        #: Which tags hold an ``exact`` value, so a numeric batch compares without objects.
+        self.has_exact = np.zeros(capacity, dtype=bool)
         self.updates = 0
 
     @property
@@ -55,6 +61,13 @@ class LiveState:
         self.ts[ids] = batch.ts[idx]
         self.value[ids] = batch.value[idx]
         self.quality[ids] = batch.quality[idx]
+        if batch.exact is None:
+            self.exact[ids[self.has_exact[ids]]] = None
+            self.has_exact[ids] = False
+        else:
+            exact = batch.exact[idx]
+            self.exact[ids] = exact
+            self.has_exact[ids] = exact_held(exact)
         self.updates += 1
 
     def get(self, tag_id: int) -> LiveValue | None:
@@ -62,5 +75,9 @@ class LiveState:
         if not 0 <= tag_id < self.capacity or self.ts[tag_id] == _NEVER:
             return None
         return LiveValue(
-            tag_id, int(self.ts[tag_id]), float(self.value[tag_id]), int(self.quality[tag_id])
+            tag_id,
+            int(self.ts[tag_id]),
+            float(self.value[tag_id]),
+            int(self.quality[tag_id]),
+            self.exact[tag_id],
         )

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
+from plantos.core.batch import Exact, exact_held
 from plantos.model.plant import TagDef
 
 TagType = Literal["float", "int", "uint", "bool", "enum", "text"]
@@ -88,3 +92,27 @@ def fit_problem(source: SourceType, tag: TagDef) -> str | None:
         hint = "declare it uint" if kind == "int" else "declare it int"
         return f"{source} values above {high} do not fit {kind} tag {tag.path}: {hint}"
     return None
+
+
+JsonValue = float | int | str | None
+
+_WHOLE = frozenset({"int", "uint", "bool", "enum"})
+
+
+def json_values(dtype: str, value: npt.NDArray[np.float64], exact: Exact | None) -> list[JsonValue]:
+    """Values as JSON should carry them for a tag of ``dtype``: whole numbers as integers
+    (exact beyond 2**53, where ``exact`` holds them), text as strings, no value as null.
+
+    >>> json_values("uint", np.array([3.0, 2.0**64, np.nan]), np.array([None, 2**64 - 1, None]))
+    [3, 18446744073709551615, None]
+    """
+    out: list[JsonValue] = [None] * len(value) if dtype == "text" else value.tolist()
+    if dtype != "text":
+        for i in np.flatnonzero(~np.isfinite(value)):
+            out[i] = None
+        if dtype in _WHOLE:
+            out = [None if v is None else int(v) for v in out]
+    if exact is not None:
+        for i in np.flatnonzero(exact_held(exact)):
+            out[i] = exact[i]
+    return out

@@ -138,11 +138,21 @@
   function fmtNumber(value, dtype) {
     if (value === null || value === undefined || Number.isNaN(value)) return "\u2014";
     if (dtype === "bool") return value ? "true" : "false";
-    if (dtype === "int" || dtype === "enum") return Math.round(value).toLocaleString();
+    if (dtype === "int" || dtype === "uint" || dtype === "enum") return Math.round(value).toLocaleString();
     const a = Math.abs(value);
     const digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 1 ? 2 : a === 0 ? 1 : 3;
     return value.toLocaleString(undefined,
       { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+
+  /* A live value as people read it: an enum's state name, a text as it is, whole numbers
+     from their exact decimal text (a JSON number is a double and loses digits past 2^53). */
+  function fmtLive(item, dtype) {
+    if (item.value === null || item.value === undefined) return "\u2014";
+    if (dtype === "enum") return item.text || "code " + item.value;
+    if (dtype === "text") return String(item.value);
+    if ((dtype === "int" || dtype === "uint") && item.text) return BigInt(item.text).toLocaleString();
+    return fmtNumber(item.value, dtype);
   }
 
   /* OPC UA quality names: Good..., Uncertain..., Bad... */
@@ -221,6 +231,7 @@
     zone: zone,
     fmtAge: fmtAge,
     fmtNumber: fmtNumber,
+    fmtLive: fmtLive,
     qualityClass: qualityClass,
     stateClass: stateClass,
     setConnection: setConnection,

@@ -36,11 +36,9 @@
     if (!r) return;
     r.ts = item.ts ? Date.parse(item.ts) : null;
     r.quality = item.quality;
-    let text;
-    if (item.value === null || item.value === undefined) text = "\u2014";
-    else if (r.type === "enum") text = item.text || "code " + item.value;
-    else text = P.fmtNumber(item.value, r.type);
+    const text = P.fmtLive(item, r.type);
     if (r.v.textContent !== text) r.v.textContent = text;
+    if (r.type === "text") r.v.title = text;
     if (r.type === "enum") {
       r.v.className = "v state " + P.stateClass(item.value === null ? null : item.text);
       r.v.title = item.value === null ? "" : "state code " + item.value;

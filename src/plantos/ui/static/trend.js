@@ -1,6 +1,7 @@
 /* The trend page: the history of one tag drawn with uPlot. The bucket is chosen so the
    chart gets at most MAX_POINTS points: raw samples when the range is short enough,
-   else bucketed aggregates drawn as a line inside a min..max band. */
+   else bucketed aggregates drawn as a line inside a min..max band. A text tag (a program,
+   a batch number) has no line to draw: its history is a timeline of values instead. */
 (function () {
   "use strict";
 
@@ -72,7 +73,7 @@
     const wanted = Math.max(spanMs / MAX_POINTS, samplingMs);
     const bucket = BUCKETS.find((b) => b[0] >= wanted) || BUCKETS[BUCKETS.length - 1];
     params.set("bucket", bucket[1]);
-    params.set("agg", dtype === "float" ? "avg,min,max" : "last,min,max");
+    params.set("agg", dtype === "float" ? "avg,min,max" : dtype === "text" ? "last,changes" : "last,min,max");
     return { mode: "bucket", params: params, bucket: bucket[1] };
   }
 
@@ -154,6 +155,17 @@
       };
     }
     const main = dtype === "float" ? "avg" : "last";
+    if (dtype === "text") {
+      return {
+        time: "bucket start",
+        cols: [
+          { name: "last", csv: "last", values: answer.last },
+          { name: "changes", csv: "changes", values: answer.changes },
+        ],
+        extra: null,
+        badSpans: [],
+      };
+    }
     return {
       time: "bucket start",
       cols: [
@@ -256,11 +268,87 @@
     return Math.max(280, Math.min(560, Math.round(window.innerHeight * 0.55)));
   }
 
+  /* A text tag's history: one band, a segment per value from its time to the next. */
+  const PALETTE = ["#1d5fb8", "#2e7d32", "#8e24aa", "#ef6c00", "#00838f", "#6d4c41", "#c2185b", "#546e7a"];
+
+  function segmentsOf(answer, columns) {
+    const t = answer.t_ms;
+    const values = columns.cols[0].values;
+    const bad = columns.extra ? columns.extra.values.map((q) => q.startsWith("Bad")) : t.map(() => false);
+    const end = Date.parse(answer.to);
+    const segments = [];
+    for (let i = 0; i < t.length; i++) {
+      const v = bad[i] ? (answer.value[i] === null ? null : answer.value[i]) : values[i];
+      const last = segments[segments.length - 1];
+      if (last && last.value === v && last.bad === bad[i]) continue;
+      if (last) last.to = t[i];
+      segments.push({ from: t[i], to: end, value: v, bad: bad[i] });
+    }
+    return segments;
+  }
+
+  function renderTimeline(answer, columns) {
+    if (chart) { chart.destroy(); chart = null; }
+    const from = Date.parse(answer.from);
+    const span = Math.max(Date.parse(answer.to) - from, 1);
+    const segments = segmentsOf(answer, columns);
+    // Colours by the values' sorted order: the same set of values keeps its colours.
+    const distinct = Array.from(new Set(segments.filter((g) => !g.bad && g.value !== null)
+      .map((g) => String(g.value)))).sort();
+    const colour = (label) => PALETTE[distinct.indexOf(label) % PALETTE.length];
+    const held = new Map();
+    const band = document.createElement("div");
+    band.className = "timeline";
+    band.setAttribute("role", "list");
+    segments.forEach((seg) => {
+      const start = Math.max(seg.from, from);
+      const label = seg.value === null ? "no value" : String(seg.value);
+      const s = document.createElement("div");
+      s.className = "segment" + (seg.bad ? " bad" : "") + (seg.value === null ? " none" : "");
+      s.setAttribute("role", "listitem");
+      s.style.left = (100 * (start - from) / span) + "%";
+      s.style.width = Math.max(0.2, 100 * (seg.to - start) / span) + "%";
+      if (!seg.bad && seg.value !== null) {
+        s.style.background = colour(label);
+        held.set(label, (held.get(label) || 0) + seg.to - start);
+      }
+      s.textContent = label;
+      s.title = label + "\n" + P.fmtTime(seg.from) + " \u2013 " + P.fmtTime(seg.to) + (seg.bad ? "\nbad quality" : "");
+      band.appendChild(s);
+    });
+    const axis = document.createElement("div");
+    axis.className = "timeline-axis muted";
+    axis.textContent = P.fmtTime(from) + " \u2013 " + P.fmtTime(Date.parse(answer.to));
+    const legend = document.createElement("ul");
+    legend.className = "timeline-legend";
+    distinct.forEach((label) => {
+      const li = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = colour(label);
+      const minutes = Math.round(held.get(label) / 60e3);
+      li.append(swatch, label + " \u00b7 " + minutes + " min (" + Math.round(100 * held.get(label) / span) + "%)");
+      legend.appendChild(li);
+    });
+    el.chart.replaceChildren(band, axis, legend);
+    state.shape = "timeline";
+  }
+
   function render(answer, p) {
     const columns = columnsOf(answer, p);
+    state.columns = columns;
+    if (dtype === "text") renderTimeline(answer, columns);
+    else drawChart(answer, p, columns);
+    state.answer = answer;
+    state.plan = p;
+    showSummary(answer, p, columns);
+    updateCsv(answer, columns);
+    if (!el.tableWrap.hidden) renderTable();
+  }
+
+  function drawChart(answer, p, columns) {
     const data = [answer.t_ms].concat(columns.cols.map((c) => c.values));
     const shape = p.mode + ":" + columns.cols.map((c) => c.name).join(",");
-    state.columns = columns;
     if (!chart || state.shape !== shape) {
       if (chart) chart.destroy();
       el.chart.textContent = "";
@@ -271,11 +359,6 @@
       chart.setData(data);
     }
     chart.setScale("x", { min: Date.parse(answer.from), max: Date.parse(answer.to) });
-    state.answer = answer;
-    state.plan = p;
-    showSummary(answer, p, columns);
-    updateCsv(answer, columns);
-    if (!el.tableWrap.hidden) renderTable();
   }
 
   function showSummary(answer, p, columns) {
@@ -300,8 +383,7 @@
         el.latestTime.textContent = "no live value yet";
         return;
       }
-      el.latest.textContent = live.value === null ? "\u2014"
-        : dtype === "enum" ? (live.text || fmtValue(live.value)) : fmtValue(live.value);
+      el.latest.textContent = P.fmtLive(live, dtype);
       const qc = P.qualityClass(live.quality);
       el.latest.className = "v" + (dtype === "enum" ? " state " + P.stateClass(live.text) : "")
         + " q-" + qc;
