@@ -34,6 +34,7 @@ from plantos.bus.supervision import RestartPolicy, Stage, each_message
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.core.events import Event
+from plantos.core.timeunits import WEEK_NS
 from plantos.edge.config import build_connector, connector_specs
 from plantos.edge.connector import Connector
 from plantos.edge.normalise import Normaliser
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HISTORIAN_URL = "duckdb:///history.duckdb"
 JUDGEMENTS_KEPT = 10_000
+REMEMBER_NS = WEEK_NS
+"""How far back a starting platform looks for each tag's newest stored sample."""
 JUDGEMENT_KINDS = frozenset(
     {
         "AnomalyRaised",
@@ -114,6 +117,12 @@ class Platform:
             clock=self.clock,
             tags=self.tags_by_id,
         )
+        # What the platform knew when it stopped: shown again at once, and not stored
+        # twice when a source restates it (a Sparkplug rebirth, an OPC UA subscription).
+        known = self.historian.newest_samples(self.clock.now_ns() - REMEMBER_NS)
+        known = known.select(np.isin(known.tag_id, list(self.tags_by_id)))
+        self.live.update(known)
+        self.normaliser.remember(known)
         self.tokens = TokenStore(settings.data_dir / "security.sqlite", clock=WallClock())
         self.users = UserStore(settings.data_dir / "security.sqlite", clock=WallClock())
         self.audit = AuditLog(settings.data_dir / AUDIT_FILE, clock=WallClock())

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from plantos.app import Platform, Settings
 from plantos.core.batch import SampleBatch
 from tests.support.server import RunningServer, running_server, wait_until
 from tests.support.typed_plant import CNC, ENERGY_START, PROGRAMS, TYPED_PLANT, typed_history
@@ -122,3 +123,27 @@ def test_cli_query_prints_exact_values(server: RunningServer) -> None:
     )
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout)["value"][-1] == ENERGY_START + MINUTES - 1
+
+
+def test_a_restarted_platform_knows_its_last_values_and_stores_no_restatement(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A Sparkplug rebirth or an OPC UA subscription after a core restart restates what
+    was stored before it: shown at once, and not stored a second time."""
+    where = tmp_path_factory.mktemp("restart")
+    now = time.time_ns() // NS * NS
+    with running_server(where, TYPED_PLANT) as first:
+        batch = typed_history(first.platform, now, 3)
+        first.call(first.platform.ingest(batch, source="test"))
+        wait_until(lambda: first.platform.writer.acked_rows >= len(batch), "the commit")
+    second = Platform(Settings(config=where / "plantos.yaml", data_dir=where / "data"))
+    try:
+        program = second.live.get(second.tag_ids[f"{CNC}/program"])
+        assert program is not None and program.exact == PROGRAMS[0]  # the program then
+        energy = second.live.get(second.tag_ids[f"{CNC}/energy"])
+        assert energy is not None and energy.exact == ENERGY_START + 2
+        newest = batch.select(batch.ts == batch.ts.max())  # what a rebirth repeats
+        assert len(second.normaliser(newest, source="test")) == 0, "not stored again"
+        assert second.normaliser.restated == len(newest) == 6
+    finally:
+        second.historian.close()

@@ -91,3 +91,23 @@ def test_a_value_restated_after_a_link_loss_mark_is_still_a_restatement() -> Non
     g(SampleBatch.of([1], [t + 50], [np.nan], [quality.BAD_COMMUNICATION_ERROR]))
     again = g(SampleBatch.of([1, 1], [t, t + 100], [4.0, 4.5]))  # reconnect: restate, then new
     assert again.ts.tolist() == [t + 100] and g.metrics()["restated"] == 1
+
+
+@pytest.mark.parametrize(
+    "mark", [quality.BAD_COMMUNICATION_ERROR, quality.UNCERTAIN_LAST_USABLE_VALUE]
+)
+def test_a_value_confirmed_after_a_link_loss_mark_passes_once_stamped_now(mark: int) -> None:
+    """Reconnect without a change: the device restates its value with the old timestamp.
+    Dropping it would leave the tag marked for good; storing it at the old time would
+    duplicate the row. It passes once, stamped when it came."""
+    g = gate()
+    t = NOW - 10_000
+    big = 2**60 + 1  # exact: the restatement is recognised by the exact column too
+    g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))
+    g(SampleBatch.from_values([1, 2], [t + 50] * 2, [4.0, big], [mark] * 2))
+    back = g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))
+    assert back.ts.tolist() == [NOW, NOW]
+    assert back.quality.tolist() == [quality.GOOD] * 2
+    assert back.exact is not None and back.exact.tolist() == [None, big]
+    again = g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))
+    assert len(again) == 0 and g.metrics()["restated"] == 2

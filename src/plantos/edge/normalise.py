@@ -36,6 +36,22 @@ EARLIEST_NS = 946_684_800 * 1_000_000_000  # 2000-01-01T00:00:00Z
 FUTURE_TOLERANCE_NS = 24 * 3600 * 1_000_000_000
 
 
+LINK_MARKS = np.array(
+    [
+        quality.BAD_COMMUNICATION_ERROR,
+        quality.BAD_NO_COMMUNICATION,
+        quality.UNCERTAIN_LAST_USABLE_VALUE,
+    ],
+    dtype=np.uint32,
+)
+"""Status codes the platform stamps when it loses a source (the supervisor on a broken
+link, the Sparkplug host asking for a rebirth): marks, not observations of the device."""
+
+
+def _is_link_mark(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
+    return np.isin(codes, LINK_MARKS)
+
+
 class Normaliser:
     """Validates batches against the set of known tag ids."""
 
@@ -53,6 +69,9 @@ class Normaliser:
         self._known = np.zeros(size, dtype=bool)
         self._known[known_ids] = True
         self._newest = LiveState(size)
+        """Each tag's newest observation from its device (link-loss marks are none)."""
+        self._latest = LiveState(size)
+        """Each tag's newest sample passed on, link-loss marks included."""
         self._clock = clock
         self._log_every_s = log_every_s
         self._last_log: dict[str, float] = {}
@@ -87,21 +106,59 @@ class Normaliser:
             batch = batch.with_quality(marked)
             self._count(nonfinite, "nonfinite_marked_bad", source, batch.tag_id)
         restated = self._restated(batch)
+        confirmed = self._confirmations(batch, restated)
         if restated.any():
-            self.restated += int(restated.sum())
-            batch = batch.select(~restated)
+            self.restated += int((restated & ~confirmed).sum())
+            if confirmed.any():
+                batch = self._restamped(batch, confirmed)
+            batch = batch.select(~restated | confirmed)
+            confirmed = confirmed[~restated | confirmed]
         self.accepted += len(batch)
-        observed = (batch.quality != quality.BAD_COMMUNICATION_ERROR) & (
-            batch.quality != quality.BAD_NO_COMMUNICATION
-        )
-        self._newest.update(batch if observed.all() else batch.select(observed))
+        self.remember(batch if not confirmed.any() else batch.select(~confirmed))
+        if confirmed.any():  # the newest sample, but not the device's newest observation
+            self._latest.update(batch.select(confirmed))
         return batch
+
+    def remember(self, batch: SampleBatch) -> None:
+        """Take ``batch`` (what the historian stored last, at start-up) as already
+        accepted, so a source restating it after a restart does not store it twice."""
+        self._latest.update(batch)
+        observed = ~_is_link_mark(batch.quality)
+        self._newest.update(batch if observed.all() else batch.select(observed))
+
+    def _confirmations(
+        self, batch: SampleBatch, restated: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """Restatements that follow a link-loss mark of their tag and are its newest sample
+        in the batch: the device confirms a value the platform had marked unknown. They
+        pass, stamped now, so the tag is Good again; at its old time it would duplicate
+        the stored row (and the live state would keep the newer mark)."""
+        if not restated.any():
+            return restated
+        ids = batch.tag_id
+        after_mark = restated & _is_link_mark(self._latest.quality[ids])
+        after_mark &= self._latest.ts[ids] >= batch.ts
+        if not after_mark.any():
+            return after_mark
+        # Only a tag's newest sample in the batch: a newer one makes the Good state plain.
+        order = np.lexsort((batch.ts, ids))
+        newest = np.zeros(len(batch), dtype=bool)
+        newest[order[np.r_[ids[order][1:] != ids[order][:-1], True]]] = True
+        confirmed: npt.NDArray[np.bool_] = after_mark & newest
+        return confirmed
+
+    def _restamped(self, batch: SampleBatch, confirmed: npt.NDArray[np.bool_]) -> SampleBatch:
+        """``batch`` with confirmed values stamped now (after their tag's mark)."""
+        ts = batch.ts.copy()
+        after = self._latest.ts[batch.tag_id[confirmed]] + 1
+        ts[confirmed] = np.maximum(self._clock.now_ns(), after)
+        return SampleBatch(batch.tag_id, ts, batch.value, batch.quality, batch.exact)
 
     def _restated(self, batch: SampleBatch) -> npt.NDArray[np.bool_]:
         """Samples equal in timestamp, value and quality to their tag's newest accepted
-        observation. Link-loss marks (``BadCommunicationError``, ``BadNoCommunication``)
-        are not observations: the value restated after the link returns is compared with
-        the last one the device sent, not with the mark."""
+        observation. Link-loss marks (:data:`LINK_MARKS`) are not observations: the value
+        restated after the link returns is compared with the last one the device sent, not
+        with the mark."""
         ids = batch.tag_id
         held = self._newest
         same_value = (batch.value == held.value[ids]) | (

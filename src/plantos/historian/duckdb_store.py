@@ -197,6 +197,18 @@ class DuckDBHistorian:
     def query_raw(self, tag_id: int, start_ns: int, end_ns: int, *, limit: int) -> RawResult:
         return self._planner.query_raw(tag_id, start_ns, end_ns, limit=limit)
 
+    def newest_samples(self, since_ns: int) -> SampleBatch:
+        table = (
+            self._cursors.get()
+            .sql(
+                "SELECT tag_id, ts, value, quality, exact FROM samples "
+                f"WHERE ts >= {int(since_ns)} QUALIFY row_number() OVER "
+                "(PARTITION BY tag_id ORDER BY ts DESC, rowid DESC) = 1"
+            )
+            .to_arrow_table()
+        )
+        return SampleBatch.from_arrow(table)
+
     def query_buckets(
         self, tag_id: int, start_ns: int, end_ns: int, *, bucket_ns: int, aggs: Iterable[str]
     ) -> BucketResult:

@@ -68,6 +68,12 @@ class Historian(Protocol):
 
     def query_raw(self, tag_id: int, start_ns: int, end_ns: int, *, limit: int) -> RawResult: ...
 
+    def newest_samples(self, since_ns: int) -> SampleBatch:
+        """The newest stored sample of every tag that has one at or after ``since_ns``:
+        what a restarted platform knew last (live values, and what a source restating
+        them must not store twice)."""
+        ...
+
     def query_buckets(
         self, tag_id: int, start_ns: int, end_ns: int, *, bucket_ns: int, aggs: Iterable[str]
     ) -> BucketResult: ...
