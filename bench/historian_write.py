@@ -209,6 +209,7 @@ def numbers_only(batch: SampleBatch) -> pa.Table:
     """Zero-copy Arrow table of a batch's numeric columns."""
     return pa.Table.from_arrays([pa.array(getattr(batch, c)) for c in COLUMNS], schema=PEER_SCHEMA)
 
+
 DUCKDB_CONTENDERS: dict[str, Callable[[Path, list[SampleBatch], int], float]] = {
     "a": plantos_per_batch,
     "b": plantos_grouped,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -156,12 +155,10 @@ def run(samples: int, rounds: int) -> dict[str, list[float]]:
         for kind in NAMES:
             path = work / f"{kind}.duckdb"
             common.remove_duckdb(path)
-            case: Callable[[], float] = (
-                (lambda: peer_append(path, streams["p"]))
-                if kind == "p"
-                else (lambda k=kind: plantos_path(path, k, streams[k]))
-            )
-            seconds = case()
+            if kind == "p":
+                seconds = peer_append(path, streams["p"])
+            else:
+                seconds = plantos_path(path, kind, streams[kind])
             timings[kind].append(samples / seconds)
             print(f"  round {r + 1}  {NAMES[kind]:<36} {common.fmt_rate(samples / seconds)}/s")
             common.remove_duckdb(path)
@@ -197,7 +194,8 @@ def report(timings: dict[str, list[float]], samples: int, rounds: int) -> str:
             f"- Goal ≥ 1 M samples/s for text and for exact counters through gate and write: "
             f"**{'met' if min(median['t'], median['i']) >= 1e6 else 'not met'}** "
             f"(text {common.fmt_rate(median['t'])}/s, counters {common.fmt_rate(median['i'])}/s"
-            f"; {median['n'] / median['t']:.1f}× and {median['n'] / median['i']:.1f}× the cost "
+            f"; {median['n'] / median['t']:.1f}{common.TIMES} and "
+            f"{median['n'] / median['i']:.1f}{common.TIMES} the cost "
             "of a number: Python looks at each such sample at the gate and writes it as a "
             "string).",
         ]
