@@ -140,17 +140,23 @@ def test_unavailable_becomes_bad_no_communication(agent: Agent, server: AgentSer
     assert quality.severity(quality.BAD_NO_COMMUNICATION) == "bad"
 
 
-def test_enum_states_map_and_other_text_is_rejected(agent: Agent, server: AgentServer) -> None:
+def test_enum_states_map_and_an_unlisted_state_arrives_as_text_and_is_counted(
+    agent: Agent, server: AgentServer, caplog: pytest.LogCaptureFixture
+) -> None:
     mtc = client(server, mapping={"exec": EXEC}, enums={"exec": {"READY": 1, "ACTIVE": 3}})
 
     def states() -> None:
-        for state in ("ACTIVE", "READY", "INTERRUPTED", "ACTIVE"):
+        for state in ("ACTIVE", "READY", "INTERRUPTED", "ACTIVE", "INTERRUPTED"):
             agent.add("exec", state)
-        agent.add("pcount", 12)  # not mapped: neither a sample nor a rejection
+        agent.add("pcount", 12)  # not mapped: no sample
 
     _, batch = poll_after(mtc, None, states)
-    assert batch.value.tolist() == [3.0, 1.0, 3.0]
-    assert mtc.metrics["rejected_non_numeric"] == mtc.metrics["rejected"] == 1
+    assert batch.exact_column().tolist() == [None, None, "INTERRUPTED", None, "INTERRUPTED"]
+    assert batch.value.tolist()[:2] == [3.0, 1.0] and batch.value[3] == 3.0
+    assert (batch.quality == quality.GOOD).all()  # the gate judges the text against the tag
+    assert mtc.metrics["unmapped_states"] == 2
+    logged = [r.getMessage() for r in caplog.records if "INTERRUPTED" in r.getMessage()]
+    assert len(logged) == 1 and "exec" in logged[0]
 
 
 @pytest.mark.parametrize(

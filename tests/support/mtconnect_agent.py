@@ -51,7 +51,12 @@ ITEMS = (
     Item("pcount", "partcount", "EVENT", "PART_COUNT", "cont"),
     Item("temp_cond", "temp", "CONDITION", "TEMPERATURE", "cont"),
 )
-_BY_ID = {i.id: i for i in ITEMS}
+TEXT_ITEMS = (
+    Item("program", "program", "EVENT", "PROGRAM", "cont"),
+    Item("partid", "partid", "EVENT", "PART_ID", "cont"),
+    Item("mode", "mode", "EVENT", "CONTROLLER_MODE", "cont"),
+)
+"""Events whose values are text; pass ``items=ITEMS + TEXT_ITEMS`` to serve them too."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,10 @@ def _iso(ts_ns: int) -> str:
 class Agent:
     """The buffer and the documents; thread-safe, so tests add observations while it serves."""
 
-    def __init__(self, *, buffer_size: int = 64) -> None:
+    def __init__(self, *, buffer_size: int = 64, items: tuple[Item, ...] = ITEMS) -> None:
         self.buffer_size = buffer_size
+        self.items = items
+        self._by_id = {i.id: i for i in items}
         self.raw: bytes | None = None  # when set, every request gets these bytes
         self._lock = threading.Lock()
         self._reset(1_700_000_000)
@@ -83,11 +90,11 @@ class Agent:
         self._buffer: deque[Obs] = deque(maxlen=self.buffer_size)
         self._latest: dict[str, Obs] = {}
         self._next = 1
-        for item in ITEMS:  # a starting agent reports every item as unavailable
+        for item in self.items:  # a starting agent reports every item as unavailable
             self._append(item.id, "Unavailable" if item.category == "CONDITION" else "UNAVAILABLE")
 
     def _append(self, item_id: str, value: str, ts_ns: int | None = None) -> int:
-        obs = Obs(self._next, _BY_ID[item_id], ts_ns or time.time_ns(), value)
+        obs = Obs(self._next, self._by_id[item_id], ts_ns or time.time_ns(), value)
         self._buffer.append(obs)
         self._latest[item_id] = obs
         self._next += 1
@@ -138,7 +145,7 @@ class Agent:
                 + (f" subType={quoteattr(i.sub_type)}" if i.sub_type else "")
                 + (f" units={quoteattr(i.units)}" if i.units else "")
                 + "/>"
-                for i in ITEMS
+                for i in self.items
                 if i.component == cid
             )
             subs = "".join(component(s) for s, (_, _, p) in COMPONENTS.items() if p == cid)

@@ -281,27 +281,32 @@ def _print_modbus(result: mb.ModbusBrowseResult, fmt: Format) -> None:
 
 
 def modbus_yaml(result: mb.ModbusBrowseResult) -> str:
-    """Candidate ``tags:`` for a modbus-tcp poll group, from the non-zero addresses."""
+    """Candidate ``tags:`` for a modbus-tcp poll group, from the non-zero addresses. Only
+    readings nothing else explains are entries; guesses follow as commented-out entries
+    that name the other reading, to uncomment once the device documentation agrees."""
     guesses = mb.guess_tags(result)
     kind = {"coil": "coil", "discrete": "input"}.get(result.table, "register")
     lines = [
         f"# Candidate tags for a kind: modbus-tcp connector on {result.host}:{result.port} "
         f"(unit {result.unit}), poll group table: {result.table}",
-        f"# Replace the placeholder prefix {PLACEHOLDER}/ of every tag with the real asset path,",
-        "# and check every type against the device documentation: these are guesses.",
+        f"# Replace the placeholder prefix {PLACEHOLDER}/ of every tag with the real asset path.",
+        "# Registers carry no types: commented-out entries are guesses; check them against",
+        "# the device documentation before you uncomment them.",
     ]
     for error in result.errors:
         lines.append(
             f"# unavailable {error.start}-{error.start + error.count - 1}: {error.message}"
         )
-    lines.append("tags:" if guesses else "tags: []")
-    for g in guesses:
+    certain = [g for g in guesses if not g.guess]
+    lines.append("tags:" if certain else "tags: []")
+    for g in sorted(guesses, key=lambda g: (g.guess, g.address)):
         entry = f"tag: {PLACEHOLDER}/{kind}_{g.address}, address: {g.address}"
         if result.table not in mb.BIT_TABLES:
             entry += f", type: {g.type}"
         if g.word_order == "little":
             entry += ", word_order: little"
-        lines.append(f"- {{{entry}}}" + (f"  # {g.note}" if g.note else ""))
+        line = f"- {{{entry}}}" + (f"  # {g.note}" if g.note else "")
+        lines.append(f"# {line}" if g.guess else line)
     return "\n".join(lines)
 
 

@@ -73,6 +73,12 @@ def _source_types(spec: BaseModel) -> list[tuple[Loc, str, SourceType]]:
             for g, group in enumerate(spec.poll_groups)
             for t, tag in enumerate(group.tags)
         ]
+    if isinstance(spec, MTConnectSpec):
+        return [
+            (("items", t, "value_type"), item.tag, "text")
+            for t, item in enumerate(spec.items)
+            if item.value_type == "text" and not item.enum
+        ]
     return []
 
 

@@ -6,7 +6,10 @@ registers, 2000 bits); a chunk the device answers with an exception (or not at a
 is marked unavailable and the rest is still read. :func:`interpret` then shows every
 register raw and every register pair as float32 and int32 in ABCD and CDAB order, so
 the encoding a device uses can be spotted by eye; :func:`guess_tags` proposes tags for
-the non-zero registers. Read-only; plain dataclasses, no printing.
+the non-zero registers, and says which are guesses: registers carry no types, so a pair
+that reads as a float32 may as well be two int16 values, and a register with its top bit
+set may be signed or not. Only a reading nothing else explains is offered as certain.
+Read-only; plain dataclasses, no printing.
 """
 
 from __future__ import annotations
@@ -95,12 +98,14 @@ class RegisterReading:
 
 @dataclass(frozen=True, slots=True)
 class TagGuess:
-    """A candidate tag for a modbus-tcp poll group."""
+    """A candidate tag for a modbus-tcp poll group; ``guess`` when the registers could
+    also be read another way, which ``note`` names."""
 
     address: int
     type: DType
     word_order: Order = "big"
     note: str = ""
+    guess: bool = False
 
 
 def modbus_target(url: str) -> tuple[str, int]:
@@ -224,9 +229,12 @@ def plausible_float(value: float | None) -> bool:
 
 
 def guess_tags(result: ModbusBrowseResult) -> list[TagGuess]:
-    """Candidate tags for the non-zero addresses: a pair that reads as a plausible
-    float32 becomes one float32 tag (ABCD preferred over CDAB), anything else a 16-bit
-    integer (int16 when the top bit is set); bit tables give one bool per set bit."""
+    """Candidate tags for the non-zero addresses. Bit tables give one bool per set bit,
+    certain. In register tables a pair that reads as a plausible float32 (ABCD preferred
+    over CDAB) becomes a float32 tag marked as a guess, since two 16-bit values read the
+    same; any other register a 16-bit integer, certain when its top bit is clear (int16
+    and uint16 agree), else a guess. (A register whose pair with a zero neighbour is no
+    plausible float32 cannot be either half of one.)"""
     readings = {r.address: r for r in interpret(result)}
     guesses: list[TagGuess] = []
     address = result.start
@@ -234,21 +242,38 @@ def guess_tags(result: ModbusBrowseResult) -> list[TagGuess]:
         reading = readings[address]
         if not reading.raw:
             address += 1
-            continue
-        if result.table in BIT_TABLES:
+        elif result.table in BIT_TABLES:
             guesses.append(TagGuess(address, "bool"))
             address += 1
-        elif plausible_float(reading.float32_abcd):
-            note = f"float32 ABCD = {reading.float32_abcd:.6g}"
-            guesses.append(TagGuess(address, "float32", "big", note))
-            address += 2
-        elif plausible_float(reading.float32_cdab):
-            note = f"float32 CDAB = {reading.float32_cdab:.6g}"
-            guesses.append(TagGuess(address, "float32", "little", note))
+        elif (pair := _float_guess(reading, result.value(address + 1))) is not None:
+            guesses.append(pair)
             address += 2
         else:
-            dtype: DType = "int16" if reading.raw >= 0x8000 else "uint16"
-            value = reading.raw - 0x10000 if dtype == "int16" else reading.raw
-            guesses.append(TagGuess(address, dtype, "big", f"{dtype} = {value}"))
+            guesses.append(_integer_guess(reading))
             address += 1
     return guesses
+
+
+def _float_guess(reading: RegisterReading, following: int | None) -> TagGuess | None:
+    for value, order, name in (
+        (reading.float32_abcd, "big", "ABCD"),
+        (reading.float32_cdab, "little", "CDAB"),
+    ):
+        if plausible_float(value) and following is not None and reading.raw is not None:
+            ints = f"{_int16(reading.raw)} and {_int16(following)}"
+            note = f"guess: float32 {name} = {value:.6g}, or two int16 {ints}"
+            return TagGuess(reading.address, "float32", order, note, guess=True)  # type: ignore[arg-type]
+    return None
+
+
+def _integer_guess(reading: RegisterReading) -> TagGuess:
+    """A register no float32 reading explains: certain unless its top bit is set."""
+    raw = reading.raw or 0
+    if raw < 0x8000:
+        return TagGuess(reading.address, "uint16", "big", f"uint16 = {raw}")
+    note = f"guess: int16 = {_int16(raw)}, or uint16 = {raw}"
+    return TagGuess(reading.address, "int16", "big", note, guess=True)
+
+
+def _int16(raw: int) -> int:
+    return raw - 0x10000 if raw >= 0x8000 else raw

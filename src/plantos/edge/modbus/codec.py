@@ -47,7 +47,16 @@ import numpy.typing as npt
 from plantos.core.errors import PlantOSError
 
 DType = Literal[
-    "int16", "uint16", "int32", "uint32", "float32", "float64", "int64", "uint64", "bool"
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "float32",
+    "float64",
+    "int64",
+    "uint64",
+    "bool",
+    "string",
 ]
 Order = Literal["big", "little"]
 Words = npt.NDArray[np.uint16]
@@ -65,6 +74,8 @@ _FORMATS = {
     "uint64": "Q",
 }
 _WIDTHS = {name: struct.calcsize(fmt) // 2 for name, fmt in _FORMATS.items()} | {"bool": 1}
+MAX_STRING_REGISTERS = 125
+"""A string field is read in one request, so it spans at most one read's registers."""
 _INT_RANGES = {
     name: (int(np.iinfo(fmt).min), int(np.iinfo(fmt).max))
     for name, fmt in _FORMATS.items()
@@ -99,12 +110,15 @@ class RegisterField:
     scale: float = 1.0
     offset: float = 0.0
     bit: int | None = None
+    length: int | None = None
 
     def __post_init__(self) -> None:
-        if self.dtype not in _WIDTHS:
+        if self.dtype not in _WIDTHS and self.dtype != "string":
+            known = sorted([*_WIDTHS, "string"])
             raise ValueError(
-                f"field {self.name!r}: dtype must be one of {sorted(_WIDTHS)}, got {self.dtype!r}"
+                f"field {self.name!r}: dtype must be one of {known}, got {self.dtype!r}"
             )
+        self._check_length()
         for label, order in (("byte_order", self.byte_order), ("word_order", self.word_order)):
             if order not in ("big", "little"):
                 raise ValueError(
@@ -127,10 +141,28 @@ class RegisterField:
         if not math.isfinite(self.offset):
             raise ValueError(f"field {self.name!r}: offset must be finite, got {self.offset!r}")
 
+    def _check_length(self) -> None:
+        if self.dtype != "string":
+            if self.length is not None:
+                raise ValueError(
+                    f"field {self.name!r}: length is for string fields, not {self.dtype}"
+                )
+            return
+        if not isinstance(self.length, int) or not 1 <= self.length <= MAX_STRING_REGISTERS:
+            raise ValueError(
+                f"field {self.name!r}: a string needs length 1..{MAX_STRING_REGISTERS} "
+                f"(registers, two bytes each), got {self.length!r}"
+            )
+        if self.scale != 1 or self.offset != 0 or self.word_order != "big":
+            raise ValueError(
+                f"field {self.name!r}: a string takes no scale, offset or word_order "
+                "(its bytes run in address order; byte_order swaps the two in a register)"
+            )
+
     @property
     def width(self) -> int:
-        """Registers the field occupies: 1, 2 or 4."""
-        return _WIDTHS[self.dtype]
+        """Registers the field occupies: 1, 2 or 4, or a string's ``length``."""
+        return self.length if self.length is not None else _WIDTHS[self.dtype]
 
 
 def decode_block(
@@ -143,13 +175,14 @@ def decode_block(
     ``registers`` is what a read starting at address ``start`` returned. Fields
     of one dtype are decoded together with numpy views, so the cost grows with
     the number of dtypes, not of registers. 64-bit integers beyond 2**53 lose
-    precision in float64.
+    precision in float64 and strings are NaN here: :func:`~plantos.edge.modbus.
+    samples.decode_samples` adds their exact values.
 
     >>> fields = [RegisterField("a", 0, "int32"), RegisterField("b", 2, "uint16", scale=0.1)]
     >>> decode_block([0xFFFF, 0xFFFE, 215], 0, fields).tolist()
     [-2.0, 21.5]
     """
-    words = _as_words(registers, start)
+    words = as_words(registers, start)
     offsets = np.array([f.address - start for f in fields], dtype=np.int64)
     _check_inside(words, start, fields, offsets)
     raw = np.empty(len(fields), dtype=np.float64)
@@ -158,6 +191,9 @@ def decode_block(
         groups.setdefault(field.dtype, []).append(i)
     for dtype, positions in groups.items():
         members = [fields[i] for i in positions]
+        if dtype == "string":
+            raw[positions] = np.nan
+            continue
         decode = _decode_bools if dtype == "bool" else _decode_numbers
         raw[positions] = decode(words, offsets[positions], members)
     scale = np.array([f.scale for f in fields], dtype=np.float64)
@@ -166,7 +202,7 @@ def decode_block(
     return values
 
 
-def encode_value(field: RegisterField, value: float) -> list[int]:
+def encode_value(field: RegisterField, value: float | str) -> list[int]:
     """The registers that hold ``value`` for ``field``, in the field's byte and word order.
 
     Integer types round ``(value - offset) / scale`` to the nearest integer
@@ -174,11 +210,14 @@ def encode_value(field: RegisterField, value: float) -> list[int]:
     NaN, infinities and values outside the type's range raise
     :class:`CodecError`, except NaN and infinities into float types. For a bit
     field the other 15 bits are zero: write it with a mask write (function 22)
-    or merged into the current register, never as a plain register write.
+    or merged into the current register, never as a plain register write. A
+    string field takes text (see :func:`~plantos.edge.modbus.strings.encode_text`).
 
     >>> encode_value(RegisterField("setpoint", 0, "int16", scale=0.1), -2.0)
     [65516]
     """
+    if field.dtype == "string" or isinstance(value, str):
+        return encode_text(field, value)
     fmt = _FORMATS.get(field.dtype)
     if fmt is None:
         raw = _raw_integer(field, value)
@@ -193,6 +232,47 @@ def encode_value(field: RegisterField, value: float) -> list[int]:
     if field.byte_order == "little":
         words = [((w & 0xFF) << 8) | (w >> 8) for w in words]
     return words
+
+
+def decode_text(registers: Words, field: RegisterField) -> str:
+    """The text a string field's registers hold: UTF-8 (so ASCII too), two bytes a
+    register high byte first (``byte_order="little"`` swaps them), ending at the first NUL,
+    trailing spaces stripped: how PLCs pad a fixed-length string. Bytes that are not UTF-8
+    raise :class:`CodecError` rather than guess at a character set.
+
+    >>> decode_text(np.array([0x5031, 0x3030, 0x2000], dtype=np.uint16),
+    ...             RegisterField("program", 0, "string", length=3))
+    'P100'
+    """
+    data = registers.astype(">u2" if field.byte_order == "big" else "<u2").tobytes()
+    data = data.split(b"\0", 1)[0]
+    try:
+        return data.decode("utf-8").rstrip(" ")
+    except UnicodeDecodeError as exc:
+        raise CodecError(
+            f"field {field.name!r} (string at {field.address}) holds bytes that are not "
+            f"UTF-8: {data!r} ({exc.reason} at byte {exc.start})"
+        ) from None
+
+
+def encode_text(field: RegisterField, text: float | str) -> list[int]:
+    """The registers of ``text`` for a string field: UTF-8, padded with NULs to ``length``.
+    Text longer than the field, or holding a NUL (which would end it early), raises
+    :class:`CodecError`."""
+    if field.dtype != "string" or not isinstance(text, str):
+        raise CodecError(
+            f"field {field.name!r} ({field.dtype}) cannot hold {text!r}: "
+            "text goes into string fields only"
+        )
+    data = text.encode("utf-8")
+    if b"\0" in data or len(data) > 2 * field.width:
+        raise CodecError(
+            f"field {field.name!r} holds {2 * field.width} bytes without NULs; "
+            f"{text!r} is {len(data)} bytes" + (" with a NUL" if b"\0" in data else "")
+        )
+    padded = data.ljust(2 * field.width, b"\0")
+    words = np.frombuffer(padded, dtype=">u2" if field.byte_order == "big" else "<u2")
+    return [int(w) for w in words]
 
 
 def plan_reads(
@@ -231,9 +311,10 @@ def plan_reads(
     return [(first, end - first) for first, end in spans]
 
 
-def _as_words(
+def as_words(
     registers: Sequence[int] | npt.NDArray[np.integer] | npt.NDArray[np.bool_], start: int
 ) -> Words:
+    """A read's registers as uint16 words; a value not 16 bits wide raises :class:`CodecError`."""
     if not isinstance(start, int) or not 0 <= start <= 0xFFFF:
         raise ValueError(f"start must be an address 0..65535, got {start!r}")
     arr = np.asarray(registers)

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from plantos.edge.durations import DurationNs
-from plantos.edge.modbus.codec import DType, Order, RegisterField
+from plantos.edge.modbus.codec import MAX_STRING_REGISTERS, DType, Order, RegisterField
 from plantos.model.valuetypes import SourceType
 
 Table = Literal["holding", "input", "coil", "discrete"]
@@ -34,7 +34,8 @@ class _Strict(BaseModel):
 class ModbusTag(_Strict):
     """One tag in a poll group: where it lives and how it is encoded.
 
-    ``type`` may be left out in coil and discrete tables (it is ``bool`` there).
+    ``type`` may be left out in coil and discrete tables (it is ``bool`` there). A
+    ``string`` spans ``length`` registers (two bytes each) and feeds a text tag.
     """
 
     tag: str = Field(min_length=1)
@@ -45,6 +46,7 @@ class ModbusTag(_Strict):
     scale: float = 1.0
     offset: float = 0.0
     bit: int | None = None
+    length: int | None = Field(default=None, ge=1, le=MAX_STRING_REGISTERS)
 
     def field(self, table: Table) -> RegisterField:
         """The codec field for this tag when read from ``table``."""
@@ -68,16 +70,19 @@ class ModbusTag(_Strict):
             scale=self.scale,
             offset=self.offset,
             bit=self.bit,
+            length=self.length,
         )
 
 
 def modbus_source_type(tag: ModbusTag, table: Table) -> SourceType:
     """What type the values of ``tag`` have once decoded and scaled: its register type,
-    ``bool`` for a bit, a float wherever scaling can make fractions."""
+    ``bool`` for a bit, ``text`` for a string, a float wherever scaling can make fractions."""
     if table in BIT_TABLES or tag.bit is not None:
         return "bool"
     if tag.type is None:
         return "float64"  # refused by ModbusTag.field; nothing to warn about here
+    if tag.type == "string":
+        return "text"
     whole_scaling = float(tag.scale).is_integer() and float(tag.offset).is_integer()
     if tag.type.startswith("float") or whole_scaling:
         return tag.type
@@ -114,6 +119,9 @@ class ModbusTcpSpec(_Strict):
     port: int = Field(default=502, ge=1, le=65535)
     unit: int = Field(default=1, ge=0, le=255)
     timeout: DurationNs = 2_000_000_000
+    refused_retry: DurationNs = 600_000_000_000
+    """How long a read split around addresses the device refuses keeps its split layout
+    before the whole read is tried again (a device that gains registers recovers)."""
     poll_groups: list[PollGroup] = Field(min_length=1)
 
     @model_validator(mode="after")

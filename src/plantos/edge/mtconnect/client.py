@@ -17,6 +17,8 @@ A poll is all or nothing: when the agent cannot be reached, or answers nonsense,
 raises ``MTConnectError`` and the client's position stays where the last successful poll
 left it, so the next poll asks for the same observations again.
 
+Every mapped observation becomes a sample: numbers exact (whole numbers beyond 2**53
+included), text as text (:mod:`~plantos.edge.mtconnect.values` says which is which).
 ``UNAVAILABLE`` becomes a NaN sample with status ``BadNoCommunication`` (0x80310000):
 OPC UA defines it as "communication with the data source is defined, but not established,
 and there is no last known value available", which is what an MTConnect agent says with
@@ -24,12 +26,17 @@ and there is no last known value available", which is what an MTConnect agent sa
 for hours while a machine is off). ``BadCommunicationError`` would blame the link between
 PlantOS and the agent, which worked; ``BadWaitingForInitialData`` promises a value that is
 merely not there yet, which a switched-off machine will not deliver.
+
+A client that resumes from an earlier one's position (after a reconnect) also restates,
+from ``/current``, the latest value of every mapped item that saw no new observation while
+the link was down: the supervisor marked those tags Bad when the link dropped, and an
+item that changes rarely (a program name, a part id) would otherwise stay Bad until its
+next change. The restated values carry their original timestamps, so nothing is new.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -47,6 +54,7 @@ from plantos.edge.mtconnect.documents import (
     parse_probe,
     parse_response,
 )
+from plantos.edge.mtconnect.values import PROBLEMS, ValueType, device_value
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +64,9 @@ METRICS = (
     "samples",
     "restarts",
     "lost_observations",
-    "rejected",
-    "rejected_non_numeric",
+    "non_numeric",
+    "unmapped_states",
+    "restated",
     "count_reduced",
 )
 
@@ -76,30 +85,35 @@ class _Poll:
 
     tag_id: list[int] = field(default_factory=list)
     ts: list[int] = field(default_factory=list)
-    value: list[float] = field(default_factory=list)
+    value: list[int | float | str | None] = field(default_factory=list)
     quality: list[int] = field(default_factory=list)
+    items: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
 
-    def add(self, tag: int, obs: Observation, value: float, code: int) -> None:
+    def add(self, tag: int, obs: Observation, value: int | float | str | None, code: int) -> None:
         self.tag_id.append(tag)
         self.ts.append(obs.timestamp_ns)
         self.value.append(value)
         self.quality.append(code)
+        self.items.add(obs.data_item_id)
 
     def batch(self) -> SampleBatch:
-        return SampleBatch.of(self.tag_id, self.ts, self.value, self.quality)
+        return SampleBatch.from_values(self.tag_id, self.ts, self.value, self.quality)
 
 
 class MTConnectClient:
     """Reads one MTConnect agent; ``mapping`` names the data items to keep (id -> PlantOS tag id).
 
     ``enums`` turns text values of an item into numbers, e.g.
-    ``{"exec": {"ACTIVE": 1, "READY": 0}}``; other text values of mapped items are counted
-    as ``rejected_non_numeric``. One poll reads at most ``max_pages`` pages of ``count``
-    observations, so a fast agent cannot keep it busy forever; the next poll goes on from
-    there. Pass ``http`` to share a client; otherwise the client owns one and closes it in
-    ``aclose``. ``resume_from`` continues where an earlier client stopped (after a
-    reconnect), so an outage shorter than the agent's buffer loses nothing.
+    ``{"exec": {"ACTIVE": 1, "READY": 0}}``; a state it does not list is delivered as text
+    and counted in ``unmapped_states``. ``value_types`` overrides whether an item carries
+    numbers or text; a number item that sends text delivers it and counts ``non_numeric``
+    (the ingest gate judges it against the tag). Both are logged once per item. One poll
+    reads at most ``max_pages`` pages of ``count`` observations, so a fast agent cannot
+    keep it busy forever; the next poll goes on from there. Pass ``http`` to share a
+    client; otherwise the client owns one and closes it in ``aclose``. ``resume_from``
+    continues where an earlier client stopped (after a reconnect), so an outage shorter
+    than the agent's buffer loses nothing.
     """
 
     def __init__(
@@ -108,6 +122,7 @@ class MTConnectClient:
         *,
         mapping: dict[str, int],
         enums: dict[str, dict[str, int]] | None = None,
+        value_types: dict[str, ValueType] | None = None,
         http: httpx.AsyncClient | None = None,
         count: int = 1000,
         max_pages: int = 100,
@@ -121,6 +136,9 @@ class MTConnectClient:
         self.base_url = base_url.rstrip("/")
         self._mapping = dict(mapping)
         self._enums = {item: dict(states) for item, states in (enums or {}).items()}
+        self._value_types = dict(value_types or {})
+        self._warned: set[tuple[str, str]] = set()
+        self._restate = resume_from is not None
         self._owns_http = http is None
         self._http = http if http is not None else httpx.AsyncClient(timeout=timeout_s)
         self._count = count
@@ -147,7 +165,10 @@ class MTConnectClient:
         """The samples of mapped items observed since the last poll, in sequence order."""
         self._metrics["polls"] += 1
         acc = _Poll()
+        latest = await self._latest() if self._restate and self._position else None
         position = self._position or await self._from_current(acc)
+        if latest is not None and latest.header.instance_id != position.instance_id:
+            position, latest = await self._restart(acc), None
         for _ in range(self._max_pages):
             params = {"from": position.next_sequence, "count": self._count}
             doc = await self._streams("sample", params)
@@ -159,7 +180,9 @@ class MTConnectClient:
                 position, caught_up = self._take_page(doc, position, acc)
                 if caught_up:
                     break
-        self._position = position
+        if latest is not None:
+            self._restate_unchanged(latest, acc)
+        self._position, self._restate = position, False
         for key, number in acc.counts.items():
             self._metrics[key] += number
         return acc.batch()
@@ -190,6 +213,20 @@ class MTConnectClient:
                 self._take(obs, acc)
         caught_up = header.next_sequence > header.last_sequence
         return Position(header.instance_id, header.next_sequence), caught_up
+
+    async def _latest(self) -> StreamsDocument:
+        doc = await self._streams("current", {})
+        if isinstance(doc, ErrorDocument):
+            raise MTConnectError(f"The agent at {self.base_url} refused /current: {doc}")
+        return doc
+
+    def _restate_unchanged(self, latest: StreamsDocument, acc: _Poll) -> None:
+        """The latest value of every mapped item this poll brought nothing new for."""
+        for obs in latest.observations:
+            if obs.data_item_id in self._mapping and obs.data_item_id not in acc.items:
+                self._take(obs, acc)
+                acc.counts["observations"] -= 1
+                acc.counts["restated"] += 1
 
     async def _from_current(self, acc: _Poll) -> Position:
         doc = await self._streams("current", {})
@@ -249,17 +286,24 @@ class MTConnectClient:
         tag = self._mapping.get(obs.data_item_id)
         if tag is None:
             return
-        if obs.value is None:
-            acc.add(tag, obs, math.nan, quality.BAD_NO_COMMUNICATION)
-        elif isinstance(obs.value, float):
-            acc.add(tag, obs, obs.value, quality.GOOD)
-        elif (state := self._enums.get(obs.data_item_id, {}).get(obs.value)) is not None:
-            acc.add(tag, obs, float(state), quality.GOOD)
-        else:
-            acc.counts["rejected"] += 1
-            acc.counts["rejected_non_numeric"] += 1
-            return
+        item = obs.data_item_id
+        value, problem = device_value(
+            obs, states=self._enums.get(item), forced=self._value_types.get(item)
+        )
+        code = quality.BAD_NO_COMMUNICATION if obs.value is None else quality.GOOD
+        acc.add(tag, obs, value, code)
         acc.counts["samples"] += 1
+        if problem is not None:
+            acc.counts[problem] += 1
+            if (item, problem) not in self._warned:
+                self._warned.add((item, problem))
+                logger.warning(
+                    "MTConnect agent %s: data item %s sent %r, %s; delivered as text",
+                    self.base_url,
+                    item,
+                    obs.text,
+                    PROBLEMS[problem],
+                )
 
     async def _streams(
         self, endpoint: str, params: dict[str, int]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from plantos.core.batch import SampleBatch
 from plantos.edge.durations import DurationNs
 from plantos.edge.mtconnect.client import MTConnectClient, Position
+from plantos.edge.mtconnect.values import ValueType
 
 
 class MTConnectItem(BaseModel):
@@ -19,6 +20,10 @@ class MTConnectItem(BaseModel):
     data_item: str
     enum: dict[str, int] | None = None
     """Text values to numbers, e.g. ``{ACTIVE: 2, READY: 1, STOPPED: 0}`` for execution."""
+    value_type: ValueType | None = None
+    """``text`` or ``number``, for a data item the MTConnect standard does not type (a
+    vendor extension); by default samples and counting events are numbers, other events
+    and conditions text (see :mod:`plantos.edge.mtconnect.values`)."""
 
 
 class MTConnectSpec(BaseModel):
@@ -47,6 +52,7 @@ class MTConnectConnector:
         self._spec = spec
         self._mapping = {item.data_item: tag_ids[item.tag] for item in spec.items}
         self._enums = {item.data_item: item.enum for item in spec.items if item.enum}
+        self._value_types = {i.data_item: i.value_type for i in spec.items if i.value_type}
         self._client: MTConnectClient | None = None
         self._resume: Position | None = None
 
@@ -55,6 +61,7 @@ class MTConnectConnector:
             self._spec.url,
             mapping=self._mapping,
             enums=self._enums,
+            value_types=self._value_types,
             count=self._spec.count,
             resume_from=self._resume,
         )

@@ -23,6 +23,8 @@ MAX_BYTES = 16 * 1024 * 1024
 UNAVAILABLE = "UNAVAILABLE"
 
 _CATEGORIES = {"Samples": "SAMPLE", "Events": "EVENT", "Condition": "CONDITION"}
+_INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9})\d*)?(Z|[+-]\d\d:?\d\d)?")
 
 
@@ -57,13 +59,18 @@ class Header:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """One observation; ``value`` is None for ``UNAVAILABLE``, a float when the text is a number."""
+    """One observation. ``value`` is None for ``UNAVAILABLE``, an ``int`` when the text is a
+    whole number (exact, however large), a ``float`` when it is another number, else the
+    text; ``text`` is the text as sent (a condition's level, e.g. ``FAULT``) and
+    ``element`` the element's name, which is the data item's type (``PartCount``)."""
 
     data_item_id: str
     sequence: int
     timestamp_ns: int
-    value: float | str | None
+    value: int | float | str | None
     category: str
+    text: str = ""
+    element: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,25 +195,38 @@ def _error(root: ElementTree.Element) -> ErrorDocument:
     return ErrorDocument(int(raw_id) if raw_id and raw_id.isdigit() else None, errors)
 
 
+def parse_number(text: str) -> int | float | str:
+    """``text`` as an exact ``int`` when it is a whole number, a ``float`` when it is a
+    decimal number, else unchanged.
+
+    >>> parse_number("18446744073709551615"), parse_number("-1.5e3"), parse_number("O1234")
+    (18446744073709551615, -1500.0, 'O1234')
+    """
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    return text
+
+
 def _observation(el: ElementTree.Element, category: str) -> Observation:
     text = (el.text or "").strip()
-    value: float | str | None
+    value: int | float | str | None
     if category == "CONDITION":
-        level = _local(el.tag).upper()
-        value = None if level == UNAVAILABLE else level
+        text = _local(el.tag).upper()
+        value = None if text == UNAVAILABLE else text
     elif text == UNAVAILABLE:
         value = None
     else:
-        try:
-            value = float(text)
-        except ValueError:
-            value = text
+        value = parse_number(text)
     return Observation(
         data_item_id=_attr(el, "dataItemId"),
         sequence=_int_attr(el, "sequence"),
         timestamp_ns=parse_timestamp_ns(_attr(el, "timestamp")),
         value=value,
         category=category,
+        text=text,
+        element=_local(el.tag),
     )
 
 
