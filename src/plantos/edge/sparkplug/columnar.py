@@ -25,8 +25,8 @@ optional ``is_historical`` flag and one numeric value in the field the birth's
 datatype asks for, then ``seq``. Anything else (names, nulls, properties such as a
 quality, a datatype on the wire, strings, arrays, an alias the birth did not announce,
 a value out of its datatype's range, a 64-bit integer beyond 2**53, records of 128
-bytes and more, fields in another order, more than eight layouts of one length) makes the functions return None, and
-the caller takes the exact per-metric path of :mod:`plantos.edge.sparkplug.codec`:
+bytes and more, fields in another order, more than eight layouts of one length) makes
+the functions return None, and the caller takes the exact per-metric path of :mod:`plantos.edge.sparkplug.codec`:
 anything unusual is handled by one piece of code only.
 """
 
