@@ -26,8 +26,8 @@ datatype asks for, then ``seq``. Anything else (names, nulls, properties such as
 quality, a datatype on the wire, strings, arrays, an alias the birth did not announce,
 a value out of its datatype's range, a 64-bit integer beyond 2**53, records of 128
 bytes and more, fields in another order, more than eight layouts of one length) makes
-the functions return None, and the caller takes the exact per-metric path of :mod:`plantos.edge.sparkplug.codec`:
-anything unusual is handled by one piece of code only.
+the functions return None, and the caller takes the exact per-metric path of
+:mod:`plantos.edge.sparkplug.codec`: anything unusual is handled by one piece of code only.
 """
 
 from __future__ import annotations
