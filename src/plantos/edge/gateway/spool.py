@@ -107,12 +107,12 @@ def decode(data: bytes) -> SampleBatch:
     if len(data) < numeric_end:
         raise ValueError(f"spooled batch of {n} samples has {len(data)} bytes")
     offset = _HEADER.size
-    columns = []
-    for dtype, width in (("<i4", 4), ("<i8", 8), ("<f8", 8), ("<u4", 4)):
-        columns.append(np.frombuffer(data, dtype=dtype, count=n, offset=offset))
-        offset += n * width
+    tag_id, ts, value, code = (
+        np.frombuffer(data, dtype=dtype, count=n, offset=offset + n * skip)
+        for dtype, skip in (("<i4", 0), ("<i8", 4), ("<f8", 12), ("<u4", 20))
+    )
     exact = _decode_exact(data, numeric_end, n) if len(data) > numeric_end else None
-    return SampleBatch.of(*columns, exact=exact)
+    return SampleBatch.of(tag_id, ts, value, code, exact)
 
 
 def _decode_exact(data: bytes, offset: int, n: int) -> Exact:
