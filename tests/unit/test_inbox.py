@@ -66,3 +66,12 @@ def test_concurrent_producers_lose_nothing_uncounted() -> None:
 def test_an_inbox_holds_at_least_one_sample() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         SampleInbox(0)
+
+
+def test_rows_keep_text_and_integers_beyond_2_53_exact_also_when_cut_at_the_bound() -> None:
+    inbox = SampleInbox(max_samples=3)
+    inbox.put_rows([(1, 10, "P-100", 0), (2, 10, 2**64 - 1, 0), (3, 10, True, 0)])
+    assert inbox.put_rows([(4, 11, "dropped", 0)]) == 0
+    batch = inbox.take()
+    assert batch.exact_column().tolist() == ["P-100", 2**64 - 1, None]
+    assert batch.value[2] == 1.0 and inbox.dropped == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -36,7 +37,78 @@ def same(a: SampleBatch, b: SampleBatch) -> bool:
         and np.array_equal(a.ts, b.ts)
         and np.array_equal(a.value, b.value, equal_nan=True)
         and np.array_equal(a.quality, b.quality)
+        and exact_list(a) == exact_list(b)
     )
+
+
+def exact_list(batch: SampleBatch) -> list[tuple[type, object]]:
+    """The exact column with each entry's type: an int must not come back as text."""
+    return [(type(e), e) for e in batch.exact_column()]
+
+
+device_values = st.one_of(
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.text(max_size=300),
+    st.none(),
+)
+
+
+@given(st.lists(device_values, min_size=1, max_size=40), st.data())
+def test_exact_values_round_trip_text_and_integers_beyond_2_53(
+    values: list[object], data: st.DataObject
+) -> None:
+    n = len(values)
+    tags = data.draw(hnp.arrays(np.int32, n))
+    batch = SampleBatch.from_values(tags, np.arange(n), values)
+    back = decode(encode(batch))
+    assert same(back, batch)
+    assert [e for e in back.exact_column() if e is not None] == [
+        v for v in values if isinstance(v, str) or (type(v) is int and abs(v) > 2**53)
+    ]
+
+
+def test_a_row_written_before_the_exact_column_still_reads() -> None:
+    """The numeric layout is unchanged: four columns after a count, nothing more."""
+    old = (
+        struct.pack("<I", 2)
+        + np.array([1, 2], "<i4").tobytes()
+        + np.array([10, 20], "<i8").tobytes()
+        + np.array([0.5, 1.5], "<f8").tobytes()
+        + np.array([0, 0], "<u4").tobytes()
+    )
+    batch = decode(old)
+    assert batch.value.tolist() == [0.5, 1.5] and batch.exact is None
+    assert encode(batch) == old
+
+
+def test_huge_text_round_trips() -> None:
+    text = "x" * 1_000_000 + "é"
+    batch = SampleBatch.from_values([1, 2], [5, 6], [text, 2**64 - 1])
+    back = decode(encode(batch))
+    assert back.exact_column().tolist() == [text, 2**64 - 1]
+
+
+@pytest.mark.parametrize("cut", [1, 5, 9, 10])
+def test_a_row_cut_inside_or_between_exact_entries_is_refused(cut: int) -> None:
+    data = encode(SampleBatch.from_values([1, 2, 3], [5, 6, 7], ["lot-17", 2**60 + 1, "A"]))
+    with pytest.raises(ValueError):
+        decode(data[:-cut])
+
+
+def test_damaged_exact_entries_are_refused() -> None:
+    data = encode(SampleBatch.from_values([1], [5], ["lot"]))
+    numeric_end = 4 + 24
+    for damaged in (
+        data[: numeric_end + 4] + struct.pack("<IBI", 7, 1, 3) + b"lot",  # index beyond n
+        data[: numeric_end + 4] + struct.pack("<IBI", 0, 9, 3) + b"lot",  # unknown kind
+        data[: numeric_end + 4] + struct.pack("<IBI", 0, 1, 2) + b"\xff\xfe",  # not UTF-8
+        data[: numeric_end + 4] + struct.pack("<IBI", 0, 0, 3) + b"abc",  # int that is not
+        data + b"\x00",  # bytes after the entries
+    ):
+        with pytest.raises(ValueError):
+            decode(damaged)
 
 
 @st.composite

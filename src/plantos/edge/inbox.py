@@ -15,10 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import Exact, SampleBatch, split_values
 
-Row = tuple[int, int, float, int]
-"""One sample as ``(tag id, ts ns, value, quality code)``."""
+Row = tuple[int, int, object, int]
+"""One sample as ``(tag id, ts ns, value, quality code)``; the value is any Python value a
+device sends (float, int of any size, bool, str, ``None``), see
+:meth:`SampleBatch.from_values`."""
 
 
 class SampleInbox:
@@ -42,8 +44,10 @@ class SampleInbox:
         ts: npt.NDArray[np.int64],
         value: npt.NDArray[np.float64],
         code: npt.NDArray[np.uint32],
+        exact: Exact | None = None,
     ) -> int:
-        """Queue the samples that fit, in order; returns how many did."""
+        """Queue the samples that fit, in order; returns how many did. ``exact`` is the
+        batch's optional column of text and integers beyond 2**53 (see SampleBatch)."""
         n = len(tag_id)
         if not n:
             return 0
@@ -54,21 +58,25 @@ class SampleInbox:
                 n = room
             if n:
                 ids = tag_id[:n].astype(np.int32, copy=False)
-                self._chunks.append(SampleBatch(ids, ts[:n], value[:n], code[:n]))
+                kept = None if exact is None else exact[:n]
+                self._chunks.append(SampleBatch(ids, ts[:n], value[:n], code[:n], kept))
                 self._waiting += n
             self.accepted += n
         return n
 
     def put_rows(self, rows: Sequence[Row]) -> int:
-        """:meth:`put` for samples decoded one by one (a JSON message)."""
+        """:meth:`put` for samples decoded one by one (a JSON message): text and large
+        integers keep their exact value."""
         if not rows:
             return 0
-        tag_id, ts, value, code = zip(*rows, strict=True)
+        tag_id, ts, values, code = zip(*rows, strict=True)
+        value, exact = split_values(values)
         return self.put(
             np.array(tag_id, np.int32),
             np.array(ts, np.int64),
-            np.array(value, np.float64),
+            value,
             np.array(code, np.uint32),
+            exact,
         )
 
     def take(self) -> SampleBatch:

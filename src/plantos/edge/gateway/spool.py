@@ -4,7 +4,8 @@ disk before it is sent upstream, and removed only once upstream has acknowledged
 The spool is one SQLite database (stdlib ``sqlite3``, WAL journal): SQLite already does
 what a hand-written segment log would have to get right, namely atomic appends that
 survive a killed process or a power cut (``synchronous=FULL``), recovery of a torn tail,
-and reuse of freed space. Each row is one batch, its columns stored as raw numpy bytes.
+and reuse of freed space. Each row is one batch, its columns stored as raw numpy bytes,
+followed by the exact values (text, integers beyond 2**53) of the samples that have one.
 
 Sequence numbers (``seq``) are strictly increasing for the life of the spool and never
 reused, even after rows are deleted (``AUTOINCREMENT``). A new spool starts its sequence
@@ -31,12 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import Exact, SampleBatch
 
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<I")
 _BYTES_PER_SAMPLE = 4 + 8 + 8 + 4
+_ENTRY = struct.Struct("<IBI")
+_INT, _TEXT = 0, 1
 _RELEASE_FRACTION = 0.9
 """The full alarm clears when usage falls below this fraction of the budget."""
 
@@ -67,29 +70,73 @@ class SpooledBatch:
 
 
 def encode(batch: SampleBatch) -> bytes:
-    """The batch's four columns, little-endian, after a sample count."""
-    return b"".join(
-        (
-            _HEADER.pack(len(batch)),
-            batch.tag_id.astype("<i4", copy=False).tobytes(),
-            batch.ts.astype("<i8", copy=False).tobytes(),
-            batch.value.astype("<f8", copy=False).tobytes(),
-            batch.quality.astype("<u4", copy=False).tobytes(),
-        )
-    )
+    """The batch's four columns, little-endian, after a sample count; then, only when the
+    batch has an ``exact`` column, its entries (see :func:`_encode_exact`). A batch of plain
+    numbers is stored exactly as before the column existed."""
+    parts = [
+        _HEADER.pack(len(batch)),
+        batch.tag_id.astype("<i4", copy=False).tobytes(),
+        batch.ts.astype("<i8", copy=False).tobytes(),
+        batch.value.astype("<f8", copy=False).tobytes(),
+        batch.quality.astype("<u4", copy=False).tobytes(),
+    ]
+    if batch.exact is not None:
+        parts.append(_encode_exact(batch.exact))
+    return b"".join(parts)
+
+
+def _encode_exact(exact: Exact) -> bytes:
+    """The number of entries (u32), then per sample with an exact value: its index (u32),
+    the kind (0: int, 1: text), the length (u32) and the UTF-8 bytes (an integer in
+    decimal). The count makes a row cut at an entry's boundary fail, not read short."""
+    out = []
+    for i, e in enumerate(exact):
+        if e is None:
+            continue
+        kind = _TEXT if isinstance(e, str) else _INT
+        body = (e if isinstance(e, str) else str(int(e))).encode()
+        out.append(_ENTRY.pack(i, kind, len(body)) + body)
+    return _HEADER.pack(len(out)) + b"".join(out)
 
 
 def decode(data: bytes) -> SampleBatch:
-    """Inverse of :func:`encode`; a row of the wrong length is corrupt and raises ValueError."""
+    """Inverse of :func:`encode`; a row that does not parse is corrupt and raises ValueError.
+    Rows written before the ``exact`` column existed have no exact section and still read."""
     (n,) = _HEADER.unpack_from(data)
-    if len(data) != _HEADER.size + n * _BYTES_PER_SAMPLE:
+    numeric_end = _HEADER.size + n * _BYTES_PER_SAMPLE
+    if len(data) < numeric_end:
         raise ValueError(f"spooled batch of {n} samples has {len(data)} bytes")
     offset = _HEADER.size
-    columns = []
-    for dtype, width in (("<i4", 4), ("<i8", 8), ("<f8", 8), ("<u4", 4)):
-        columns.append(np.frombuffer(data, dtype=dtype, count=n, offset=offset))
-        offset += n * width
-    return SampleBatch.of(*columns)
+    tag_id, ts, value, code = (
+        np.frombuffer(data, dtype=dtype, count=n, offset=offset + n * skip)
+        for dtype, skip in (("<i4", 0), ("<i8", 4), ("<f8", 12), ("<u4", 20))
+    )
+    exact = _decode_exact(data, numeric_end, n) if len(data) > numeric_end else None
+    return SampleBatch.of(tag_id, ts, value, code, exact)
+
+
+def _decode_exact(data: bytes, offset: int, n: int) -> Exact:
+    exact: Exact = np.full(n, None, dtype=object)
+    if len(data) - offset < _HEADER.size:
+        raise ValueError(f"spooled batch of {n} samples has {len(data)} bytes")
+    (entries,) = _HEADER.unpack_from(data, offset)
+    offset += _HEADER.size
+    for _ in range(entries):
+        if len(data) - offset < _ENTRY.size:
+            raise ValueError(f"spooled exact entry cut short at byte {offset}")
+        index, kind, length = _ENTRY.unpack_from(data, offset)
+        offset += _ENTRY.size
+        body = data[offset : offset + length]
+        offset += length
+        if index >= n or len(body) != length or kind not in (_INT, _TEXT):
+            raise ValueError(f"spooled exact entry {index} (kind {kind}) is damaged")
+        if exact[index] is not None:
+            raise ValueError(f"spooled exact entry {index} appears twice")
+        text = body.decode()  # UnicodeDecodeError is a ValueError
+        exact[index] = text if kind == _TEXT else int(text)
+    if offset != len(data):
+        raise ValueError(f"spooled batch has {len(data) - offset} bytes after its exact values")
+    return exact
 
 
 class Spool:

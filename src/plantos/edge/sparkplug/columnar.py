@@ -24,10 +24,10 @@ the payload ``timestamp``, metrics by ``alias`` with an optional ``timestamp``, 
 optional ``is_historical`` flag and one numeric value in the field the birth's
 datatype asks for, then ``seq``. Anything else (names, nulls, properties such as a
 quality, a datatype on the wire, strings, arrays, an alias the birth did not announce,
-a value out of its datatype's range, records of 128 bytes and more, fields in another
-order, more than eight layouts of one length) makes the functions return None, and
-the caller takes the exact per-metric path of :mod:`plantos.edge.sparkplug.codec`:
-anything unusual is handled by one piece of code only.
+a value out of its datatype's range, a 64-bit integer beyond 2**53, records of 128
+bytes and more, fields in another order, more than eight layouts of one length) makes
+the functions return None, and the caller takes the exact per-metric path of
+:mod:`plantos.edge.sparkplug.codec`: anything unusual is handled by one piece of code only.
 """
 
 from __future__ import annotations
@@ -79,6 +79,9 @@ MAX_ALIAS = 1 << 20
 _NS_PER_MS = 1_000_000
 _MAX_TS_MS = (2**63 - 1) // _NS_PER_MS  # later timestamps do not fit int64 ns
 _U32 = np.uint64(0xFFFF_FFFF)
+_FLOAT_EXACT = 2**53
+"""Integers beyond this magnitude take the exact path, which keeps them exact."""
+_INT64_MIN = np.int64(-(2**63))
 Index = npt.NDArray[np.intp]
 Rows = npt.NDArray[np.uint8]
 
@@ -456,8 +459,13 @@ def _integer(wire: npt.NDArray[np.uint64], dt: DataType) -> npt.NDArray[np.float
         out: npt.NDArray[np.float64] = (wire != 0).astype(np.float64)
         return out
     if dt is DataType.Int64:
-        return wire.view(np.int64).astype(np.float64)
+        signed = wire.view(np.int64)
+        if (np.abs(signed) > _FLOAT_EXACT).any() or (signed == _INT64_MIN).any():
+            return None  # the exact path keeps the integer a float64 cannot hold
+        return signed.astype(np.float64)
     if dt in (DataType.UInt64, DataType.DateTime):
+        if (wire > np.uint64(_FLOAT_EXACT)).any():
+            return None
         return wire.astype(np.float64)
     low = wire & _U32  # int_value is a uint32 field: a longer varint is cut to 32 bits
     if dt is DataType.UInt32:

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plantos.bus.ack import Ack
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import Exact, SampleBatch
 from plantos.edge.inbox import SampleInbox
 
 ScopeKey: TypeAlias = tuple[str, str, str | None]
@@ -50,12 +50,13 @@ class Handover:
         ts: npt.NDArray[np.int64],
         value: npt.NDArray[np.float64],
         code: npt.NDArray[np.uint32],
+        exact: Exact | None = None,
         *,
         marks: Marks | None = None,
     ) -> int:
         """Queue samples (those that fit) and record ``marks`` with them."""
         with self._lock:
-            n = self.inbox.put(tag_id, ts, value, code)
+            n = self.inbox.put(tag_id, ts, value, code, exact)
             for key, seq in (marks or {}).items():
                 if seq > self._marks.get(key, -1):
                     self._marks[key] = seq

@@ -35,7 +35,9 @@ TagKey = tuple[str, str, str | None, str]
 NS_PER_MS = 1_000_000
 MAX_TS_MS = (2**63 - 1) // NS_PER_MS  # later timestamps do not fit int64 ns
 DATA = (MessageType.NDATA, MessageType.DDATA)
-Row = tuple[int, int, float, int]
+Row = tuple[int, int, object, int]
+"""``(tag id, ts ns, value, quality)``; the value as the metric holds it (see
+:func:`sample_value`), made columns by :func:`plantos.core.batch.split_values`."""
 
 
 class RebirthNeeded(Exception):
@@ -245,13 +247,31 @@ def group_columns(group: Group) -> Columns:
 # ----------------------------------------------------------------------------- exact path
 
 
+SampleValue = bool | int | float | str
+
+
+def sample_value(m: Metric) -> SampleValue | None:
+    """What a tag keeps of a metric's value; None for a value no tag can hold (arrays,
+    DataSet, Template, Bytes, File, PropertySet).
+
+    Numbers and Booleans stay as they are: an Int64 or UInt64 beyond 2**53 keeps its exact
+    integer. String, Text and UUID become text. DateTime is the integer the specification
+    defines, milliseconds since the Unix epoch, for an ``int`` or ``uint`` tag.
+    """
+    v = m.value
+    if isinstance(v, bool | int | float | str):
+        return v
+    return None
+
+
 @dataclass(frozen=True)
 class Exact:
     rows: list[Row]
     stream: int | None
     """The message's ``PlantOS/Stream Seq``, if it is a numbered data message."""
     historical: int
-    non_numeric: int
+    unsupported: list[str]
+    """``name (datatype)`` of each mapped metric whose value no tag can hold."""
 
 
 def exact_rows(
@@ -286,7 +306,8 @@ def exact_rows(
             stream_value = stream.value
     rows: list[Row] = []
     birth = topic.message_type in (MessageType.NBIRTH, MessageType.DBIRTH)
-    historical = non_numeric = 0
+    historical = 0
+    unsupported: list[str] = []
     for name, m in named:
         tag_id = tags.tag_of(topic, name) if name != STREAM_SEQ_METRIC else None
         if tag_id is None:
@@ -296,11 +317,11 @@ def exact_rows(
             if not birth:  # a birth's null only says "no value yet": not an observation
                 rows.append((tag_id, ts, math.nan, quality.BAD))
             continue
-        v = m.value
-        if not isinstance(v, bool | int | float):
-            non_numeric += 1
+        v = sample_value(m)
+        if v is None:
+            unsupported.append(f"{name} ({m.datatype.name})")
             continue
         if m.is_historical:
             historical += 1
-        rows.append((tag_id, ts, float(v), quality.GOOD if m.quality is None else m.quality))
-    return Exact(rows, stream_value, historical, non_numeric)
+        rows.append((tag_id, ts, v, quality.GOOD if m.quality is None else m.quality))
+    return Exact(rows, stream_value, historical, unsupported)

@@ -22,11 +22,16 @@ at QoS 1 (:mod:`~plantos.edge.sparkplug.acks`), and the gateway frees its spool 
 there. At connect the host first reads those retained messages, so a restarted core drops
 what an earlier run already committed when the gateway sends it again.
 
-Numeric and Boolean metric values become samples (timestamp: the metric's, else the
-payload's, else the clock; quality: the metric's ``quality``, else Good);
-``is_historical`` metrics are kept and counted; null metrics in data messages become
-NaN with a Bad quality, while a null in a birth (no value yet) adds no sample; other
-values (strings, arrays, ...) are counted as ``non_numeric`` and skipped. Malformed
+Every scalar metric value becomes a sample (timestamp: the metric's, else the payload's,
+else the clock; quality: the metric's ``quality``, else Good): numbers and Booleans,
+Int64 and UInt64 exact beyond 2**53, String, Text and UUID as text, DateTime as the
+integer milliseconds since the epoch the specification defines
+(:func:`~plantos.edge.sparkplug.decoding.sample_value`); whether it fits the tag's type
+is the ingest gate's call. ``is_historical`` metrics are kept and counted; null metrics in
+data messages become NaN with a Bad quality, while a null in a birth (no value yet) adds
+no sample. Values no tag can hold (arrays, DataSet, Template, Bytes, File) are counted
+as ``non_numeric`` and logged with the metric's name; a birth's repeat of a value
+already handed over is counted as ``restated`` and not handed over again. Malformed
 messages are counted and logged at most once every ``log_interval_s``; they never stop
 the host. Samples wait for :meth:`collect`, at most ``max_buffer`` of them; the rest are
 counted in ``dropped`` (numbered stream samples are refused instead and come again).
@@ -87,6 +92,7 @@ _COUNTS = (
     "historical",
     "non_numeric",
     "duplicates_dropped",
+    "restated",
     "stale_deaths",
     "node_deaths",
     "device_deaths",

@@ -44,6 +44,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 
 from plantos.core import quality
+from plantos.core.batch import split_values
 from plantos.core.clock import Clock
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
@@ -76,6 +77,7 @@ from plantos.edge.sparkplug.decoding import (
     group_columns,
     stream_number,
 )
+from plantos.edge.sparkplug.last import LastSamples
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ class EdgeSessions:
         self.accepted: dict[ScopeKey, int] = {}
         """Highest stream number accepted per scope, kept across births and reconnects."""
         self._topics: dict[str, Topic | StateTopic | SparkplugDecodeError] = {}
-        self.last_value = np.full(max(tags.tag_ids, default=0) + 1, np.nan)
+        self.last = LastSamples(max(tags.tag_ids, default=0) + 1)
         self.counts: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ dispatch
@@ -275,12 +277,11 @@ class EdgeSessions:
                 rewind = max(cols.streams[:fit], default=group.rewind_to)
                 cols = cols.head(fit)
             self.counts["historical"] += int(np.count_nonzero(cols.historical))
-            self.last_value[cols.tag] = cols.value  # a 1-D index assigns in order: last stays
+            good = np.zeros(len(cols.tag), np.uint32)
+            self.last.observed(cols.tag, cols.ts, cols.value, good, None)
             stream = max(cols.streams, default=-1)
             marks = {group.key: stream} if stream >= 0 else None
-            self.handover.put(
-                cols.tag, cols.ts, cols.value, np.zeros(len(cols.tag), np.uint32), marks=marks
-            )
+            self.handover.put(cols.tag, cols.ts, cols.value, good, marks=marks)
             if refused:
                 self._refuse(client, group.key, rewind, refused)
 
@@ -399,10 +400,12 @@ class EdgeSessions:
     ) -> None:
         """A birth's values are samples, except in a numbered stream: there every sample
         travels in a numbered data message, and the birth only restates the last one (a
-        restarted core would otherwise store it twice)."""
+        restarted core would otherwise store it twice). A value the birth repeats
+        unchanged since this host handed it over is not handed over again (see
+        :mod:`plantos.edge.sparkplug.last`)."""
         if STREAM_SEQ_METRIC in scope.datatypes:
             return
-        self._samples(None, topic, decoded, scope, now_ns)
+        self._samples(None, topic, decoded, scope, now_ns, birth=True)
 
     def _node_names(self, node: Node) -> list[int]:
         """Tags the node's births mapped by name and ``tag_map`` does not already list."""
@@ -415,6 +418,8 @@ class EdgeSessions:
         decoded: DecodedPayload,
         scope: Scope,
         now_ns: int,
+        *,
+        birth: bool = False,
     ) -> None:
         exact = exact_rows(topic, decoded, scope, now_ns, self.tags, self.counts)
         key = (topic.group_id, topic.edge_node_id, topic.device_id)
@@ -426,7 +431,12 @@ class EdgeSessions:
             self._refuse(client, key, before, len(exact.rows))
             return
         self.counts["historical"] += exact.historical
-        self.counts["non_numeric"] += exact.non_numeric
+        if exact.unsupported:
+            self.counts["non_numeric"] += len(exact.unsupported)
+            self._log_bounded(
+                f"{format_topic(topic)}: no tag can hold the value of "
+                f"{', '.join(exact.unsupported)}: not kept"
+            )
         marks = {key: exact.stream} if exact.stream is not None else None
         if not exact.rows:  # all-or-nothing: a message with an unknown alias adds no samples
             if marks:
@@ -434,15 +444,18 @@ class EdgeSessions:
             return
         tag, ts_col, value_col, q = zip(*exact.rows, strict=True)
         tags = np.array(tag, dtype=np.int32)
-        values = np.array(value_col, dtype=np.float64)
-        self.last_value[tags] = values
-        self.handover.put(
-            tags,
-            np.array(ts_col, dtype=np.int64),
-            values,
-            np.array(q, dtype=np.uint32),
-            marks=marks,
-        )
+        ts = np.array(ts_col, dtype=np.int64)
+        values, exact_col = split_values(value_col)
+        codes = np.array(q, dtype=np.uint32)
+        if birth:
+            repeated = self.last.repeated(tags, ts, values, codes, exact_col)
+            if repeated.any():
+                self.counts["restated"] += int(repeated.sum())
+                keep = ~repeated
+                tags, ts, values, codes = tags[keep], ts[keep], values[keep], codes[keep]
+                exact_col = None if exact_col is None else exact_col[keep]
+        self.last.observed(tags, ts, values, codes, exact_col)
+        self.handover.put(tags, ts, values, codes, exact_col, marks=marks)
 
     def _request_rebirth(
         self, client: mqtt.Client, topic: Topic, node: Node, now_ns: int, why: str
@@ -472,17 +485,27 @@ class EdgeSessions:
         self._warn(f"requested a rebirth of {topic.group_id}/{topic.edge_node_id}: {why}")
 
     def mark(self, tags: Sequence[int], ts_ns: int, code: int, *, keep_value: bool = False) -> None:
-        """One sample per tag saying what became of it (``code``), at ``ts_ns``."""
+        """One sample per tag saying what became of it (``code``), at ``ts_ns``. With
+        ``keep_value`` (a last usable value) the tag's last value, exact value included;
+        a tag with no value yet gets no such mark: it has nothing usable to restate."""
         if not tags:
             return
         ids = np.array(tags, dtype=np.int32)
-        values = self.last_value[ids] if keep_value else np.full(len(ids), np.nan)
-        self.handover.put(
-            ids,
-            np.full(len(ids), ts_ns, dtype=np.int64),
-            values,
-            np.full(len(ids), code, np.uint32),
-        )
+        exact = None
+        if keep_value:
+            ids = ids[self.last.usable(ids)]
+            if not len(ids):
+                return
+            values = self.last.value[ids]
+            exact = self.last.exact[ids]
+            if all(e is None for e in exact):
+                exact = None
+        else:
+            values = np.full(len(ids), np.nan)
+        ts = np.full(len(ids), ts_ns, dtype=np.int64)
+        codes = np.full(len(ids), code, np.uint32)
+        self.last.observed(ids, ts, values, codes, exact, mark=True)
+        self.handover.put(ids, ts, values, codes, exact)
 
 
 def _empty_columns() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
