@@ -30,7 +30,8 @@ def peer_python() -> Path:
         return python
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-r", str(PEER / "requirements.txt")], check=True, timeout=300)
+    requirements = str(PEER / "requirements.txt")
+    subprocess.run([*pip, "--require-hashes", "-r", requirements], check=True, timeout=300)
     stamp.write_text(wanted)
     return python
 
