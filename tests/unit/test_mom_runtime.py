@@ -20,7 +20,10 @@ from plantos.core.events import Event, MachineStateChanged
 from plantos.model import load_plant_text
 from plantos.mom.counters import CounterReader
 from plantos.mom.domain.commands import NewOrder
+from plantos.mom.domain.counting import Count
+from plantos.mom.domain.events import ScheduleChanged
 from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
+from plantos.mom.domain.plan import PlannedOperation, PublishedPlan
 from plantos.mom.masterdata import MasterData
 from plantos.mom.planner import Planner
 from plantos.mom.runtime import MomRuntime
@@ -123,3 +126,33 @@ def test_counts_with_no_order_are_counted_not_lost(tmp_path: Path) -> None:
 
     asyncio.run(run())
     assert runtime.metrics()["unassigned_parts"] == {"no order for the asset": 3}
+
+
+def test_a_plan_from_before_a_manual_pause_does_not_resume_the_order(tmp_path: Path) -> None:
+    """Someone pauses a running order; the next parts of its machine arrive while the replan
+    the pause triggered is still solving. The plan in force was made before the pause: the
+    order stays paused. A plan made after the pause that keeps it there may resume it."""
+    runtime, _, _, _ = build(tmp_path)
+    service, clock = runtime.service, runtime.service.clock
+    assert isinstance(clock, ManualClock)
+    service.create_orders([NewOrder("o-1", "paint", 10, T0 + 3600 * NS, T0)])
+
+    def plan_at(ns: int) -> PublishedPlan:
+        operation = PlannedOperation("o-1", 0, M1, 0, 600)
+        return PublishedPlan(ns, "test", None, "test", "OPTIMAL", 0, 600, 0, 1.0, (operation,))
+
+    def schedule_changed(plan_id: int) -> Event:
+        return ScheduleChanged(
+            ts_ns=clock.now_ns(), subject="plant", trigger="test", plan_id=plan_id
+        )
+
+    service.publish_plan(plan_at(T0), schedule_changed)
+    service.book([Count("machine", M1, T0 + 5 * NS, 1)])
+    assert service.order("o-1").state == "running"
+    clock.advance_to(T0 + 10 * NS)
+    service.transition("o-1", "paused")
+    service.book([Count("machine", M1, T0 + 12 * NS, 1)])
+    assert service.order("o-1").state == "paused", "the stale plan resumed a paused order"
+    service.publish_plan(plan_at(T0 + 11 * NS), schedule_changed)
+    service.book([Count("machine", M1, T0 + 13 * NS, 1)])
+    assert service.order("o-1").state == "running"

@@ -165,7 +165,8 @@ def next_order(
     ts_ns: int,
 ) -> ProductionOrder | None:
     """The order ``asset`` should work on next at ``ts_ns``: the plan's earliest open
-    operation on it (a paused order too: the plan moved it here or back after a repair),
+    operation on it (a paused order too, when a plan made after the pause moved it here or
+    back after a repair),
     else the most urgent released or scheduled order whose current operation it can do.
     A paused order is never resumed by counts alone: someone paused it; no order starts
     before its release."""
@@ -186,7 +187,11 @@ def next_order(
             order = _get(uow, op.order_id)
             if order is None or op.index != order.current_operation:
                 continue
-            if fits(order) or (order.state == "paused" and _can_do(order, routings, asset)):
+            if fits(order) or (
+                order.state == "paused"
+                and _can_do(order, routings, asset)
+                and _planned_since_pause(plan, order)
+            ):
                 return order
     candidates = [o for o in uow.orders.open_orders(("released", "scheduled")) if fits(o)]
     candidates.sort(key=lambda o: (-o.priority, o.due_ns, o.id))
@@ -200,6 +205,13 @@ def _paused_after(uow: UnitOfWork, asset: str, ts_ns: int) -> ProductionOrder | 
         if order.asset == asset and order.runs and (order.runs[-1][2] or 0) >= ts_ns:
             return order
     return None
+
+
+def _planned_since_pause(plan: PublishedPlan, order: ProductionOrder) -> bool:
+    """Whether ``plan`` was made knowing ``order`` was paused: a plan from before the
+    pause (the replan it triggered still solving) must not resume what someone paused."""
+    paused_ns = order.runs[-1][2] if order.runs else None
+    return paused_ns is None or plan.created_ns >= paused_ns
 
 
 def _can_do(order: ProductionOrder, routings: Mapping[str, Routing], asset: str) -> bool:
