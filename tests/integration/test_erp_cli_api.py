@@ -58,8 +58,7 @@ def test_connector_state_dead_letters_and_replay(
             for n in range(TOTAL):
                 uow.record(PartsCounted(ts_ns=n, subject=f"40{n % 3}", good=n, scrap=0))
             uow.commit()
-        headers = {"Authorization": f"Bearer {server.admin_token}"}
-        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+        with server.client() as client:
             wait_for(lambda: connector(client)["delivered"] == 6, "six deliveries")
             wait_for(lambda: connector(client)["dead"] == 3, "three dead letters")
             state = connector(client)

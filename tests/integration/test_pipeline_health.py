@@ -36,8 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def client(server: RunningServer) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {server.admin_token}"}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as c:
+    with server.client() as c:
         yield c
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 
 from plantos.app import Platform, Settings, create_app
@@ -70,6 +71,11 @@ class RunningServer:
     platform: Platform
     admin_token: str
     loop: asyncio.AbstractEventLoop
+
+    def client(self) -> httpx.Client:
+        """An API client signed in as the bootstrap admin (close it, or use ``with``)."""
+        headers = {"Authorization": f"Bearer {self.admin_token}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def signin_link(self) -> str:
         return f"{self.url}/signin?token={self.platform.tokens.issue_signin()}"
