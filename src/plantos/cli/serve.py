@@ -21,6 +21,7 @@ from typing import Any
 import typer
 import uvicorn
 from rich.markup import escape
+from sse_starlette.sse import AppStatus
 
 from plantos.app import Platform, Settings, create_app
 from plantos.cli.common import DEFAULT_DATA_DIR, console, reported_errors, setup_logging
@@ -117,6 +118,9 @@ class StoppableServer(uvicorn.Server):
 
     def stop(self) -> None:
         self.should_exit = True
+        # Open event streams (the live values, work orders) end only when told; uvicorn
+        # waits for every connection to close before the platform stops.
+        AppStatus.should_exit = True
 
     def force(self) -> None:
         self.force_exit = True
