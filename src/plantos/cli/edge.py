@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 
 import typer
 from prometheus_client import CollectorRegistry, start_http_server
 
 from plantos.cli.common import console, reported_errors, setup_logging
+from plantos.cli.stopping import run_until_stopped
 from plantos.edge.gateway.config import load_edge_config
 from plantos.edge.gateway.gateway import EdgeGateway
 from plantos.edge.gateway.prometheus import GatewayCollector
@@ -21,7 +20,8 @@ def edge(
     metrics_port: int = typer.Option(9464, help="Port of the Prometheus /metrics (0: none)"),
     log_level: str = typer.Option("INFO"),
 ) -> None:
-    """Collect from the connectors in edge.yaml, store on disk, forward upstream."""
+    """Collect from the connectors in edge.yaml, store on disk, forward upstream (until
+    Ctrl-C or SIGTERM)."""
     setup_logging(log_level)
     with reported_errors():
         edge_config = load_edge_config(config)
@@ -37,5 +37,4 @@ def edge(
         f"({gateway.spool.pending_samples:,} samples waiting)",
         highlight=False,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(gateway.run())
+    run_until_stopped(gateway.run())

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import ssl
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from typing import Any
 import typer
 import uvicorn
 from rich.markup import escape
+from sse_starlette.sse import AppStatus
 
 from plantos.app import Platform, Settings, create_app
 from plantos.cli.common import DEFAULT_DATA_DIR, console, reported_errors, setup_logging
+from plantos.cli.stopping import FORCED_EXIT_CODE, StopRequests, stop_signals
 from plantos.core.errors import PlantOSError
 from plantos.security.bootstrap import ADMIN, ensure_admin
 
@@ -104,9 +107,34 @@ def announce_credentials(platform: Platform, base_url: str, *, terminal: bool) -
         )
 
 
+class StoppableServer(uvicorn.Server):
+    """uvicorn's server taking SIGINT and SIGTERM as :mod:`plantos.cli.stopping` does: the
+    first stops it cleanly (connections closed, then the lifespan's shutdown stops the
+    platform), a second one skips the waiting; the signal is not re-raised afterwards."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.stops = StopRequests(on_stop=self.stop, on_force=self.force)
+
+    def stop(self) -> None:
+        self.should_exit = True
+        # Open event streams (the live values, work orders) end only when told; uvicorn
+        # waits for every connection to close before the platform stops.
+        AppStatus.should_exit = True
+
+    def force(self) -> None:
+        self.force_exit = True
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with stop_signals(self.stops):
+            yield
+
+
 def run_server(platform: Platform, host: str, port: int, *, tls: TlsFiles | None = None) -> None:
-    """Serve until stopped; if a bus consumer gave up, stop and exit 1 so that a service
-    manager restarts PlantOS (never a server that answers while its data path stalls)."""
+    """Serve until SIGINT or SIGTERM (then exit 0 once the platform has stopped); if a bus
+    consumer gave up, stop and exit 1 so that a service manager restarts PlantOS (never a
+    server that answers while its data path stalls)."""
     scheme = "https" if tls else "http"
     config = platform.settings.config
     platform.audit.append(
@@ -118,12 +146,12 @@ def run_server(platform: Platform, host: str, port: int, *, tls: TlsFiles | None
         mutual_tls=bool(tls and tls.client_ca),
     )
     announce_credentials(platform, f"{scheme}://{host}:{port}", terminal=sys.stderr.isatty())
-    server = uvicorn.Server(server_config(create_app(platform), host, port, tls))
-    platform.pipeline.on_failure(lambda _reason: setattr(server, "should_exit", True))
-    # uvicorn re-raises a captured Ctrl-C once it has shut down: a clean stop, as
-    # uvicorn.run treats it.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+    server = StoppableServer(server_config(create_app(platform), host, port, tls))
+    platform.pipeline.on_failure(lambda _reason: server.stop())
+    server.run()
+    if server.stops.forced:
+        console.print("[red]forced stop[/red]: the platform was not shut down", highlight=False)
+        raise typer.Exit(FORCED_EXIT_CODE)
     if platform.pipeline.failure is not None:
         console.print(
             f"[red]error[/red] {escape(platform.pipeline.failure)}",
