@@ -133,18 +133,12 @@ def test_serve_stops_cleanly_while_a_live_stream_is_open(server: Running, signum
 RUNNING_S = 15.0
 """How long the demo runs before the stop: its connectors subscribed, orders released and
 planned, samples written."""
-PLANNER_TAKES_SIGINT = pytest.mark.xfail(
-    reason="known defect: CP-SAT (the MOM planner) installs its own SIGINT handler while it "
-    "solves in a worker thread and leaves SIG_DFL behind, so Ctrl-C kills the demo (exit -2, "
-    "or -6 from its handler); fixed by catch_sigint_signal = False in plantos.mom.scheduling",
-    strict=False,
-)
 
 
 @pytest.mark.parametrize(
     "signum",
     [
-        pytest.param(signal.SIGINT, id="SIGINT", marks=PLANNER_TAKES_SIGINT),
+        pytest.param(signal.SIGINT, id="SIGINT"),
         pytest.param(signal.SIGTERM, id="SIGTERM"),
     ],
 )

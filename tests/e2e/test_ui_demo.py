@@ -169,12 +169,6 @@ def test_every_page_fits_its_header_on_one_line(
     page.context.close()
 
 
-@pytest.mark.xfail(
-    reason="known defect: CP-SAT (the MOM planner) installs its own SIGINT handler while it "
-    "solves in a worker thread and leaves SIG_DFL behind, so Ctrl-C kills the demo (exit -2, "
-    "or -6 from its handler); fixed by catch_sigint_signal = False in plantos.mom.scheduling",
-    strict=False,
-)
 def test_the_demo_stops_cleanly(demo: Demo) -> None:
     demo.process.send_signal(signal.SIGINT)
     assert demo.process.wait(60) == 0

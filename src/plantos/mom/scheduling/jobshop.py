@@ -130,6 +130,7 @@ def solve_jobshop(
         0.01, time_limit_s - (time.perf_counter() - started)
     )
     solver.parameters.num_workers = workers
+    solver.parameters.catch_sigint_signal = False  # Ctrl-C is the platform's to handle
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return JobShopSchedule(first.makespan, first.starts, "heuristic", _ms(started))
