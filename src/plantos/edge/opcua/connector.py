@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
@@ -37,7 +38,7 @@ from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.status_codes import StatusCodes
 
 from plantos.core import quality
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import FLOAT_EXACT_LIMIT, SampleBatch
 from plantos.core.clock import Clock
 from plantos.edge.opcua.config import OpcUaSpec, OpcUaTagSpec
 from plantos.edge.opcua.security import apply_login, env_secret
@@ -75,6 +76,7 @@ class OpcUaConnector:
         self._subscription: Subscription | None = None
         self._handles: dict[int, int] = {}
         self._lost: str | None = None
+        self._unsupported_tags: set[int] = set()
 
     async def connect(self) -> None:
         """Open a session, subscribe every tag; raise if the server cannot be reached."""
@@ -238,15 +240,30 @@ class OpcUaConnector:
                 continue
             counts["notifications"] += 1
             dv = item.Value
-            value = _as_float(dv.Value.Value if dv.Value is not None else None)
-            if value is None:
-                counts["rejected"] += 1
-                continue
             ts = dv.SourceTimestamp or dv.ServerTimestamp
             ts_ns = self.clock.now_ns() if ts is None else _ns(ts)
             code = quality.GOOD if dv.StatusCode is None else dv.StatusCode.value
-            if not buffer.append(tag_id, ts_ns, value, code):
+            raw = dv.Value.Value if dv.Value is not None else None
+            value, exact = _split(raw)
+            if value is None:
+                counts["rejected"] += 1
+                self._unsupported(tag_id, raw)
+                value, code = math.nan, StatusCodes.BadTypeMismatch
+            if not buffer.append(tag_id, ts_ns, value, code, exact):
                 counts["dropped_notifications"] += 1
+
+    def _unsupported(self, tag_id: int, raw: object) -> None:
+        """Log once per tag that its values cannot be kept: they arrive as Bad samples."""
+        if tag_id in self._unsupported_tags:
+            return
+        self._unsupported_tags.add(tag_id)
+        tag = self.spec.tags[self.tag_ids.index(tag_id)].tag
+        log.warning(
+            "%s: %s sends %s values, which no tag type holds: stored as BadTypeMismatch",
+            self.name,
+            tag,
+            type(raw).__name__,
+        )
 
     def _on_status(self, status: ua.StatusChangeNotification) -> None:
         if not status.Status.is_good():
@@ -286,7 +303,9 @@ class _Subscription(Subscription):
 
 
 class _Buffer:
-    """Columnar, bounded: ``append`` returns False when full and the sample is dropped."""
+    """Columnar, bounded: ``append`` returns False when full and the sample is dropped.
+    Exact values (text, integers beyond 2**53) are kept aside by position, so a buffer of
+    plain numbers builds its batch without an ``exact`` column."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -297,13 +316,19 @@ class _Buffer:
         self._ts: list[int] = []
         self._value: list[float] = []
         self._quality: list[int] = []
+        self._exact: dict[int, int | str] = {}
 
     def __len__(self) -> int:
         return len(self._tag_id)
 
-    def append(self, tag_id: int, ts_ns: int, value: float, code: int) -> bool:
-        if len(self._tag_id) >= self.capacity:
+    def append(
+        self, tag_id: int, ts_ns: int, value: float, code: int, exact: int | str | None = None
+    ) -> bool:
+        n = len(self._tag_id)
+        if n >= self.capacity:
             return False
+        if exact is not None:
+            self._exact[n] = exact
         self._tag_id.append(tag_id)
         self._ts.append(ts_ns)
         self._value.append(value)
@@ -311,23 +336,42 @@ class _Buffer:
         return True
 
     def drain(self) -> SampleBatch:
-        batch = SampleBatch.of(self._tag_id, self._ts, self._value, self._quality)
+        exact = None
+        if self._exact:
+            exact = np.full(len(self._tag_id), None, dtype=object)
+            for i, e in self._exact.items():
+                exact[i] = e
+        batch = SampleBatch.of(self._tag_id, self._ts, self._value, self._quality, exact)
         self._clear()
         return batch
 
 
-def _as_float(value: Any) -> float | None:
-    """Numbers as float, booleans as 0/1, a missing value (a Bad status) as NaN;
-    None for anything else (strings, arrays, structures)."""
+def _split(value: Any) -> tuple[float | None, int | str | None]:
+    """A variant's value as ``(value, exact)`` for a batch: numbers as float, booleans
+    as 0/1, integers beyond 2**53 also exact, text (String, LocalizedText, DateTime as
+    ISO 8601) as NaN and its text, a missing value (a Bad status) as NaN. ``(None, None)``
+    for what no tag can hold (arrays, structures, byte strings)."""
     if value is None:
-        return math.nan
-    if isinstance(value, bool | int | float):
-        return float(value)
-    return None
+        return math.nan, None
+    if isinstance(value, bool | float):
+        return float(value), None
+    if isinstance(value, int):
+        return float(value), (value if abs(value) > FLOAT_EXACT_LIMIT else None)
+    if isinstance(value, str):
+        return math.nan, value
+    if isinstance(value, ua.LocalizedText):
+        return math.nan, value.Text or ""
+    if isinstance(value, datetime):
+        return math.nan, _utc(value).isoformat()
+    return None, None
+
+
+def _utc(ts: datetime) -> datetime:
+    """asyncua's timestamps are naive UTC."""
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def _ns(ts: datetime) -> int:
     """UTC nanoseconds of an asyncua timestamp (naive datetimes are UTC)."""
-    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-    delta = aware - _EPOCH
+    delta = _utc(ts) - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
