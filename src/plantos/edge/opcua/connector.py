@@ -36,11 +36,13 @@ from asyncua.client.ua_session import UaSession
 from asyncua.common.subscription import Subscription
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.status_codes import StatusCodes
+from asyncua.ua.uaerrors import UaStatusCodeError
 
 from plantos.core import quality
 from plantos.core.batch import FLOAT_EXACT_LIMIT, SampleBatch
 from plantos.core.clock import Clock
 from plantos.edge.opcua.config import OpcUaSpec, OpcUaTagSpec
+from plantos.edge.opcua.diagnose import explain
 from plantos.edge.opcua.security import apply_login, env_secret
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,10 @@ class OpcUaConnector:
         self._handles: dict[int, int] = {}
         self._lost: str | None = None
         self._unsupported_tags: set[int] = set()
+        self._heard_at = time.monotonic()
+        self._silence_limit_s = spec.keepalive_interval_s + spec.request_timeout_s
+        """A live subscription answers at least once a keep-alive (see
+        :meth:`_create_subscription`): silence longer than this means a frozen server."""
 
     async def connect(self) -> None:
         """Open a session, subscribe every tag; raise if the server cannot be reached."""
@@ -84,12 +90,28 @@ class OpcUaConnector:
         self._lost = None
         client = await self._new_client()
         try:
-            await client.connect()
+            await self._open(client)
             self._client = client
             await self._subscribe(client)
         except BaseException:
             await self.close()
             raise
+
+    async def _open(self, client: Client) -> None:
+        """Connect; a failure is explained (security policy, certificates) where it can be."""
+        spec = self.spec
+        try:
+            await client.connect()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), spec.request_timeout_s)
+            reason = await explain(
+                spec.endpoint, spec.security, exc, timeout_s=spec.request_timeout_s
+            )
+            if reason is exc:
+                raise
+            log.error("%s: %s", self.name, reason)
+            raise reason from exc
 
     async def collect(self) -> SampleBatch:
         """Everything received since the last collect; raises once the session is dead
@@ -101,6 +123,13 @@ class OpcUaConnector:
             raise ConnectionError(f"{self.name}: {self._lost}")
         if client.state is not UaClientState.CONNECTED:
             raise ConnectionError(f"{self.name}: session is {client.state.value}")
+        silent_s = time.monotonic() - self._heard_at
+        if silent_s > self._silence_limit_s:
+            raise ConnectionError(
+                f"{self.name}: the server stopped answering: nothing for {silent_s:.1f} s "
+                f"(keepalive_interval {self.spec.keepalive_interval_s:g} s + request_timeout "
+                f"{self.spec.request_timeout_s:g} s)"
+            )
         return self._buffer.drain()
 
     async def close(self) -> None:
@@ -166,17 +195,21 @@ class OpcUaConnector:
 
     async def _create_subscription(self, client: Client) -> Subscription:
         """What ``Client.create_subscription`` does, with :class:`_Subscription` in its place."""
-        period_ms = self.spec.publishing_interval_s * 1000
+        spec = self.spec
+        period_ms = spec.publishing_interval_s * 1000
+        # an empty publish response at least once per keepalive_interval: proof of life
+        keepalive_count = max(1, math.floor(spec.keepalive_interval_s / spec.publishing_interval_s))
         params = ua.CreateSubscriptionParameters(
             RequestedPublishingInterval=period_ms,
-            RequestedLifetimeCount=10_000,
-            RequestedMaxKeepAliveCount=client.get_keepalive_count(period_ms),
+            RequestedLifetimeCount=max(10_000, 3 * keepalive_count),
+            RequestedMaxKeepAliveCount=keepalive_count,
             MaxNotificationsPerPublish=0,  # no limit: one response carries a whole interval
             PublishingEnabled=True,
             Priority=0,
         )
         subscription = _Subscription(client.uaclient.session, params, self)
         results = await subscription.init()
+        self._heard_at = time.monotonic()
         revised = client.get_subscription_revised_params(params, results)
         if revised is not None:
             await subscription.update(revised)
@@ -228,7 +261,7 @@ class OpcUaConnector:
         )
 
     def _refused(self, tag_id: int, status: ua.StatusCode, tag: OpcUaTagSpec) -> None:
-        log.warning("%s: server refused %s: %s", self.name, tag.tag, status)
+        log.warning("%s: server refused %s: %s", self.name, tag.tag, quality.name(status.value))
         self._buffer.append(tag_id, self.clock.now_ns(), math.nan, status.value)
 
     def _on_data(self, items: Sequence[ua.MonitoredItemNotification]) -> None:
@@ -266,12 +299,18 @@ class OpcUaConnector:
         )
 
     def _on_status(self, status: ua.StatusChangeNotification) -> None:
-        if not status.Status.is_good():
-            self._lost = f"subscription ended: {status.Status}"
+        if not status.Status.is_good() and self._lost is None:
+            self._lost = f"subscription ended: {quality.name(status.Status.value)}"
 
     async def _on_connection_lost(self, exc: Exception) -> None:
         self._counts["keepalive_failures"] += 1
-        self._lost = f"connection lost: {type(exc).__name__}: {exc}"
+        if isinstance(exc, TimeoutError):
+            self._lost = (
+                "the server stopped answering: no reply to the keep-alive probe "
+                f"(keepalive_interval {self.spec.keepalive_interval_s:g} s)"
+            )
+        else:
+            self._lost = f"connection lost: {_reason(exc)}"
 
 
 class _Subscription(Subscription):
@@ -290,7 +329,7 @@ class _Subscription(Subscription):
         self._sink = sink
 
     async def publish_callback(self, publish_result: ua.PublishResult) -> None:
-        self.last_publish_at = time.monotonic()
+        self.last_publish_at = self._sink._heard_at = time.monotonic()
         message = publish_result.NotificationMessage
         if message.NotificationData is None:
             return
@@ -369,6 +408,14 @@ def _split(value: Any) -> tuple[float | None, int | str | None]:
 def _utc(ts: datetime) -> datetime:
     """asyncua's timestamps are naive UTC."""
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as text; a status code error by its name."""
+    if isinstance(exc, UaStatusCodeError):
+        return quality.name(int(exc.code))
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _ns(ts: datetime) -> int:

@@ -1,0 +1,128 @@
+"""The OPC UA connector against node-opcua, a stack PlantOS is not built with: text, an
+Int64 beyond 2**53, the largest UInt64, a Boolean and a Double arrive exact, and after the
+server restarts every tag, whatever its type, recovers from BadCommunicationError."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from plantos.core import quality
+from plantos.core.batch import SampleBatch
+from plantos.core.clock import WallClock
+from plantos.edge.opcua import OpcUaConnector, OpcUaSpec
+from plantos.edge.supervisor import Supervisor
+from tests.support import node_opcua
+from tests.support.mosquitto import free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+NAMES = ("Text", "BigInt", "Counter", "Running", "Speed")
+IDS = {name: i for i, name in enumerate(NAMES, 1)}
+
+
+def expected(generation: int) -> dict[str, tuple[float, object]]:
+    """What server.js serves in one generation, as (value, exact)."""
+    return {
+        "Text": (float("nan"), f"lot-{generation}"),
+        "BigInt": (float(2**53 + generation), 2**53 + generation),
+        "Counter": (float(2**64 - generation), 2**64 - generation),
+        "Running": (float(generation % 2 == 1), None),
+        "Speed": (1000.5 + generation, None),
+    }
+
+
+@pytest.fixture(scope="session")
+def node_opcua_installed() -> Iterator[None]:
+    """node-opcua installed once per run (and kept in the directory between runs)."""
+    reason = node_opcua.missing_tools()
+    if reason is not None:
+        pytest.skip(f"node-opcua server needs Node.js: {reason}")
+    node_opcua.install()
+    yield
+
+
+def spec(url: str) -> OpcUaSpec:
+    return OpcUaSpec.model_validate(
+        {
+            "kind": "opcua",
+            "name": "node-opcua",
+            "endpoint": url,
+            "publishing_interval": "50ms",
+            "sampling_interval": "10ms",
+            "keepalive_interval": "300ms",
+            "request_timeout": "1s",
+            "tags": [{"tag": name, "node": f"ns=1;s={name}"} for name in NAMES],
+        }
+    )
+
+
+def latest(batches: list[SampleBatch]) -> dict[str, tuple[float, object, int]]:
+    """Each tag's last sample: value, exact, quality."""
+    names = {i: name for name, i in IDS.items()}
+    last: dict[str, tuple[float, object, int]] = {}
+    for batch in batches:
+        exact = batch.exact if batch.exact is not None else [None] * len(batch)
+        for t, v, e, q in zip(batch.tag_id.tolist(), batch.value.tolist(), exact, batch.quality):
+            last[names[t]] = (v, e, int(q))
+    return last
+
+
+def matches(got: tuple[float, object, int], want: tuple[float, object]) -> bool:
+    value, exact, code = got
+    same_value = value == want[0] or (value != value and want[0] != want[0])
+    return same_value and exact == want[1] and code == quality.GOOD
+
+
+async def until(done: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s}s: {what}")
+        await asyncio.sleep(0.05)
+
+
+def test_values_arrive_exact_and_every_tag_recovers_after_restart(
+    node_opcua_installed: None,
+) -> None:
+    async def main() -> None:
+        port = free_port()
+        server = await node_opcua.NodeOpcUaServer.start(port, 1)
+        received: list[SampleBatch] = []
+
+        async def sink(batch: SampleBatch) -> None:
+            received.append(batch)
+
+        conn = OpcUaConnector(spec(server.url), IDS, clock=WallClock())
+        supervisor = Supervisor(conn, sink, backoff_initial_s=0.1, backoff_max_s=0.5)
+        task = asyncio.create_task(supervisor.run())
+        try:
+            first = expected(1)
+            await until(
+                lambda: all(matches(latest(received).get(n, (0, 0, 1)), first[n]) for n in NAMES),
+                f"generation 1 values {first}; got {latest(received)}",
+            )
+            await server.stop()
+            await until(
+                lambda: all(
+                    latest(received)[n][2] == quality.BAD_COMMUNICATION_ERROR for n in NAMES
+                ),
+                "every tag BadCommunicationError while the server is down",
+            )
+            server = await node_opcua.NodeOpcUaServer.start(port, 2)
+            second = expected(2)
+            await until(
+                lambda: all(matches(latest(received)[n], second[n]) for n in NAMES),
+                f"every tag Good again with generation 2 values; got {latest(received)}",
+            )
+            assert supervisor.reconnects >= 1
+            assert conn.metrics()["rejected"] == 0
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await server.stop()
+
+    asyncio.run(main())
