@@ -390,7 +390,13 @@ def test_supervisor_reconnects_and_resubscribes_after_server_restart() -> None:
     async def main() -> None:
         port = free_port()
         plant = await Plant(port).start()
-        conn = connector(spec(plant.url, keepalive_interval="200ms", request_timeout="1s"))
+        tags = [
+            {"tag": SPEED_TAG, "node": "ns=2;s=Spindle.Speed"},
+            {"tag": "missing", "node": "ns=2;s=Program"},  # a String: text recovers too
+        ]
+        conn = connector(
+            spec(plant.url, tags=tags, keepalive_interval="200ms", request_timeout="1s")
+        )
         received: list[SampleBatch] = []
 
         async def sink(batch: SampleBatch) -> None:
@@ -407,6 +413,15 @@ def test_supervisor_reconnects_and_resubscribes_after_server_restart() -> None:
             assert supervisor.reconnects >= 1
             codes = {q for _, _, q in samples(all_samples, SPEED)}
             assert quality.BAD_COMMUNICATION_ERROR in codes
+            program = [
+                (q, e)
+                for t, q, e in zip(
+                    all_samples.tag_id, all_samples.quality, all_samples.exact, strict=True
+                )
+                if t == MISSING
+            ]
+            assert program[-1] == (quality.GOOD, "O1000")  # Good again after the Bad
+            assert (quality.BAD_COMMUNICATION_ERROR, None) in program
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
