@@ -66,7 +66,8 @@ def latest(batches: list[SampleBatch]) -> dict[str, tuple[float, object, int]]:
     last: dict[str, tuple[float, object, int]] = {}
     for batch in batches:
         exact = batch.exact if batch.exact is not None else [None] * len(batch)
-        for t, v, e, q in zip(batch.tag_id.tolist(), batch.value.tolist(), exact, batch.quality):
+        columns = (batch.tag_id.tolist(), batch.value.tolist(), exact, batch.quality)
+        for t, v, e, q in zip(*columns, strict=True):
             last[names[t]] = (v, e, int(q))
     return last
 
