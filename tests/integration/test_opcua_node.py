@@ -5,16 +5,22 @@ server restarts every tag, whatever its type, recovers from BadCommunicationErro
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from asyncua import Client
 
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import WallClock
-from plantos.edge.opcua import OpcUaConnector, OpcUaSpec
+from plantos.edge.opcua import OpcUaConnector, OpcUaSpec, SecuritySpec
 from plantos.edge.supervisor import Supervisor
+from tests.integration.test_opcua_connector import make_certs, secure
+from tests.integration.test_opcua_errors import first_error
 from tests.support import node_opcua
 from tests.support.mosquitto import free_port
 
@@ -87,11 +93,11 @@ async def until(done: Callable[[], bool], what: str, timeout_s: float = 30) -> N
 
 
 def test_values_arrive_exact_and_every_tag_recovers_after_restart(
-    node_opcua_installed: None,
+    node_opcua_installed: None, tmp_path: Path
 ) -> None:
     async def main() -> None:
         port = free_port()
-        server = await node_opcua.NodeOpcUaServer.start(port, 1)
+        server = await node_opcua.NodeOpcUaServer.start(port, 1, tmp_path)
         received: list[SampleBatch] = []
 
         async def sink(batch: SampleBatch) -> None:
@@ -113,7 +119,7 @@ def test_values_arrive_exact_and_every_tag_recovers_after_restart(
                 ),
                 "every tag BadCommunicationError while the server is down",
             )
-            server = await node_opcua.NodeOpcUaServer.start(port, 2)
+            server = await node_opcua.NodeOpcUaServer.start(port, 2, tmp_path)
             second = expected(2)
             await until(
                 lambda: all(matches(latest(received)[n], second[n]) for n in NAMES),
@@ -127,3 +133,53 @@ def test_values_arrive_exact_and_every_tag_recovers_after_restart(
             await server.stop()
 
     asyncio.run(main())
+
+
+def test_security_failures_against_node_opcua_say_what_failed(
+    node_opcua_installed: None, tmp_path: Path
+) -> None:
+    """node-opcua answers a wrong pinned certificate with BadTcpInternalError and an
+    untrusted client by closing the connection; PlantOS names both, then connects with
+    SignAndEncrypt once the server trusts its certificate."""
+
+    async def main() -> None:
+        (tmp_path / "certs").mkdir()
+        certs = await make_certs(tmp_path / "certs")
+        pki = tmp_path / "pki"
+        port = free_port()
+        server = await node_opcua.NodeOpcUaServer.start(port, 1, pki)
+        try:
+            endpoints = await Client(server.url).connect_and_get_server_endpoints()
+            served = next(e.ServerCertificate for e in endpoints if e.ServerCertificate)
+            (certs / "node.der").write_bytes(served)
+            client = secure(certs, "client")
+            wrong_pin = await first_error(secure_spec(server.url, client))
+            assert "is not the pinned one (CN=plantos test server" in wrong_pin, wrong_pin
+            pinned = client | {"server_certificate": str(certs / "node.der")}
+            untrusted = await first_error(secure_spec(server.url, pinned))
+            assert "does not trust this client's certificate (CN=plantos test client" in untrusted
+        finally:
+            await server.stop()
+        # what an operator does: move the refused certificate from rejected to trusted
+        (refused,) = (pki / "server" / "rejected").iterdir()
+        shutil.move(refused, pki / "server" / "trusted" / "certs" / refused.name)
+        server = await node_opcua.NodeOpcUaServer.start(port, 1, pki)
+        conn = OpcUaConnector(secure_spec(server.url, pinned), IDS, clock=WallClock())
+        try:
+            await conn.connect()
+            got: list[SampleBatch] = []
+            for _ in range(200):
+                got.append(await conn.collect())
+                if "Speed" in latest(got):
+                    break
+                await asyncio.sleep(0.05)
+            assert matches(latest(got)["Speed"], expected(1)["Speed"]), latest(got)
+        finally:
+            await conn.close()
+            await server.stop()
+
+    asyncio.run(main())
+
+
+def secure_spec(url: str, security: dict[str, Any]) -> OpcUaSpec:
+    return spec(url).model_copy(update={"security": SecuritySpec.model_validate(security)})

@@ -51,12 +51,17 @@ class NodeOpcUaServer:
         return f"opc.tcp://127.0.0.1:{self.port}/plantos"
 
     @classmethod
-    async def start(cls, port: int, generation: int, *, timeout_s: float = 30) -> NodeOpcUaServer:
+    async def start(
+        cls, port: int, generation: int, pki: Path, *, timeout_s: float = 60
+    ) -> NodeOpcUaServer:
+        """Start server.js; its certificates live in ``pki`` (``server/own/certs``, and
+        ``server/trusted/certs`` for the client certificates it trusts)."""
         process = await asyncio.create_subprocess_exec(
             "node",
             str(HERE / "server.js"),
             str(port),
             str(generation),
+            str(pki),
             cwd=HERE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

@@ -1,14 +1,43 @@
 // A node-opcua server for the OPC UA connector tests: a stack PlantOS is not built with.
-// Usage: node server.js PORT GENERATION. Every value carries GENERATION, so a test can tell
-// the values of a restarted server from those of the one before. Prints "ready" once
-// listening; stops on SIGTERM.
+// Usage: node server.js PORT GENERATION PKI_FOLDER. Every value carries GENERATION, so a test
+// can tell the values of a restarted server from those of the one before. The server makes
+// its own certificate in PKI_FOLDER and trusts no client certificate it has not been given
+// there (trusted/certs). It offers security None and Basic256Sha256 Sign/SignAndEncrypt.
+// Prints "ready" once listening; stops on SIGTERM.
 "use strict";
-const { OPCUAServer, DataType, Variant, VariantArrayType } = require("node-opcua");
+const path = require("path");
+const {
+  OPCUACertificateManager,
+  OPCUAServer,
+  DataType,
+  MessageSecurityMode,
+  SecurityPolicy,
+  Variant,
+  VariantArrayType,
+} = require("node-opcua");
 
 async function main() {
   const port = Number(process.argv[2]);
   const generation = Number(process.argv[3] || "1");
-  const server = new OPCUAServer({ port, resourcePath: "/plantos", allowAnonymous: true });
+  const pki = process.argv[4];
+  const manager = (folder) =>
+    new OPCUACertificateManager({
+      rootFolder: path.join(pki, folder),
+      automaticallyAcceptUnknownCertificate: false,
+    });
+  const server = new OPCUAServer({
+    port,
+    resourcePath: "/plantos",
+    allowAnonymous: true,
+    serverCertificateManager: manager("server"),
+    userCertificateManager: manager("user"),
+    securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256],
+    securityModes: [
+      MessageSecurityMode.None,
+      MessageSecurityMode.Sign,
+      MessageSecurityMode.SignAndEncrypt,
+    ],
+  });
   await server.initialize();
   const namespace = server.engine.addressSpace.getOwnNamespace();
   const machine = namespace.addObject({

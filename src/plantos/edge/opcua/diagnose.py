@@ -5,7 +5,9 @@ problem with a closed socket, a timeout or ``BadTcpInternalError``, which names 
 unsecured channel (GetEndpoints is open to everyone, OPC 10000-4, 5.4.4) and compares them
 with what PlantOS asked for: a security policy and mode the server does not offer, a
 server certificate that is not the pinned one, or a server that refused this client's
-certificate. When none of these explains the failure, the original error stands.
+certificate (said with a status code, or by hanging up on a secure channel whose policy
+and server certificate are right). When none of these explains the failure, the
+original error stands.
 """
 
 from __future__ import annotations
@@ -66,7 +68,14 @@ async def explain(
     except Exception:
         return error  # the server cannot even be asked: the original error says more
     reason = await security_mismatch(security, endpoints)
-    return error if reason is None else OpcUaSecurityError(reason)
+    if reason is not None:
+        return OpcUaSecurityError(reason)
+    if security.policy != "None" and isinstance(error, OSError | TimeoutError):
+        # policy and pin are right and the server answers in clear, yet it hung up on the
+        # secure channel: what is left is its verdict on our certificate (node-opcua, for
+        # one, just closes the connection)
+        return OpcUaSecurityError(await _client_refused(security, None))
+    return error
 
 
 async def security_mismatch(
@@ -102,13 +111,20 @@ async def security_mismatch(
     )
 
 
-async def _client_refused(security: SecuritySpec, status: str) -> str:
+async def _client_refused(security: SecuritySpec, status: str | None) -> str:
     own = "?"
     if security.certificate is not None:
         own = _describe(await uacrypto.load_certificate(str(security.certificate)))
+    shown = f"{own}, from {security.certificate}"
+    if status is None:
+        return (
+            "the server closed the secure channel although it offers this policy and its "
+            f"certificate is the pinned one: it does not trust this client's certificate "
+            f"({shown}); add it to the server's trusted certificates"
+        )
     return (
-        f"the server refused this client's certificate ({own}, from {security.certificate}) "
-        f"with {status}: add it to the server's trusted certificates"
+        f"the server refused this client's certificate ({shown}) with {status}: "
+        "add it to the server's trusted certificates"
     )
 
 
