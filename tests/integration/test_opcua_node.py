@@ -1,6 +1,7 @@
 """The OPC UA connector against node-opcua, a stack PlantOS is not built with: text, an
 Int64 beyond 2**53, the largest UInt64, a Boolean and a Double arrive exact, and after the
-server restarts every tag, whatever its type, recovers from BadCommunicationError."""
+server restarts every tag, whatever its type, recovers from BadCommunicationError;
+security failures are named; browse reads an AnalogItem's unit and range."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import WallClock
 from plantos.edge.opcua import OpcUaConnector, OpcUaSpec, SecuritySpec
+from plantos.edge.opcua.browse import browse_opcua
 from plantos.edge.supervisor import Supervisor
 from tests.integration.test_opcua_connector import make_certs, secure
 from tests.integration.test_opcua_errors import first_error
@@ -183,3 +185,22 @@ def test_security_failures_against_node_opcua_say_what_failed(
 
 def secure_spec(url: str, security: dict[str, Any]) -> OpcUaSpec:
     return spec(url).model_copy(update={"security": SecuritySpec.model_validate(security)})
+
+
+def test_browse_reads_an_analog_items_unit_and_range(
+    node_opcua_installed: None, tmp_path: Path
+) -> None:
+    async def main() -> None:
+        server = await node_opcua.NodeOpcUaServer.start(free_port(), 1, tmp_path)
+        try:
+            result = await browse_opcua(server.url)
+        finally:
+            await server.stop()
+        found = {v.browse_name: v for v in result.variables}
+        assert set(found) == {*NAMES, "Temperature"}  # no EURange, no EngineeringUnits
+        temperature = found["Temperature"]
+        assert (temperature.unit, temperature.range) == ("°C", (0.0, 300.0))
+        assert found["BigInt"].value == 2**53 + 1
+        assert found["BigInt"].data_type == "Int64"
+
+    asyncio.run(main())

@@ -12,6 +12,7 @@ const {
   DataType,
   MessageSecurityMode,
   SecurityPolicy,
+  standardUnits,
   Variant,
   VariantArrayType,
 } = require("node-opcua");
@@ -63,6 +64,16 @@ async function main() {
       value: new Variant({ dataType, arrayType: VariantArrayType.Scalar, value }),
     });
   }
+  // an AnalogItem: its EngineeringUnits and EURange properties describe it
+  namespace.addAnalogDataItem({
+    componentOf: machine,
+    browseName: "Temperature",
+    nodeId: "s=Temperature",
+    dataType: "Double",
+    engineeringUnitsRange: { low: 0, high: 300 },
+    engineeringUnits: standardUnits.degree_celsius,
+    value: new Variant({ dataType: DataType.Double, value: 21.5 }),
+  });
   await server.start();
   process.stdout.write(`ready ns=${namespace.index}\n`);
   process.on("SIGTERM", async () => {
