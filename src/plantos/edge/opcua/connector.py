@@ -25,10 +25,8 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.client.ua_client import UaClientState
@@ -39,17 +37,17 @@ from asyncua.ua.status_codes import StatusCodes
 from asyncua.ua.uaerrors import UaStatusCodeError
 
 from plantos.core import quality
-from plantos.core.batch import FLOAT_EXACT_LIMIT, SampleBatch
+from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
 from plantos.edge.opcua.config import OpcUaSpec, OpcUaTagSpec
 from plantos.edge.opcua.diagnose import explain
+from plantos.edge.opcua.samples import Buffer, ns_of, split_variant
 from plantos.edge.opcua.security import apply_login, env_secret
 
 log = logging.getLogger(__name__)
 
 OVERFLOW_POLICY = "drop_newest"
 """A full buffer keeps what it holds and drops (and counts) new notifications."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TRIGGER = {
     "status-value": ua.DataChangeTrigger.StatusValue,
     "status-value-timestamp": ua.DataChangeTrigger.StatusValueTimestamp,
@@ -72,7 +70,7 @@ class OpcUaConnector:
         self.interval_s = spec.publishing_interval_s
         self.tag_ids = [tag_ids[t.tag] for t in spec.tags]
         self.clock = clock
-        self._buffer = _Buffer(spec.buffer_size)
+        self._buffer = Buffer(spec.buffer_size)
         self._counts = dict.fromkeys(METRICS, 0)
         self._client: Client | None = None
         self._subscription: Subscription | None = None
@@ -274,10 +272,10 @@ class OpcUaConnector:
             counts["notifications"] += 1
             dv = item.Value
             ts = dv.SourceTimestamp or dv.ServerTimestamp
-            ts_ns = self.clock.now_ns() if ts is None else _ns(ts)
+            ts_ns = self.clock.now_ns() if ts is None else ns_of(ts)
             code = quality.GOOD if dv.StatusCode is None else dv.StatusCode.value
             raw = dv.Value.Value if dv.Value is not None else None
-            value, exact = _split(raw)
+            value, exact = split_variant(raw)
             if value is None:
                 counts["rejected"] += 1
                 self._unsupported(tag_id, raw)
@@ -341,84 +339,9 @@ class _Subscription(Subscription):
                 self._sink._on_status(notification)
 
 
-class _Buffer:
-    """Columnar, bounded: ``append`` returns False when full and the sample is dropped.
-    Exact values (text, integers beyond 2**53) are kept aside by position, so a buffer of
-    plain numbers builds its batch without an ``exact`` column."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._clear()
-
-    def _clear(self) -> None:
-        self._tag_id: list[int] = []
-        self._ts: list[int] = []
-        self._value: list[float] = []
-        self._quality: list[int] = []
-        self._exact: dict[int, int | str] = {}
-
-    def __len__(self) -> int:
-        return len(self._tag_id)
-
-    def append(
-        self, tag_id: int, ts_ns: int, value: float, code: int, exact: int | str | None = None
-    ) -> bool:
-        n = len(self._tag_id)
-        if n >= self.capacity:
-            return False
-        if exact is not None:
-            self._exact[n] = exact
-        self._tag_id.append(tag_id)
-        self._ts.append(ts_ns)
-        self._value.append(value)
-        self._quality.append(code)
-        return True
-
-    def drain(self) -> SampleBatch:
-        exact = None
-        if self._exact:
-            exact = np.full(len(self._tag_id), None, dtype=object)
-            for i, e in self._exact.items():
-                exact[i] = e
-        batch = SampleBatch.of(self._tag_id, self._ts, self._value, self._quality, exact)
-        self._clear()
-        return batch
-
-
-def _split(value: Any) -> tuple[float | None, int | str | None]:
-    """A variant's value as ``(value, exact)`` for a batch: numbers as float, booleans
-    as 0/1, integers beyond 2**53 also exact, text (String, LocalizedText, DateTime as
-    ISO 8601) as NaN and its text, a missing value (a Bad status) as NaN. ``(None, None)``
-    for what no tag can hold (arrays, structures, byte strings)."""
-    if value is None:
-        return math.nan, None
-    if isinstance(value, bool | float):
-        return float(value), None
-    if isinstance(value, int):
-        return float(value), (value if abs(value) > FLOAT_EXACT_LIMIT else None)
-    if isinstance(value, str):
-        return math.nan, value
-    if isinstance(value, ua.LocalizedText):
-        return math.nan, value.Text or ""
-    if isinstance(value, datetime):
-        return math.nan, _utc(value).isoformat()
-    return None, None
-
-
-def _utc(ts: datetime) -> datetime:
-    """asyncua's timestamps are naive UTC."""
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-
-
 def _reason(exc: BaseException) -> str:
     """An exception as text; a status code error by its name."""
     if isinstance(exc, UaStatusCodeError):
         return quality.name(int(exc.code))
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _ns(ts: datetime) -> int:
-    """UTC nanoseconds of an asyncua timestamp (naive datetimes are UTC)."""
-    delta = _utc(ts) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
