@@ -43,6 +43,8 @@ INT_VALUE = -250
 HOLDING_SIZE = 130  # 0..129 exist: a read of 125..199 gets an exception answer
 TEMPERATURE = "ns=2;s=Press.Temperature"
 TEMPERATURE_PATH = "0:Objects/2:Line1/2:Press/2:Temperature"
+DEEP_FOLDERS = ("Site", "Area", "Line", "Cell", "Machine")
+DEEP_PATH = "0:Objects/" + "/".join(f"2:{f}" for f in DEEP_FOLDERS) + "/2:Vibration"
 
 
 def free_port() -> int:
@@ -86,11 +88,24 @@ async def start_opcua(port: int) -> tuple[Server, str]:
     )
     line = await objects.add_folder(ns, "Line1")
     press = await line.add_object(ns, "Press")
-    await press.add_variable(
+    temperature = await press.add_variable(
         ua.NodeId.from_string(f"ns={ns};s=Press.Temperature"),
         ua.QualifiedName("Temperature", ns),
         21.5,
     )
+    unit = ua.EUInformation(
+        NamespaceUri="http://www.opcfoundation.org/UA/units/un/cefact",
+        UnitId=4408652,
+        DisplayName=ua.LocalizedText("°C"),
+        Description=ua.LocalizedText("degree Celsius"),
+    )
+    await temperature.add_property(0, "EngineeringUnits", unit)
+    await temperature.add_property(0, "EURange", ua.Range(Low=0.0, High=300.0))
+    await temperature.add_property(ns, "Note", "calibrated 2026")
+    parent = objects
+    for level in DEEP_FOLDERS:  # a variable six levels down, in a plant's usual nesting
+        parent = await parent.add_folder(ns, level)
+    await parent.add_variable(ns, "Vibration", 0.25)
     count = await press.add_variable(ns, "Count", ua.Variant(42, ua.VariantType.Int32))
     await press.add_variable(
         ua.NodeId.from_string(f"ns={ns};s=Mode"), ua.QualifiedName("Mode", ns), "auto"
@@ -167,9 +182,37 @@ def test_opcua_finds_all_variables_at_depth_3(servers: Servers) -> None:
     assert (mode.node_id, mode.data_type, mode.value) == ("ns=2;s=Mode", "String", "auto")
 
 
-def test_opcua_depth_1_stops_above_the_deepest(servers: Servers) -> None:
+def test_opcua_depth_1_stops_above_the_deepest_and_says_so(servers: Servers) -> None:
     result = asyncio.run(browse_opcua(servers.opcua_url, depth=1))
     assert [v.browse_path for v in result.variables] == ["0:Objects/2:Version"]
+    assert result.unexpanded == 3  # Version, Line1, Site: not browsed below
+    assert "depth limit 1 reached: 3 node(s)" in opcua_yaml(result)
+
+
+def test_opcua_without_depth_finds_the_variable_six_levels_down(servers: Servers) -> None:
+    result = asyncio.run(browse_opcua(servers.opcua_url))
+    deep = {v.browse_path: v for v in result.variables}[DEEP_PATH]
+    assert (deep.depth, deep.value) == (6, 0.25)
+    assert (result.unexpanded, result.truncated) == (0, False)
+    assert "Incomplete" not in opcua_yaml(result)
+
+
+def test_opcua_node_limit_is_reported_when_hit(servers: Servers) -> None:
+    result = asyncio.run(browse_opcua(servers.opcua_url, max_nodes=4))
+    assert result.truncated
+    assert DEEP_PATH not in {v.browse_path for v in result.variables}
+    assert "# Incomplete: stopped after" in opcua_yaml(result)
+
+
+def test_opcua_engineering_units_and_range_belong_to_the_variable(servers: Servers) -> None:
+    result = asyncio.run(browse_opcua(servers.opcua_url))
+    found = {v.browse_path: v for v in result.variables}
+    temperature = found[TEMPERATURE_PATH]
+    assert (temperature.unit, temperature.range) == ("°C", (0.0, 300.0))
+    assert found["0:Objects/2:Line1/2:Press/2:Count"].unit is None
+    names = {v.browse_name for v in result.variables}
+    assert not names & {"EngineeringUnits", "EURange", "Note"}  # properties are not tags
+    assert "(Double, unit °C, range 0..300)" in opcua_yaml(result)
 
 
 def test_opcua_include_standard_walks_the_server_object(servers: Servers) -> None:
@@ -266,6 +309,18 @@ def test_cli_opcua_yaml(servers: Servers) -> None:
     assert done.returncode == 0, done.stderr
     doc = yaml.safe_load(done.stdout)
     assert TEMPERATURE in {entry["node"] for entry in doc["tags"]}
+
+
+def test_cli_opcua_json_and_table_show_unit_range_and_limits(servers: Servers) -> None:
+    done = cli(servers.opcua_url, "--format", "json", "--depth", "2")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["unexpanded"] >= 1 and doc["truncated"] is False
+    table = cli(servers.opcua_url, "--depth", "2")
+    assert "depth limit 2 reached" in table.stdout + table.stderr
+    full = json.loads(cli(servers.opcua_url, "--format", "json").stdout)
+    temperature = next(v for v in full["variables"] if v["node_id"] == TEMPERATURE)
+    assert (temperature["unit"], temperature["range"]) == ("°C", [0.0, 300.0])
 
 
 def test_cli_modbus_table_and_json(servers: Servers) -> None:

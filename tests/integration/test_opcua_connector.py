@@ -38,6 +38,18 @@ LOAD_TAG = "plant-a/machining/line-1/cnc-07/spindle_load"
 LOAD_PATH = "0:Objects/2:CNC07/2:Spindle/2:Load"
 SERVER_URI = "urn:plantos:test:server"
 CLIENT_URI = "urn:plantos:test:client"
+TYPED: dict[str, tuple[Any, ua.VariantType]] = {
+    "Lot": ("L-0001", ua.VariantType.String),
+    "Title": (ua.LocalizedText("Roughing", "en"), ua.VariantType.LocalizedText),
+    "Parts": (2**53 + 1, ua.VariantType.Int64),
+    "Debt": (-(2**63), ua.VariantType.Int64),
+    "Energy": (2**64 - 1, ua.VariantType.UInt64),
+    "Small": (42, ua.VariantType.UInt64),
+    "Running": (True, ua.VariantType.Boolean),
+    "Mode": (3, ua.VariantType.Int32),
+    "Shape": ([1.0, 2.0], ua.VariantType.Double),
+}
+"""Variables of every kind a tag holds, and an array, which no tag holds."""
 T0 = datetime(2026, 1, 5, 6, 0, 0, 123456, tzinfo=UTC)
 T0_NS = 1_767_592_800_123_456_000
 
@@ -69,6 +81,10 @@ class Plant:
         self.speed = await spindle.add_variable(ua.NodeId("Spindle.Speed", ns), "Speed", 0.0)
         self.load = await spindle.add_variable(ns, "Load", 0.0)
         self.program = await spindle.add_variable(ua.NodeId("Program", ns), "Program", "O1000")
+        self.typed = {
+            name: await spindle.add_variable(ua.NodeId(name, ns), name, ua.Variant(value, kind))
+            for name, (value, kind) in TYPED.items()
+        }
         await self.server.start()
         return self
 
@@ -84,8 +100,11 @@ class Plant:
         )
         self.server.set_certificate_validator(CertificateValidator(options, store))
 
-    async def write(self, node: Any, value: Any, **fields: Any) -> None:
-        kind = ua.VariantType.String if isinstance(value, str) else ua.VariantType.Double
+    async def write(
+        self, node: Any, value: Any, kind: ua.VariantType | None = None, **fields: Any
+    ) -> None:
+        if kind is None:
+            kind = ua.VariantType.String if isinstance(value, str) else ua.VariantType.Double
         write = node.write_value(ua.DataValue(ua.Variant(value, kind), **fields))
         if self.loop is None:
             await write
@@ -241,24 +260,66 @@ def test_browse_path_resolves_and_unmatched_path_gives_bad_sample(plant: Plant) 
     asyncio.run(body(plant))
 
 
-def test_non_numeric_values_are_counted_as_rejected(plant: Plant) -> None:
+def typed_connector(url: str) -> OpcUaConnector:
+    tags = [{"tag": name, "node": f"ns=2;s={name}"} for name in TYPED]
+    ids = {name: i for i, name in enumerate(TYPED, 10)}
+    return OpcUaConnector(spec(url, tags=tags), ids, clock=WallClock())
+
+
+def by_tag(batch: SampleBatch, conn: OpcUaConnector) -> dict[str, tuple[float, object, int]]:
+    """The last sample of each tag: value, exact and quality."""
+    names = {tag_id: t.tag for tag_id, t in zip(conn.tag_ids, conn.spec.tags, strict=True)}
+    exact = batch.exact if batch.exact is not None else [None] * len(batch)
+    return {
+        names[t]: (v, e, q)
+        for t, v, e, q in zip(
+            batch.tag_id.tolist(), batch.value.tolist(), exact, batch.quality.tolist(), strict=True
+        )
+    }
+
+
+def test_text_and_64_bit_integers_arrive_exact(plant: Plant) -> None:
     async def body(plant: Plant) -> None:
-        tags = [
-            {"tag": LOAD_TAG, "browse_path": LOAD_PATH},
-            {"tag": "missing", "node": "ns=2;s=Program"},
-        ]
-        conn = connector(spec(plant.url, tags=tags))
+        conn = typed_connector(plant.url)
         await conn.connect()
         try:
-            await plant.write(plant.program, "O2000")
-            await plant.write(plant.load, 1.0)
-            batch = await collect_until(conn, has(LOAD, 1.0))
-            assert conn.metrics()["rejected"] >= 1
-            assert samples(SampleBatch.concat([batch, await conn.collect()]), MISSING) == []
+            batch = await collect_until(conn, lambda b: len(set(b.tag_id.tolist())) == len(TYPED))
+            got = by_tag(batch, conn)
+            assert got["Lot"][1:] == ("L-0001", quality.GOOD) and math.isnan(got["Lot"][0])
+            assert got["Title"][1] == "Roughing"
+            assert got["Parts"] == (float(2**53), 2**53 + 1, quality.GOOD)
+            assert got["Debt"] == (float(-(2**63)), -(2**63), quality.GOOD)
+            assert got["Energy"] == (float(2**64), 2**64 - 1, quality.GOOD)
+            assert got["Small"] == (42.0, None, quality.GOOD)
+            assert got["Running"] == (1.0, None, quality.GOOD)
+            assert got["Mode"] == (3.0, None, quality.GOOD)
+            await plant.write(plant.typed["Lot"], "L-0002")
+            batch = await collect_until(conn, lambda b: "L-0002" in by_tag(b, conn).get("Lot", ()))
+            assert conn.metrics()["notifications"] >= len(TYPED) + 1
         finally:
             await conn.close()
 
     asyncio.run(body(plant))
+
+
+def test_value_no_tag_can_hold_is_a_bad_sample_counted_and_logged(
+    plant: Plant, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def body(plant: Plant) -> None:
+        conn = typed_connector(plant.url)
+        await conn.connect()
+        try:
+            batch = await collect_until(conn, lambda b: "Shape" in by_tag(b, conn))
+            value, exact, code = by_tag(batch, conn)["Shape"]
+            assert math.isnan(value) and exact is None
+            assert quality.name(code) == "BadTypeMismatch"
+            assert conn.metrics()["rejected"] == 1
+        finally:
+            await conn.close()
+
+    with caplog.at_level("WARNING", logger="plantos.edge.opcua"):
+        asyncio.run(body(plant))
+    assert "Shape sends list values" in caplog.text
 
 
 async def make_certs(tmp: Path) -> Path:
@@ -329,7 +390,13 @@ def test_supervisor_reconnects_and_resubscribes_after_server_restart() -> None:
     async def main() -> None:
         port = free_port()
         plant = await Plant(port).start()
-        conn = connector(spec(plant.url, keepalive_interval="200ms", request_timeout="1s"))
+        tags = [
+            {"tag": SPEED_TAG, "node": "ns=2;s=Spindle.Speed"},
+            {"tag": "missing", "node": "ns=2;s=Program"},  # a String: text recovers too
+        ]
+        conn = connector(
+            spec(plant.url, tags=tags, keepalive_interval="200ms", request_timeout="1s")
+        )
         received: list[SampleBatch] = []
 
         async def sink(batch: SampleBatch) -> None:
@@ -346,6 +413,15 @@ def test_supervisor_reconnects_and_resubscribes_after_server_restart() -> None:
             assert supervisor.reconnects >= 1
             codes = {q for _, _, q in samples(all_samples, SPEED)}
             assert quality.BAD_COMMUNICATION_ERROR in codes
+            program = [
+                (q, e)
+                for t, q, e in zip(
+                    all_samples.tag_id, all_samples.quality, all_samples.exact, strict=True
+                )
+                if t == MISSING
+            ]
+            assert program[-1] == (quality.GOOD, "O1000")  # Good again after the Bad
+            assert (quality.BAD_COMMUNICATION_ERROR, None) in program
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

@@ -168,6 +168,8 @@ def _print_opcua(result: ob.OpcUaBrowseResult, fmt: Format) -> None:
             "endpoint": result.endpoint,
             "depth": result.depth,
             "truncated": result.truncated,
+            "unexpanded": result.unexpanded,
+            "nodes_visited": result.nodes_visited,
             "variables": [
                 {
                     "node_id": v.node_id,
@@ -175,6 +177,8 @@ def _print_opcua(result: ob.OpcUaBrowseResult, fmt: Format) -> None:
                     "data_type": v.data_type,
                     "value": _jsonable(v.value),
                     "status": v.status,
+                    "unit": v.unit,
+                    "range": list(v.range) if v.range else None,
                 }
                 for v in result.variables
             ],
@@ -185,31 +189,58 @@ def _print_opcua(result: ob.OpcUaBrowseResult, fmt: Format) -> None:
     else:
         below = "all levels" if result.depth is None else f"{result.depth} levels"
         grid = RichTable(title=f"{result.endpoint}: variables, {below} below Objects")
-        for column in ("NodeId", "Browse path", "Type", "Value", "Status"):
+        for column in ("NodeId", "Browse path", "Type", "Value", "Unit", "Range", "Status"):
             grid.add_column(column, overflow="fold")
         for v in result.variables:
-            grid.add_row(v.node_id, v.browse_path, v.data_type, _short(v.value), v.status)
+            grid.add_row(
+                v.node_id,
+                v.browse_path,
+                v.data_type,
+                _short(v.value),
+                v.unit or "",
+                _range_text(v.range),
+                v.status,
+            )
         out.print(grid)
         console.print(f"{len(result.variables)} variable(s)", highlight=False)
-        if result.truncated:
-            console.print(
-                f"stopped after {result.nodes_visited} nodes: raise --max-nodes, or start "
-                "lower with a narrower server",
-                highlight=False,
-            )
+        for note in limits_hit(result):
+            console.print(f"[yellow]{note}[/yellow]", highlight=False)
+
+
+def limits_hit(result: ob.OpcUaBrowseResult) -> list[str]:
+    """What the walk left out because a limit cut it short (empty when it saw everything)."""
+    notes = []
+    if result.truncated:
+        notes.append(
+            f"stopped after {result.nodes_visited} nodes (--max-nodes): there is more; "
+            "raise --max-nodes"
+        )
+    if result.unexpanded:
+        notes.append(
+            f"depth limit {result.depth} reached: {result.unexpanded} node(s) at that depth "
+            "were not browsed further; raise --depth or leave it out"
+        )
+    return notes
 
 
 def opcua_yaml(result: ob.OpcUaBrowseResult) -> str:
-    """Candidate ``tags:`` for a ``kind: opcua`` connector, one per variable."""
+    """Candidate ``tags:`` for a ``kind: opcua`` connector, one per variable; the comment
+    shows what the plant model's tag needs (type, unit, range) as the server states it."""
     lines = [
         f"# Candidate tags for a kind: opcua connector on {result.endpoint}",
         f"# Replace the placeholder prefix {PLACEHOLDER}/ of every tag with the real asset path.",
+        *(f"# Incomplete: {note}" for note in limits_hit(result)),
         "tags:" if result.variables else "tags: []",
     ]
     used: set[str] = set()
     for v in result.variables:
         tag = _unique(f"{PLACEHOLDER}/{ob.signal_name(v.browse_name)}", used)
-        comment = f"{v.browse_path} ({v.data_type}) = {_short(v.value, 40)}"
+        described = ", ".join(
+            [v.data_type]
+            + ([f"unit {v.unit}"] if v.unit else [])
+            + ([f"range {_range_text(v.range)}"] if v.range else [])
+        )
+        comment = f"{v.browse_path} ({described}) = {_short(v.value, 40)}"
         lines.append(
             f"- {{tag: {json.dumps(tag)}, node: {json.dumps(v.node_id)}}}  # {_one_line(comment)}"
         )
@@ -338,6 +369,10 @@ def _short(value: Any, width: int = _VALUE_WIDTH) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _range_text(value: tuple[float, float] | None) -> str:
+    return "" if value is None else f"{value[0]:g}..{value[1]:g}"
 
 
 def _number(value: float | int | None) -> str:

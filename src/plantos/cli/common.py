@@ -29,12 +29,21 @@ DEFAULT_DATA_DIR = Path("data")
 look for it, unless ``--data-dir`` says otherwise."""
 
 
-def setup_logging(level: str = "INFO") -> None:
+THIRD_PARTY_LOGGERS = ("asyncua", "pymodbus", "paho", "amqtt", "transitions", "uvicorn.access")
+"""Libraries that log every connect, frame or request at INFO: about 80 lines per OPC UA
+connect alone. They log at WARNING unless ``--verbose``."""
+
+
+def setup_logging(level: str = "INFO", *, verbose: bool = False) -> None:
+    """PlantOS's own log at ``level``; the protocol libraries at WARNING unless ``verbose``
+    (then at ``level`` too, for tracing a device conversation)."""
     logging.basicConfig(
         level=level,
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)],
     )
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(level if verbose else logging.WARNING)
 
 
 @contextmanager

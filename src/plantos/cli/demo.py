@@ -61,16 +61,20 @@ def demo(
     erp_out: Path | None = typer.Option(
         None, "--erp-out", help="Headless: deliver the ERP messages here (B2MML, JSON lines)"
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also log the protocol libraries' INFO messages"
+    ),
 ) -> None:
     """Run the demo plant: live with the web UI on http://HOST:PORT, or --headless."""
-    setup_logging("WARNING" if headless else "INFO")
+    setup_logging("WARNING" if headless else "INFO", verbose=verbose)
     if headless:
         _headless(
             config, data_dir, seed, scenario or [HEADLESS_SCENARIO], duration, start, report,
             erp_out=erp_out,
         )  # fmt: skip
         return
-    quiet_protocol_logs()
+    if not verbose:
+        quiet_protocol_logs()
     with reported_errors():
         options = LiveOptions(
             config=config,

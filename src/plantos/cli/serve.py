@@ -174,9 +174,12 @@ def serve(
     tls_client_crl: Path | None = typer.Option(
         None, help="CRL (PEM) of --tls-client-ca: revoked client certificates are refused"
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also log the protocol libraries' INFO messages"
+    ),
 ) -> None:
     """Serve the platform for a plant file."""
-    setup_logging()
+    setup_logging(verbose=verbose)
     with reported_errors():
         tls = tls_files(tls_cert, tls_key, tls_client_ca, tls_client_crl)
         platform = Platform(Settings(config=config, data_dir=data_dir, host=host, port=port))

@@ -7,6 +7,8 @@ all the way to the historian. The top two bits give the severity.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -50,5 +52,23 @@ def is_bad(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
 
 
 def name(code: int) -> str:
-    """A readable name for a status code, falling back to its severity and hex value."""
-    return NAMES.get(code, f"{severity(code).capitalize()}(0x{code:08X})")
+    """A readable name for a status code: every code OPC UA defines by its name, others by
+    severity and hex value.
+
+    >>> name(0x8034_0000), name(0x8123_4567)
+    ('BadNodeIdUnknown', 'Bad(0x81234567)')
+    """
+    known = NAMES.get(code) or all_names().get(code)
+    return known or f"{severity(code).capitalize()}(0x{code:08X})"
+
+
+@functools.cache
+def all_names() -> dict[int, str]:
+    """Every status code OPC UA defines (OPC 10000-6, StatusCode.csv), by code.
+
+    The table is asyncua's, imported on first use: importing asyncua costs about 0.3 s,
+    which a process that never shows a quality name (``plantos check``) should not pay.
+    """
+    from asyncua.ua.status_codes import code_to_name_doc
+
+    return {code: text for code, (text, _doc) in code_to_name_doc.items()} | NAMES

@@ -3,14 +3,20 @@
 :func:`browse_opcua` opens a session (security None, or a policy with certificates exactly
 as the connector uses them; optionally a user name and password), walks the hierarchical
 references from the Objects folder down to a given depth and reads, for every variable
-found, its data type, current value and status. It follows the references that build a
-server's tree (Organizes, HasComponent), however deep (``depth`` caps it if given), and
-stops after ``max_nodes`` nodes, saying so (``truncated``): a plant server nests its
-variables five or more levels down (site, area, line, machine, signal), and a walk that
-stopped at three would find none of them. It is read-only and returns plain
-dataclasses; printing is the CLI's job. Each level of the tree is browsed with concurrent
-requests on one session, and the attributes of all variables are read in a few batched
-calls.
+found, its data type, current value and status. It follows every hierarchical reference
+but HasProperty (Organizes, HasComponent and the subtypes servers define of them),
+however deep (``depth`` caps it if given), and stops after ``max_nodes`` nodes; either
+limit, when it cuts the walk short, is reported (``truncated``, ``unexpanded``): a plant
+server nests its variables five or more levels down (site, area, line, machine, signal),
+and a walk that stopped silently at three would hide them.
+
+A variable's properties describe it, they are not signals: the EngineeringUnits and
+EURange of an analog item (OPC 10000-8, 5.3.2) are read as the variable's ``unit`` and
+``range``, the two things a plant model's tag asks for, and never offered as tags.
+
+It is read-only and returns plain dataclasses; printing is the CLI's job. Each level of
+the tree is browsed with concurrent requests on one session, and the attributes and
+properties of all variables are read in a few batched calls.
 """
 
 from __future__ import annotations
@@ -31,15 +37,14 @@ from asyncua.ua.uaerrors import UaError
 
 from plantos.core.errors import PlantOSError
 from plantos.edge.opcua.config import SecuritySpec
+from plantos.edge.opcua.diagnose import explain
 from plantos.edge.opcua.security import apply_login
 
 _READ_BATCH = 500
 MAX_NODES = 10_000
 """Nodes visited before the walk stops (and says so): the limit on a huge address space."""
-_TREE_REFERENCES = frozenset(
-    (ObjectIds.Organizes, ObjectIds.HasComponent, ObjectIds.HasOrderedComponent)
-)
-"""What a server's tree is built of; properties (HasProperty) describe, they are not signals."""
+_PROPERTIES = ("EngineeringUnits", "EURange")
+_HAS_PROPERTY = ua.NodeId(ua.Int32(ObjectIds.HasProperty))
 
 
 class BrowseError(PlantOSError):
@@ -62,6 +67,10 @@ class OpcUaVariable:
     """``Good``, or the status code's name when the read failed."""
     depth: int
     """Levels below Objects: a variable directly in Objects has depth 1."""
+    unit: str | None = None
+    """Its EngineeringUnits property's display name (``mm/s``), if it has one."""
+    range: tuple[float, float] | None = None
+    """Its EURange property (low, high), if it has one."""
 
 
 @dataclass(slots=True)
@@ -73,6 +82,8 @@ class OpcUaBrowseResult:
     nodes_visited: int = 0
     truncated: bool = False
     """The walk stopped at ``max_nodes``: there is more below."""
+    unexpanded: int = 0
+    """Nodes at the ``depth`` limit whose children were not browsed (0: nothing cut off)."""
 
 
 def opcua_endpoint(url: str) -> str:
@@ -121,7 +132,8 @@ async def browse_opcua(
     try:
         await asyncio.wait_for(client.connect(), timeout_s * 2)
     except (OSError, TimeoutError, UaError) as exc:
-        raise BrowseError(f"cannot connect to {endpoint}: {_reason(exc)}") from None
+        why = await explain(endpoint, security or SecuritySpec(), exc, timeout_s=timeout_s)
+        raise BrowseError(f"cannot connect to {endpoint}: {_reason(why)}") from None
     try:
         return await _walk(client, endpoint, depth, max_nodes, include_standard)
     except (OSError, TimeoutError, UaError) as exc:
@@ -143,13 +155,18 @@ async def _walk(
     current = 0
     while level and (depth is None or current < depth) and not result.truncated:
         current += 1
-        children = await asyncio.gather(*(node.get_children_descriptions() for node, _ in level))
+        children = await asyncio.gather(
+            *(
+                node.get_children_descriptions(refs=ObjectIds.HierarchicalReferences)
+                for node, _ in level
+            )
+        )
         next_level: list[tuple[Node, str]] = []
         for (_, path), refs in zip(level, children, strict=True):
             for ref in refs:
                 node_id = ref.NodeId
                 standard = current == 1 and node_id.NamespaceIndex == 0
-                skip = not _builds_tree(ref.ReferenceTypeId) or (standard and not include_standard)
+                skip = _is_property(ref.ReferenceTypeId) or (standard and not include_standard)
                 if node_id in seen or skip:
                     continue
                 if len(seen) >= max_nodes:
@@ -165,11 +182,16 @@ async def _walk(
                     next_level.append((node, child_path))
         result.nodes_visited += len(next_level)
         level = next_level
+    if depth is not None and current >= depth:
+        result.unexpanded = len(level)
     nodes = [node for node, *_ in found]
     values = await _read(client, nodes, AttributeIds.Value)
     types = await _read(client, nodes, AttributeIds.DataType)
     type_names = await _type_names(client, [dv.Value.Value if dv.Value else None for dv in types])
-    for (node, path, name, level_no), value, dtype in zip(found, values, types, strict=True):
+    properties = await _properties(client, nodes)
+    for (node, path, name, level_no), value, dtype, props in zip(
+        found, values, types, properties, strict=True
+    ):
         type_id = dtype.Value.Value if dtype.Value is not None else None
         result.variables.append(
             OpcUaVariable(
@@ -180,13 +202,56 @@ async def _walk(
                 value=value.Value.Value if value.Value is not None else None,
                 status=_status(value.StatusCode),
                 depth=level_no,
+                unit=_unit(props.get("EngineeringUnits")),
+                range=_range(props.get("EURange")),
             )
         )
     return result
 
 
-def _builds_tree(reference_type: ua.NodeId) -> bool:
-    return reference_type.NamespaceIndex == 0 and reference_type.Identifier in _TREE_REFERENCES
+def _is_property(reference_type: ua.NodeId) -> bool:
+    return reference_type.NamespaceIndex == 0 and reference_type.Identifier == ObjectIds.HasProperty
+
+
+async def _properties(client: Client, nodes: Sequence[Node]) -> list[dict[str, Any]]:
+    """The EngineeringUnits and EURange values of each variable, by property name, found
+    with batched Browse requests (HasProperty) and one batched read."""
+    described = [ua.BrowseDescription() for _ in nodes]
+    for desc, node in zip(described, nodes, strict=True):
+        desc.NodeId = node.nodeid
+        desc.BrowseDirection = ua.BrowseDirection.Forward
+        desc.ReferenceTypeId = _HAS_PROPERTY
+        desc.IncludeSubtypes = True
+        desc.NodeClassMask = ua.NodeClass.Variable
+        desc.ResultMask = ua.BrowseResultMask.BrowseName
+    wanted: list[tuple[int, str, Node]] = []
+    for start in range(0, len(described), _READ_BATCH):
+        params = ua.BrowseParameters()
+        params.NodesToBrowse = described[start : start + _READ_BATCH]
+        for offset, browsed in enumerate(await client.uaclient.browse(params)):
+            for ref in browsed.References or []:
+                if ref.BrowseName.NamespaceIndex == 0 and ref.BrowseName.Name in _PROPERTIES:
+                    wanted.append(
+                        (start + offset, ref.BrowseName.Name, client.get_node(ref.NodeId))
+                    )
+    found: list[dict[str, Any]] = [{} for _ in nodes]
+    read = await _read(client, [node for *_, node in wanted], AttributeIds.Value)
+    for (index, name, _), dv in zip(wanted, read, strict=True):
+        if dv.Value is not None and (dv.StatusCode is None or dv.StatusCode.is_good()):
+            found[index][name] = dv.Value.Value
+    return found
+
+
+def _unit(value: Any) -> str | None:
+    if isinstance(value, ua.EUInformation) and value.DisplayName and value.DisplayName.Text:
+        return str(value.DisplayName.Text)
+    return None
+
+
+def _range(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, ua.Range):
+        return (float(value.Low), float(value.High))
+    return None
 
 
 async def _read(client: Client, nodes: Sequence[Node], attr: AttributeIds) -> list[ua.DataValue]:

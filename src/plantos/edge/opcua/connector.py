@@ -25,7 +25,6 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import ua
@@ -35,18 +34,20 @@ from asyncua.client.ua_session import UaSession
 from asyncua.common.subscription import Subscription
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.status_codes import StatusCodes
+from asyncua.ua.uaerrors import UaStatusCodeError
 
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
 from plantos.edge.opcua.config import OpcUaSpec, OpcUaTagSpec
+from plantos.edge.opcua.diagnose import explain
+from plantos.edge.opcua.samples import Buffer, ns_of, split_variant
 from plantos.edge.opcua.security import apply_login, env_secret
 
 log = logging.getLogger(__name__)
 
 OVERFLOW_POLICY = "drop_newest"
 """A full buffer keeps what it holds and drops (and counts) new notifications."""
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TRIGGER = {
     "status-value": ua.DataChangeTrigger.StatusValue,
     "status-value-timestamp": ua.DataChangeTrigger.StatusValueTimestamp,
@@ -69,12 +70,17 @@ class OpcUaConnector:
         self.interval_s = spec.publishing_interval_s
         self.tag_ids = [tag_ids[t.tag] for t in spec.tags]
         self.clock = clock
-        self._buffer = _Buffer(spec.buffer_size)
+        self._buffer = Buffer(spec.buffer_size)
         self._counts = dict.fromkeys(METRICS, 0)
         self._client: Client | None = None
         self._subscription: Subscription | None = None
         self._handles: dict[int, int] = {}
         self._lost: str | None = None
+        self._unsupported_tags: set[int] = set()
+        self._heard_at = time.monotonic()
+        self._silence_limit_s = spec.keepalive_interval_s + spec.request_timeout_s
+        """A live subscription answers at least once a keep-alive (see
+        :meth:`_create_subscription`): silence longer than this means a frozen server."""
 
     async def connect(self) -> None:
         """Open a session, subscribe every tag; raise if the server cannot be reached."""
@@ -82,12 +88,28 @@ class OpcUaConnector:
         self._lost = None
         client = await self._new_client()
         try:
-            await client.connect()
+            await self._open(client)
             self._client = client
             await self._subscribe(client)
         except BaseException:
             await self.close()
             raise
+
+    async def _open(self, client: Client) -> None:
+        """Connect; a failure is explained (security policy, certificates) where it can be."""
+        spec = self.spec
+        try:
+            await client.connect()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), spec.request_timeout_s)
+            reason = await explain(
+                spec.endpoint, spec.security, exc, timeout_s=spec.request_timeout_s
+            )
+            if reason is exc:
+                raise
+            log.error("%s: %s", self.name, reason)
+            raise reason from exc
 
     async def collect(self) -> SampleBatch:
         """Everything received since the last collect; raises once the session is dead
@@ -99,6 +121,13 @@ class OpcUaConnector:
             raise ConnectionError(f"{self.name}: {self._lost}")
         if client.state is not UaClientState.CONNECTED:
             raise ConnectionError(f"{self.name}: session is {client.state.value}")
+        silent_s = time.monotonic() - self._heard_at
+        if silent_s > self._silence_limit_s:
+            raise ConnectionError(
+                f"{self.name}: the server stopped answering: nothing for {silent_s:.1f} s "
+                f"(keepalive_interval {self.spec.keepalive_interval_s:g} s + request_timeout "
+                f"{self.spec.request_timeout_s:g} s)"
+            )
         return self._buffer.drain()
 
     async def close(self) -> None:
@@ -164,17 +193,21 @@ class OpcUaConnector:
 
     async def _create_subscription(self, client: Client) -> Subscription:
         """What ``Client.create_subscription`` does, with :class:`_Subscription` in its place."""
-        period_ms = self.spec.publishing_interval_s * 1000
+        spec = self.spec
+        period_ms = spec.publishing_interval_s * 1000
+        # an empty publish response at least once per keepalive_interval: proof of life
+        keepalive_count = max(1, math.floor(spec.keepalive_interval_s / spec.publishing_interval_s))
         params = ua.CreateSubscriptionParameters(
             RequestedPublishingInterval=period_ms,
-            RequestedLifetimeCount=10_000,
-            RequestedMaxKeepAliveCount=client.get_keepalive_count(period_ms),
+            RequestedLifetimeCount=max(10_000, 3 * keepalive_count),
+            RequestedMaxKeepAliveCount=keepalive_count,
             MaxNotificationsPerPublish=0,  # no limit: one response carries a whole interval
             PublishingEnabled=True,
             Priority=0,
         )
         subscription = _Subscription(client.uaclient.session, params, self)
         results = await subscription.init()
+        self._heard_at = time.monotonic()
         revised = client.get_subscription_revised_params(params, results)
         if revised is not None:
             await subscription.update(revised)
@@ -226,7 +259,7 @@ class OpcUaConnector:
         )
 
     def _refused(self, tag_id: int, status: ua.StatusCode, tag: OpcUaTagSpec) -> None:
-        log.warning("%s: server refused %s: %s", self.name, tag.tag, status)
+        log.warning("%s: server refused %s: %s", self.name, tag.tag, quality.name(status.value))
         self._buffer.append(tag_id, self.clock.now_ns(), math.nan, status.value)
 
     def _on_data(self, items: Sequence[ua.MonitoredItemNotification]) -> None:
@@ -238,23 +271,44 @@ class OpcUaConnector:
                 continue
             counts["notifications"] += 1
             dv = item.Value
-            value = _as_float(dv.Value.Value if dv.Value is not None else None)
+            ts = dv.SourceTimestamp or dv.ServerTimestamp
+            ts_ns = self.clock.now_ns() if ts is None else ns_of(ts)
+            code = quality.GOOD if dv.StatusCode is None else dv.StatusCode.value
+            raw = dv.Value.Value if dv.Value is not None else None
+            value, exact = split_variant(raw)
             if value is None:
                 counts["rejected"] += 1
-                continue
-            ts = dv.SourceTimestamp or dv.ServerTimestamp
-            ts_ns = self.clock.now_ns() if ts is None else _ns(ts)
-            code = quality.GOOD if dv.StatusCode is None else dv.StatusCode.value
-            if not buffer.append(tag_id, ts_ns, value, code):
+                self._unsupported(tag_id, raw)
+                value, code = math.nan, StatusCodes.BadTypeMismatch
+            if not buffer.append(tag_id, ts_ns, value, code, exact):
                 counts["dropped_notifications"] += 1
 
+    def _unsupported(self, tag_id: int, raw: object) -> None:
+        """Log once per tag that its values cannot be kept: they arrive as Bad samples."""
+        if tag_id in self._unsupported_tags:
+            return
+        self._unsupported_tags.add(tag_id)
+        tag = self.spec.tags[self.tag_ids.index(tag_id)].tag
+        log.warning(
+            "%s: %s sends %s values, which no tag type holds: stored as BadTypeMismatch",
+            self.name,
+            tag,
+            type(raw).__name__,
+        )
+
     def _on_status(self, status: ua.StatusChangeNotification) -> None:
-        if not status.Status.is_good():
-            self._lost = f"subscription ended: {status.Status}"
+        if not status.Status.is_good() and self._lost is None:
+            self._lost = f"subscription ended: {quality.name(status.Status.value)}"
 
     async def _on_connection_lost(self, exc: Exception) -> None:
         self._counts["keepalive_failures"] += 1
-        self._lost = f"connection lost: {type(exc).__name__}: {exc}"
+        if isinstance(exc, TimeoutError):
+            self._lost = (
+                "the server stopped answering: no reply to the keep-alive probe "
+                f"(keepalive_interval {self.spec.keepalive_interval_s:g} s)"
+            )
+        else:
+            self._lost = f"connection lost: {_reason(exc)}"
 
 
 class _Subscription(Subscription):
@@ -273,7 +327,7 @@ class _Subscription(Subscription):
         self._sink = sink
 
     async def publish_callback(self, publish_result: ua.PublishResult) -> None:
-        self.last_publish_at = time.monotonic()
+        self.last_publish_at = self._sink._heard_at = time.monotonic()
         message = publish_result.NotificationMessage
         if message.NotificationData is None:
             return
@@ -285,49 +339,9 @@ class _Subscription(Subscription):
                 self._sink._on_status(notification)
 
 
-class _Buffer:
-    """Columnar, bounded: ``append`` returns False when full and the sample is dropped."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._clear()
-
-    def _clear(self) -> None:
-        self._tag_id: list[int] = []
-        self._ts: list[int] = []
-        self._value: list[float] = []
-        self._quality: list[int] = []
-
-    def __len__(self) -> int:
-        return len(self._tag_id)
-
-    def append(self, tag_id: int, ts_ns: int, value: float, code: int) -> bool:
-        if len(self._tag_id) >= self.capacity:
-            return False
-        self._tag_id.append(tag_id)
-        self._ts.append(ts_ns)
-        self._value.append(value)
-        self._quality.append(code)
-        return True
-
-    def drain(self) -> SampleBatch:
-        batch = SampleBatch.of(self._tag_id, self._ts, self._value, self._quality)
-        self._clear()
-        return batch
-
-
-def _as_float(value: Any) -> float | None:
-    """Numbers as float, booleans as 0/1, a missing value (a Bad status) as NaN;
-    None for anything else (strings, arrays, structures)."""
-    if value is None:
-        return math.nan
-    if isinstance(value, bool | int | float):
-        return float(value)
-    return None
-
-
-def _ns(ts: datetime) -> int:
-    """UTC nanoseconds of an asyncua timestamp (naive datetimes are UTC)."""
-    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-    delta = aware - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+def _reason(exc: BaseException) -> str:
+    """An exception as text; a status code error by its name."""
+    if isinstance(exc, UaStatusCodeError):
+        return quality.name(int(exc.code))
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
