@@ -28,10 +28,13 @@ log = logging.getLogger(__name__)
 DATATYPES = {
     "float": DataType.Double,
     "int": DataType.Int64,
+    "uint": DataType.UInt64,
     "bool": DataType.Boolean,
     "enum": DataType.Int32,
+    "text": DataType.String,
 }
-"""The Sparkplug datatype a tag of each plant-model type is published with."""
+"""The Sparkplug datatype a tag of each plant-model type is published with: Int64 and
+UInt64 carry every value of ``int`` and ``uint`` exactly, String the text of ``text``."""
 
 
 class EdgeGateway:
