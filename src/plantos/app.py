@@ -35,7 +35,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
 from plantos.core.events import Event
 from plantos.core.timeunits import WEEK_NS
-from plantos.edge.config import build_connector, connector_specs
+from plantos.edge.config import build_connector, connector_specs, text_tag_ids
 from plantos.edge.connector import Connector
 from plantos.edge.normalise import Normaliser
 from plantos.edge.supervisor import Supervisor
@@ -171,8 +171,11 @@ class Platform:
         self._sources: list[Awaitable[None]] = []
         self.connectors: list[Supervisor] = []
         self.events_seen: dict[str, int] = {}
+        text = text_tag_ids(self.plant, self.tag_ids)
         for spec in connector_specs(self.plant):
-            self.add_connector(build_connector(spec, self.tag_ids, clock=self.clock))
+            self.add_connector(
+                build_connector(spec, self.tag_ids, clock=self.clock, text_tags=text)
+            )
         self.ot_writes = OtWrites(
             zoning(self.plant),
             audit=self.audit,

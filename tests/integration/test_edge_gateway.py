@@ -27,6 +27,7 @@ from plantos.edge.mqtt.server import MqttServer, TlsFiles
 from plantos.edge.normalise import Normaliser
 from plantos.edge.sparkplug.host import SparkplugHost
 from plantos.edge.supervisor import Supervisor
+from plantos.model.plant import TagDef
 from tests.support import mosquitto as mosquitto_support
 from tests.support.certs import make_ca, make_client_certificate, make_server_certificate
 from tests.support.mosquitto import (
@@ -103,8 +104,10 @@ class Core:
         tag_ids: dict[str, int],
         *,
         server: MqttServer | None = None,
+        paths: tuple[str, ...] = (FLOW, RUNNING),
+        tags: dict[int, TagDef] | None = None,
     ) -> None:
-        tag_map = {("site-1", "pumps", None, path): tag_ids[path] for path in (FLOW, RUNNING)}
+        tag_map = {("site-1", "pumps", None, path): tag_ids[path] for path in paths}
         self.host = SparkplugHost(
             server=server or MqttServer("127.0.0.1", broker_port),
             host_id=host_id,
@@ -113,7 +116,9 @@ class Core:
             interval_s=0.05,
         )
         self.batches: list[SampleBatch] = []
-        self.gate = Normaliser(np.array(list(tag_map.values()), dtype=np.int32), clock=WallClock())
+        self.gate = Normaliser(
+            np.array(list(tag_map.values()), dtype=np.int32), clock=WallClock(), tags=tags
+        )
         self.supervisor = Supervisor(
             self.host, self._sink, backoff_initial_s=0.1, backoff_max_s=0.5, rng=random.Random(1)
         )

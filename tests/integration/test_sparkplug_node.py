@@ -601,7 +601,7 @@ def test_connect_raises_when_no_broker_listens() -> None:
 def test_invalid_configuration_is_refused() -> None:
     server = MqttServer("127.0.0.1", 1)
     bad: list[dict[str, Any]] = [
-        {"metrics": [NodeMetric(1, "s", DataType.String)]},
+        {"metrics": [NodeMetric(1, "s", DataType.Bytes)]},  # no sample is bytes
         {"metrics": [NodeMetric(1, "bdSeq", DataType.Int64)]},
         {"metrics": [NodeMetric(1, "a", DataType.Double), NodeMetric(1, "b", DataType.Double)]},
         {"metrics": [NodeMetric(1, "a", DataType.Double, device="D/1")]},

@@ -174,18 +174,42 @@ def test_bad_json_paths_say_which_steps_exist(path: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [(3, 3.0), (-2.5, -2.5), (True, 1.0), (False, 0.0), ("42", 42.0), (" 1e3 ", 1000.0)],
+    [
+        (3, 3),
+        (-2.5, -2.5),
+        (True, True),
+        (False, False),
+        ("42", 42),
+        (" 1e3 ", 1000.0),
+        (2**53 + 1, 2**53 + 1),  # exact, never through a float
+        (-(2**63), -(2**63)),
+        (2**64 - 1, 2**64 - 1),
+        ("18446744073709551615", 2**64 - 1),
+        (10**300, 10**300),  # the gate says it fits no integer tag
+        ("abc", "abc"),  # not a number: delivered, the gate marks a number tag Bad
+        ("", ""),
+        ("1" * 5000, "1" * 5000),  # more digits than Python converts: text
+    ],
 )
-def test_values(raw: object, value: float) -> None:
-    assert to_value(raw) == value
+def test_values_keep_their_json_type(raw: object, value: object) -> None:
+    got = to_value(raw)
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("raw", ["42", "P-100", "", "Überdruck ✓", " 7 ", "x" * 100_000])
+def test_strings_for_text_tags_are_their_text(raw: str) -> None:
+    assert to_value(raw, text=True) == raw
+    assert to_value(3, text=True) == 3  # a number for a text tag: the gate's call
 
 
 @pytest.mark.parametrize(
-    "raw", ["abc", "nan", "inf", "-Infinity", "", {"v": 1}, [1], None, 10**400, math.nan]
+    "raw", ["nan", "inf", "-Infinity", {"v": 1}, [1], None, 10**400, math.nan, math.inf]
 )
-def test_non_numbers_are_refused(raw: object) -> None:
+def test_what_cannot_be_a_sample_is_refused(raw: object) -> None:
     with pytest.raises(MappingError):
         to_value(raw)
+    with pytest.raises(MappingError):
+        to_value(raw if not isinstance(raw, str) else {"s": raw}, text=True)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,19 +77,16 @@ NS_PER_MS = 1_000_000
 
 
 def reference_payloads(
-    node: SparkplugEdgeNode,
-    idx: npt.NDArray[np.int64],
-    ts: npt.NDArray[np.int64],
-    value: npt.NDArray[np.float64],
-    codes: npt.NDArray[np.uint32],
-    historical: bool,
-    stream_seq: int | None,
+    node: SparkplugEdgeNode, samples: Any, historical: bool, stream_seq: int | None
 ) -> list[tuple[int, Any]]:
     """The node's former ``_data_payloads``: a protobuf Payload (no seq) per message,
     built one ``msg.metrics.add`` per metric."""
+    idx, ts, value, codes = samples.idx, samples.ts, samples.value, samples.codes
+    exact = [None] * len(idx) if samples.exact is None else samples.exact
     scope = node._scope[idx]
     order = np.lexsort((ts, scope))
     idx, ts, value, codes, scope = idx[order], ts[order], value[order], codes[order], scope[order]
+    exact = [exact[i] for i in order]
     flags = {"is_historical": True} if historical else {}
     now = node._now_ms()
     size = node.max_metrics_per_message - (stream_seq is not None)
@@ -101,7 +97,7 @@ def reference_payloads(
             msg = schema.Payload(timestamp=now)
             for j in range(lo, min(lo + size, end)):
                 datatype = node._defs[int(idx[j])].datatype
-                name, wire = old_wire_value(datatype, float(value[j]))
+                name, wire = old_wire_value(datatype, float(value[j]), exact[j])
                 metric = msg.metrics.add(
                     alias=int(idx[j]), timestamp=int(ts[j]) // NS_PER_MS, **{name: wire}, **flags
                 )
@@ -115,7 +111,11 @@ def reference_payloads(
     return payloads
 
 
-def old_wire_value(datatype: DataType, value: float) -> tuple[str, Any]:
+def old_wire_value(datatype: DataType, value: float, exact: object = None) -> tuple[str, Any]:
+    if isinstance(exact, str):
+        return "string_value", exact
+    if isinstance(exact, int):
+        return "long_value", exact % 2**64
     if math.isnan(value):
         return "is_null", True
     if datatype is DataType.Boolean:
@@ -170,11 +170,11 @@ def check_same_messages(
     seq: int,
 ) -> list[bytes]:
     """The node's bytes equal the old builder's, message by message; returns them."""
-    idx, ts, value, codes = node._prepare(batch)
-    if not len(idx):  # only unknown tags: publish() sends nothing
+    samples = node._prepare(batch)
+    if not len(samples.idx):  # only unknown tags: publish() sends nothing
         return []
-    got = node._data_payloads(idx, ts, value, codes, historical, stream_seq)
-    want = reference_payloads(node, idx, ts, value, codes, historical, stream_seq)
+    got = node._data_payloads(samples, historical, stream_seq)
+    want = reference_payloads(node, samples, historical, stream_seq)
     assert [s for s, _ in got] == [s for s, _ in want]
     for (_, data), (_, msg) in zip(got, want, strict=True):
         assert schema.Payload.FromString(data) == msg
@@ -245,9 +245,8 @@ def test_a_numbered_batch_too_large_for_its_parts_is_refused() -> None:
     node = make_node([(DataType.Double, None)], 2, 0)
     n = STREAM_PARTS + 1
     batch = SampleBatch.of(np.full(n, 10), np.arange(n), np.zeros(n))
-    idx, ts, value, codes = node._prepare(batch)
     with pytest.raises(ValueError, match="at most"):
-        node._data_payloads(idx, ts, value, codes, True, 0)
+        node._data_payloads(node._prepare(batch), True, 0)
 
 
 def test_a_value_outside_uint64_is_refused_not_mangled() -> None:

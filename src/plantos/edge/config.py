@@ -7,7 +7,7 @@ of protocols; this module is where the edge layer gives them their shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -160,14 +160,22 @@ def validate_connectors(
     return specs
 
 
-def build_connector(spec: BaseModel, tag_ids: Mapping[str, int], *, clock: Clock) -> Connector:
-    """The running connector for a validated spec (protocol stacks are imported here)."""
+def build_connector(
+    spec: BaseModel,
+    tag_ids: Mapping[str, int],
+    *,
+    clock: Clock,
+    text_tags: Collection[int] = frozenset(),
+) -> Connector:
+    """The running connector for a validated spec (protocol stacks are imported here).
+    ``text_tags`` are the ids of ``text`` tags, for connectors whose source does not say
+    whether a string is text or a quoted number (MQTT JSON)."""
     builders: dict[type[BaseModel], Callable[[], Connector]] = {
         ModbusTcpSpec: lambda: _modbus(spec, tag_ids, clock),
         OpcUaSpec: lambda: _opcua(spec, tag_ids, clock),
         MTConnectSpec: lambda: _mtconnect(spec, tag_ids),
         SparkplugHostSpec: lambda: _sparkplug_host(spec, tag_ids, clock),
-        MqttJsonSpec: lambda: _mqtt_json(spec, tag_ids, clock),
+        MqttJsonSpec: lambda: _mqtt_json(spec, tag_ids, clock, text_tags),
     }
     return builders[type(spec)]()
 
@@ -205,7 +213,14 @@ def _sparkplug_host(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Conn
     )
 
 
-def _mqtt_json(spec: Any, tag_ids: Mapping[str, int], clock: Clock) -> Connector:
+def _mqtt_json(
+    spec: Any, tag_ids: Mapping[str, int], clock: Clock, text_tags: Collection[int]
+) -> Connector:
     from plantos.edge.mqtt.json_connector import MqttJsonConnector
 
-    return MqttJsonConnector(spec, tag_ids, clock=clock)
+    return MqttJsonConnector(spec, tag_ids, clock=clock, text_tags=text_tags)
+
+
+def text_tag_ids(plant: Plant, tag_ids: Mapping[str, int]) -> frozenset[int]:
+    """The ids of the plant's ``text`` tags (see :func:`build_connector`)."""
+    return frozenset(i for path, i in tag_ids.items() if plant.tags[path].dtype == "text")

@@ -15,7 +15,7 @@ from typing import Any
 
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
-from plantos.edge.config import build_connector
+from plantos.edge.config import build_connector, text_tag_ids
 from plantos.edge.gateway.config import EdgeConfig
 from plantos.edge.gateway.forwarder import Forwarder, Upstream
 from plantos.edge.gateway.spool import Spool
@@ -28,10 +28,13 @@ log = logging.getLogger(__name__)
 DATATYPES = {
     "float": DataType.Double,
     "int": DataType.Int64,
+    "uint": DataType.UInt64,
     "bool": DataType.Boolean,
     "enum": DataType.Int32,
+    "text": DataType.String,
 }
-"""The Sparkplug datatype a tag of each plant-model type is published with."""
+"""The Sparkplug datatype a tag of each plant-model type is published with: Int64 and
+UInt64 carry every value of ``int`` and ``uint`` exactly, String the text of ``text``."""
 
 
 class EdgeGateway:
@@ -43,7 +46,11 @@ class EdgeGateway:
         plant = config.plant
         self.tag_ids = {path: i for i, path in enumerate(plant.tags)}
         paths = list(plant.tags)
-        connectors = [build_connector(s, self.tag_ids, clock=self.clock) for s in config.connectors]
+        text = text_tag_ids(plant, self.tag_ids)
+        connectors = [
+            build_connector(s, self.tag_ids, clock=self.clock, text_tags=text)
+            for s in config.connectors
+        ]
         fed = sorted({int(t) for c in connectors for t in c.tag_ids})
         self.metric_names = {t: paths[t] for t in fed}
         """Upstream, a tag's metric is named by its path: the core maps it by name."""

@@ -14,8 +14,13 @@ Nothing a publisher sends can stop the connector. A tag path built from a topic 
 not a plant tag is counted as ``unknown_tags``; a payload that is too large, not UTF-8,
 not JSON, or whose value, timestamp or quality cannot be read is counted as
 ``malformed`` (values of the same document that can be read are still used). Both are
-logged at most once every ``log_interval_s``. A JSON ``null`` value becomes NaN with a
-Bad quality: the publisher says it has no value.
+logged at most once every ``log_interval_s``, naming the topic. A JSON ``null`` value
+becomes NaN with a Bad quality: the publisher says it has no value.
+
+Values keep their JSON type (:func:`~plantos.edge.mqtt.json_mapping.to_value`): strings
+are text for ``text_tags`` (and for any tag when they are not numeric), integers stay
+exact beyond 2**53, Booleans stay Booleans. Whether a value fits its tag is the ingest
+gate's call: a value the tag cannot take arrives as a Bad sample with the reason.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,8 +123,10 @@ class MqttJsonConnector:
         connect_timeout_s: float = 5.0,
         keepalive_s: int = 10,
         log_interval_s: float = 10.0,
+        text_tags: Collection[int] = frozenset(),
     ) -> None:
         self.spec = spec
+        self._text_tags = frozenset(text_tags)
         self.server = spec.mqtt_server()
         self.clock = clock or WallClock()
         self.connect_timeout_s = connect_timeout_s
@@ -305,7 +312,8 @@ class MqttJsonConnector:
                 if raw is None:  # the publisher has no value: NaN, and Bad whatever it says
                     rows.append((tag_id, ts, math.nan, code if code & quality.BAD else quality.BAD))
                 else:
-                    rows.append((tag_id, ts, to_value(raw), code))
+                    value = to_value(raw, text=tag_id in self._text_tags)
+                    rows.append((tag_id, ts, value, code))
             except MappingError as exc:
                 problems.append(str(exc))
         return rows, "; ".join(problems)

@@ -225,29 +225,51 @@ class JsonPath:
         return node
 
 
-def to_value(raw: object) -> float:
-    """A sample value: finite numbers, Booleans (1.0/0.0) and numeric strings."""
+SampleValue = bool | int | float | str
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def to_value(raw: object, *, text: bool = False) -> SampleValue:
+    """A sample value as the JSON document has it, for the ingest gate to check against
+    the tag's type: Booleans, integers exact whatever their size (Python's JSON reader
+    keeps them exact), finite numbers, and strings.
+
+    For a ``text`` tag a JSON string is its text. For any other tag a numeric string is
+    read as its number (publishers that quote numbers), an integer one exactly; any other
+    string is still delivered as text, so the gate marks the sample Bad with a reason
+    instead of it vanishing. An object, an array, or a number no float can approach
+    cannot be a sample at all: :class:`MappingError`.
+    """
     if isinstance(raw, bool):
-        return 1.0 if raw else 0.0
-    if isinstance(raw, int | float):
-        value = _finite(raw)
-    elif isinstance(raw, str):
-        try:
-            value = float(raw)
-        except ValueError:
-            raise MappingError(f"not a number: {raw[:40]!r}") from None
-    else:
-        raise MappingError(f"not a number: a JSON {type(raw).__name__}")
+        return raw
+    if isinstance(raw, str):
+        number = None if text else _numeric(raw)
+        return raw if number is None else number
+    if isinstance(raw, int):
+        if abs(raw) >= 2**1024:  # beyond any float: not even its nearest value is known
+            raise MappingError("number too large")
+        return raw
+    if isinstance(raw, float):
+        return _finite(raw, raw)
+    raise MappingError(f"not a value: a JSON {_JSON_NAMES.get(type(raw), type(raw).__name__)}")
+
+
+_JSON_NAMES = {dict: "object", list: "array", type(None): "null"}
+
+
+def _numeric(raw: str) -> int | float | None:
+    """The number a string spells, None when it spells none."""
+    try:
+        number = int(raw) if _INTEGER.fullmatch(raw) else float(raw)
+    except ValueError:  # not a number, or more digits than Python converts
+        return None
+    return number if isinstance(number, int) else _finite(number, raw)
+
+
+def _finite(value: float, raw: object) -> float:
     if not math.isfinite(value):
         raise MappingError(f"not a finite number: {raw!r:.40}")
     return value
-
-
-def _finite(raw: int | float) -> float:
-    try:
-        return float(raw)
-    except OverflowError:
-        raise MappingError("number too large") from None
 
 
 def _exact_number(raw: object) -> int | Decimal:

@@ -11,7 +11,8 @@ publish (a message of 2,000 metrics in 0.3 ms instead of 1.05 ms on the referenc
 How: each metric record's length is summed from the lengths of its fields (a varint's
 from the powers of 128 it reaches), the records' offsets are a cumulative sum, and each
 field is scattered to its offset, one numpy assignment per byte position of a varint
-instead of one Python step per metric. Fields go in field-number order, as protobuf's
+instead of one Python step per metric; a String value is its length as a varint, then
+its UTF-8 bytes, copied in one scatter. Fields go in field-number order, as protobuf's
 serializer writes them, so the bytes are those of ``Payload.SerializeToString()`` for the
 same message (a unit test holds them to that, sample for sample). The ``Quality``
 properties of a sample that is not Good are the one part protobuf builds: once per
@@ -43,6 +44,7 @@ from plantos.edge.sparkplug.wire import (
     TAG_NULL,
     TAG_PROPERTIES,
     TAG_SEQ,
+    TAG_STRING,
     TAG_TIMESTAMP,
 )
 
@@ -53,11 +55,12 @@ LONG_VALUE = 11
 FLOAT_VALUE = 12
 DOUBLE_VALUE = 13
 BOOLEAN_VALUE = 14
+STRING_VALUE = 15
 
 _FIXED_WIDTH = {FLOAT_VALUE: 4, DOUBLE_VALUE: 8}  # fixed32, fixed64; the others are varints
 _VALUE_TAG = np.zeros(16, dtype=np.uint8)  # by Metric field number
 _VALUE_TAG[[INT_VALUE, LONG_VALUE, BOOLEAN_VALUE]] = [TAG_INT, TAG_LONG, TAG_BOOL]
-_VALUE_TAG[[FLOAT_VALUE, DOUBLE_VALUE]] = [TAG_FLOAT, TAG_DOUBLE]
+_VALUE_TAG[[FLOAT_VALUE, DOUBLE_VALUE, STRING_VALUE]] = [TAG_FLOAT, TAG_DOUBLE, TAG_STRING]
 _POWERS_OF_128 = np.array([1 << (7 * k) for k in range(1, 10)], dtype=np.uint64)
 
 Ints = npt.NDArray[np.intp]
@@ -73,6 +76,7 @@ def encode_payloads(
     raw: npt.NDArray[np.uint64],
     historical: npt.NDArray[np.bool_],
     codes: npt.NDArray[np.uint32],
+    text: Sequence[bytes] = (),
 ) -> list[bytes]:
     """The serialized ``Payload`` of each message, without ``seq`` (see :func:`encode_seq`):
     ``timestamp_ms``, then message ``k``'s metrics ``ends[k - 1]:ends[k]`` of the columns.
@@ -81,9 +85,10 @@ def encode_payloads(
     ``historical``, the quality properties if ``codes`` is not Good, and its value in
     the Metric field numbered ``field`` (``IS_NULL``, ``INT_VALUE``...): ``raw`` is the
     varint for integer and Boolean fields and the IEEE bits for ``FLOAT_VALUE`` (in the
-    low 32 bits) and ``DOUBLE_VALUE``.
+    low 32 bits) and ``DOUBLE_VALUE``. ``text`` holds the UTF-8 bytes of each
+    ``STRING_VALUE`` metric, in order (their ``raw`` is not read).
     """
-    out, record_end = _records(alias, ts_ms, field, raw, historical, codes)
+    out, record_end = _records(alias, ts_ms, field, raw, historical, codes, text)
     data = out.tobytes()
     offsets = [0, *np.concatenate(([0], record_end))[list(ends)].tolist()]
     head = bytes([TAG_TIMESTAMP]) + _varint(timestamp_ms)
@@ -103,15 +108,24 @@ def _records(
     raw: npt.NDArray[np.uint64],
     historical: npt.NDArray[np.bool_],
     codes: npt.NDArray[np.uint32],
+    text: Sequence[bytes],
 ) -> tuple[npt.NDArray[np.uint8], Ints]:
     """Every metric as a ``Payload.metrics`` record, joined, and where each one ends."""
     n = len(field)
     null = field == IS_NULL
     bad = codes != quality.GOOD
+    strings = field == STRING_VALUE
+    text_size = np.fromiter(map(len, text), dtype=np.intp, count=len(text))
+    if len(text_size) != int(strings.sum()):
+        raise ValueError(f"{int(strings.sum())} string metrics but {len(text_size)} texts")
+    if len(text_size):  # a string's varint is its length, its bytes follow
+        raw = raw.copy()
+        raw[strings] = text_size
     alias_size, ts_size, raw_size = _sizes(alias), _sizes(ts_ms), _sizes(raw)
     value_size = raw_size.copy()
     for number, width in _FIXED_WIDTH.items():
         value_size[field == number] = width
+    value_size[strings] += text_size
     value_len = np.where(null, 0, 1 + value_size)
     props_len = np.zeros(n, dtype=np.intp)
     if bad.any():
@@ -156,6 +170,10 @@ def _records(
             little = raw[of].astype("<u8").view(np.uint8).reshape(-1, 8)[:, :width]
             out[pos[of][:, None] + np.arange(width)] = little
     _put_varints(out, pos[varint_value], raw[varint_value], raw_size[varint_value])
+    if len(text_size):
+        blob = np.frombuffer(b"".join(text), dtype=np.uint8)
+        starts = np.cumsum(text_size) - text_size
+        _copy_runs(out, pos[strings] + raw_size[strings], blob, starts, text_size)
     return out, record_end
 
 

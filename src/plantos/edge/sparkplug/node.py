@@ -12,10 +12,12 @@ node and its devices:
   the same births again, with the same ``bdSeq``.
 * Data: NDATA for node-level samples and one DDATA per device, metrics by alias with
   their own timestamps in time order, ``seq`` one more than the previous message.
-  Report by exception drops a sample equal (value and quality) to what its metric last
-  published. A sample that is not Good carries the ``Quality`` properties (see
-  :mod:`plantos.edge.sparkplug.codec`); NaN is sent as ``is_null``; a value that does
-  not fit its metric's datatype is sent as ``is_null`` with ``BadOutOfRange``.
+  Report by exception drops a sample equal (value, exact value and quality) to what its
+  metric last published. A sample that is not Good carries the ``Quality`` properties
+  (see :mod:`plantos.edge.sparkplug.codec`); NaN is sent as ``is_null``. Text (String
+  metrics) and integers beyond 2**53 (Int64, UInt64) are sent exactly; a value that does
+  not fit its metric's datatype is sent as ``is_null`` with ``BadOutOfRange`` or
+  ``BadTypeMismatch``, counted and logged (see :mod:`plantos.edge.sparkplug.node_values`).
 * Primary host: with ``primary_host_id`` the node waits for that host's STATE online
   before its births. When the host goes offline it publishes NDEATH and, unlike the
   specification (which has it disconnect and walk to the next MQTT server), stays
@@ -38,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -52,7 +53,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from plantos.core import quality
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import Exact, SampleBatch, exact_held
 from plantos.core.clock import Clock, WallClock
 from plantos.edge.mqtt.server import MqttServer, Will, close_session, open_session, subscribe
 from plantos.edge.sparkplug.acks import commit_topic, decode_commit
@@ -74,57 +75,32 @@ from plantos.edge.sparkplug.codec import (
     next_seq,
     parse_topic,
 )
-from plantos.edge.sparkplug.columnar_encode import (
-    BOOLEAN_VALUE,
-    DOUBLE_VALUE,
-    FLOAT_VALUE,
-    INT_VALUE,
-    IS_NULL,
-    LONG_VALUE,
-    encode_payloads,
-    encode_seq,
-)
+from plantos.edge.sparkplug.columnar_encode import LONG_VALUE, encode_payloads, encode_seq
 from plantos.edge.sparkplug.node_commits import PendingCommits
+from plantos.edge.sparkplug.node_values import WIRE, MetricWires, same_exact
 
 log = logging.getLogger(__name__)
 
 _NS_PER_MS = 1_000_000
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _RESERVED = {"bdSeq", REBIRTH_METRIC, STREAM_SEQ_METRIC}
+Ints = npt.NDArray[np.int64]
 
 
-@dataclass(frozen=True)
-class _Wire:
-    """How samples of one datatype go on the wire: Metric field number and the range of
-    the rounded value (``lo <= v < hi``; floats are not rounded)."""
+@dataclass(frozen=True, slots=True)
+class _Samples:
+    """Samples of known metrics: metric index, ts, value, quality and exact value."""
 
-    field: int
-    lo: float
-    hi: float
-    bits: int = 0
+    idx: Ints
+    ts: Ints
+    value: npt.NDArray[np.float64]
+    codes: npt.NDArray[np.uint32]
+    exact: Exact | None = None
 
-
-def _ints(bits: int, *, signed: bool) -> _Wire:
-    field = LONG_VALUE if bits == 64 else INT_VALUE
-    if signed:
-        return _Wire(field, -(2.0 ** (bits - 1)), 2.0 ** (bits - 1), bits)
-    return _Wire(field, 0.0, 2.0**bits, bits)
-
-
-_WIRE: dict[DataType, _Wire] = {
-    DataType.Int8: _ints(8, signed=True),
-    DataType.Int16: _ints(16, signed=True),
-    DataType.Int32: _ints(32, signed=True),
-    DataType.Int64: _ints(64, signed=True),
-    DataType.UInt8: _ints(8, signed=False),
-    DataType.UInt16: _ints(16, signed=False),
-    DataType.UInt32: _ints(32, signed=False),
-    DataType.UInt64: _ints(64, signed=False),
-    DataType.DateTime: _ints(64, signed=False),
-    DataType.Float: _Wire(FLOAT_VALUE, -_FLOAT32_MAX, float(np.nextafter(_FLOAT32_MAX, math.inf))),
-    DataType.Double: _Wire(DOUBLE_VALUE, -math.inf, math.inf),
-    DataType.Boolean: _Wire(BOOLEAN_VALUE, -math.inf, math.inf),
-}
+    def pick(self, which: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> _Samples:
+        exact = None if self.exact is None else self.exact[which]
+        return _Samples(
+            self.idx[which], self.ts[which], self.value[which], self.codes[which], exact
+        )
 
 
 @dataclass(frozen=True)
@@ -199,16 +175,15 @@ class SparkplugEdgeNode:
         scope_of: dict[str | None, int] = {d: i + 1 for i, d in enumerate(self.devices)}
         scope_of[None] = 0
         self._scope = np.array([scope_of[m.device] for m in self._defs], dtype=np.int64)
-        wires = [_WIRE[m.datatype] for m in self._defs]
-        self._field = np.array([w.field for w in wires], dtype=np.uint8)
-        self._lo = np.array([w.lo for w in wires], dtype=np.float64)
-        self._hi = np.array([w.hi for w in wires], dtype=np.float64)
-        self._is_int = np.array([w.bits > 0 for w in wires], dtype=np.bool_)
-        self._mask = np.array([(1 << w.bits) - 1 for w in wires], dtype=np.uint64)
+        self._wires = MetricWires([m.datatype for m in self._defs])
         # Aliases: metric i is alias i; each scope's stream-seq metric follows them.
         self._stream_alias = [n + s for s in range(len(self.devices) + 1)]
         self._stream_seq: list[int | None] = [None] * (len(self.devices) + 1)
         self._last_value = np.full(n, np.nan)
+        self._last_exact: Exact = np.full(n, None, dtype=object)
+        self._exact_metric = np.zeros(n, dtype=np.bool_)
+        """Metrics that have carried text or a big integer: only theirs compare exactly."""
+        self._refused_logged: set[tuple[int, int]] = set()
         self._last_quality = np.full(n, quality.GOOD, dtype=np.uint32)
         self._last_ts = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         self._published = np.zeros(n, dtype=np.bool_)
@@ -233,6 +208,7 @@ class SparkplugEdgeNode:
                 "reconnects",
                 "unknown_tags",
                 "out_of_range",
+                "type_mismatch",
                 "ignored_commands",
                 "malformed",
                 "host_offline_deaths",
@@ -330,19 +306,19 @@ class SparkplugEdgeNode:
             raise ConnectionError(f"primary host {self.primary_host_id} is not online")
         if len(batch) and int(batch.ts.min()) < 0:
             raise ValueError("sample timestamps must not be before 1970")
-        idx, ts, value, codes = self._prepare(batch)
+        samples = self._prepare(batch)
         if self.report_by_exception and not historical:
-            keep = self._changed(idx, value, codes)
+            keep = self._changed(samples)
             self.counters["suppressed_by_exception"] += int(len(keep) - keep.sum())
-            idx, ts, value, codes = idx[keep], ts[keep], value[keep], codes[keep]
-        if not len(idx):
+            samples = samples.pick(keep)
+        if not len(samples.idx):
             if stream_seq is not None and self._commit_topic is not None:
                 self._commits.sent(stream_seq, {})  # nothing to wait for
             return 0
-        payloads = self._data_payloads(idx, ts, value, codes, historical, stream_seq)
+        payloads = self._data_payloads(samples, historical, stream_seq)
         # Remember the values before waiting, so a rebirth answered meanwhile shows them.
         before = self._snapshot()
-        self._commit(idx, ts, value, codes)
+        self._commit(samples)
         if stream_seq is not None:  # the births restate the last number sent per scope
             parts = Counter(scope for scope, _data in payloads)
             for scope, n in parts.items():
@@ -358,8 +334,8 @@ class SparkplugEdgeNode:
         except ConnectionError:
             self._restore(before)
             raise
-        self.counters["samples_sent"] += len(idx)
-        return len(idx)
+        self.counters["samples_sent"] += len(samples.idx)
+        return len(samples.idx)
 
     async def close(self) -> None:
         """Publish NDEATH (if still connected), disconnect and stop paho; safe twice."""
@@ -401,10 +377,9 @@ class SparkplugEdgeNode:
 
     def _birth_metric(self, i: int) -> Metric:
         d = self._defs[i]
-        v = float(self._last_value[i])
         code = int(self._last_quality[i])
         ts = int(self._last_ts[i]) // _NS_PER_MS if self._published[i] else None
-        value = None if math.isnan(v) else _python_value(d.datatype, v)
+        value = self._wires.python_value(i, float(self._last_value[i]), self._last_exact[i])
         return Metric(
             name=d.name,
             alias=i,
@@ -494,16 +469,8 @@ class SparkplugEdgeNode:
 
     # ------------------------------------------------------------------ data
 
-    def _prepare(
-        self, batch: SampleBatch
-    ) -> tuple[
-        npt.NDArray[np.int64],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.float64],
-        npt.NDArray[np.uint32],
-    ]:
-        """Known samples as (metric index, ts, value, quality), sorted by metric then time;
-        a value outside its datatype becomes NaN with ``BadOutOfRange``."""
+    def _prepare(self, batch: SampleBatch) -> _Samples:
+        """Known samples sorted by metric then time, as their metrics can carry them."""
         pos = np.searchsorted(self._sorted_tags, batch.tag_id)
         pos = np.minimum(pos, max(len(self._sorted_tags) - 1, 0))
         known = (
@@ -513,25 +480,37 @@ class SparkplugEdgeNode:
         )
         self.counters["unknown_tags"] += int(len(batch) - known.sum())
         idx = self._tag_order[pos[known]]
-        ts, value, codes = batch.ts[known], batch.value[known].copy(), batch.quality[known].copy()
-        rounded = np.where(self._is_int[idx], np.rint(value), value)
-        out = (rounded < self._lo[idx]) | (rounded >= self._hi[idx])
-        out &= self._is_int[idx] | np.isfinite(value)
-        if out.any():
-            self.counters["out_of_range"] += int(out.sum())
-            value[out] = np.nan
-            codes[out] = quality.BAD_OUT_OF_RANGE
-        order = np.lexsort((ts, idx))
-        return idx[order], ts[order], value[order], codes[order]
+        exact = None if batch.exact is None else batch.exact[known]
+        fitted = self._wires.fit(idx, batch.value[known], batch.quality[known], exact)
+        for name, refused in (
+            ("out_of_range", fitted.out_of_range),
+            ("type_mismatch", fitted.mismatch),
+        ):
+            if refused.any():
+                self.counters[name] += int(refused.sum())
+                self._log_refused(idx[refused], fitted.codes[refused])
+        samples = _Samples(idx, batch.ts[known], fitted.value, fitted.codes, fitted.exact)
+        return samples.pick(np.lexsort((samples.ts, idx)))
 
-    def _changed(
-        self,
-        idx: npt.NDArray[np.int64],
-        value: npt.NDArray[np.float64],
-        codes: npt.NDArray[np.uint32],
-    ) -> npt.NDArray[np.bool_]:
+    def _log_refused(self, idx: Ints, codes: npt.NDArray[np.uint32]) -> None:
+        """One warning per metric and reason for the node's life: a device that keeps
+        sending what its tag cannot take is counted, not logged at its poll rate."""
+        for i, code in zip(idx.tolist(), codes.tolist(), strict=True):
+            if (i, code) not in self._refused_logged:
+                self._refused_logged.add((i, code))
+                m = self._defs[i]
+                log.warning(
+                    "%s: a value of %s does not fit its %s metric: sent as null, %s",
+                    self.edge_node_id,
+                    m.name,
+                    m.datatype.name,
+                    quality.name(code),
+                )
+
+    def _changed(self, samples: _Samples) -> npt.NDArray[np.bool_]:
         """Which samples differ from the previous one of their metric (in this batch, or
-        the last published); NaN equals NaN here."""
+        the last published); NaN equals NaN here, exact values are compared exactly."""
+        idx, value, codes = samples.idx, samples.value, samples.codes
         first = np.ones(len(idx), dtype=np.bool_)
         first[1:] = idx[1:] != idx[:-1]
         prev_v = np.empty_like(value)
@@ -542,12 +521,30 @@ class SparkplugEdgeNode:
         prev_q[first] = self._last_quality[idx[first]]
         known = np.where(first, self._published[idx], True)
         same_value = (value == prev_v) | (np.isnan(value) & np.isnan(prev_v))
+        rows = self._exact_rows(samples)
+        if rows.any():
+            exact = samples.exact if samples.exact is not None else np.full(len(idx), None)
+            prev_e = np.empty_like(exact)
+            prev_e[1:] = exact[:-1]
+            prev_e[first] = self._last_exact[idx[first]]
+            same_value[rows] &= same_exact(exact[rows], prev_e[rows])
         changed: npt.NDArray[np.bool_] = ~(known & same_value & (codes == prev_q))
         return changed
+
+    def _exact_rows(self, samples: _Samples) -> npt.NDArray[np.bool_]:
+        """The samples of metrics that carry or have carried an exact value."""
+        wanted = self._exact_metric
+        if samples.exact is not None:
+            wanted = wanted.copy()
+            wanted[samples.idx[exact_held(samples.exact)]] = True
+        rows: npt.NDArray[np.bool_] = wanted[samples.idx]
+        return rows
 
     def _snapshot(self) -> tuple[Any, ...]:
         return (
             self._last_value.copy(),
+            self._last_exact.copy(),
+            self._exact_metric.copy(),
             self._last_quality.copy(),
             self._last_ts.copy(),
             self._published.copy(),
@@ -557,44 +554,41 @@ class SparkplugEdgeNode:
     def _restore(self, snapshot: tuple[Any, ...]) -> None:
         (
             self._last_value,
+            self._last_exact,
+            self._exact_metric,
             self._last_quality,
             self._last_ts,
             self._published,
             self._stream_seq,
         ) = snapshot
 
-    def _commit(
-        self,
-        idx: npt.NDArray[np.int64],
-        ts: npt.NDArray[np.int64],
-        value: npt.NDArray[np.float64],
-        codes: npt.NDArray[np.uint32],
-    ) -> None:
+    def _commit(self, samples: _Samples) -> None:
         """Remember each metric's newest sample (an older historical one does not win)."""
+        idx, ts = samples.idx, samples.ts
         last = np.ones(len(idx), dtype=np.bool_)
         last[:-1] = idx[1:] != idx[:-1]
-        li = idx[last]
-        newer = ts[last] >= self._last_ts[li]
-        li = li[newer]
-        self._last_value[li] = value[last][newer]
-        self._last_quality[li] = codes[last][newer]
-        self._last_ts[li] = ts[last][newer]
+        newer = ts[last] >= self._last_ts[idx[last]]
+        pick = np.flatnonzero(last)[newer]
+        li = idx[pick]
+        self._last_value[li] = samples.value[pick]
+        self._last_quality[li] = samples.codes[pick]
+        self._last_ts[li] = ts[pick]
         self._published[li] = True
+        if samples.exact is not None:
+            self._last_exact[li] = samples.exact[pick]
+            self._exact_metric[li[exact_held(samples.exact[pick])]] = True
+        else:
+            self._last_exact[li[self._exact_metric[li]]] = None
 
     def _data_payloads(
-        self,
-        idx: npt.NDArray[np.int64],
-        ts: npt.NDArray[np.int64],
-        value: npt.NDArray[np.float64],
-        codes: npt.NDArray[np.uint32],
-        historical: bool,
-        stream_seq: int | None,
+        self, samples: _Samples, historical: bool, stream_seq: int | None
     ) -> list[tuple[int, bytes]]:
         """(scope, serialized Payload without seq) per message: per scope in time order,
         split at ``max_metrics_per_message`` (counting the stream-seq metric)."""
-        scope = self._scope[idx]
-        order = np.lexsort((ts, scope))
-        idx, ts, codes, scope = idx[order], ts[order], codes[order], scope[order]
+        scope = self._scope[samples.idx]
+        order = np.lexsort((samples.ts, scope))
+        samples, scope = samples.pick(order), scope[order]
+        idx, ts, codes = samples.idx, samples.ts, samples.codes
         now = self._now_ms()
         size = self.max_metrics_per_message - (stream_seq is not None)
         bounds = np.flatnonzero(np.diff(scope)) + 1
@@ -608,7 +602,7 @@ class SparkplugEdgeNode:
                 )
             for part, lo in enumerate(range(begin, end, size)):
                 messages.append((int(scope[lo]), part, min(lo + size, end)))
-        field, raw = self._wire_values(idx, value[order])
+        field, raw, texts = self._wires.wire_values(idx, samples.value, samples.exact)
         alias = idx.astype(np.uint64)
         ts_ms = (ts // _NS_PER_MS).astype(np.uint64)
         flags = np.full(len(idx), historical)
@@ -630,27 +624,9 @@ class SparkplugEdgeNode:
             raw=raw,
             historical=flags,
             codes=codes,
+            text=texts,
         )
         return [(s, d) for (s, _p, _e), d in zip(messages, data, strict=True)]
-
-    def _wire_values(
-        self, idx: npt.NDArray[np.int64], value: npt.NDArray[np.float64]
-    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint64]]:
-        """Metric field number and wire bits per sample: integers rounded and written as
-        two's complement of their width, floats as their IEEE bits, NaN as ``is_null``."""
-        field = np.where(np.isnan(value), np.uint8(IS_NULL), self._field[idx])
-        raw = np.zeros(len(idx), dtype=np.uint64)
-        m = field == DOUBLE_VALUE
-        raw[m] = value[m].view(np.uint64)
-        m = field == FLOAT_VALUE
-        raw[m] = value[m].astype(np.float32).view(np.uint32)
-        m = field == BOOLEAN_VALUE
-        raw[m] = value[m] != 0
-        m = (field == INT_VALUE) | (field == LONG_VALUE)
-        rounded = np.rint(value[m])
-        as_signed = np.where(rounded >= 2.0**63, rounded - 2.0**64, rounded).astype(np.int64)
-        raw[m] = as_signed.view(np.uint64) & self._mask[idx[m]]
-        return field, raw
 
     # ------------------------------------------------------------------ commands and STATE
 
@@ -731,23 +707,14 @@ class SparkplugEdgeNode:
             self._born = False
 
 
-def _python_value(datatype: DataType, value: float) -> int | float | bool:
-    """A birth value: what the data path writes for the same float64, as a Python value."""
-    if datatype is DataType.Boolean:
-        return value != 0
-    if _WIRE[datatype].bits:
-        return int(np.rint(value))
-    return value
-
-
 def _check_metrics(metrics: Sequence[NodeMetric]) -> list[str]:
     """Validate the metric list; returns the device ids in order of first appearance."""
     devices: list[str] = []
     tags: set[int] = set()
     names: set[tuple[str | None, str]] = set()
     for m in metrics:
-        if m.datatype not in _WIRE:
-            raise ValueError(f"{m.name}: datatype {m.datatype.name} cannot carry a float64 sample")
+        if m.datatype not in WIRE:
+            raise ValueError(f"{m.name}: datatype {m.datatype.name} cannot carry a sample")
         if m.name in _RESERVED or not m.name:
             raise ValueError(f"metric name {m.name!r} is reserved or empty")
         if m.tag_id in tags or (m.device, m.name.lower()) in names:

@@ -20,3 +20,4 @@ TAG_LONG = 0x58  # Metric.long_value (uint64), varint
 TAG_FLOAT = 0x65  # Metric.float_value, fixed32
 TAG_DOUBLE = 0x69  # Metric.double_value, fixed64
 TAG_BOOL = 0x70  # Metric.boolean_value, varint
+TAG_STRING = 0x7A  # Metric.string_value, length-delimited UTF-8
