@@ -88,7 +88,8 @@ def test_quality_severity_and_names() -> None:
     codes = np.array([quality.GOOD, quality.UNCERTAIN, quality.BAD_COMMUNICATION_ERROR], np.uint32)
     assert quality.is_bad(codes).tolist() == [False, False, True]
     assert [quality.severity(int(c)) for c in codes] == ["good", "uncertain", "bad"]
-    assert quality.name(0x80AB0000) == "Bad(0x80AB0000)"
+    assert quality.name(0x80AB0000) == "BadInvalidArgument"  # every OPC UA code by name
+    assert quality.name(0x80FE0000) == "Bad(0x80FE0000)"  # a code OPC UA does not define
 
 
 def test_manual_clock_never_goes_back_and_scaled_clock_runs_faster() -> None:
