@@ -111,19 +111,19 @@ def test_meters_open_one_work_order_each_and_a_restart_reads_on(tmp_path: Path) 
     ("plan", "message"),
     [
         ("{id: p1, asset: site-1/mixing/line-1/nope, every: 2w}", "plans[0].asset: no asset"),
-        ("{id: p1, asset: %s, meter: hours, every: 2w}" % MIXER, "plans[0].every: a meter plan"),
-        ("{id: p1, asset: %s, every: 500}" % MIXER, "plans[0].every: a calendar plan needs"),
-        ("{id: p1, asset: %s, meter: hours, states: [flying], every: 5}" % MIXER, "unknown state"),
-        ("{id: p1, asset: %s, meter: integral, every: 5}" % MIXER, "plans[0].tag: a integral"),
-        ("{id: p1, asset: %s, meter: sum, tag: nope, every: 5}" % MIXER, "plans[0].tag: no tag"),
-        ("{id: p1, asset: %s, every: 1d, lead: 2d}" % MIXER, "lead must be"),
-        ('{id: p1, asset: %s, every: 1d, start: "2026-01-01T06:00"}' % MIXER, "time zone"),
-        ("{id: p1, asset: %s, every: 1d, colour: red}" % MIXER, "unknown key 'colour'"),
+        ("{id: p1, asset: ASSET, meter: hours, every: 2w}", "plans[0].every: a meter plan"),
+        ("{id: p1, asset: ASSET, every: 500}", "plans[0].every: a calendar plan needs"),
+        ("{id: p1, asset: ASSET, meter: hours, states: [flying], every: 5}", "unknown state"),
+        ("{id: p1, asset: ASSET, meter: integral, every: 5}", "plans[0].tag: a integral"),
+        ("{id: p1, asset: ASSET, meter: sum, tag: nope, every: 5}", "plans[0].tag: no tag"),
+        ("{id: p1, asset: ASSET, every: 1d, lead: 2d}", "lead must be"),
+        ('{id: p1, asset: ASSET, every: 1d, start: "2026-01-01T06:00"}', "time zone"),
+        ("{id: p1, asset: ASSET, every: 1d, colour: red}", "unknown key 'colour'"),
     ],
 )
 def test_wrong_plan_is_refused_with_file_and_line(tmp_path: Path, plan: str, message: str) -> None:
-    text = MIXER_OEE_PLANT + f"maintenance:\n  plans:\n    - {plan}\n"
-    line = text.count("\n") - 0  # the plan's own line is the last one
+    text = MIXER_OEE_PLANT + f"maintenance:\n  plans:\n    - {plan.replace('ASSET', MIXER)}\n"
+    line = text.count("\n")  # the plan's own line is the last one
     with pytest.raises(ConfigError) as caught:
         platform(tmp_path, T0, text)
     shown = str(caught.value)
@@ -132,7 +132,7 @@ def test_wrong_plan_is_refused_with_file_and_line(tmp_path: Path, plan: str, mes
 
 
 def test_two_plans_with_one_id_are_refused(tmp_path: Path) -> None:
-    plan = "{id: p1, asset: %s, every: 1d}" % MIXER
+    plan = f"{{id: p1, asset: {MIXER}, every: 1d}}"
     text = MIXER_OEE_PLANT + f"maintenance:\n  plans:\n    - {plan}\n    - {plan}\n"
     with pytest.raises(ConfigError, match=r"plans\[1\]\.id: another plan has the id 'p1'"):
         platform(tmp_path, T0, text)
