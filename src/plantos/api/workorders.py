@@ -111,7 +111,7 @@ def _iso(ns: int | None) -> str | None:
     return iso(ns) if ns is not None else None
 
 
-async def _audited(
+async def audited(
     request: Request, identity: Identity, action: str, target: str, work: Callable[[], T]
 ) -> T:
     """Run ``work`` in a worker thread; a refusal is written to the audit trail, then raised."""
@@ -158,7 +158,7 @@ async def request_work_order(
 ) -> dict[str, Any]:
     """Open a corrective or preventive work order on ``asset`` by hand."""
     service = platform_of(request).maintenance.service
-    order, _ = await _audited(
+    order, _ = await audited(
         request, identity, "workorder.request", asset,
         lambda: service.request(
             asset=asset, kind=body.kind, title=body.title, by=identity.subject,
@@ -189,7 +189,7 @@ async def move_work_order(
             work_order_id, body.to, by=identity.subject, note=body.note, **fields
         )[0]
 
-    order = await _audited(request, identity, f"workorder.{body.to}", work_order_id, work)
+    order = await audited(request, identity, f"workorder.{body.to}", work_order_id, work)
     replan_for(request, order)
     return work_order_view(order)
 
@@ -217,7 +217,7 @@ async def set_window(
 
         return service.change(change)[0]
 
-    order = await _audited(request, identity, "workorder.window", work_order_id, work)
+    order = await audited(request, identity, "workorder.window", work_order_id, work)
     if order.state == "scheduled":
         replan_for(request, order)
     return work_order_view(order)
@@ -248,7 +248,7 @@ async def book_labour(
         )[0]
 
     return work_order_view(
-        await _audited(request, identity, "workorder.labour", work_order_id, work)
+        await audited(request, identity, "workorder.labour", work_order_id, work)
     )
 
 
@@ -269,7 +269,7 @@ async def book_part(
             work_order_id, part=body.part, quantity=body.quantity, by=identity.subject
         )[0]
 
-    return work_order_view(await _audited(request, identity, "workorder.part", work_order_id, work))
+    return work_order_view(await audited(request, identity, "workorder.part", work_order_id, work))
 
 
 def _on_asset(order: WorkOrder, asset: str) -> None:
@@ -321,7 +321,7 @@ async def acknowledge_notification(
         at = datetime.fromtimestamp(platform.clock.now_ns() / 1e9, tz=UTC)
         return store.acknowledge(engine, key, by=identity.subject, at=at)
 
-    done = await _audited(request, identity, "notification.acknowledge", notification_id, work)
+    done = await audited(request, identity, "notification.acknowledge", notification_id, work)
     return notification_view(done)
 
 

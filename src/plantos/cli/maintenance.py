@@ -17,14 +17,19 @@ from plantos.cli.common import open_plant_historian, out, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import parse_time_ns
+from plantos.loops.preventive import PlanView
 from plantos.model import load_plant
 from plantos.model.plant import Plant
+from plantos.mom.maintenance.plan_store import PlanRepository
 from plantos.mom.maintenance.policy import maintenance_policy
 from plantos.mom.maintenance.service import MaintenanceService
 from plantos.mom.maintenance.workorder import WorkOrder
 from plantos.mom.setup import open_service
+from plantos.security.scope import covers
 
-app = typer.Typer(help="Maintenance: reliability of assets.", no_args_is_help=True)
+app = typer.Typer(
+    help="Maintenance: reliability of assets, preventive plans.", no_args_is_help=True
+)
 
 MAX_RANGE_NS = 366 * 24 * 3600 * 1_000_000_000
 
@@ -80,6 +85,44 @@ def _work_orders(plant: Plant, data_dir: Path, asset: str) -> list[WorkOrder]:
         return service.list(asset=asset)
     finally:
         engine.dispose()
+
+
+@app.command("plans")
+def plans(
+    asset: str = typer.Option("", "--asset", help="Only the plans at or below this path"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
+    config: Path = CONFIG_OPTION,
+    data_dir: Path = DATA_DIR_OPTION,
+) -> None:
+    """The preventive plans with their next due date or meter reading and open work
+    order, as the running platform last evaluated them (read from the data directory)."""
+    with reported_errors():
+        plant = load_plant(config)
+        if not data_dir.is_dir():
+            raise QueryError(f"no data directory {data_dir}")
+        engine = open_service(plant, data_dir=data_dir, clock=WallClock()).engine
+        try:
+            with engine.connect() as connection:
+                found = PlanRepository(connection).list()
+        finally:
+            engine.dispose()
+        views = [PlanView(p, s).to_dict() for p, s in found if covers(asset.strip("/"), p.asset)]
+    if fmt is Format.json:
+        out.print_json(json.dumps({"plans": views}))
+        return
+    table = Table(title="Preventive plans")
+    for column in ("plan", "asset", "every", "next due", "reading", "work order", "last done"):
+        table.add_column(column)
+    for v in views:
+        unit = f" {v['unit']}" if v["unit"] else ""
+        every = f"{v['every']:g}{unit}" if v["kind"] == "meter" else f"{v['every'] / 86400:g} d"
+        reading = "-" if v["reading"] is None else f"{v['reading']:.1f}{unit}"
+        due = v["next_due"] if v["kind"] == "calendar" else f"{v['next_due']:g}{unit}"
+        table.add_row(
+            v["id"], v["asset"], f"{every} {v['interval']}", str(due), reading,
+            v["work_order"] or "-", v["last_done"] or "-",
+        )  # fmt: skip
+    out.print(table)
 
 
 def _hours(seconds: float | None) -> str:

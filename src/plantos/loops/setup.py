@@ -4,15 +4,19 @@ composition root calls :func:`install_maintenance` once."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
+from plantos.analytics.meters import machine_states, meter_reading
+from plantos.analytics.oee.config import OeeSpec
 from plantos.bus.pipeline import Pipeline
 from plantos.bus.protocol import EVENTS, Bus, Message
 from plantos.bus.supervision import Stage
 from plantos.core.clock import Clock, WallClock
 from plantos.core.errors import ConfigError
+from plantos.historian.protocol import Historian
 from plantos.integration.channels.base import Channel
 from plantos.integration.channels.config import build_channel
 from plantos.integration.notify.config import notification_config
@@ -20,7 +24,11 @@ from plantos.integration.notify.dispatcher import Dispatcher
 from plantos.integration.notify.escalation import Escalator
 from plantos.integration.notify.routing import Router
 from plantos.loops.maintenance import MaintenanceLoop
+from plantos.loops.preventive import PreventiveLoop
 from plantos.model import Plant
+from plantos.mom.maintenance.errors import InvalidPlanError
+from plantos.mom.maintenance.plan_config import PlanSection, build_plan, file_plans
+from plantos.mom.maintenance.plans import PreventivePlan
 from plantos.mom.maintenance.policy import maintenance_policy
 from plantos.mom.maintenance.service import MaintenanceService
 from plantos.mom.runtime import MomRuntime
@@ -34,6 +42,20 @@ class BusSettings(Protocol):
     @property
     def bus_capacity(self) -> int:
         """How many messages a new subscription queues before it pushes back."""
+
+
+class ClosingBus(Bus, Protocol):
+    """A bus that says when it closed: stages without a subscription end then."""
+
+    @property
+    def closed(self) -> bool: ...
+
+
+class OeeHost(Protocol):
+    """The analytics' OEE configuration: which machine states each asset has."""
+
+    @property
+    def oee_config(self) -> OeeSpec: ...
 
 
 class MaintenanceHost(Protocol):
@@ -51,13 +73,19 @@ class MaintenanceHost(Protocol):
     def mom(self) -> MomRuntime: ...
 
     @property
-    def bus(self) -> Bus: ...
+    def bus(self) -> ClosingBus: ...
 
     @property
     def pipeline(self) -> Pipeline: ...
 
     @property
     def settings(self) -> BusSettings: ...
+
+    @property
+    def historian(self) -> Historian: ...
+
+    @property
+    def analytics(self) -> OeeHost: ...
 
     def add_consumer(
         self, name: str, topic: str, handler: Callable[[Message], Awaitable[None]]
@@ -72,6 +100,10 @@ class Maintenance:
     service: MaintenanceService
     loop: MaintenanceLoop
     dispatcher: Dispatcher
+    preventive: PreventiveLoop
+    plan_of: Callable[[PlanSection], PreventivePlan]
+    """A plan written over the API, checked like the plant file's
+    (:class:`InvalidPlanError` naming each wrong field)."""
 
 
 def install_maintenance(platform: MaintenanceHost) -> Maintenance:
@@ -119,4 +151,49 @@ def install_maintenance(platform: MaintenanceHost) -> Maintenance:
     platform.add_consumer("maintenance-loop", EVENTS, loop.handle)
     events = platform.bus.subscribe(EVENTS, name="notify", maxsize=platform.settings.bus_capacity)
     platform.pipeline.add("notify", lambda: dispatcher.follow(events), subscription=events)
-    return Maintenance(service, loop, dispatcher)
+    preventive = install_preventive(platform, service, policy.plans, policy.plans_every_ns)
+    return Maintenance(
+        service,
+        loop,
+        dispatcher,
+        preventive,
+        partial(_api_plan, platform.plant, platform.analytics),
+    )
+
+
+def install_preventive(
+    platform: MaintenanceHost,
+    service: MaintenanceService,
+    sections: Sequence[PlanSection],
+    every_ns: int,
+) -> PreventiveLoop:
+    """Check the plant file's preventive plans, put them in the database, and run the
+    loop that opens their work orders as a supervised stage (first round at start-up)."""
+    plant, oee = platform.plant, platform.analytics.oee_config
+    plans = file_plans(list(sections), plant, partial(machine_states, plant, oee))
+
+    def meter(plan: PreventivePlan, start_ns: int, end_ns: int) -> float:
+        if plan.meter is None:
+            return 0.0
+        return meter_reading(
+            platform.historian, plant, oee, plan.asset, plan.meter, start_ns, end_ns
+        )
+
+    preventive = PreventiveLoop(service=service, meter=meter, every_ns=every_ns)
+    preventive.sync(plans)
+    platform.pipeline.add(
+        "preventive",
+        lambda: preventive.run(lambda: platform.bus.closed),
+        subscription=None,
+        detail=preventive.metrics,
+    )
+    return preventive
+
+
+def _api_plan(plant: Plant, analytics: OeeHost, section: PlanSection) -> PreventivePlan:
+    plan, problems = build_plan(
+        section, plant, partial(machine_states, plant, analytics.oee_config), origin="api"
+    )
+    if plan is None:
+        raise InvalidPlanError("; ".join(f"{field}: {message}" for field, message in problems))
+    return plan

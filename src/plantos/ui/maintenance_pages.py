@@ -33,7 +33,8 @@ async def board_page(
     message: str = "",
     identity: Identity = page_require("plant:read", scope_from=FILTERED),
 ) -> HTMLResponse:
-    """Every work order in the caller's scope, one column per state, most urgent first."""
+    """Every work order in the caller's scope, one column per state, most urgent first;
+    below them the preventive plans with their next due date or meter reading."""
     service = platform_of(request).maintenance.service
     orders = [o for o in await asyncio.to_thread(service.list) if covers(identity.scope, o.asset)]
     columns = {
@@ -42,8 +43,12 @@ async def board_page(
         for state in STATES
     }  # fmt: skip
     moves = {state: sorted(ALLOWED[state]) for state in STATES}
+    views = await asyncio.to_thread(platform_of(request).maintenance.preventive.list)
+    plans = [v.to_dict() for v in views if covers(identity.scope, v.plan.asset)]
     return page(
-        request, "maintenance.html", {"columns": columns, "moves": moves, "message": message}
+        request,
+        "maintenance.html",
+        {"columns": columns, "moves": moves, "message": message, "plans": plans},
     )
 
 

@@ -23,3 +23,15 @@ class UnknownWorkOrderError(MaintenanceError):
 
 class UnknownFailureCodeError(MaintenanceError):
     """A failure mode, mechanism or cause that the catalogue does not define."""
+
+
+class InvalidPlanError(MaintenanceError):
+    """A preventive plan's fields are wrong (interval, lead, meter, asset)."""
+
+
+class UnknownPlanError(MaintenanceError):
+    """No preventive plan with this id."""
+
+
+class PlanOwnedByFileError(MaintenanceError):
+    """A plan the plant file defines: it is changed there, not over the API."""

@@ -11,6 +11,8 @@ maintenance:
   asset_classes: {cnc-mill: rotating}          # asset type -> equipment class
   catalogue:                                   # extra classes or failure modes
     spindle: {modes: {VIB: vibration, BRD: breakdown}, anomaly_mode: VIB}
+  plans: [...]             # preventive plans (see plan_config)
+  plans_every: 15m         # how often due plans are looked for
 ```
 Every field has a default; a wrong one is a :class:`ConfigError` with file and line.
 """
@@ -26,6 +28,7 @@ from plantos.core.timeparse import parse_duration_ns
 from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
 from plantos.mom.maintenance.catalogue import DEFAULT_CATALOGUE, Catalogue, EquipmentClass
+from plantos.mom.maintenance.plan_config import PlanSection
 
 
 class _ClassSection(BaseModel):
@@ -48,8 +51,10 @@ class MaintenanceSection(BaseModel):
     repeat_within: str = "30d"
     asset_classes: dict[str, str] = Field(default_factory=dict)
     catalogue: dict[str, _ClassSection] = Field(default_factory=dict)
+    plans: list[PlanSection] = Field(default_factory=list)
+    plans_every: str = "15m"
 
-    @field_validator("window", "notice", "margin", "horizon", "repeat_within")
+    @field_validator("window", "notice", "margin", "horizon", "repeat_within", "plans_every")
     @classmethod
     def _duration(cls, value: str) -> str:
         if parse_duration_ns(value) <= 0:
@@ -75,6 +80,11 @@ class MaintenancePolicy:
     horizon_ns: int
     repeat_within_ns: int
     catalogue: Catalogue
+    plans: tuple[PlanSection, ...] = ()
+    """The preventive plans as written (checked against the plant by
+    :func:`~plantos.mom.maintenance.plan_config.file_plans`)."""
+    plans_every_ns: int = 15 * 60 * 1_000_000_000
+    """How often (plant time) due plans are looked for."""
 
 
 def maintenance_policy(plant: Plant) -> MaintenancePolicy:
@@ -94,6 +104,8 @@ def maintenance_policy(plant: Plant) -> MaintenancePolicy:
         horizon_ns=parse_duration_ns(section.horizon),
         repeat_within_ns=parse_duration_ns(section.repeat_within),
         catalogue=_catalogue(section, plant),
+        plans=tuple(section.plans),
+        plans_every_ns=parse_duration_ns(section.plans_every),
     )
 
 

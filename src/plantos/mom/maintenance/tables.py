@@ -36,3 +36,23 @@ work_orders = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_mom_work_orders_asset_state", "asset", "state"),
 )
+
+preventive_plans = sa.Table(
+    "mom_preventive_plans",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("asset", sa.String(300), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("origin", sa.String(8), nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("due", sa.Float, nullable=False),
+    sa.Column("done_at", sa.Float, nullable=False),
+    sa.Column("reading", sa.Float, nullable=False),
+    sa.Column("reading_ns", sa.BigInteger),
+    sa.Column("work_order", sa.String(64)),
+    sa.Column("last_done_ns", sa.BigInteger),
+    sa.Column("last_work_order", sa.String(64)),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+"""One row per preventive plan: its definition (from the plant file or the API) and
+where it stands; revision ``0005`` creates it."""

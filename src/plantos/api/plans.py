@@ -1,0 +1,101 @@
+"""Preventive plans over HTTP: listed with their next due date or meter reading, created
+and changed with the permission maintenance writes use, over the plan's asset.
+
+A plan of the plant file is changed in the plant file: the API refuses it (409). A
+wrong plan is answered 422 naming every wrong field; refusals are audited and change
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from plantos.api.auth import FILTERED, platform_of, query_param, require
+from plantos.api.errors import register_status
+from plantos.api.ports import PlatformPort
+from plantos.api.workorders import audited
+from plantos.loops.preventive import PlanView
+from plantos.mom.maintenance.errors import InvalidPlanError, PlanOwnedByFileError, UnknownPlanError
+from plantos.mom.maintenance.plan_config import PlanSection
+from plantos.security import ForbiddenError, Identity, authorize
+from plantos.security.scope import covers
+
+router = APIRouter(tags=["maintenance"])
+WRITE = "workorders:write"
+
+for error, status, title in (
+    (UnknownPlanError, 404, "Unknown preventive plan"),
+    (PlanOwnedByFileError, 409, "Plan defined in the plant file"),
+    (InvalidPlanError, 422, "Invalid preventive plan"),
+):
+    register_status(error, status, title)
+
+
+@router.get("/maintenance/plans")
+async def plan_list(
+    request: Request,
+    asset: str = Query("", description="A plant path: the plans at or below it"),
+    identity: Identity = require("plant:read", scope_from=query_param("asset")),
+) -> dict[str, Any]:
+    """Every preventive plan at or below ``asset`` with its next due date (calendar) or
+    due reading and current reading (meter), and its open work order."""
+    views = await asyncio.to_thread(platform_of(request).maintenance.preventive.list)
+    prefix = asset.strip("/") or identity.scope
+    return {
+        "plans": [
+            v.to_dict()
+            for v in views
+            if covers(prefix, v.plan.asset) and covers(identity.scope, v.plan.asset)
+        ]
+    }
+
+
+@router.post("/maintenance/plans", status_code=201)
+async def create_plan(
+    request: Request,
+    body: PlanSection,
+    identity: Identity = require(WRITE, scope_from=FILTERED),
+) -> dict[str, Any]:
+    """A new plan (``workorders:write`` on its asset); it counts from ``start`` or now."""
+    maintenance = _allowed(request, identity, body.asset).maintenance
+
+    def work() -> PlanView:
+        return maintenance.preventive.create(maintenance.plan_of(body))
+
+    return (await audited(request, identity, "plan.create", body.id, work)).to_dict()
+
+
+@router.put("/maintenance/plans/{plan_id}")
+async def update_plan(
+    request: Request,
+    plan_id: str,
+    body: PlanSection,
+    identity: Identity = require(WRITE, scope_from=FILTERED),
+) -> dict[str, Any]:
+    """Change a plan created over the API; it keeps where it stands (a new ``every``
+    counts from the last completion)."""
+    maintenance = _allowed(request, identity, body.asset).maintenance
+    if body.id != plan_id:
+        raise InvalidPlanError(f"the body's id {body.id!r} is not the plan's {plan_id!r}")
+
+    def work() -> PlanView:
+        return maintenance.preventive.update(maintenance.plan_of(body))
+
+    return (await audited(request, identity, "plan.update", plan_id, work)).to_dict()
+
+
+def _allowed(request: Request, identity: Identity, asset: str) -> PlatformPort:
+    """The platform, once the caller may write maintenance on ``asset`` (refusals audited)."""
+    platform = platform_of(request)
+    try:
+        authorize(identity, WRITE, asset.strip("/"))
+    except ForbiddenError as exc:
+        platform.audit.append(
+            identity.subject, "access.denied", f"{request.method} {request.url.path}",
+            outcome="denied", permission=WRITE, reason=str(exc),
+        )  # fmt: skip
+        raise
+    return platform

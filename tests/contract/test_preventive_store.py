@@ -1,0 +1,159 @@
+"""Preventive plans on SQLite and on a fresh PostgreSQL database: calendar plans with a
+fixed grid or a floating interval open one preventive work order when due (with their
+lead), never a second while it is open, and move on when it is done or cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from plantos.core.clock import ManualClock
+from plantos.loops.preventive import PreventiveLoop
+from plantos.mom.maintenance.catalogue import DEFAULT_CATALOGUE
+from plantos.mom.maintenance.errors import InvalidPlanError, PlanOwnedByFileError
+from plantos.mom.maintenance.plans import PreventivePlan
+from plantos.mom.maintenance.service import MaintenanceService
+from plantos.mom.maintenance.workorder import Window
+from plantos.mom.store import open_engine, resolve_url, upgrade
+from plantos.mom.store.migrate import current_revision
+from tests.support.mom_db import mom_database
+
+NS = 1_000_000_000
+DAY = 86_400 * NS
+T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
+CNC = "p/a/l/cnc-07"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    with mom_database(request.param, tmp_path) as url:
+        engine = open_engine(resolve_url(url, data_dir=tmp_path))
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def loop(engine: sa.Engine, clock: ManualClock) -> PreventiveLoop:
+    service = MaintenanceService(
+        engine, clock=clock, catalogue=DEFAULT_CATALOGUE, asset_types={CNC: "cnc-mill"}
+    )
+    return PreventiveLoop(service=service, meter=lambda plan, a, b: 0.0, every_ns=3600 * NS)
+
+
+def plan(interval: str, **fields: object) -> PreventivePlan:
+    base: dict[str, object] = dict(
+        id=f"lube-{interval}", asset=CNC, title="Lubricate", every=float(10 * DAY),
+        lead=float(2 * DAY), interval=interval, start_ns=T0,
+    )  # fmt: skip
+    return PreventivePlan(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def finish(loop: PreventiveLoop, clock: ManualClock, order_id: str, at_ns: int) -> None:
+    clock.advance_to(at_ns)
+    service = loop.service
+    service.change(
+        lambda uow: uow.work_orders.get(order_id).propose_window(
+            Window(at_ns, at_ns + NS), by="t", at_ns=at_ns
+        )
+    )
+    for to in ("approved", "scheduled", "in_progress", "done"):
+        service.transition(order_id, to, by="planner")
+
+
+def test_schema_is_at_the_plans_revision(engine: sa.Engine) -> None:
+    assert current_revision(engine) is not None
+    with engine.connect() as c:
+        assert sa.inspect(c).has_table("mom_preventive_plans")
+
+
+@pytest.mark.parametrize("interval", ["floating", "fixed"])
+def test_calendar_plan_opens_one_work_order_at_its_lead_and_moves_on_when_done(
+    loop: PreventiveLoop, clock: ManualClock, interval: str
+) -> None:
+    loop.sync([plan(interval)])
+    assert loop.evaluate(T0 + 8 * DAY - NS) == []  # lead of 2 days before day 10: not yet
+    (order,) = loop.evaluate(T0 + 8 * DAY)
+    assert (order.kind, order.asset, order.state, order.priority) == (
+        "preventive",
+        CNC,
+        "requested",
+        4,
+    )
+    assert order.evidence[0]["plan"] == f"lube-{interval}"
+    # overdue and still open: never a second one
+    assert loop.evaluate(T0 + 15 * DAY) == []
+    assert [o.id for o in loop.service.list(asset=CNC)] == [order.id]
+    finish(loop, clock, order.id, T0 + 13 * DAY)  # done three days late
+    loop.evaluate(T0 + 13 * DAY)
+    (view,) = loop.list()
+    assert view.state.work_order is None and view.state.last_work_order == order.id
+    assert view.state.last_done_ns == T0 + 13 * DAY
+    expected = T0 + 23 * DAY if interval == "floating" else T0 + 20 * DAY
+    assert view.state.due == pytest.approx(expected, abs=1000)
+    assert loop.evaluate(expected - 2 * DAY - NS) == []
+    (second,) = loop.evaluate(expected - 2 * DAY)
+    assert second.id != order.id
+
+
+def test_fixed_plan_done_after_its_next_date_skips_to_the_one_after(
+    loop: PreventiveLoop, clock: ManualClock
+) -> None:
+    loop.sync([plan("fixed")])
+    (order,) = loop.evaluate(T0 + 9 * DAY)
+    finish(loop, clock, order.id, T0 + 21 * DAY)  # after day 20 too
+    loop.evaluate(T0 + 21 * DAY)
+    (view,) = loop.list()
+    assert view.state.due == pytest.approx(T0 + 30 * DAY, abs=1000)
+
+
+def test_cancelled_work_order_ends_its_occurrence(loop: PreventiveLoop, clock: ManualClock) -> None:
+    loop.sync([plan("floating")])
+    (order,) = loop.evaluate(T0 + 9 * DAY)
+    clock.advance_to(T0 + 9 * DAY)
+    loop.service.transition(order.id, "cancelled", by="planner")
+    assert loop.evaluate(T0 + 9 * DAY) == []  # not handed back at once
+    (view,) = loop.list()
+    assert view.state.last_done_ns is None  # cancelled is not a completion
+    assert view.state.due == pytest.approx(T0 + 19 * DAY, abs=1000)
+
+
+def test_plans_survive_a_new_loop_on_the_same_database(
+    loop: PreventiveLoop, clock: ManualClock, engine: sa.Engine
+) -> None:
+    loop.sync([plan("floating")])
+    (order,) = loop.evaluate(T0 + 9 * DAY)
+    again = PreventiveLoop(service=loop.service, meter=loop.meter, every_ns=loop.every_ns)
+    again.sync([plan("floating")])  # start-up with the same plant file
+    assert again.evaluate(T0 + 12 * DAY) == []
+    assert again.list()[0].state.work_order == order.id
+
+
+def test_file_plan_changes_keep_state_and_removed_ones_go(loop: PreventiveLoop) -> None:
+    loop.sync([plan("floating"), plan("fixed")])
+    loop.sync([plan("floating", every=float(20 * DAY))])
+    (view,) = loop.list()
+    assert view.plan.every == 20 * DAY
+    assert view.state.due == pytest.approx(T0 + 20 * DAY, abs=1000)
+
+
+def test_api_plans_are_created_updated_and_file_plans_refused(loop: PreventiveLoop) -> None:
+    loop.sync([plan("floating")])
+    created = loop.create(plan("fixed", id="api-1", origin="api"))
+    assert created.plan.origin == "api"
+    with pytest.raises(InvalidPlanError, match="exists already"):
+        loop.create(plan("fixed", id="api-1", origin="api"))
+    loop.update(plan("fixed", id="api-1", origin="api", priority=2))
+    assert {v.plan.id: v.plan.priority for v in loop.list()}["api-1"] == 2
+    with pytest.raises(PlanOwnedByFileError, match="plant file"):
+        loop.update(plan("floating", origin="api"))
+    with pytest.raises(InvalidPlanError, match="another asset"):
+        loop.update(plan("fixed", id="api-1", origin="api", asset="p/a/l/cnc-08"))
