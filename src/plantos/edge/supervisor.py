@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from plantos.core import quality
+from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
-from plantos.edge.backoff import backoff_delay
 from plantos.edge.connector import Connector
 
 log = logging.getLogger(__name__)

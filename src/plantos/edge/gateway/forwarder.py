@@ -28,8 +28,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from plantos.core.backoff import backoff_delay
 from plantos.core.batch import SampleBatch
-from plantos.edge.backoff import backoff_delay
 from plantos.edge.gateway.spool import Spool, SpooledBatch
 
 log = logging.getLogger(__name__)

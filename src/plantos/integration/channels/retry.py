@@ -1,5 +1,5 @@
 """When to try a message again: capped exponential back-off with jitter (the same rule
-as every PlantOS link, :func:`plantos.edge.backoff.backoff_delay`), stretched to the
+as every PlantOS link, :func:`plantos.core.backoff.backoff_delay`), stretched to the
 receiver's own ``Retry-After`` when it asks for longer. Pure: the dispatcher stores the
 failure count and asks."""
 
@@ -9,7 +9,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from plantos.edge.backoff import backoff_delay
+from plantos.core.backoff import backoff_delay
 
 
 @dataclass(frozen=True)
