@@ -9,12 +9,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
 
 from tests.support.mosquitto import Broker, mosquitto_binary, running_mosquitto
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 # CI explores the same examples every run, so a landing never hinges on a lucky draw;
 # local runs keep exploring new ones.
@@ -38,6 +41,21 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """The operations database, migrated to the newest revision: a file of SQLite, and a
+    fresh database on the local PostgreSQL. Imported here, not at the top: most test
+    modules never touch the operations store."""
+    from plantos.mom.store import open_engine, resolve_url, upgrade
+    from tests.support.mom_db import mom_database
+
+    with mom_database(request.param, tmp_path) as url:
+        engine = open_engine(resolve_url(url, data_dir=tmp_path))
+        upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,6 @@ SQLite and on a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
@@ -19,24 +16,13 @@ from plantos.mom.maintenance.errors import (
 from plantos.mom.maintenance.service import MaintenanceService
 from plantos.mom.maintenance.tables import work_orders
 from plantos.mom.maintenance.workorder import Window
-from plantos.mom.store import open_engine, resolve_url, upgrade
 from plantos.mom.store import tables as t
 from plantos.mom.store.migrate import current_revision, head_revision
 from plantos.mom.store.repositories import ConcurrentChangeError
-from tests.support.mom_db import mom_database
 
 NS = 1_000_000_000
 T0 = 1_767_225_600 * NS
 CNC = "p/a/l/cnc-07"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    with mom_database(request.param, tmp_path) as url:
-        engine = open_engine(resolve_url(url, data_dir=tmp_path))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,15 +40,6 @@ def master() -> MasterData:
         (RoutingStep("mill", (AssetOption(CNC1, 600, 90.0), AssetOption(CNC2, 600, 100.0))),),
     )
     return MasterData({"shaft": Product("shaft", "Shaft", "shaft")}, {"shaft": routing})
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    with mom_database(request.param, tmp_path) as url:
-        engine = open_engine(resolve_url(url, data_dir=tmp_path))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ lead), never a second while it is open, and move on when it is done or cancelled
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
@@ -17,23 +14,12 @@ from plantos.mom.maintenance.errors import InvalidPlanError, PlanOwnedByFileErro
 from plantos.mom.maintenance.plans import PreventivePlan
 from plantos.mom.maintenance.service import MaintenanceService
 from plantos.mom.maintenance.workorder import Window
-from plantos.mom.store import open_engine, resolve_url, upgrade
 from plantos.mom.store.migrate import current_revision
-from tests.support.mom_db import mom_database
 
 NS = 1_000_000_000
 DAY = 86_400 * NS
 T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
 CNC = "p/a/l/cnc-07"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    with mom_database(request.param, tmp_path) as url:
-        engine = open_engine(resolve_url(url, data_dir=tmp_path))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,25 +23,13 @@ from plantos.integration.erp.outbox.dispatcher import Connector, OutboxDispatche
 from plantos.integration.erp.outbox.store import DeliveryStore
 from plantos.integration.erp.translate import OutboxTranslator
 from plantos.mom.domain.events import OrderProgressed, OrderReleased, OrderStateChanged
-from plantos.mom.store.engine import open_engine, resolve_url
-from plantos.mom.store.migrate import upgrade
 from plantos.mom.store.uow import SqlUnitOfWork
 from tests.support.erp_db import erp_database
-from tests.support.mom_db import mom_database
 
 pytestmark = pytest.mark.timeout(60)
 S = 10**9
 T0 = 1_700_000_000 * S
 GOOD = {"PO-1": [3, 7, 10], "PO-2": [4, 6]}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    with mom_database(request.param, tmp_path) as url:
-        engine = open_engine(resolve_url(url, data_dir=tmp_path))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 def record(engine: sa.Engine, *events: Event) -> None:

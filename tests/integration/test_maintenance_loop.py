@@ -34,8 +34,6 @@ from plantos.mom.masterdata import MasterData
 from plantos.mom.planner import Planner
 from plantos.mom.planning import installed_scheduler
 from plantos.mom.service import MomService
-from plantos.mom.store import open_engine, resolve_url, upgrade
-from tests.support.mom_db import mom_database
 from tests.support.mosquitto import free_port
 from tests.support.receivers import SECRET, Mailbox, Receiver, mail_server, serving
 
@@ -88,15 +86,6 @@ class Rig:
     triggers: list[tuple[str, str]]
     mailbox: Mailbox
     hook_port: int
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    with mom_database(request.param, tmp_path) as url:
-        engine = open_engine(resolve_url(url, data_dir=tmp_path))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture

@@ -23,8 +23,6 @@ from plantos.integration.notify.dispatcher import Dispatcher
 from plantos.integration.notify.escalation import Escalator
 from plantos.integration.notify.routing import Notice, Router
 from plantos.integration.notify.store import NotificationError
-from plantos.mom.store import open_engine, resolve_url, upgrade
-from tests.support.mom_db import mom_database
 from tests.support.mosquitto import free_port
 from tests.support.receivers import SECRET, Mailbox, Receiver, mail_server, serving
 
@@ -34,15 +32,6 @@ NS = 1_000_000_000
 T0 = 1_767_225_600 * NS
 LINE = "plant-a/machining/line-1"
 ASSET = f"{LINE}/cnc-07"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
-    with mom_database(request.param, tmp_path) as url:
-        engine = open_engine(resolve_url(url, data_dir=tmp_path))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 @pytest.fixture
