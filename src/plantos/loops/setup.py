@@ -21,6 +21,8 @@ from plantos.integration.notify.escalation import Escalator
 from plantos.integration.notify.routing import Router
 from plantos.loops.maintenance import MaintenanceLoop
 from plantos.model import Plant
+from plantos.mom.entry.config import entry_config
+from plantos.mom.entry.service import EntryService
 from plantos.mom.maintenance.policy import maintenance_policy
 from plantos.mom.maintenance.service import MaintenanceService
 from plantos.mom.runtime import MomRuntime
@@ -72,6 +74,8 @@ class Maintenance:
     service: MaintenanceService
     loop: MaintenanceLoop
     dispatcher: Dispatcher
+    entry: EntryService
+    """Checklists (lock-out/tag-out gates the start of a job) and the entry settings."""
 
 
 def install_maintenance(platform: MaintenanceHost) -> Maintenance:
@@ -82,11 +86,13 @@ def install_maintenance(platform: MaintenanceHost) -> Maintenance:
     policy = maintenance_policy(plant)
     config = notification_config(plant)
     engine = platform.mom.service.engine
+    entry = EntryService(engine, clock=platform.clock, plant=plant, config=entry_config(plant))
     service = MaintenanceService(
         engine,
         clock=platform.clock,
         catalogue=policy.catalogue,
         asset_types={path: asset.type for path, asset in plant.assets.items()},
+        before_start=entry.before_start,
     )
     channels: dict[str, Channel] = {}
     unusable: dict[str, str] = {}
@@ -119,4 +125,4 @@ def install_maintenance(platform: MaintenanceHost) -> Maintenance:
     platform.add_consumer("maintenance-loop", EVENTS, loop.handle)
     events = platform.bus.subscribe(EVENTS, name="notify", maxsize=platform.settings.bus_capacity)
     platform.pipeline.add("notify", lambda: dispatcher.follow(events), subscription=events)
-    return Maintenance(service, loop, dispatcher)
+    return Maintenance(service, loop, dispatcher, entry)
