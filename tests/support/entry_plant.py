@@ -9,6 +9,12 @@ CNC1, CNC2, CNC9 = f"{LINE}/cnc-1", f"{LINE}/cnc-2", f"{OTHER_LINE}/cnc-9"
 PLANT = """\
 plantos: 1
 enterprise: {id: testco, name: Test Company}
+calendars:
+  two-shift:
+    timezone: UTC
+    shifts:
+      - {name: early, start: "06:00", end: "14:00", days: [mon, tue, wed, thu, fri, sat, sun]}
+      - {name: late, start: "14:00", end: "22:00", days: [mon, tue, wed, thu, fri, sat, sun]}
 asset_types:
   cnc-mill:
     tags:
@@ -26,6 +32,7 @@ sites:
       - id: machining
         lines:
           - id: line-1
+            calendar: two-shift
             assets:
               - {id: cnc-1, type: cnc-mill}
               - {id: cnc-2, type: cnc-mill}
