@@ -69,7 +69,6 @@ def _number(tag: TagDef, raw: object, unit: str | None) -> float | int:
 def _parse_number(tag: TagDef, raw: object) -> float | int:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise InvalidEntryError(f"{tag.path} takes a number, not {raw!r}")
-    number: float | int = raw
     if isinstance(raw, str):
         text = raw.strip().replace(",", ".") if raw.count(",") == 1 else raw.strip()
         try:
@@ -77,6 +76,8 @@ def _parse_number(tag: TagDef, raw: object) -> float | int:
             number = int(text) if whole else float(text)
         except ValueError:
             raise InvalidEntryError(f"{tag.path} takes a number, not {raw!r}") from None
+    else:
+        number = raw
     if isinstance(number, float) and not math.isfinite(number):
         raise InvalidEntryError(f"{tag.path} takes a finite number, not {raw!r}")
     return number
