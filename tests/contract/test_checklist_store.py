@@ -4,7 +4,9 @@ with nothing written, and a work order cannot start before its lock-out/tag-out.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,23 @@ def test_the_revision_goes_down_and_up_again(engine: sa.Engine) -> None:
     assert not sa.inspect(engine).has_table("mom_checklist_submissions")
     upgrade(engine)
     assert sa.inspect(engine).has_table("mom_checklist_submissions")
+
+
+def test_stations_submitting_at_once_store_one(
+    services: tuple[EntryService, MaintenanceService], engine: sa.Engine
+) -> None:
+    entry, _ = services
+    start = threading.Barrier(4)
+
+    def submit(person: str) -> str:
+        start.wait()
+        try:
+            entry.submit("start-of-shift", line=LINE, answers=SHIFT_OK, by=person)
+        except DuplicateSubmissionError:
+            return "refused"
+        return "stored"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(submit, ["ann", "bob", "cem", "dia"]))
+    assert outcomes == ["refused", "refused", "refused", "stored"]
+    assert rows(engine) == (1, ["ChecklistSubmitted"])
