@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from plantos.cli.main import app
 from plantos.core import quality
 from tests.support.entry_plant import CNC1, CNC2, CNC9, LINE, MOM_YAML, OTHER_LINE, PLANT
 from tests.support.server import RunningServer, running_server, wait_until
@@ -253,3 +255,28 @@ def test_scrap_is_booked_with_a_reason_to_the_running_order(
     (record,) = audited(server, "entry.scrap", "ok")
     assert record["actor"] == "olga"
     assert len(audited(server, "entry.scrap", "failed")) == 3
+
+
+def test_the_command_line_enters_a_reading_and_reports_a_refusal(server: RunningServer) -> None:
+    tag = f"{CNC2}/coolant_concentration"
+    common = ["--api", server.url, "--token", server.admin_token]
+    done = CliRunner().invoke(app, ["entry", "reading", tag, "8,5", *common])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith(f"{tag}\t8.5\tpercent\t")
+    wait_until(lambda: stored(server, tag) == [8.5], "the reading from the command line")
+    refused = CliRunner().invoke(app, ["entry", "reading", tag, "2", "--unit", "bar", *common])
+    assert refused.exit_code != 0
+    assert "refused (422)" in refused.output and "bar cannot be converted to percent" in (
+        refused.output.replace("\n", " ")
+    )
+    bad = CliRunner().invoke(
+        app, ["entry", "checklist", OTHER_LINE, "start-of-shift", "--answer", "guards", *common]
+    )
+    assert bad.exit_code != 0 and "ITEM=ANSWER" in bad.output
+    shift = CliRunner().invoke(
+        app,
+        ["entry", "checklist", OTHER_LINE, "start-of-shift", "--answer", "guards=yes",
+         "--answer", "air=6", *common],
+    )  # fmt: skip
+    assert shift.exit_code == 0, shift.output
+    assert shift.output.startswith(f"start-of-shift\t{OTHER_LINE} ")
