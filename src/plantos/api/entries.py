@@ -10,7 +10,8 @@ person's name; a refusal answers 4xx with the reason and stores nothing.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -18,11 +19,12 @@ from pydantic import BaseModel, Field
 from plantos.api.auth import path_param, platform_of, require
 from plantos.api.errors import register_status
 from plantos.api.ports import PlatformPort
-from plantos.api.workorders import _audited
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
+from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import iso
 from plantos.mom.domain.counting import Count
+from plantos.mom.entry.checklists import ChecklistDef, ItemDef
 from plantos.mom.entry.config import manual_tags
 from plantos.mom.entry.errors import (
     DuplicateSubmissionError,
@@ -36,6 +38,7 @@ from plantos.mom.errors import CountRejectedError
 from plantos.security import Identity
 
 router = APIRouter(tags=["manual entry"])
+T = TypeVar("T")
 SOURCE = "manual"
 """The ingest source of every value a person entered."""
 
@@ -88,8 +91,7 @@ async def enter_reading(
             raise UnknownEntryError(f"no manual tag {path!r}")
         return reading_value(tag, raw, unit=unit)
 
-    request_detail = {"given": raw, "unit": unit}
-    value = await _audited_call(platform, identity, "entry.reading", path, check, request_detail)
+    value = await audited(platform, identity, "entry.reading", path, check, given=raw, unit=unit)
     ts = platform.clock.now_ns()
     batch = SampleBatch.from_values(
         [platform.tag_ids[path]], [ts], [value], [quality.GOOD]
@@ -99,26 +101,25 @@ async def enter_reading(
             "by": identity.subject}  # fmt: skip
 
 
-async def _audited_call(
+async def audited(
     platform: PlatformPort,
     identity: Identity,
     action: str,
     target: str,
-    work: Any,
-    detail: dict[str, Any],
-) -> Any:
-    """Like the work-order routes' audit wrapper, with what was entered in the record."""
+    work: Callable[[], T],
+    **entered: Any,
+) -> T:
+    """Run ``work`` in a worker thread and write the attempt to the audit trail with what
+    was entered: a refusal with its reason (then raised), a success as it is."""
     try:
         value = await asyncio.to_thread(work)
-    except (InvalidEntryError, UnknownEntryError) as exc:
+    except PlantOSError as exc:
         await asyncio.to_thread(
             platform.audit.append, identity.subject, action, target, outcome="failed",
-            reason=str(exc), **detail,
+            reason=str(exc), **entered,
         )  # fmt: skip
         raise
-    await asyncio.to_thread(
-        platform.audit.append, identity.subject, action, target, **detail, stored=value
-    )
+    await asyncio.to_thread(platform.audit.append, identity.subject, action, target, **entered)
     return value
 
 
@@ -129,12 +130,13 @@ async def submit_checklist(
     platform = platform_of(request)
     entry = platform.maintenance.entry
     answers = {k: v for k, v in body.answers.items() if v is not None}
-    submission, events = await _audited(
-        request, identity, f"checklist.{checklist_id}", body.work_order or line,
+    submission, events = await audited(
+        platform, identity, f"checklist.{checklist_id}", body.work_order or line,
         lambda: entry.submit(
             checklist_id, line=line, answers=answers, by=identity.subject,
             work_order=body.work_order,
         ),
+        answers=answers,
     )  # fmt: skip
     for event in events:
         await platform.emit(event)
@@ -169,7 +171,10 @@ async def book_scrap(
             raise CountRejectedError(f"order {order.id} does not take this scrap entry")
         return order.id, events
 
-    order_id, events = await _audited(request, identity, "entry.scrap", body.asset, work)
+    order_id, events = await audited(
+        platform, identity, "entry.scrap", body.asset, work,
+        quantity=body.quantity, scrap_reason=body.reason,
+    )  # fmt: skip
     for event in events:
         await platform.emit(event)
     return {"order": order_id, "asset": body.asset, "quantity": body.quantity,
@@ -198,19 +203,11 @@ async def station_entry(
     and limits, the checklists with this shift's state, and the scrap reasons."""
     platform = platform_of(request)
     entry, line = platform.maintenance.entry, path.strip("/")
-    now = platform.clock.now_ns()
-    checklists = []
-    for c in entry.config.checklists.values():
-        if not c.for_line(line):
-            continue
-        done = None
-        if c.when == "shift-start":
-            done = await asyncio.to_thread(entry.done, c.id, entry.shift_instance(line, now))
-        checklists.append({
-            "id": c.id, "title": c.title, "when": c.when,
-            "items": [vars_of(i) for i in c.items],
-            "submitted": submission_view(done) if done else None,
-        })  # fmt: skip
+    checklists = [
+        {"id": c.id, "title": c.title, "when": c.when, "items": [item_view(i) for i in c.items],
+         "submitted": submission_view(done) if done else None}
+        for c, done in await checklist_states(platform, line)
+    ]  # fmt: skip
     recent = await asyncio.to_thread(entry.submissions, line)
     return {
         "line": line,
@@ -221,7 +218,22 @@ async def station_entry(
     }
 
 
-def vars_of(item: Any) -> dict[str, Any]:
+async def checklist_states(
+    platform: PlatformPort, line: str
+) -> list[tuple[ChecklistDef, Submission | None]]:
+    """The checklists of ``line``, each with this shift's submission if it is in (a
+    work-order checklist has one per work order: ``None`` here)."""
+    entry = platform.maintenance.entry
+    instance = entry.shift_instance(line, platform.clock.now_ns())
+    out: list[tuple[ChecklistDef, Submission | None]] = []
+    for c in entry.config.checklists.values():
+        if c.for_line(line):
+            shift = c.when == "shift-start"
+            out.append((c, await asyncio.to_thread(entry.done, c.id, instance) if shift else None))
+    return out
+
+
+def item_view(item: ItemDef) -> dict[str, Any]:
     return {
         "id": item.id, "text": item.text, "kind": item.kind, "required": item.required,
         "expect": item.expect, "unit": item.unit,

@@ -17,6 +17,7 @@ from plantos.api.entries import (
     ChecklistRequest,
     ScrapRequest,
     book_scrap,
+    checklist_states,
     enter_reading,
     submission_view,
     submit_checklist,
@@ -36,19 +37,14 @@ async def entry_context(request: Request, line: str) -> dict[str, Any]:
     """What the station template needs to show the line's forms and checklists."""
     platform = platform_of(request)
     entry = platform.maintenance.entry
-    now = platform.clock.now_ns()
-    checklists = []
     work_orders = [
         o for o in await asyncio.to_thread(platform.maintenance.service.list, states=OPEN_STATES)
         if o.asset.startswith(f"{line}/") and o.state != "in_progress"
     ]  # fmt: skip
-    for c in entry.config.checklists.values():
-        if not c.for_line(line):
-            continue
-        done = None
-        if c.when == "shift-start":
-            done = await asyncio.to_thread(entry.done, c.id, entry.shift_instance(line, now))
-        checklists.append({"def": c, "submitted": submission_view(done) if done else None})
+    checklists = [
+        {"def": c, "submitted": submission_view(done) if done else None}
+        for c, done in await checklist_states(platform, line)
+    ]
     tags = manual_tags(platform.plant, line)
     return {
         "readings": [
