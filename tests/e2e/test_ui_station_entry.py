@@ -125,6 +125,8 @@ def test_lockout_tagout_lets_a_job_start_and_scrap_is_booked(
     loto.locator('[data-item="tagged"] input[value="yes"]').check()
     loto.locator("button").click()
     expect(page.locator("#station-message")).to_have_text("Checklist loto submitted")
+    loto = page.locator('form.checklist[data-checklist="loto"]')
+    expect(loto.locator(f'option[value="{wo.id}"]')).to_have_count(0)  # taken: not offered
 
     scrap = page.locator("form.scrap")
     scrap.locator('select[name="asset"]').select_option(CNC1)

@@ -39,12 +39,14 @@ async def entry_context(request: Request, line: str) -> dict[str, Any]:
     entry = platform.maintenance.entry
     work_orders = [
         o for o in await asyncio.to_thread(platform.maintenance.service.list, states=OPEN_STATES)
-        if o.asset.startswith(f"{line}/") and o.state != "in_progress"
+        if o.asset.startswith(f"{line}/")
     ]  # fmt: skip
     checklists = [
-        {"def": c, "submitted": submission_view(done) if done else None}
+        {"def": c, "submitted": submission_view(done) if done else None,
+         "work_orders": await asyncio.to_thread(entry.waiting, c, work_orders)
+         if c.when == "work-order-start" else []}
         for c, done in await checklist_states(platform, line)
-    ]
+    ]  # fmt: skip
     tags = manual_tags(platform.plant, line)
     return {
         "readings": [
@@ -52,7 +54,6 @@ async def entry_context(request: Request, line: str) -> dict[str, Any]:
             for t in tags
         ],
         "checklists": checklists,
-        "work_orders": [{"id": o.id, "asset": o.asset, "title": o.title} for o in work_orders],
         "scrap_reasons": entry.config.scrap_reasons,
         "line_assets": [a for a in platform.plant.assets if a.startswith(f"{line}/")],
         "submissions": [

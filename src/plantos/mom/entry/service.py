@@ -93,12 +93,8 @@ class EntryService:
         if not key:
             raise InvalidEntryError(f"checklist {checklist.id} needs the work order it is for")
         order = uow.work_orders.get(key)
-        asset_type = (
-            self.plant.assets[order.asset].type if order.asset in self.plant.assets else None
-        )
-        if not order.asset.startswith(f"{line}/") or not checklist.for_asset(
-            order.asset, asset_type
-        ):
+        mine = order.asset.startswith(f"{line}/")
+        if not mine or not checklist.for_asset(order.asset, self._type_of(order.asset)):
             raise UnknownEntryError(
                 f"checklist {checklist.id} is not for work order {key} on {line}"
             )
@@ -117,17 +113,30 @@ class EntryService:
         with self.engine.connect() as connection:
             return submissions.find(connection, checklist_id, instance)
 
+    def waiting(self, checklist: ChecklistDef, orders: list[WorkOrder]) -> list[WorkOrder]:
+        """The not yet started ``orders`` that still need ``checklist`` before they start."""
+        candidates = [
+            o for o in orders
+            if o.state in OPEN_STATES and o.state != "in_progress"
+            and checklist.for_asset(o.asset, self._type_of(o.asset))
+        ]  # fmt: skip
+        with self.engine.connect() as connection:
+            done = submissions.work_orders_done(
+                connection, checklist.id, [o.id for o in candidates]
+            )
+        return [o for o in candidates if o.id not in done]
+
+    def _type_of(self, asset: str) -> str | None:
+        found = self.plant.assets.get(asset)
+        return found.type if found else None
+
     def before_start(self, connection: sa.Connection, order: WorkOrder) -> None:
         """The work-order gate: refuse to start ``order`` while a checklist its asset needs
         (``work-order-start``) is not submitted for it. Runs in the transition's own
-        transaction, so a submission and a start cannot cross."""
-        asset = self.plant.assets.get(order.asset)
-        needed = self.config.for_work_orders(order.asset, asset.type if asset else None)
-        if not needed:
-            return
-        missing = [
-            c for c in needed if c.id not in submissions.for_work_order(connection, order.id)
-        ]
+        transaction: the check and the move are one change."""
+        needed = self.config.for_work_orders(order.asset, self._type_of(order.asset))
+        done = submissions.for_work_order(connection, order.id) if needed else set()
+        missing = [c for c in needed if c.id not in done]
         if missing:
             names = ", ".join(f"{c.title} ({c.id})" for c in missing)
             raise IllegalWorkOrderTransitionError(

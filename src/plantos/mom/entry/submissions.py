@@ -75,6 +75,16 @@ def for_work_order(connection: sa.Connection, work_order: str) -> set[str]:
     return {r.checklist for r in rows}
 
 
+def work_orders_done(connection: sa.Connection, checklist: str, work_orders: list[str]) -> set[str]:
+    """Those of ``work_orders`` that have ``checklist`` submitted."""
+    rows = connection.execute(
+        sa.select(table.c.work_order).where(
+            table.c.checklist == checklist, table.c.work_order.in_(work_orders)
+        )
+    ).all()
+    return {r.work_order for r in rows}
+
+
 def listing(connection: sa.Connection, *, line: str, limit: int = 50) -> list[Submission]:
     """The newest submissions of ``line``, newest first."""
     rows = connection.execute(
