@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from plantos.api import (
     alarms,
     audit,
+    entries,
     history,
     judgements,
     live,
@@ -41,6 +42,7 @@ def install_api(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(workorders.router, prefix="/api/v1")
     app.include_router(plans.router, prefix="/api/v1")
+    app.include_router(entries.router, prefix="/api/v1")
     app.include_router(reliability.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(erp_api.router, prefix="/api/v1")

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from plantos.analytics.oee.reason_store import ReasonStore
 from plantos.analytics.stage import AnalyticsStage
+from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
 from plantos.core.events import Event
 from plantos.edge.supervisor import Supervisor
@@ -106,6 +107,10 @@ class Operations(Protocol):
 
     async def emit(self, event: Event) -> None:
         """Publish an event a person caused (an acknowledged alarm, a changed order)."""
+
+    async def ingest(self, batch: SampleBatch, *, source: str) -> None:
+        """Samples through the ingest gate onto the bus, like a connector's: a value a
+        person entered reaches the historian and the live state the same way."""
 
 
 class Running(Protocol):

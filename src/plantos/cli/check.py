@@ -18,6 +18,7 @@ from plantos.edge.gateway.config import load_edge_config
 from plantos.model import Plant, load_plant
 from plantos.model.loader import read_config_text
 from plantos.mom.config import mom_config
+from plantos.mom.entry.config import entry_config
 from plantos.mom.masterdata import load_master_data
 from plantos.security.zones import zoning
 
@@ -72,6 +73,10 @@ def _check_one(file: Path) -> tuple[str, list[ConfigProblem]]:
         problems += exc.problems
     try:
         zoning(plant)  # zones, conduits and writable setpoints
+    except ConfigError as exc:
+        problems += exc.problems
+    try:
+        entry_config(plant)  # checklists and scrap reasons
     except ConfigError as exc:
         problems += exc.problems
     if problems:  # the connectors', analytics', master data's and zones' problems together

@@ -19,6 +19,7 @@ from plantos.cli import (
 )
 from plantos.cli.audit import app as audit_app
 from plantos.cli.deadletter import app as deadletter_app
+from plantos.cli.entry import app as entry_app
 from plantos.cli.erp import app as erp_app
 from plantos.cli.maintenance import app as maintenance_app
 from plantos.cli.pki import app as pki_app
@@ -52,6 +53,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(pki_app, name="pki")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(erp_app, name="erp")
+app.add_typer(entry_app, name="entry")
 app.command("write")(write_command)
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from plantos.integration.notify.routing import Router
 from plantos.loops.maintenance import MaintenanceLoop
 from plantos.loops.preventive import PreventiveLoop
 from plantos.model import Plant
+from plantos.mom.entry.config import entry_config
+from plantos.mom.entry.service import EntryService
 from plantos.mom.maintenance.errors import InvalidPlanError
 from plantos.mom.maintenance.plan_config import PlanSection, build_plan, file_plans
 from plantos.mom.maintenance.plans import PreventivePlan
@@ -104,6 +106,8 @@ class Maintenance:
     plan_of: Callable[[PlanSection], PreventivePlan]
     """A plan written over the API, checked like the plant file's
     (:class:`InvalidPlanError` naming each wrong field)."""
+    entry: EntryService
+    """Checklists (lock-out/tag-out gates the start of a job) and the entry settings."""
 
 
 def install_maintenance(platform: MaintenanceHost) -> Maintenance:
@@ -114,11 +118,13 @@ def install_maintenance(platform: MaintenanceHost) -> Maintenance:
     policy = maintenance_policy(plant)
     config = notification_config(plant)
     engine = platform.mom.service.engine
+    entry = EntryService(engine, clock=platform.clock, plant=plant, config=entry_config(plant))
     service = MaintenanceService(
         engine,
         clock=platform.clock,
         catalogue=policy.catalogue,
         asset_types={path: asset.type for path, asset in plant.assets.items()},
+        before_start=entry.before_start,
     )
     channels: dict[str, Channel] = {}
     unusable: dict[str, str] = {}
@@ -158,6 +164,7 @@ def install_maintenance(platform: MaintenanceHost) -> Maintenance:
         dispatcher,
         preventive,
         partial(_api_plan, platform.plant, platform.analytics),
+        entry,
     )
 
 

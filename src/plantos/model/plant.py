@@ -49,6 +49,8 @@ class TagDef:
     description: str = ""
     max_length: int | None = None
     """A text tag's longest value in characters; longer text is kept cut and marked Bad."""
+    entry: str = "machine"
+    """``manual`` when operators enter the value (a reading no sensor gives)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class TagDef:
             ),
             "description": self.description,
             "max_length": self.max_length,
+            "entry": self.entry,
         }
 
 
@@ -276,6 +279,7 @@ class _Builder:
             waveform=Waveform(wf.rate_hz, wf.samples, parse_duration_ns(wf.every)) if wf else None,
             description=tag.description,
             max_length=(tag.max_length or DEFAULT_TEXT_LENGTH) if tag.type == "text" else None,
+            entry=tag.entry,
         )
 
     def check_tag(self, tag: TagSpec, loc: Loc) -> None:
@@ -303,6 +307,10 @@ class _Builder:
             )
         if tag.unit and tag.type in ("text", "bool", "enum"):
             self.problem((*loc, "unit"), f"tag {tag.signal!r}: a {tag.type} tag has no unit")
+        if tag.entry == "manual" and tag.waveform is not None:
+            self.problem(
+                (*loc, "entry"), f"tag {tag.signal!r}: a waveform cannot be entered by hand"
+            )
         if tag.waveform is not None and tag.type != "float":
             self.problem((*loc, "waveform"), f"tag {tag.signal!r}: a waveform must be a float")
 

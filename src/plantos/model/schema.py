@@ -58,6 +58,8 @@ class TagSpec(_Strict):
     states: dict[int, str] | None = None
     waveform: WaveformSpec | None = None
     description: str = ""
+    entry: Literal["machine", "manual"] = "machine"
+    """``manual``: no device gives this value; operators enter it on the station page."""
 
     _signal = field_validator("signal")(check_id)
     _sampling = field_validator("sampling")(check_duration)
@@ -194,3 +196,5 @@ class PlantSpec(_Strict):
     """Maintenance policy and failure catalogue; validated by the maintenance domain."""
     notifications: dict[str, Any] = Field(default_factory=dict)
     """Notification channels and routing rules; validated by the notification layer."""
+    entry: dict[str, Any] = Field(default_factory=dict)
+    """Checklists and scrap reasons for manual entry; validated by ``plantos.mom.entry``."""

@@ -102,15 +102,19 @@ class MomService:
 
         return self._change(work)
 
-    def book_for(self, order_id: str, count: Count) -> Result[bool]:
-        """Book one count (an operator's entry) to a given order under its counting source."""
+    def book_for(self, order_id: str, count: Count, *, note: Event | None = None) -> Result[bool]:
+        """Book one count (an operator's entry) to a given order under its counting source;
+        ``note`` (why, by whom) joins the outbox in the same transaction when it is booked."""
 
         def work(uow: SqlUnitOfWork) -> bool:
             order = uow.orders.get(order_id)
             routing = uow.master.routings()[order.routing]
             product = uow.master.products().get(order.product)
             mode = self.policy.mode(order, product, count.asset)
-            return order.book(count, routing=routing, mode=mode)
+            booked = order.book(count, routing=routing, mode=mode)
+            if booked and note is not None:
+                uow.record(note)
+            return booked
 
         return self._change(work)
 

@@ -21,6 +21,7 @@ PERMISSIONS: Final = READ | {
     "oee:reason",
     "orders:write",
     "orders:count",
+    "entries:write",
     "masterdata:write",
     "schedule:write",
     "workorders:write",
@@ -39,12 +40,14 @@ their routes only need to use them."""
 
 ROLES: Final[dict[str, frozenset[str]]] = {
     "viewer": READ,
-    "operator": READ | {"alarms:ack", "alarms:shelve", "oee:reason", "orders:count"},
-    "maintenance": READ | {"alarms:ack", "oee:reason", "workorders:write"},
-    "quality": READ | {"alarms:ack", "quality:write"},
+    "operator": READ
+    | {"alarms:ack", "alarms:shelve", "oee:reason", "orders:count", "entries:write"},
+    "maintenance": READ | {"alarms:ack", "oee:reason", "workorders:write", "entries:write"},
+    "quality": READ | {"alarms:ack", "quality:write", "entries:write"},
     "planner": READ | {"orders:write", "orders:count", "schedule:write", "masterdata:write"},
     "engineer": READ
     | {"alarms:ack", "alarms:shelve", "oee:reason", "orders:count", "masterdata:write"}
+    | {"entries:write"}
     | {"system:read", "system:write", "ot:write", "ot:approve"},
     "integration": READ | {"system:read", "orders:write", "orders:count"},
     "admin": PERMISSIONS,

@@ -14,6 +14,7 @@ from plantos.ui import (
     admin_pages,
     alarm_pages,
     analytics_pages,
+    entry_pages,
     erp_pages,
     maintenance_pages,
     mom_pages,
@@ -38,6 +39,7 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(admin_pages.router)
     app.include_router(ot_pages.router)
     app.include_router(oidc_router)
+    app.include_router(entry_pages.router)
     app.include_router(maintenance_pages.router)
     app.include_router(reliability_pages.router)
     app.include_router(erp_pages.router)

@@ -21,6 +21,7 @@ from plantos.mom.maintenance.errors import UnknownWorkOrderError
 from plantos.mom.maintenance.workorder import ALLOWED, STATES, WorkOrder
 from plantos.security import Identity
 from plantos.security.scope import covers
+from plantos.ui.entry_pages import entry_context
 from plantos.ui.render import page
 from plantos.ui.session import page_require
 
@@ -99,7 +100,7 @@ async def station_page(
     return page(
         request, "station.html",
         {"station": station, "notifications": [notification_view(n) for n in found],
-         "message": message, "zone_path": station},
+         "message": message, "zone_path": station, **await entry_context(request, station)},
     )  # fmt: skip
 
 

@@ -18,10 +18,12 @@ from plantos.mom.maintenance.catalogue import Catalogue
 from plantos.mom.maintenance.errors import InvalidWorkOrderError
 from plantos.mom.maintenance.history import AssetHistory, history_of
 from plantos.mom.maintenance.uow import MaintenanceUnitOfWork
-from plantos.mom.maintenance.workorder import WorkOrder
+from plantos.mom.maintenance.workorder import ALLOWED, WorkOrder
 
 T = TypeVar("T")
 Result = tuple[T, list[Event]]
+StartGate = Callable[[sa.Connection, WorkOrder], None]
+"""Checks a work order may move to ``in_progress``; raises the refusal when not."""
 
 
 def new_work_order_id() -> str:
@@ -37,12 +39,16 @@ class MaintenanceService:
         clock: Clock,
         catalogue: Catalogue,
         asset_types: dict[str, str | None],
+        before_start: StartGate | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.catalogue = catalogue
         self.asset_types = asset_types
         """Asset path to asset type: which catalogue class an asset's codes come from."""
+        self.before_start = before_start
+        """Raises to keep a job from starting (its lock-out/tag-out checklist is missing);
+        called in the transition's transaction."""
 
     def unit_of_work(self, *, read_only: bool = False) -> MaintenanceUnitOfWork:
         return MaintenanceUnitOfWork(self.engine, clock=self.clock, read_only=read_only)
@@ -112,6 +118,8 @@ class MaintenanceService:
                 self.check_codes(order.asset, mode=order.failure_mode, **codes)
                 order.remedy = fields.get("remedy", order.remedy)
                 order.mechanism, order.cause = codes["mechanism"], codes["cause"]
+            if to == "in_progress" and to in ALLOWED[order.state] and self.before_start:
+                self.before_start(uow.connection, order)
             order.transition(to, by=by, at_ns=self.clock.now_ns(), note=note)
             return order
 
