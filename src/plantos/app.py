@@ -37,7 +37,7 @@ from plantos.core.events import Event
 from plantos.core.timeunits import WEEK_NS
 from plantos.edge.config import build_connector, connector_specs, text_tag_ids
 from plantos.edge.connector import Connector
-from plantos.edge.normalise import Normaliser
+from plantos.edge.normalise import LINK_MARKS, Normaliser
 from plantos.edge.supervisor import Supervisor
 from plantos.historian import open_historian
 from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
@@ -123,6 +123,7 @@ class Platform:
         known = known.select(np.isin(known.tag_id, list(self.tags_by_id)))
         self.live.update(known)
         self.normaliser.remember(known)
+        self.normaliser.on_confirmed = partial(self.live.restore, marks=LINK_MARKS)
         self.tokens = TokenStore(settings.data_dir / "security.sqlite", clock=WallClock())
         self.users = UserStore(settings.data_dir / "security.sqlite", clock=WallClock())
         self.audit = AuditLog(settings.data_dir / AUDIT_FILE, clock=WallClock())

@@ -10,7 +10,8 @@ import pytest
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
-from plantos.edge.normalise import Normaliser
+from plantos.edge.normalise import LINK_MARKS, Normaliser
+from plantos.live.state import LiveState
 
 NOW = 1_767_225_600 * 1_000_000_000
 
@@ -96,18 +97,27 @@ def test_a_value_restated_after_a_link_loss_mark_is_still_a_restatement() -> Non
 @pytest.mark.parametrize(
     "mark", [quality.BAD_COMMUNICATION_ERROR, quality.UNCERTAIN_LAST_USABLE_VALUE]
 )
-def test_a_value_confirmed_after_a_link_loss_mark_passes_once_stamped_now(mark: int) -> None:
+def test_a_value_confirmed_after_a_link_loss_mark_restores_live_state_once(mark: int) -> None:
     """Reconnect without a change: the device restates its value with the old timestamp.
-    Dropping it would leave the tag marked for good; storing it at the old time would
-    duplicate the row. It passes once, stamped when it came."""
+    Stored again it would be a second row of one observation; dropped unseen the tag would
+    stay marked for good. It is not stored, and the live state takes it back, once."""
     g = gate()
+    live = LiveState(6)
+    g.on_confirmed = lambda batch: live.restore(batch, marks=LINK_MARKS)
     t = NOW - 10_000
     big = 2**60 + 1  # exact: the restatement is recognised by the exact column too
-    g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))
-    g(SampleBatch.from_values([1, 2], [t + 50] * 2, [4.0, big], [mark] * 2))
+    first = g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))
+    live.update(first)
+    marks = g(SampleBatch.from_values([1, 2], [t + 50] * 2, [4.0, big], [mark] * 2))
+    live.update(marks)
     back = g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))
-    assert back.ts.tolist() == [NOW, NOW]
-    assert back.quality.tolist() == [quality.GOOD] * 2
-    assert back.exact is not None and back.exact.tolist() == [None, big]
-    again = g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))
-    assert len(again) == 0 and g.metrics()["restated"] == 2
+    assert len(back) == 0, "nothing is stored twice"
+    for tag_id, value in ((1, 4.0), (2, big)):
+        held = live.get(tag_id)
+        assert held is not None and held.quality == quality.GOOD and held.ts_ns == t
+        assert (held.exact if held.exact is not None else held.value) == value
+    calls: list[SampleBatch] = []
+    g.on_confirmed = calls.append
+    assert len(g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))) == 0
+    assert not calls, "a later repeat is a plain restatement"
+    assert g.metrics()["restated"] == 4

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +72,9 @@ class Normaliser:
         """Each tag's newest observation from its device (link-loss marks are none)."""
         self._latest = LiveState(size)
         """Each tag's newest sample passed on, link-loss marks included."""
+        self.on_confirmed: Callable[[SampleBatch], None] | None = None
+        """Called with the values a device confirmed after a link-loss mark (see
+        :meth:`_confirmations`): the platform's live state takes them back."""
         self._clock = clock
         self._log_every_s = log_every_s
         self._last_log: dict[str, float] = {}
@@ -108,15 +111,15 @@ class Normaliser:
         restated = self._restated(batch)
         confirmed = self._confirmations(batch, restated)
         if restated.any():
-            self.restated += int((restated & ~confirmed).sum())
+            self.restated += int(restated.sum())
             if confirmed.any():
-                batch = self._restamped(batch, confirmed)
-            batch = batch.select(~restated | confirmed)
-            confirmed = confirmed[~restated | confirmed]
+                again = batch.select(confirmed)
+                self._latest.restore(again, LINK_MARKS)  # answered: later repeats are plain
+                if self.on_confirmed is not None:
+                    self.on_confirmed(again)
+            batch = batch.select(~restated)
         self.accepted += len(batch)
-        self.remember(batch if not confirmed.any() else batch.select(~confirmed))
-        if confirmed.any():  # the newest sample, but not the device's newest observation
-            self._latest.update(batch.select(confirmed))
+        self.remember(batch)
         return batch
 
     def remember(self, batch: SampleBatch) -> None:
@@ -131,8 +134,8 @@ class Normaliser:
     ) -> npt.NDArray[np.bool_]:
         """Restatements that follow a link-loss mark of their tag and are its newest sample
         in the batch: the device confirms a value the platform had marked unknown. They
-        pass, stamped now, so the tag is Good again; at its old time it would duplicate
-        the stored row (and the live state would keep the newer mark)."""
+        are not stored again (the historian has them: exactly once), but handed to
+        :attr:`on_confirmed` so the live state shows the tag Good again."""
         if not restated.any():
             return restated
         ids = batch.tag_id
@@ -146,13 +149,6 @@ class Normaliser:
         newest[order[np.r_[ids[order][1:] != ids[order][:-1], True]]] = True
         confirmed: npt.NDArray[np.bool_] = after_mark & newest
         return confirmed
-
-    def _restamped(self, batch: SampleBatch, confirmed: npt.NDArray[np.bool_]) -> SampleBatch:
-        """``batch`` with confirmed values stamped now (after their tag's mark)."""
-        ts = batch.ts.copy()
-        after = self._latest.ts[batch.tag_id[confirmed]] + 1
-        ts[confirmed] = np.maximum(self._clock.now_ns(), after)
-        return SampleBatch(batch.tag_id, ts, batch.value, batch.quality, batch.exact)
 
     def _restated(self, batch: SampleBatch) -> npt.NDArray[np.bool_]:
         """Samples equal in timestamp, value and quality to their tag's newest accepted

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from plantos.core.batch import SampleBatch, exact_held
 
@@ -69,6 +70,16 @@ class LiveState:
             self.exact[ids] = exact
             self.has_exact[ids] = exact_held(exact)
         self.updates += 1
+
+    def restore(self, batch: SampleBatch, marks: npt.NDArray[np.uint32]) -> None:
+        """Take a device's confirmed values back where a link-loss mark (status codes in
+        ``marks``) is what is held, although the values are older than the mark: the
+        link is back and the device says its value has not changed since."""
+        marked = np.isin(self.quality[batch.tag_id], marks)
+        if marked.any():
+            held = batch.select(marked)
+            self.ts[held.tag_id] = _NEVER  # the mark gives way
+            self.update(held)
 
     def get(self, tag_id: int) -> LiveValue | None:
         """The newest sample of one tag, or ``None`` if none has arrived yet."""
