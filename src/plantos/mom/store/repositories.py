@@ -244,6 +244,28 @@ def _routing(row: sa.Row[Any]) -> Routing:
     return Routing(row.id, row.product, steps, tuple(row.alternatives))
 
 
+class HistoryRepository:
+    """What the ERP did to each order (created, updated, cancelled), oldest first."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    def add(
+        self, order_id: str, *, ts_ns: int, source: str, action: str, changes: dict[str, Any]
+    ) -> None:
+        self._c.execute(
+            t.order_history.insert().values(
+                order_id=order_id, ts_ns=ts_ns, source=source, action=action, changes=changes
+            )
+        )
+
+    def of(self, order_id: str) -> list[dict[str, Any]]:
+        h = t.order_history.c
+        query = sa.select(h.ts_ns, h.source, h.action, h.changes)
+        rows = self._c.execute(query.where(h.order_id == order_id).order_by(h.id))
+        return [r._asdict() for r in rows]
+
+
 class PlanRepository:
     """The published plans: the one in force and the one before it."""
 
