@@ -139,6 +139,30 @@ class MomService:
     def orders(self, *, states: Sequence[str] | None = None) -> list[ProductionOrder]:
         return self._read(lambda uow: uow.orders.list(states=states))
 
+    def order_page(
+        self, *, states: Sequence[str] | None = None, due_from_ns: int | None = None,
+        due_to_ns: int | None = None, after: tuple[int, str] | None = None, limit: int = 100,
+        keep: Callable[[ProductionOrder], bool] = lambda _: True,
+    ) -> tuple[list[ProductionOrder], bool]:  # fmt: skip
+        """Up to ``limit`` orders ``keep`` accepts after ``after`` by (due date, id), and
+        whether more follow."""
+
+        def work(uow: SqlUnitOfWork) -> tuple[list[ProductionOrder], bool]:
+            found: list[ProductionOrder] = []
+            key = after
+            while len(found) <= limit:
+                chunk = uow.orders.page(
+                    states=states, due_from_ns=due_from_ns, due_to_ns=due_to_ns,
+                    after=key, limit=limit + 1,
+                )  # fmt: skip
+                found += [o for o in chunk if keep(o)]
+                if len(chunk) <= limit:
+                    break
+                key = (chunk[-1].due_ns, chunk[-1].id)
+            return found[:limit], len(found) > limit
+
+        return self._read(work)
+
     def order(self, order_id: str) -> ProductionOrder:
         return self._read(lambda uow: uow.orders.get(order_id))
 

@@ -104,6 +104,25 @@ class OrderRepository:
         # an order changed in this transaction is listed by its state now, not its row's
         return [o for o in found if states is None or o.state in states]
 
+    def page(
+        self, *, states: Sequence[str] | None, due_from_ns: int | None, due_to_ns: int | None,
+        after: tuple[int, str] | None, limit: int,
+    ) -> Sequence[ProductionOrder]:  # fmt: skip
+        """Up to ``limit`` orders after the key ``after`` in (due date, id) order, the
+        stable order of the API's pages; due dates in ``[due_from_ns, due_to_ns)``."""
+        o = t.orders.c
+        query = sa.select(t.orders).order_by(o.due_ns, o.id).limit(limit)
+        if states is not None:
+            query = query.where(o.state.in_(list(states)))
+        if due_from_ns is not None:
+            query = query.where(o.due_ns >= due_from_ns)
+        if due_to_ns is not None:
+            query = query.where(o.due_ns < due_to_ns)
+        if after is not None:
+            due, oid = after
+            query = query.where(sa.or_(o.due_ns > due, sa.and_(o.due_ns == due, o.id > oid)))
+        return [self.seen.get(r.id) or self._track(r) for r in self._c.execute(query)]
+
     def running_on(self, asset: str) -> ProductionOrder | None:
         """The order running on ``asset`` (the earliest started when, wrongly, several are)."""
         for order in self.seen.values():
