@@ -18,14 +18,21 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
+from plantos.api.errors import register_status
 from plantos.api.listing import decode_cursor, encode_cursor, etag_response
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import parse_time_ns
+from plantos.integration.erp.b2mml.schedule_decode import decode_schedule
+from plantos.integration.erp.csv_orders import parse_order_csv
+from plantos.integration.erp.errors import ErpDocumentError
+from plantos.integration.erp.inbound.orders import import_orders
 from plantos.integration.erp.outbox.deliveries import DeliveryFilter, delivery_page
 from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
 from plantos.security import Identity
 
 router = APIRouter(prefix="/erp", tags=["erp"])
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+register_status(ErpDocumentError, 422, "ERP document refused")
 
 
 class Replay(BaseModel):
@@ -133,3 +140,31 @@ async def replay(
     what = f"{name} {len(ids) if ids is not None else 'all'}: {replayed}"
     platform_of(request).audit.append(identity.subject, "erp.replay", what)
     return {"replayed": replayed}
+
+
+@router.post("/orders")
+async def erp_orders(
+    request: Request, identity: Identity = require("orders:write", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
+    """Production orders from the ERP as a B2MML schedule (``application/xml``) or a CSV
+    file (``text/csv``), all or none, through the one inbound path: per order whether it
+    was ``created``, ``updated``, ``cancelled`` or ``unchanged`` (a duplicate)."""
+    platform = platform_of(request)
+    raw = await request.body()
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise HTTPException(413, f"the document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    products, _ = await asyncio.to_thread(platform.mom.service.master)
+    if kind in ("application/xml", "text/xml"):
+        orders, source = decode_schedule(raw, products=set(products)), "b2mml"
+    elif kind == "text/csv":
+        orders, source = parse_order_csv(raw, products=set(products)), "csv"
+    else:
+        raise HTTPException(415, "send a B2MML schedule as application/xml or CSV as text/csv")
+    outcomes, events = await asyncio.to_thread(
+        import_orders, platform.mom.service, orders, source=source
+    )
+    for event in events:
+        await platform.emit(event)
+    platform.audit.append(identity.subject, "erp.orders", f"{source}: {len(outcomes)} order(s)")
+    return {"orders": outcomes}

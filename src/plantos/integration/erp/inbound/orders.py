@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from plantos.core.events import Event
 from plantos.integration.erp.b2mml.model import ScheduledOrder
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.errors import InvalidOrderError
@@ -47,12 +48,12 @@ def to_erp_order(order: ScheduledOrder, *, source: str) -> ErpOrder:
 
 def import_orders(
     service: MomService, orders: Sequence[ScheduledOrder], *, source: str
-) -> tuple[dict[str, Outcome], list[object]]:
+) -> tuple[dict[str, Outcome], list[Event]]:
     """Apply a whole document's orders, all or none; per order what happened, and the
     events to publish."""
     commands = [to_erp_order(o, source=source) for o in orders]
     outcomes, events = service.sync_orders(commands)
-    return {c.order.id: o for c, o in zip(commands, outcomes, strict=True)}, list(events)
+    return {c.order.id: o for c, o in zip(commands, outcomes, strict=True)}, events
 
 
 def _ns(ts: datetime) -> int:
