@@ -43,6 +43,7 @@ from plantos.historian import open_historian
 from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
 from plantos.historian.tiers import tiers_from_spec
 from plantos.historian.writer import HistorianWriter
+from plantos.integration.erp.inbound.config import open_inbound
 from plantos.integration.erp.outbox.setup import open_erp
 from plantos.live import LiveState
 from plantos.loops.setup import install_maintenance
@@ -166,6 +167,12 @@ class Platform:
         if self.erp is not None:
             drain_erp = partial(self.erp.run, stopping=lambda: self.bus.closed)
             self.pipeline.add("erp-outbox", drain_erp, subscription=None, detail=self.erp.health)
+        self.erp_inbound = open_inbound(settings.config, service=self.mom.service, emit=self.emit)
+        """Pollers of the ERP's inbound order tables (erp.yaml ``inbound:``)."""
+        for poller in self.erp_inbound:
+            poll = partial(poller.run, stopping=lambda: self.bus.closed)
+            self.pipeline.add(f"erp-inbound-{poller.name}", poll, subscription=None,
+                              detail=poller.health)  # fmt: skip
         self.judgements: deque[Event] = deque(maxlen=JUDGEMENTS_KEPT)
         """The newest judgements (anomalies, SPC findings, alarms), for the API and reports."""
         self._feeders: list[asyncio.Task[None]] = []

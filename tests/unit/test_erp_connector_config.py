@@ -88,7 +88,7 @@ def test_every_connector_kind_is_built_with_its_options(tmp_path: Path) -> None:
             "  - name: j\n    kind: file-drop\n    folder: e\n    format: jsonl\n",
             6, "duplicate connector name 'j' (first at line 2)",
         ),
-        ("channels: []\n", 1, "one key, 'connectors'"),
+        ("channels: []\n", 1, "'connectors' (outbound) and/or 'inbound'"),
     ],
 )  # fmt: skip
 def test_a_mistake_names_its_file_and_line(

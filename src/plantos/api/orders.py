@@ -9,14 +9,15 @@ refused request is stored.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.api.errors import register_status
+from plantos.api.listing import decode_cursor, encode_cursor, etag_response
 from plantos.api.ports import PlatformPort
 from plantos.core.errors import QueryError
 from plantos.core.events import Event
@@ -24,7 +25,8 @@ from plantos.core.timeparse import parse_time_ns
 from plantos.mom.csv_import import parse_orders_csv
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.domain.counting import Count
-from plantos.mom.domain.order import STATES
+from plantos.mom.domain.master import Routing
+from plantos.mom.domain.order import STATES, ProductionOrder
 from plantos.mom.errors import (
     CountRejectedError,
     DuplicateOrderError,
@@ -100,20 +102,59 @@ def _time(text: str, name: str, now_ns: int) -> int:
         raise QueryError(f"{name}: {exc}") from None
 
 
-@router.get("/orders")
+@router.get("/orders", response_model=None)
 async def order_list(
     request: Request,
     state: list[str] | None = Query(None, description="Only these states"),
+    site: str | None = Query(
+        None,
+        max_length=300,
+        description="Only orders whose routing or "
+        "current asset lies under this asset path (a site, area or line)",
+    ),
+    due_from: str | None = Query(None, alias="from", description="Due at or after (ISO 8601)"),
+    due_to: str | None = Query(None, alias="to", description="Due before (ISO 8601)"),
+    limit: int = Query(1000, ge=1, le=1000),
+    cursor: str | None = Query(None, description="next_cursor of the previous page"),
     _: object = require("plant:read", scope_from=ENTERPRISE_WIDE),
-) -> dict[str, Any]:
-    """Orders by due date with their live counts, current operation and ETA."""
+) -> Response:
+    """Orders by due date, then id (a stable order), with their live counts, current
+    operation and ETA; ``next_cursor`` fetches the next page (null on the last). Answers
+    304 when ``If-None-Match`` holds the ETag of an unchanged page."""
     bad = [s for s in state or [] if s not in STATES]
     if bad:
         raise QueryError(f"unknown state(s) {', '.join(bad)}: use {', '.join(STATES)}")
-    mom = platform_of(request).mom.service
-    orders = await asyncio.to_thread(mom.orders, states=state)
+    platform = platform_of(request)
+    now = platform.clock.now_ns()
+    after = decode_cursor(cursor, length=2) if cursor else None
+    mom = platform.mom.service
     _, routings = await asyncio.to_thread(mom.master)
-    return {"orders": [order_view(o, routings.get(o.routing)) for o in orders]}
+    keep = _on_site(site.strip("/"), routings) if site else (lambda _: True)
+    orders, more = await asyncio.to_thread(
+        lambda: mom.order_page(
+            states=state, limit=limit, keep=keep,
+            due_from_ns=_time(due_from, "from", now) if due_from else None,
+            due_to_ns=_time(due_to, "to", now) if due_to else None,
+            after=(int(after[0]), str(after[1])) if after else None,
+        )
+    )  # fmt: skip
+    body = {
+        "orders": [order_view(o, routings.get(o.routing)) for o in orders],
+        "next_cursor": encode_cursor([orders[-1].due_ns, orders[-1].id]) if more else None,
+    }
+    return etag_response(request, body)
+
+
+def _on_site(prefix: str, routings: Mapping[str, Routing]) -> Callable[[ProductionOrder], bool]:
+    def under(asset: str | None) -> bool:
+        return asset is not None and (asset == prefix or asset.startswith(prefix + "/"))
+
+    def keep(order: ProductionOrder) -> bool:
+        routing = routings.get(order.routing)
+        assets = [o.asset for s in routing.steps for o in s.options] if routing else []
+        return under(order.asset) or any(under(a) for a in assets)
+
+    return keep
 
 
 @router.post("/orders", status_code=201)

@@ -26,7 +26,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.events import Event, MachineStateChanged
 from plantos.mom.counters import CounterReader
 from plantos.mom.domain.counting import Count
-from plantos.mom.domain.events import OrderReleased
+from plantos.mom.domain.events import OrderAmended, OrderReleased, OrderStateChanged
 from plantos.mom.handlers import Booking
 from plantos.mom.planner import Planner, ScheduleChange
 from plantos.mom.service import MomService
@@ -49,6 +49,7 @@ TRIGGER_RANK = (
     "order finished late",
     "manual",
     "orders released",
+    "orders changed",
     "start",
 )
 
@@ -168,6 +169,10 @@ class MomRuntime:
                         "urgent order" if urgent else "orders released",
                         msg.subject if urgent else None,
                     )
+                elif isinstance(msg, OrderAmended) or (
+                    isinstance(msg, OrderStateChanged) and msg.state == "cancelled"
+                ):
+                    self.trigger("orders changed")  # the ERP changed or withdrew an order
         finally:
             self._closing = True
             self._wake.set()

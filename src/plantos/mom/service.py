@@ -8,7 +8,7 @@ the database: from the event loop, run them with ``asyncio.to_thread``.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -23,6 +23,7 @@ from plantos.mom.domain.plan import PublishedPlan
 from plantos.mom.errors import MasterDataError
 from plantos.mom.handlers import Booking, CountingPolicy
 from plantos.mom.masterdata import MasterData
+from plantos.mom.order_sync import ErpOrder, Outcome, sync_order
 from plantos.mom.store.uow import SqlUnitOfWork
 
 T = TypeVar("T")
@@ -80,6 +81,16 @@ class MomService:
             lambda uow: handlers.create_orders(uow, new, now_ns=self.clock.now_ns())
         )
 
+    def sync_orders(self, orders: Sequence[ErpOrder]) -> Result[list[Outcome]]:
+        """Apply the ERP's orders (new, changed, cancelled or repeated) all or none: the
+        one path every inbound format takes (see :mod:`plantos.mom.order_sync`)."""
+        now = self.clock.now_ns()
+        return self._change(lambda uow: [sync_order(uow, cmd, now_ns=now) for cmd in orders])
+
+    def order_history(self, order_id: str) -> list[dict[str, Any]]:
+        """What the ERP did to an order, oldest first."""
+        return self._read(lambda uow: uow.history.of(order_id))
+
     def transition(
         self, order_id: str, to: str, *, asset: str | None = None
     ) -> Result[ProductionOrder]:
@@ -131,6 +142,30 @@ class MomService:
 
     def orders(self, *, states: Sequence[str] | None = None) -> list[ProductionOrder]:
         return self._read(lambda uow: uow.orders.list(states=states))
+
+    def order_page(
+        self, *, states: Sequence[str] | None = None, due_from_ns: int | None = None,
+        due_to_ns: int | None = None, after: tuple[int, str] | None = None, limit: int = 100,
+        keep: Callable[[ProductionOrder], bool] = lambda _: True,
+    ) -> tuple[list[ProductionOrder], bool]:  # fmt: skip
+        """Up to ``limit`` orders ``keep`` accepts after ``after`` by (due date, id), and
+        whether more follow."""
+
+        def work(uow: SqlUnitOfWork) -> tuple[list[ProductionOrder], bool]:
+            found: list[ProductionOrder] = []
+            key = after
+            while len(found) <= limit:
+                chunk = uow.orders.page(
+                    states=states, due_from_ns=due_from_ns, due_to_ns=due_to_ns,
+                    after=key, limit=limit + 1,
+                )  # fmt: skip
+                found += [o for o in chunk if keep(o)]
+                if len(chunk) <= limit:
+                    break
+                key = (chunk[-1].due_ns, chunk[-1].id)
+            return found[:limit], len(found) > limit
+
+        return self._read(work)
 
     def order(self, order_id: str) -> ProductionOrder:
         return self._read(lambda uow: uow.orders.get(order_id))

@@ -32,6 +32,16 @@ class OrderStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAmended(Event):
+    """The ERP changed an open order: ``changes`` maps each changed field (``quantity``,
+    ``due_ns``, ``release_ns``, ``priority``) to its ``[old, new]`` values."""
+
+    kind: ClassVar[str] = "OrderAmended"
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderProgressed(Event):
     """Parts were booked to an order: the totals after the booking."""
 

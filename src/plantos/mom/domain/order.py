@@ -22,7 +22,12 @@ from typing import Any
 
 from plantos.core.events import Event
 from plantos.mom.domain.counting import Count, apply_count
-from plantos.mom.domain.events import OrderProgressed, OrderReleased, OrderStateChanged
+from plantos.mom.domain.events import (
+    OrderAmended,
+    OrderProgressed,
+    OrderReleased,
+    OrderStateChanged,
+)
 from plantos.mom.domain.master import COUNTING_SOURCES, Routing
 from plantos.mom.errors import CountRejectedError, IllegalTransitionError, InvalidOrderError
 
@@ -37,6 +42,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 NS = 1_000_000_000
+AMENDABLE = ("quantity", "due_ns", "release_ns", "priority")
+"""What a change from the ERP may set on an existing order (the product may not change:
+the ERP cancels the order and releases a new one)."""
 
 
 @dataclass(eq=False)
@@ -173,6 +181,34 @@ class ProductionOrder:
                 ts_ns=ts_ns, subject=self.id, previous=previous, state=to, asset=self.asset
             )
         )
+
+    def amend(self, wanted: dict[str, Any], *, ts_ns: int, source: str) -> dict[str, list[Any]]:
+        """Set the fields of ``wanted`` (a subset of :data:`AMENDABLE`) that differ, as the
+        ERP changed them; records :class:`OrderAmended` and returns ``{field: [old, new]}``
+        (empty, and nothing recorded, when nothing differs). Refused for a final order, a
+        due date before the release, or a quantity below the good parts made already."""
+        unknown = sorted(set(wanted) - set(AMENDABLE))
+        if unknown:
+            raise InvalidOrderError(f"order {self.id}: {unknown} cannot be changed")
+        changes = {k: [getattr(self, k), v] for k, v in wanted.items() if getattr(self, k) != v}
+        if not changes:
+            return {}
+        if not self.is_open:
+            raise IllegalTransitionError(f"order {self.id} is {self.state}: it takes no changes")
+        after = {k: v for k, (_, v) in changes.items()}
+        quantity = after.get("quantity", self.quantity)
+        if quantity <= 0 or quantity < self.good_total:
+            raise InvalidOrderError(
+                f"order {self.id}: quantity {quantity} must be positive and at least the "
+                f"{self.good_total} good parts made"
+            )
+        if after.get("due_ns", self.due_ns) < after.get("release_ns", self.release_ns):
+            raise InvalidOrderError(f"order {self.id}: due date is before its release date")
+        for name, value in after.items():
+            setattr(self, name, value)
+        self.events.append(OrderAmended(ts_ns=ts_ns, subject=self.id, changes=changes,
+                                        source=source))  # fmt: skip
+        return changes
 
     def move_to(self, asset: str, *, ts_ns: int) -> None:
         """A running order's next operation starts on another asset."""

@@ -104,6 +104,25 @@ class OrderRepository:
         # an order changed in this transaction is listed by its state now, not its row's
         return [o for o in found if states is None or o.state in states]
 
+    def page(
+        self, *, states: Sequence[str] | None, due_from_ns: int | None, due_to_ns: int | None,
+        after: tuple[int, str] | None, limit: int,
+    ) -> Sequence[ProductionOrder]:  # fmt: skip
+        """Up to ``limit`` orders after the key ``after`` in (due date, id) order, the
+        stable order of the API's pages; due dates in ``[due_from_ns, due_to_ns)``."""
+        o = t.orders.c
+        query = sa.select(t.orders).order_by(o.due_ns, o.id).limit(limit)
+        if states is not None:
+            query = query.where(o.state.in_(list(states)))
+        if due_from_ns is not None:
+            query = query.where(o.due_ns >= due_from_ns)
+        if due_to_ns is not None:
+            query = query.where(o.due_ns < due_to_ns)
+        if after is not None:
+            due, oid = after
+            query = query.where(sa.or_(o.due_ns > due, sa.and_(o.due_ns == due, o.id > oid)))
+        return [self.seen.get(r.id) or self._track(r) for r in self._c.execute(query)]
+
     def running_on(self, asset: str) -> ProductionOrder | None:
         """The order running on ``asset`` (the earliest started when, wrongly, several are)."""
         for order in self.seen.values():
@@ -242,6 +261,28 @@ def _routing(row: sa.Row[Any]) -> Routing:
         for s in row.steps
     )
     return Routing(row.id, row.product, steps, tuple(row.alternatives))
+
+
+class HistoryRepository:
+    """What the ERP did to each order (created, updated, cancelled), oldest first."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    def add(
+        self, order_id: str, *, ts_ns: int, source: str, action: str, changes: dict[str, Any]
+    ) -> None:
+        self._c.execute(
+            t.order_history.insert().values(
+                order_id=order_id, ts_ns=ts_ns, source=source, action=action, changes=changes
+            )
+        )
+
+    def of(self, order_id: str) -> list[dict[str, Any]]:
+        h = t.order_history.c
+        query = sa.select(h.ts_ns, h.source, h.action, h.changes)
+        rows = self._c.execute(query.where(h.order_id == order_id).order_by(h.id))
+        return [r._asdict() for r in rows]
 
 
 class PlanRepository:

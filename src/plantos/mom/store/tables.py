@@ -90,3 +90,15 @@ changeovers = sa.Table(
     sa.Column("to_product", sa.String(64), primary_key=True),
     sa.Column("setup_s", sa.Integer, nullable=False),
 )
+
+order_history = sa.Table(
+    "mom_order_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_id", sa.String(64), nullable=False),
+    sa.Column("ts_ns", sa.BigInteger, nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Index("ix_mom_order_history_order", "order_id", "id"),
+)

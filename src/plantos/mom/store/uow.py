@@ -20,13 +20,19 @@ from plantos.core.clock import Clock
 from plantos.core.events import Event
 from plantos.mom.store import tables as t
 from plantos.mom.store.engine import READ_ONLY
-from plantos.mom.store.repositories import MasterRepository, OrderRepository, PlanRepository
+from plantos.mom.store.repositories import (
+    HistoryRepository,
+    MasterRepository,
+    OrderRepository,
+    PlanRepository,
+)
 
 
 class SqlUnitOfWork:
     orders: OrderRepository
     master: MasterRepository
     plans: PlanRepository
+    history: HistoryRepository
 
     def __init__(self, engine: sa.Engine, *, clock: Clock, read_only: bool = False) -> None:
         self._engine = engine
@@ -43,6 +49,7 @@ class SqlUnitOfWork:
         self.orders = OrderRepository(self._connection)
         self.master = MasterRepository(self._connection)
         self.plans = PlanRepository(self._connection)
+        self.history = HistoryRepository(self._connection)
         self._recorded = []
         self.published = []
         return self

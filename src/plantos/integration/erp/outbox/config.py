@@ -95,9 +95,10 @@ def load_connector_specs(path: Path) -> list[ConnectorSpec]:
     data, problems = yamlsource.parse(read_config_text(path), file)
     if problems:
         raise ConfigError(problems)
-    if not isinstance(data, dict) or set(data) != {"connectors"}:
-        raise ConfigError([ConfigProblem(file, 1, "the file holds one key, 'connectors'")])
-    entries = data["connectors"]
+    if not isinstance(data, dict) or not data or not set(data) <= {"connectors", "inbound"}:
+        message = "the file holds 'connectors' (outbound) and/or 'inbound', nothing else"
+        raise ConfigError([ConfigProblem(file, 1, message)])
+    entries = data.get("connectors", [])
     if not isinstance(entries, list):
         line = yamlsource.line_of(data, ("connectors",))
         raise ConfigError([ConfigProblem(file, line, "connectors must be a list")])

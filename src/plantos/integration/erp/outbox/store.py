@@ -87,6 +87,10 @@ class DeliveryStore:
         """Per connector, the newest outbox position looked at: later rounds look only
         from there (less a margin), not through the whole outbox again."""
 
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.now_ns() / 1e9, tz=UTC)
 

@@ -1,0 +1,3 @@
+"""Orders from the ERP into PlantOS: every inbound form (B2MML schedule, CSV file, the
+inbound interface table) becomes :class:`~plantos.integration.erp.b2mml.model.ScheduledOrder`
+values and goes through :func:`.orders.to_erp_order` and ``MomService.sync_orders``."""
