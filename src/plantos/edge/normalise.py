@@ -109,9 +109,9 @@ class Normaliser:
             batch = batch.with_quality(marked)
             self._count(nonfinite, "nonfinite_marked_bad", source, batch.tag_id)
         restated = self._restated(batch)
-        confirmed = self._confirmations(batch, restated)
         if restated.any():
             self.restated += int(restated.sum())
+            confirmed = self._confirmations(batch, restated)
             if confirmed.any():
                 again = batch.select(confirmed)
                 self._latest.restore(again, LINK_MARKS)  # answered: later repeats are plain
@@ -132,23 +132,14 @@ class Normaliser:
     def _confirmations(
         self, batch: SampleBatch, restated: npt.NDArray[np.bool_]
     ) -> npt.NDArray[np.bool_]:
-        """Restatements that follow a link-loss mark of their tag and are its newest sample
-        in the batch: the device confirms a value the platform had marked unknown. They
-        are not stored again (the historian has them: exactly once), but handed to
-        :attr:`on_confirmed` so the live state shows the tag Good again."""
-        if not restated.any():
-            return restated
+        """Restatements that follow a link-loss mark of their tag: the device confirms a
+        value the platform had marked unknown. They are not stored again (the historian
+        has them: exactly once), but handed to :attr:`on_confirmed` so the live state
+        shows the tag Good again (a newer sample in the same batch still wins there)."""
         ids = batch.tag_id
-        after_mark = restated & _is_link_mark(self._latest.quality[ids])
+        after_mark: npt.NDArray[np.bool_] = restated & _is_link_mark(self._latest.quality[ids])
         after_mark &= self._latest.ts[ids] >= batch.ts
-        if not after_mark.any():
-            return after_mark
-        # Only a tag's newest sample in the batch: a newer one makes the Good state plain.
-        order = np.lexsort((batch.ts, ids))
-        newest = np.zeros(len(batch), dtype=bool)
-        newest[order[np.r_[ids[order][1:] != ids[order][:-1], True]]] = True
-        confirmed: npt.NDArray[np.bool_] = after_mark & newest
-        return confirmed
+        return after_mark
 
     def _restated(self, batch: SampleBatch) -> npt.NDArray[np.bool_]:
         """Samples equal in timestamp, value and quality to their tag's newest accepted
