@@ -194,3 +194,6 @@ class PlantSpec(_Strict):
     """Maintenance policy and failure catalogue; validated by the maintenance domain."""
     notifications: dict[str, Any] = Field(default_factory=dict)
     """Notification channels and routing rules; validated by the notification layer."""
+    quality: dict[str, Any] = Field(default_factory=dict)
+    """Inspections, holds and notification of nonconformances; validated by the quality
+    domain."""

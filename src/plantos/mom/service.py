@@ -104,15 +104,7 @@ class MomService:
 
     def book_for(self, order_id: str, count: Count) -> Result[bool]:
         """Book one count (an operator's entry) to a given order under its counting source."""
-
-        def work(uow: SqlUnitOfWork) -> bool:
-            order = uow.orders.get(order_id)
-            routing = uow.master.routings()[order.routing]
-            product = uow.master.products().get(order.product)
-            mode = self.policy.mode(order, product, count.asset)
-            return order.book(count, routing=routing, mode=mode)
-
-        return self._change(work)
+        return self._change(lambda uow: handlers.book_to(uow, order_id, count, policy=self.policy))
 
     def pause_on(self, asset: str, *, ts_ns: int) -> list[Event]:
         """Pause the order running on ``asset`` as of ``ts_ns`` (when its machine went
