@@ -22,6 +22,7 @@ from plantos.cli.deadletter import app as deadletter_app
 from plantos.cli.erp import app as erp_app
 from plantos.cli.maintenance import app as maintenance_app
 from plantos.cli.pki import app as pki_app
+from plantos.cli.quality import app as quality_app
 from plantos.cli.token import app as token_app
 from plantos.cli.user import app as user_app
 from plantos.cli.write import write as write_command
@@ -52,6 +53,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(pki_app, name="pki")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(erp_app, name="erp")
+app.add_typer(quality_app, name="quality")
 app.command("write")(write_command)
 
 if __name__ == "__main__":
