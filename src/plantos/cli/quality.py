@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -48,7 +49,7 @@ def nonconformances(
                 )
         finally:
             engine.dispose()
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": nc.id, "asset": nc.asset, "characteristic": nc.characteristic,
                 "trigger": nc.trigger, "order": nc.order, "state": nc.state, "held": nc.held,
