@@ -97,14 +97,16 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
         engine.dispose()
 
 
-def build(plant: Plant, engine: sa.Engine, clock: ManualClock, mom: MomService) -> QualityLoop:
+def build(
+    plant: Plant, engine: sa.Engine, clock: ManualClock, mom: MomService, *, counted: bool = False
+) -> QualityLoop:
     policy = quality_policy(plant)
     config = notification_config(plant)
     service = QualityService(engine, clock=clock, policy=policy, counting=mom.policy)
     rules = [*config.rules, Rule(kinds=["NonconformanceOpened"], to=list(policy.notify))]
     return QualityLoop(
         service=service, plant=plant, router=Router(rules, config.roles),
-        inspections={7: INSPECTION},
+        inspections={7: INSPECTION}, counted={INSPECTION} if counted else set(),
     )  # fmt: skip
 
 
@@ -284,3 +286,12 @@ def test_open_nonconformances_survive_a_restart(rig: Rig) -> None:
     asyncio.run(again.handle(violation(30)))
     (same,) = again.service.list()
     assert same.id == nc.id and same.occurrences == 2
+
+
+def test_failures_the_counters_book_as_scrap_add_no_part_to_scrap_again(rig: Rig) -> None:
+    loop = build(rig.plant, rig.engine, rig.clock, rig.mom, counted=True)
+    asyncio.run(loop.handle(inspections([0, 0])))
+    (nc,) = loop.service.list()
+    assert (nc.occurrences, nc.quantity, nc.evidence[0]["booked_as_scrap"]) == (2, 0, True)
+    with pytest.raises(InvalidNonconformanceError, match="give the quantity"):
+        loop.service.dispose(nc.id, "scrap", by="qa")

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +90,7 @@ class QualityLoop:
         plant: Plant,
         router: Router,
         inspections: Mapping[int, str],
+        counted: Collection[str] = (),
         notify: Callable[[], None] = lambda: None,
     ) -> None:
         self.service = service
@@ -98,6 +99,9 @@ class QualityLoop:
         self.inspections = dict(inspections)
         """Tag id to tag path of the inspection results."""
         self._ids = np.fromiter(self.inspections, dtype=np.int32, count=len(self.inspections))
+        self.counted = frozenset(counted)
+        """Inspection tags whose failures the asset's counters book as scrap already: a
+        failure there adds evidence but no affected part, so scrap is never booked twice."""
         self.notify = notify
         """Called after notifications were queued: wakes their dispatcher."""
         self.reactions: deque[Reaction] = deque(maxlen=REACTIONS_KEPT)

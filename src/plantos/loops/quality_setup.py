@@ -14,6 +14,7 @@ from plantos.core.clock import Clock
 from plantos.integration.notify.config import Rule, notification_config
 from plantos.integration.notify.routing import Router
 from plantos.loops.quality import QualityLoop
+from plantos.loops.setup import OeeHost
 from plantos.model import Plant
 from plantos.mom.quality.policy import quality_policy
 from plantos.mom.quality.service import QualityService
@@ -38,6 +39,9 @@ class QualityHost(Protocol):
 
     @property
     def mom(self) -> MomRuntime: ...
+
+    @property
+    def analytics(self) -> OeeHost: ...
 
     def add_consumer(
         self, name: str, topic: str, handler: Callable[[Message], Awaitable[None]]
@@ -70,11 +74,19 @@ def install_quality(platform: QualityHost, *, wake: Callable[[], None]) -> Quali
         counting=platform.mom.service.policy,
     )
     inspections = {platform.tag_ids[p]: p for p in sorted(policy.inspections)}
+    oee = platform.analytics.oee_config
+    counted = set()
+    for path in inspections.values():
+        tag = plant.tags[path]
+        spec = oee.for_asset(tag.asset, plant.assets[tag.asset].type)
+        if spec is not None and spec.counters.inspection == path.rsplit("/", 1)[-1]:
+            counted.add(path)
     loop = QualityLoop(
         service=service,
         plant=plant,
         router=Router(rules, config.roles),
         inspections=inspections,
+        counted=counted,
         notify=wake,
     )
     platform.add_consumer("quality-loop", EVENTS, loop.handle)
