@@ -182,17 +182,21 @@ class QualityLoop:
         return Finding(event.subject, tag.asset, "spc_violation", event.ts_ns, evidence)
 
     def _failed_inspections(self, batch: SampleBatch) -> Iterator[Finding]:
-        """Each good-quality sample of 0 on an inspection tag, in time order."""
+        """Each good-quality sample of 0 on an inspection tag, in time order: an
+        inspection tag reports one sample per inspection, so each 0 is one failed part."""
         rows = np.flatnonzero(
             np.isin(batch.tag_id, self._ids) & (batch.value == 0.0) & ~is_bad(batch.quality)
         )
         for i in rows[np.argsort(batch.ts[rows], kind="stable")].tolist():
             path = self.inspections[int(batch.tag_id[i])]
             ts_ns = int(batch.ts[i])
-            evidence = {"at_ns": ts_ns, "trigger": "failed_inspection", "tag": path}
-            yield Finding(
-                path, self.plant.tags[path].asset, "failed_inspection", ts_ns, evidence, 1
-            )
+            counted = path in self.counted
+            evidence = {
+                "at_ns": ts_ns, "trigger": "failed_inspection", "tag": path,
+                "booked_as_scrap": counted,
+            }  # fmt: skip
+            asset = self.plant.tags[path].asset
+            yield Finding(path, asset, "failed_inspection", ts_ns, evidence, int(not counted))
 
     def metrics(self) -> dict[str, Any]:
         return {**dict(self.counters), "reactions": len(self.reactions)}
