@@ -7,6 +7,7 @@ in the transaction of their outbox rows; a refused disposition changes nothing."
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock, WallClock
 from plantos.core.quality import BAD
 from plantos.integration.channels.config import build_channel
+from plantos.integration.erp.file_drop_demo import deliver_all, file_drop_dispatcher
 from plantos.integration.notify import store
 from plantos.integration.notify.config import Rule, notification_config
 from plantos.integration.notify.dispatcher import Dispatcher
@@ -295,3 +297,30 @@ def test_failures_the_counters_book_as_scrap_add_no_part_to_scrap_again(rig: Rig
     assert (nc.occurrences, nc.quantity, nc.evidence[0]["booked_as_scrap"]) == (2, 0, True)
     with pytest.raises(InvalidNonconformanceError, match="give the quantity"):
         loop.service.dispose(nc.id, "scrap", by="qa")
+
+
+def test_the_erp_connector_delivers_the_hold_and_the_disposition_once(
+    rig: Rig, tmp_path: Path
+) -> None:
+    run(rig, *(violation(s) for s in range(20)))
+    (nc,) = rig.service.list()
+    rig.clock.advance_to(T0 + 60 * NS)
+    rig.service.dispose(nc.id, "use_as_is", by="qa")
+    dispatcher = file_drop_dispatcher(rig.engine, tmp_path / "erp")
+    asyncio.run(deliver_all(dispatcher))
+    lines = [
+        json.loads(line)
+        for f in sorted((tmp_path / "erp" / "jsonl").iterdir())
+        for line in f.read_text().splitlines()
+    ]
+    quality = sorted(  # the files are named by idempotency key: order by time
+        (m for m in lines if m["kind"].startswith("Nonconformance")),
+        key=lambda m: m["payload"]["ts_ns"],
+    )
+    assert [(m["kind"], m["payload"]["subject"]) for m in quality] == [
+        ("NonconformanceOpened", nc.id), ("NonconformanceDispositioned", nc.id),
+    ]  # fmt: skip
+    assert quality[0]["payload"]["hold"] is True and quality[0]["payload"]["order"] == "PO-1"
+    status = [m["payload"] for m in lines if m["kind"] == "order_status"]
+    moves = sorted((p["changed"], p["previous"], p["state"]) for p in status)
+    assert [(a, b) for _, a, b in moves][-2:] == [("running", "paused"), ("paused", "running")]
