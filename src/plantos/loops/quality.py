@@ -40,11 +40,15 @@ from plantos.model.plant import Plant
 from plantos.mom.quality.nonconformance import Nonconformance
 from plantos.mom.quality.service import QualityService, hold, new_nonconformance_id
 from plantos.mom.quality.uow import QualityUnitOfWork
+from plantos.mom.store.repositories import ConcurrentChangeError
 
 log = logging.getLogger(__name__)
 
 BY = "loop:quality"
 REACTIONS_KEPT = 1000
+RETRIES = 5
+"""Attempts of one reaction whose order or nonconformance changed in another transaction
+meanwhile (the counters book to the running order all the time)."""
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,15 @@ class QualityLoop:
 
     async def react(self, finding: Finding) -> Reaction:
         started = time.perf_counter()
-        outcome, _events = await asyncio.to_thread(
-            self.service.change, lambda uow: self._decide(uow, finding)
-        )
+        for attempt in range(RETRIES):
+            try:
+                outcome, _events = await asyncio.to_thread(
+                    self.service.change, lambda uow: self._decide(uow, finding)
+                )
+                break
+            except ConcurrentChangeError:  # the order booked parts, or someone disposed
+                if attempt == RETRIES - 1:
+                    raise
         stored = time.perf_counter()
         if outcome.notifications:
             self.notify()
