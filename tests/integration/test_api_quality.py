@@ -110,6 +110,13 @@ def test_a_violation_is_listed_held_and_filtered_within_the_scope(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert [n["id"] for n in json.loads(result.output)["nonconformances"]] == [nc_id]
+    settings = server.platform.settings
+    wrong = CliRunner().invoke(
+        app,
+        ["quality", "ncs", "--state", "lost", "--config", str(settings.config),
+         "--data-dir", str(settings.data_dir)],
+    )  # fmt: skip
+    assert wrong.exit_code != 0 and "--state must be one of open, closed" in wrong.output
 
 
 @pytest.mark.parametrize(
