@@ -46,6 +46,7 @@ from plantos.historian.writer import HistorianWriter
 from plantos.integration.erp.inbound.config import open_inbound
 from plantos.integration.erp.outbox.setup import open_erp
 from plantos.live import LiveState
+from plantos.loops.quality_setup import install_quality
 from plantos.loops.setup import install_maintenance
 from plantos.model import Plant, TagDef, load_plant
 from plantos.mom.setup import open_mom
@@ -162,6 +163,8 @@ class Platform:
             self.pipeline.add(name, consume, subscription=feeds.get(name))
         self.maintenance = install_maintenance(self)
         """Anomalies become work orders, notifications and blocked maintenance windows."""
+        self.quality = install_quality(self, wake=self.maintenance.dispatcher.wake.set)
+        """SPC violations and failed inspections become nonconformances and holds."""
         self.erp = open_erp(settings.config, engine=self.mom.service.engine)
         """The ERP connectors draining the outbox (None without an erp.yaml)."""
         if self.erp is not None:

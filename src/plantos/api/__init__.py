@@ -17,6 +17,7 @@ from plantos.api import (
     plans,
     plant,
     prometheus,
+    quality,
     reliability,
     system,
     tokens,
@@ -41,6 +42,7 @@ def install_api(app: FastAPI) -> None:
     for module in (users, tokens, audit, writes, orders, mom_api):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(workorders.router, prefix="/api/v1")
+    app.include_router(quality.router, prefix="/api/v1")
     app.include_router(plans.router, prefix="/api/v1")
     app.include_router(entries.router, prefix="/api/v1")
     app.include_router(reliability.router, prefix="/api/v1")

@@ -22,6 +22,7 @@ from plantos.historian.deadletter import DeadLetterStore
 from plantos.historian.protocol import Historian
 from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
 from plantos.live import LiveState
+from plantos.loops.quality_setup import Quality
 from plantos.loops.setup import Maintenance
 from plantos.model import Plant, TagDef
 from plantos.mom.runtime import MomRuntime
@@ -100,6 +101,10 @@ class Operations(Protocol):
     @property
     def maintenance(self) -> Maintenance:
         """Work orders, the maintenance loop and the notifications."""
+
+    @property
+    def quality(self) -> Quality:
+        """Nonconformances, the holds they put on orders and the quality loop."""
 
     @property
     def erp(self) -> OutboxDispatcher | None:

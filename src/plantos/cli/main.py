@@ -23,6 +23,7 @@ from plantos.cli.entry import app as entry_app
 from plantos.cli.erp import app as erp_app
 from plantos.cli.maintenance import app as maintenance_app
 from plantos.cli.pki import app as pki_app
+from plantos.cli.quality import app as quality_app
 from plantos.cli.token import app as token_app
 from plantos.cli.user import app as user_app
 from plantos.cli.write import write as write_command
@@ -54,6 +55,7 @@ app.add_typer(pki_app, name="pki")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(erp_app, name="erp")
 app.add_typer(entry_app, name="entry")
+app.add_typer(quality_app, name="quality")
 app.command("write")(write_command)
 
 if __name__ == "__main__":

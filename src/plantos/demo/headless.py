@@ -27,6 +27,7 @@ from plantos.demo.orders import (
     schedule_changes_report,
     stream_for,
 )
+from plantos.demo.quality_report import quality_report
 from plantos.demo.simulator import parse_scenario
 from plantos.integration.erp.file_drop_demo import (
     deliver_all,
@@ -194,6 +195,7 @@ def run_headless(
         "schedule_changes": schedule_changes_report(platform),
         "mom": platform.mom.metrics(),
         **maintenance_report(platform),
+        **quality_report(platform),
     }
     if erp is not None and erp_out is not None:
         report["erp_messages"] = erp_messages_report(erp, erp_out)

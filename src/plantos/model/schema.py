@@ -198,3 +198,6 @@ class PlantSpec(_Strict):
     """Notification channels and routing rules; validated by the notification layer."""
     entry: dict[str, Any] = Field(default_factory=dict)
     """Checklists and scrap reasons for manual entry; validated by ``plantos.mom.entry``."""
+    quality: dict[str, Any] = Field(default_factory=dict)
+    """Inspections, holds and notification of nonconformances; validated by the quality
+    domain."""

@@ -132,6 +132,50 @@ def book_counts(
     return result
 
 
+def book_to(uow: UnitOfWork, order_id: str, count: Count, *, policy: CountingPolicy) -> bool:
+    """Book one count to a given order under its counting source; return whether it
+    changed the order. :class:`CountRejectedError` when the source may not book to it."""
+    order = uow.orders.get(order_id)
+    product = uow.master.products().get(order.product)
+    mode = policy.mode(order, product, count.asset)
+    return order.book(count, routing=uow.master.routings()[order.routing], mode=mode)
+
+
+def book_scrap(
+    uow: UnitOfWork,
+    order_id: str,
+    parts: int,
+    *,
+    asset: str,
+    ts_ns: int,
+    policy: CountingPolicy,
+) -> ProductionOrder:
+    """Book ``parts`` of ``order_id`` made on ``asset`` as scrap (a disposition): parts the
+    machine counted good move to scrap; where only operators count, they are added as
+    scrap. All of them or none: :class:`CountRejectedError` says why."""
+    if parts <= 0:
+        raise CountRejectedError(f"order {order_id}: scrap needs a positive quantity, not {parts}")
+    order = uow.orders.get(order_id)
+    mode = policy.mode(order, uow.master.products().get(order.product), asset)
+    operator = mode == "operator"
+    count = Count(
+        source="operator" if operator else "machine",
+        asset=asset,
+        ts_ns=ts_ns,
+        good=0,
+        scrap=parts,
+        from_good=not operator,
+    )
+    before = order.scrap_total
+    book_to(uow, order_id, count, policy=policy)
+    if order.scrap_total - before != parts:
+        raise CountRejectedError(
+            f"order {order_id}: {parts} parts to scrap but only {order.scrap_total - before} "
+            "of them were counted good on that operation"
+        )
+    return order
+
+
 def _order_for(
     uow: UnitOfWork,
     asset: str,

@@ -118,11 +118,7 @@ class MomService:
         ``note`` (why, by whom) joins the outbox in the same transaction when it is booked."""
 
         def work(uow: SqlUnitOfWork) -> bool:
-            order = uow.orders.get(order_id)
-            routing = uow.master.routings()[order.routing]
-            product = uow.master.products().get(order.product)
-            mode = self.policy.mode(order, product, count.asset)
-            booked = order.book(count, routing=routing, mode=mode)
+            booked = handlers.book_to(uow, order_id, count, policy=self.policy)
             if booked and note is not None:
                 uow.record(note)
             return booked

@@ -20,6 +20,7 @@ from plantos.ui import (
     mom_pages,
     ot_pages,
     pages,
+    quality_pages,
     reliability_pages,
     session,
 )
@@ -42,5 +43,6 @@ def install_ui(app: FastAPI) -> None:
     app.include_router(entry_pages.router)
     app.include_router(maintenance_pages.router)
     app.include_router(reliability_pages.router)
+    app.include_router(quality_pages.router)
     app.include_router(erp_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,156 @@
+"""The ``quality`` section of ``plantos.yaml``: which tags are inspections, which findings
+put the running order on hold, and who is told.
+
+```yaml
+quality:
+  inspections: [inspection_passed]   # bool signals (every asset with one) or tag paths:
+                                     # a sample of 0 is a failed inspection
+  hold_on: [spc_violation, failed_inspection]   # findings that hold the running order
+  scrap_releases_hold: true          # a scrap disposition ends the hold (false: keeps it)
+  notify: [quality]                  # roles told of every nonconformance
+  rules:                             # per characteristic, the first matching rule wins
+    - {match: "plant-a/welding/*", hold_on: [failed_inspection], scrap_releases_hold: false}
+```
+Every field has a default (no inspections, no hold, the ``quality`` role told when the
+notifications define it); a wrong one is a :class:`ConfigError` with file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from plantos.core.errors import ConfigError, ConfigProblem
+from plantos.model.loader import validation_problems
+from plantos.model.plant import Plant
+from plantos.mom.quality.nonconformance import TRIGGERS
+
+QUALITY_ROLE = "quality"
+Problem = Callable[[tuple[str | int, ...], str], None]
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: str = Field(min_length=1)
+    """A glob over characteristic tag paths (``plant-a/welding/*``)."""
+    hold_on: list[str] | None = None
+    scrap_releases_hold: bool | None = None
+
+
+class QualitySection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inspections: list[str] = Field(default_factory=list)
+    hold_on: list[str] = Field(default_factory=list)
+    scrap_releases_hold: bool = True
+    notify: list[str] | None = None
+    rules: list[_Rule] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """What the plant's rules say for one characteristic."""
+
+    hold_on: frozenset[str]
+    scrap_releases_hold: bool
+
+
+@dataclass(frozen=True)
+class QualityPolicy:
+    inspections: frozenset[str]
+    """Tag paths of bool inspection results."""
+    hold_on: frozenset[str]
+    scrap_releases_hold: bool
+    notify: tuple[str, ...]
+    rules: tuple[tuple[str, Reaction], ...] = ()
+
+    def for_characteristic(self, path: str) -> Reaction:
+        """The first rule matching ``path``, its unset fields from the section's defaults."""
+        for pattern, reaction in self.rules:
+            if fnmatchcase(path, pattern):
+                return reaction
+        return Reaction(self.hold_on, self.scrap_releases_hold)
+
+
+def quality_policy(plant: Plant) -> QualityPolicy:
+    """The plant's quality policy; :class:`ConfigError` with file:line when wrong: an
+    unknown finding, an inspection that is no bool tag, a rule matching no tag, a role the
+    notifications do not define."""
+    try:
+        section = QualitySection.model_validate(plant.spec.quality)
+    except ValidationError as exc:
+        raise ConfigError(
+            validation_problems(exc, lambda loc: plant.locate(loc), plant.source, ("quality",))
+        ) from None
+    problems: list[ConfigProblem] = []
+
+    def problem(loc: tuple[str | int, ...], message: str) -> None:
+        where = "quality" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+        problems.append(
+            ConfigProblem(plant.source, plant.locate(("quality", *loc)), f"{where}: {message}")
+        )
+
+    inspections = _inspections(section, plant, problem)
+    _check_triggers(section.hold_on, ("hold_on",), problem)
+    rules = []
+    for i, rule in enumerate(section.rules):
+        if rule.hold_on is not None:
+            _check_triggers(rule.hold_on, ("rules", i, "hold_on"), problem)
+        if not any(fnmatchcase(path, rule.match) for path in plant.tags):
+            problem(("rules", i, "match"), f"{rule.match!r} matches no tag of the plant")
+        hold = section.hold_on if rule.hold_on is None else rule.hold_on
+        releases = (
+            section.scrap_releases_hold
+            if rule.scrap_releases_hold is None
+            else rule.scrap_releases_hold
+        )
+        rules.append((rule.match, Reaction(frozenset(hold), releases)))
+    roles = set((plant.spec.notifications or {}).get("roles") or {})
+    notify = section.notify
+    if notify is None:
+        notify = [QUALITY_ROLE] if QUALITY_ROLE in roles else []
+    for j, role in enumerate(notify):
+        if role not in roles:
+            problem(("notify", j), f"{role!r} is not a role of notifications.roles")
+    if problems:
+        raise ConfigError(problems)
+    return QualityPolicy(
+        inspections=frozenset(inspections),
+        hold_on=frozenset(section.hold_on),
+        scrap_releases_hold=section.scrap_releases_hold,
+        notify=tuple(notify),
+        rules=tuple(rules),
+    )
+
+
+def _check_triggers(triggers: list[str], loc: tuple[str | int, ...], problem: Problem) -> None:
+    for j, name in enumerate(triggers):
+        if name not in TRIGGERS:
+            problem((*loc, j), f"unknown finding {name!r}: one of {', '.join(TRIGGERS)}")
+
+
+def _inspections(section: QualitySection, plant: Plant, problem: Problem) -> set[str]:
+    """Each entry a tag path, or a signal name standing for that signal on every asset."""
+    found: set[str] = set()
+    for i, name in enumerate(section.inspections):
+        paths = (
+            [name]
+            if "/" in name
+            else [p for p, tag in plant.tags.items() if p.endswith(f"/{name}")]
+        )
+        if not paths or any(p not in plant.tags for p in paths):
+            problem(("inspections", i), f"{name!r} is no tag or signal of the plant")
+            continue
+        wrong = [p for p in paths if plant.tags[p].dtype != "bool"]
+        if wrong:
+            problem(
+                ("inspections", i),
+                f"{wrong[0]} is {plant.tags[wrong[0]].dtype}: an inspection is a bool tag",
+            )
+            continue
+        found.update(paths)
+    return found
