@@ -18,6 +18,7 @@ from plantos.api import (
     plant,
     prometheus,
     reliability,
+    reports,
     system,
     tokens,
     users,
@@ -46,6 +47,7 @@ def install_api(app: FastAPI) -> None:
     app.include_router(reliability.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(erp_api.router, prefix="/api/v1")
+    app.include_router(reports.router, prefix="/api/v1")
     app.include_router(health_probe)
 
     app.include_router(prometheus.router)
