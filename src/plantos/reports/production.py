@@ -119,8 +119,8 @@ def _figures(totals: OeeTotals | None) -> dict[str, Any] | None:
 def _asset(
     plant: Plant, path: str, totals: OeeTotals | None, lines: list[OrderLine]
 ) -> dict[str, Any]:
-    """An asset's line: the OEE analytics' figures where they know it, else what the
-    orders booked and ran on it (no downtime or ratios then: nothing measured them)."""
+    """An asset's line: the OEE analytics' figures where they know it, else none (nothing
+    measured them), and the orders that ran on it either way."""
     figures = _figures(totals)
     orders = sorted(x.order for x in lines if path in x.assets)
     if figures is None:
