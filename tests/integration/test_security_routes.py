@@ -76,7 +76,7 @@ PARAMS = {
     "token_id": "tok_000000000000",
 }
 """A value for every path parameter: always something of site-1."""
-QUERY = {"path": MIXER_1, "asset": MIXER_1, "tag": TEMP_1}
+QUERY = {"path": MIXER_1, "asset": MIXER_1, "tag": TEMP_1, "site": "site-1"}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from plantos.api import (
     prometheus,
     quality,
     reliability,
+    reports,
     system,
     tokens,
     users,
@@ -48,6 +49,7 @@ def install_api(app: FastAPI) -> None:
     app.include_router(reliability.router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(erp_api.router, prefix="/api/v1")
+    app.include_router(reports.router, prefix="/api/v1")
     app.include_router(health_probe)
 
     app.include_router(prometheus.router)

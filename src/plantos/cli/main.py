@@ -13,6 +13,7 @@ from plantos.cli import (
     edge,
     orders,
     query,
+    report,
     schedule,
     serve,
     signin,
@@ -48,6 +49,7 @@ app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(db.app, name="db")
 app.add_typer(orders.app, name="orders")
+app.add_typer(report.app, name="report")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
