@@ -166,7 +166,7 @@ class SampleBatch:
         """Zero-copy view as an Arrow table, the form DuckDB and PostgreSQL ingest fastest.
         ``exact`` becomes a string column (integers in decimal), null where ``value``
         is exact: all null, and free, for a batch of plain numbers."""
-        exact = pa.array(exact_strings(self.exact, len(self)), pa.string())
+        exact = exact_strings(self.exact, len(self))
         return pa.Table.from_arrays(
             [
                 pa.array(self.tag_id),
@@ -207,17 +207,32 @@ class SampleBatch:
         return cls.from_arrow(pa.ipc.open_stream(data).read_all())
 
 
-def exact_strings(exact: Exact | None, n: int) -> list[str | None] | pa.Array:
-    """``exact`` as text for storage and transport: integers in decimal, ``None`` where
+def exact_strings(exact: Exact | None, n: int) -> pa.Array:
+    """``exact`` as text for storage and transport: integers in decimal, null where
     ``value`` is exact (all of them, as a free null array, when there is no column)."""
     if exact is None:
         return pa.nulls(n, pa.string())
-    return [None if e is None else str(e) for e in exact]
+    ints = exact_kinds(exact) == EXACT_INT
+    if ints.any():
+        exact = exact.copy()
+        exact[ints] = [str(v) for v in exact[ints]]
+    return pa.array(exact, pa.string())
+
+
+EXACT_NONE, EXACT_INT, EXACT_TEXT = 0, 1, 2
+_KIND_OF_TYPE = {type(None): EXACT_NONE, int: EXACT_INT, str: EXACT_TEXT}
+
+
+def exact_kinds(exact: Exact) -> npt.NDArray[np.int8]:
+    """What every entry of an ``exact`` column holds: :data:`EXACT_NONE`,
+    :data:`EXACT_INT` or :data:`EXACT_TEXT`, found in one pass in C (no Python loop)."""
+    return np.fromiter(map(_KIND_OF_TYPE.__getitem__, map(type, exact)), np.int8, len(exact))
 
 
 def exact_held(exact: Exact) -> npt.NDArray[np.bool_]:
     """Which samples of an ``exact`` column hold a value."""
-    return np.fromiter((e is not None for e in exact), dtype=bool, count=len(exact))
+    held: npt.NDArray[np.bool_] = exact_kinds(exact) != EXACT_NONE
+    return held
 
 
 def exact_from_strings(strings: Sequence[str | None], value: Values) -> Exact:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
-from plantos.edge.typegate import TypeGate, exact_kinds
+from plantos.edge.typegate import TypeGate, text_and_big
 from plantos.live.state import LiveState
 from plantos.model.plant import TagDef
 
@@ -102,7 +102,7 @@ class Normaliser:
         claims_good = (batch.quality & np.uint32(quality.BAD)) == 0
         nonfinite = claims_good & ~np.isfinite(batch.value)
         if batch.exact is not None and nonfinite.any():
-            nonfinite &= ~exact_kinds(batch)[0]  # a text's float is NaN by design
+            nonfinite &= ~text_and_big(batch)[0]  # a text's float is NaN by design
         if nonfinite.any():
             marked = batch.quality.copy()
             marked[nonfinite] = quality.BAD_OUT_OF_RANGE

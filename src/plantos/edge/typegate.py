@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plantos.core import quality
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import EXACT_INT, EXACT_TEXT, SampleBatch, exact_kinds
 from plantos.model.plant import TagDef
 from plantos.model.valuetypes import INT_BOUNDS
 
@@ -62,7 +62,7 @@ class TypeGate:
         ids = np.minimum(batch.tag_id, len(self._kind) - 1)
         kind = self._kind[ids]
         usable = (batch.quality & np.uint32(quality.BAD)) == 0
-        text, big = exact_kinds(batch)
+        text, big = text_and_big(batch)
         refusals = [
             Refusal("type_mismatch", usable & (text != (kind == _TEXT))),
         ]
@@ -107,23 +107,26 @@ class TypeGate:
         exact: npt.NDArray[np.object_], candidates: Mask, max_length: npt.NDArray[np.int64]
     ) -> tuple[npt.NDArray[np.object_], Mask]:
         """Texts longer than their tag allows, cut to length (the cut text is evidence)."""
+        rows = np.flatnonzero(candidates)
+        lengths = np.fromiter(map(len, exact[rows]), dtype=np.int64, count=len(rows))
+        limits = max_length[rows]
+        long_rows = rows[(limits > 0) & (lengths > limits)]
         cut = np.zeros(len(exact), dtype=bool)
-        out = exact
-        for i in np.flatnonzero(candidates):
-            limit = int(max_length[i])
-            if limit and len(exact[i]) > limit:
-                if out is exact:
-                    out = exact.copy()
-                out[i] = exact[i][:limit]
-                cut[i] = True
+        if not len(long_rows):
+            return exact, cut
+        out = exact.copy()
+        for i in long_rows.tolist():
+            out[i] = exact[i][: int(max_length[i])]
+        cut[long_rows] = True
         return out, cut
 
 
-def exact_kinds(batch: SampleBatch) -> tuple[Mask, Mask]:
+def text_and_big(batch: SampleBatch) -> tuple[Mask, Mask]:
     """Which samples carry text, and which an integer beyond 2**53."""
-    n = len(batch)
     if batch.exact is None:
-        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    text = np.fromiter((isinstance(e, str) for e in batch.exact), dtype=bool, count=n)
-    big = np.fromiter((isinstance(e, int) for e in batch.exact), dtype=bool, count=n)
+        none = np.zeros(len(batch), dtype=bool)
+        return none, none
+    kinds = exact_kinds(batch.exact)
+    text: Mask = kinds == EXACT_TEXT
+    big: Mask = kinds == EXACT_INT
     return text, big
