@@ -180,7 +180,7 @@ def run_database(kind: str, hook: Receiver, args: argparse.Namespace) -> dict:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="notify_throughput", description=__doc__.split("\n\n")[0])
-    p.add_argument("--notifications", type=int, default=3000, help="per throughput round")
+    p.add_argument("--notifications", type=int, default=2000, help="per throughput round")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--latency-count", type=int, default=300)
     p.add_argument("--rate", type=float, default=20.0, help="notifications/s in the latency run")
