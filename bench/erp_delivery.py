@@ -68,6 +68,9 @@ from plantos.mom.store import tables as t
 
 ASSETS = [f"plant/machining/line-{i % 4}/cnc-{i:02d}" for i in range(40)]
 TABLE, BARE_TABLE = "plantos_outbound", "bare_outbound"
+WEBHOOK, TABLE_CONNECTOR = "erp-webhook", "erp-table"
+PEERS = (("webhook", "bare httpx"), ("table", "bare psycopg"))
+"""Each PlantOS connector and the bare client that measures its receiver's ceiling."""
 BATCH = 100
 """Messages per dispatcher round (the connector default), rows per bare transaction."""
 
@@ -131,13 +134,13 @@ async def drain(engine: sa.Engine, connectors: list[Connector], total: int) -> f
 
 
 def webhook(hook: Receiver) -> Connector:
-    channel = WebhookChannel(hook.url, secret=SECRET, clock=WallClock(), name="erp-webhook")
-    return Connector("erp-webhook", channel, batch_size=BATCH)
+    channel = WebhookChannel(hook.url, secret=SECRET, clock=WallClock(), name=WEBHOOK)
+    return Connector(WEBHOOK, channel, batch_size=BATCH)
 
 
 def table(url: str) -> Connector:
-    channel = InterfaceTableChannel(interface_url(url), clock=WallClock(), name="erp-table")
-    return Connector("erp-table", channel, batch_size=BATCH)
+    channel = InterfaceTableChannel(interface_url(url), clock=WallClock(), name=TABLE_CONNECTOR)
+    return Connector(TABLE_CONNECTOR, channel, batch_size=BATCH)
 
 
 def table_rows(forms: list[OutboundMessage]) -> list[tuple[Any, ...]]:
@@ -266,6 +269,16 @@ def _ns(naive_utc: datetime) -> int:
     return int(naive_utc.replace(tzinfo=UTC).timestamp() * 1e9)
 
 
+def settle_backlog(engine: sa.Engine) -> None:
+    """Mark every outbox message delivered on both connectors, so the lag run sees only
+    the counts it books (the throughput rounds leave the delivery state cleared)."""
+    store = DeliveryStore(engine, clock=WallClock())
+    for name in (WEBHOOK, TABLE_CONNECTOR):
+        store.enrol(name)
+    with engine.begin() as c:
+        c.execute(deliveries.update().values(state=DELIVERED))
+
+
 def run_database(kind: str, hook: Receiver, args: argparse.Namespace) -> dict[str, Any]:
     """Fill the outbox, run the throughput rounds, then the lag run, on one database."""
     rates: dict[str, list[float]] = {}
@@ -283,8 +296,11 @@ def run_database(kind: str, hook: Receiver, args: argparse.Namespace) -> dict[st
                 got = throughput_round(engine, erp, erp_url, hook, total, r)
                 for name, rate in got.items():
                     rates.setdefault(name, []).append(rate)
+                for name, bare in PEERS:
+                    rates.setdefault(f"{name}/{bare}", []).append(got[name] / got[bare])
                 print(f"{kind} round {r + 1}: " + ", ".join(
                     f"{n} {common.fmt_rate(v)}/s" for n, v in got.items()), flush=True)  # fmt: skip
+            settle_backlog(engine)
             hook.reset()
             lags = asyncio.run(lag(service, erp, erp_url, hook, args.lag_count, args.rate))
         finally:
@@ -318,12 +334,12 @@ def main(argv: list[str] | None = None) -> int:
               "ratio", "lag p50", "lag p99", "lag max"]  # fmt: skip
     rows = []
     for kind, g in results.items():
-        for name, bare in (("webhook", "bare httpx"), ("table", "bare psycopg")):
+        for name, bare in PEERS:
             lags = g["lag"][name]
             rows.append([
                 kind, "webhook" if name == "webhook" else "interface table (PostgreSQL)",
                 f"{common.fmt_rate(g[name])}/s", f"{common.fmt_rate(g[bare])}/s ({bare})",
-                f"{g[name] / g[bare]:.2f}", f"{common.percentile(lags, 0.5):.0f} ms",
+                f"{g[f'{name}/{bare}']:.2f}", f"{common.percentile(lags, 0.5):.0f} ms",
                 f"{common.percentile(lags, 0.99):.0f} ms", f"{max(lags):.0f} ms",
             ])  # fmt: skip
     common.print_table(header, rows)
@@ -345,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         "Interface table: `InterfaceTableChannel` into a fresh PostgreSQL database on "
         "127.0.0.1; its ceiling is bare psycopg `executemany` INSERTs of the same rows into "
         f"a table of the same shape, {BATCH} per transaction. All four run in every round, "
-        f"in alternating order, on the same messages; median of {args.rounds} round(s). "
+        f"in alternating order, on the same messages; medians of {args.rounds} round(s), "
+        "the ratio is the median of each round's ratio. "
         f"Lag: {args.lag_count} counts booked through the operations service at "
         f"{args.rate:g}/s while the dispatcher runs both connectors as the platform runs it "
         "(a pass over the connectors, a 0.5 s pause when a pass moved nothing), from the "
@@ -360,8 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         "its delivery: **met** as measurements (the table above); the issue sets no figure "
         "for either. The dispatcher's gap to the ceiling is its own bookkeeping: per round "
         "it enrols new rows, reads the due ones, translates them (reading the earlier facts "
-        "of their orders) and records every outcome; the lag is bounded below by the "
-        "dispatcher's idle pause.",
+        "of their orders) and records every outcome, several transactions per batch where "
+        "the bare peers have one. The lag is close to uniform over the dispatcher's 0.5 s "
+        "idle pause: the outbox dispatcher polls, no commit wakes it (the notification "
+        "dispatcher is woken by each queueing), so p99 sits near that pause plus one pass.",
     ])  # fmt: skip
     common.publish("erp-delivery", md, skip=args.no_doc)
     return 0
