@@ -239,7 +239,13 @@ def main(argv: list[str] | None = None) -> int:
         f"- Load average (1/5/15 min) at the end of the run: {load[0]:.1f} / {load[1]:.1f} / "
         f"{load[2]:.1f} on {os.cpu_count()} cores, shared with other work: absolute rates "
         "move from run to run, the ratio less so.\n"
-        "- Goal (issue #13): notification throughput stated against the receiver's own ceiling "
+        + (
+            "- A ratio above 1 is the noise of this loaded machine between two runs seconds "
+            "apart, not PlantOS outrunning the bare client.\n"
+            if any(g['ratio'] > 1 for g in results.values())
+            else ""
+        )
+        + "- Goal (issue #13): notification throughput stated against the receiver's own ceiling "
         "with a bare client in the same run: **met** (the ratio above); the issue sets no "
         "figure the ratio must reach. The dispatcher's gap to the ceiling is its database "
         "work: each round reads the due notifications and records every delivery in its own "
