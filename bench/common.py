@@ -283,3 +283,11 @@ def publish(name: str, markdown: str, *, skip: bool) -> None:
         print("docs/benchmarks.md not updated (--quick / --no-doc)")
     else:
         print(f"section {name} written to {write_section(name, markdown)}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values``, nearest rank."""
+    if not values:
+        raise ValueError("no values to take a percentile of")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
