@@ -207,3 +207,26 @@ def test_messages_written_later_are_enrolled_once(database: str, engine: sa.Engi
     assert store.enrol("erp", kinds=frozenset({"PartsCounted"})) == 0
     assert store.enrol("other", kinds=frozenset({"OrderReleased"})) == 0
     assert store.status("erp")["pending"] == 2 * ORDERS * PER_ORDER
+
+
+def test_a_commit_with_outbox_rows_wakes_the_dispatcher_at_once(
+    database: str, engine: sa.Engine
+) -> None:
+    """The dispatcher polls once a minute here: what is delivered within the test's bounded
+    wait came because the commit woke it, not because it polled."""
+    receiver, port = ErpReceiver(), free_port()
+    run = dispatcher(engine, port, poll_interval_s=60.0)
+    run.wake_on_commits(engine)
+    total = ORDERS * PER_ORDER
+
+    async def scenario() -> None:
+        with serving(receiver, port):
+            task = asyncio.create_task(run.run())
+            await until(lambda: len(receiver.effects) == total, timeout=20)
+            await asyncio.sleep(0.2)  # the dispatcher is waiting for news now
+            await asyncio.to_thread(write_production, engine, expect_total=2 * total)
+            await until(lambda: len(receiver.effects) == 2 * total, timeout=20)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())

@@ -17,7 +17,9 @@ from plantos.mom.store.engine import open_engine
 from tests.support.erp_receiver import SECRET
 
 
-def dispatcher(engine: Engine, port: int, *, batch_size: int = 100) -> OutboxDispatcher:
+def dispatcher(
+    engine: Engine, port: int, *, batch_size: int = 100, poll_interval_s: float = 0.05
+) -> OutboxDispatcher:
     clock = WallClock()
     channel = WebhookChannel(
         f"http://127.0.0.1:{port}/erp", secret=SECRET, clock=clock, name="erp", max_in_flight=4
@@ -25,7 +27,8 @@ def dispatcher(engine: Engine, port: int, *, batch_size: int = 100) -> OutboxDis
     connector = Connector(
         "erp", channel, retry=RetryPolicy(initial_s=0.05, max_s=0.2), batch_size=batch_size
     )
-    return OutboxDispatcher(DeliveryStore(engine, clock=clock), [connector], poll_interval_s=0.05)
+    store = DeliveryStore(engine, clock=clock)
+    return OutboxDispatcher(store, [connector], poll_interval_s=poll_interval_s)
 
 
 if __name__ == "__main__":

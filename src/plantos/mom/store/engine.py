@@ -16,6 +16,9 @@ import sqlalchemy as sa
 DEFAULT_URL = "sqlite:///mom.sqlite"
 BUSY_TIMEOUT_S = 30
 READ_ONLY = "plantos_read_only"
+OUTBOX_WRITTEN = "plantos_outbox_written"
+"""Set in a connection's ``info`` by a transaction that wrote outbox rows: a listener on
+the engine's ``commit`` event (the outbox dispatcher) then knows there is news."""
 """Connection info key: set for a transaction that only reads (SQLite then begins
 deferred, so readers never wait behind a writer)."""
 

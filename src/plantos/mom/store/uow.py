@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from plantos.core.clock import Clock
 from plantos.core.events import Event
 from plantos.mom.store import tables as t
-from plantos.mom.store.engine import READ_ONLY
+from plantos.mom.store.engine import OUTBOX_WRITTEN, READ_ONLY
 from plantos.mom.store.repositories import (
     HistoryRepository,
     MasterRepository,
@@ -76,6 +76,7 @@ class SqlUnitOfWork:
         self._recorded = []
         if events:
             self._connection.execute(t.outbox.insert(), [self._outbox_row(e) for e in events])
+            self._connection.info[OUTBOX_WRITTEN] = True
         self._connection.commit()
         self.published = events
 

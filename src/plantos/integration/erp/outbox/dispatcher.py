@@ -14,6 +14,7 @@ row that cannot become one is dead-lettered with the reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,10 +22,13 @@ from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
+import sqlalchemy as sa
+
 from plantos.integration.channels.base import Channel, DeliveryResult, OutboundMessage, Outcome
 from plantos.integration.channels.retry import RetryPolicy, exhausted, retry_delay_s
 from plantos.integration.erp.outbox.store import Attempt, DeliveryStore, Due
 from plantos.integration.erp.outbox.tables import DEAD, DELIVERED, PENDING
+from plantos.mom.store.engine import OUTBOX_WRITTEN
 
 log = logging.getLogger(__name__)
 SKIPPED = "not among the connector's kinds"
@@ -85,21 +89,37 @@ class OutboxDispatcher:
         self.connectors = list(connectors)
         self._poll_interval_s = poll_interval_s
         self._translate = translate
+        self._news = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake_on_commits(self, engine: sa.Engine) -> None:
+        """Start a round as soon as a transaction on ``engine`` commits outbox rows, from
+        any thread, instead of at the next poll: the lag from a change to its delivery is
+        then the delivery's own time. Polling stays for retries and missed wake-ups."""
+
+        def committed(connection: sa.Connection) -> None:
+            if connection.info.pop(OUTBOX_WRITTEN, False) and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._news.set)
+
+        sa.event.listen(engine, "commit", committed)
 
     async def run(self, *, stopping: Callable[[], bool] = lambda: False) -> None:
         """The stage's body: round after round until cancelled, or until ``stopping()``
         holds (the platform's bus closed), after one last pass for what is due then;
         closes the channels either way."""
+        self._loop = asyncio.get_running_loop()
         try:
             while True:
                 last = stopping()
+                self._news.clear()
                 moved = False
                 for connector in self.connectors:
                     moved = await self.round(connector) or moved
                 if last:
                     return
                 if not moved:
-                    await asyncio.sleep(self._poll_interval_s)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._news.wait(), self._poll_interval_s)
         finally:
             for connector in self.connectors:
                 await connector.channel.close()

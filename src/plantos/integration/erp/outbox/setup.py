@@ -25,4 +25,6 @@ def open_erp(plant_file: Path, *, engine: sa.Engine) -> OutboxDispatcher | None:
     clock = WallClock()
     connectors = build_connectors(load_connector_specs(path), clock=clock)
     store = DeliveryStore(engine, clock=clock)
-    return OutboxDispatcher(store, connectors, translate=OutboxTranslator(engine))
+    dispatcher = OutboxDispatcher(store, connectors, translate=OutboxTranslator(engine))
+    dispatcher.wake_on_commits(engine)
+    return dispatcher
