@@ -62,7 +62,14 @@ def test_health_reports_every_stage_with_state_lag_and_restarts(client: httpx.Cl
     assert body["failure"] is None
     stages = {s["stage"]: s for s in body["stages"]}
     sample_stages = {"historian", "live", "analytics", "mom-counts"}
-    assert set(stages) == sample_stages | {"mom-floor", "mom-planner", "maintenance-loop", "notify"}
+    assert set(stages) == sample_stages | {
+        "mom-floor",
+        "mom-planner",
+        "maintenance-loop",
+        "notify",
+        "preventive",
+        "quality-loop",
+    }
     assert all(stage["state"] == "running" for stage in stages.values())
     for name in sample_stages:
         assert stages[name]["topic"] == SAMPLES

@@ -116,6 +116,7 @@ class PeerLoop:
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+        self.loop.close()  # its self-pipe sockets too
 
 
 async def opcua_server(port: int) -> Server:

@@ -148,7 +148,10 @@ def run_server(platform: Platform, host: str, port: int, *, tls: TlsFiles | None
     announce_credentials(platform, f"{scheme}://{host}:{port}", terminal=sys.stderr.isatty())
     server = StoppableServer(server_config(create_app(platform), host, port, tls))
     platform.pipeline.on_failure(lambda _reason: server.stop())
-    server.run()
+    try:
+        server.run()
+    finally:
+        AppStatus.should_exit = False  # the stream library's flag is process-wide
     if server.stops.forced:
         console.print("[red]forced stop[/red]: the platform was not shut down", highlight=False)
         raise typer.Exit(FORCED_EXIT_CODE)
