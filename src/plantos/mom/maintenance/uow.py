@@ -4,8 +4,6 @@ everything else."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from plantos.mom.maintenance.plan_store import PlanRepository
 from plantos.mom.maintenance.repository import WorkOrderRepository
 from plantos.mom.store.uow import SqlUnitOfWork
@@ -22,17 +20,6 @@ class MaintenanceUnitOfWork(SqlUnitOfWork):
         self.preventive = PlanRepository(self.connection)
         return self
 
-    @property
-    def connection(self) -> sa.Connection:
-        """The transaction's connection, for other tables written in the same commit."""
-        if self._connection is None:
-            raise RuntimeError("the unit of work is used outside its with-block")
-        return self._connection
-
     def commit(self) -> None:
-        if self._connection is not None and not self._read_only:
-            self.work_orders.save_seen()
-            for order in self.work_orders.seen.values():
-                for event in order.take_events():
-                    self.record(event)
+        self.save_aggregates(self.work_orders)
         super().commit()

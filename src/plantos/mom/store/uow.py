@@ -10,9 +10,10 @@ nothing half-written. At commit, the events the touched orders recorded (and any
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -26,6 +27,19 @@ from plantos.mom.store.repositories import (
     OrderRepository,
     PlanRepository,
 )
+
+
+class Aggregate(Protocol):
+    def take_events(self) -> list[Event]: ...
+
+
+class AggregateRepository(Protocol):
+    """A repository whose aggregates raise events (work orders, nonconformances)."""
+
+    @property
+    def seen(self) -> Mapping[Any, Aggregate]: ...
+
+    def save_seen(self) -> None: ...
 
 
 class SqlUnitOfWork:
@@ -61,6 +75,23 @@ class SqlUnitOfWork:
             self._connection.rollback()  # a no-op after commit
             self._connection.close()
             self._connection = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The transaction's connection, for other tables written in the same commit."""
+        if self._connection is None:
+            raise RuntimeError("the unit of work is used outside its with-block")
+        return self._connection
+
+    def save_aggregates(self, repository: AggregateRepository) -> None:
+        """Save what ``repository`` handed out in this transaction and record the events
+        they raised, for the outbox (a subclass's :meth:`commit` calls it first)."""
+        if self._connection is None or self._read_only:
+            return
+        repository.save_seen()
+        for aggregate in repository.seen.values():
+            for event in aggregate.take_events():
+                self.record(event)
 
     def record(self, event: Event) -> None:
         """An event that belongs to no order (a new plan): written to the outbox at commit."""
