@@ -266,7 +266,7 @@ def test_the_command_line_enters_a_reading_and_reports_a_refusal(server: Running
     wait_until(lambda: stored(server, tag) == [8.5], "the reading from the command line")
     refused = CliRunner().invoke(app, ["entry", "reading", tag, "2", "--unit", "bar", *common])
     assert refused.exit_code != 0
-    assert "refused (422)" in refused.output and "bar cannot be converted to percent" in (
+    assert "server answered 422" in refused.output and "bar cannot be converted to percent" in (
         refused.output.replace("\n", " ")
     )
     bad = CliRunner().invoke(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,27 +74,47 @@ def open_plant_historian(plant: Plant, data_dir: Path, *, writable: bool = False
     )
 
 
-def api_get(api: str, token: str | None, route: str, params: dict[str, Any]) -> Any:
-    """One GET of a running server's ``/api/v1/<route>``, its problem detail turned into a
-    :class:`PlantOSError` (the server holds the historian file while it runs)."""
-    if not token:
-        raise PlantOSError("--api needs --token (or PLANTOS_TOKEN)")
+def api_call(
+    method: str,
+    api: str,
+    token: str | None,
+    route: str,
+    *,
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    expect: tuple[int, ...] = (200,),
+    timeout_s: float = 120,
+) -> httpx.Response:
+    """One call of a running server's ``/api/v1/<route>`` with a bearer token (``token``,
+    else ``PLANTOS_TOKEN``); an unreachable server or an answer outside ``expect`` becomes
+    a :class:`PlantOSError` naming the server's problem detail."""
+    credential = token or os.environ.get("PLANTOS_TOKEN")
+    if not credential:
+        raise PlantOSError("give --token or set PLANTOS_TOKEN")
     try:
-        response = httpx.get(
+        response = httpx.request(
+            method,
             f"{api.rstrip('/')}/api/v1/{route}",
             params=params,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=120,
+            json=body,
+            headers={"Authorization": f"Bearer {credential}"},
+            timeout=timeout_s,
         )
     except httpx.HTTPError as exc:
         raise PlantOSError(f"cannot reach {api}: {exc}") from None
-    if response.status_code != 200:
+    if response.status_code not in expect:
         try:
             detail = response.json().get("detail", response.text)
         except ValueError:
             detail = response.text
         raise PlantOSError(f"server answered {response.status_code}: {detail}")
-    return response.json()
+    return response
+
+
+def api_get(api: str, token: str | None, route: str, params: dict[str, Any]) -> Any:
+    """One GET of a running server's ``/api/v1/<route>``, as JSON (the server holds the
+    historian file while it runs, so commands ask it)."""
+    return api_call("GET", api, token, route, params=params).json()
 
 
 def fail(message: str) -> None:

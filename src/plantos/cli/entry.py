@@ -4,13 +4,11 @@ no privilege of its own: it needs a token whose role has ``entries:write``."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import httpx
 import typer
 
-from plantos.cli.common import reported_errors
+from plantos.cli.common import api_call, reported_errors
 from plantos.core.errors import PlantOSError
 
 app = typer.Typer(help="Enter readings and checklists by hand on a running PlantOS.")
@@ -19,25 +17,7 @@ TOKEN = typer.Option(None, help="API token (default: the PLANTOS_TOKEN environme
 
 
 def _post(api: str, token: str | None, route: str, body: dict[str, Any]) -> dict[str, Any]:
-    credential = token or os.environ.get("PLANTOS_TOKEN")
-    if not credential:
-        raise PlantOSError("give --token or set PLANTOS_TOKEN")
-    try:
-        response = httpx.post(
-            f"{api.rstrip('/')}/api/v1/{route}",
-            json=body,
-            headers={"Authorization": f"Bearer {credential}"},
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
-        raise PlantOSError(f"cannot reach {api}: {exc}") from None
-    if response.status_code != 201:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise PlantOSError(f"refused ({response.status_code}): {detail}")
-    answer: dict[str, Any] = response.json()
+    answer: dict[str, Any] = api_call("POST", api, token, route, body=body, expect=(201,)).json()
     return answer
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import httpx
 import typer
 
 from plantos.analytics.config import analytics_spec
 from plantos.analytics.oee.reason_store import REASONS_FILE, read_reasons
 from plantos.cli.analytics.ranges import API_OPTION, CONFIG_OPTION, DATA_DIR_OPTION, TOKEN_OPTION
-from plantos.cli.common import open_plant_historian, reported_errors
+from plantos.cli.common import api_call, open_plant_historian, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import PlantOSError
 from plantos.model import load_plant
@@ -130,18 +129,6 @@ def _from_files(
 def _from_server(
     api: str, token: str | None, kind: str, params: dict[str, str | None], fmt: ReportFormat
 ) -> bytes:
-    if not token:
-        raise PlantOSError("--api needs --token (or PLANTOS_TOKEN)")
     query = {k: v for k, v in params.items() if v is not None} | {"format": fmt.value}
-    try:
-        response = httpx.get(
-            f"{api.rstrip('/')}/api/v1/reports/{kind}",
-            params=query,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=300,
-        )
-    except httpx.HTTPError as exc:
-        raise PlantOSError(f"cannot reach {api}: {exc}") from None
-    if response.status_code != 200:
-        raise PlantOSError(f"server answered {response.status_code}: {response.text}")
+    response = api_call("GET", api, token, f"reports/{kind}", params=query, timeout_s=300)
     return response.content

@@ -6,13 +6,9 @@ command holds no privilege of its own: it needs a token whose role may write.
 
 from __future__ import annotations
 
-import os
-
-import httpx
 import typer
 
-from plantos.cli.common import console, reported_errors
-from plantos.core.errors import PlantOSError
+from plantos.cli.common import api_call, console, reported_errors
 
 
 def write(
@@ -26,24 +22,9 @@ def write(
     """Write a value to a tag through its conduit; says whether it was written or now
     waits for a second person's approval."""
     with reported_errors():
-        credential = token or os.environ.get("PLANTOS_TOKEN")
-        if not credential:
-            raise PlantOSError("give --token or set PLANTOS_TOKEN")
-        try:
-            response = httpx.post(
-                f"{api.rstrip('/')}/api/v1/tags/{path.strip('/')}/write",
-                json={"value": value},
-                headers={"Authorization": f"Bearer {credential}"},
-                timeout=30,
-            )
-        except httpx.HTTPError as exc:
-            raise PlantOSError(f"cannot reach {api}: {exc}") from None
-        if response.status_code not in (200, 202):
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise PlantOSError(f"refused ({response.status_code}): {detail}")
+        route = f"tags/{path.strip('/')}/write"
+        body = {"value": value}
+        response = api_call("POST", api, token, route, body=body, expect=(200, 202))
     answer = response.json()
     typer.echo(f"{answer['state']}\t{answer['id']}")
     if answer["state"] == "pending":
