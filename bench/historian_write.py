@@ -10,9 +10,8 @@ them, and written by five contenders, each to a fresh file or table:
     (``plantos.historian.writer``) does between the bus and the historian, so it
     is PlantOS's real write path;
 (c) peer: bare DuckDB, ``INSERT INTO samples SELECT * FROM arrow_table`` per batch
-    (Arrow table built zero-copy from the batch's numpy columns) into the four numeric
-    columns alone, without the column PlantOS keeps text and exact integers in, so the
-    ratio shows what that column costs a stream of plain numbers;
+    (Arrow table built zero-copy from the batch's numpy columns), same schema (text and
+    exact integers go to a table beside it, written only for batches that carry them);
 (d) peer: bare DuckDB with the same ~200k grouping (columns joined with
     ``np.concatenate``: one contiguous Arrow table appends faster than a zero-copy
     ``pa.concat_tables`` of many chunks, measured 5-15 % faster here);
@@ -46,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
 
-from plantos.core.batch import ARROW_SCHEMA, SampleBatch
+from plantos.core.batch import NUMBERS_SCHEMA, SampleBatch
 from plantos.historian.duckdb_store import DuckDBHistorian
 from plantos.historian.protocol import Tier
 
@@ -176,7 +175,7 @@ def duckdb_per_batch(path: Path, batches: list[SampleBatch], group_rows: int) ->
         con.execute(DUCKDB_SCHEMA)
         t0 = time.perf_counter()
         for batch in batches:
-            incoming = numbers_only(batch)  # noqa: F841 (found by DuckDB's replacement scan)
+            incoming = batch.numbers_arrow()  # noqa: F841 (found by DuckDB's replacement scan)
             con.execute("INSERT INTO samples SELECT * FROM incoming")
         return time.perf_counter() - t0
     finally:
@@ -191,7 +190,7 @@ def duckdb_grouped(path: Path, batches: list[SampleBatch], group_rows: int) -> f
         for group in groups(batches, group_rows):
             incoming = pa.Table.from_arrays(  # noqa: F841
                 [pa.array(np.concatenate([getattr(b, c) for b in group])) for c in COLUMNS],
-                schema=PEER_SCHEMA,
+                schema=NUMBERS_SCHEMA,
             )
             con.execute("INSERT INTO samples SELECT * FROM incoming")
         return time.perf_counter() - t0
@@ -200,16 +199,6 @@ def duckdb_grouped(path: Path, batches: list[SampleBatch], group_rows: int) -> f
 
 
 COLUMNS = ("tag_id", "ts", "value", "quality")
-PEER_SCHEMA = pa.schema([ARROW_SCHEMA.field(c) for c in COLUMNS])
-"""The four numeric columns alone: PlantOS's table before text and exact integers had a
-column of their own, so the peers show what that column costs the numeric path."""
-
-
-def numbers_only(batch: SampleBatch) -> pa.Table:
-    """Zero-copy Arrow table of a batch's numeric columns."""
-    return pa.Table.from_arrays([pa.array(getattr(batch, c)) for c in COLUMNS], schema=PEER_SCHEMA)
-
-
 DUCKDB_CONTENDERS: dict[str, Callable[[Path, list[SampleBatch], int], float]] = {
     "a": plantos_per_batch,
     "b": plantos_grouped,
@@ -493,8 +482,8 @@ def main(argv: list[str] | None = None) -> int:
             "- (b) batches joined with `SampleBatch.concat` into groups, then `write`: "
             "the writer stage's path from the bus to the historian.",
             "- (c) bare DuckDB `INSERT INTO samples SELECT * FROM arrow_table` per batch, Arrow "
-            "table built zero-copy from the batch's columns, into the four numeric columns "
-            "alone: the table before PlantOS had its column for text and exact integers.",
+            "table built zero-copy from the batch's columns, same table schema (text and exact "
+            "integers go to a table beside it, written only for batches that carry them).",
             "- (d) as (c) with the same grouping, columns joined with `np.concatenate` (one "
             "contiguous Arrow table appends faster than a zero-copy `pa.concat_tables` of many "
             "chunks).",

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
 
-from plantos.core.batch import SampleBatch
+from plantos.core.batch import NUMBERS_SCHEMA, SampleBatch
 from plantos.core.clock import ManualClock
 from plantos.edge.normalise import Normaliser
 from plantos.historian.duckdb_store import DuckDBHistorian
@@ -46,9 +46,6 @@ T0 = 1_704_067_200 * NS
 TAGS = 1_000
 BATCH = 20_000
 GROUP = 200_000
-PEER_SCHEMA = pa.schema(
-    [("tag_id", pa.int32()), ("ts", pa.int64()), ("value", pa.float64()), ("quality", pa.uint32())]
-)
 PROGRAMS = [f"O{1000 + i} {word}" for i, word in enumerate(["ROUGH", "FINISH OP20", "DEBURR"])]
 
 
@@ -120,9 +117,9 @@ def peer_append(path: Path, batches: list[SampleBatch]) -> float:
             incoming = pa.Table.from_arrays(  # noqa: F841 (found by DuckDB's replacement scan)
                 [
                     pa.array(np.concatenate([getattr(b, c) for b in group]))
-                    for c in PEER_SCHEMA.names
+                    for c in NUMBERS_SCHEMA.names
                 ],
-                schema=PEER_SCHEMA,
+                schema=NUMBERS_SCHEMA,
             )
             con.execute("INSERT INTO samples SELECT * FROM incoming")
         return time.perf_counter() - t0
@@ -185,12 +182,12 @@ def report(timings: dict[str, list[float]], samples: int, rounds: int) -> str:
             "beyond 2**53 (exact). (t) text tags, program names of 8-20 characters. (m) 90 % "
             "numbers, 5 % counters beyond 2**53, 5 % text.\n"
             "- (p) bare DuckDB `INSERT INTO samples SELECT * FROM arrow_table` of the numbers "
-            "stream's four numeric columns in the same groups, no gate, no text column.",
+            "stream's four numeric columns in the same groups, no gate.",
             f"- Numbers through PlantOS against the bare append (n/p): "
             f"{median['n'] / median['p']:.2f}; the gap is the gate's checks (known tags, "
             "times, types, restatements) and the writer's bookkeeping. What the text column "
             "costs the numeric write itself is measured in *Historian write path* (b/c and "
-            "b/d, against a table without it).\n"
+            "b/d).\n"
             f"- Goal ≥ 1 M samples/s for text and for exact counters through gate and write: "
             f"**{'met' if min(median['t'], median['i']) >= 1e6 else 'not met'}** "
             f"(text {common.fmt_rate(median['t'])}/s, counters {common.fmt_rate(median['i'])}/s"

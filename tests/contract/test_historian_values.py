@@ -139,7 +139,7 @@ def test_the_request_answers_in_json_types_that_keep_every_digit(
     assert answer["last"] == ["O1"], "a text tag's buckets default to its last value"
 
 
-def test_a_historian_file_from_before_exact_values_gains_the_column(tmp_path: Path) -> None:
+def test_a_historian_file_from_before_exact_values_takes_them_too(tmp_path: Path) -> None:
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
     con.execute(

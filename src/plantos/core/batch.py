@@ -30,15 +30,15 @@ Qualities = npt.NDArray[np.uint32]
 Exact = npt.NDArray[np.object_]
 """Per sample ``None`` (``value`` is exact), an ``int`` or a ``str``."""
 
-ARROW_SCHEMA = pa.schema(
+NUMBERS_SCHEMA = pa.schema(
     [
         ("tag_id", pa.int32()),
         ("ts", pa.int64()),
         ("value", pa.float64()),
         ("quality", pa.uint32()),
-        ("exact", pa.string()),
     ]
 )
+ARROW_SCHEMA = NUMBERS_SCHEMA.append(pa.field("exact", pa.string()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +176,35 @@ class SampleBatch:
                 exact,
             ],
             schema=ARROW_SCHEMA,
+        )
+
+    def numbers_arrow(self) -> pa.Table:
+        """The four numeric columns alone, zero-copy: what the historian's ``samples``
+        table takes (the exact values go beside it, see :meth:`exact_arrow`)."""
+        return pa.Table.from_arrays(
+            [
+                pa.array(self.tag_id),
+                pa.array(self.ts),
+                pa.array(self.value),
+                pa.array(self.quality),
+            ],
+            schema=NUMBERS_SCHEMA,
+        )
+
+    def exact_arrow(self) -> pa.Table | None:
+        """Tag id, time and exact value (as text) of the samples that carry one; ``None``
+        when none does."""
+        if self.exact is None:
+            return None
+        held = exact_held(self.exact)
+        if not held.any():
+            return None
+        return pa.table(
+            {
+                "tag_id": self.tag_id[held],
+                "ts": self.ts[held],
+                "exact": exact_strings(self.exact[held], int(held.sum())),
+            }
         )
 
     @classmethod

@@ -39,9 +39,11 @@ class QueryPlanner:
         rows = (
             self.cursors.get()
             .execute(
-                "SELECT ts, value, quality, exact FROM samples "
-                "WHERE tag_id = ? AND ts >= ? AND ts < ? ORDER BY ts, rowid LIMIT ?",
-                [tag_id, start_ns, end_ns, limit + 1],
+                "SELECT s.ts, s.value, s.quality, e.exact FROM samples s LEFT JOIN ("
+                + sql.exact_of("tag_id = $tag AND ts >= $start AND ts < $end")
+                + ") e USING (tag_id, ts) WHERE s.tag_id = $tag AND s.ts >= $start "
+                "AND s.ts < $end ORDER BY s.ts, s.rowid LIMIT $limit",
+                {"tag": tag_id, "start": start_ns, "end": end_ns, "limit": limit + 1},
             )
             .fetchnumpy()
         )

@@ -233,6 +233,7 @@ class RollupMaintainer:
                 cutoff = min(cutoff, state.rolled[widths[0]] or cutoff)
             row = cur.execute("DELETE FROM samples WHERE ts < ?", [cutoff]).fetchall()
             deleted["samples"] = int(row[0][0]) if row else 0
+            cur.execute("DELETE FROM exact_values WHERE ts < ?", [cutoff]).fetchall()
         for i, tier in enumerate(state.tiers):
             if tier.retention_ns is None:
                 continue

@@ -47,11 +47,13 @@ CREATE TABLE IF NOT EXISTS tags (
     id INTEGER PRIMARY KEY, path VARCHAR NOT NULL UNIQUE, unit VARCHAR, dtype VARCHAR
 );
 CREATE TABLE IF NOT EXISTS samples (
-    tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UINTEGER NOT NULL,
-    exact VARCHAR
+    tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, value DOUBLE, quality UINTEGER NOT NULL
 );
--- Files written before text and exact integers were kept gain the column, all null.
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS exact VARCHAR;
+-- Text, and integers a DOUBLE cannot hold, beside their sample (which keeps the number's
+-- nearest float, NaN for text): a column of samples would slow every plain number's write.
+CREATE TABLE IF NOT EXISTS exact_values (
+    tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, exact VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rollup_state (width_ns BIGINT PRIMARY KEY, rolled_until BIGINT);
 CREATE TABLE IF NOT EXISTS rollup_layout (width_ns BIGINT PRIMARY KEY, sorted_rows BIGINT);
 CREATE TABLE IF NOT EXISTS rollup_dirty (
@@ -201,9 +203,12 @@ class DuckDBHistorian:
         table = (
             self._cursors.get()
             .sql(
-                "SELECT tag_id, ts, value, quality, exact FROM samples "
-                f"WHERE ts >= {int(since_ns)} QUALIFY row_number() OVER "
-                "(PARTITION BY tag_id ORDER BY ts DESC, rowid DESC) = 1"
+                "SELECT s.tag_id, s.ts, s.value, s.quality, e.exact FROM ("
+                "  SELECT tag_id, ts, value, quality FROM samples "
+                f"  WHERE ts >= {int(since_ns)} QUALIFY row_number() OVER "
+                "  (PARTITION BY tag_id ORDER BY ts DESC, rowid DESC) = 1"
+                f") s LEFT JOIN ({sql.exact_of(f'ts >= {int(since_ns)}')}) e "
+                "USING (tag_id, ts)"
             )
             .to_arrow_table()
         )

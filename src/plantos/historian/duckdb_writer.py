@@ -1,9 +1,10 @@
 """Appending sample batches to the DuckDB historian, late samples included.
 
-A batch goes in with one append. A sample older than a tier's rolled-up mark (a late or
-replayed one) is stored like any other and marks its tier's buckets dirty in the same
-transaction, so the rollup maintainer recomputes them and queries never serve them from
-the tier meanwhile.
+A batch goes in with one append of its numbers; the text and exact integers some samples
+carry go to ``exact_values`` in the same transaction. A sample older than a tier's
+rolled-up mark (a late or replayed one) is stored like any other and marks its tier's
+buckets dirty in the same transaction, so the rollup maintainer recomputes them and
+queries never serve them from the tier meanwhile.
 """
 
 from __future__ import annotations
@@ -28,15 +29,20 @@ class SampleWriter:
         state = self.state
         cur = self.cursors.get()
         late = self._late_ranges(batch, int(batch.ts.min()))
-        incoming = cur.from_arrow(batch.to_arrow())
-        if late is None:
+        incoming = cur.from_arrow(batch.numbers_arrow())
+        exact = batch.exact_arrow()
+        if late is None and exact is None:
             incoming.insert_into("samples")
         else:
             with transaction(cur):
                 incoming.insert_into("samples")
-                cur.from_arrow(late).insert_into("rollup_dirty")
-            widths, tags = late["width_ns"].to_pylist(), late["tag_id"].to_pylist()
-            state.dirty.update(zip(widths, tags, strict=True))
+                if exact is not None:
+                    cur.from_arrow(exact).insert_into("exact_values")
+                if late is not None:
+                    cur.from_arrow(late).insert_into("rollup_dirty")
+            if late is not None:
+                widths, tags = late["width_ns"].to_pylist(), late["tag_id"].to_pylist()
+                state.dirty.update(zip(widths, tags, strict=True))
         if state.recent is not None:
             state.recent.add(batch)
         batch_max = int(batch.ts.max())

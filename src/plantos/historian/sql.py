@@ -93,14 +93,18 @@ def discrete_buckets(tag_id: int, start_ns: int, end_ns: int, width_ns: int) -> 
     sample just before ``start_ns`` is read too, so the first bucket counts a change at
     its first sample correctly. Text and exact integers compare by ``exact``.
     """
-    tag = f"tag_id = {int(tag_id)} AND {USABLE_ANY}"
     return f"""
-        WITH s AS (
-            SELECT ts, value, exact, rowid AS rid FROM samples
-            WHERE {tag} AND ts >= {int(start_ns)} AND ts < {int(end_ns)}
+        WITH joined AS (
+            SELECT s.ts, s.value, s.quality, e.exact, s.rowid AS rid FROM samples s
+            LEFT JOIN ({exact_of(f"tag_id = {int(tag_id)} AND ts < {int(end_ns)}")}) e
+            USING (tag_id, ts)
+            WHERE s.tag_id = {int(tag_id)} AND s.ts < {int(end_ns)}
+        ), s AS (
+            SELECT ts, value, exact, rid FROM joined
+            WHERE {USABLE_ANY} AND ts >= {int(start_ns)}
             UNION ALL
-            (SELECT ts, value, exact, rowid AS rid FROM samples
-             WHERE {tag} AND ts < {int(start_ns)} ORDER BY ts DESC, rowid DESC LIMIT 1)
+            (SELECT ts, value, exact, rid FROM joined
+             WHERE {USABLE_ANY} AND ts < {int(start_ns)} ORDER BY ts DESC, rid DESC LIMIT 1)
         ), w AS (
             SELECT *, {floor_expr("ts", width_ns)} AS bucket,
                    lag(value) OVER o AS pv, lag(exact) OVER o AS pe, row_number() OVER o AS rn
@@ -115,3 +119,12 @@ def discrete_buckets(tag_id: int, start_ns: int, end_ns: int, width_ns: int) -> 
         FROM w WHERE ts >= {int(start_ns)}
         GROUP BY bucket ORDER BY bucket
     """
+
+
+def exact_of(where: str) -> str:
+    """The exact value of each (tag, time) matching ``where``, to join to ``samples`` on
+    ``tag_id`` and ``ts``. Two samples of one tag at one instant that both carry one (two
+    different texts at the same nanosecond) are not told apart: both show one of them."""
+    return (
+        f"SELECT tag_id, ts, any_value(exact) AS exact FROM exact_values WHERE {where} GROUP BY ALL"
+    )
