@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             "another machine. A cell gives the time the work order was opened (UTC) and how "
             "long before the failure; a failed check is named in bold. Seeds "
             f"{', '.join(map(str, SELECTION_SEEDS))} are the selection seeds plant B's 2-minute "
-            "snapshots were chosen on; seeds "
+            "snapshots were chosen on (why: docs/demo-plant.md, *Bearing wear on a two-shift mill*); seeds "
             f"{', '.join(map(str, EVALUATION_SEEDS))} were run only after it was fixed. "
             f"{passed} of {len(results)} runs pass.",
             markdown_table(header, rows),
