@@ -25,7 +25,7 @@ def problems(block: str) -> list[tuple[int | None, str]]:
 def test_the_demo_plant_watches_its_spindles_and_its_furnace(demo_plant_path: Path) -> None:
     spec, oee = analytics_spec(load_plant(demo_plant_path))
     assert [c.tag.rsplit("/", 1)[-1] for c in spec.spc] == ["zone_2_temperature"]
-    assert [w.asset_type for w in spec.spindles] == ["cnc-mill"]
+    assert [w.asset_type for w in spec.spindles] == ["cnc-mill", "cnc-mill-online"]
     assert "cnc-mill" in oee.asset_types
 
 

@@ -48,6 +48,7 @@ def test_demo_plant_has_two_sites_and_every_asset_kind(demo_plant_path: Path) ->
     assert "plant-a/machining/line-1/cnc-07/spindle_vibration" in plant.tags
     assert {a.type for a in plant.assets.values()} == {
         "cnc-mill",
+        "cnc-mill-online",
         "heat-treat-furnace",
         "weld-cell",
         "assembly-station",
@@ -55,6 +56,15 @@ def test_demo_plant_has_two_sites_and_every_asset_kind(demo_plant_path: Path) ->
     wave = plant.tags["plant-a/machining/line-1/cnc-07/spindle_vibration_waveform"].waveform
     assert wave is not None and wave.samples == 4096 and wave.rate_hz == 10_000
     assert plant.assets["plant-a/machining/line-1/cnc-05"].simulator["nominal_rpm"] == 3000
+    # plant B's mills: the same tags (YAML aliases), a snapshot every 2 min instead of 5
+    b_wave = plant.tags["plant-b/machining/line-1/cnc-01/spindle_vibration_waveform"].waveform
+    assert b_wave is not None and (b_wave.every_ns, wave.every_ns) == (120 * 10**9, 300 * 10**9)
+    b_tags = {
+        t.path.rsplit("/", 1)[-1] for t in plant.assets["plant-b/machining/line-1/cnc-01"].tags
+    }
+    assert b_tags == {
+        t.path.rsplit("/", 1)[-1] for t in plant.assets["plant-a/machining/line-1/cnc-07"].tags
+    }
 
 
 def test_base_example_is_valid() -> None:

@@ -63,7 +63,8 @@ def test_the_spec_is_frozen() -> None:
 def test_default_config_for_the_demo_plant(demo_plant_path: Path) -> None:
     plant = load_plant(demo_plant_path)
     spec = default_oee_config(plant)
-    assert set(spec.asset_types) == {"cnc-mill", "weld-cell", "assembly-station"}
+    assert set(spec.asset_types) == {"cnc-mill", "cnc-mill-online", "weld-cell", "assembly-station"}
+    assert spec.asset_types["cnc-mill-online"] == spec.asset_types["cnc-mill"]
     cnc, weld, st = (spec.asset_types[k] for k in ("cnc-mill", "weld-cell", "assembly-station"))
     assert (cnc.from_enum, cnc.counters.total, cnc.ideal_cycle_time) == (
         "state",

@@ -132,6 +132,45 @@ def test_ground_truth_gives_onset_and_functional_failure(plant: Plant, ids: dict
     assert abs(weld["functional_failure_ns"] - expected_weld) < S
 
 
+def test_a_bearing_on_two_shifts_wears_only_in_its_shift_time(
+    plant: Plant, ids: dict[str, int]
+) -> None:
+    """Plant B's first shift starts at 06:00 Chicago (12:00 UTC), seven hours into the run:
+    a wear onset at 4 h starts then, and the 12 h to failure count shift hours only."""
+    mill = "plant-b/machining/line-1/cnc-01"
+    runs = {
+        ttf: Simulator(
+            plant, ids, seed=1, start_ns=START,
+            scenarios=[parse_scenario(f"bearing-wear:{mill}:4h:{ttf}", plant)],
+        )
+        for ttf in ("12h", "20h")
+    }  # fmt: skip
+    (truth,) = runs["12h"].ground_truth()
+    assert truth["onset"] == "2026-01-05T12:00:00.000Z"
+    assert truth["functional_failure"] == "2026-01-06T00:00:00.000Z"
+    assert truth["params"]["clock"] == "shift time"
+    # 17 shift hours on Monday (06:00 to 23:00 Chicago), the other 3 on Tuesday morning
+    (long,) = runs["20h"].ground_truth()
+    assert long["functional_failure"] == "2026-01-06T15:00:00.000Z"
+    (wear,) = runs["20h"]._degradations
+    at = [
+        parse_time_ns(t, now_ns=0)
+        for t in (
+            "2026-01-05T11:59:00Z",
+            "2026-01-06T05:00:00Z",
+            "2026-01-06T11:59:00Z",
+            "2026-01-06T13:00:00Z",
+        )
+    ]
+    before, shift_end, night_end, next_shift = wear.level(np.array(at, np.int64)).tolist()
+    assert before == 0.0 and 0 < shift_end == night_end < next_shift < 1
+    # a mill on the continuous calendar keeps the wall clock
+    (cnc7,) = Simulator(
+        plant, ids, seed=1, start_ns=START, scenarios=[parse_scenario("bearing-wear:cnc-07", plant)]
+    ).ground_truth()
+    assert cnc7["params"]["clock"] == "wall"
+
+
 def test_healthy_data_is_untouched_before_onset(
     worn: Run, healthy: Run, ids: dict[str, int]
 ) -> None:

@@ -159,7 +159,7 @@ def _resolve(plant: Plant, scenarios: Sequence[Scenario], start_ns: int) -> list
             raise ValueError(f"scenario {sc.kind} needs a simulated {kind.model}, not {sc.asset!r}")
         if any(d.asset == sc.asset for d in out):
             raise ValueError(f"two scenarios on one asset {sc.asset!r}: give one per asset")
-        out.append(sc.resolve(start_ns))
+        out.append(sc.resolve(start_ns, PlannedSchedule(plant.calendar_for(sc.asset))))
     return out
 
 

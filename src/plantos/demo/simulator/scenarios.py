@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from plantos.core.timeparse import iso, parse_duration_ns
+from plantos.demo.simulator.schedule import PlannedSchedule
 from plantos.demo.simulator.signals import FloatArray, IntArray
 from plantos.demo.simulator.vibration import BPFO_ORDER, DEFECT_RMS_MM_S, RESONANCE_HZ
+from plantos.demo.simulator.wearclock import ShiftClock, shift_clock
 from plantos.model.plant import Plant
 
 HOUR_NS = 3_600 * 1_000_000_000
@@ -77,10 +79,16 @@ class Degradation:
     onset_ns: int
     ramp_ns: int
     failure_ns: int
+    clock: ShiftClock | None = None
+    """Shift time since onset, for wear that stands still outside the asset's shifts;
+    None: the wall clock."""
 
     def level(self, ts: IntArray) -> FloatArray:
         """The kind's degradation level at each timestamp (0 or its start value before onset)."""
-        u = np.maximum(ts - self.onset_ns, 0) / self.ramp_ns
+        if self.clock is None:
+            u = np.maximum(ts - self.onset_ns, 0) / self.ramp_ns
+        else:
+            u = self.clock.elapsed_ns(ts) / self.ramp_ns
         return _CURVES[self.kind](u)
 
     def ground_truth(self) -> dict[str, Any]:
@@ -94,6 +102,7 @@ class Degradation:
                 "bpfo_order": BPFO_ORDER,
                 "resonance_hz": RESONANCE_HZ,
                 "vibration_at_failure_mm_s": DEFECT_RMS_MM_S,
+                "clock": "wall" if self.clock is None else "shift time",
             }
         elif self.kind == "furnace-drift":
             params |= {"zone": FURNACE_ZONE, "limit_c": FURNACE_LIMIT_C, "curve": "power 1.5"}
@@ -124,8 +133,20 @@ class Scenario:
     onset_after_ns: int
     ramp_ns: int
 
-    def resolve(self, start_ns: int) -> Degradation:
+    def resolve(self, start_ns: int, schedule: PlannedSchedule | None = None) -> Degradation:
+        """Pin the scenario to ``start_ns``.
+
+        Bearing wear counts its onset and time to failure in the asset's shift time when
+        ``schedule`` is given: a wear onset outside the shifts starts when the next shift
+        does, and hours off shift do not bring the failure closer.
+        """
         onset = start_ns + self.onset_after_ns
+        if self.kind == "bearing-wear" and schedule is not None:
+            clock = shift_clock(schedule, onset, self.ramp_ns)
+            if clock.start_ns != onset or clock.end_ns != onset + self.ramp_ns:
+                return Degradation(
+                    self.kind, self.asset, clock.start_ns, self.ramp_ns, clock.end_ns, clock
+                )
         if self.kind == "weld-defect-trend":
             u_limit = math.sqrt((WELD_LIMIT - WELD_P0) / (WELD_P1 - WELD_P0))
             failure = onset + round(self.ramp_ns * u_limit)

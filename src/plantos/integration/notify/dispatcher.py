@@ -132,8 +132,11 @@ class Dispatcher:
     async def _rounds(self, idle_s: float) -> None:
         while True:
             await self._round()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+            # that arrives as the wake-up does, and the stage's stop then waits forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=idle_s)
+                async with asyncio.timeout(idle_s):
+                    await self.wake.wait()
             self.wake.clear()
 
     async def _round(self) -> None:
