@@ -185,9 +185,8 @@ def report(timings: dict[str, list[float]], samples: int, rounds: int) -> str:
             "stream's four numeric columns in the same groups, no gate.",
             f"- Numbers through PlantOS against the bare append (n/p): "
             f"{median['n'] / median['p']:.2f}; the gap is the gate's checks (known tags, "
-            "times, types, restatements) and the writer's bookkeeping. What the text column "
-            "costs the numeric write itself is measured in *Historian write path* (b/c and "
-            "b/d).\n"
+            "times, types, restatements) and the writer's bookkeeping; the write alone is "
+            "compared with the same bare append in *Historian write path* (b/c and b/d).\n"
             f"- Goal ≥ 1 M samples/s for text and for exact counters through gate and write: "
             f"**{'met' if min(median['t'], median['i']) >= 1e6 else 'not met'}** "
             f"(text {common.fmt_rate(median['t'])}/s, counters {common.fmt_rate(median['i'])}/s"

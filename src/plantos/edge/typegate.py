@@ -95,8 +95,14 @@ class TypeGate:
             # float(high) rounds up to 2**63 or 2**64: a float equal to it is outside.
             inside = (value >= float(low)) & (value < float(high) + (1 if high < 2**53 else 0))
         outside = plain & whole & ~inside
-        if big.any() and batch.exact is not None:
-            for i in np.flatnonzero(rows & big):
+        exact_rows = rows & big
+        if exact_rows.any() and batch.exact is not None:
+            # Between 2**53 and 2**62 the float is close enough to decide against any
+            # bound (they are 0, 1, 2**31 or beyond 2**63); only the rest is looked at.
+            with np.errstate(invalid="ignore"):
+                outside |= exact_rows & ((value < low) | (value > high))
+            near = exact_rows & (np.abs(value) >= 2.0**62)
+            for i in np.flatnonzero(near).tolist():
                 outside[i] = not low <= batch.exact[i] <= high
         # A NaN or infinity is no number at all: the gate's non-finite check marks it.
         fraction = plain & np.isfinite(value) & ~whole
