@@ -181,15 +181,13 @@ async def move_work_order(
     with a window asks the planner for a new plan (scheduled: the window is blocked)."""
     service = platform_of(request).maintenance.service
     codes = {k: v for k, v in body.model_dump().items() if k in ("remedy", "mechanism", "cause")}
-
-    def work() -> WorkOrder:
-        _on_asset(service.get(work_order_id), asset)
-        fields = {k: v for k, v in codes.items() if v is not None}
-        return service.transition(
+    fields = {k: v for k, v in codes.items() if v is not None}
+    order = await _change_on_asset(
+        request, identity, asset, work_order_id, f"workorder.{body.to}",
+        lambda: service.transition(
             work_order_id, body.to, by=identity.subject, note=body.note, **fields
-        )[0]
-
-    order = await audited(request, identity, f"workorder.{body.to}", work_order_id, work)
+        ),
+    )  # fmt: skip
     replan_for(request, order)
     return work_order_view(order)
 
@@ -240,16 +238,13 @@ async def book_labour(
 ) -> dict[str, Any]:
     """Hours someone worked on a started or finished job."""
     service = platform_of(request).maintenance.service
-
-    def work() -> WorkOrder:
-        _on_asset(service.get(work_order_id), asset)
-        return service.record_labour(
+    order = await _change_on_asset(
+        request, identity, asset, work_order_id, "workorder.labour",
+        lambda: service.record_labour(
             work_order_id, person=body.person, hours=body.hours, by=identity.subject
-        )[0]
-
-    return work_order_view(
-        await audited(request, identity, "workorder.labour", work_order_id, work)
-    )
+        ),
+    )  # fmt: skip
+    return work_order_view(order)
 
 
 @router.post("/assets/{asset:path}/workorders/{work_order_id}/parts")
@@ -262,14 +257,32 @@ async def book_part(
 ) -> dict[str, Any]:
     """A spare part used on a started or finished job."""
     service = platform_of(request).maintenance.service
+    order = await _change_on_asset(
+        request, identity, asset, work_order_id, "workorder.part",
+        lambda: service.record_part(
+            work_order_id, part=body.part, quantity=body.quantity, by=identity.subject
+        ),
+    )  # fmt: skip
+    return work_order_view(order)
+
+
+async def _change_on_asset(
+    request: Request,
+    identity: Identity,
+    asset: str,
+    work_order_id: str,
+    action: str,
+    change: Callable[[], tuple[WorkOrder, Any]],
+) -> WorkOrder:
+    """Run ``change`` on a work order reached through ``asset``'s path (the grant that
+    was checked), audited as ``action`` whether it succeeds or is refused."""
+    service = platform_of(request).maintenance.service
 
     def work() -> WorkOrder:
         _on_asset(service.get(work_order_id), asset)
-        return service.record_part(
-            work_order_id, part=body.part, quantity=body.quantity, by=identity.subject
-        )[0]
+        return change()[0]
 
-    return work_order_view(await audited(request, identity, "workorder.part", work_order_id, work))
+    return await audited(request, identity, action, work_order_id, work)
 
 
 def _on_asset(order: WorkOrder, asset: str) -> None:
