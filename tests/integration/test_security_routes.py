@@ -21,7 +21,7 @@ from plantos.api.fail_closed import route_guards
 from plantos.app import Platform, create_app
 from plantos.core.batch import SampleBatch
 from plantos.security.roles import ROLES
-from tests.support.server import RunningServer, running_server, wait_until
+from tests.support.server import MIXER_PLANT_HEAD, RunningServer, running_server, wait_until
 
 NS = 1_000_000_000
 MIXER_1 = "site-1/mixing/line-1/mixer-1"
@@ -30,20 +30,9 @@ TEMP_1 = f"{MIXER_1}/temperature"
 ALARM_1 = f"{MIXER_1}/overheat"
 ALARM_2 = f"{MIXER_2}/overheat"
 
-TWO_SITES = """\
-plantos: 1
-enterprise: {id: testco, name: Test Company}
-calendars:
-  always:
-    timezone: UTC
-    shifts:
-      - {name: all-day, start: "00:00", end: "00:00", days: [mon, tue, wed, thu, fri, sat, sun]}
-asset_types:
-  mixer:
-    tags:
-      - {signal: temperature, unit: degC, range: [0, 120]}
-      - {signal: state, type: enum, states: {0: "off", 1: idle, 2: running, 3: down}}
-      - {signal: batches, type: int, unit: count}
+TWO_SITES = (
+    MIXER_PLANT_HEAD
+    + """\
 sites:
   - id: site-1
     calendar: always
@@ -66,6 +55,7 @@ analytics:
     asset_types:
       mixer: {from_enum: state, ideal_cycle_time: 10m, counters: {total: batches}}
 """
+)
 
 PARAMS = {
     "path": TEMP_1,

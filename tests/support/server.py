@@ -19,7 +19,7 @@ from plantos.app import Platform, Settings, create_app
 
 T = TypeVar("T")
 
-SMALL_PLANT = """\
+MIXER_PLANT_HEAD = """\
 plantos: 1
 enterprise: {id: testco, name: Test Company}
 calendars:
@@ -33,6 +33,12 @@ asset_types:
       - {signal: temperature, unit: degC, range: [0, 120]}
       - {signal: state, type: enum, states: {0: "off", 1: idle, 2: running, 3: down}}
       - {signal: batches, type: int, unit: count}
+"""
+"""The enterprise, an always-on calendar and the mixer type: test plants add their sites."""
+
+SMALL_PLANT = (
+    MIXER_PLANT_HEAD
+    + """\
 sites:
   - id: site-1
     name: Site One
@@ -45,6 +51,7 @@ sites:
               - {id: mixer-1, type: mixer}
               - {id: mixer-2, type: mixer}
 """
+)
 
 MIXER_OEE_PLANT = (
     SMALL_PLANT
