@@ -19,7 +19,8 @@
     title.textContent = n.title;
     const when = document.createElement("span");
     when.className = "muted";
-    when.textContent = n.occurrences > 1 ? `${n.at} · ${n.occurrences} times` : n.at;
+    const at = window.PlantOS.fmtTime(Date.parse(n.at));  // common.js loads after this file
+    when.textContent = n.occurrences > 1 ? `${at} · ${n.occurrences} times` : at;
     const form = document.createElement("form");
     form.method = "post";
     form.action = `/stations/${station}/acknowledge`;
