@@ -73,6 +73,9 @@ class Watch:
     history imported at start)."""
     story_evidence: list[str] = field(default_factory=list)
     false_alarms: set[str] = field(default_factory=set)
+    false_alarm_details: dict[str, str] = field(default_factory=dict)
+    """Per healthy asset, its first raise: when, the score and the evidence, so a soak that
+    fails says what the detector saw."""
     late: dict[str, float] = field(default_factory=dict)
     """Worst lateness seen per tag, in platform seconds beyond its allowance."""
     samples: int = 0
@@ -102,6 +105,7 @@ class Watch:
         for event in list(platform.judgements):
             if event.kind in ("AnomalyRaised", "AlarmRaised") and event.subject != STORY_ASSET:
                 self.false_alarms.add(event.subject)
+                self.false_alarm_details.setdefault(event.subject, self.describe(event))
             first = self.story_raised_wall_s is None
             if first and event.kind == "AnomalyRaised" and event.subject == STORY_ASSET:
                 self.story_raised_wall_s = time.monotonic() - self.live_from_wall
@@ -127,6 +131,17 @@ class Watch:
             if over > 0:
                 path = platform.tags_by_id[tag_id].path
                 self.late[path] = max(self.late.get(path, 0.0), over / NS_PER_S)
+
+    def describe(self, event: Any) -> str:
+        """One line for a raise on a healthy machine: simulated minutes after the live
+        start, kind, score and the evidence (feature: value against healthy)."""
+        at = (event.ts_ns - self.live_from_ns) / 60e9
+        evidence = ", ".join(
+            f"{e.feature} {e.value:.3g} vs {e.healthy:.3g}" for e in getattr(event, "evidence", ())
+        )
+        score = getattr(event, "score", None)
+        scored = f" score {score:.1f}" if score is not None else ""
+        return f"{event.kind} at {at:+.0f} sim min{scored}: {evidence or '-'}"
 
     def snapshots(self) -> dict[str, int]:
         """Snapshots per spindle, scaled to one every 5 minutes (plant B's mills send one
@@ -185,6 +200,7 @@ async def soak(*, speed: float, duration_s: float, seed: int) -> dict[str, Any]:
         "story_raised_sim_min": watch.story_raised_sim_min,
         "story_evidence": watch.story_evidence,
         "false_alarms": sorted(watch.false_alarms),
+        "false_alarm_details": watch.false_alarm_details,
         "late_tags": dict(sorted(watch.late.items(), key=lambda kv: -kv[1])[:5]),
         "snapshots_min": min(running, default=0),
         "snapshots_max": max(running, default=0),
@@ -207,6 +223,15 @@ def _row(r: dict[str, Any]) -> list[Any]:
         len(r["late_tags"]),
         f"{r['snapshots_min']}-{r['snapshots_max']} ({ratio:.2f})",
     ]
+
+
+def _details(r: dict[str, Any]) -> str:
+    """What a row's false alarms and late tags were, so the table's counts can be traced."""
+    lines = [f"- {asset}: {text}" for asset, text in r["false_alarm_details"].items()]
+    lines += [f"- late: {path} by {over:.0f} s" for path, over in r["late_tags"].items()]
+    if not lines:
+        return ""
+    return f"\n\nAt {r['speed_asked']:g}{chr(215)}:\n" + "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "one older than its period plus those 3 s). The machine is shared: the pacer's "
         "end speed shows how much of it the demo got.\n\n"
         + markdown_table(header, [_row(r) for r in results], align="llrllllr")
+        + "".join(_details(r) for r in results)
     )
     print(text)
     if not args.no_write:
