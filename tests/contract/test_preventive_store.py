@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from plantos.core.clock import ManualClock
 from plantos.loops.preventive import PreventiveLoop
 from plantos.mom.maintenance.catalogue import DEFAULT_CATALOGUE
-from plantos.mom.maintenance.errors import InvalidPlanError, PlanOwnedByFileError
+from plantos.mom.maintenance.errors import (
+    InvalidPlanError,
+    PlanInUseError,
+    PlanOwnedByFileError,
+    UnknownPlanError,
+)
 from plantos.mom.maintenance.plans import PreventivePlan
 from plantos.mom.maintenance.service import MaintenanceService
 from plantos.mom.maintenance.workorder import Window
@@ -143,3 +148,54 @@ def test_api_plans_are_created_updated_and_file_plans_refused(loop: PreventiveLo
         loop.update(plan("floating", origin="api"))
     with pytest.raises(InvalidPlanError, match="another asset"):
         loop.update(plan("fixed", id="api-1", origin="api", asset="p/a/l/cnc-08"))
+
+
+def test_disabled_plan_opens_no_work_order_and_opens_it_once_enabled(
+    loop: PreventiveLoop, clock: ManualClock
+) -> None:
+    loop.sync([plan("floating")])
+    clock.advance_to(T0 + DAY)
+    view = loop.set_enabled("lube-floating", False, by="planner-1")
+    assert (view.state.disabled_by, view.state.disabled_ns) == ("planner-1", T0 + DAY)
+    assert view.to_dict()["enabled"] is False
+    assert loop.evaluate(T0 + 9 * DAY) == []  # due within its lead, but disabled
+    assert loop.service.list(asset=CNC) == []
+    loop.sync([plan("floating")])  # a restart with the same plant file keeps it disabled
+    assert loop.evaluate(T0 + 11 * DAY) == []
+    assert loop.set_enabled("lube-floating", True, by="planner-2").state.enabled
+    (order,) = loop.evaluate(T0 + 11 * DAY)  # fell due meanwhile: opens at the next look
+    assert order.evidence[0]["plan"] == "lube-floating"
+
+
+def test_disabling_keeps_the_open_work_order_and_the_plan_moves_on_when_it_closes(
+    loop: PreventiveLoop, clock: ManualClock
+) -> None:
+    loop.sync([plan("floating")])
+    (order,) = loop.evaluate(T0 + 9 * DAY)
+    loop.set_enabled("lube-floating", False, by="planner")
+    finish(loop, clock, order.id, T0 + 10 * DAY)
+    assert loop.evaluate(T0 + 30 * DAY) == []  # overdue again, but disabled
+    view = loop.get("lube-floating")
+    assert view.state.work_order is None and view.state.last_work_order == order.id
+    assert view.state.due == pytest.approx(T0 + 20 * DAY, abs=1000)
+
+
+def test_delete_is_refused_while_the_work_order_is_open_and_for_file_plans(
+    loop: PreventiveLoop, clock: ManualClock
+) -> None:
+    loop.sync([plan("floating")])
+    loop.create(plan("fixed", id="api-1", origin="api"))
+    first, _ = sorted(loop.evaluate(T0 + 9 * DAY), key=lambda o: o.evidence[0]["plan"])
+    with pytest.raises(PlanInUseError, match=f"work order {first.id} open"):
+        loop.delete("api-1")
+    with pytest.raises(PlanOwnedByFileError, match="plant file"):
+        loop.delete("lube-floating")
+    clock.advance_to(T0 + 9 * DAY)
+    loop.service.transition(first.id, "cancelled", by="planner")
+    assert loop.delete("api-1").plan.id == "api-1"
+    assert [v.plan.id for v in loop.list()] == ["lube-floating"]
+    assert loop.service.get(first.id).evidence[0]["plan"] == "api-1"  # history stays
+    with pytest.raises(UnknownPlanError, match="api-1"):
+        loop.set_enabled("api-1", False, by="planner")
+    with pytest.raises(UnknownPlanError):
+        loop.delete("api-1")

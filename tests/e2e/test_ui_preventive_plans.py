@@ -1,6 +1,7 @@
 """The preventive plans table on the maintenance page in a real browser: a calendar plan
 that is due opens its preventive work order, shown on the board and named in the plan's
-row with its next due date; a meter plan shows its reading."""
+row with its next due date; a meter plan shows its reading. A planner disables a plan
+with its button and enables it again; both are audited with who clicked."""
 
 from __future__ import annotations
 
@@ -55,3 +56,29 @@ def test_plans_table_shows_due_plan_with_its_work_order_and_meter_reading(
     expect(hours.locator(".due")).to_have_text("500 h")
     expect(hours.locator(".reading")).to_have_text("0.0 h")
     expect(hours.locator(".work-order-ref")).to_have_text("\u2013")  # an en dash: no work order
+
+
+def test_planner_disables_a_plan_with_its_button_and_enables_it_again(
+    signed_in: Page, server: RunningServer
+) -> None:
+    page = signed_in
+    page.goto("/maintenance")
+    row = page.locator('#plans tr[data-plan="mixer-hours"]')
+    expect(row.locator(".status")).to_have_text("enabled")
+    expect(row.locator('button[data-action="delete"]')).to_have_count(0)  # a plant-file plan
+    row.locator('button[data-action="disable"]').click()
+    expect(page.locator("#board-message")).to_have_text("Plan mixer-hours disabled")
+    expect(row).to_have_class("disabled")
+    expect(row.locator(".status")).to_contain_text("disabled by ")
+    view = server.platform.maintenance.preventive.get("mixer-hours")
+    assert not view.state.enabled
+    (record,) = server.platform.audit.records(action="plan.disable")
+    assert (record.actor, record.target, record.outcome) == (
+        view.state.disabled_by,
+        "mixer-hours",
+        "ok",
+    )
+    row.locator('button[data-action="enable"]').click()
+    expect(page.locator("#board-message")).to_have_text("Plan mixer-hours enabled")
+    expect(row.locator(".status")).to_have_text("enabled")
+    assert server.platform.maintenance.preventive.get("mixer-hours").state.enabled

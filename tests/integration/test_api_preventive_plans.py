@@ -106,3 +106,97 @@ def test_cli_lists_the_plans(server: RunningServer, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert '"mixer-lube"' in result.output
+
+
+def audit_of(server: RunningServer, action: str) -> list[tuple[str, str, str]]:
+    records = server.platform.audit.records(action=action)
+    return [(r.actor, r.target, r.outcome) for r in records]
+
+
+def test_maintenance_disables_and_enables_a_file_plan_and_each_change_is_audited(
+    server: RunningServer,
+) -> None:
+    with client(server, "maintenance") as c:
+        disabled = c.post("/maintenance/plans/mixer-lube/disable")
+        assert disabled.status_code == 200, disabled.text
+        listed = {p["id"]: p for p in c.get("/maintenance/plans").json()["plans"]}
+        enabled = c.post("/maintenance/plans/mixer-lube/enable")
+        assert enabled.status_code == 200, enabled.text
+    who = disabled.json()["disabled_by"]
+    assert disabled.json()["enabled"] is False and who
+    assert listed["mixer-lube"]["enabled"] is False and listed["mixer-lube"]["disabled_by"] == who
+    assert enabled.json()["enabled"] is True and enabled.json()["disabled_by"] is None
+    assert (who, "mixer-lube", "ok") in audit_of(server, "plan.disable")
+    assert (who, "mixer-lube", "ok") in audit_of(server, "plan.enable")
+
+
+def test_a_plan_with_an_open_work_order_is_not_deleted_until_it_is_closed(
+    server: RunningServer,
+) -> None:
+    overdue = {"id": "mixer-clean", "asset": MIXER, "every": "1d", "start": "2020-01-01T00:00:00Z"}
+    preventive = server.platform.maintenance.preventive
+    with client(server, "maintenance") as c:
+        assert c.post("/maintenance/plans", json=overdue).status_code == 201
+        preventive.evaluate()  # what the loop does every plans_every: opens the overdue job
+        order_id = preventive.get("mixer-clean").state.work_order
+        assert order_id is not None
+        refused = c.delete("/maintenance/plans/mixer-clean")
+        assert refused.status_code == 409, refused.text
+        assert f"work order {order_id} open" in refused.json()["detail"]
+        assert "mixer-clean" in {v.plan.id for v in preventive.list()}
+        cancelled = c.post(f"/assets/{MIXER}/workorders/{order_id}/transition",
+                           json={"to": "cancelled"})  # fmt: skip
+        assert cancelled.status_code == 200, cancelled.text
+        deleted = c.delete("/maintenance/plans/mixer-clean")
+        assert deleted.status_code == 200, deleted.text
+    assert "mixer-clean" not in {v.plan.id for v in preventive.list()}
+    assert server.platform.maintenance.service.get(order_id).evidence[0]["plan"] == "mixer-clean"
+    outcomes = [o for _, target, o in audit_of(server, "plan.delete") if target == "mixer-clean"]
+    assert outcomes == ["failed", "ok"]
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "method", "path", "status", "reason"),
+    [
+        ("viewer", "", "post", "/maintenance/plans/mixer-lube/disable", 403, ""),
+        ("operator", "", "delete", "/maintenance/plans/mixer-lube", 403, ""),
+        ("maintenance", "site-2", "post", "/maintenance/plans/mixer-lube/disable", 403, ""),
+        ("maintenance", "", "post", "/maintenance/plans/nope/disable", 404, "no preventive plan"),
+        ("maintenance", "", "post", "/maintenance/plans/nope/enable", 404, "no preventive plan"),
+        ("maintenance", "", "delete", "/maintenance/plans/nope", 404, "no preventive plan"),
+        ("maintenance", "", "delete", "/maintenance/plans/mixer-lube", 409, "plant file"),
+    ],
+)
+def test_plan_changes_are_refused_with_the_reason(
+    server: RunningServer, role: str, scope: str, method: str, path: str, status: int, reason: str
+) -> None:
+    before = server.platform.maintenance.preventive.list()
+    with client(server, role, scope=scope) as c:
+        answer = getattr(c, method)(path)
+    assert answer.status_code == status, answer.text
+    assert reason in answer.text
+    assert server.platform.maintenance.preventive.list() == before
+
+
+def test_cli_disables_enables_and_deletes_with_a_token(server: RunningServer) -> None:
+    token = server.platform.tokens.issue_api_token("cli-planner", "maintenance")
+    viewer = server.platform.tokens.issue_api_token("cli-viewer", "viewer")
+    with client(server, "maintenance") as c:
+        assert c.post("/maintenance/plans", json={**NEW, "id": "cli-plan"}).status_code == 201
+
+    def run(*args: str, with_token: str = token) -> tuple[int, str]:
+        result = CliRunner().invoke(
+            app, ["maintenance", "plans", *args, "--api", server.url, "--token", with_token]
+        )
+        return result.exit_code, result.output
+
+    assert run("disable", "cli-plan") == (0, f"plan cli-plan on {MIXER} disabled\n")
+    assert not server.platform.maintenance.preventive.get("cli-plan").state.enabled
+    code, output = run("enable", "cli-plan", with_token=viewer)
+    assert code == 1 and "403" in output
+    assert run("enable", "cli-plan") == (0, f"plan cli-plan on {MIXER} enabled\n")
+    code, output = run("delete", "mixer-lube")
+    assert code == 1 and "409" in output and "plant file" in output
+    assert run("delete", "cli-plan") == (0, f"plan cli-plan on {MIXER} deleted\n")
+    code, output = run("delete", "cli-plan")
+    assert code == 1 and "404" in output

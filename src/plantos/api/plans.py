@@ -1,15 +1,17 @@
-"""Preventive plans over HTTP: listed with their next due date or meter reading, created
-and changed with the permission maintenance writes use, over the plan's asset.
+"""Preventive plans over HTTP: listed with their next due date or meter reading, created,
+changed, disabled, enabled and deleted with the permission maintenance writes use, over
+the plan's asset.
 
-A plan of the plant file is changed in the plant file: the API refuses it (409). A
-wrong plan is answered 422 naming every wrong field; refusals are audited and change
-nothing.
+A plan of the plant file is changed or removed in the plant file: the API refuses it
+(409), though it may disable it. A plan whose work order is open is not deleted (409):
+the planner closes the job first or disables the plan. A wrong plan is answered 422
+naming every wrong field; every change and every refusal is audited with who asked.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -18,18 +20,25 @@ from plantos.api.errors import register_status
 from plantos.api.ports import PlatformPort
 from plantos.api.workorders import audited
 from plantos.loops.preventive import PlanView
-from plantos.mom.maintenance.errors import InvalidPlanError, PlanOwnedByFileError, UnknownPlanError
+from plantos.mom.maintenance.errors import (
+    InvalidPlanError,
+    PlanInUseError,
+    PlanOwnedByFileError,
+    UnknownPlanError,
+)
 from plantos.mom.maintenance.plan_config import PlanSection
 from plantos.security import ForbiddenError, Identity, authorize
 from plantos.security.scope import covers
 
 router = APIRouter(tags=["maintenance"])
 WRITE = "workorders:write"
+PlanAction = Literal["disable", "enable", "delete"]
 
 for error, status, title in (
     (UnknownPlanError, 404, "Unknown preventive plan"),
     (PlanOwnedByFileError, 409, "Plan defined in the plant file"),
     (InvalidPlanError, 422, "Invalid preventive plan"),
+    (PlanInUseError, 409, "Plan has an open work order"),
 ):
     register_status(error, status, title)
 
@@ -85,6 +94,49 @@ async def update_plan(
         return maintenance.preventive.update(maintenance.plan_of(body))
 
     return (await audited(request, identity, "plan.update", plan_id, work)).to_dict()
+
+
+@router.post("/maintenance/plans/{plan_id}/disable")
+async def disable_plan(
+    request: Request, plan_id: str, identity: Identity = require(WRITE, scope_from=FILTERED)
+) -> dict[str, Any]:
+    """Stop the plan opening work orders (one already open stays); it keeps counting."""
+    return await change_plan(request, identity, plan_id, "disable")
+
+
+@router.post("/maintenance/plans/{plan_id}/enable")
+async def enable_plan(
+    request: Request, plan_id: str, identity: Identity = require(WRITE, scope_from=FILTERED)
+) -> dict[str, Any]:
+    """Let a disabled plan open work orders again (at once, if it fell due meanwhile)."""
+    return await change_plan(request, identity, plan_id, "enable")
+
+
+@router.delete("/maintenance/plans/{plan_id}")
+async def delete_plan(
+    request: Request, plan_id: str, identity: Identity = require(WRITE, scope_from=FILTERED)
+) -> dict[str, Any]:
+    """Delete a plan made over the API; its work orders stay. 409 while its work order
+    is open or when the plant file defines it."""
+    return await change_plan(request, identity, plan_id, "delete")
+
+
+async def change_plan(
+    request: Request, identity: Identity, plan_id: str, action: PlanAction
+) -> dict[str, Any]:
+    """Disable, enable or delete ``plan_id`` once the caller may write on its asset (the
+    API and the maintenance page both); the change, or its refusal (an unknown plan
+    too), goes to the audit trail as ``plan.<action>``."""
+    preventive = platform_of(request).maintenance.preventive
+
+    def work() -> PlanView:
+        view = preventive.get(plan_id)
+        _allowed(request, identity, view.plan.asset)
+        if action == "delete":
+            return preventive.delete(plan_id)
+        return preventive.set_enabled(plan_id, action == "enable", by=identity.subject)
+
+    return (await audited(request, identity, f"plan.{action}", plan_id, work)).to_dict()
 
 
 def _allowed(request: Request, identity: Identity, asset: str) -> PlatformPort:

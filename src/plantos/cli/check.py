@@ -4,22 +4,29 @@ problem with file and line."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import typer
 from pydantic import BaseModel
 
 from plantos.analytics.config import analytics_spec
+from plantos.analytics.meters import machine_states
+from plantos.analytics.oee.config import OeeSpec
 from plantos.cli.common import out, reported_errors
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.demo.devices.layout import DeviceLayout
 from plantos.edge.config import connector_specs, type_warnings
 from plantos.edge.gateway.config import load_edge_config
+from plantos.integration.notify.config import notification_config
 from plantos.model import Plant, load_plant
 from plantos.model.loader import read_config_text
 from plantos.mom.config import mom_config
 from plantos.mom.entry.config import entry_config
+from plantos.mom.maintenance.plan_config import checked_plans, plan_sections
+from plantos.mom.maintenance.policy import read_maintenance
 from plantos.mom.masterdata import load_master_data
+from plantos.mom.quality.policy import quality_policy
 from plantos.security.zones import zoning
 
 _EDGE_FILE = re.compile(r"^plantos-edge\s*:", re.MULTILINE)
@@ -61,8 +68,10 @@ def _check_one(file: Path) -> tuple[str, list[ConfigProblem]]:
     except ConfigError as exc:
         problems += exc.problems
     spc = 0
+    oee: OeeSpec | None = None
     try:
-        spc = len(analytics_spec(plant)[0].spc)
+        analytics, oee = analytics_spec(plant)
+        spc = len(analytics.spc)
     except ConfigError as exc:
         problems += exc.problems
     master = None
@@ -75,12 +84,9 @@ def _check_one(file: Path) -> tuple[str, list[ConfigProblem]]:
         zoning(plant)  # zones, conduits and writable setpoints
     except ConfigError as exc:
         problems += exc.problems
-    try:
-        entry_config(plant)  # checklists and scrap reasons
-    except ConfigError as exc:
-        problems += exc.problems
-    if problems:  # the connectors', analytics', master data's and zones' problems together
-        raise ConfigError(problems)
+    problems += _operations_problems(plant, oee)
+    if problems:  # every section's problems together, top to bottom of the file
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     summary = (
         f"{len(plant.root.children)} sites, {len(plant.assets)} assets, "
         f"{len(plant.tags)} tags, {_connectors(plant, len(connectors))}, "
@@ -88,6 +94,23 @@ def _check_one(file: Path) -> tuple[str, list[ConfigProblem]]:
         + (f", {len(master.products)} products, {len(master.routings)} routings" if master else "")
     )
     return summary, type_warnings(plant, connectors)
+
+
+def _operations_problems(plant: Plant, oee: OeeSpec | None) -> list[ConfigProblem]:
+    """Every mistake of the notifications, quality, entry (checklists and scrap reasons)
+    and maintenance sections, the preventive plans' included. A plan's meter is checked
+    against the assets' machine states, so only once the analytics section is right."""
+    problems: list[ConfigProblem] = []
+    for read in (notification_config, quality_policy, entry_config):
+        try:
+            read(plant)
+        except ConfigError as exc:
+            problems += exc.problems
+    problems += read_maintenance(plant)[1]
+    if oee is not None:
+        plans = plan_sections(plant)[0]  # their typing problems are read_maintenance's
+        problems += checked_plans(plans, plant, partial(machine_states, plant, oee))[1]
+    return problems
 
 
 def _connectors(plant: Plant, configured: int) -> str:

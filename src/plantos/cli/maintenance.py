@@ -1,5 +1,6 @@
 """``plantos maintenance``: maintenance figures from a shell, read from the data directory
-(the historian read-only, so beside a running server too)."""
+(the historian read-only, so beside a running server too); preventive plans disabled,
+enabled and deleted on a running PlantOS, which checks the token's role and audits."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rich.table import Table
 from plantos.analytics.config import analytics_spec
 from plantos.analytics.reliability import asset_reliability, reliability_answer
 from plantos.cli.analytics.ranges import CONFIG_OPTION, DATA_DIR_OPTION, Format
-from plantos.cli.common import open_plant_historian, out, reported_errors
+from plantos.cli.common import api_call, open_plant_historian, out, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import parse_time_ns
@@ -31,7 +32,18 @@ app = typer.Typer(
     help="Maintenance: reliability of assets, preventive plans.", no_args_is_help=True
 )
 
+plans_app = typer.Typer(
+    help="Preventive plans: listed from the data directory (without a sub-command), "
+    "disabled, enabled or deleted on a running PlantOS."
+)
+app.add_typer(plans_app, name="plans")
+
 MAX_RANGE_NS = 366 * 24 * 3600 * 1_000_000_000
+API = typer.Option("http://127.0.0.1:8080", help="The running PlantOS")
+TOKEN = typer.Option(
+    None, help="API token of a role with workorders:write (default: PLANTOS_TOKEN)"
+)
+PLAN_ID = typer.Argument(..., help="The plan's id")
 
 
 @app.command("reliability")
@@ -87,8 +99,9 @@ def _work_orders(plant: Plant, data_dir: Path, asset: str) -> list[WorkOrder]:
         engine.dispose()
 
 
-@app.command("plans")
+@plans_app.callback(invoke_without_command=True)
 def plans(
+    ctx: typer.Context,
     asset: str = typer.Option("", "--asset", help="Only the plans at or below this path"),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json"),
     config: Path = CONFIG_OPTION,
@@ -96,6 +109,8 @@ def plans(
 ) -> None:
     """The preventive plans with their next due date or meter reading and open work
     order, as the running platform last evaluated them (read from the data directory)."""
+    if ctx.invoked_subcommand is not None:
+        return
     with reported_errors():
         plant = load_plant(config)
         if not data_dir.is_dir():
@@ -111,7 +126,8 @@ def plans(
         out.print_json(json.dumps({"plans": views}))
         return
     table = Table(title="Preventive plans")
-    for column in ("plan", "asset", "every", "next due", "reading", "work order", "last done"):
+    columns = ("plan", "asset", "every", "next due", "reading", "work order", "last done")
+    for column in (*columns, "status"):
         table.add_column(column)
     for v in views:
         unit = f" {v['unit']}" if v["unit"] else ""
@@ -121,8 +137,34 @@ def plans(
         table.add_row(
             v["id"], v["asset"], f"{every} {v['interval']}", str(due), reading,
             v["work_order"] or "-", v["last_done"] or "-",
+            "enabled" if v["enabled"] else f"disabled by {v['disabled_by']}",
         )  # fmt: skip
     out.print(table)
+
+
+@plans_app.command("disable")
+def disable(plan_id: str = PLAN_ID, api: str = API, token: str | None = TOKEN) -> None:
+    """Stop a plan opening work orders (one already open stays open); it keeps counting."""
+    _plan_action(api, token, "POST", f"{plan_id}/disable", "disabled")
+
+
+@plans_app.command("enable")
+def enable(plan_id: str = PLAN_ID, api: str = API, token: str | None = TOKEN) -> None:
+    """Let a disabled plan open work orders again (at once if it fell due meanwhile)."""
+    _plan_action(api, token, "POST", f"{plan_id}/enable", "enabled")
+
+
+@plans_app.command("delete")
+def delete(plan_id: str = PLAN_ID, api: str = API, token: str | None = TOKEN) -> None:
+    """Delete a plan made over the API; its work orders stay. Refused while its work
+    order is open, and for a plan of the plant file (remove it there)."""
+    _plan_action(api, token, "DELETE", plan_id, "deleted")
+
+
+def _plan_action(api: str, token: str | None, method: str, route: str, done: str) -> None:
+    with reported_errors():
+        plan = api_call(method, api, token, f"maintenance/plans/{route}").json()
+    typer.echo(f"plan {plan['id']} on {plan['asset']} {done}")
 
 
 def _hours(seconds: float | None) -> str:

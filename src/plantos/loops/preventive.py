@@ -7,8 +7,11 @@ start-up) each preventive plan is brought up to date, in one transaction per pla
 2. a meter plan reads what its meter counted since its last reading, from the
    historian (up to ``SETTLE_NS`` behind plant time, so samples still on their way to
    the historian are counted by the next reading, never lost);
-3. a plan that is due (within its lead) and has no open work order opens one,
-   *preventive*, and remembers it: while it is open the plan opens no other.
+3. a plan that is due (within its lead), enabled and without an open work order opens
+   one, *preventive*, and remembers it: while it is open the plan opens no other.
+
+A disabled plan still takes steps 1 and 2, so once enabled again it stands where the
+asset stands: a plan that fell due meanwhile opens its work order at the next look.
 
 Everything a plan knows is in the database and the historian, so a restarted platform
 catches up at once: the first evaluation reads the meters from their last reading on.
@@ -25,7 +28,7 @@ from functools import partial
 from typing import Any
 
 from plantos.core.timeparse import iso
-from plantos.mom.maintenance.errors import InvalidPlanError, PlanOwnedByFileError
+from plantos.mom.maintenance.errors import InvalidPlanError, PlanInUseError, PlanOwnedByFileError
 from plantos.mom.maintenance.plans import (
     NS,
     PlanState,
@@ -73,7 +76,9 @@ class PlanView:
             "read_at": None if calendar or state.reading_ns is None else iso(state.reading_ns),
             "work_order": state.work_order, "last_done": iso(state.last_done_ns)
             if state.last_done_ns is not None else None,
-            "last_work_order": state.last_work_order,
+            "last_work_order": state.last_work_order, "enabled": state.enabled,
+            "disabled_by": state.disabled_by, "disabled_at": iso(state.disabled_ns)
+            if state.disabled_ns is not None else None,
         }  # fmt: skip
 
 
@@ -119,7 +124,7 @@ class PreventiveLoop:
             self._closed(plan, state, order)
         self._read_meter(plan, state, now_ns - SETTLE_NS)
         opened: WorkOrder | None = None
-        if state.is_due(plan, now_ns):
+        if state.enabled and state.is_due(plan, now_ns):
             opened = self._open(plan, state, now_ns)
             uow.work_orders.add(opened)
             state.work_order = opened.id
@@ -192,6 +197,49 @@ class PreventiveLoop:
                 )
             carry_state(old, plan, state, now_ns=self.service.clock.now_ns())
             uow.preventive.save(plan, state)
+            return PlanView(plan, state)
+
+        return self.service.change(work)[0]
+
+    def get(self, plan_id: str) -> PlanView:
+        """One plan; :class:`UnknownPlanError` when there is none."""
+        return self.service.read(lambda uow: PlanView(*uow.preventive.get(plan_id)))
+
+    def set_enabled(self, plan_id: str, enabled: bool, *, by: str) -> PlanView:
+        """Disable a plan (it opens no work order until enabled again; one already open
+        stays open) or enable it. Plans of the plant file may be disabled too: that is a
+        planner's decision of the day, not a change of the plan."""
+        now = self.service.clock.now_ns()
+
+        def work(uow: MaintenanceUnitOfWork) -> PlanView:
+            plan, state = uow.preventive.get(plan_id)
+            if enabled:
+                state.enable()
+            else:
+                state.disable(by, now)
+            uow.preventive.save(plan, state)
+            return PlanView(plan, state)
+
+        return self.service.change(work)[0]
+
+    def delete(self, plan_id: str) -> PlanView:
+        """Delete a plan created over the API; its work orders stay, with the plan named in
+        their evidence. Refused while its work order is open (:class:`PlanInUseError`:
+        finish or cancel it first, or disable the plan) and for a plan of the plant file
+        (:class:`PlanOwnedByFileError`: it is removed there)."""
+
+        def work(uow: MaintenanceUnitOfWork) -> PlanView:
+            plan, state = uow.preventive.get(plan_id)
+            if plan.origin == "file":
+                raise PlanOwnedByFileError(
+                    f"plan {plan_id} is defined in the plant file: remove it there, or disable it"
+                )
+            if state.work_order is not None and uow.work_orders.get(state.work_order).is_open:
+                raise PlanInUseError(
+                    f"plan {plan_id} has work order {state.work_order} open: finish or cancel "
+                    "it first, or disable the plan"
+                )
+            uow.preventive.delete(plan_id)
             return PlanView(plan, state)
 
         return self.service.change(work)[0]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from plantos.api.auth import FILTERED, path_param, platform_of
+from plantos.api.plans import PlanAction, change_plan
 from plantos.api.workorders import notification_view, replan_for, work_order_view
 from plantos.core.errors import PlantOSError
 from plantos.integration.notify import store
@@ -84,6 +85,24 @@ async def move_form(
     replan_for(request, order)
     message = f"{order.id} is {order.state.replace('_', ' ')}"
     return RedirectResponse(f"/maintenance?message={quote(message)}", status_code=303)
+
+
+@router.post("/maintenance/plans/{plan_id}/{action}")
+async def plan_form(
+    request: Request,
+    plan_id: str,
+    action: PlanAction,
+    identity: Identity = page_require("workorders:write", scope_from=FILTERED),
+) -> RedirectResponse:
+    """The plans table's buttons: disable, enable or delete a plan (checked on its asset
+    and audited like the API's)."""
+    try:
+        await change_plan(request, identity, plan_id, action)
+    except PlantOSError as exc:
+        message = f"Plan {plan_id} not changed: {exc}"
+    else:
+        message = f"Plan {plan_id} {action}d"
+    return RedirectResponse(f"/maintenance?message={quote(message)}#plans", status_code=303)
 
 
 @router.get("/stations/{path:path}", response_class=HTMLResponse)

@@ -23,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.core.timeparse import parse_duration_ns
 from plantos.integration.channels.config import ChannelSpec, validate_channels
 from plantos.integration.channels.retry import RetryPolicy
-from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
+from plantos.mom.sections import checked_section
 
 STATION = "station"
 NS = 1_000_000_000
@@ -114,21 +114,24 @@ class NotificationConfig:
 
 def notification_config(plant: Plant) -> NotificationConfig:
     """The plant's notification settings; :class:`ConfigError` with file:line when wrong
-    (an unknown channel in a role, an unknown role in a rule, a bad channel)."""
+    (an unknown channel in a role, an unknown role, site or line in a rule, a bad
+    channel), every mistake at once."""
     locate: Callable[[tuple[Any, ...]], int | None] = plant.locate
+    section, problems = checked_section(NotificationsSection, plant, "notifications")
+    if section is None:
+        raise ConfigError(problems)
     try:
-        section = NotificationsSection.model_validate(plant.spec.notifications)
-    except ValidationError as exc:
-        raise ConfigError(
-            validation_problems(exc, locate, plant.source, ("notifications",))
-        ) from None
-    channels = validate_channels(
-        section.channels,
-        source=plant.source,
-        locate=lambda loc: locate(("notifications", *loc)),
-    )
-    names = {c.name for c in channels}
-    problems: list[ConfigProblem] = []
+        channels = validate_channels(
+            section.channels,
+            source=plant.source,
+            locate=lambda loc: locate(("notifications", *loc)),
+        )
+    except ConfigError as exc:  # the roles are still checked against the names written
+        problems += exc.problems
+        channels = []
+    names = {c.name for c in channels} or {str(c.get("name")) for c in section.channels}
+    nodes = {level: {n.path for n in plant.iter_nodes() if n.level == level}
+             for level in ("site", "line")}  # fmt: skip
     for role, targets in section.roles.items():
         for i, target in enumerate(targets):
             if target.channel not in names:
@@ -137,6 +140,13 @@ def notification_config(plant: Plant) -> NotificationConfig:
                     f"notifications.roles.{role}[{i}]: unknown channel {target.channel!r}",
                 ))  # fmt: skip
     for i, rule in enumerate(section.rules):
+        for level, paths in (("site", rule.sites), ("line", rule.lines)):
+            for j, path in enumerate(paths):
+                if path not in nodes[level]:
+                    problems.append(ConfigProblem(
+                        plant.source, locate(("notifications", "rules", i, f"{level}s", j)),
+                        f"notifications.rules[{i}].{level}s: no {level} {path!r} in the plant",
+                    ))  # fmt: skip
         for j, name in enumerate(rule.to):
             if name != STATION and name not in section.roles:
                 problems.append(ConfigProblem(

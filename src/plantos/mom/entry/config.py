@@ -28,13 +28,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from plantos.core.errors import ConfigError, ConfigProblem
-from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant, TagDef
 from plantos.model.units import unit_problem
 from plantos.mom.entry.checklists import ChecklistDef, ItemDef
+from plantos.mom.sections import checked_section
 
 
 class _Strict(BaseModel):
@@ -81,13 +81,9 @@ class EntryConfig:
 
 def entry_config(plant: Plant) -> EntryConfig:
     """The plant's checklists and scrap reasons; :class:`ConfigError` with file:line."""
-    try:
-        section = EntrySection.model_validate(plant.spec.entry)
-    except ValidationError as exc:
-        raise ConfigError(
-            validation_problems(exc, lambda loc: plant.locate(loc), plant.source, ("entry",))
-        ) from None
-    problems: list[ConfigProblem] = []
+    section, problems = checked_section(EntrySection, plant, "entry")
+    if section is None:
+        raise ConfigError(problems)
 
     def problem(loc: tuple[object, ...], message: str) -> None:
         where = ".".join(str(p) for p in ("entry", *loc))

@@ -35,3 +35,7 @@ class UnknownPlanError(MaintenanceError):
 
 class PlanOwnedByFileError(MaintenanceError):
     """A plan the plant file defines: it is changed there, not over the API."""
+
+
+class PlanInUseError(MaintenanceError):
+    """A plan whose work order is still open: it cannot be deleted until that is closed."""

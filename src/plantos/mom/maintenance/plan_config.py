@@ -14,7 +14,7 @@ meter's unit. Every problem names its place (file and line for the plant file).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -25,6 +25,7 @@ from plantos.core.timeparse import parse_duration_ns
 from plantos.model.plant import Plant
 from plantos.mom.maintenance.errors import InvalidPlanError
 from plantos.mom.maintenance.plans import Meter, PreventivePlan
+from plantos.mom.sections import checked
 
 StatesOf = Callable[[str], tuple[str, ...] | None]
 """The machine states an asset has (None: it has none, so no hours or parts meter)."""
@@ -131,10 +132,13 @@ def _duration(value: str | float, name: str, problems: list[Problem]) -> float:
         problems.append((name, f"a calendar plan needs a duration like 2w or 500h, not {value!r}"))
         return 0.0
     try:
-        return float(parse_duration_ns(value))
+        ns = float(parse_duration_ns(value))
     except ValueError as exc:
         problems.append((name, str(exc)))
         return 0.0
+    if ns <= 0 and name != "lead":
+        problems.append((name, f"a duration longer than zero is needed, not {value!r}"))
+    return ns
 
 
 def _number(value: str | float, name: str, problems: list[Problem]) -> float:
@@ -158,14 +162,42 @@ def _start(text: str | None, problems: list[Problem]) -> int | None:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
+def plan_sections(plant: Plant) -> tuple[list[tuple[int, PlanSection]], list[ConfigProblem]]:
+    """The plant file's plans as written, each with its position in
+    ``maintenance.plans``, and the problems of those that are not even well typed (each
+    plan read on its own, so one wrong plan hides nothing of the others)."""
+    raw = plant.spec.maintenance.get("plans")
+    if not isinstance(raw, list):
+        return [], []  # no plans, or no list: the maintenance section reports that
+    sections: list[tuple[int, PlanSection]] = []
+    problems: list[ConfigProblem] = []
+    for i, item in enumerate(raw):
+        section, found = checked(PlanSection, item, plant, ("maintenance", "plans", i))
+        problems += found
+        if section is not None:
+            sections.append((i, section))
+    return sections, problems
+
+
 def file_plans(
     sections: list[PlanSection], plant: Plant, states_of: StatesOf
 ) -> list[PreventivePlan]:
     """The plant file's plans; :class:`ConfigError` with file and line for each problem."""
+    plans, problems = checked_plans(list(enumerate(sections)), plant, states_of)
+    if problems:
+        raise ConfigError(problems)
+    return plans
+
+
+def checked_plans(
+    sections: Sequence[tuple[int, PlanSection]], plant: Plant, states_of: StatesOf
+) -> tuple[list[PreventivePlan], list[ConfigProblem]]:
+    """The plans that are right and the problems of the others, with file and line
+    (each section with its position in ``maintenance.plans``)."""
     problems: list[ConfigProblem] = []
     plans: list[PreventivePlan] = []
     seen: set[str] = set()
-    for i, section in enumerate(sections):
+    for i, section in sections:
         plan, found = build_plan(section, plant, states_of, origin="file")
         if section.id in seen:
             found.append(("id", f"another plan has the id {section.id!r}"))
@@ -179,6 +211,4 @@ def file_plans(
             )
         if plan is not None and not found:
             plans.append(plan)
-    if problems:
-        raise ConfigError(problems)
-    return plans
+    return plans, problems

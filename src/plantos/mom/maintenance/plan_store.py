@@ -33,6 +33,8 @@ _STATE = (
     "work_order",
     "last_done_ns",
     "last_work_order",
+    "disabled_by",
+    "disabled_ns",
 )
 
 

@@ -118,7 +118,15 @@ class PlanState:
     """The plan's open work order: while it is set, the plan opens no other."""
     last_done_ns: int | None = None
     last_work_order: str | None = None
+    disabled_by: str | None = None
+    """Who disabled the plan (None: it is enabled). A disabled plan keeps counting and
+    follows its open work order, but opens no new one."""
+    disabled_ns: int | None = None
     version: int = field(default=0, compare=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_by is None
 
     def position(self, plan: PreventivePlan, now_ns: int) -> float:
         """How far the plan has counted: now for a calendar plan, the reading otherwise."""
@@ -127,6 +135,14 @@ class PlanState:
     def is_due(self, plan: PreventivePlan, now_ns: int) -> bool:
         """Time to open the work order: the due position minus the lead is reached."""
         return self.position(plan, now_ns) >= self.due - plan.lead
+
+    def disable(self, by: str, at_ns: int) -> None:
+        """Stop opening work orders; a plan disabled already keeps who disabled it first."""
+        if self.disabled_by is None:
+            self.disabled_by, self.disabled_ns = by, at_ns
+
+    def enable(self) -> None:
+        self.disabled_by = self.disabled_ns = None
 
 
 def first_state(plan: PreventivePlan, now_ns: int) -> PlanState:

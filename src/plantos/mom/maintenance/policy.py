@@ -21,14 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.core.timeparse import parse_duration_ns
-from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
 from plantos.mom.maintenance.catalogue import DEFAULT_CATALOGUE, Catalogue, EquipmentClass
-from plantos.mom.maintenance.plan_config import PlanSection
+from plantos.mom.maintenance.plan_config import PlanSection, plan_sections
+from plantos.mom.sections import checked
 
 
 class _ClassSection(BaseModel):
@@ -89,12 +89,27 @@ class MaintenancePolicy:
 
 def maintenance_policy(plant: Plant) -> MaintenancePolicy:
     """The plant's maintenance policy; :class:`ConfigError` with file:line when wrong."""
-    try:
-        section = MaintenanceSection.model_validate(plant.spec.maintenance)
-    except ValidationError as exc:
-        raise ConfigError(
-            validation_problems(exc, lambda loc: plant.locate(loc), plant.source, ("maintenance",))
-        ) from None
+    policy, problems = read_maintenance(plant)
+    if policy is None or problems:
+        raise ConfigError(problems)
+    return policy
+
+
+def read_maintenance(plant: Plant) -> tuple[MaintenancePolicy | None, list[ConfigProblem]]:
+    """The policy and every problem of the section at once (``plantos check`` reports them
+    all): with problems, the policy holds what was well formed; None when not even that
+    could be read. The plans' own checks (assets, meters) are
+    :func:`~plantos.mom.maintenance.plan_config.checked_plans`'."""
+    raw = plant.spec.maintenance
+    plans = raw.get("plans")
+    if isinstance(plans, list):  # read plan by plan, so one wrong plan hides no other
+        raw = {key: value for key, value in raw.items() if key != "plans"}
+    section, problems = checked(MaintenanceSection, raw, plant, ("maintenance",))
+    if section is None:
+        return None, problems
+    sections, found = plan_sections(plant)
+    problems += found
+    catalogue, found = _catalogue(section, plant)
     auto = section.auto_approve
     return MaintenancePolicy(
         auto_approve_up_to=(4 if auto else 0) if isinstance(auto, bool) else auto,
@@ -103,13 +118,15 @@ def maintenance_policy(plant: Plant) -> MaintenancePolicy:
         margin_ns=parse_duration_ns(section.margin),
         horizon_ns=parse_duration_ns(section.horizon),
         repeat_within_ns=parse_duration_ns(section.repeat_within),
-        catalogue=_catalogue(section, plant),
-        plans=tuple(section.plans),
+        catalogue=catalogue,
+        plans=tuple(s for _, s in sections),
         plans_every_ns=parse_duration_ns(section.plans_every),
-    )
+    ), problems + found
 
 
-def _catalogue(section: MaintenanceSection, plant: Plant) -> Catalogue:
+def _catalogue(section: MaintenanceSection, plant: Plant) -> tuple[Catalogue, list[ConfigProblem]]:
+    """The catalogue with the section's classes, and what is wrong in them: an anomaly
+    code the catalogue lacks, a class or asset type that does not exist."""
     problems: list[ConfigProblem] = []
 
     def problem(loc: tuple[str, ...], message: str) -> None:
@@ -123,15 +140,29 @@ def _catalogue(section: MaintenanceSection, plant: Plant) -> Catalogue:
         base = classes.get(name)
         modes = {**(base.modes if base else {}), **extra.modes}
         mode = extra.anomaly_mode or (base.anomaly_mode if base else None)
+        wrong = False
         if mode is None or mode not in modes:
             problem(("catalogue", name), f"anomaly_mode {mode!r} must be one of {sorted(modes)}")
+            wrong = True
+        for field, code, known in (
+            ("anomaly_mechanism", extra.anomaly_mechanism, DEFAULT_CATALOGUE.mechanisms),
+            ("anomaly_cause", extra.anomaly_cause, DEFAULT_CATALOGUE.causes),
+        ):
+            if code not in known:
+                problem(
+                    ("catalogue", name, field),
+                    f"unknown ISO 14224 code {code!r}: one of {', '.join(sorted(known))}",
+                )
+                wrong = True
+        if wrong or mode is None:
             continue
         classes[name] = EquipmentClass(
             name, modes, mode, extra.anomaly_mechanism, extra.anomaly_cause
         )
+    types = plant.spec.asset_types
     for asset_type, name in section.asset_classes.items():
-        if name not in classes:
+        if name not in classes and name not in section.catalogue:
             problem(("asset_classes", asset_type), f"unknown class {name!r} ({sorted(classes)})")
-    if problems:
-        raise ConfigError(problems)
-    return Catalogue(classes, {**DEFAULT_CATALOGUE.asset_types, **section.asset_classes})
+        if asset_type not in types:
+            problem(("asset_classes", asset_type), f"no asset type {asset_type!r} in the plant")
+    return Catalogue(classes, {**DEFAULT_CATALOGUE.asset_types, **section.asset_classes}), problems

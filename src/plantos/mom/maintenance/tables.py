@@ -53,6 +53,8 @@ preventive_plans = sa.Table(
     sa.Column("last_done_ns", sa.BigInteger),
     sa.Column("last_work_order", sa.String(64)),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("disabled_by", sa.String(200)),
+    sa.Column("disabled_ns", sa.BigInteger),
 )
 """One row per preventive plan: its definition (from the plant file or the API) and
-where it stands; revision ``0005`` creates it."""
+where it stands; revision ``0005`` creates it, ``0009`` adds who disabled it and when."""

@@ -12,7 +12,8 @@ quality:
     - {match: "plant-a/welding/*", hold_on: [failed_inspection], scrap_releases_hold: false}
 ```
 Every field has a default (no inspections, no hold, the ``quality`` role told when the
-notifications define it); a wrong one is a :class:`ConfigError` with file and line.
+notifications define it); a wrong one is a :class:`ConfigError` with file and line, all
+of the section's mistakes at once.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from plantos.core.errors import ConfigError, ConfigProblem
-from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
 from plantos.mom.quality.nonconformance import TRIGGERS
+from plantos.mom.sections import checked_section
 
 QUALITY_ROLE = "quality"
 Problem = Callable[[tuple[str | int, ...], str], None]
@@ -80,13 +81,9 @@ def quality_policy(plant: Plant) -> QualityPolicy:
     """The plant's quality policy; :class:`ConfigError` with file:line when wrong: an
     unknown finding, an inspection that is no bool tag, a rule matching no tag, a role the
     notifications do not define."""
-    try:
-        section = QualitySection.model_validate(plant.spec.quality)
-    except ValidationError as exc:
-        raise ConfigError(
-            validation_problems(exc, lambda loc: plant.locate(loc), plant.source, ("quality",))
-        ) from None
-    problems: list[ConfigProblem] = []
+    section, problems = checked_section(QualitySection, plant, "quality")
+    if section is None:
+        raise ConfigError(problems)
 
     def problem(loc: tuple[str | int, ...], message: str) -> None:
         where = "quality" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
