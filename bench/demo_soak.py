@@ -137,7 +137,8 @@ class Watch:
         start, kind, score and the evidence (feature: value against healthy)."""
         at = (event.ts_ns - self.live_from_ns) / 60e9
         evidence = ", ".join(
-            f"{e.feature} {e.value:.3g} vs {e.expected:.3g}" for e in getattr(event, "evidence", ())
+            f"{e.feature} {e.value:.3g} vs {'?' if e.expected is None else f'{e.expected:.3g}'}"
+            for e in getattr(event, "evidence", ())
         )
         score = getattr(event, "score", None)
         scored = f" score {score:.1f}" if score is not None else ""
