@@ -36,7 +36,14 @@ class Scheduler(Protocol):
     Changeover: Callable[..., Any]
     Problem: Callable[..., Any]
 
-    def solve(self, problem: Any, *, time_limit_s: float = ..., workers: int = ...) -> Any: ...
+    def solve(
+        self,
+        problem: Any,
+        *,
+        work_limit: float = ...,
+        time_limit_s: float = ...,
+        workers: int = ...,
+    ) -> Any: ...
 
     def dispatch(self, problem: Any) -> Any: ...
 

@@ -129,7 +129,9 @@ class SchedulingModel:
         self.nodes[asset] = nodes
         if not nodes:
             return
-        arcs: dict[tuple[int, int], cp_model.IntVar] = {}
+        # the loop on node 0 is an asset with none of its operations: without it the
+        # circuit would force at least one operation onto every asset with changeovers
+        arcs: dict[tuple[int, int], cp_model.IntVar] = {(0, 0): m.new_bool_var("")}
         for j, key in enumerate(nodes, start=1):
             arcs[(0, j)] = m.new_bool_var("")
             arcs[(j, 0)] = m.new_bool_var("")
@@ -241,8 +243,8 @@ class SchedulingModel:
         chosen = set(zip([0, *here], [*here, 0], strict=True)) if here else set()
         chosen |= {(i, i) for i in range(1, len(nodes) + 1) if i not in here}
         for arc, lit in arcs.items():
-            if arc[0] != arc[1]:
-                self.model.add_hint(lit, arc in chosen)
+            if arc[0] != arc[1] or arc == (0, 0):
+                self.model.add_hint(lit, arc in chosen or (arc == (0, 0) and not here))
 
     def read(self, solver: cp_model.CpSolver) -> dict[Key, Assignment]:
         """The solver's current solution as assignments, pinned operations included."""
