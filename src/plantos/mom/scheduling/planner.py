@@ -25,8 +25,10 @@ reaches it returns its best plan so far, which then depends on the machine's loa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from collections.abc import Mapping, Sequence
 
 from ortools.sat.python import cp_model
 
@@ -36,6 +38,7 @@ from plantos.mom.scheduling.instance import Instance, Key
 from plantos.mom.scheduling.model import SchedulingModel
 from plantos.mom.scheduling.polish import restore_previous
 from plantos.mom.scheduling.problem import Assignment, Plan, Problem
+from plantos.mom.scheduling.routes import Variants, expand, resolve
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +70,55 @@ def solve(
         )
     started = time.perf_counter()
     budget = _Budget(work_limit, deadline=started + time_limit_s * 0.95)
-    instance = Instance(problem)
+    instance = Instance(problem)  # every order on the routing it has now
+    own = {job.order_id: job.routing for job in problem.jobs if job.alternatives}
     candidates = [edd_schedule(instance)]
     if problem.previous:
         candidates += repair_schedules(instance)
     heuristic = min(candidates, key=lambda c: score(instance, c))
     if len(instance.pinned.keys() & instance.ops.keys()) == len(instance.ops):
-        return make_plan(instance, heuristic, solver="cp-sat", status="optimal", started=started)
+        return make_plan(
+            instance, heuristic, solver="cp-sat", status="optimal", started=started, routings=own
+        )
+    # an order may change routing while none of its operations is pinned
+    pinned_orders = {key[0] for key in instance.pinned}
+    variants = expand(problem, own.keys() - pinned_orders)
     # the first stage ranks by tardiness then moves, so hint what is best for it
     first = min(candidates, key=lambda c: _tardiness_then_moves(instance, c))
-    found, optimal = _stages(instance, first, budget=budget, workers=workers)
-    solver, status = "cp-sat", "optimal" if optimal else "feasible"
-    if found is None or score(instance, found)[0] > score(instance, heuristic)[0]:
+    found, optimal = _stages(
+        Instance(variants.problem),
+        first,
+        bound=score(instance, first)[0],
+        groups=variants.groups,
+        budget=budget,
+        workers=workers,
+    )
+    solver, status, chosen = "cp-sat", "optimal" if optimal else "feasible", dict(own)
+    if found is not None:
+        found, chosen = _as_orders(found, variants, own)
+        resolved = Instance(resolve(problem, chosen))
+    if found is None or score(resolved, found)[0] > score(instance, heuristic)[0]:
         log.info("CP-SAT found no plan as good as dispatch within %.2f of work", work_limit)
-        found, solver, status = heuristic, "dispatch", "heuristic"
+        found, solver, status, chosen, resolved = heuristic, "dispatch", "heuristic", own, instance
     if problem.previous and status != "optimal":
-        found = restore_previous(instance, found, passes=POLISH_PASSES)
-    return make_plan(instance, found, solver=solver, status=status, started=started)
+        found = restore_previous(resolved, found, passes=POLISH_PASSES)
+    return make_plan(
+        resolved, found, solver=solver, status=status, started=started, routings=chosen
+    )
+
+
+def _as_orders(
+    found: dict[Key, Assignment], variants: Variants, own: dict[str, str]
+) -> tuple[dict[Key, Assignment], dict[str, str]]:
+    """CP-SAT's plan under the orders' ids, and the routing chosen for each order."""
+    chosen = dict(own)
+    out: dict[Key, Assignment] = {}
+    for (job, index), a in found.items():
+        order, routing = variants.routing_of.get(job, (job, ""))
+        if job in variants.routing_of:
+            chosen[order] = routing
+        out[(order, index)] = dataclasses.replace(a, order_id=order)
+    return out, chosen
 
 
 class _Budget:
@@ -125,27 +160,36 @@ class _Budget:
 
 
 def _stages(
-    instance: Instance, hint: dict[Key, Assignment], *, budget: _Budget, workers: int
+    instance: Instance,
+    hint: dict[Key, Assignment],
+    *,
+    bound: int,
+    groups: Mapping[str, Sequence[str]],
+    budget: _Budget,
+    workers: int,
 ) -> tuple[dict[Key, Assignment] | None, bool]:
     """Run the stages; the best solution found (or None) and whether every stage was
-    proven optimal."""
-    sm = SchedulingModel(instance)
-    sm.model.add(sm.tardiness <= score(instance, hint)[0])
+    proven optimal. ``hint`` has the orders on their own routings, with weighted
+    tardiness ``bound``; ``groups`` are the jobs of the orders that may switch."""
+    sm = SchedulingModel(instance, groups)
+    sm.model.add(sm.tardiness <= bound)
     # moved operations break ties inside each stage, so the search stays near the
-    # previous plan instead of drifting from it; scale makes the primary term dominate
-    scale = len(instance.problem.previous) + 1
-    stages: list[tuple[str, cp_model.LinearExpr, int]] = [
-        ("tardiness", sm.tardiness, 0),
-        ("makespan", sm.makespan, 1),
+    # previous plan instead of drifting from it, and a change of routing weighs more
+    # than all moves together; scale makes the primary term dominate both
+    switch = len(instance.problem.previous) + 1
+    switches = cp_model.LinearExpr.sum(sm.switched)
+    stages: list[tuple[str, cp_model.LinearExpr, cp_model.LinearExpr, int]] = [
+        ("tardiness", sm.tardiness, sm.moved + switch * switches, len(sm.switched) + 1),
+        ("makespan", sm.makespan, sm.moved, 1),
     ]
     best: dict[Key, Assignment] | None = None
     optimal = True
-    for name, primary, position in stages:
+    for name, primary, ties, weight in stages:
         if budget.exhausted:
             optimal = False
             break
         sm.hint(best or hint)
-        sm.model.minimize(scale * primary + sm.moved)
+        sm.model.minimize(switch * weight * primary + ties)
         solver = budget.solver(STAGE_SHARE[name], workers)
         status = solver.solve(sm.model)
         budget.spend(solver, status)
@@ -162,7 +206,9 @@ def _stages(
             break
         best = sm.read(solver)
         optimal = optimal and status == cp_model.OPTIMAL
-        sm.model.add(primary <= score(instance, best)[position])
+        sm.model.add(primary <= int(solver.value(primary)))
+        for lit in sm.chosen.values():  # the routings stay as the first stage chose
+            sm.model.add(lit == int(solver.boolean_value(lit)))
     return best, optimal
 
 
