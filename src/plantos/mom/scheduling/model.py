@@ -185,7 +185,9 @@ class SchedulingModel:
         terms = []
         for job in self.instance.problem.jobs:
             last = job.operations[-1]
-            late = self.model.new_int_var(0, self.horizon, f"late {job.order_id}")
+            # an order due before now is late by more than the horizon
+            most = self.horizon + max(0, self.origin - job.due_s)
+            late = self.model.new_int_var(0, most, f"late {job.order_id}")
             self.late[job.order_id] = late
             over = self._if_chosen(
                 job.order_id, self.finish((last.order_id, last.index)) - (job.due_s - self.origin)

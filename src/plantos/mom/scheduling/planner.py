@@ -173,6 +173,10 @@ def _stages(
     tardiness ``bound``; ``groups`` are the jobs of the orders that may switch."""
     sm = SchedulingModel(instance, groups)
     sm.model.add(sm.tardiness <= bound)
+    sm.hint(hint)
+    if not _accepts(sm):
+        log.error("the CP-SAT model rejects the dispatcher's valid plan: planning without it")
+        return None, False
     # moved operations break ties inside each stage, so the search stays near the
     # previous plan instead of drifting from it, and a change of routing weighs more
     # than all moves together; scale makes the primary term dominate both
@@ -210,6 +214,18 @@ def _stages(
         for lit in sm.chosen.values():  # the routings stay as the first stage chose
             sm.model.add(lit == int(solver.boolean_value(lit)))
     return best, optimal
+
+
+def _accepts(sm: SchedulingModel) -> bool:
+    """Whether the model holds its hinted plan, checked by propagation alone. The plan
+    obeys every rule, so a refusal is a modelling error; CP-SAT's batched parallel search
+    aborts the process on a model it finds infeasible, so this guards the platform."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.max_deterministic_time = 1.0
+    solver.parameters.catch_sigint_signal = False
+    return solver.solve(sm.model) != cp_model.INFEASIBLE
 
 
 def _tardiness_then_moves(instance: Instance, plan: dict[Key, Assignment]) -> tuple[int, int]:
