@@ -15,6 +15,11 @@ tardiness, the best heuristic plan is returned: ``solve`` is never worse than
 pass puts operations of the previous plan back where they were whenever that costs
 neither tardiness nor makespan.
 
+An order with alternative routings and nothing pinned may be planned on one of them
+(:mod:`~plantos.mom.scheduling.routes`): in the first stage a change of routing weighs
+more than every move together and less than one second of weighted tardiness, and
+the second stage keeps the routings the first chose.
+
 The search is bounded by work, not by the clock: CP-SAT's deterministic time (a count
 of operations scaled to be about a second each on a typical machine), a fixed seed and
 a fixed number of workers (more than one searching in deterministic batches), and the
