@@ -26,12 +26,20 @@ class OperationS:
 
 
 @dataclass(frozen=True)
+class RouteS:
+    routing: str
+    operations: tuple[OperationS, ...]
+
+
+@dataclass(frozen=True)
 class JobS:
     order_id: str
     operations: tuple[OperationS, ...]
     release_s: int
     due_s: int
     weight: int = 1
+    routing: str = ""
+    alternatives: tuple[RouteS, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ class ProblemS:
 
 
 def edd(problem: ProblemS, **_: Any) -> SimpleNamespace:
-    """Earliest due date, first free slot that avoids closed time: just enough scheduler."""
+    """Earliest due date, first free slot that avoids closed time: just enough scheduler
+    (each order on the routing it is given)."""
     free = {a: problem.now_s for a in problem.assets}
     for f in problem.fixed:
         free[f.asset] = max(free[f.asset], f.end_s)
@@ -92,6 +101,7 @@ def edd(problem: ProblemS, **_: Any) -> SimpleNamespace:
         makespan_s=max((a.end_s for a in out), default=problem.now_s) - problem.now_s,
         moved=0,
         solve_ms=0.1,
+        routings={j.order_id: j.routing for j in problem.jobs if j.alternatives},
     )
 
 
@@ -131,6 +141,7 @@ SCHEDULER = SimpleNamespace(
     AssetOption=AssetOptionS,
     Operation=OperationS,
     Job=JobS,
+    Route=RouteS,
     Assignment=AssignmentS,
     Changeover=ChangeoverS,
     Problem=ProblemS,

@@ -1,5 +1,6 @@
-"""Random small plants: every plan from ``solve`` and ``dispatch`` obeys every rule, and
-``solve`` is never worse than ``dispatch`` on weighted tardiness."""
+"""Random small plants, some orders with an alternative routing: every plan from ``solve``
+and ``dispatch`` obeys every rule (along the routing it chose), and ``solve`` is never
+worse than ``dispatch`` on weighted tardiness."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from plantos.mom.scheduling import (
     Job,
     Operation,
     Problem,
+    Route,
     check_plan,
     dispatch,
     solve,
@@ -26,19 +28,38 @@ FAMILIES = ("X", "Y", None)
 
 
 @st.composite
+def routes(draw: st.DrawFn, order: str) -> tuple[Operation, ...]:
+    ops = []
+    for k in range(draw(st.integers(1, 3))):
+        assets = draw(st.lists(st.sampled_from(ASSETS), min_size=1, max_size=3, unique=True))
+        options = tuple(
+            AssetOption(a, draw(st.integers(0, 5)), draw(st.integers(1, 30))) for a in assets
+        )
+        ops.append(Operation(order, k, options, draw(st.sampled_from(FAMILIES))))
+    return tuple(ops)
+
+
+@st.composite
 def problems(draw: st.DrawFn) -> Problem:
     jobs = []
     for j in range(draw(st.integers(1, 5))):
-        ops = []
-        for k in range(draw(st.integers(1, 3))):
-            assets = draw(st.lists(st.sampled_from(ASSETS), min_size=1, max_size=3, unique=True))
-            options = tuple(
-                AssetOption(a, draw(st.integers(0, 5)), draw(st.integers(1, 30))) for a in assets
-            )
-            ops.append(Operation(f"J{j}", k, options, draw(st.sampled_from(FAMILIES))))
+        order = f"J{j}"
         release = NOW + draw(st.integers(-20, 40))
         due = release + draw(st.integers(0, 120))
-        jobs.append(Job(f"J{j}", tuple(ops), release, due, draw(st.integers(1, 5))))
+        alternatives = tuple(
+            Route(f"r{k}", draw(routes(order))) for k in range(draw(st.integers(0, 2)))
+        )
+        jobs.append(
+            Job(
+                order,
+                draw(routes(order)),
+                release,
+                due,
+                draw(st.integers(1, 5)),
+                routing="own",
+                alternatives=alternatives,
+            )
+        )
     closed = {
         a: tuple(
             (NOW + s, NOW + s + d)
@@ -65,7 +86,7 @@ def problems(draw: st.DrawFn) -> Problem:
 def test_every_plan_is_feasible_and_solve_beats_or_ties_dispatch(problem: Problem) -> None:
     baseline = dispatch(problem)
     assert check_plan(problem, baseline) == []
-    best = solve(problem, time_limit_s=0.5)
+    best = solve(problem, work_limit=0.2)
     assert check_plan(problem, best) == []
     assert best.weighted_tardiness_s <= baseline.weighted_tardiness_s
 
@@ -77,7 +98,7 @@ def test_repaired_plans_are_feasible_and_keep_frozen_work(problem: Problem, froz
     again = dataclasses.replace(
         problem, previous=published.assignments, frozen_until_s=NOW + frozen
     )
-    plan = solve(again, time_limit_s=0.5)
+    plan = solve(again, work_limit=0.2)
     assert check_plan(again, plan) == []
     kept = {a for a in published.assignments if a.start_s < NOW + frozen}
     assert kept <= set(plan.assignments)

@@ -75,6 +75,25 @@ def test_changeovers_group_families() -> None:
     feasible(problem, dispatch(problem))
 
 
+def test_an_asset_with_changeovers_may_stay_empty() -> None:
+    """A slow asset with changeovers gets no work when a faster one is free."""
+    jobs = (Job("J", (op("J", 0, ("slow", 30), ("fast", 10), family="X"),), NOW, NOW + 10),)
+    changeovers = (Changeover("slow", "X", "X", 5),)
+    problem = Problem(now_s=NOW, jobs=jobs, assets=("fast", "slow"), changeovers=changeovers)
+    plan = feasible(problem, solve(problem, time_limit_s=5))
+    assert (plan.solver, plan.status, plan.weighted_tardiness_s) == ("cp-sat", "optimal", 0)
+    assert [a.asset for a in plan.assignments] == ["fast"]
+
+
+def test_orders_due_long_before_now_are_planned_by_cp_sat() -> None:
+    """Lateness beyond the horizon is still lateness (it was out of the model's range)."""
+    jobs = tuple(Job(f"J{i}", (op(f"J{i}", 0, ("m", 1)),), NOW - 100, NOW - 100) for i in range(3))
+    problem = Problem(now_s=NOW, jobs=jobs, assets=("m",))
+    plan = feasible(problem, solve(problem, time_limit_s=5))
+    assert (plan.solver, plan.status) == ("cp-sat", "optimal")
+    assert plan.weighted_tardiness_s == 101 + 102 + 103
+
+
 def test_closed_time_sends_work_to_the_open_alternative() -> None:
     problem = Problem(
         now_s=NOW,

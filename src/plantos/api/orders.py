@@ -92,7 +92,8 @@ async def view(platform: PlatformPort, order_id: str) -> dict[str, Any]:
     mom = platform.mom.service
     order = await asyncio.to_thread(mom.order, order_id)
     _, routings = await asyncio.to_thread(mom.master)
-    return order_view(order, routings.get(order.routing))
+    plans = await asyncio.to_thread(mom.plans)
+    return order_view(order, routings.get(order.routing), plans[0] if plans else None)
 
 
 def _time(text: str, name: str, now_ns: int) -> int:
@@ -138,8 +139,10 @@ async def order_list(
             after=(int(after[0]), str(after[1])) if after else None,
         )
     )  # fmt: skip
+    plans = await asyncio.to_thread(mom.plans)
+    plan = plans[0] if plans else None
     body = {
-        "orders": [order_view(o, routings.get(o.routing)) for o in orders],
+        "orders": [order_view(o, routings.get(o.routing), plan) for o in orders],
         "next_cursor": encode_cursor([orders[-1].due_ns, orders[-1].id]) if more else None,
     }
     return etag_response(request, body)

@@ -1,11 +1,12 @@
 """Recalculating the plan: read the floor, solve, compare, publish.
 
 One :meth:`Planner.replan` call reads the open orders, routings and the plan in force,
-builds the scheduling problem (:mod:`plantos.mom.planning`), solves it within the time
-limit, compares it with the plan in force and publishes it with a ``ScheduleChanged``
-event in one transaction. The dispatching heuristic is run on the same problem, so
-every change says how the plan compares with the baseline. Blocking: call it from a
-worker thread.
+builds the scheduling problem (:mod:`plantos.mom.planning`), solves it within its work
+limit (deterministic, so the same floor gives the same plan however busy the machine
+is; the time limit is only a safety net), compares it with the plan in force and
+publishes it with a ``ScheduleChanged`` event in one transaction. The dispatching
+heuristic is run on the same problem, so every change says how the plan compares with
+the baseline. Blocking: call it from a worker thread.
 """
 
 from __future__ import annotations
@@ -59,15 +60,19 @@ class Planner:
         scheduler: Scheduler,
         *,
         frozen_horizon_ns: int,
-        time_limit_s: float = 5.0,
+        work_limit: float = 2.0,
+        time_limit_s: float = 30.0,
         workers: int = 2,
     ) -> None:
-        if time_limit_s <= 0:
-            raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
+        if work_limit <= 0 or time_limit_s <= 0:
+            raise ValueError(
+                f"work_limit and time_limit_s must be positive, got {work_limit}, {time_limit_s}"
+            )
         self.service = service
         self.plant = plant
         self.scheduler = scheduler
         self.frozen_horizon_ns = frozen_horizon_ns
+        self.work_limit = work_limit
         self.time_limit_s = time_limit_s
         self.workers = workers
         self.blocked: Callable[[], Mapping[str, Sequence[tuple[int, int]]]] | None = None
@@ -101,7 +106,12 @@ class Planner:
         problem, jobs = build_problem(self.scheduler, floor, self.plant)
         if not jobs:
             return None, []
-        plan = self.scheduler.solve(problem, time_limit_s=self.time_limit_s, workers=self.workers)
+        plan = self.scheduler.solve(
+            problem,
+            work_limit=self.work_limit,
+            time_limit_s=self.time_limit_s,
+            workers=self.workers,
+        )
         baseline = self.scheduler.dispatch(problem)
         running = {(a.order_id, a.index) for a in problem.fixed}
         before = [

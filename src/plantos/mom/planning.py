@@ -32,11 +32,19 @@ class Scheduler(Protocol):
     AssetOption: Callable[..., Any]
     Operation: Callable[..., Any]
     Job: Callable[..., Any]
+    Route: Callable[..., Any]
     Assignment: Callable[..., Any]
     Changeover: Callable[..., Any]
     Problem: Callable[..., Any]
 
-    def solve(self, problem: Any, *, time_limit_s: float = ..., workers: int = ...) -> Any: ...
+    def solve(
+        self,
+        problem: Any,
+        *,
+        work_limit: float = ...,
+        time_limit_s: float = ...,
+        workers: int = ...,
+    ) -> Any: ...
 
     def dispatch(self, problem: Any) -> Any: ...
 
@@ -95,7 +103,9 @@ def build_problem(sched: Scheduler, floor: FloorState, plant: Plant) -> tuple[An
 
     Each order is planned from its current operation on, for the quantity still to
     make; an order running on an asset that is not down has that operation fixed there
-    until its live ETA (or its planned run time). Paused orders may move."""
+    until its live ETA (or its planned run time). Paused orders may move. An order not
+    started yet may be planned on an alternative of its routing; it keeps the routing the
+    plan in force chose for it unless another is better."""
     now_s = floor.now_ns // NS
     jobs: list[Any] = []
     fixed: list[Any] = []
@@ -104,24 +114,27 @@ def build_problem(sched: Scheduler, floor: FloorState, plant: Plant) -> tuple[An
         if not order.is_open:
             continue
         routing = floor.routings[order.routing]
+        choice = _routings(order, floor)
         first = order.current_operation
-        ops = []
-        for index in range(first, order.operations):
-            step = routing.steps[index]
-            left = order.quantity - order.good[index] if index == first else order.quantity
-            options = tuple(
-                sched.AssetOption(o.asset, o.setup_s, math.ceil(o.run_s_per_unit * max(left, 1)))
-                for o in step.options
-            )
-            assets.update(o.asset for o in step.options)
-            ops.append(sched.Operation(order.id, index, options, family=order.product))
+        ops = _operations(sched, order, floor.routings[choice[0]], first, assets)
         pinned = _running_assignment(sched, order, routing, floor, now_s)
         if pinned is not None:
             fixed.append(pinned)
             assets.add(pinned.asset)
         release_s = max(now_s, order.release_ns // NS)
         jobs.append(
-            sched.Job(order.id, tuple(ops), release_s, order.due_ns // NS, max(order.priority, 1))
+            sched.Job(
+                order.id,
+                ops,
+                release_s,
+                order.due_ns // NS,
+                max(order.priority, 1),
+                routing=choice[0],
+                alternatives=tuple(
+                    sched.Route(r, _operations(sched, order, floor.routings[r], first, assets))
+                    for r in choice[1:]
+                ),
+            )
         )
     horizon = now_s + HORIZON_S
     unavailable = {a: tuple(closed_intervals(plant, a, now_s, horizon)) for a in sorted(assets)}
@@ -145,6 +158,45 @@ def build_problem(sched: Scheduler, floor: FloorState, plant: Plant) -> tuple[An
         frozen_until_s=now_s + floor.frozen_horizon_ns // NS,
     )
     return problem, jobs
+
+
+def _routings(order: ProductionOrder, floor: FloorState) -> list[str]:
+    """The routings the order may be planned by, the one to keep first: only its own once
+    it has started; else its own and the alternatives that make the same product, led by
+    the one the plan in force chose."""
+    own = floor.routings[order.routing]
+    if order.state not in ("released", "scheduled") or any(order.good) or any(order.scrap):
+        return [order.routing]
+    options = [order.routing] + [
+        r
+        for r in own.alternatives
+        if r in floor.routings
+        and floor.routings[r].product == own.product
+        and len(floor.routings[r].steps) > 0
+    ]
+    chosen = floor.previous.routing_of(order.id) if floor.previous else None
+    if chosen in options[1:]:
+        options.remove(chosen)
+        options.insert(0, chosen)
+    return options
+
+
+def _operations(
+    sched: Scheduler, order: ProductionOrder, routing: Routing, first: int, assets: set[str]
+) -> tuple[Any, ...]:
+    """The order's operations along ``routing`` from ``first`` on, for what is left to
+    make; their assets join ``assets``."""
+    ops = []
+    for index in range(first, len(routing.steps)):
+        step = routing.steps[index]
+        left = order.quantity - order.good[index] if index == first else order.quantity
+        options = tuple(
+            sched.AssetOption(o.asset, o.setup_s, math.ceil(o.run_s_per_unit * max(left, 1)))
+            for o in step.options
+        )
+        assets.update(o.asset for o in step.options)
+        ops.append(sched.Operation(order.id, index, options, family=order.product))
+    return tuple(ops)
 
 
 def _after_running(
@@ -178,10 +230,15 @@ def _previous(
     if floor.previous is None:
         return ()
     keys = {(op.order_id, op.index) for job in jobs for op in job.operations}
+    routing = {job.order_id: job.routing for job in jobs}
+    own = {o.id: o.routing for o in floor.orders}
     return tuple(
         sched.Assignment(p.order_id, p.index, p.asset, p.start_s, p.end_s)
         for p in floor.previous.operations
-        if (p.order_id, p.index) in keys and p.start_s >= now_s and p.asset not in floor.down
+        if (p.order_id, p.index) in keys
+        and p.start_s >= now_s
+        and p.asset not in floor.down
+        and (p.routing or own.get(p.order_id)) == routing.get(p.order_id)
     )
 
 
@@ -198,7 +255,9 @@ def published(plan: Any, *, now_ns: int, trigger: str, asset: str | None) -> Pub
         moved=int(plan.moved),
         solve_ms=float(plan.solve_ms),
         operations=tuple(
-            PlannedOperation(a.order_id, a.index, a.asset, a.start_s, a.end_s)
+            PlannedOperation(
+                a.order_id, a.index, a.asset, a.start_s, a.end_s, plan.routings.get(a.order_id)
+            )
             for a in sorted(plan.assignments, key=lambda a: (a.start_s, a.asset, a.order_id))
         ),
     )

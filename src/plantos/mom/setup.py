@@ -54,10 +54,11 @@ def open_mom(
     tag_ids: Mapping[str, int],
     oee: OeeSpec,
     emit: Emit,
-    time_limit_s: float = 5.0,
+    time_limit_s: float = 30.0,
 ) -> MomRuntime:
     """Everything the platform runs for operations; planning only when the scheduler is
-    installed."""
+    installed. The planner's search is bounded by work (repeatable); ``time_limit_s`` is
+    only its safety limit, generous so that a busy server still gets the same plan."""
     service = open_service(plant, data_dir=data_dir, clock=clock)
     reader = CounterReader(plant, oee, tag_ids, assets=plant.assets)
     scheduler = installed_scheduler()

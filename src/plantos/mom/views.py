@@ -17,12 +17,21 @@ def _t(ts_ns: int | None) -> str | None:
     return None if ts_ns is None else iso(ts_ns)
 
 
-def order_view(order: ProductionOrder, routing: Routing | None = None) -> dict[str, Any]:
+def order_view(
+    order: ProductionOrder, routing: Routing | None = None, plan: PublishedPlan | None = None
+) -> dict[str, Any]:
+    """The order as the API and pages show it; ``planned_routing`` is the routing the plan
+    in force makes it by (an alternative of ``routing`` when the planner switched it),
+    null while no plan holds the order."""
     op = order.current_operation
+    planned = None
+    if plan is not None and any(o.order_id == order.id for o in plan.operations):
+        planned = plan.routing_of(order.id) or order.routing
     return {
         "id": order.id,
         "product": order.product,
         "routing": order.routing,
+        "planned_routing": planned,
         "quantity": order.quantity,
         "good": order.good_total,
         "scrap": order.scrap_total,
@@ -98,6 +107,7 @@ def plan_view(plan: PublishedPlan) -> dict[str, Any]:
                 "asset": o.asset,
                 "start": iso(o.start_s * NS),
                 "end": iso(o.end_s * NS),
+                **({"routing": o.routing} if o.routing else {}),
             }
             for o in plan.operations
         ],

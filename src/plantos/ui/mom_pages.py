@@ -108,8 +108,9 @@ async def order_page(
     _, routings = await asyncio.to_thread(mom.master)
     routing = routings.get(order.routing)
     assets = sorted({o.asset for s in routing.steps for o in s.options}) if routing else []
+    plans = await asyncio.to_thread(mom.plans)
     context = {
-        "order": order_view(order, routing),
+        "order": order_view(order, routing, plans[0] if plans else None),
         "assets": assets,
         "message": message,
         "error": None,

@@ -2,8 +2,10 @@
 
 Pure: no database, bus or web imports. ``solve`` plans with CP-SAT (weighted
 tardiness first, then makespan, then stability against the last published plan)
-and falls back to ``dispatch`` (earliest due date, first free slot); ``diff``
-tells what changed between two plans; ``violations`` names every rule a plan breaks.
+and falls back to ``dispatch`` (earliest due date, first free slot); an order may
+switch to one of its alternative routings when that lowers weighted tardiness;
+``diff`` tells what changed between two plans; ``violations`` names every rule a plan
+breaks.
 """
 
 from plantos.mom.scheduling.diff import diff
@@ -18,6 +20,7 @@ from plantos.mom.scheduling.problem import (
     Operation,
     Plan,
     Problem,
+    Route,
     ScheduleDiff,
     SchedulingError,
 )
@@ -32,6 +35,7 @@ __all__ = [
     "Operation",
     "Plan",
     "Problem",
+    "Route",
     "ScheduleDiff",
     "SchedulingError",
     "check_plan",

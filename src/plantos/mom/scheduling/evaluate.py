@@ -23,6 +23,7 @@ def make_plan(
     solver: str,
     status: str,
     started: float,
+    routings: Mapping[str, str] | None = None,
 ) -> Plan:
     """A :class:`Plan` with its figures computed from the assignments."""
     ordered = tuple(sorted(assignments.values(), key=lambda a: (a.start_s, a.asset, a.key)))
@@ -35,6 +36,7 @@ def make_plan(
         makespan_s=makespan,
         moved=moved,
         solve_ms=(time.perf_counter() - started) * 1000.0,
+        routings=dict(routings or {}),
     )
 
 

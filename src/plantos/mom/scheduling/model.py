@@ -4,12 +4,15 @@ Per free operation: a start and an end, and one optional interval per eligible a
 of which exactly one is present. Per asset: no overlap between its intervals, its
 pinned work and its closed time; where the asset has changeovers, a circuit over its
 operations fixes each one's direct predecessor, and the predecessor's family decides
-the setup. Times are seconds from ``now`` so the numbers stay small.
+the setup. An order with alternative routings is one job per routing (see
+:mod:`~plantos.mom.scheduling.routes`) with a literal each, exactly one of them true:
+the operations of the others are on no asset and count for nothing. Times are seconds
+from ``now`` so the numbers stay small.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ortools.sat.python import cp_model
 
@@ -22,7 +25,9 @@ Node = Key  # an operation, or a pinned block of foreign work keyed by its assig
 class SchedulingModel:
     """Variables and the three objective terms; ``hint`` and ``read`` speak assignments."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(
+        self, instance: Instance, groups: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.instance = instance
         self.origin = instance.problem.now_s
         self.model = cp_model.CpModel()
@@ -35,6 +40,15 @@ class SchedulingModel:
         self.nodes: dict[str, list[Key]] = {}
         self.stay: dict[Key, cp_model.IntVar] = {}
         self.late: dict[str, cp_model.IntVar] = {}
+        self.chosen: dict[str, cp_model.IntVar] = {}
+        """Per job of an order with alternatives: whether it is the routing used."""
+        self.switched: list[cp_model.IntVar] = []
+        """The chosen literals of the routings an order does not have now."""
+        for ids in (groups or {}).values():
+            lits = [self.model.new_bool_var(f"route {i}") for i in ids]
+            self.model.add_exactly_one(lits)
+            self.chosen.update(zip(ids, lits, strict=True))
+            self.switched += lits[1:]
         intervals: dict[str, list[cp_model.IntervalVar]] = {a: [] for a in instance.problem.assets}
         for key, info in instance.ops.items():
             if key not in instance.pinned:
@@ -86,7 +100,11 @@ class SchedulingModel:
                 size = setup + option.run_s
             interval = m.new_optional_interval_var(start, size, end, lit, f"{name}@{option.asset}")
             intervals[option.asset].append(interval)
-        m.add_exactly_one(present.values())
+        route = self.chosen.get(key[0])
+        if route is None:
+            m.add_exactly_one(present.values())
+        else:  # on one asset when its routing is chosen, on none otherwise
+            m.add(sum(present.values()) == route)
 
     def _fixed_work(self, intervals: dict[str, list[cp_model.IntervalVar]]) -> None:
         """Pinned operations, and closed time except where pinned work already runs."""
@@ -116,7 +134,9 @@ class SchedulingModel:
             for a, b in zip(job.operations, job.operations[1:], strict=False):
                 before, after = (a.order_id, a.index), (b.order_id, b.index)
                 if after not in self.instance.pinned:
-                    self.model.add(self.finish(before) <= self.begin(after))
+                    rule = self.model.add(self.finish(before) <= self.begin(after))
+                    if job.order_id in self.chosen:
+                        rule.only_enforce_if(self.chosen[job.order_id])
 
     def _circuit(self, asset: str) -> None:
         """Successor literals: arc i->j means j runs right after i on the asset, which
@@ -129,7 +149,9 @@ class SchedulingModel:
         self.nodes[asset] = nodes
         if not nodes:
             return
-        arcs: dict[tuple[int, int], cp_model.IntVar] = {}
+        # the loop on node 0 is an asset with none of its operations: without it the
+        # circuit would force at least one operation onto every asset with changeovers
+        arcs: dict[tuple[int, int], cp_model.IntVar] = {(0, 0): m.new_bool_var("")}
         for j, key in enumerate(nodes, start=1):
             arcs[(0, j)] = m.new_bool_var("")
             arcs[(j, 0)] = m.new_bool_var("")
@@ -163,19 +185,32 @@ class SchedulingModel:
         terms = []
         for job in self.instance.problem.jobs:
             last = job.operations[-1]
-            late = self.model.new_int_var(0, self.horizon, f"late {job.order_id}")
+            # an order due before now is late by more than the horizon
+            most = self.horizon + max(0, self.origin - job.due_s)
+            late = self.model.new_int_var(0, most, f"late {job.order_id}")
             self.late[job.order_id] = late
-            self.model.add_max_equality(
-                late, [self.finish((last.order_id, last.index)) - (job.due_s - self.origin), 0]
+            over = self._if_chosen(
+                job.order_id, self.finish((last.order_id, last.index)) - (job.due_s - self.origin)
             )
+            self.model.add_max_equality(late, [over, 0])
             terms.append(job.weight * late)
         return cp_model.LinearExpr.sum(terms)
 
     def _makespan(self) -> cp_model.IntVar:
         makespan = self.model.new_int_var(0, self.horizon, "makespan")
-        ends = [self.finish(k) for k in self.instance.ops]
+        ends = [self._if_chosen(k[0], self.finish(k)) for k in self.instance.ops]
         self.model.add_max_equality(makespan, [*ends, 0])
         return makespan
+
+    def _if_chosen(self, job: str, value: cp_model.LinearExprT) -> cp_model.LinearExprT:
+        """``value`` when the job's routing is chosen (or it has no other), else 0."""
+        route = self.chosen.get(job)
+        if route is None:
+            return value
+        out = self.model.new_int_var(-(2**40), 2**40, "")
+        self.model.add(out == value).only_enforce_if(route)
+        self.model.add(out == 0).only_enforce_if(route.Not())
+        return out
 
     def _moved(self) -> cp_model.LinearExpr:
         """Operations of the previous plan not kept on their asset at their start."""
@@ -197,8 +232,14 @@ class SchedulingModel:
         """Suggest ``plan`` as the first solution (every decision variable hinted)."""
         m = self.model
         m.clear_hints()  # type: ignore[no-untyped-call]
+        for job_id, lit in self.chosen.items():
+            first = self.instance.jobs[job_id].operations[0]
+            m.add_hint(lit, (first.order_id, first.index) in plan)
         for key, start in self.start.items():
-            a = plan[key]
+            a = plan.get(key)
+            if a is None:  # a routing not chosen: on no asset, times unused
+                self._hint_absent(key)
+                continue
             m.add_hint(start, a.start_s - self.origin)
             m.add_hint(self.end[key], a.end_s - self.origin)
             for option in self.instance.ops[key].op.options:
@@ -210,21 +251,33 @@ class SchedulingModel:
                         setup, a.end_s - a.start_s - option.run_s if here else option.setup_s
                     )
         ends = [
-            plan[k].end_s if k in plan else self.instance.pinned[k].end_s for k in self.instance.ops
+            plan[k].end_s if k in plan else self.instance.pinned[k].end_s
+            for k in self.instance.ops
+            if k in plan or k in self.instance.pinned
         ]
         m.add_hint(self.makespan, max(0, max(ends, default=self.origin) - self.origin))
         for job in self.instance.problem.jobs:
-            last = job.operations[-1]
-            end = (
-                plan.get((last.order_id, last.index))
-                or self.instance.pinned[(last.order_id, last.index)]
-            )
-            m.add_hint(self.late[job.order_id], max(0, end.end_s - job.due_s))
+            last = (job.operations[-1].order_id, job.operations[-1].index)
+            end = plan.get(last) or self.instance.pinned.get(last)
+            m.add_hint(self.late[job.order_id], max(0, end.end_s - job.due_s) if end else 0)
         for key, stay in self.stay.items():
             kept = next(p for p in self.instance.problem.previous if p.key == key)
-            m.add_hint(stay, plan[key].asset == kept.asset and plan[key].start_s == kept.start_s)
+            now = plan.get(key)
+            m.add_hint(
+                stay, now is not None and (now.asset, now.start_s) == (kept.asset, kept.start_s)
+            )
         for asset, arcs in self.arcs.items():
             self._hint_arcs(asset, arcs, plan)
+
+    def _hint_absent(self, key: Key) -> None:
+        lo = self.instance.earliest_s(self.instance.ops[key]) - self.origin
+        self.model.add_hint(self.start[key], lo)
+        self.model.add_hint(self.end[key], lo)
+        for option in self.instance.ops[key].op.options:
+            self.model.add_hint(self.present[key][option.asset], False)
+            setup = self.setup.get((key, option.asset))
+            if setup is not None:
+                self.model.add_hint(setup, option.setup_s)
 
     def _hint_arcs(
         self,
@@ -233,22 +286,26 @@ class SchedulingModel:
         plan: Mapping[Key, Assignment],
     ) -> None:
         nodes = self.nodes[asset]
-        where = {k: (plan[k] if k in plan else self.instance.pinned[k]) for k in nodes}
+        where = {k: plan.get(k) or self.instance.pinned.get(k) for k in nodes}
         here = sorted(
-            (i for i, k in enumerate(nodes, start=1) if where[k].asset == asset),
-            key=lambda i: (where[nodes[i - 1]].start_s, where[nodes[i - 1]].end_s),
+            (i for i, k in enumerate(nodes, start=1) if (w := where[k]) and w.asset == asset),
+            key=lambda i: (where[nodes[i - 1]].start_s, where[nodes[i - 1]].end_s),  # type: ignore[union-attr]
         )
         chosen = set(zip([0, *here], [*here, 0], strict=True)) if here else set()
         chosen |= {(i, i) for i in range(1, len(nodes) + 1) if i not in here}
         for arc, lit in arcs.items():
-            if arc[0] != arc[1]:
-                self.model.add_hint(lit, arc in chosen)
+            if arc[0] != arc[1] or arc == (0, 0):
+                self.model.add_hint(lit, arc in chosen or (arc == (0, 0) and not here))
 
     def read(self, solver: cp_model.CpSolver) -> dict[Key, Assignment]:
         """The solver's current solution as assignments, pinned operations included."""
         out = {k: a for k, a in self.instance.pinned.items() if k in self.instance.ops}
         for key, start in self.start.items():
-            asset = next(a for a, lit in self.present[key].items() if solver.boolean_value(lit))
+            asset = next(
+                (a for a, lit in self.present[key].items() if solver.boolean_value(lit)), None
+            )
+            if asset is None:  # its routing is not the one chosen
+                continue
             out[key] = Assignment(
                 key[0],
                 key[1],

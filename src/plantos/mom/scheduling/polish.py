@@ -1,15 +1,15 @@
 """Stability polish: operations of the previous plan put back where they were.
 
-Within a short time limit CP-SAT often ends with operations moved that did not need
+Within a short work limit CP-SAT often ends with operations moved that did not need
 to move. This pass tries each one back in its previous slot (same asset, start and
 end) and keeps it there when every rule still holds around it and the plan is no
 worse on weighted tardiness, then makespan. It repeats while anything returns, so
-one operation going back can make room for another.
+one operation going back can make room for another, up to a number of passes: a count,
+not a time, so the result does not depend on the machine's speed.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 
 from plantos.mom.scheduling.evaluate import asset_violations, operation_violations, score
@@ -18,21 +18,19 @@ from plantos.mom.scheduling.problem import Assignment
 
 
 def restore_previous(
-    instance: Instance, assignments: Mapping[Key, Assignment], *, deadline: float
+    instance: Instance, assignments: Mapping[Key, Assignment], *, passes: int
 ) -> dict[Key, Assignment]:
-    """``assignments`` with as many moved operations returned as fit before ``deadline``
-    (a ``time.perf_counter()`` value)."""
+    """``assignments`` with as many moved operations returned as fit in ``passes``
+    passes over them."""
     plan = dict(assignments)
     candidates = [
         a for a in instance.problem.previous if a.key in plan and a.key not in instance.pinned
     ]
     best = score(instance, plan)[:2]
     changed = True
-    while changed:
-        changed = False
+    while changed and passes > 0:
+        changed, passes = False, passes - 1
         for old in candidates:
-            if time.perf_counter() >= deadline:
-                return plan
             now = plan[old.key]
             if now.asset == old.asset and now.start_s == old.start_s:
                 continue

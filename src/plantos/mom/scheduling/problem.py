@@ -42,14 +42,29 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Another routing an order may be made by instead of its own: the routing's name and
+    the order's operations along it (with the order's id)."""
+
+    routing: str
+    operations: tuple[Operation, ...]
+
+
+@dataclass(frozen=True)
 class Job:
-    """An order to plan: its operations, earliest start, due date and priority weight."""
+    """An order to plan: its operations, earliest start, due date and priority weight.
+
+    ``operations`` follow ``routing``, the routing the order keeps unless another of
+    ``alternatives`` lowers the weighted tardiness; the plan names the one chosen.
+    """
 
     order_id: str
     operations: tuple[Operation, ...]
     release_s: int
     due_s: int
     weight: int = 1
+    routing: str = ""
+    alternatives: tuple[Route, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,8 @@ class Plan:
     makespan_s: int
     moved: int
     solve_ms: float
+    routings: Mapping[str, str] = field(default_factory=dict)
+    """The routing chosen for each order that had alternatives."""
 
 
 @dataclass(frozen=True)

@@ -293,7 +293,10 @@ class PlanRepository:
 
     def add(self, plan: PublishedPlan) -> int:
         """Store ``plan`` as the one in force; forget all but the :data:`PLANS_KEPT` newest."""
-        ops = [[o.order_id, o.index, o.asset, o.start_s, o.end_s] for o in plan.operations]
+        ops = [
+            [o.order_id, o.index, o.asset, o.start_s, o.end_s, *([o.routing] if o.routing else [])]
+            for o in plan.operations
+        ]
         result = self._c.execute(
             t.plans.insert().values(
                 created_ns=plan.created_ns,
@@ -331,7 +334,9 @@ class PlanRepository:
                 moved=r.moved,
                 solve_ms=r.solve_ms,
                 operations=tuple(
-                    PlannedOperation(o[0], int(o[1]), o[2], int(o[3]), int(o[4]))
+                    PlannedOperation(
+                        o[0], int(o[1]), o[2], int(o[3]), int(o[4]), o[5] if len(o) > 5 else None
+                    )
                     for o in r.assignments
                 ),
                 id=r.id,
