@@ -1,8 +1,8 @@
 """The live demo as a newcomer starts it (``plantos demo``, only ports, the data
 directory and a short history chosen) brings its own example ERP: the banner names the
-receiver, the plant's messages reach it signed and are booked once each, the
-integrations API shows the demo's connector delivering, and the receiver stops with the
-demo."""
+receiver, the plant's messages reach it signed and are booked once each (without a log
+line per delivery), the integrations API shows the demo's connector delivering, and the
+receiver stops with the demo."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def test_the_live_demo_delivers_its_erp_messages_to_its_own_receiver(tmp_path: P
         booked = httpx.get(receiver).json()
         assert booked["booked"] >= state["delivered"] > 0  # each checked and booked once
         assert booked["refused"] == 0 and sum(booked["by_kind"].values()) == booked["booked"]
+        assert not [line for line in log if "HTTP Request" in line]  # no line per delivery
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

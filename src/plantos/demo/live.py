@@ -105,9 +105,10 @@ class LiveDemo:
 
 def quiet_protocol_logs() -> None:
     """The protocol stacks of the demo's devices log their every step (pymodbus every
-    frame at DEBUG, which costs real CPU at speed); the demo's OPC UA server runs without
-    security on 127.0.0.1 on purpose, which asyncua warns of at every start."""
-    for library in ("amqtt", "asyncua", "pymodbus", "transitions"):
+    frame at DEBUG, which costs real CPU at speed), and httpx every request the example
+    ERP's connector makes; the demo's OPC UA server runs without security on 127.0.0.1
+    on purpose, which asyncua warns of at every start."""
+    for library in ("amqtt", "asyncua", "httpx", "pymodbus", "transitions"):
         logging.getLogger(library).setLevel(logging.WARNING)
     logging.getLogger("asyncua.server.server").setLevel(logging.ERROR)
 
