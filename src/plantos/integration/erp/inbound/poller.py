@@ -157,8 +157,9 @@ class InboundTablePoller:
             ).all()  # fmt: skip
         result = Round()
         if self._products is not None:
-            self._take_all(self._products, products, self._product, result.products, result)
-            if len(products) >= self._batch:
+            taken = self._take_all(self._products, products, self._product, result.products,
+                                   result)  # fmt: skip
+            if not taken or len(products) >= self._batch:
                 return self._counted(result)  # orders wait until the products are in
         self._take_all(self._table, orders, self._order, result.orders, result)
         return self._counted(result)
@@ -185,10 +186,10 @@ class InboundTablePoller:
     def _take_all(
         self, table: sa.Table, rows: Sequence[sa.Row[Any]], apply: Apply, tally: Tally,
         result: Round,
-    ) -> None:  # fmt: skip
-        for row in rows:
-            if not self._take(table, row, apply, tally, result):
-                break  # changed meanwhile: this row and the later ones next round
+    ) -> bool:  # fmt: skip
+        """Take ``rows`` in order; False when one changed meanwhile (it and the later
+        ones wait for the next round)."""
+        return all(self._take(table, row, apply, tally, result) for row in rows)
 
     def _take(
         self, table: sa.Table, row: sa.Row[Any], apply: Apply, tally: Tally, result: Round
