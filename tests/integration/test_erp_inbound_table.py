@@ -99,8 +99,8 @@ def test_orders_created_updated_cancelled_and_bad_rows_refused(
            {"order_id": "PO-6", "product": "shaft"})  # no quantity, no due date  # fmt: skip
     result = poll(run)
     assert result is not None
-    assert result.done == {"created": 3, "unchanged": 1, "updated": 1, "cancelled": 1}
-    assert result.errors == 5
+    assert result.orders.done == {"created": 3, "unchanged": 1, "updated": 1, "cancelled": 1}
+    assert result.orders.errors == 5
     rows = table_rows(erp_url)
     assert [(r.order_id, r.status, r.outcome) for r in rows] == [
         ("PO-1", "DONE", "created"), ("PO-2", "DONE", "created"),

@@ -10,10 +10,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from plantos.integration.channels.signature import SIGNATURE_HEADER, verify_signature
+from plantos.integration.erp.receiver import ReceiverServer
 
 SECRET = b"erp-receiver-test-secret-0123456789"
 
@@ -53,31 +53,9 @@ class ErpReceiver:
 @contextmanager
 def serving(receiver: ErpReceiver, port: int) -> Iterator[None]:
     """``receiver`` answering on ``port`` until the block ends."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            status, text = receiver.handle(self.headers, body)
-            data = text.encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the sender was killed while waiting
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = ReceiverServer(receiver.handle, port=port)
+    server.start()
     try:
         yield
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        server.stop()

@@ -70,3 +70,15 @@ def test_duplicate_names_and_unknown_top_level_keys_are_refused(tmp_path: Path) 
         load_inbound_specs(write(tmp_path, twice))
     with pytest.raises(ConfigError, match="'connectors' \\(outbound\\) and/or 'inbound'"):
         load_connector_specs(write(tmp_path, GOOD + "outbound: []\n"))
+
+
+def test_a_products_table_is_read_and_must_differ_from_the_orders_table(tmp_path: Path) -> None:
+    (spec,) = load_inbound_specs(write(tmp_path, GOOD))
+    assert spec.products_table is None  # orders only unless asked
+    (spec,) = load_inbound_specs(write(tmp_path, GOOD + "    products_table: erp_products\n"))
+    assert spec.products_table == "erp_products"
+    with pytest.raises(ConfigError) as caught:
+        load_inbound_specs(write(tmp_path, GOOD + "    products_table: plantos_inbound\n"))
+    assert "products_table must differ from table ('plantos_inbound')" in str(caught.value)
+    with pytest.raises(ConfigError, match=r"erp\.yaml:8"):
+        load_inbound_specs(write(tmp_path, GOOD + "    products_table: 'drop table'\n"))

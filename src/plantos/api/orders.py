@@ -37,6 +37,7 @@ from plantos.mom.errors import (
     UnknownOrderError,
     UnknownProductError,
 )
+from plantos.mom.order_sync import history_view
 from plantos.mom.store.repositories import ConcurrentChangeError
 from plantos.mom.views import order_view
 
@@ -205,6 +206,19 @@ async def order_detail(
     request: Request, order_id: str, _: object = require("plant:read", scope_from=ENTERPRISE_WIDE)
 ) -> dict[str, Any]:
     return await view(platform_of(request), order_id)
+
+
+@router.get("/orders/{order_id}/history")
+async def order_history(
+    request: Request, order_id: str, _: object = require("plant:read", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
+    """What the ERP did to an order (created, updated, cancelled), oldest first: when,
+    from which inbound source, and each changed field's old and new value; 404 for an
+    order PlantOS does not have, an empty list for one released in PlantOS itself."""
+    mom = platform_of(request).mom.service
+    await asyncio.to_thread(mom.order, order_id)
+    entries = await asyncio.to_thread(mom.order_history, order_id)
+    return {"order": order_id, "history": [history_view(e) for e in entries]}
 
 
 @router.post("/orders/{order_id}/transition")

@@ -138,3 +138,40 @@ def master(
         steps = routings[p.routing].steps
         ops = " -> ".join(f"{s.name} [{', '.join(o.asset for o in s.options)}]" for s in steps)
         out.print(f"{p.id} ({p.name}): {ops}", highlight=False)
+
+
+@app.command("history")
+def history(
+    order_id: str = typer.Argument(..., metavar="ORDER", help="The order id, e.g. 4711"),
+    api: str = typer.Option("http://127.0.0.1:8080", help="The running PlantOS"),
+    token: str | None = typer.Option(
+        None, help="API token (default: the PLANTOS_TOKEN environment variable)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
+) -> None:
+    """What the ERP did to an order, oldest first: when, from which source, and each
+    changed field (old -> new). Asks the running server."""
+    from urllib.parse import quote
+
+    from plantos.cli.common import api_get
+
+    with reported_errors():
+        answer = api_get(api, token, f"orders/{quote(order_id, safe='')}/history", {})
+    if as_json:
+        out.print_json(json.dumps(answer))
+        return
+    if not answer["history"]:
+        out.print(f"{order_id} has no ERP history (released in PlantOS)", highlight=False)
+        return
+    table = Table("when", "source", "action", "changes", title=f"order {order_id}")
+    for entry in answer["history"]:
+        changes = "\n".join(
+            f"{name}: {_shown(c['old'])} -> {_shown(c['new'])}"
+            for name, c in entry["changes"].items()
+        )
+        table.add_row(entry["at"], entry["source"], entry["action"], changes)
+    out.print(table)
+
+
+def _shown(value: object) -> str:
+    return "-" if value is None else str(value)

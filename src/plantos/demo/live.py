@@ -27,6 +27,7 @@ from plantos.core.clock import NS_PER_S, ScaledClock
 from plantos.core.timeparse import format_duration, parse_duration_ns
 from plantos.core.timeunits import WEEK_NS
 from plantos.demo.devices import DemoDevices, DeviceOptions
+from plantos.demo.erp import DemoErp
 from plantos.demo.feed import live_simulation_start
 from plantos.demo.orders import release_live, stream_for
 from plantos.demo.simulator import Simulator, parse_scenario
@@ -68,12 +69,16 @@ class LiveDemo:
     """Simulated history imported before the devices go live."""
     orders: list[NewOrder] = field(default_factory=list)
     """The demo plant's production orders for a week, released as plant time reaches them."""
+    erp: DemoErp | None = None
+    """The example ERP receiving the plant's messages (from :meth:`install` on)."""
 
     def install(self) -> None:
-        """Add the devices' connectors and the order releases to the platform, before it
-        starts."""
+        """Add the devices' connectors, the order releases and the example ERP to the
+        platform, before it starts."""
         self.devices.install()
         self.platform.add_source(release_live(self.platform, self.orders))
+        self.erp = DemoErp()
+        self.erp.install(self.platform)
 
     def banner(self) -> str:
         """What the start prints: speed, history, the story to watch, the endpoints."""
@@ -89,14 +94,21 @@ class LiveDemo:
             f"  OPC UA (CNC cell): {d.opcua.endpoint}\n"
             f"  Modbus TCP (furnaces): 127.0.0.1:{d.modbus.port}, unit 1\n"
             f"  Sparkplug B (assembly, welding): {d.broker_url}"
+            + (
+                f"\n  ERP receiver (signed webhook, idempotent): {self.erp.url}\n"
+                "    (deliveries on the Integrations page; GET the URL for what it booked)"
+                if self.erp is not None
+                else ""
+            )
         )
 
 
 def quiet_protocol_logs() -> None:
     """The protocol stacks of the demo's devices log their every step (pymodbus every
-    frame at DEBUG, which costs real CPU at speed); the demo's OPC UA server runs without
-    security on 127.0.0.1 on purpose, which asyncua warns of at every start."""
-    for library in ("amqtt", "asyncua", "pymodbus", "transitions"):
+    frame at DEBUG, which costs real CPU at speed), and httpx every request the example
+    ERP's connector makes; the demo's OPC UA server runs without security on 127.0.0.1
+    on purpose, which asyncua warns of at every start."""
+    for library in ("amqtt", "asyncua", "httpx", "pymodbus", "transitions"):
         logging.getLogger(library).setLevel(logging.WARNING)
     logging.getLogger("asyncua.server.server").setLevel(logging.ERROR)
 

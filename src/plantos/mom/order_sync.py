@@ -11,8 +11,9 @@ leaves nothing half-done.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from plantos.core.timeparse import iso
 from plantos.mom import handlers
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.errors import InvalidOrderError, UnknownOrderError
@@ -81,3 +82,20 @@ def _fields(new: NewOrder, release_ns: int) -> dict[str, list[object]]:
         "due_ns": [None, new.due_ns], "release_ns": [None, release_ns],
         "priority": [None, new.priority],
     }  # fmt: skip
+
+
+def history_view(entry: dict[str, Any]) -> dict[str, Any]:
+    """One history entry as people and scripts read it: when (ISO 8601), from which
+    source, what happened, and each field's old and new value, the ``*_ns`` times as
+    ISO 8601 under the field's plain name (``due``, ``release``)."""
+    changes: dict[str, dict[str, object]] = {}
+    for name, (old, new) in entry["changes"].items():
+        if name.endswith("_ns"):
+            name, old, new = name[:-3], _iso_or_none(old), _iso_or_none(new)
+        changes[name] = {"old": old, "new": new}
+    return {"at": iso(entry["ts_ns"]), "source": entry["source"], "action": entry["action"],
+            "changes": changes}  # fmt: skip
+
+
+def _iso_or_none(value: object) -> object:
+    return iso(value) if isinstance(value, int) else value

@@ -1,5 +1,6 @@
 """The inbound entries of ``erp.yaml``: tables in the ERP's database that PlantOS polls
-for production orders, each checked with file and line like the outbound connectors.
+for production orders (and, with ``products_table``, products), each checked with file
+and line like the outbound connectors.
 
 .. code-block:: yaml
 
@@ -9,6 +10,7 @@ for production orders, each checked with file and line like the outbound connect
         url: postgresql://plantos@erp-db.example.com:5432/erp
         password_env: ERP_DB_PASSWORD
         table: plantos_inbound
+        products_table: plantos_inbound_products
         create_table: true
         interval_s: 10
 """
@@ -20,7 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from plantos.core.clock import Clock, WallClock
 from plantos.core.errors import ConfigError, ConfigProblem
@@ -41,6 +50,8 @@ class InboundTableSpec(BaseModel):
     name: str = Field(pattern=NAME)
     url: str
     table: str = Field("plantos_inbound", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,59}$")
+    products_table: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,59}$")
+    """The ERP's products (master data), taken before the orders; none: orders only."""
     password_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     create_table: bool = False
     """Create the table when missing; off by default: the ERP's DBA usually owns it."""
@@ -54,6 +65,12 @@ class InboundTableSpec(BaseModel):
         if interface_url(value).password is not None:
             raise ValueError("put the password in the environment (password_env), not the url")
         return value
+
+    @model_validator(mode="after")
+    def _two_tables(self) -> InboundTableSpec:
+        if self.products_table == self.table:
+            raise ValueError(f"products_table must differ from table ({self.table!r})")
+        return self
 
 
 def load_inbound_specs(path: Path) -> list[InboundTableSpec]:
@@ -98,7 +115,8 @@ def build_pollers(
             raise ConfigError([ConfigProblem("environment", None, reason)])
         pollers.append(InboundTablePoller(
             interface_url(spec.url, password=password), service=service, clock=clock,
-            name=spec.name, table=spec.table, create_table=spec.create_table,
+            name=spec.name, table=spec.table, products_table=spec.products_table,
+            create_table=spec.create_table,
             interval_s=spec.interval_s, batch_size=spec.batch_size,
             retry=RetryPolicy(**spec.retry.model_dump()), emit=emit,
         ))  # fmt: skip

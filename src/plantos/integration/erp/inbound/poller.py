@@ -1,21 +1,26 @@
-"""Polls the ERP's inbound table (:mod:`.table`) as a supervised stage: every
-``interval_s`` it takes the rows in status NEW in ``seq`` order, applies each as one
-order through the operations service (its own transaction: a bad row never takes a
-good one with it), and marks the row DONE with the outcome or ERROR with the reason,
-with the processed time.
+"""Polls the ERP's inbound tables (:mod:`.table` for production orders and, when
+configured, :mod:`.products` for products) as a supervised stage: every ``interval_s``
+it takes the rows in status NEW in ``seq`` order, applies each through the operations
+service (its own transaction: a bad row never takes a good one with it), and marks the
+row DONE with the outcome or ERROR with the reason, with the processed time.
+
+Products go first: a round reads the order rows, then the product rows, applies the
+products, then the orders. An order the ERP wrote after its product therefore always
+finds the product, even when both arrive in the same round; while product rows are
+still waiting (a full batch of them), the orders wait for the next round.
 
 Applying is idempotent (the ERP's order number is the order id and an order stated
-again unchanged changes nothing), so a row applied just before PlantOS stopped or the
-database went away is simply applied again and marked then. A database that cannot
-be reached is retried with capped back-off; the health counts the failures and says
-since when the table has been out of reach.
+again unchanged changes nothing; a product stated again is unchanged), so a row applied
+just before PlantOS stopped or the database went away is simply applied again and
+marked then. A database that cannot be reached is retried with capped back-off; the
+health counts the failures and says since when the table has been out of reach.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +31,11 @@ from plantos.core.clock import Clock
 from plantos.core.errors import PlantOSError
 from plantos.core.events import Event
 from plantos.integration.channels.retry import RetryPolicy, retry_delay_s
+from plantos.integration.erp.inbound.products import (
+    apply_product,
+    inbound_products_table,
+    row_product,
+)
 from plantos.integration.erp.inbound.table import DONE, ERROR, NEW, inbound_table, row_order
 from plantos.mom.service import MomService
 from plantos.mom.store.repositories import ConcurrentChangeError
@@ -34,20 +44,37 @@ log = logging.getLogger(__name__)
 Emit = Callable[[Event], Awaitable[None]]
 
 
+Apply = Callable[[sa.Row[Any]], tuple[str, list[Event]]]
+"""One row applied: its outcome and the events to publish."""
+
+
 @dataclass
-class Round:
-    """What one poll did: rows marked DONE (by outcome) and ERROR, and the events."""
+class Tally:
+    """Rows of one table marked DONE (by outcome) and ERROR."""
 
     done: dict[str, int] = field(default_factory=dict)
     errors: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.errors + sum(self.done.values())
+
+
+@dataclass
+class Round:
+    """What one poll did with the order rows and the product rows, and the events."""
+
+    orders: Tally = field(default_factory=Tally)
+    products: Tally = field(default_factory=Tally)
     events: list[Event] = field(default_factory=list)
 
 
 class InboundTablePoller:
     def __init__(
         self, url: sa.URL, *, service: MomService, clock: Clock, name: str,
-        table: str = "plantos_inbound", create_table: bool = False, interval_s: float = 10.0,
-        batch_size: int = 100, retry: RetryPolicy | None = None, emit: Emit | None = None,
+        table: str = "plantos_inbound", products_table: str | None = None,
+        create_table: bool = False, interval_s: float = 10.0, batch_size: int = 100,
+        retry: RetryPolicy | None = None, emit: Emit | None = None,
     ) -> None:  # fmt: skip
         if interval_s <= 0 or batch_size < 1:
             raise ValueError(f"interval_s > 0 and batch_size >= 1, got {interval_s}, {batch_size}")
@@ -56,13 +83,15 @@ class InboundTablePoller:
         self._service = service
         self._clock = clock
         self._table = inbound_table(table)
+        self._products = inbound_products_table(products_table) if products_table else None
         self._create = create_table
         self._interval_s = interval_s
         self._batch = batch_size
         self._retry = retry or RetryPolicy(initial_s=1.0, max_s=60.0)
         self._emit = emit
         self._engine: sa.Engine | None = None
-        self.counts: dict[str, Any] = {"polls": 0, "done": 0, "errors": 0, "failures": 0}
+        self.counts: dict[str, Any] = {"polls": 0, "done": 0, "errors": 0, "failures": 0,
+                                       "products_done": 0, "products_errors": 0}  # fmt: skip
         self._failing = 0
         self._last_error: str | None = None
         self._unreachable_since: str | None = None
@@ -74,8 +103,8 @@ class InboundTablePoller:
         try:
             while not stopping():
                 result = await self.poll()
-                full = result is not None and result.errors + sum(result.done.values()) >= (
-                    self._batch
+                full = result is not None and (
+                    max(result.orders.rows, result.products.rows) >= self._batch
                 )
                 if not full:
                     await asyncio.sleep(self._pause_s())
@@ -121,43 +150,72 @@ class InboundTablePoller:
         self._dispose()  # a fresh engine next time: the server may have restarted
 
     def _round(self) -> Round:
-        c = self._table.c
-        query = sa.select(self._table).where(c.status == NEW).order_by(c.seq).limit(self._batch)
         with self._connect().connect() as conn:
-            rows = conn.execute(query).all()
+            orders = conn.execute(self._new_rows(self._table)).all()  # before the products
+            products = [] if self._products is None else conn.execute(
+                self._new_rows(self._products)
+            ).all()  # fmt: skip
         result = Round()
-        for row in rows:
-            if not self._take(row, result):
-                break  # the order changed meanwhile: this row and the later ones next round
-        self.counts["done"] += sum(result.done.values())
-        self.counts["errors"] += result.errors
+        if self._products is not None:
+            taken = self._take_all(self._products, products, self._product, result.products,
+                                   result)  # fmt: skip
+            if not taken or len(products) >= self._batch:
+                return self._counted(result)  # orders wait until the products are in
+        self._take_all(self._table, orders, self._order, result.orders, result)
+        return self._counted(result)
+
+    def _new_rows(self, table: sa.Table) -> sa.Select[Any]:
+        c = table.c
+        return sa.select(table).where(c.status == NEW).order_by(c.seq).limit(self._batch)
+
+    def _counted(self, result: Round) -> Round:
+        self.counts["done"] += sum(result.orders.done.values())
+        self.counts["errors"] += result.orders.errors
+        self.counts["products_done"] += sum(result.products.done.values())
+        self.counts["products_errors"] += result.products.errors
         return result
 
-    def _take(self, row: sa.Row[Any], result: Round) -> bool:
+    def _order(self, row: sa.Row[Any]) -> tuple[str, list[Event]]:
+        command = row_order(row, source=f"interface-table:{self.name}")
+        outcomes, events = self._service.sync_orders([command])
+        return outcomes[0], events
+
+    def _product(self, row: sa.Row[Any]) -> tuple[str, list[Event]]:
+        return apply_product(self._service, row_product(row)), []
+
+    def _take_all(
+        self, table: sa.Table, rows: Sequence[sa.Row[Any]], apply: Apply, tally: Tally,
+        result: Round,
+    ) -> bool:  # fmt: skip
+        """Take ``rows`` in order; False when one changed meanwhile (it and the later
+        ones wait for the next round)."""
+        return all(self._take(table, row, apply, tally, result) for row in rows)
+
+    def _take(
+        self, table: sa.Table, row: sa.Row[Any], apply: Apply, tally: Tally, result: Round
+    ) -> bool:
         outcome: str | None = None
         reason: str | None = None
         try:
-            command = row_order(row, source=f"interface-table:{self.name}")
-            outcomes, events = self._service.sync_orders([command])
-            outcome = outcomes[0]
+            outcome, events = apply(row)
             result.events.extend(events)
         except ConcurrentChangeError:
             return False
         except (PlantOSError, ValueError, TypeError) as exc:
             reason = str(exc) or type(exc).__name__
-        self._mark(row.seq, outcome=outcome, reason=reason)
+        self._mark(table, row.seq, outcome=outcome, reason=reason)
         if outcome is None:
-            result.errors += 1
+            tally.errors += 1
         else:
-            result.done[outcome] = result.done.get(outcome, 0) + 1
+            tally.done[outcome] = tally.done.get(outcome, 0) + 1
         return True
 
-    def _mark(self, seq: int, *, outcome: str | None, reason: str | None) -> None:
-        c = self._table.c
+    def _mark(self, table: sa.Table, seq: int, *, outcome: str | None, reason: str | None) -> None:
+        c = table.c
         status = ERROR if outcome is None else DONE
         with self._connect().begin() as conn:
             conn.execute(
-                self._table.update().where(c.seq == seq, c.status == NEW)
+                table.update().where(c.seq == seq, c.status == NEW)
                 .values(status=status, outcome=outcome, error_text=reason,
                         processed_at=self._now().replace(tzinfo=None))
             )  # fmt: skip
@@ -167,7 +225,9 @@ class InboundTablePoller:
             engine = sa.create_engine(self._url, pool_pre_ping=True)
             if self._create:
                 try:
-                    self._table.metadata.create_all(engine, checkfirst=True)
+                    for table in (self._table, self._products):
+                        if table is not None:
+                            table.metadata.create_all(engine, checkfirst=True)
                 except BaseException:
                     engine.dispose()
                     raise

@@ -4,13 +4,14 @@ receive the ERP's business messages made from the outbox's domain events."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from plantos.core.clock import WallClock
 from plantos.integration.erp.outbox.config import build_connectors, erp_file, load_connector_specs
-from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
+from plantos.integration.erp.outbox.dispatcher import Connector, OutboxDispatcher
 from plantos.integration.erp.outbox.store import DeliveryStore
 from plantos.integration.erp.translate import OutboxTranslator
 
@@ -22,9 +23,14 @@ def open_erp(plant_file: Path, *, engine: sa.Engine) -> OutboxDispatcher | None:
     path = erp_file(plant_file)
     if not path.exists():
         return None
-    clock = WallClock()
-    connectors = build_connectors(load_connector_specs(path), clock=clock)
-    store = DeliveryStore(engine, clock=clock)
+    connectors = build_connectors(load_connector_specs(path), clock=WallClock())
+    return new_dispatcher(connectors, engine=engine)
+
+
+def new_dispatcher(connectors: Sequence[Connector], *, engine: sa.Engine) -> OutboxDispatcher:
+    """A dispatcher delivering the outbox of ``engine`` through ``connectors`` as ERP
+    messages, woken by every commit that writes outbox rows."""
+    store = DeliveryStore(engine, clock=WallClock())
     dispatcher = OutboxDispatcher(store, connectors, translate=OutboxTranslator(engine))
     dispatcher.wake_on_commits(engine)
     return dispatcher
