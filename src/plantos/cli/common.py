@@ -70,9 +70,9 @@ def reported_errors() -> Iterator[None]:
 def open_plant_historian(plant: Plant, data_dir: Path, *, writable: bool = False) -> Historian:
     """A plant's historian opened from a shell: read-only (beside or without a server)
     unless ``writable`` (the server must be stopped)."""
-    from plantos.app import DEFAULT_HISTORIAN_URL
     from plantos.historian import open_historian
     from plantos.historian.tiers import tiers_from_spec
+    from plantos.historian.url import DEFAULT_HISTORIAN_URL
 
     if not data_dir.is_dir():
         raise PlantOSError(f"no data directory {data_dir}")
