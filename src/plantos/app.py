@@ -42,6 +42,7 @@ from plantos.edge.supervisor import Supervisor
 from plantos.historian import open_historian
 from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
 from plantos.historian.tiers import tiers_from_spec
+from plantos.historian.url import DEFAULT_HISTORIAN_URL
 from plantos.historian.writer import HistorianWriter
 from plantos.integration.erp.inbound.config import open_inbound
 from plantos.integration.erp.outbox.setup import open_erp
@@ -59,7 +60,6 @@ from plantos.ui import install_ui
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HISTORIAN_URL = "duckdb:///history.duckdb"
 JUDGEMENTS_KEPT = 10_000
 REMEMBER_NS = WEEK_NS
 """How far back a starting platform looks for each tag's newest stored sample."""

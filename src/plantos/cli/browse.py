@@ -16,19 +16,24 @@ import math
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table as RichTable
 
 from plantos.cli.common import console, out, reported_errors
-from plantos.edge.modbus import browse as mb
-from plantos.edge.opcua import browse as ob
-from plantos.edge.opcua.config import SecuritySpec
+
+if TYPE_CHECKING:
+    from plantos.edge.modbus import browse as mb
+    from plantos.edge.opcua import browse as ob
+    from plantos.edge.opcua.config import SecuritySpec
 
 PLACEHOLDER = "site/area/line/asset"
 _VALUE_WIDTH = 60
+MAX_NODES = 10_000
+"""The OPC UA walk's limit (:mod:`plantos.edge.opcua.browse`'s), written out here because
+``--help`` shows it and that module imports the OPC UA stack; a unit test keeps the two
+equal."""
 
 
 class Format(StrEnum):
@@ -51,7 +56,7 @@ def browse(
     depth: int | None = typer.Option(
         None, "--depth", min=1, help="OPC UA: levels below Objects (default: all)"
     ),
-    max_nodes: int = typer.Option(ob.MAX_NODES, "--max-nodes", min=1, help="OPC UA: walk limit"),
+    max_nodes: int = typer.Option(MAX_NODES, "--max-nodes", min=1, help="OPC UA: walk limit"),
     user: str | None = typer.Option(None, "--user", help="OPC UA: user name"),
     password_env: str | None = typer.Option(
         None, "--password-env", help="OPC UA: environment variable holding the password"
@@ -81,6 +86,9 @@ def browse(
     timeout: float = typer.Option(4.0, "--timeout", min=0.1, help="seconds per request"),
 ) -> None:
     """List what an OPC UA server or Modbus device offers, and candidate tags for it."""
+    from plantos.edge.modbus import browse as mb
+    from plantos.edge.opcua import browse as ob
+
     logging.basicConfig(level=logging.ERROR)
     for noisy in ("asyncua", "pymodbus"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -131,6 +139,10 @@ def _security(
     server_certificate: Path | None,
 ) -> SecuritySpec:
     """The command line's security options, checked by the same rules as the YAML."""
+    from pydantic import ValidationError
+
+    from plantos.edge.opcua.config import SecuritySpec
+
     given: dict[str, Any] = {"policy": policy}
     if policy != "None":
         given["mode"] = mode
@@ -226,6 +238,8 @@ def limits_hit(result: ob.OpcUaBrowseResult) -> list[str]:
 def opcua_yaml(result: ob.OpcUaBrowseResult) -> str:
     """Candidate ``tags:`` for a ``kind: opcua`` connector, one per variable; the comment
     shows what the plant model's tag needs (type, unit, range) as the server states it."""
+    from plantos.edge.opcua import browse as ob
+
     lines = [
         f"# Candidate tags for a kind: opcua connector on {result.endpoint}",
         f"# Replace the placeholder prefix {PLACEHOLDER}/ of every tag with the real asset path.",
@@ -251,6 +265,8 @@ def opcua_yaml(result: ob.OpcUaBrowseResult) -> str:
 
 
 def _print_modbus(result: mb.ModbusBrowseResult, fmt: Format) -> None:
+    from plantos.edge.modbus import browse as mb
+
     readings = mb.interpret(result)
     if fmt is Format.json:
         doc = {
@@ -315,6 +331,8 @@ def modbus_yaml(result: mb.ModbusBrowseResult) -> str:
     """Candidate ``tags:`` for a modbus-tcp poll group, from the non-zero addresses. Only
     readings nothing else explains are entries; guesses follow as commented-out entries
     that name the other reading, to uncomment once the device documentation agrees."""
+    from plantos.edge.modbus import browse as mb
+
     guesses = mb.guess_tags(result)
     kind = {"coil": "coil", "discrete": "input"}.get(result.table, "register")
     lines = [

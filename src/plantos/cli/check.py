@@ -6,28 +6,16 @@ from __future__ import annotations
 import re
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import BaseModel
 
-from plantos.analytics.config import analytics_spec
-from plantos.analytics.meters import machine_states
-from plantos.analytics.oee.config import OeeSpec
 from plantos.cli.common import out, reported_errors
 from plantos.core.errors import ConfigError, ConfigProblem
-from plantos.demo.devices.layout import DeviceLayout
-from plantos.edge.config import connector_specs, type_warnings
-from plantos.edge.gateway.config import load_edge_config
-from plantos.integration.notify.config import notification_config
-from plantos.model import Plant, load_plant
-from plantos.model.loader import read_config_text
-from plantos.mom.config import mom_config
-from plantos.mom.entry.config import entry_config
-from plantos.mom.maintenance.plan_config import checked_plans, plan_sections
-from plantos.mom.maintenance.policy import read_maintenance
-from plantos.mom.masterdata import load_master_data
-from plantos.mom.quality.policy import quality_policy
-from plantos.security.zones import zoning
+
+if TYPE_CHECKING:
+    from plantos.analytics.oee.config import OeeSpec
+    from plantos.model import Plant
 
 _EDGE_FILE = re.compile(r"^plantos-edge\s*:", re.MULTILINE)
 
@@ -53,6 +41,17 @@ def check(
 
 def _check_one(file: Path) -> tuple[str, list[ConfigProblem]]:
     """What the file sets up in one line, and its warnings (problems raise)."""
+    from pydantic import BaseModel
+
+    from plantos.analytics.config import analytics_spec
+    from plantos.edge.config import connector_specs, type_warnings
+    from plantos.edge.gateway.config import load_edge_config
+    from plantos.model import load_plant
+    from plantos.model.loader import read_config_text
+    from plantos.mom.config import mom_config
+    from plantos.mom.masterdata import load_master_data
+    from plantos.security.zones import zoning
+
     if _EDGE_FILE.search(read_config_text(file)):
         edge = load_edge_config(file)
         up = edge.spec.upstream
@@ -100,6 +99,13 @@ def _operations_problems(plant: Plant, oee: OeeSpec | None) -> list[ConfigProble
     """Every mistake of the notifications, quality, entry (checklists and scrap reasons)
     and maintenance sections, the preventive plans' included. A plan's meter is checked
     against the assets' machine states, so only once the analytics section is right."""
+    from plantos.analytics.meters import machine_states
+    from plantos.integration.notify.config import notification_config
+    from plantos.mom.entry.config import entry_config
+    from plantos.mom.maintenance.plan_config import checked_plans, plan_sections
+    from plantos.mom.maintenance.policy import read_maintenance
+    from plantos.mom.quality.policy import quality_policy
+
     problems: list[ConfigProblem] = []
     for read in (notification_config, quality_policy, entry_config):
         try:
@@ -116,6 +122,8 @@ def _operations_problems(plant: Plant, oee: OeeSpec | None) -> list[ConfigProble
 def _connectors(plant: Plant, configured: int) -> str:
     """How many connectors the platform builds: those configured, and for simulated
     assets those ``plantos demo`` adds to read its protocol devices."""
+    from plantos.demo.devices.layout import DeviceLayout
+
     demo = len(DeviceLayout.of(plant).protocols())
     text = f"{configured} connector{'s' * (configured != 1)}"
     if demo:

@@ -1,4 +1,8 @@
-"""What the sub-commands share: console, logging, error reporting."""
+"""What the sub-commands share: console, logging, error reporting.
+
+Every ``plantos`` invocation imports this module (and every command module), even for
+``--help``: so the command modules import the platform, the historian and the plant model
+inside the commands that use them, never at the top, and stay cheap to import."""
 
 from __future__ import annotations
 
@@ -8,19 +12,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from plantos.app import DEFAULT_HISTORIAN_URL
 from plantos.core.errors import ConfigError, PlantOSError
-from plantos.historian import open_historian
-from plantos.historian.protocol import Historian
-from plantos.historian.tiers import tiers_from_spec
-from plantos.model import Plant
+
+if TYPE_CHECKING:
+    import httpx
+
+    from plantos.historian.protocol import Historian
+    from plantos.model import Plant
 
 console = Console(stderr=True)
 out = Console()
@@ -38,6 +41,8 @@ connect alone. They log at WARNING unless ``--verbose``."""
 def setup_logging(level: str = "INFO", *, verbose: bool = False) -> None:
     """PlantOS's own log at ``level``; the protocol libraries at WARNING unless ``verbose``
     (then at ``level`` too, for tracing a device conversation)."""
+    from rich.logging import RichHandler
+
     logging.basicConfig(
         level=level,
         format="%(message)s",
@@ -65,6 +70,10 @@ def reported_errors() -> Iterator[None]:
 def open_plant_historian(plant: Plant, data_dir: Path, *, writable: bool = False) -> Historian:
     """A plant's historian opened from a shell: read-only (beside or without a server)
     unless ``writable`` (the server must be stopped)."""
+    from plantos.historian import open_historian
+    from plantos.historian.tiers import tiers_from_spec
+    from plantos.historian.url import DEFAULT_HISTORIAN_URL
+
     if not data_dir.is_dir():
         raise PlantOSError(f"no data directory {data_dir}")
     tiers, _ = tiers_from_spec(plant.spec.historian)
@@ -88,6 +97,8 @@ def api_call(
     """One call of a running server's ``/api/v1/<route>`` with a bearer token (``token``,
     else ``PLANTOS_TOKEN``); an unreachable server or an answer outside ``expect`` becomes
     a :class:`PlantOSError` naming the server's problem detail."""
+    import httpx
+
     credential = token or os.environ.get("PLANTOS_TOKEN")
     if not credential:
         raise PlantOSError("give --token or set PLANTOS_TOKEN")

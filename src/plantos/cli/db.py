@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 import typer
 
 from plantos.cli.common import out, reported_errors
 from plantos.core.errors import PlantOSError
-from plantos.model import load_plant
-from plantos.mom.config import mom_config
-from plantos.mom.store import open_engine, resolve_url, upgrade
-from plantos.mom.store.migrate import current_revision, head_revision
 
 
 def _exists(url: str) -> bool:
@@ -34,6 +29,13 @@ def upgrade_command(
     database: str | None = typer.Option(None, help="Override mom.database of the plant file"),
 ) -> None:
     """Apply every pending migration (in one transaction)."""
+    import sqlalchemy as sa
+
+    from plantos.model import load_plant
+    from plantos.mom.config import mom_config
+    from plantos.mom.store import open_engine, resolve_url, upgrade
+    from plantos.mom.store.migrate import current_revision
+
     with reported_errors():
         url = resolve_url(database or mom_config(load_plant(config)).database, data_dir=data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +57,13 @@ def status_command(
     database: str | None = typer.Option(None, help="Override mom.database of the plant file"),
 ) -> None:
     """Say the database's revision and the newest this PlantOS knows; exit 1 if behind."""
+    import sqlalchemy as sa
+
+    from plantos.model import load_plant
+    from plantos.mom.config import mom_config
+    from plantos.mom.store import open_engine, resolve_url
+    from plantos.mom.store.migrate import current_revision, head_revision
+
     with reported_errors():
         url = resolve_url(database or mom_config(load_plant(config)).database, data_dir=data_dir)
         engine = open_engine(url)

@@ -8,6 +8,7 @@ the historian file, which only one process may hold: stop the server first, or u
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -16,8 +17,9 @@ from rich.table import Table
 from plantos.cli.common import DEFAULT_DATA_DIR, open_plant_historian, out, reported_errors
 from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import iso
-from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
-from plantos.model import load_plant
+
+if TYPE_CHECKING:
+    from plantos.historian.deadletter import DeadLetterStore
 
 app = typer.Typer(
     help="Batches the historian refused (dead letters): list them, write them again.",
@@ -28,6 +30,8 @@ DATA_DIR_HELP = "Data directory of the platform"
 
 
 def _store(data_dir: Path) -> DeadLetterStore:
+    from plantos.historian.deadletter import DEAD_LETTERS_FILE, DeadLetterStore
+
     path = data_dir / DEAD_LETTERS_FILE
     if not path.is_file():
         raise PlantOSError(f"no dead letters in {data_dir} (no {DEAD_LETTERS_FILE} there)")
@@ -65,6 +69,8 @@ def replay(
 ) -> None:
     """Write every dead letter to the historian (server stopped); those written are removed,
     those refused again stay with the new reason."""
+    from plantos.model import load_plant
+
     with reported_errors():
         store = _store(data_dir)
         historian = open_plant_historian(load_plant(config), data_dir, writable=True)

@@ -12,15 +12,12 @@ from plantos.cli.common import console, out, reported_errors, setup_logging
 from plantos.cli.serve import run_server
 from plantos.core.clock import WallClock
 from plantos.core.timeparse import parse_duration_ns, parse_time_ns
-from plantos.demo import run_headless
-from plantos.demo.devices import DeviceOptions
-from plantos.demo.live import (
-    DEFAULT_BACKFILL,
-    DEFAULT_SPEED,
-    LiveOptions,
-    build_live_demo,
-    quiet_protocol_logs,
-)
+
+DEFAULT_SPEED = 10.0
+DEFAULT_BACKFILL = "12h"
+"""The live demo's defaults (:mod:`plantos.demo.live`'s), written out here because
+``--help`` shows them and importing that module starts the whole platform's imports;
+a unit test keeps them equal."""
 
 DEFAULT_CONFIG = Path("examples/demo-plant/plantos.yaml")
 HEADLESS_SCENARIO = "bearing-wear:plant-a/machining/line-1/cnc-07"
@@ -73,6 +70,9 @@ def demo(
             erp_out=erp_out,
         )  # fmt: skip
         return
+    from plantos.demo.devices import DeviceOptions
+    from plantos.demo.live import LiveOptions, build_live_demo, quiet_protocol_logs
+
     if not verbose:
         quiet_protocol_logs()
     with reported_errors():
@@ -105,6 +105,8 @@ def _headless(
     *,
     erp_out: Path | None = None,
 ) -> None:
+    from plantos.demo import run_headless
+
     with reported_errors():
         duration_ns = parse_duration_ns(duration)
         if duration_ns <= 0:

@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from prometheus_client import CollectorRegistry, start_http_server
 
 from plantos.cli.common import console, reported_errors, setup_logging
 from plantos.cli.stopping import run_until_stopped
-from plantos.edge.gateway.config import load_edge_config
-from plantos.edge.gateway.gateway import EdgeGateway
-from plantos.edge.gateway.prometheus import GatewayCollector
 
 
 def edge(
@@ -22,6 +18,12 @@ def edge(
 ) -> None:
     """Collect from the connectors in edge.yaml, store on disk, forward upstream (until
     Ctrl-C or SIGTERM)."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from plantos.edge.gateway.config import load_edge_config
+    from plantos.edge.gateway.gateway import EdgeGateway
+    from plantos.edge.gateway.prometheus import GatewayCollector
+
     setup_logging(log_level)
     with reported_errors():
         edge_config = load_edge_config(config)

@@ -12,20 +12,17 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
-import sqlalchemy as sa
 import typer
 
 from plantos.cli.common import out, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import PlantOSError
-from plantos.integration.erp.outbox.config import erp_file, load_connector_specs
-from plantos.integration.erp.outbox.store import DeliveryStore
-from plantos.model import load_plant
-from plantos.mom.config import mom_config
-from plantos.mom.store import open_engine, resolve_url
+
+if TYPE_CHECKING:
+    from plantos.integration.erp.outbox.store import DeliveryStore
 
 app = typer.Typer(
     help="The ERP connectors: delivery state, dead letters, replay.", no_args_is_help=True
@@ -41,6 +38,12 @@ DATABASE = typer.Option(None, help="Override mom.database of the plant file")
 def _store(
     config: Path, data_dir: Path, database: str | None
 ) -> Iterator[tuple[DeliveryStore, list[str]]]:
+    from plantos.integration.erp.outbox.config import erp_file, load_connector_specs
+    from plantos.integration.erp.outbox.store import DeliveryStore
+    from plantos.model import load_plant
+    from plantos.mom.config import mom_config
+    from plantos.mom.store import open_engine, resolve_url
+
     url = resolve_url(database or mom_config(load_plant(config)).database, data_dir=data_dir)
     path = erp_file(config)
     configured = [spec.name for spec, _ in load_connector_specs(path)] if path.exists() else []
@@ -52,6 +55,8 @@ def _store(
 
 
 def _read(call: Callable[[], T]) -> T:
+    import sqlalchemy as sa
+
     try:
         return call()
     except sa.exc.DBAPIError as exc:

@@ -6,27 +6,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from plantos.analytics.config import analytics_spec
-from plantos.analytics.reliability import asset_reliability, reliability_answer
 from plantos.cli.analytics.ranges import CONFIG_OPTION, DATA_DIR_OPTION, Format
 from plantos.cli.common import api_call, open_plant_historian, out, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import parse_time_ns
-from plantos.loops.preventive import PlanView
-from plantos.model import load_plant
-from plantos.model.plant import Plant
-from plantos.mom.maintenance.plan_store import PlanRepository
-from plantos.mom.maintenance.policy import maintenance_policy
-from plantos.mom.maintenance.service import MaintenanceService
-from plantos.mom.maintenance.workorder import WorkOrder
-from plantos.mom.setup import open_service
-from plantos.security.scope import covers
+
+if TYPE_CHECKING:
+    from plantos.model.plant import Plant
+    from plantos.mom.maintenance.workorder import WorkOrder
 
 app = typer.Typer(
     help="Maintenance: reliability of assets, preventive plans.", no_args_is_help=True
@@ -57,6 +50,10 @@ def reliability(
 ) -> None:
     """MTBF, MTTR and availability of an asset over a range, from its machine states in
     the historian, per failure mode of the work orders that covered its failures."""
+    from plantos.analytics.config import analytics_spec
+    from plantos.analytics.reliability import asset_reliability, reliability_answer
+    from plantos.model import load_plant
+
     with reported_errors():
         now = WallClock().now_ns()
         try:
@@ -84,6 +81,10 @@ def reliability(
 
 def _work_orders(plant: Plant, data_dir: Path, asset: str) -> list[WorkOrder]:
     """The asset's work orders from the plant's operations database."""
+    from plantos.mom.maintenance.policy import maintenance_policy
+    from plantos.mom.maintenance.service import MaintenanceService
+    from plantos.mom.setup import open_service
+
     if not data_dir.is_dir():
         raise QueryError(f"no data directory {data_dir}")
     engine = open_service(plant, data_dir=data_dir, clock=WallClock()).engine
@@ -111,6 +112,12 @@ def plans(
     order, as the running platform last evaluated them (read from the data directory)."""
     if ctx.invoked_subcommand is not None:
         return
+    from plantos.loops.preventive import PlanView
+    from plantos.model import load_plant
+    from plantos.mom.maintenance.plan_store import PlanRepository
+    from plantos.mom.setup import open_service
+    from plantos.security.scope import covers
+
     with reported_errors():
         plant = load_plant(config)
         if not data_dir.is_dir():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -18,14 +19,9 @@ from plantos.cli.common import out, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import PlantOSError
 from plantos.core.timeparse import parse_time_ns
-from plantos.model import load_plant
-from plantos.mom.config import mom_config
-from plantos.mom.csv_import import parse_orders_csv
-from plantos.mom.domain.commands import NewOrder
-from plantos.mom.masterdata import load_master_data
-from plantos.mom.service import MomService
-from plantos.mom.setup import open_service
-from plantos.mom.views import order_view
+
+if TYPE_CHECKING:
+    from plantos.mom.service import MomService
 
 app = typer.Typer(help="Production orders.", no_args_is_help=True)
 CONFIG = typer.Option(..., "--config", "-c", help="The plantos.yaml")
@@ -33,6 +29,9 @@ DATA_DIR = typer.Option(Path("data"), help="Where the SQLite database lives")
 
 
 def _service(config: Path, data_dir: Path) -> MomService:
+    from plantos.model import load_plant
+    from plantos.mom.setup import open_service
+
     data_dir.mkdir(parents=True, exist_ok=True)
     return open_service(load_plant(config), data_dir=data_dir, clock=WallClock())
 
@@ -45,6 +44,8 @@ def list_orders(
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table"),
 ) -> None:
     """Orders by due date with their counts and state."""
+    from plantos.mom.views import order_view
+
     with reported_errors():
         mom = _service(config, data_dir)
         _, routings = mom.master()
@@ -72,6 +73,8 @@ def create(
     data_dir: Path = DATA_DIR,
 ) -> None:
     """Release one order."""
+    from plantos.mom.domain.commands import NewOrder
+
     with reported_errors():
         mom = _service(config, data_dir)
         now = mom.clock.now_ns()
@@ -90,6 +93,8 @@ def import_csv(
     data_dir: Path = DATA_DIR,
 ) -> None:
     """Release every order of a CSV file, all or none."""
+    from plantos.mom.csv_import import parse_orders_csv
+
     with reported_errors():
         try:
             text = file.read_text(encoding="utf-8")
@@ -123,6 +128,10 @@ def master(
     reload: bool = typer.Option(False, "--reload", help="Replace stored master data by the file's"),
 ) -> None:
     """Show the stored products and routings, or reload them from the master data file."""
+    from plantos.model import load_plant
+    from plantos.mom.config import mom_config
+    from plantos.mom.masterdata import load_master_data
+
     with reported_errors():
         plant = load_plant(config)
         mom = _service(config, data_dir)

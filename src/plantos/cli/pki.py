@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from plantos.cli.common import console, reported_errors
 from plantos.core.errors import PlantOSError
-from plantos.security.pki import Pki
 from plantos.security.stores import SecurityStores, shell_actor
 
 app = typer.Typer(help="Certificates: a CA, server and client certificates, revocation.")
@@ -16,8 +16,13 @@ app = typer.Typer(help="Certificates: a CA, server and client certificates, revo
 DATA_DIR = typer.Option(Path("data"), help="Data directory of the platform")
 PKI_DIR = typer.Option(None, "--dir", help="Where the CA lives (default: DATA_DIR/pki)")
 
+if TYPE_CHECKING:
+    from plantos.security.pki import Pki
+
 
 def _pki(data_dir: Path, folder: Path | None) -> Pki:
+    from plantos.security.pki import Pki
+
     return Pki(folder or data_dir / "pki")
 
 

@@ -15,11 +15,6 @@ from plantos.cli.common import out, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import iso
-from plantos.model import load_plant
-from plantos.mom.quality.nonconformance import STATES
-from plantos.mom.quality.repository import NonconformanceRepository
-from plantos.mom.setup import open_service
-from plantos.security.scope import covers
 
 app = typer.Typer(help="Quality: nonconformances and their dispositions.", no_args_is_help=True)
 
@@ -35,6 +30,12 @@ def nonconformances(
 ) -> None:
     """The nonconformances, newest first: characteristic, order, hold, failed parts and
     disposition."""
+    from plantos.model import load_plant
+    from plantos.mom.quality.nonconformance import STATES
+    from plantos.mom.quality.repository import NonconformanceRepository
+    from plantos.mom.setup import open_service
+    from plantos.security.scope import covers
+
     with reported_errors():
         if state and state not in STATES:
             raise QueryError(f"--state must be one of {', '.join(STATES)}, not {state!r}")

@@ -28,8 +28,6 @@ from plantos.cli.common import (
 from plantos.core.clock import WallClock
 from plantos.core.errors import UnknownTagError
 from plantos.core.timeparse import iso
-from plantos.historian.request import HistoryRequest
-from plantos.model import load_plant
 
 
 class Format(StrEnum):
@@ -74,6 +72,9 @@ def query(
 
 
 def _ask_file(config: Path, data_dir: Path, tag_path: str, words: dict[str, Any]) -> dict[str, Any]:
+    from plantos.historian.request import HistoryRequest
+    from plantos.model import load_plant
+
     plant = load_plant(config)
     request = HistoryRequest.parse(now_ns=WallClock().now_ns(), **words)
     historian = open_plant_historian(plant, data_dir)

@@ -9,27 +9,30 @@ historian file while it runs.
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from plantos.analytics.config import analytics_spec
-from plantos.analytics.oee.reason_store import REASONS_FILE, read_reasons
 from plantos.cli.analytics.ranges import API_OPTION, CONFIG_OPTION, DATA_DIR_OPTION, TOKEN_OPTION
 from plantos.cli.common import api_call, open_plant_historian, reported_errors
 from plantos.core.clock import WallClock
 from plantos.core.errors import PlantOSError
-from plantos.model import load_plant
-from plantos.mom.setup import open_service
-from plantos.reports import (
-    ReportFormat,
-    ReportRange,
-    ReportSources,
-    build_report,
-    day_range,
-    render,
-    shift_range,
-)
+
+if TYPE_CHECKING:
+    from plantos.reports import ReportFormat, ReportRange
+
+
+class Format(StrEnum):
+    """The choices of :class:`plantos.reports.ReportFormat`, written out here because
+    ``--help`` lists them and :mod:`plantos.reports` imports the historian and the
+    spreadsheet writer; a unit test keeps the two equal."""
+
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
 
 app = typer.Typer(help="Shift and daily production reports.", no_args_is_help=True)
 SITE = typer.Option(..., "--site", help="The site's id, e.g. plant-a")
@@ -42,7 +45,7 @@ def shift(
     site: str = SITE,
     shift_name: str | None = typer.Option(None, "--shift", help="A shift of the site's calendar"),
     date: str | None = typer.Option(None, "--date", help="Local day it starts on, 2026-12-05"),
-    fmt: ReportFormat | None = FORMAT,
+    fmt: Format | None = FORMAT,
     out_file: Path | None = OUT,
     config: Path = CONFIG_OPTION,
     data_dir: Path = DATA_DIR_OPTION,
@@ -58,7 +61,7 @@ def shift(
 def daily(
     site: str = SITE,
     date: str | None = typer.Option(None, "--date", help="Local day, 2026-12-05 (yesterday)"),
-    fmt: ReportFormat | None = FORMAT,
+    fmt: Format | None = FORMAT,
     out_file: Path | None = OUT,
     config: Path = CONFIG_OPTION,
     data_dir: Path = DATA_DIR_OPTION,
@@ -72,15 +75,17 @@ def daily(
 def _report(
     kind: str,
     params: dict[str, str | None],
-    fmt: ReportFormat | None,
+    fmt: Format | None,
     out_file: Path | None,
     config: Path,
     data_dir: Path,
     api: str | None,
     token: str | None,
 ) -> None:
+    from plantos.reports import ReportFormat, render
+
     with reported_errors():
-        chosen = fmt or _format_of(out_file)
+        chosen = ReportFormat(fmt.value) if fmt else _format_of(out_file)
         if api:
             body = _from_server(api, token, kind, params, chosen)
         else:
@@ -93,6 +98,8 @@ def _report(
 
 
 def _format_of(path: Path | None) -> ReportFormat:
+    from plantos.reports import ReportFormat
+
     if path is None or not path.suffix:
         return ReportFormat.json
     try:
@@ -104,6 +111,12 @@ def _format_of(path: Path | None) -> ReportFormat:
 def _from_files(
     kind: str, params: dict[str, str | None], config: Path, data_dir: Path
 ) -> dict[str, object]:
+    from plantos.analytics.config import analytics_spec
+    from plantos.analytics.oee.reason_store import REASONS_FILE, read_reasons
+    from plantos.model import load_plant
+    from plantos.mom.setup import open_service
+    from plantos.reports import ReportSources, build_report, day_range, shift_range
+
     plant = load_plant(config)
     clock = WallClock()
     now = clock.now_ns()

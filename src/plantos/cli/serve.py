@@ -9,25 +9,25 @@ file in the data directory that only the owner may read, never to a log. With
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ssl
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-import uvicorn
 from rich.markup import escape
-from sse_starlette.sse import AppStatus
 
-from plantos.app import Platform, Settings, create_app
 from plantos.cli.common import DEFAULT_DATA_DIR, console, reported_errors, setup_logging
-from plantos.cli.stopping import FORCED_EXIT_CODE, StopRequests, stop_signals
+from plantos.cli.stopping import FORCED_EXIT_CODE
 from plantos.core.errors import PlantOSError
 from plantos.security.bootstrap import ADMIN, ensure_admin
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from plantos.app import Platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,8 @@ def tls_files(
 
 def server_config(app: Any, host: str, port: int, tls: TlsFiles | None) -> uvicorn.Config:
     """The uvicorn configuration, loaded, with the client CRL checked when given."""
+    import uvicorn
+
     options = tls.uvicorn_options() if tls else {}
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", **options)
     config.load()
@@ -107,34 +109,15 @@ def announce_credentials(platform: Platform, base_url: str, *, terminal: bool) -
         )
 
 
-class StoppableServer(uvicorn.Server):
-    """uvicorn's server taking SIGINT and SIGTERM as :mod:`plantos.cli.stopping` does: the
-    first stops it cleanly (connections closed, then the lifespan's shutdown stops the
-    platform), a second one skips the waiting; the signal is not re-raised afterwards."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.stops = StopRequests(on_stop=self.stop, on_force=self.force)
-
-    def stop(self) -> None:
-        self.should_exit = True
-        # Open event streams (the live values, work orders) end only when told; uvicorn
-        # waits for every connection to close before the platform stops.
-        AppStatus.should_exit = True
-
-    def force(self) -> None:
-        self.force_exit = True
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        with stop_signals(self.stops):
-            yield
-
-
 def run_server(platform: Platform, host: str, port: int, *, tls: TlsFiles | None = None) -> None:
     """Serve until SIGINT or SIGTERM (then exit 0 once the platform has stopped); if a bus
     consumer gave up, stop and exit 1 so that a service manager restarts PlantOS (never a
     server that answers while its data path stalls)."""
+    from sse_starlette.sse import AppStatus
+
+    from plantos.app import create_app
+    from plantos.cli.stoppable_server import StoppableServer
+
     scheme = "https" if tls else "http"
     config = platform.settings.config
     platform.audit.append(
@@ -182,6 +165,8 @@ def serve(
     ),
 ) -> None:
     """Serve the platform for a plant file."""
+    from plantos.app import Platform, Settings
+
     setup_logging(verbose=verbose)
     with reported_errors():
         tls = tls_files(tls_cert, tls_key, tls_client_ca, tls_client_crl)

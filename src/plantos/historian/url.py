@@ -6,6 +6,9 @@ from pathlib import Path
 
 from plantos.historian.protocol import Historian, Tier
 
+DEFAULT_HISTORIAN_URL = "duckdb:///history.duckdb"
+"""Where a plant file without ``historian.url`` keeps its history: in the data directory."""
+
 
 def resolve_duckdb_path(url: str, data_dir: Path) -> Path:
     """``duckdb:///history.duckdb`` is relative to the data directory;

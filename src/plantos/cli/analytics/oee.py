@@ -6,23 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from plantos.analytics.config import analytics_spec
-from plantos.analytics.oee import (
-    OeeReport,
-    Period,
-    day_periods,
-    historical_report,
-    loss_pareto,
-    reason_pareto,
-    shift_periods,
-)
-from plantos.analytics.oee.reason_store import REASONS_FILE, read_reasons
 from plantos.cli.analytics.ranges import (
     API_OPTION,
     CONFIG_OPTION,
@@ -37,8 +26,10 @@ from plantos.cli.common import api_get, open_plant_historian, out, reported_erro
 from plantos.core.errors import QueryError, UnknownTagError
 from plantos.core.timeparse import iso
 from plantos.core.timeunits import NS_PER_S as NS
-from plantos.model import load_plant
-from plantos.model.plant import Node, Plant
+
+if TYPE_CHECKING:
+    from plantos.analytics.oee import OeeReport, Period
+    from plantos.model.plant import Node, Plant
 
 
 def oee(
@@ -54,6 +45,9 @@ def oee(
 ) -> None:
     """OEE of a node and its children over a range, recomputed from the historian's raw
     samples by the same code as the live figures (so a past shift reads as it did live)."""
+    from plantos.analytics.oee import Period
+    from plantos.model import load_plant
+
     with reported_errors():
         start_ns, end_ns = time_range(start, end)
         periods = [Period(f"{iso(start_ns)} to {iso(end_ns)}", start_ns, end_ns)]
@@ -106,6 +100,8 @@ def _node(plant: Plant, path: str) -> Node:
 def _periods(plant: Plant, node: Node, by: By, start_ns: int, end_ns: int) -> list[Period]:
     """The shifts or days of the node's calendar; one calendar only, since the shifts of
     assets on different calendars do not line up into one table."""
+    from plantos.analytics.oee import day_periods, shift_periods
+
     assets = [n.path for n in _walk(node) if n.level == "asset"]
     names = {plant.assets[a].calendar for a in assets}
     if len(names) > 1:
@@ -132,6 +128,10 @@ def _oee_from_file(
 ) -> list[dict[str, Any]]:
     """Each period's answer, shaped as ``GET /api/v1/oee`` answers it, with the stop
     reasons the server keeps in the same data directory (read-only), as the server would."""
+    from plantos.analytics.config import analytics_spec
+    from plantos.analytics.oee import historical_report
+    from plantos.analytics.oee.reason_store import REASONS_FILE, read_reasons
+
     _, oee_config = analytics_spec(plant)
     reasons = read_reasons(data_dir / REASONS_FILE)
     historian = open_plant_historian(plant, data_dir)
@@ -146,6 +146,8 @@ def _oee_from_file(
 
 
 def _oee_answer(node: Node, report: OeeReport) -> dict[str, Any]:
+    from plantos.analytics.oee import loss_pareto, reason_pareto
+
     def entry(path: str) -> dict[str, Any]:
         totals = report.nodes.get(path) or report.assets.get(path)
         if totals is None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from plantos.analytics.spc.monitor import SHOWN_POINTS
 from plantos.cli.common import DEFAULT_DATA_DIR
 from plantos.core.clock import WallClock
 from plantos.core.errors import QueryError
@@ -20,9 +19,6 @@ CHUNK_NS = 3600 * NS
 MAX_RANGE_NS = 31 * 24 * 3600 * NS
 """The longest range the server's OEE endpoint accepts; the CLI keeps the same bound."""
 SAMPLES_PER_CHUNK = 1_000_000
-FEED_SLICE = SHOWN_POINTS - 1
-"""Samples per update: no more points than the monitor keeps for display can result, so
-every plotted point is read back (one more may close on the flush)."""
 DEFAULT_ROLLING = 50
 """Rolling limits when neither the plant file nor an option says: 50 subgroups, enough
 for a steady estimate of sigma."""
