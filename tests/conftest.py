@@ -43,19 +43,34 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to the newest revision once per run,
+    which each test's fresh database copies."""
+    from tests.support.mom_db import migrated_template
+
+    with migrated_template() as name:
+        yield name
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """The operations database, migrated to the newest revision: a file of SQLite, and a
-    fresh database on the local PostgreSQL. Imported here, not at the top: most test
-    modules never touch the operations store."""
+    fresh copy of the migrated database on the local PostgreSQL. Imported here, not at the
+    top: most test modules never touch the operations store."""
     from plantos.mom.store import open_engine, resolve_url, upgrade
-    from tests.support.mom_db import mom_database
+    from tests.support.mom_db import fresh_postgres
 
-    with mom_database(request.param, tmp_path) as url:
-        engine = open_engine(resolve_url(url, data_dir=tmp_path))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
+    if request.param == "postgresql":
+        with fresh_postgres(template=request.getfixturevalue("migrated_postgres")) as url:
+            engine = open_engine(url)
+            yield engine
+            engine.dispose()
+        return
+    engine = open_engine(resolve_url(f"sqlite:///{tmp_path / 'mom.sqlite'}", data_dir=tmp_path))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
