@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import LINE
+
 WIDTHS = (1280, 1400, 1920)
 PAGES = {
     "/", "/stations", "/alarms", "/oee", "/spc", "/health", "/orders", "/schedule",
@@ -88,3 +90,5 @@ def test_the_menus_work_from_the_keyboard_and_one_is_open_at_a_time(signed_in: P
         page.keyboard.press("Enter")
     assert page.url.endswith("/users")
     expect(page.locator('nav.mainnav details[data-menu="Admin"] summary')).to_have_class("current")
+    page.goto(f"/stations/{LINE}")  # a page below a menu's link belongs to that menu
+    expect(page.locator("nav.mainnav summary.current")).to_have_text("Floor")
