@@ -67,7 +67,7 @@ def headless_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 def test_check_accepts_the_demo_plant() -> None:
     result = plantos("check", str(DEMO_PLANT))
     assert result.returncode == 0
-    assert "ok" in result.stdout and "122 tags" in result.stdout
+    assert "ok" in result.stdout and "142 tags" in result.stdout
 
 
 def test_check_reports_file_line_and_reason_with_exit_code_1(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_headless_report_holds_the_documented_keys(headless_run: tuple[Path, dic
     assert report["simulated"]["duration_s"] == 1800
     assert report["samples_ingested"] > 100_000
     assert report["samples_rejected"] == {}
-    assert report["tags"] == 122
+    assert report["tags"] == 142
     truth = {g["kind"]: g for g in report["ground_truth"]}
     assert truth["bearing-wear"]["asset"] == "plant-a/machining/line-1/cnc-03"
     assert (

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from plantos.analytics.alarms import AlarmDefinition, Priority
 from plantos.app import Platform
 from tests.e2e.conftest import LINE, P1, P2
+from tests.e2e.nav import nav_to
 from tests.support.server import RunningServer
 
 ALARM = f"{P2}/oil-temperature-sensor"
@@ -28,7 +29,7 @@ def test_an_operator_acknowledges_and_shelves_an_alarm(
 ) -> None:
     server.call(_raise(server.platform))
     page = signed_in
-    page.click("nav.mainnav >> text=Alarms")
+    nav_to(page, "Alarms")
     row = page.locator(f'tr[data-alarm="{ALARM}"]')
     expect(row).to_have_attribute("data-state", "active_unacknowledged")
     expect(row.locator(".priority")).to_have_text("critical")

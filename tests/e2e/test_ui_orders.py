@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from plantos.mom.planner import Planner
 from tests.e2e.conftest import LINE, P1, P2
+from tests.e2e.nav import nav_to
 from tests.support.mom_scheduler import SCHEDULER
 from tests.support.server import RunningServer, wait_until
 
@@ -54,7 +55,7 @@ def _due(hours: float) -> str:
 
 def test_an_order_counts_live_from_the_press(signed_in: Page, master: None) -> None:
     page = signed_in
-    page.click("nav.mainnav >> text=Orders")
+    nav_to(page, "Orders")
     form = page.locator("#new-order")
     form.locator("input[name=order_id]").fill("PO-7001")
     form.locator("select[name=product]").select_option("bracket")
@@ -127,7 +128,7 @@ def test_the_gantt_shows_a_recalculation(
         assert api.post("/orders", json=urgent).status_code == 201
         wait_until(lambda: len(mom.changes) > published, "the recalculation for the urgent order")
     page = signed_in
-    page.click("nav.mainnav >> text=Schedule")
+    nav_to(page, "Schedule")
     expect(page.locator("nav.lines a[aria-current]")).to_have_text(LINE)
     current, previous = page.locator("#gantt-1"), page.locator("#gantt-2")
     expect(current.locator("figcaption")).to_contain_text("Current plan")

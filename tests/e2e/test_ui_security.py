@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from plantos.analytics.alarms import AlarmDefinition, Priority
 from plantos.app import Platform
 from tests.e2e.conftest import P1
+from tests.e2e.nav import nav_to
 from tests.support.server import RunningServer
 
 ALARM = f"{P1}/door-interlock"
@@ -87,7 +88,7 @@ def test_the_administrator_adds_a_user_and_issues_a_token_shown_once(
     signed_in: Page, server: RunningServer
 ) -> None:
     page = signed_in
-    page.click("nav.mainnav >> text=Users")
+    nav_to(page, "Users")
     form = page.locator("#add-user")
     form.locator("input[name=name]").fill("petra")
     form.locator("select[name=role]").select_option("planner")
@@ -97,7 +98,7 @@ def test_the_administrator_adds_a_user_and_issues_a_token_shown_once(
     expect(page.locator("#message")).to_have_text("added petra as planner")
     expect(page.locator('tr[data-user="petra"]')).to_contain_text("site-1/pressing")
 
-    page.click("nav.mainnav >> text=Tokens")
+    nav_to(page, "Tokens")
     issue = page.locator("#issue-token")
     issue.locator("input[name=name]").fill("mes-bridge")
     issue.locator("select[name=role]").select_option("integration")
@@ -119,7 +120,7 @@ def test_the_audit_page_filters_by_action_and_outcome(
 ) -> None:
     server.platform.audit.append("someone", "access.denied", "GET /x", outcome="denied")
     page = signed_in
-    page.click("nav.mainnav >> text=Audit")
+    nav_to(page, "Audit")
     filters = page.locator("#audit-filters")
     filters.locator("input[name=action]").fill("access.")
     filters.locator("select[name=outcome]").select_option("denied")
@@ -132,7 +133,7 @@ def test_the_audit_page_filters_by_action_and_outcome(
 
 def test_zones_and_writes_say_that_nothing_enters_ot_here(signed_in: Page) -> None:
     page = signed_in
-    page.click("nav.mainnav >> text=Zones")
+    nav_to(page, "Zones")
     expect(page.locator("#no-zones")).to_contain_text("PlantOS writes nothing into OT")
-    page.click("nav.mainnav >> text=Writes")
+    nav_to(page, "Writes")
     expect(page.locator("#no-writes")).to_be_visible()

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from tests.e2e.nav import nav_to
 from tests.support.server import RunningServer, free_port, running_server
 
 SETPOINT = "plant-a/heat/line-1/furnace-1/setpoint"
@@ -125,9 +126,9 @@ def test_a_second_engineer_approves_a_setpoint_on_the_writes_page(
     erik.context.close()
 
     eva = _tab(browser, writes_server, "eva")
-    eva.click("nav.mainnav >> text=Zones")
+    nav_to(eva, "Zones")
     expect(eva.locator(f'#writable tr[data-tag="{SETPOINT}"]')).to_contain_text("second person")
-    eva.click("nav.mainnav >> text=Writes")
+    nav_to(eva, "Writes")
     assert _setpoint(plc) == 0.0
     eva.locator(f'tr[data-write="{write_id}"] button.approve').click()
     expect(eva.locator("#message")).to_contain_text("written")

@@ -1,6 +1,6 @@
-"""The maintenance pages: the work-order board, and the operator station of a line with
-its notifications (pushed by server-sent events, see ``/static/station.js``) and a
-button to acknowledge each one."""
+"""The maintenance pages: the work-order board, the index of lines and machines, and the
+operator station of a line with its notifications (pushed by server-sent events, see
+``/static/station.js``) and a button to acknowledge each one."""
 
 from __future__ import annotations
 
@@ -87,6 +87,7 @@ async def move_form(
     return RedirectResponse(f"/maintenance?message={quote(message)}", status_code=303)
 
 
+<<<<<<< HEAD
 @router.post("/maintenance/plans/{plan_id}/{action}")
 async def plan_form(
     request: Request,
@@ -103,6 +104,24 @@ async def plan_form(
     else:
         message = f"Plan {plan_id} {action}d"
     return RedirectResponse(f"/maintenance?message={quote(message)}#plans", status_code=303)
+=======
+@router.get("/stations", response_class=HTMLResponse)
+def stations_page(
+    request: Request, identity: Identity = page_require("plant:read", scope_from=FILTERED)
+) -> HTMLResponse:
+    """Every line in the caller's scope with a link to its operator station, and its
+    machines with a link to each one's maintenance history: neither page has another way
+    in from the menus."""
+    plant = platform_of(request).plant
+    lines = []
+    for node in plant.iter_nodes():
+        if node.level != "line":
+            continue
+        machines = [a for a in node.children if identity.sees(a.path)]
+        if machines or identity.sees(node.path):
+            lines.append({"node": node, "station": identity.sees(node.path), "machines": machines})
+    return page(request, "stations.html", {"lines": lines})
+>>>>>>> work/ui
 
 
 @router.get("/stations/{path:path}", response_class=HTMLResponse)

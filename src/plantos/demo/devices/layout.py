@@ -37,7 +37,8 @@ the connector specs are written before the server runs, so the server checks it 
 
 @dataclass(frozen=True)
 class DeviceLayout:
-    """The simulated tags of one plant, split by the protocol that carries them."""
+    """The simulated tags of one plant, split by the protocol that carries them (every tag
+    of a simulated asset but those operators enter by hand)."""
 
     opcua: tuple[TagDef, ...]
     modbus: tuple[TagDef, ...]
@@ -48,8 +49,8 @@ class DeviceLayout:
         split: dict[Protocol, list[TagDef]] = {"opcua": [], "modbus": [], "sparkplug": []}
         for asset in plant.assets.values():
             protocol = PROTOCOL_OF_MODEL.get(str(asset.simulator.get("model")))
-            if protocol is not None:
-                split[protocol] += asset.tags
+            if protocol is not None:  # a manual tag is entered on the station, not simulated
+                split[protocol] += [t for t in asset.tags if t.entry == "machine"]
         return cls(tuple(split["opcua"]), tuple(split["modbus"]), tuple(split["sparkplug"]))
 
     def protocols(self) -> list[Protocol]:

@@ -11,7 +11,9 @@ What :class:`EdgeSessions` does with each message:
   to the node, marks the node's tags ``UncertainLastUsableValue`` (last value, now) if
   the node is alive (born and not dead: a dead node's tags stay Bad), and discards the
   node's data messages until its next NBIRTH (the request is repeated after
-  ``rebirth_retry_s`` if no NBIRTH comes). No reorder timeout is configured.
+  ``rebirth_retry_s`` if no NBIRTH comes). No reorder timeout is configured. The first
+  request to a node never seen born is logged at INFO (a host that starts after its
+  nodes catches up this way); every other request, a repeat included, is a WARNING.
 * A birth that announces ``PlantOS/Stream Seq`` (a PlantOS edge gateway) adds no samples:
   its values restate the last numbered data message.
 * NDATA/DDATA with the metric ``PlantOS/Stream Seq`` (a PlantOS edge gateway): a message
@@ -482,7 +484,14 @@ class EdgeSessions:
         )
         self.counts["rebirths_requested"] += 1  # counted first: whoever sees the NCMD sees it
         client.publish(format_topic(ncmd), body, qos=0, retain=False)
-        self._warn(f"requested a rebirth of {topic.group_id}/{topic.edge_node_id}: {why}")
+        text = f"requested a rebirth of {topic.group_id}/{topic.edge_node_id}: {why}"
+        if first and node.bdseq is None:
+            # A node this host never saw born: it came up first (a host starting after its
+            # nodes, as at every plant start), and a rebirth is how Sparkplug catches up.
+            # A repeated request, or a node that was born before, is worth a warning.
+            log.info("%s: %s (its data came before any birth this host saw)", self._name, text)
+        else:
+            self._warn(text)
 
     def mark(self, tags: Sequence[int], ts_ns: int, code: int, *, keep_value: bool = False) -> None:
         """One sample per tag saying what became of it (``code``), at ``ts_ns``. With

@@ -186,9 +186,15 @@
     el.textContent = text || status;
   }
 
+  /* The header's clock: its date is a part of its own, which a narrow header hides
+     (the whole time stays in the tooltip). */
   const clockEl = document.getElementById("platform-time");
   function tick() {
-    if (clockEl) clockEl.textContent = fmtTime(now());
+    if (!clockEl) return;
+    const ms = now();
+    clockEl.querySelector(".date").textContent = plantParts(ms).date;
+    clockEl.querySelector(".hms").textContent = fmtTime(ms, false) + " " + zoneName(ms);
+    clockEl.title = fmtTime(ms);
   }
   tick();
   setInterval(tick, 500);
@@ -218,6 +224,24 @@
     }
     load();
   }
+
+  /* The main menus open without a script (<details>); this only keeps one open at a
+     time and closes it on a click elsewhere or Escape, as a menu bar does. */
+  const menus = Array.from(document.querySelectorAll("nav.mainnav details.menu"));
+  menus.forEach((menu) => menu.addEventListener("toggle", () => {
+    if (menu.open) menus.forEach((other) => { if (other !== menu) other.open = false; });
+  }));
+  document.addEventListener("click", (event) => {
+    menus.forEach((menu) => { if (menu.open && !menu.contains(event.target)) menu.open = false; });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const open = menus.find((menu) => menu.open);
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+    }
+  });
 
   window.PlantOS = {
     poll: poll,
