@@ -87,7 +87,6 @@ async def move_form(
     return RedirectResponse(f"/maintenance?message={quote(message)}", status_code=303)
 
 
-<<<<<<< HEAD
 @router.post("/maintenance/plans/{plan_id}/{action}")
 async def plan_form(
     request: Request,
@@ -104,7 +103,8 @@ async def plan_form(
     else:
         message = f"Plan {plan_id} {action}d"
     return RedirectResponse(f"/maintenance?message={quote(message)}#plans", status_code=303)
-=======
+
+
 @router.get("/stations", response_class=HTMLResponse)
 def stations_page(
     request: Request, identity: Identity = page_require("plant:read", scope_from=FILTERED)
@@ -121,7 +121,6 @@ def stations_page(
         if machines or identity.sees(node.path):
             lines.append({"node": node, "station": identity.sees(node.path), "machines": machines})
     return page(request, "stations.html", {"lines": lines})
->>>>>>> work/ui
 
 
 @router.get("/stations/{path:path}", response_class=HTMLResponse)
