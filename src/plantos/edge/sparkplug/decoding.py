@@ -3,7 +3,9 @@ feeds, and the two decoders of data messages.
 
 Runs of NDATA/DDATA are decoded together by :mod:`plantos.edge.sparkplug.columnar`
 straight into numpy columns, the metrics of all messages of one edge node or device at
-once (:func:`decode_run`, :func:`group_columns`). A message that the columnar decoder
+once (:func:`decode_run`, :func:`group_columns`); messages with the shape of an earlier
+one of their scope are read from fixed places (:mod:`plantos.edge.sparkplug.columnar_shape`),
+without searching for their records again. A message that the columnar decoder
 does not take (names, nulls, properties such as a quality, strings, unknown aliases,
 malformed bytes, ...) takes the exact per-metric path (:func:`exact_rows` over
 :func:`decode_payload`); both give the same samples, which the tests check. Nothing
@@ -30,6 +32,7 @@ from plantos.edge.sparkplug.codec import (
     Topic,
 )
 from plantos.edge.sparkplug.columnar import AliasTable, Envelope, Records, decode_records, envelope
+from plantos.edge.sparkplug.columnar_shape import ShapeCache
 
 TagKey = tuple[str, str, str | None, str]
 NS_PER_MS = 1_000_000
@@ -52,10 +55,13 @@ class Scope:
     datatypes: dict[int | str, DataType] = field(default_factory=dict)
     table: AliasTable | None = None
     stream_alias: int | None = None
+    shapes: ShapeCache = field(default_factory=ShapeCache)
+    """The shapes of its data messages, built against ``table``."""
 
     def learn(self, metrics: Sequence[Metric]) -> None:
         self.aliases.clear()
         self.datatypes.clear()
+        self.shapes.clear()
         for m in metrics:
             if m.name is not None:
                 self.datatypes[m.name] = m.datatype
@@ -171,14 +177,24 @@ def _decode_items(
     tries = [items] if len(items) == 1 else [items, *([item] for item in items)]
     for attempt in tries:
         parts = [run[k][1][env.start : env.end] for k, env in attempt]
-        lengths = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
-        starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
-        records = decode_records(b"".join(parts), starts, scope.table)
+        records = decode_regions(parts, scope.table, scope.shapes)
         if records is not None:
             offsets = np.concatenate(([0], np.cumsum(records.counts)))
             yield Group(key, scope, records, offsets), attempt
             if attempt is items:
                 return
+
+
+def decode_regions(parts: list[bytes], table: AliasTable, shapes: ShapeCache) -> Records | None:
+    """The metric records of the regions ``parts``: by their shape when they have one
+    (:mod:`~plantos.edge.sparkplug.columnar_shape`), else by ``decode_records``."""
+    regions = b"".join(parts)
+    records = shapes.decode(parts, regions, table)
+    if records is not None:
+        return records
+    lengths = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
+    starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
+    return decode_records(regions, starts, table)
 
 
 def stream_number(group: Group, index: int) -> int | None:

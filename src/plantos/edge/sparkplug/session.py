@@ -496,8 +496,7 @@ class EdgeSessions:
             ids = ids[self.last.usable(ids)]
             if not len(ids):
                 return
-            values = self.last.value[ids]
-            exact = self.last.exact[ids]
+            values, exact = self.last.held(ids)
             if all(e is None for e in exact):
                 exact = None
         else:
