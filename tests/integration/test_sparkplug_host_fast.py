@@ -125,7 +125,13 @@ def same_samples(a: SampleBatch, b: SampleBatch) -> bool:
         and a.ts.tolist() == b.ts.tolist()
         and a.quality.tolist() == b.quality.tolist()
         and np.array_equal(a.value, b.value, equal_nan=True)
+        and exact_of(a) == exact_of(b)
     )
+
+
+def exact_of(batch: SampleBatch) -> list[object]:
+    """The exact column as a list, None everywhere when the batch has none."""
+    return [None] * len(batch) if batch.exact is None else batch.exact.tolist()
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ def scenario(draw: st.DrawFn) -> tuple[list[list[tuple[str, bytes]]], dict[Any, 
     aliases = [base + i for i in range(n)]
     mapped = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     stream = draw(st.booleans())
+    first_stream = draw(st.sampled_from([0, 2**60]))  # a gateway's numbers are beyond 2**53
     tag_map = {("G", "E1", None, f"m{i}"): 100 + i for i in range(n) if mapped[i]}
     birth = [bdseq_metric(0)] + [
         Metric(name=f"m{i}", alias=aliases[i], datatype=dt, value=draw(value_of(dt)))
@@ -212,7 +219,11 @@ def scenario(draw: st.DrawFn) -> tuple[list[list[tuple[str, bytes]]], dict[Any, 
             metrics.append(Metric(alias=base + n + 1, datatype=DataType.Double, value=1.0))
         if stream and draw(st.booleans()):
             metrics.append(
-                Metric(alias=base + n, datatype=DataType.UInt64, value=draw(st.integers(0, 6)))
+                Metric(
+                    alias=base + n,
+                    datatype=DataType.UInt64,
+                    value=first_stream + draw(st.integers(0, 6)),
+                )
             )
         payload = encode_payload(
             timestamp_ms=draw(st.sampled_from([0, BASE_MS + seq])),
@@ -263,7 +274,8 @@ def alike_scenario(draw: st.DrawFn) -> tuple[list[list[tuple[str, bytes]]], dict
     datatypes = draw(st.lists(st.sampled_from(NUMERIC), min_size=n, max_size=n))
     base = draw(st.sampled_from([0, 120]))
     aliases = [base + i for i in range(n)]
-    tag_map = {("G", "E1", None, f"m{i}"): 100 + i for i in range(n)}
+    mapped = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    tag_map = {("G", "E1", None, f"m{i}"): 100 + i for i in range(n) if mapped[i]}
     birth = [bdseq_metric(0)] + [
         Metric(name=f"m{i}", alias=aliases[i], datatype=dt, value=draw(value_of(dt)))
         for i, dt in enumerate(datatypes)

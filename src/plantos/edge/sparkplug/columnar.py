@@ -442,42 +442,48 @@ def _decode_layout(layout: Layout, rows: npt.NDArray[np.uint8], table: AliasTabl
         value = fixed.reshape(n).astype(np.float64)
         return alias, ts_ms, value, np.zeros(n, dtype=np.uint64), historical
     raw = varint_column(rows, layout.value)
-    ints = integers(raw, table.datatype[alias])
+    ints = integers(raw, table.datatype[alias], table.tag_id[alias] >= 0)
     if ints is None:
         return None
     return alias, ts_ms, ints, raw, historical
 
 
 def integers(
-    raw: npt.NDArray[np.uint64], datatype: npt.NDArray[np.uint8]
+    raw: npt.NDArray[np.uint64], datatype: npt.NDArray[np.uint8], mapped: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float64] | None:
-    """Integer and Boolean values, each by its own datatype."""
+    """Integer and Boolean values, each by its own datatype; ``mapped``: the metric feeds
+    a tag (only then must a 64-bit integer fit a float64 exactly, see :func:`_integer`)."""
     first = int(datatype[0])
     if (datatype == first).all():
-        return _integer(raw, DataType(first))
+        return _integer(raw, DataType(first), mapped)
     out = np.empty(len(raw), dtype=np.float64)
     for dt in np.unique(datatype).tolist():
         mask = datatype == dt
-        got = _integer(raw[mask], DataType(dt))
+        got = _integer(raw[mask], DataType(dt), mapped[mask])
         if got is None:
             return None
         out[mask] = got
     return out
 
 
-def _integer(wire: npt.NDArray[np.uint64], dt: DataType) -> npt.NDArray[np.float64] | None:
+def _integer(
+    wire: npt.NDArray[np.uint64], dt: DataType, mapped: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64] | None:
     """Values of one integer datatype as the codec reads them (two's complement of the
-    width; Int8 and Int16 also sign-extended to 32 bits); None when one is out of range."""
+    width; Int8 and Int16 also sign-extended to 32 bits); None when one is out of range,
+    or is a 64-bit integer beyond 2**53 that feeds a tag: the exact path keeps it exact.
+    One that feeds no tag (``PlantOS/Stream Seq``, whose numbers are that large) is read
+    from the varint (``Records.raw``); its float is never used."""
     if dt is DataType.Boolean:
         out: npt.NDArray[np.float64] = (wire != 0).astype(np.float64)
         return out
     if dt is DataType.Int64:
         signed = wire.view(np.int64)
-        if (np.abs(signed) > _FLOAT_EXACT).any() or (signed == _INT64_MIN).any():
+        if (((np.abs(signed) > _FLOAT_EXACT) | (signed == _INT64_MIN)) & mapped).any():
             return None  # the exact path keeps the integer a float64 cannot hold
         return signed.astype(np.float64)
     if dt in (DataType.UInt64, DataType.DateTime):
-        if (wire > np.uint64(_FLOAT_EXACT)).any():
+        if ((wire > np.uint64(_FLOAT_EXACT)) & mapped).any():
             return None
         return wire.astype(np.float64)
     low = wire & _U32  # int_value is a uint32 field: a longer varint is cut to 32 bits

@@ -62,6 +62,8 @@ class Run:
     layout: Layout
     alias: npt.NDArray[np.int64]
     datatype: npt.NDArray[np.uint8]
+    mapped: npt.NDArray[np.bool_]
+    """The record's metric feeds a tag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,9 @@ def build_shape(region: bytes, table: AliasTable) -> Shape | None:
             return None
         if (table.value_tag[alias] != layout.value_tag).any():
             return None
-        runs.append(Run(start, count, first, layout, alias, table.datatype[alias]))
+        runs.append(
+            Run(start, count, first, layout, alias, table.datatype[alias], table.tag_id[alias] >= 0)
+        )
     alias = np.concatenate([run.alias for run in runs])
     historical = np.concatenate([np.full(run.count, run.layout.historical) for run in runs])
     return Shape(mask, buf & mask, tuple(runs), alias, historical)
@@ -178,7 +182,7 @@ def _decode_run(
         fixed = np.ascontiguousarray(rows[:, :, layout.value]).view(_FIXED[layout.value_tag])
         return ts_ms, fixed.reshape(messages, run.count).astype(np.float64, copy=False), None
     wire = varint_column(rows, layout.value)
-    got = integers(wire.reshape(-1), np.tile(run.datatype, messages))
+    got = integers(wire.reshape(-1), np.tile(run.datatype, messages), np.tile(run.mapped, messages))
     if got is None:
         return None
     return ts_ms, got.reshape(messages, run.count), wire
