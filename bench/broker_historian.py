@@ -7,8 +7,8 @@ PlantOS ``Platform``, built the way ``plantos serve`` builds it: a plant file ge
 in ``bench/.work`` with a tag for every metric, a ``sparkplug-host`` connector with
 ``metric_names_are_tags: true``, the DuckDB historian in ``bench/.work``. The path is
 broker -> ``SparkplugHost`` -> Supervisor -> normaliser -> bus -> historian writer
-(group commit) and live state.
-There is no analytics stage in PlantOS yet, so none runs.
+(group commit), live state and the analytics stage (which has no judgement configured
+for these tags, so it only routes them).
 
 The clock runs from the publisher's start until the writer has acknowledged every
 sample as committed (``HistorianWriter.acked_rows``: durable); afterwards the rows are

@@ -109,7 +109,7 @@ def run(
     host: SparkplugHost, batches: list[list[tuple[str, bytes]]], *, columnar: bool
 ) -> tuple[SampleBatch, dict[str, Any], list[tuple[str, bytes]]]:
     """Feed ``batches`` as the worker would take them off the queue; what came out."""
-    off = mock.patch.object(decoding_module, "decode_records", return_value=None)
+    off = mock.patch.object(decoding_module, "decode_regions", return_value=None)
     with contextlib.nullcontext() if columnar else off:
         for batch in batches:
             host._handle_batch(host._client, batch)  # type: ignore[arg-type]
@@ -125,7 +125,13 @@ def same_samples(a: SampleBatch, b: SampleBatch) -> bool:
         and a.ts.tolist() == b.ts.tolist()
         and a.quality.tolist() == b.quality.tolist()
         and np.array_equal(a.value, b.value, equal_nan=True)
+        and exact_of(a) == exact_of(b)
     )
+
+
+def exact_of(batch: SampleBatch) -> list[object]:
+    """The exact column as a list, None everywhere when the batch has none."""
+    return [None] * len(batch) if batch.exact is None else batch.exact.tolist()
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ def scenario(draw: st.DrawFn) -> tuple[list[list[tuple[str, bytes]]], dict[Any, 
     aliases = [base + i for i in range(n)]
     mapped = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     stream = draw(st.booleans())
+    first_stream = draw(st.sampled_from([0, 2**60]))  # a gateway's numbers are beyond 2**53
     tag_map = {("G", "E1", None, f"m{i}"): 100 + i for i in range(n) if mapped[i]}
     birth = [bdseq_metric(0)] + [
         Metric(name=f"m{i}", alias=aliases[i], datatype=dt, value=draw(value_of(dt)))
@@ -212,7 +219,11 @@ def scenario(draw: st.DrawFn) -> tuple[list[list[tuple[str, bytes]]], dict[Any, 
             metrics.append(Metric(alias=base + n + 1, datatype=DataType.Double, value=1.0))
         if stream and draw(st.booleans()):
             metrics.append(
-                Metric(alias=base + n, datatype=DataType.UInt64, value=draw(st.integers(0, 6)))
+                Metric(
+                    alias=base + n,
+                    datatype=DataType.UInt64,
+                    value=first_stream + draw(st.integers(0, 6)),
+                )
             )
         payload = encode_payload(
             timestamp_ms=draw(st.sampled_from([0, BASE_MS + seq])),
@@ -243,6 +254,78 @@ def with_raw_ints(payload: bytes, entries: list[Entry]) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_columnar_path_gives_exactly_the_samples_of_the_exact_path(
+    case: tuple[list[list[tuple[str, bytes]]], dict[Any, int]],
+) -> None:
+    batches, tag_map = case
+    fast = run(offline_host(tag_map), batches, columnar=True)
+    exact = run(offline_host(tag_map), batches, columnar=False)
+    assert same_samples(fast[0], exact[0]), (fast[0], exact[0])
+    assert fast[1] == exact[1]
+    assert [t for t, _ in fast[2]] == [t for t, _ in exact[2]]
+
+
+@st.composite
+def alike_scenario(draw: st.DrawFn) -> tuple[list[list[tuple[str, bytes]]], dict[Any, int]]:
+    """A birth, then data messages that mostly repeat one message's metrics (aliases,
+    timestamps present or not, historical flags) with new values and timestamps: the
+    shape the columnar decoder keeps. Some messages break it: a timestamp or an integer
+    of another varint length, an alias swapped, a value out of its datatype's range."""
+    n = draw(st.integers(1, 6))
+    datatypes = draw(st.lists(st.sampled_from(NUMERIC), min_size=n, max_size=n))
+    base = draw(st.sampled_from([0, 120]))
+    aliases = [base + i for i in range(n)]
+    mapped = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    tag_map = {("G", "E1", None, f"m{i}"): 100 + i for i in range(n) if mapped[i]}
+    birth = [bdseq_metric(0)] + [
+        Metric(name=f"m{i}", alias=aliases[i], datatype=dt, value=draw(value_of(dt)))
+        for i, dt in enumerate(datatypes)
+    ]
+    messages = [
+        (TOPIC.format(kind="NBIRTH"), encode_payload(timestamp_ms=BASE_MS, seq=0, metrics=birth))
+    ]
+    picks = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5))
+    stamped = draw(st.lists(st.booleans(), min_size=len(picks), max_size=len(picks)))
+    historical = draw(st.lists(st.booleans(), min_size=len(picks), max_size=len(picks)))
+    small = st.integers(0, 1) if draw(st.booleans()) else st.just(0)  # one-byte integers
+    for seq in range(1, draw(st.integers(2, 12)) + 1):
+        odd = draw(st.integers(0, 7))
+        metrics = []
+        for k, i in enumerate(picks):
+            dt = datatypes[i]
+            value = draw(small if dt in RANGES and odd else value_of(dt))
+            ts_ms = BASE_MS + draw(st.integers(0, 10_000)) if odd else draw(st.integers(0, 300))
+            alias = aliases[i] if odd or k else aliases[(i + 1) % n]
+            metrics.append(
+                Metric(
+                    alias=alias,
+                    datatype=datatypes[aliases.index(alias)],
+                    value=value
+                    if alias == aliases[i]
+                    else draw(small)
+                    if datatypes[aliases.index(alias)] in RANGES
+                    else draw(value_of(datatypes[aliases.index(alias)])),
+                    timestamp_ms=ts_ms if stamped[k] else None,
+                    is_historical=historical[k],
+                )
+            )
+        payload = encode_payload(
+            timestamp_ms=BASE_MS + seq, seq=seq, metrics=metrics, include_datatype=False
+        )
+        entries = [
+            Entry(i, None, None, False, False, False, draw(st.integers(0, 2**32 - 1)))
+            if odd == 1 and datatypes[i] in INT_FIELD
+            else Entry(i, None, None, False, False, False, None)
+            for i in picks
+        ]
+        messages.append((TOPIC.format(kind="NDATA"), with_raw_ints(payload, entries)))
+    cuts = sorted(draw(st.sets(st.integers(1, len(messages) - 1), max_size=2)))
+    edges = [0, *cuts, len(messages)]
+    return [messages[a:b] for a, b in itertools.pairwise(edges)], tag_map
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(alike_scenario())
+def test_messages_of_one_shape_give_exactly_the_samples_of_the_exact_path(
     case: tuple[list[list[tuple[str, bytes]]], dict[Any, int]],
 ) -> None:
     batches, tag_map = case
@@ -434,6 +517,41 @@ def test_a_replayed_stream_seq_is_dropped_whole_across_births_and_reconnects(
     asyncio.run(main())
 
 
+def test_a_steady_stream_is_read_by_the_shape_of_its_first_message() -> None:
+    """Doubles with timestamps, aliases past 127 (records of two lengths), message after
+    message with new values: after the first message no record search is needed."""
+    n = 200
+    tag_map = {("G", "E1", None, f"m{i}"): 1 + i for i in range(n)}
+    birth = [bdseq_metric(0)] + [
+        Metric(name=f"m{i}", alias=i, datatype=DataType.Double, value=0.0) for i in range(n)
+    ]
+    rng = np.random.default_rng(5)
+    messages = [
+        (TOPIC.format(kind="NBIRTH"), encode_payload(timestamp_ms=BASE_MS, seq=0, metrics=birth))
+    ]
+    for seq in range(1, 16):
+        metrics = [
+            Metric(alias=i, datatype=DataType.Double, value=float(v), timestamp_ms=BASE_MS + seq)
+            for i, v in enumerate(rng.normal(size=n))
+        ]
+        payload = encode_payload(
+            timestamp_ms=BASE_MS + seq, seq=seq, metrics=metrics, include_datatype=False
+        )
+        messages.append((TOPIC.format(kind="NDATA"), payload))
+    batches = [messages[:6], messages[6:11], messages[11:]]
+    host = offline_host(tag_map)
+    searched = mock.patch.object(
+        decoding_module, "decode_records", wraps=decoding_module.decode_records
+    )
+    with searched as decode_records:
+        fast = run(host, batches, columnar=True)
+    assert decode_records.call_count == 0
+    assert host.metrics()["columnar_messages"] == 15
+    exact = run(offline_host(tag_map), batches, columnar=False)
+    assert same_samples(fast[0], exact[0])
+    assert fast[1] == exact[1]
+
+
 def test_exact_and_columnar_paths_agree_on_nan_and_quality() -> None:
     """A null metric (exact path) next to well-behaved ones (columnar path)."""
     tag_map = {("G", "E1", None, "a"): 1, ("G", "E1", None, "b"): 2}
@@ -562,7 +680,7 @@ def test_numbered_samples_that_do_not_fit_are_refused_and_taken_when_sent_again(
         TOPIC.format(kind="NBIRTH"),
         encode_payload(timestamp_ms=BASE_MS, seq=0, metrics=birth),
     )
-    off = mock.patch.object(decoding_module, "decode_records", return_value=None)
+    off = mock.patch.object(decoding_module, "decode_regions", return_value=None)
     with contextlib.nullcontext() if columnar else off:
         host._handle_batch(host._client, [nbirth, data(1, 10, 1.0), data(2, 11, 2.0)])  # type: ignore[arg-type]
         first = asyncio.run(host.collect())

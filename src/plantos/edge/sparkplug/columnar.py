@@ -77,7 +77,7 @@ MAX_ALIAS = 1 << 20
 """Aliases index a lookup array; a birth with a larger alias keeps to the exact path."""
 
 _NS_PER_MS = 1_000_000
-_MAX_TS_MS = (2**63 - 1) // _NS_PER_MS  # later timestamps do not fit int64 ns
+MAX_TS_MS = (2**63 - 1) // _NS_PER_MS  # later timestamps do not fit int64 ns
 _U32 = np.uint64(0xFFFF_FFFF)
 _FLOAT_EXACT = 2**53
 """Integers beyond this magnitude take the exact path, which keeps them exact."""
@@ -118,7 +118,7 @@ class AliasTable:
 
 
 @dataclass(frozen=True, slots=True)
-class _Layout:
+class Layout:
     """The field layout of one metric record: where each field's bytes sit in it."""
 
     size: int
@@ -140,7 +140,7 @@ def _py_varint_end(data: bytes, pos: int, stop: int) -> int | None:
     return None
 
 
-def _layout(data: bytes, start: int, stop: int) -> _Layout | None:
+def _layout(data: bytes, start: int, stop: int) -> Layout | None:
     """The layout of the metric record at ``start``; None for anything not decoded here."""
     if stop - start < 4 or data[start] != TAG_METRIC or data[start + 1] >= 0x80:
         return None
@@ -195,15 +195,16 @@ def _layout(data: bytes, start: int, stop: int) -> _Layout | None:
         return None
     mask_arr = np.array(mask, dtype=np.uint8)
     expect = np.frombuffer(data, dtype=np.uint8, count=size, offset=start) & mask_arr
-    return _Layout(size, mask_arr, expect, alias, ts, historical, tag, value)
+    return Layout(size, mask_arr, expect, alias, ts, historical, tag, value)
 
 
-def _varint_column(rows: npt.NDArray[np.uint8], field: slice) -> npt.NDArray[np.uint64]:
-    """The varints of one field of records sharing a layout (so of one length each)."""
-    out = rows[:, field.stop - 1].astype(np.uint64)  # the last byte has no continuation bit
+def varint_column(rows: npt.NDArray[np.uint8], field: slice) -> npt.NDArray[np.uint64]:
+    """The varints of one field of records sharing a layout (so of one length each); the
+    records' bytes are the last axis of ``rows``."""
+    out = rows[..., field.stop - 1].astype(np.uint64)  # the last byte has no continuation bit
     for col in range(field.stop - 2, field.start - 1, -1):  # column by column: no 2-D reduce
         out <<= np.uint64(7)
-        out |= rows[:, col] & 0x7F
+        out |= rows[..., col] & 0x7F
     return out
 
 
@@ -270,7 +271,7 @@ def decode_records(
         rec_index = starts // groups[0][1].shape[1]
         n = len(groups[0][1])
     else:
-        rec = _record_starts(buf)
+        rec = record_starts(buf)
         if rec is None:
             return None
         n = len(rec)
@@ -327,7 +328,7 @@ def _uniform(
     return uniform
 
 
-def _record_starts(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp] | None:
+def record_starts(buf: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp] | None:
     """Where each metric record of ``buf`` (nothing but records) begins, proven to chain
     from the first byte to the last; None when they do not, or a record is 128+ bytes."""
     hit = (buf[:-2] == TAG_METRIC) & (buf[2:] == TAG_ALIAS)
@@ -363,25 +364,37 @@ def _decode_group(
     rows: npt.NDArray[np.uint8], table: AliasTable
 ) -> list[tuple[Index | None, _Out]] | None:
     """Decode records of one length, one layout at a time: for each layout the rows it
-    covers (None: all that were left) and their columns; None when one needs the exact
-    path."""
+    covers (None: all) and their columns; None when one needs the exact path."""
+    split = split_layouts(rows)
+    if split is None:
+        return None
     parts: list[tuple[Index | None, _Out]] = []
-    todo: Index | None = None  # row numbers still to decode (None: all)
+    for here, layout in split:
+        got = _decode_layout(layout, rows if here is None else rows[here], table)
+        if got is None:
+            return None
+        parts.append((here, got))
+    return parts
+
+
+def split_layouts(rows: npt.NDArray[np.uint8]) -> list[tuple[Index | None, Layout]] | None:
+    """The layouts of records of one length (rows): each with the rows that have exactly
+    it (None: all rows), found one layout at a time from the first row not yet covered;
+    None when a row has none decoded here, or there are more than eight."""
+    parts: list[tuple[Index | None, Layout]] = []
+    todo: Index | None = None  # row numbers still to cover (None: all)
     while len(parts) < _MAX_LAYOUTS:
         layout = _layout(rows[0].tobytes(), 0, rows.shape[1])
         if layout is None:
             return None
         mask, expect = _tiled(layout, len(rows))
         wrong = (rows.reshape(-1) & mask) != expect  # flat: one long loop, not 20-byte ones
-        match = None if not wrong.any() else ~wrong.reshape(rows.shape).any(axis=1)
-        got = _decode_layout(layout, rows if match is None else rows[match], table)
-        if got is None:
-            return None
-        if match is None:
-            parts.append((None if todo is None else todo, got))
+        if not wrong.any():
+            parts.append((todo, layout))
             return parts
+        match = ~wrong.reshape(rows.shape).any(axis=1)
         here = np.flatnonzero(match) if todo is None else todo[match]
-        parts.append((here, got))
+        parts.append((here, layout))
         rows = rows[~match]
         todo = np.flatnonzero(~match) if todo is None else todo[~match]
     return None
@@ -391,7 +404,7 @@ _MAX_LAYOUTS = 8
 _TILES: dict[bytes, tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]] = {}
 
 
-def _tiled(layout: _Layout, rows: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+def _tiled(layout: Layout, rows: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
     """The layout's mask and expected bytes repeated for ``rows`` records, cached: a
     flat comparison against them is ten times faster than a broadcast one."""
     key = layout.mask.tobytes() + layout.expect.tobytes()
@@ -406,11 +419,11 @@ def _tiled(layout: _Layout, rows: int) -> tuple[npt.NDArray[np.uint8], npt.NDArr
     return have[0][:size], have[1][:size]
 
 
-def _decode_layout(layout: _Layout, rows: npt.NDArray[np.uint8], table: AliasTable) -> _Out | None:
+def _decode_layout(layout: Layout, rows: npt.NDArray[np.uint8], table: AliasTable) -> _Out | None:
     """The columns of records that share ``layout``; None when an alias or a value needs
     the exact path."""
     n = len(rows)
-    alias_u = _varint_column(rows, layout.alias)
+    alias_u = varint_column(rows, layout.alias)
     if int(alias_u.max()) >= len(table.value_tag):
         return None
     alias = alias_u.astype(np.int64)
@@ -419,8 +432,8 @@ def _decode_layout(layout: _Layout, rows: npt.NDArray[np.uint8], table: AliasTab
     if layout.ts is None:
         ts_ms = np.full(n, -1, dtype=np.int64)
     else:
-        ts_u = _varint_column(rows, layout.ts)
-        if int(ts_u.max()) > _MAX_TS_MS:
+        ts_u = varint_column(rows, layout.ts)
+        if int(ts_u.max()) > MAX_TS_MS:
             return None
         ts_ms = ts_u.astype(np.int64)
     historical = np.full(n, layout.historical)
@@ -428,43 +441,49 @@ def _decode_layout(layout: _Layout, rows: npt.NDArray[np.uint8], table: AliasTab
         fixed = np.ascontiguousarray(rows[:, layout.value]).view(_FIXED[layout.value_tag])
         value = fixed.reshape(n).astype(np.float64)
         return alias, ts_ms, value, np.zeros(n, dtype=np.uint64), historical
-    raw = _varint_column(rows, layout.value)
-    ints = _integers(raw, table.datatype[alias])
+    raw = varint_column(rows, layout.value)
+    ints = integers(raw, table.datatype[alias], table.tag_id[alias] >= 0)
     if ints is None:
         return None
     return alias, ts_ms, ints, raw, historical
 
 
-def _integers(
-    raw: npt.NDArray[np.uint64], datatype: npt.NDArray[np.uint8]
+def integers(
+    raw: npt.NDArray[np.uint64], datatype: npt.NDArray[np.uint8], mapped: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float64] | None:
-    """Integer and Boolean values, each by its own datatype."""
+    """Integer and Boolean values, each by its own datatype; ``mapped``: the metric feeds
+    a tag (only then must a 64-bit integer fit a float64 exactly, see :func:`_integer`)."""
     first = int(datatype[0])
     if (datatype == first).all():
-        return _integer(raw, DataType(first))
+        return _integer(raw, DataType(first), mapped)
     out = np.empty(len(raw), dtype=np.float64)
     for dt in np.unique(datatype).tolist():
         mask = datatype == dt
-        got = _integer(raw[mask], DataType(dt))
+        got = _integer(raw[mask], DataType(dt), mapped[mask])
         if got is None:
             return None
         out[mask] = got
     return out
 
 
-def _integer(wire: npt.NDArray[np.uint64], dt: DataType) -> npt.NDArray[np.float64] | None:
+def _integer(
+    wire: npt.NDArray[np.uint64], dt: DataType, mapped: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64] | None:
     """Values of one integer datatype as the codec reads them (two's complement of the
-    width; Int8 and Int16 also sign-extended to 32 bits); None when one is out of range."""
+    width; Int8 and Int16 also sign-extended to 32 bits); None when one is out of range,
+    or is a 64-bit integer beyond 2**53 that feeds a tag: the exact path keeps it exact.
+    One that feeds no tag (``PlantOS/Stream Seq``, whose numbers are that large) is read
+    from the varint (``Records.raw``); its float is never used."""
     if dt is DataType.Boolean:
         out: npt.NDArray[np.float64] = (wire != 0).astype(np.float64)
         return out
     if dt is DataType.Int64:
         signed = wire.view(np.int64)
-        if (np.abs(signed) > _FLOAT_EXACT).any() or (signed == _INT64_MIN).any():
+        if (((np.abs(signed) > _FLOAT_EXACT) | (signed == _INT64_MIN)) & mapped).any():
             return None  # the exact path keeps the integer a float64 cannot hold
         return signed.astype(np.float64)
     if dt in (DataType.UInt64, DataType.DateTime):
-        if (wire > np.uint64(_FLOAT_EXACT)).any():
+        if ((wire > np.uint64(_FLOAT_EXACT)) & mapped).any():
             return None
         return wire.astype(np.float64)
     low = wire & _U32  # int_value is a uint32 field: a longer varint is cut to 32 bits

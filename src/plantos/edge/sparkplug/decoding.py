@@ -3,7 +3,9 @@ feeds, and the two decoders of data messages.
 
 Runs of NDATA/DDATA are decoded together by :mod:`plantos.edge.sparkplug.columnar`
 straight into numpy columns, the metrics of all messages of one edge node or device at
-once (:func:`decode_run`, :func:`group_columns`). A message that the columnar decoder
+once (:func:`decode_run`, :func:`group_columns`); messages with the shape of an earlier
+one of their scope are read from fixed places (:mod:`plantos.edge.sparkplug.columnar_shape`),
+without searching for their records again. A message that the columnar decoder
 does not take (names, nulls, properties such as a quality, strings, unknown aliases,
 malformed bytes, ...) takes the exact per-metric path (:func:`exact_rows` over
 :func:`decode_payload`); both give the same samples, which the tests check. Nothing
@@ -30,6 +32,7 @@ from plantos.edge.sparkplug.codec import (
     Topic,
 )
 from plantos.edge.sparkplug.columnar import AliasTable, Envelope, Records, decode_records, envelope
+from plantos.edge.sparkplug.columnar_shape import ShapeCache
 
 TagKey = tuple[str, str, str | None, str]
 NS_PER_MS = 1_000_000
@@ -52,10 +55,13 @@ class Scope:
     datatypes: dict[int | str, DataType] = field(default_factory=dict)
     table: AliasTable | None = None
     stream_alias: int | None = None
+    shapes: ShapeCache = field(default_factory=ShapeCache)
+    """The shapes of its data messages, built against ``table``."""
 
     def learn(self, metrics: Sequence[Metric]) -> None:
         self.aliases.clear()
         self.datatypes.clear()
+        self.shapes.clear()
         for m in metrics:
             if m.name is not None:
                 self.datatypes[m.name] = m.datatype
@@ -119,6 +125,8 @@ class Group:
     scope: Scope
     records: Records
     offsets: npt.NDArray[np.intp]
+    streams: list[int | None]
+    """The ``PlantOS/Stream Seq`` each message carries, if any."""
     accepted: list[int] = field(default_factory=list)
     payload_ns: list[int] = field(default_factory=list)
     stream: list[int] = field(default_factory=list)
@@ -140,15 +148,22 @@ def decode_run(run: list[tuple[str, bytes]], topics: list[Topic], scope_of: Scop
     metrics are. Tables do not change within a run: only births do that, and a run holds
     data messages only."""
     members: dict[tuple[str, str, str | None], tuple[Scope, list[tuple[int, Envelope]]]] = {}
+    previous: Topic | None = None
+    items: list[tuple[int, Envelope]] | None = None
     for k, ((_text, payload), topic) in enumerate(zip(run, topics, strict=True)):
-        scope = scope_of(topic)
-        if scope is None or scope.table is None:
+        if topic is not previous:  # runs are mostly one topic's messages: look up once
+            previous = topic
+            scope = scope_of(topic)
+            items = None
+            if scope is not None and scope.table is not None:
+                key = (topic.group_id, topic.edge_node_id, topic.device_id)
+                items = members.setdefault(key, (scope, []))[1]
+        if items is None:
             continue
         env = envelope(payload)
         if env is None or (env.seq or 0) > 255 or (env.timestamp_ms or 0) > MAX_TS_MS:
             continue  # the exact path says what is wrong
-        key = (topic.group_id, topic.edge_node_id, topic.device_id)
-        members.setdefault(key, (scope, []))[1].append((k, env))
+        items.append((k, env))
     groups: list[Group] = []
     place: Place = {}
     for key, (scope, items) in members.items():
@@ -171,24 +186,43 @@ def _decode_items(
     tries = [items] if len(items) == 1 else [items, *([item] for item in items)]
     for attempt in tries:
         parts = [run[k][1][env.start : env.end] for k, env in attempt]
-        lengths = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
-        starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
-        records = decode_records(b"".join(parts), starts, scope.table)
+        records = decode_regions(parts, scope.table, scope.shapes)
         if records is not None:
             offsets = np.concatenate(([0], np.cumsum(records.counts)))
-            yield Group(key, scope, records, offsets), attempt
+            streams = stream_numbers(records, offsets, scope.stream_alias)
+            yield Group(key, scope, records, offsets, streams), attempt
             if attempt is items:
                 return
 
 
-def stream_number(group: Group, index: int) -> int | None:
-    """The ``PlantOS/Stream Seq`` message ``index`` of the group carries, if any."""
-    alias = group.scope.stream_alias
+def decode_regions(parts: list[bytes], table: AliasTable, shapes: ShapeCache) -> Records | None:
+    """The metric records of the regions ``parts``: by their shape when they have one
+    (:mod:`~plantos.edge.sparkplug.columnar_shape`), else by ``decode_records``."""
+    regions = b"".join(parts)
+    records = shapes.decode(parts, regions, table)
+    if records is not None:
+        return records
+    lengths = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
+    starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
+    return decode_records(regions, starts, table)
+
+
+def stream_numbers(
+    records: Records, offsets: npt.NDArray[np.intp], alias: int | None
+) -> list[int | None]:
+    """The ``PlantOS/Stream Seq`` (metric ``alias``) each message carries, if any: the
+    first such metric of the message."""
+    out: list[int | None] = [None] * (len(offsets) - 1)
     if alias is None:
-        return None
-    lo, hi = group.offsets[index], group.offsets[index + 1]
-    hits = np.flatnonzero(group.records.alias[lo:hi] == alias)
-    return int(group.records.raw[lo + hits[0]]) if len(hits) else None
+        return out
+    hits = np.flatnonzero(records.alias == alias)
+    if not len(hits):
+        return out
+    message = np.searchsorted(offsets, hits, side="right") - 1
+    first = np.concatenate(([True], message[1:] != message[:-1]))
+    for i, value in zip(message[first].tolist(), records.raw[hits[first]].tolist(), strict=True):
+        out[i] = value
+    return out
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,10 @@ no sample. Values no tag can hold (arrays, DataSet, Template, Bytes, File) are c
 as ``non_numeric`` and logged with the metric's name; a birth's repeat of a value
 already handed over is counted as ``restated`` and not handed over again. Malformed
 messages are counted and logged at most once every ``log_interval_s``; they never stop
-the host. Samples wait for :meth:`collect`, at most ``max_buffer`` of them; the rest are
-counted in ``dropped`` (numbered stream samples are refused instead and come again).
+the host. Samples wait for :meth:`collect`, at most ``max_buffer`` of them; while there is
+no room for a batch, messages wait undecoded in the transport's queue; samples that do
+not fit all the same are counted in ``dropped`` (numbered stream samples are refused
+instead and come again).
 A STATE ``online: false`` on this host's own id while connected makes it republish its
 online STATE.
 """
@@ -78,10 +80,13 @@ from plantos.edge.sparkplug.codec import (
 from plantos.edge.sparkplug.commits import CommitTracker, Handover, NodeKey
 from plantos.edge.sparkplug.decoding import NS_PER_MS, TagIndex, TagKey
 from plantos.edge.sparkplug.session import EdgeSessions
-from plantos.edge.sparkplug.transport import Transport
+from plantos.edge.sparkplug.transport import BATCH_BYTES, Transport
 
 log = logging.getLogger(__name__)
 
+_BATCH_SAMPLES = BATCH_BYTES // 4
+"""Metrics a batch of messages holds at most, by and large: a metric by alias takes at
+least four bytes on the wire."""
 _REPUBLISH_S = 1.0
 """At most this often per edge node, a replay of committed data re-sends the node's ack."""
 _COUNTS = (
@@ -153,6 +158,7 @@ class SparkplugHost:
             max_queued_bytes=max_queued_bytes,
             linger_s=linger_s,
             on_error=self._log_bounded,
+            ready=self._has_room,
         )
         self._sessions = EdgeSessions(
             name=self._name,
@@ -301,6 +307,12 @@ class SparkplugHost:
         }
 
     # ------------------------------------------------------------------ messages
+
+    def _has_room(self) -> bool:
+        """Room in the hand-over for a batch of messages (or it is empty): else they wait
+        in the transport's queue (see :mod:`~plantos.edge.sparkplug.transport`)."""
+        handover = self._handover
+        return handover.room() >= min(_BATCH_SAMPLES, handover.inbox.max_samples)
 
     def _handle_batch(self, client: mqtt.Client, batch: list[tuple[str, bytes]]) -> None:
         self._sessions.handle_batch(client, batch)

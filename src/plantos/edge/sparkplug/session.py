@@ -41,6 +41,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import paho.mqtt.client as mqtt
@@ -77,7 +78,6 @@ from plantos.edge.sparkplug.decoding import (
     decode_run,
     exact_rows,
     group_columns,
-    stream_number,
 )
 from plantos.edge.sparkplug.last import LastSamples
 
@@ -144,13 +144,14 @@ class EdgeSessions:
 
     def handle_batch(self, client: mqtt.Client, batch: list[tuple[str, bytes]]) -> None:
         """Handle messages in order; runs of data messages together."""
+        topics = [self._topic(text) for text, _payload in batch]
         i = 0
         while i < len(batch):
             j = i
-            while j < len(batch) and self._is_data(batch[j][0]):
+            while j < len(batch) and _is_data(topics[j]):
                 j += 1
             if j > i:
-                self._data_run(client, batch[i:j])
+                self._data_run(client, batch[i:j], cast(list[Topic], topics[i:j]))
                 i = j
             else:
                 self._handle_one(client, *batch[i])
@@ -167,10 +168,6 @@ class EdgeSessions:
                 self._topics.clear()
             self._topics[text] = got
         return got
-
-    def _is_data(self, text: str) -> bool:
-        topic = self._topic(text)
-        return isinstance(topic, Topic) and topic.message_type in DATA
 
     def _handle_one(self, client: mqtt.Client, text: str, payload: bytes) -> None:
         """The exact path for one message of any kind; never raises."""
@@ -193,19 +190,18 @@ class EdgeSessions:
 
     # ------------------------------------------------------------------ columnar path
 
-    def _data_run(self, client: mqtt.Client, run: list[tuple[str, bytes]]) -> None:
-        """NDATA/DDATA messages in a row: decode each scope's messages together, then
-        walk them in order, each through the same checks as :meth:`_handle`."""
-        topics: list[Topic] = []
-        for text, _payload in run:
-            topic = self._topic(text)
-            assert isinstance(topic, Topic)  # a run holds data messages only
-            topics.append(topic)
+    def _data_run(
+        self, client: mqtt.Client, run: list[tuple[str, bytes]], topics: list[Topic]
+    ) -> None:
+        """NDATA/DDATA messages in a row (``topics``: theirs): decode each scope's
+        messages together, then walk them in order, each through the same checks as
+        :meth:`_handle`."""
         try:
             groups, place = decode_run(run, topics, self._columnar_scope)
         except Exception as exc:  # never lose the run to a bug here: the exact path remains
             self._log_bounded(f"columnar decoding failed: {exc!r}")
             groups, place = [], {}
+        columnar = 0
         for k, (text, payload) in enumerate(run):
             where = place.get(k)
             if where is None:
@@ -214,10 +210,11 @@ class EdgeSessions:
                 continue
             group, index, env = where
             try:
-                self._data_message(client, topics[k], group, index, env, groups)
+                columnar += self._data_message(client, topics[k], group, index, env, groups)
             except Exception as exc:  # as in _handle_one
                 self.counts["malformed"] += 1
                 self._log_bounded(f"cannot handle message on {text}: {exc!r}")
+        self.counts["columnar_messages"] += columnar
         self._flush(client, groups)
 
     def _columnar_scope(self, topic: Topic) -> Scope | None:
@@ -234,35 +231,41 @@ class EdgeSessions:
         index: int,
         env: Envelope,
         groups: list[Group],
-    ) -> None:
+    ) -> bool:
         """:meth:`_handle` for an NDATA/DDATA whose metrics ``group`` holds; samples of
-        messages accepted before a rebirth request are flushed first, to keep the order."""
+        messages accepted before a rebirth request are flushed first, to keep the order.
+        True when the message is accepted."""
         node = self.nodes[(topic.group_id, topic.edge_node_id)]
-        now_ns = self.clock.now_ns()
         if node.awaiting_rebirth or not node.born:  # an earlier message of the run
             self.counts["discarded_awaiting_rebirth"] += 1
             self._flush(client, groups)
-            self._request_rebirth(client, topic, node, now_ns, "no birth seen")
-            return
+            self._request_rebirth(client, topic, node, self.clock.now_ns(), "no birth seen")
+            return False
         expected = (node.last_seq + 1) % 256 if node.last_seq is not None else None  # next_seq
         if env.seq is None or env.seq != expected:
             self.counts["seq_gaps"] += 1
             self._flush(client, groups)
             self._request_rebirth(
-                client, topic, node, now_ns, f"seq {env.seq} where {expected} was expected"
+                client,
+                topic,
+                node,
+                self.clock.now_ns(),
+                f"seq {env.seq} where {expected} was expected",
             )
-            return
+            return False
         node.last_seq = env.seq
-        seq = stream_number(group, index)
+        seq = group.streams[index]
         if seq is not None:
             if len(group.accepted) == group.flushed:
                 group.rewind_to = self.accepted.get(group.key, -1)
             if self._duplicate(group.key, seq):
-                return
+                return False
         group.accepted.append(index)
-        group.payload_ns.append(env.timestamp_ms * NS_PER_MS if env.timestamp_ms else now_ns)
+        group.payload_ns.append(
+            env.timestamp_ms * NS_PER_MS if env.timestamp_ms else self.clock.now_ns()
+        )
         group.stream.append(-1 if seq is None else seq)
-        self.counts["columnar_messages"] += 1
+        return True
 
     def _flush(self, client: mqtt.Client, groups: list[Group]) -> None:
         """Samples of the messages accepted so far, group by group, into the hand-over."""
@@ -505,8 +508,7 @@ class EdgeSessions:
             ids = ids[self.last.usable(ids)]
             if not len(ids):
                 return
-            values = self.last.value[ids]
-            exact = self.last.exact[ids]
+            values, exact = self.last.held(ids)
             if all(e is None for e in exact):
                 exact = None
         else:
@@ -515,6 +517,10 @@ class EdgeSessions:
         codes = np.full(len(ids), code, np.uint32)
         self.last.observed(ids, ts, values, codes, exact, mark=True)
         self.handover.put(ids, ts, values, codes, exact)
+
+
+def _is_data(topic: Topic | StateTopic | SparkplugDecodeError) -> bool:
+    return isinstance(topic, Topic) and topic.message_type in DATA
 
 
 def _empty_columns() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,12 @@ arrival order, once 256 KiB are queued; the worker thread hands over what is lef
 the oldest message has waited ``linger_s``. Batching is what makes the host fast: the
 handler's per-call numpy overhead is shared by every message waiting. One handler call
 runs at a time, so the handler needs no locks of its own.
+
+While ``ready`` says no (the host's hand-over is nearly full: the core collects slower
+than the broker delivers), messages stay queued instead of being handled, so a burst
+waits here, within ``max_queued_bytes``, rather than be refused sample by sample; paho's
+thread keeps reading (and answering keepalives), and the worker hands the queue over
+once there is room again.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ log = logging.getLogger(__name__)
 Messages = list[tuple[str, bytes]]
 Handler = Callable[[mqtt.Client, Messages], None]
 
+_WAIT_S = 0.005
+"""How often the worker looks again whether the handler is ready."""
 BATCH_BYTES = 256 * 1024
 """Messages are handled in batches of up to this much payload: enough to share the numpy
 overhead over thousands of metrics, small enough for a low latency and a batch far below
@@ -44,9 +52,11 @@ class Transport:
         max_queued_bytes: int,
         linger_s: float,
         on_error: Callable[[str], None],
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
         self._name = name
         self._handle = handle
+        self._ready = ready
         self.max_queued_bytes = max_queued_bytes
         self.linger_s = linger_s
         self._on_error = on_error
@@ -105,7 +115,7 @@ class Transport:
             self._queue.append((msg.topic, payload))
             self._queued_bytes += len(payload)
             full = self._queued_bytes >= BATCH_BYTES
-        if full:
+        if full and self._ready():
             self._drain(client)
         else:
             self._wake.set()
@@ -126,12 +136,18 @@ class Transport:
                 if wait > 0:
                     time.sleep(wait)
                     continue
+                if not self._ready():
+                    time.sleep(_WAIT_S)
+                    continue
                 self._drain(client)
 
     def _drain(self, client: mqtt.Client) -> None:
         """Handle everything queued, a batch at a time, in order (one thread at a time)."""
         with self._handling:
             while not self.closing:
+                if not self._ready():
+                    self._wake.set()  # the worker takes it from here once there is room
+                    return
                 batch: Messages = []
                 size = 0
                 with self._queue_lock:

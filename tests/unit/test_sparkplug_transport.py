@@ -1,0 +1,53 @@
+"""The Sparkplug host's transport holds messages while its handler is not ready (the
+hand-over is full) and hands them over, in order and none lost, once it is."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from plantos.edge.sparkplug.transport import BATCH_BYTES, Transport
+
+
+def message(topic: str, payload: bytes) -> mqtt.MQTTMessage:
+    msg = mqtt.MQTTMessage(topic=topic.encode())
+    msg.payload = payload
+    return msg
+
+
+def test_messages_wait_while_the_handler_is_not_ready_and_all_arrive_in_order() -> None:
+    handled: list[tuple[str, bytes]] = []
+    ready = threading.Event()
+    got_all = threading.Event()
+    count = 40  # 40 x 16 KiB: more than two batches' worth
+
+    def handle(client: object, batch: list[tuple[str, bytes]]) -> None:
+        handled.extend(batch)
+        if len(handled) == count:
+            got_all.set()
+
+    transport = Transport(
+        name="t",
+        handle=handle,  # type: ignore[arg-type]
+        max_queued_bytes=64 * 1024 * 1024,
+        linger_s=0.001,
+        on_error=lambda text: None,
+        ready=ready.is_set,
+    )
+    transport.start(None)  # type: ignore[arg-type]
+    try:
+        sent = [(f"t/{i}", bytes([i]) * (16 * 1024)) for i in range(count)]
+        assert sum(len(p) for _, p in sent) > 2 * BATCH_BYTES
+        for topic, payload in sent:
+            transport.on_message(None, None, message(topic, payload))  # type: ignore[arg-type]
+        time.sleep(0.1)  # the worker would have handled them by now, were it ready
+        assert handled == []
+        ready.set()
+        assert got_all.wait(10)
+        assert handled == sent
+        assert transport.messages == count and transport.messages_dropped == 0
+    finally:
+        asyncio.run(transport.stop(join_timeout_s=5))
