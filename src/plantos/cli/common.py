@@ -33,9 +33,17 @@ DEFAULT_DATA_DIR = Path("data")
 look for it, unless ``--data-dir`` says otherwise."""
 
 
-THIRD_PARTY_LOGGERS = ("asyncua", "pymodbus", "paho", "amqtt", "transitions", "uvicorn.access")
-"""Libraries that log every connect, frame or request at INFO: about 80 lines per OPC UA
-connect alone. They log at WARNING unless ``--verbose``."""
+THIRD_PARTY_LOGGERS = (
+    "asyncua",
+    "pymodbus",
+    "paho",
+    "amqtt",
+    "transitions",
+    "uvicorn.access",
+    "httpx",
+)
+"""Libraries that log every connect, frame or request at INFO (about 80 lines per OPC UA
+connect alone; httpx one per webhook delivery). They log at WARNING unless ``--verbose``."""
 
 
 def setup_logging(level: str = "INFO", *, verbose: bool = False) -> None:
