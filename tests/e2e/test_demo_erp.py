@@ -7,10 +7,8 @@ receiver stops with the demo."""
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_ui_demo import REPO, free_port
+from tests.e2e.test_ui_demo import REPO, running_demo
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -33,33 +31,21 @@ def wait_for(check: Callable[[], Any], what: str, log: list[str], timeout_s: flo
 
 
 def test_the_live_demo_delivers_its_erp_messages_to_its_own_receiver(tmp_path: Path) -> None:
-    port, data_dir = free_port(), tmp_path / "demo"
-    command = [sys.executable, "-m", "plantos.cli.main", "demo", "--port", str(port),
-               "--opcua-port", "0", "--modbus-port", "0", "--data-dir", str(data_dir),
-               "--backfill", "30m"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stderr is not None
-    stderr, log = process.stderr, list[str]()
-    reader = threading.Thread(target=lambda: log.extend(stderr), daemon=True)
-    reader.start()
-    try:
-        wait_for(lambda: any("Sign in" in line for line in log), "the start", log, 120)
-        assert process.poll() is None, "".join(log)
+    with running_demo(tmp_path / "demo", "--backfill", "30m") as demo:
+        log = demo.log
         named = [re.search(r"ERP receiver .*: (http://127\.0\.0\.1:\d+/erp)", line) for line in log]
         receiver = next(m.group(1) for m in named if m)
 
         issued = subprocess.run(
             [sys.executable, "-m", "plantos.cli.main", "token", "issue", "--role", "admin",
-             "--data-dir", str(data_dir)],
+             "--data-dir", str(demo.data_dir)],
             cwd=REPO, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert issued.returncode == 0, issued.stderr
         headers = {"Authorization": f"Bearer {issued.stdout.strip()}"}
 
         def demo_connector() -> dict[str, Any] | None:
-            answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/erp/connectors", headers=headers)
+            answer = httpx.get(f"{demo.url}/api/v1/erp/connectors", headers=headers)
             assert answer.status_code == 200, answer.text
             rows = [c for c in answer.json()["connectors"] if c["connector"] == "demo-erp"]
             return rows[0] if rows and rows[0]["delivered"] > 0 else None
@@ -70,16 +56,6 @@ def test_the_live_demo_delivers_its_erp_messages_to_its_own_receiver(tmp_path: P
         assert booked["booked"] >= state["delivered"] > 0  # each checked and booked once
         assert booked["refused"] == 0 and sum(booked["by_kind"].values()) == booked["booked"]
         assert not [line for line in log if "HTTP Request" in line]  # no line per delivery
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        reader.join(10)
-        stderr.close()
-    assert process.returncode == 0, "".join(log)
+    assert demo.process.returncode == 0, "".join(log)
     with pytest.raises(httpx.ConnectError):
         httpx.get(receiver)

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,15 +90,17 @@ class Demo:
         return found.group(0)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+@contextmanager
+def running_demo(data_dir: Path, *options: str) -> Iterator[Demo]:
+    """``plantos demo`` on free ports with ``options``, as a newcomer starts it, until its
+    sign-in line; stopped with Ctrl-C (SIGINT) afterwards, killed only if that hangs."""
     port = free_port()
-    data_dir = tmp_path_factory.mktemp("demo")
     command = [sys.executable, "-m", "plantos.cli.main", "demo", "--port", str(port)]
     command += ["--opcua-port", "0", "--modbus-port", "0", "--data-dir", str(data_dir)]
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+        [*command, *options], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
     running = Demo(process, f"http://127.0.0.1:{port}", data_dir, time.monotonic())
     assert process.stderr is not None
     stderr = process.stderr
@@ -122,6 +125,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 process.wait(10)
         reader.join(10)
         stderr.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    with running_demo(tmp_path_factory.mktemp("demo")) as running:
+        yield running
 
 
 def signed_in(browser: Browser, demo: Demo, width: int, height: int, *, scale: float = 1.0) -> Page:

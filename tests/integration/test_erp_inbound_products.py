@@ -6,42 +6,20 @@ order written after its new product finds it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from plantos.core.clock import ManualClock
 from plantos.integration.erp.inbound.poller import InboundTablePoller
 from plantos.integration.erp.interface_table import interface_url
 from plantos.mom.domain.master import Product
 from plantos.mom.service import MomService
-from plantos.mom.store import open_engine, resolve_url, upgrade
-from tests.contract.test_mom_store import CNC1, CNC2, T0, master
 from tests.integration.test_erp_inbound_table import insert, order, poll, table_rows
 from tests.integration.test_erp_inbound_table import poller as orders_poller
-from tests.support.erp_db import erp_database
 
 pytestmark = pytest.mark.timeout(120)
 PRODUCTS = "erp_products"
-
-
-@pytest.fixture
-def mom(tmp_path: Path) -> Iterator[MomService]:
-    engine = open_engine(resolve_url("sqlite:///mom.sqlite", data_dir=tmp_path))
-    upgrade(engine)
-    service = MomService(engine, clock=ManualClock(T0), assets={CNC1, CNC2})
-    service.seed_master_data(master())
-    yield service
-    engine.dispose()
-
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def erp_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    with erp_database(request.param) as url:
-        yield url
 
 
 def poller(url: str, mom: MomService, **options: Any) -> InboundTablePoller:

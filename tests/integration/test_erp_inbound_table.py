@@ -7,41 +7,22 @@ the ERP database being away."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from plantos.core.clock import ManualClock, WallClock
+from plantos.core.clock import WallClock
 from plantos.integration.erp.inbound.poller import InboundTablePoller, Round
 from plantos.integration.erp.interface_table import interface_url
 from plantos.mom.service import MomService
-from plantos.mom.store import open_engine, resolve_url, upgrade
-from tests.contract.test_mom_store import CNC1, CNC2, NS, T0, master
+from tests.contract.test_mom_store import CNC1, NS
 from tests.support.erp_db import erp_database
 
 pytestmark = pytest.mark.timeout(120)
 DUE = datetime(2026, 1, 2, 6, 0)
 TABLE = "plantos_inbound"
-
-
-@pytest.fixture
-def mom(tmp_path: Path) -> Iterator[MomService]:
-    engine = open_engine(resolve_url("sqlite:///mom.sqlite", data_dir=tmp_path))
-    upgrade(engine)
-    service = MomService(engine, clock=ManualClock(T0), assets={CNC1, CNC2})
-    service.seed_master_data(master())
-    yield service
-    engine.dispose()
-
-
-@pytest.fixture(params=["postgresql", "mariadb"])
-def erp_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    with erp_database(request.param) as url:
-        yield url
 
 
 def poller(url: str, mom: MomService, **options: Any) -> InboundTablePoller:

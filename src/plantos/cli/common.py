@@ -41,9 +41,11 @@ THIRD_PARTY_LOGGERS = (
     "transitions",
     "uvicorn.access",
     "httpx",
+    "alembic",
 )
 """Libraries that log every connect, frame or request at INFO (about 80 lines per OPC UA
-connect alone; httpx one per webhook delivery). They log at WARNING unless ``--verbose``."""
+connect alone; httpx one per webhook delivery; alembic each plugin and migration step at
+every start). They log at WARNING unless ``--verbose``."""
 
 
 def setup_logging(level: str = "INFO", *, verbose: bool = False) -> None:

@@ -128,8 +128,12 @@ def run_server(platform: Platform, host: str, port: int, *, tls: TlsFiles | None
         tls=tls is not None,
         mutual_tls=bool(tls and tls.client_ca),
     )
-    announce_credentials(platform, f"{scheme}://{host}:{port}", terminal=sys.stderr.isatty())
-    server = StoppableServer(server_config(create_app(platform), host, port, tls))
+    server = StoppableServer(
+        server_config(create_app(platform), host, port, tls),
+        on_listening=lambda: announce_credentials(
+            platform, f"{scheme}://{host}:{port}", terminal=sys.stderr.isatty()
+        ),
+    )
     platform.pipeline.on_failure(lambda _reason: server.stop())
     try:
         server.run()

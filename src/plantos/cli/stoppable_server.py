@@ -5,7 +5,8 @@ imports uvicorn, which the other commands (and ``--help``) need not load."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from sse_starlette.sse import AppStatus
@@ -18,9 +19,19 @@ class StoppableServer(uvicorn.Server):
     first stops it cleanly (connections closed, then the lifespan's shutdown stops the
     platform), a second one skips the waiting; the signal is not re-raised afterwards."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(
+        self, config: uvicorn.Config, *, on_listening: Callable[[], None] = lambda: None
+    ) -> None:
         super().__init__(config)
         self.stops = StopRequests(on_stop=self.stop, on_force=self.force)
+        self.on_listening = on_listening
+        """Called once the platform has started and the socket accepts connections: what
+        tells a person to sign in must not come before the page can answer."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.on_listening()
 
     def stop(self) -> None:
         self.should_exit = True
