@@ -17,9 +17,10 @@ import numpy as np
 from plantos.analytics.oee.config import OeeSpec
 from plantos.analytics.oee.replay import replay
 from plantos.analytics.oee.tracking import PlantTracker
+from plantos.core.timeunits import HOUR_NS
 from plantos.historian.protocol import Historian
 from plantos.model.plant import Plant
-from plantos.mom.maintenance.plans import HOUR_NS, Meter
+from plantos.mom.maintenance.plans import Meter
 
 BUCKET_NS = 60 * 1_000_000_000
 """Integral buckets: a minute, so the step-hold value between samples is kept exactly

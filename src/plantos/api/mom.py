@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field
 
 from plantos.api.auth import ENTERPRISE_WIDE, platform_of, require
 from plantos.core.timeparse import iso
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.domain.master import AssetOption, Changeover, Product, Routing, RoutingStep
 from plantos.mom.planner import ScheduleChange
 from plantos.mom.views import plan_view, product_view, routing_view
 
 router = APIRouter(tags=["operations"])
-NS = 1_000_000_000
 
 
 class OptionRequest(BaseModel):

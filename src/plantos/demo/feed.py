@@ -18,10 +18,10 @@ from collections.abc import Callable
 from plantos.app import Platform
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.demo.simulator import Simulator
 
 SOURCE = "simulator"
-NS = 1_000_000_000
 
 
 class SimulatorFeed:

@@ -18,6 +18,8 @@ from plantos.analytics.spc import SpcViolation
 from plantos.app import Platform, Settings
 from plantos.core.clock import ManualClock
 from plantos.core.timeparse import iso
+from plantos.core.timeunits import HOUR_NS
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.demo.feed import SimulatorFeed
 from plantos.demo.maintenance_report import maintenance_report
 from plantos.demo.orders import (
@@ -34,9 +36,6 @@ from plantos.integration.erp.file_drop_demo import (
     erp_messages_report,
     file_drop_dispatcher,
 )
-
-NS = 1_000_000_000
-HOUR_NS = 3600 * NS
 
 
 @dataclass(frozen=True)

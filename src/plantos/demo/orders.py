@@ -21,6 +21,7 @@ from plantos.app import Platform
 from plantos.core.clock import ManualClock
 from plantos.core.events import Event, PartsCounted
 from plantos.core.timeparse import iso, parse_duration_ns
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.demo.feed import SimulatorFeed
 from plantos.demo.simulator import Simulator
 from plantos.mom.config import mom_config
@@ -29,7 +30,6 @@ from plantos.mom.domain.order import ProductionOrder
 from plantos.mom.masterdata import load_master_data
 
 URGENT = 3
-NS = 1_000_000_000
 
 
 def order_stream(

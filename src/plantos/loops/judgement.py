@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from plantos.mom.domain.plan import PublishedPlan
 
-NS = 1_000_000_000
 HOUR_S = 3600
 CRITICALITY_POINTS = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 

@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from plantos.analytics.anomaly.events import AnomalyEscalated, AnomalyRaised
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.integration.notify import store
 from plantos.integration.notify.routing import Notice, Router
 from plantos.loops.judgement import choose_window, priority_of, schedule_view
@@ -54,7 +55,6 @@ from plantos.mom.store import tables as t
 
 log = logging.getLogger(__name__)
 
-NS = 1_000_000_000
 BY = "loop:maintenance"
 TRIGGER = "maintenance window"
 REACTIONS_KEPT = 1000

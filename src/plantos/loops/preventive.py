@@ -28,9 +28,9 @@ from functools import partial
 from typing import Any
 
 from plantos.core.timeparse import iso
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.maintenance.errors import InvalidPlanError, PlanInUseError, PlanOwnedByFileError
 from plantos.mom.maintenance.plans import (
-    NS,
     PlanState,
     PreventivePlan,
     carry_state,

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.core.timeparse import parse_duration_ns
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model import yamlsource
 from plantos.model.loader import read_config_text, validation_problems
 from plantos.model.schema import check_id
@@ -46,7 +47,6 @@ from plantos.mom.domain.master import (
     routing_cycles,
 )
 
-NS = 1_000_000_000
 Loc = tuple[Any, ...]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plantos.core.events import Event
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model.plant import Plant
 from plantos.mom.domain.events import ScheduleChanged
 from plantos.mom.domain.order import OPEN_STATES
@@ -27,8 +28,6 @@ from plantos.mom.planning import (
     published,
 )
 from plantos.mom.service import MomService
-
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model.plant import Plant
 from plantos.mom.domain.master import Changeover, Routing
 from plantos.mom.domain.order import ProductionOrder
 from plantos.mom.domain.plan import PlannedOperation, PublishedPlan
 
-NS = 1_000_000_000
 HORIZON_S = 14 * 86_400
 """How far ahead calendars and breakdowns close assets: beyond any plan of open orders."""
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from plantos.core.timeparse import iso
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.domain.master import Product, Routing
 from plantos.mom.domain.order import ALLOWED, ProductionOrder
 from plantos.mom.domain.plan import PublishedPlan
-
-NS = 1_000_000_000
 
 
 def _t(ts_ns: int | None) -> str | None:

@@ -23,10 +23,10 @@ import httpx
 
 from plantos.core.clock import Clock
 from plantos.core.errors import AuthError
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.security.roles import check_role
 from plantos.security.scope import parse_scope
 
-NS = 1_000_000_000
 PENDING_TTL_NS = 10 * 60 * NS
 MAX_PENDING = 1000
 ALGORITHMS = ["RS256", "ES256", "PS256"]

@@ -19,13 +19,13 @@ from pathlib import Path
 from plantos.core.clock import Clock
 from plantos.core.errors import PlantOSError
 from plantos.core.sqlite_file import sqlite_session
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.security.audit import AuditLog
 from plantos.security.authz import authorize
 from plantos.security.errors import ConflictError, ForbiddenError, InvalidError
 from plantos.security.identity import Identity
 from plantos.security.zones import WritableSpec, Zoning
 
-NS = 1_000_000_000
 PENDING_TTL_NS = 3600 * NS
 
 DeviceWriter = Callable[[WritableSpec, float], Awaitable[None]]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import deque
 
 from plantos.core.clock import Clock
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.security.errors import TooManyRequestsError
 
-NS = 1_000_000_000
 MAX_KEYS = 10_000
 """Keys tracked at most; the oldest is forgotten first, so a flood of addresses cannot
 exhaust memory."""

@@ -19,11 +19,11 @@ from pathlib import Path
 from plantos.core.clock import Clock
 from plantos.core.errors import AuthError
 from plantos.core.sqlite_file import sqlite_session
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.security.identity import Identity
 from plantos.security.roles import check_role
 from plantos.security.scope import ENTERPRISE, parse_scope
 
-NS = 1_000_000_000
 SESSION_TTL_NS = 12 * 3600 * NS
 SIGNIN_TTL_NS = 15 * 60 * NS
 LAST_USED_EVERY_NS = 60 * NS

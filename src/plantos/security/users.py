@@ -20,11 +20,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from plantos.core.clock import Clock
 from plantos.core.errors import AuthError
 from plantos.core.sqlite_file import sqlite_session
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.security.errors import ConflictError, LockedError
 from plantos.security.roles import check_role
 from plantos.security.scope import ENTERPRISE, parse_scope
 
-NS = 1_000_000_000
 MAX_FAILURES = 5
 LOCKOUT_NS = 15 * 60 * NS
 MIN_PASSWORD_CHARS = 12

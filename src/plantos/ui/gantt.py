@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plantos.core.timeparse import iso
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.domain.plan import PublishedPlan
 
 WIDTH_PX = 900
 ROW_PX = 26
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True)

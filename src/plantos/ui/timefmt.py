@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model import Plant
 
-NS = 1_000_000_000
 _UTC = ZoneInfo("UTC")
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from plantos.core.events import PartsCounted
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.demo.simulator.context import AssetContext
 from plantos.demo.simulator.signals import (
-    NS,
     Chunk,
     ChunkOutput,
     FloatArray,

@@ -18,13 +18,14 @@ import numpy as np
 
 from plantos.core.batch import SampleBatch
 from plantos.core.events import Event
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.demo.simulator.assembly import AssemblyStation
 from plantos.demo.simulator.cnc import CncMill
 from plantos.demo.simulator.context import AssetContext, AssetModel
 from plantos.demo.simulator.furnace import Furnace
 from plantos.demo.simulator.scenarios import KINDS, Degradation, Scenario
 from plantos.demo.simulator.schedule import PlannedSchedule
-from plantos.demo.simulator.signals import NS, Chunk, FloatArray, IntArray, TagWriter
+from plantos.demo.simulator.signals import Chunk, FloatArray, IntArray, TagWriter
 from plantos.demo.simulator.weld import WeldCell
 from plantos.model.plant import Plant
 

@@ -14,9 +14,10 @@ import math
 
 import numpy as np
 
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.demo.simulator.context import AssetContext
 from plantos.demo.simulator.scenarios import FURNACE_ZONE
-from plantos.demo.simulator.signals import NS, Chunk, ChunkOutput, lag
+from plantos.demo.simulator.signals import Chunk, ChunkOutput, lag
 from plantos.demo.simulator.timeline import (
     IDLE,
     RUNNING,

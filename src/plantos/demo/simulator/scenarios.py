@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 
 from plantos.core.timeparse import iso, parse_duration_ns
+from plantos.core.timeunits import HOUR_NS
 from plantos.demo.simulator.schedule import PlannedSchedule
 from plantos.demo.simulator.signals import FloatArray, IntArray
 from plantos.demo.simulator.vibration import BPFO_ORDER, DEFECT_RMS_MM_S, RESONANCE_HZ
 from plantos.demo.simulator.wearclock import ShiftClock, shift_clock
 from plantos.model.plant import Plant
 
-HOUR_NS = 3_600 * 1_000_000_000
 BEARING_K = 2.0
 FURNACE_LIMIT_C = 10.0
 FURNACE_ZONE = 2

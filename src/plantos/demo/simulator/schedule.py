@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+from plantos.core.timeunits import DAY_NS
 from plantos.model.calendar import ShiftCalendar
 
 PRODUCTION, BREAK, OFF_SHIFT = 0, 1, 2
-DAY_NS = 86_400 * 1_000_000_000
 _LOOKAHEAD_NS = 8 * DAY_NS
 
 

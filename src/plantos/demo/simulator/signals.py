@@ -18,9 +18,9 @@ import numpy.typing as npt
 
 from plantos.core.events import Event
 from plantos.core.timeparse import parse_duration_ns
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model.plant import AssetDef, TagDef
 
-NS = 1_000_000_000
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Series = tuple[int, IntArray, FloatArray]

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from plantos.core.events import Event, MachineStateChanged
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.demo.simulator.schedule import BREAK, OFF_SHIFT, PlannedSchedule
-from plantos.demo.simulator.signals import NS, Chunk, IntArray
+from plantos.demo.simulator.signals import Chunk, IntArray
 
 STATES = ("off", "idle", "running", "down", "changeover", "starved", "blocked")
 OFF, IDLE, RUNNING, DOWN, CHANGEOVER, STARVED, BLOCKED = range(len(STATES))

@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from plantos.demo.simulator.signals import NS, Chunk, FloatArray, IntArray
+from plantos.core.timeunits import NS_PER_S as NS
+from plantos.demo.simulator.signals import Chunk, FloatArray, IntArray
 from plantos.model.plant import Waveform
 
 BPFO_ORDER = 3.57

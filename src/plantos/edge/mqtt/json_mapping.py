@@ -21,12 +21,12 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from plantos.core import quality
+from plantos.core.timeunits import NS_PER_MS as _NS_PER_MS
+from plantos.core.timeunits import NS_PER_S as _NS_PER_S
 
 TimestampFormat = Literal["epoch_ms", "epoch_s", "iso8601"]
 
 _CAPTURE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_NS_PER_S = 1_000_000_000
-_NS_PER_MS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from plantos.core.timeunits import NS_PER_MS as _NS_PER_MS
 from plantos.edge.sparkplug.codec import DataType
 from plantos.edge.sparkplug.wire import (
     TAG_ALIAS,
@@ -76,7 +77,6 @@ NUMERIC = frozenset(_VALUE_TAG)
 MAX_ALIAS = 1 << 20
 """Aliases index a lookup array; a birth with a larger alias keeps to the exact path."""
 
-_NS_PER_MS = 1_000_000
 MAX_TS_MS = (2**63 - 1) // _NS_PER_MS  # later timestamps do not fit int64 ns
 _U32 = np.uint64(0xFFFF_FFFF)
 _FLOAT_EXACT = 2**53

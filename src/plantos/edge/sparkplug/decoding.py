@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plantos.core import quality
+from plantos.core.timeunits import NS_PER_MS
 from plantos.edge.sparkplug.codec import (
     STREAM_SEQ_METRIC,
     DataType,
@@ -35,7 +36,6 @@ from plantos.edge.sparkplug.columnar import AliasTable, Envelope, Records, decod
 from plantos.edge.sparkplug.columnar_shape import ShapeCache
 
 TagKey = tuple[str, str, str | None, str]
-NS_PER_MS = 1_000_000
 MAX_TS_MS = (2**63 - 1) // NS_PER_MS  # later timestamps do not fit int64 ns
 DATA = (MessageType.NDATA, MessageType.DDATA)
 Row = tuple[int, int, object, int]

@@ -56,6 +56,7 @@ import paho.mqtt.client as mqtt
 from plantos.bus.ack import with_ack
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock, WallClock
+from plantos.core.timeunits import NS_PER_MS
 from plantos.edge.mqtt.server import (
     MqttServer,
     Will,
@@ -78,7 +79,7 @@ from plantos.edge.sparkplug.codec import (
     format_topic,
 )
 from plantos.edge.sparkplug.commits import CommitTracker, Handover, NodeKey
-from plantos.edge.sparkplug.decoding import NS_PER_MS, TagIndex, TagKey
+from plantos.edge.sparkplug.decoding import TagIndex, TagKey
 from plantos.edge.sparkplug.session import EdgeSessions
 from plantos.edge.sparkplug.transport import BATCH_BYTES, Transport
 

@@ -55,6 +55,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from plantos.core import quality
 from plantos.core.batch import Exact, SampleBatch, exact_held
 from plantos.core.clock import Clock, WallClock
+from plantos.core.timeunits import NS_PER_MS as _NS_PER_MS
 from plantos.edge.mqtt.server import MqttServer, Will, close_session, open_session, subscribe
 from plantos.edge.sparkplug.acks import commit_topic, decode_commit
 from plantos.edge.sparkplug.codec import (
@@ -81,7 +82,6 @@ from plantos.edge.sparkplug.node_values import WIRE, MetricWires, same_exact
 
 log = logging.getLogger(__name__)
 
-_NS_PER_MS = 1_000_000
 _RESERVED = {"bdSeq", REBIRTH_METRIC, STREAM_SEQ_METRIC}
 Ints = npt.NDArray[np.int64]
 

@@ -49,6 +49,7 @@ import paho.mqtt.client as mqtt
 from plantos.core import quality
 from plantos.core.batch import split_values
 from plantos.core.clock import Clock
+from plantos.core.timeunits import NS_PER_MS
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
     REBIRTH_METRIC,
@@ -70,7 +71,6 @@ from plantos.edge.sparkplug.columnar import Envelope
 from plantos.edge.sparkplug.commits import Handover, ScopeKey
 from plantos.edge.sparkplug.decoding import (
     DATA,
-    NS_PER_MS,
     Group,
     RebirthNeeded,
     Scope,

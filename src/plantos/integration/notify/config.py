@@ -27,13 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from plantos.core.errors import ConfigError, ConfigProblem
 from plantos.core.timeparse import parse_duration_ns
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.integration.channels.config import ChannelSpec, validate_channels
 from plantos.integration.channels.retry import RetryPolicy
 from plantos.model.plant import Plant
 from plantos.mom.sections import checked_section
 
 STATION = "station"
-NS = 1_000_000_000
 
 
 class Target(BaseModel):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plantos.core.events import Event
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.domain.counting import Count, apply_count
 from plantos.mom.domain.events import (
     OrderAmended,
@@ -41,7 +42,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
-NS = 1_000_000_000
 AMENDABLE = ("quantity", "due_ns", "release_ns", "priority")
 """What a change from the ERP may set on an existing order (the product may not change:
 the ERP cancels the order and releases a new one)."""

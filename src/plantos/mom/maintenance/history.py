@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.maintenance.workorder import WorkOrder
-
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True)

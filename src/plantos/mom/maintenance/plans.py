@@ -23,10 +23,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.maintenance.errors import InvalidPlanError
 
-NS = 1_000_000_000
-HOUR_NS = 3600 * NS
 MeterSource = Literal["hours", "parts", "integral", "sum"]
 METER_SOURCES: tuple[MeterSource, ...] = ("hours", "parts", "integral", "sum")
 METER_UNITS = {"hours": "h", "parts": "parts", "integral": "", "sum": ""}

@@ -31,9 +31,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.maintenance.workorder import WorkOrder
 
-NS = 1_000_000_000
 UP_CATEGORIES = frozenset({"producing", "setup", "delay"})
 DOWN = "unplanned_downtime"
 UNATTRIBUTED = "unattributed"
