@@ -22,12 +22,15 @@ from plantos.api.errors import register_status
 from plantos.api.listing import decode_cursor, encode_cursor, etag_response
 from plantos.core.errors import QueryError
 from plantos.core.timeparse import parse_time_ns
+from plantos.integration.erp.b2mml.product_decode import decode_products
 from plantos.integration.erp.b2mml.schedule_decode import decode_schedule
 from plantos.integration.erp.csv_orders import parse_order_csv
+from plantos.integration.erp.csv_products import parse_product_csv
 from plantos.integration.erp.errors import ErpDocumentError
 from plantos.integration.erp.inbound.orders import import_orders
 from plantos.integration.erp.outbox.deliveries import DeliveryFilter, delivery_page
 from plantos.integration.erp.outbox.dispatcher import OutboxDispatcher
+from plantos.integration.erp.products_import import import_products, outcome_counts
 from plantos.security import Identity
 
 router = APIRouter(prefix="/erp", tags=["erp"])
@@ -168,3 +171,32 @@ async def erp_orders(
         await platform.emit(event)
     platform.audit.append(identity.subject, "erp.orders", f"{source}: {len(outcomes)} order(s)")
     return {"orders": outcomes}
+
+
+@router.post("/products")
+async def erp_products(
+    request: Request, identity: Identity = require("orders:write", scope_from=ENTERPRISE_WIDE)
+) -> dict[str, Any]:
+    """Products (master data) from the ERP as a B2MML V0600 ProductDefinition
+    (``application/xml``) or a CSV file (``text/csv``), all or none, each checked as
+    ``PUT /api/v1/mom/products/{id}`` checks it: per product whether it was
+    ``created``, ``updated`` or ``unchanged``, and how many of each."""
+    platform = platform_of(request)
+    raw = await request.body()
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise HTTPException(413, f"the document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    _, routings = await asyncio.to_thread(platform.mom.service.master)
+    if kind in ("application/xml", "text/xml"):
+        products, source = decode_products(raw, routings=set(routings)), "b2mml"
+    elif kind == "text/csv":
+        products, source = parse_product_csv(raw, routings=set(routings)), "csv"
+    else:
+        raise HTTPException(
+            415, "send a B2MML ProductDefinition as application/xml or CSV as text/csv"
+        )
+    outcomes = await asyncio.to_thread(import_products, platform.mom.service, products)
+    counts = outcome_counts(outcomes)
+    summary = ", ".join(f"{n} {o}" for o, n in counts.items())
+    platform.audit.append(identity.subject, "erp.products", f"{source}: {summary}")
+    return {**counts, "products": outcomes}

@@ -1,5 +1,6 @@
 """``plantos erp``: the ERP connectors' delivery state, their dead letters, and replay,
-read straight from the operations database (the server need not run).
+read straight from the operations database (the server need not run); and
+``import-products``, the ERP's products (B2MML or CSV) into the master data.
 
 ``status`` exits 1 while a connector holds dead letters, so a monitoring script can
 call it; ``replay`` sends a connector's dead letters again once their cause is fixed
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from plantos.integration.erp.outbox.store import DeliveryStore
 
 app = typer.Typer(
-    help="The ERP connectors: delivery state, dead letters, replay.", no_args_is_help=True
+    help="The ERP connectors: delivery state, dead letters, replay; product import.",
+    no_args_is_help=True,
 )
 T = TypeVar("T")
 
@@ -132,3 +134,43 @@ def _uuid(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise PlantOSError(f"--id must be a message id (a UUID), got {text!r}") from None
+
+
+@app.command("import-products")
+def import_products_command(
+    file: Path = typer.Argument(
+        ..., help="A B2MML V0600 ProductDefinition (.xml) or a CSV (.csv) with columns "
+        "product_id, name, routing[, counting]"
+    ),
+    config: Path = CONFIG, data_dir: Path = DATA_DIR,
+    schemas: Path | None = typer.Option(
+        None, help="MESA's B2MML XSD folder (with v0600/): the document must validate too"
+    ),
+) -> None:  # fmt: skip
+    """Take the ERP's products into the master data, all or none (checked as the API checks
+    a product: its routing must be known)."""
+    from plantos.integration.erp.b2mml.product_decode import decode_products
+    from plantos.integration.erp.csv_products import parse_product_csv
+    from plantos.integration.erp.products_import import import_products, outcome_counts
+    from plantos.model import load_plant
+    from plantos.mom.setup import open_service
+
+    with reported_errors():
+        suffix = file.suffix.lower()
+        if suffix not in (".xml", ".csv"):
+            raise PlantOSError(f"{file}: name a .xml (B2MML) or .csv file, not {suffix!r}")
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise PlantOSError(f"cannot read {file}: {exc}") from None
+        data_dir.mkdir(parents=True, exist_ok=True)
+        mom = open_service(load_plant(config), data_dir=data_dir, clock=WallClock())
+        _, routings = mom.master()
+        products = (
+            decode_products(data, schema_dir=schemas, routings=set(routings))
+            if suffix == ".xml"
+            else parse_product_csv(data, routings=set(routings))
+        )
+        outcomes = import_products(mom, products)
+    summary = ", ".join(f"{n} {o}" for o, n in outcome_counts(outcomes).items())
+    out.print(f"{len(outcomes)} product(s) from {file}: {summary}", highlight=False, soft_wrap=True)
