@@ -4,6 +4,7 @@ would take them, and every hostile, invalid or wrong file is refused whole with 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -191,3 +192,23 @@ def test_cli_imports_products_all_or_none(plant: Path, tmp_path: Path) -> None:
     assert "flange-80" in result.output  # the refused file stored nothing, the good one all
     result = runner.invoke(app, ["erp", "import-products", str(xml), *args])
     assert "0 created, 0 updated, 2 unchanged" in result.output
+
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "erp-integration.md"
+
+
+def guide_block(start: str) -> bytes:
+    """The guide's code block that begins with ``start``."""
+    [block] = re.findall(rf"```\w*\n({re.escape(start)}.*?)```", GUIDE.read_text(), re.DOTALL)
+    return block.encode()
+
+
+def test_the_guides_examples_are_what_plantos_reads(shared_data: Path) -> None:
+    flange = Product("flange-80", "Flange 80", "flange-m")
+    document = guide_block('<?xml version="1.0" encoding="UTF-8"?>\n<SyncProductDefinition')
+    assert decode_products(document, schema_dir=shared_data / "b2mml") == [
+        flange, Product("shaft-s", "Drive shaft S", "shaft-s"),
+    ]  # fmt: skip
+    assert parse_product_csv(guide_block("product_id,name,routing,counting")) == [
+        flange, Product("shaft-s", "Drive shaft S", "shaft-s", "both"),
+    ]  # fmt: skip
