@@ -19,14 +19,11 @@ from collections.abc import Collection
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
-from lxml import etree
-
 from plantos.integration.erp.b2mml.untrusted import parse_untrusted
-from plantos.integration.erp.b2mml.validate import _PARSER, _schema
+from plantos.integration.erp.b2mml.validate import validate_against
 from plantos.integration.erp.b2mml.versions import Version
 from plantos.integration.erp.errors import (
     ErpDocumentError,
-    MalformedXmlError,
     MissingFieldError,
     SchemaViolationError,
     UnsupportedDocumentError,
@@ -57,7 +54,7 @@ def decode_products(
     root = parse_untrusted(data)
     noun, verb = _identify(root)
     if schema_dir is not None:
-        _validate(data, schema_dir / Version.V0600.folder / SCHEMA_FILE)
+        validate_against(data, schema_dir / Version.V0600.folder / SCHEMA_FILE)
     nouns = [root] if verb is None else root.findall(f"{_NS}DataArea/{_NS}{noun}")
     if not nouns:
         raise MissingFieldError(f"{root.tag}: no DataArea/{noun}")
@@ -72,19 +69,6 @@ def decode_products(
     if unknown:
         raise UnknownRoutingError("; ".join(unknown))
     return products
-
-
-def _validate(data: bytes, xsd: Path) -> None:
-    """:func:`~.validate.validate_document` with its hardened parser and schema cache,
-    for a message PlantOS only reads: :class:`~.versions.MessageKind` lists the messages
-    PlantOS encodes, which a product definition is not."""
-    schema = _schema(xsd.resolve())
-    try:
-        document = etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise MalformedXmlError(f"not well-formed XML: {exc}") from exc
-    if not schema.validate(document):
-        raise SchemaViolationError([f"line {e.line}: {e.message}" for e in schema.error_log])
 
 
 def _identify(root: Element) -> tuple[str, str | None]:

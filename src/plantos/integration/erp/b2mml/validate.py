@@ -41,11 +41,17 @@ def validate_document(
 ) -> None:
     """Raise :class:`SchemaViolationError` listing each violation (with its line) when
     ``data`` does not validate against the XSD of ``kind`` in ``version``."""
-    schema = _schema(schema_path(schema_dir, version, kind).resolve())
+    validate_against(data, schema_path(schema_dir, version, kind))
+
+
+def validate_against(data: bytes, xsd: Path) -> None:
+    """:func:`validate_document` for any XSD file, also of a message PlantOS only reads
+    (:class:`~.versions.MessageKind` lists those it writes): the same hardened parser and
+    schema cache, the same errors."""
+    schema = _schema(xsd.resolve())
     try:
         document = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise MalformedXmlError(f"not well-formed XML: {exc}") from exc
     if not schema.validate(document):
-        problems = [f"line {e.line}: {e.message}" for e in schema.error_log]
-        raise SchemaViolationError(problems)
+        raise SchemaViolationError([f"line {e.line}: {e.message}" for e in schema.error_log])
