@@ -114,6 +114,8 @@ class Watch:
         reporting = tag_reporting(platform.tags_by_id, [s.connector for s in platform.connectors])
         transport_ns = TRANSPORT_WALL_S * clock.speed * NS_PER_S
         for tag_id, how in reporting.items():
+            if platform.tags_by_id[tag_id].entry == "manual":
+                continue  # operators enter these; no device is late with them
             have = int(platform.live.ts[tag_id])
             if how.mode == "exception":
                 # late: the platform still shows another value than the device has held
