@@ -82,19 +82,20 @@ analytics:
 def snapshot(
     start_ns: int, rng: np.random.Generator, *, sick: bool, ids: dict[str, int]
 ) -> SampleBatch:
-    """One vibration burst at 12,000 rpm with its speed and 1 s RMS just before it; a sick
-    spindle rings at 3 kHz (a bearing defect's resonance) and vibrates harder."""
+    """One vibration burst at 12,000 rpm with its speed and 1 s RMS around it (they run on
+    after a burst, and a burst is judged once they have); a sick spindle rings at 3 kHz (a
+    bearing defect's resonance) and vibrates harder."""
     t = np.arange(SNAPSHOT) / RATE_HZ
     wave = np.sin(2 * np.pi * 200 * t) + rng.normal(0, 0.3, SNAPSHOT)
     rms = 1.5 + rng.normal(0, 0.05)
     if sick:
         wave += 4.0 * np.sin(2 * np.pi * 3000 * t)
         rms += 5.0
-    slow_ts = start_ns + np.arange(-3, 0, dtype=np.int64) * NS
+    slow_ts = start_ns + np.array([-3, -2, -1, 1, 2], dtype=np.int64) * NS
     columns = [
         (ids[f"{MILL}/spindle_vibration_waveform"], start_ns + (t * NS).astype(np.int64), wave),
-        (ids[f"{MILL}/spindle_speed"], slow_ts, np.full(3, 12_000.0)),
-        (ids[f"{MILL}/spindle_vibration"], slow_ts, np.full(3, rms)),
+        (ids[f"{MILL}/spindle_speed"], slow_ts, np.full(5, 12_000.0)),
+        (ids[f"{MILL}/spindle_vibration"], slow_ts, np.full(5, rms)),
     ]
     return SampleBatch.concat([SampleBatch.of(np.full(len(ts), i), ts, v) for i, ts, v in columns])
 
