@@ -139,6 +139,13 @@ def test_duplicate_mapping_key_is_not_silently_overwritten() -> None:
     assert (3, "duplicate key 'enterprise' (first at line 2)") in found
 
 
+def test_a_mapping_or_list_as_a_key_is_a_problem_with_its_line() -> None:
+    found = problems(BASE.replace("enterprise: {id: acme}", "enterprise: {id: acme}\n[a, b]: 1"))
+    assert (3, "a key must be a value, not a list") in found
+    found = problems(BASE.replace("enterprise: {id: acme}", "enterprise: {id: acme}\n{a: 1}: 1"))
+    assert (3, "a key must be a value, not a mapping") in found
+
+
 def test_unknown_asset_type_and_calendar() -> None:
     text = BASE.replace(
         "- {id: pump-1, type: pump}", "- {id: pump-1, type: pumpp, calendar: night}"

@@ -43,6 +43,13 @@ class _Loader(yaml.SafeLoader):  # type: ignore[misc]
         out.key_lines = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):  # ``{a: 1}: x`` or ``[a]: x``: YAML allows it
+                kind = "mapping" if isinstance(key, dict) else "list"
+                line = key_node.start_mark.line + 1
+                self.problems.append(
+                    ConfigProblem(self.file, line, f"a key must be a value, not a {kind}")
+                )
+                continue
             if key in out:
                 self.problems.append(
                     ConfigProblem(
