@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +45,26 @@ def parse_order_csv(
     """The orders in ``data``, in the order they first appear; raises
     :class:`CsvImportError` listing every problem. With ``products`` (the plant's
     master data), a product not in it is a problem too."""
+    header, rows = csv_table(data)
+    columns = _check_header(header)
+    drafts: dict[str, _Draft] = {}
+    problems: list[str] = []
+    for line, row in rows:
+        _take_row(line, row, columns, drafts, problems, products)
+    orders = [_finish(order_id, draft, problems) for order_id, draft in drafts.items()]
+    if problems:
+        raise CsvImportError(sorted(problems, key=_row_number))
+    if not orders:
+        raise CsvImportError(["the file has a header but no orders"])
+    return [o for o in orders if o is not None]
+
+
+def csv_table(data: bytes) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and the non-blank rows, each with its row number, of a CSV file
+    PlantOS imports: UTF-8 with or without a byte-order mark, comma or semicolon
+    separated (the header decides: a spreadsheet in a comma-decimal locale writes
+    semicolons). A file that is not UTF-8, has no header or holds a malformed row raises
+    :class:`CsvImportError` (a malformed row once the rows are read)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -54,22 +74,20 @@ def parse_order_csv(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
-        if header is None:
-            raise CsvImportError(["the file is empty; expected a header row"])
-        columns = _check_header(header)
-        drafts: dict[str, _Draft] = {}
-        problems: list[str] = []
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                _take_row(reader.line_num, row, columns, drafts, problems, products)
     except csv.Error as exc:
         raise CsvImportError([f"row {reader.line_num}: {exc}"]) from exc
-    orders = [_finish(order_id, draft, problems) for order_id, draft in drafts.items()]
-    if problems:
-        raise CsvImportError(sorted(problems, key=_row_number))
-    if not orders:
-        raise CsvImportError(["the file has a header but no orders"])
-    return [o for o in orders if o is not None]
+    if header is None:
+        raise CsvImportError(["the file is empty; expected a header row"])
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    yield reader.line_num, row
+        except csv.Error as exc:
+            raise CsvImportError([f"row {reader.line_num}: {exc}"]) from exc
+
+    return header, rows()
 
 
 def _check_header(header: list[str]) -> list[str]:

@@ -12,10 +12,9 @@ products table (:func:`~.products_import.product_of`).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Collection
 
+from plantos.integration.erp.csv_orders import csv_table
 from plantos.integration.erp.errors import CsvImportError
 from plantos.integration.erp.products_import import product_of, unknown_routing
 from plantos.mom.domain.master import Product
@@ -28,25 +27,12 @@ OPTIONAL_COLUMNS = ("counting",)
 def parse_product_csv(data: bytes, *, routings: Collection[str] | None = None) -> list[Product]:
     """The products in ``data``, in file order; raises :class:`CsvImportError` listing
     every problem. With ``routings`` (the plant's), a routing not in it is a problem too."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CsvImportError([f"the file is not UTF-8 (byte {exc.start})"]) from exc
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if ";" in first_line and "," not in first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header, rows = csv_table(data)
+    columns = _check_header(header)
     products: dict[str, tuple[int, Product]] = {}
     problems: list[str] = []
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise CsvImportError(["the file is empty; expected a header row"])
-        columns = _check_header(header)
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                _take_row(reader.line_num, row, columns, products, problems, routings)
-    except csv.Error as exc:
-        raise CsvImportError([f"row {reader.line_num}: {exc}"]) from exc
+    for line, row in rows:
+        _take_row(line, row, columns, products, problems, routings)
     if problems:
         raise CsvImportError(problems)
     if not products:
