@@ -153,14 +153,11 @@ async def erp_orders(
     file (``text/csv``), all or none, through the one inbound path: per order whether it
     was ``created``, ``updated``, ``cancelled`` or ``unchanged`` (a duplicate)."""
     platform = platform_of(request)
-    raw = await request.body()
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise HTTPException(413, f"the document is larger than {MAX_DOCUMENT_BYTES} bytes")
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    raw, kind = await _document(request)
     products, _ = await asyncio.to_thread(platform.mom.service.master)
-    if kind in ("application/xml", "text/xml"):
+    if kind == "xml":
         orders, source = decode_schedule(raw, products=set(products)), "b2mml"
-    elif kind == "text/csv":
+    elif kind == "csv":
         orders, source = parse_order_csv(raw, products=set(products)), "csv"
     else:
         raise HTTPException(415, "send a B2MML schedule as application/xml or CSV as text/csv")
@@ -182,14 +179,11 @@ async def erp_products(
     ``PUT /api/v1/mom/products/{id}`` checks it: per product whether it was
     ``created``, ``updated`` or ``unchanged``, and how many of each."""
     platform = platform_of(request)
-    raw = await request.body()
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise HTTPException(413, f"the document is larger than {MAX_DOCUMENT_BYTES} bytes")
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    raw, kind = await _document(request)
     _, routings = await asyncio.to_thread(platform.mom.service.master)
-    if kind in ("application/xml", "text/xml"):
+    if kind == "xml":
         products, source = decode_products(raw, routings=set(routings)), "b2mml"
-    elif kind == "text/csv":
+    elif kind == "csv":
         products, source = parse_product_csv(raw, routings=set(routings)), "csv"
     else:
         raise HTTPException(
@@ -200,3 +194,14 @@ async def erp_products(
     summary = ", ".join(f"{n} {o}" for o, n in counts.items())
     platform.audit.append(identity.subject, "erp.products", f"{source}: {summary}")
     return {**counts, "products": outcomes}
+
+
+async def _document(request: Request) -> tuple[bytes, str]:
+    """An inbound document's bytes (413 beyond :data:`MAX_DOCUMENT_BYTES`) and what it
+    says it is: ``xml`` (``application/xml`` or ``text/xml``), ``csv`` (``text/csv``), or
+    the content type as sent, which the caller refuses with 415."""
+    raw = await request.body()
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise HTTPException(413, f"the document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    return raw, {"application/xml": "xml", "text/xml": "xml", "text/csv": "csv"}.get(kind, kind)
