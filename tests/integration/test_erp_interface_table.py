@@ -67,6 +67,13 @@ def test_rows_written_once_rejections_dead_lettered_and_resubmitted(
     outbox: sa.Engine, erp: sa.Engine
 ) -> None:
     channel = InterfaceTableChannel(erp.url, clock=WallClock(), name="erp-table")
+    try:
+        check_delivery_cycle(channel, outbox, erp)
+    finally:
+        asyncio.run(channel.close())  # its own engine, else left to the garbage collector
+
+
+def check_delivery_cycle(channel: InterfaceTableChannel, outbox: sa.Engine, erp: sa.Engine) -> None:
     store = DeliveryStore(outbox, clock=WallClock())
     run = OutboxDispatcher(store, [Connector("erp-table", channel)], poll_interval_s=0.05)
 
