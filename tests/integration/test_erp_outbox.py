@@ -183,7 +183,9 @@ def test_an_order_the_receiver_keeps_failing_does_not_stall_the_others(
 
     async def scenario() -> None:
         task = asyncio.create_task(run.run())
+        # the receiver books a message before the dispatcher records its answer: wait for both
         await until(lambda: len(receiver.effects) == (ORDERS - 1) * PER_ORDER, timeout=30)
+        await until(lambda: status(run)["pending"] == PER_ORDER, timeout=30)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
