@@ -5,10 +5,11 @@ gets 200 released orders, each with two eligible machines, planned once with CP-
 Then anomalies on random machines (raises and escalations, so some reactions add
 evidence to an open work order) go through the maintenance loop one after another:
 each reaction's wall time from the event to its work order and notifications
-committed is recorded. For the first scheduled windows the planner then plans again
-(CP-SAT bounded by ``--work-limit``, repeatable, as the platform's planner is; the wall
-clock only as its safety limit): event to schedule published is that commit plus the
-replan.
+committed is recorded. For the first scheduled windows the planner then plans again as
+the platform's does: it publishes the plan in force repaired at once (event to schedule
+published is that commit plus the repair), then searches with CP-SAT from it (bounded by
+``--work-limit``, repeatable; the wall clock only as its safety limit) and publishes the
+better plan (event to improved schedule published).
 
 Peer, in the same run: a bare SQLAlchemy transaction writing the rows one reaction
 writes (a work order, three outbox rows, three notifications), the floor of any
@@ -149,6 +150,7 @@ def _measure(engine: sa.Engine, args: argparse.Namespace) -> dict[str, list[floa
     planner.blocked = loop.blocked
     stored: list[float] = []
     published: list[float] = []
+    improved: list[float] = []
     for k in range(args.anomalies):
         asset = rng.choice(assets)
         kind = AnomalyEscalated if k % 3 == 2 else AnomalyRaised
@@ -166,9 +168,15 @@ def _measure(engine: sa.Engine, args: argparse.Namespace) -> dict[str, list[floa
         stored.append(reaction.stored_ms)
         if len(triggers) > before and len(published) < args.replans:
             started = time.perf_counter()
-            planner.replan(TRIGGER, asset=asset, now_ns=event.ts_ns)
+            draft = planner.repair(TRIGGER, asset=asset, now_ns=event.ts_ns)
             published.append(reaction.stored_ms + (time.perf_counter() - started) * 1e3)
-    return {"stored": stored, "published": published, "bare": _bare(engine, args.anomalies)}
+            if draft is not None:
+                planner.improve(draft)
+                improved.append(reaction.stored_ms + (time.perf_counter() - started) * 1e3)
+    return {
+        "stored": stored, "published": published, "improved": improved,
+        "bare": _bare(engine, args.anomalies),
+    }  # fmt: skip
 
 
 def _bare(engine: sa.Engine, n: int) -> list[float]:
@@ -232,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         got = run_database(kind, folder, args)
         for name, label in (
             ("stored", "event to work order and notifications committed"),
-            ("published", "event to schedule published (CP-SAT replan)"),
+            ("published", "event to schedule published (plan in force repaired)"),
+            ("improved", "event to CP-SAT's improved schedule published"),
             ("bare", "peer: bare transaction of the same rows"),
         ):
             values = got[name]
@@ -242,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([
                 kind, label, len(values), f"{statistics.median(values):.1f} ms",
                 f"{p99:.1f} ms", f"{max(values):.1f} ms",
-                "" if name == "bare" else ("yes" if p99 < GOAL_MS else "no"),
+                "" if name in ("bare", "improved") else ("yes" if p99 < GOAL_MS else "no"),
             ])  # fmt: skip
     common.print_table(header, rows)
     md = "\n\n".join([
@@ -254,16 +263,19 @@ def main(argv: list[str] | None = None) -> int:
         "through the maintenance loop one after another, in process, as the platform's "
         "consumer calls it: history and schedule read, one work order opened or updated, "
         "window proposed and scheduled, notifications routed and queued, all committed. "
-        f"For the first {args.replans} scheduled windows the planner plans again "
-        f"(CP-SAT bounded by {args.work_limit:g} units of deterministic work, as the "
-        "platform's planner is, so the plan does not depend on the machine's load). "
+        f"For the first {args.replans} scheduled windows the planner plans again as the "
+        "platform's does: the plan in force repaired and published at once (operations "
+        "kept where they still fit, the rest in the first free slot, the window closed), "
+        f"then CP-SAT from it, bounded by {args.work_limit:g} units of deterministic work "
+        "so the plan does not depend on the machine's load, published when better. "
         "The peer writes the same rows in one bare "
         "transaction. Goal: p99 under 1 s from the event to the schedule published.",
         common.markdown_table(header, rows),
         "The loop's own work (read history and schedule, decide, commit the work order, its "
         "outbox rows and notifications) stays within a few times the bare transaction; "
-        "nearly all of the time to the schedule published is the planner: reading every "
-        "open order, CP-SAT within its limit, the dispatching baseline and publishing.",
+        "the repair adds reading every open order, the repair itself, the dispatching "
+        "baseline and publishing. The improved schedule follows when CP-SAT's work "
+        "limit is spent; it has no latency goal of its own.",
     ])  # fmt: skip
     common.publish("maintenance-loop", md, skip=args.no_doc)
     return 0

@@ -165,7 +165,7 @@ class Platform:
         """Anomalies become work orders, notifications and blocked maintenance windows."""
         self.quality = install_quality(self, wake=self.maintenance.dispatcher.wake.set)
         """SPC violations and failed inspections become nonconformances and holds."""
-        self.erp = open_erp(settings.config, engine=self.mom.service.engine)
+        self.erp = open_erp(settings.config, engine=self.mom.service.engine, facts=self.clock)
         """The ERP connectors draining the outbox (None without an erp.yaml)."""
         if self.erp is not None:
             drain_erp = partial(self.erp.run, stopping=lambda: self.bus.closed)

@@ -4,6 +4,7 @@ again once the ERP side is fixed."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ def test_integrations_page_shows_dead_letters_and_replays_them(
         page.goto("/integrations")
         row = page.locator('tr[data-connector="erp"]')
         expect(row.locator(".delivered")).to_have_text("1")
+        expect(row.locator(".last-delivery")).to_contain_text(re.compile(r"^(just now|\d+ s ago)$"))
         expect(row.locator(".dead")).to_have_text("1")
         expect(row).to_contain_text("HTTP 400: order 4712 unknown")
         [letter] = erp.store.dead_letters("erp")

@@ -211,6 +211,19 @@ def test_messages_written_later_are_enrolled_once(database: str, engine: sa.Engi
     assert store.status("erp")["pending"] == 2 * ORDERS * PER_ORDER
 
 
+def test_lag_is_the_age_of_the_oldest_pending_fact_on_the_plants_clock(
+    database: str, engine: sa.Engine
+) -> None:
+    # the plant's clock (simulated, as in the live demo) stamped the outbox far from
+    # the wall clock the deliveries follow: the lag is taken on the plant's clock
+    facts = ManualClock((1_700_000_000 + 90) * 10**9)
+    store = DeliveryStore(engine, clock=WallClock(), facts=facts)
+    store.enrol("erp")
+    state = store.status("erp")
+    assert state["lag_s"] == 90.0
+    assert state["last_delivered_at"] is None and state["last_delivered_age_s"] is None
+
+
 def test_a_commit_with_outbox_rows_wakes_the_dispatcher_at_once(
     database: str, engine: sa.Engine
 ) -> None:

@@ -147,5 +147,6 @@ SCHEDULER = SimpleNamespace(
     Problem=ProblemS,
     solve=edd,
     dispatch=edd,
+    repair=edd,
     diff=diff,
 )

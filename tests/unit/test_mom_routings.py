@@ -25,6 +25,12 @@ from tests.unit.test_mom_planning import M1, M2, NS, PLANT, T0_S
 
 @pytest.fixture
 def planner(tmp_path: Path) -> Planner:
+    return routing_planner(tmp_path)
+
+
+def routing_planner(tmp_path: Path) -> Planner:
+    """One order of a shaft whose routing mills on m1, with an alternative turning on m2
+    that takes longer; the CP-SAT scheduler on a fresh SQLite database."""
     scheduler = installed_scheduler()
     if scheduler is None:
         pytest.skip("the CP-SAT scheduler (ortools) is not installed")

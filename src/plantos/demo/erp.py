@@ -41,7 +41,9 @@ class DemoErp:
         if platform.erp is not None:
             platform.erp.connectors.append(self.connector)
         else:
-            erp = new_dispatcher([self.connector], engine=platform.mom.service.engine)
+            erp = new_dispatcher(
+                [self.connector], engine=platform.mom.service.engine, facts=platform.clock
+            )
             drain = partial(erp.run, stopping=lambda: platform.bus.closed)
             platform.pipeline.add("erp-outbox", drain, subscription=None, detail=erp.health)
             platform.erp = erp

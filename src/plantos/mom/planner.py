@@ -1,16 +1,22 @@
-"""Recalculating the plan: read the floor, solve, compare, publish.
+"""Recalculating the plan: read the floor, repair at once, then search for better.
 
-One :meth:`Planner.replan` call reads the open orders, routings and the plan in force,
-builds the scheduling problem (:mod:`plantos.mom.planning`), solves it within its work
-limit (deterministic, so the same floor gives the same plan however busy the machine
-is; the time limit is only a safety net), compares it with the plan in force and
-publishes it with a ``ScheduleChanged`` event in one transaction. The dispatching
-heuristic is run on the same problem, so every change says how the plan compares with
-the baseline. Blocking: call it from a worker thread.
+A recalculation has two steps. :meth:`Planner.repair` reads the open orders, routings
+and the plan in force, builds the scheduling problem (:mod:`plantos.mom.planning`),
+keeps every operation of the plan in force that still fits and moves the rest to the
+first free slot, and publishes that plan with a ``ScheduleChanged`` event in one
+transaction, in milliseconds: the floor and the maintenance loop learn within the
+second that nothing is planned on a machine that went down or into a maintenance
+window. :meth:`Planner.improve` then searches with CP-SAT from that plan within its
+work limit (deterministic, so the same floor gives the same plan however busy the
+machine is; the time limit is only a safety net) and publishes the result, with what it
+moved against the repair, when it differs. The dispatching heuristic is run on the same
+problem, so every change says how the plan compares with the baseline. Blocking: call
+both from a worker thread.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +26,7 @@ from plantos.core.timeunits import NS_PER_S as NS
 from plantos.model.plant import Plant
 from plantos.mom.domain.events import ScheduleChanged
 from plantos.mom.domain.order import OPEN_STATES
+from plantos.mom.domain.plan import PublishedPlan
 from plantos.mom.planning import (
     FloorState,
     Scheduler,
@@ -49,6 +56,17 @@ class ScheduleChange:
     """Operations of the new plan on an asset that was down when it was made (from then
     on): zero unless the scheduler ignored a breakdown."""
     etas: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A plan just published, and the floor it was made for with that plan in force:
+    what :meth:`Planner.improve` starts from."""
+
+    change: ScheduleChange
+    events: list[Event]
+    floor: FloorState
+    dispatch_weighted_tardiness_s: int
 
 
 class Planner:
@@ -86,32 +104,90 @@ class Planner:
         down: Collection[str] = (),
         now_ns: int | None = None,
     ) -> tuple[ScheduleChange | None, list[Event]]:
-        """Plan every open order from ``now_ns`` (the time of the newest fact the floor
-        reported; the clock when not given); ``None`` when there is nothing to plan."""
+        """:meth:`repair`, then :meth:`improve`: the last plan published (``None`` when
+        there is nothing to plan) and the events of both."""
+        draft = self.repair(trigger, asset=asset, down=down, now_ns=now_ns)
+        if draft is None:
+            return None, []
+        better = self.improve(draft)
+        if better is None:
+            return draft.change, draft.events
+        return better.change, draft.events + better.events
+
+    def repair(
+        self,
+        trigger: str,
+        *,
+        asset: str | None = None,
+        down: Collection[str] = (),
+        now_ns: int | None = None,
+    ) -> Draft | None:
+        """Publish at once the plan in force repaired for the floor as of ``now_ns`` (the
+        time of the newest fact the floor reported; the clock when not given): every
+        operation stays where it still fits, the rest take the first free slot. It takes
+        milliseconds, so the floor hears of a breakdown or a maintenance window within
+        the second; ``None`` when there is nothing to plan."""
         now = self.service.clock.now_ns() if now_ns is None else now_ns
-        orders = self.service.orders(states=OPEN_STATES)
-        _, routings = self.service.master()
         plans = self.service.plans()
-        floor = FloorState(
-            now_ns=now,
-            orders=orders,
-            routings=routings,
-            down=frozenset(down),
-            previous=plans[0] if plans else None,
-            frozen_horizon_ns=self.frozen_horizon_ns,
-            changeovers=self.service.changeovers(),
-            blocked=self.blocked() if self.blocked is not None else {},
-        )
+        floor = self._floor(now, down, plans[0] if plans else None)
         problem, jobs = build_problem(self.scheduler, floor, self.plant)
         if not jobs:
-            return None, []
+            return None
+        plan = self.scheduler.repair(problem)
+        baseline = int(self.scheduler.dispatch(problem).weighted_tardiness_s)
+        return self._publish(floor, problem, jobs, plan, baseline, trigger, asset)
+
+    def improve(self, draft: Draft) -> Draft | None:
+        """Search with CP-SAT, within the work limit, from the plan ``draft`` published,
+        and publish the result when it differs; ``None`` when it does not."""
+        floor = draft.floor
+        problem, jobs = build_problem(self.scheduler, floor, self.plant)
         plan = self.scheduler.solve(
             problem,
             work_limit=self.work_limit,
             time_limit_s=self.time_limit_s,
             workers=self.workers,
         )
-        baseline = self.scheduler.dispatch(problem)
+        if not _differs(plan, floor.previous):
+            return None
+        change = draft.change
+        return self._publish(
+            floor,
+            problem,
+            jobs,
+            plan,
+            draft.dispatch_weighted_tardiness_s,
+            change.trigger,
+            change.asset,
+        )
+
+    def _floor(
+        self, now_ns: int, down: Collection[str], previous: PublishedPlan | None
+    ) -> FloorState:
+        return FloorState(
+            now_ns=now_ns,
+            orders=self.service.orders(states=OPEN_STATES),
+            routings=self.service.master()[1],
+            down=frozenset(down),
+            previous=previous,
+            frozen_horizon_ns=self.frozen_horizon_ns,
+            changeovers=self.service.changeovers(),
+            blocked=self.blocked() if self.blocked is not None else {},
+        )
+
+    def _publish(
+        self,
+        floor: FloorState,
+        problem: Any,
+        jobs: list[Any],
+        plan: Any,
+        baseline: int,
+        trigger: str,
+        asset: str | None,
+    ) -> Draft:
+        """Store ``plan`` as the plan in force with its ``ScheduleChanged`` event (what
+        moved against the plan in force before it) in one transaction."""
+        now = floor.now_ns
         running = {(a.order_id, a.index) for a in problem.fixed}
         before = [
             a for a in _before(self.scheduler, floor, jobs) if (a.order_id, a.index) not in running
@@ -130,10 +206,11 @@ class Planner:
                 etas=dict(change.etas),
                 late_orders=tuple(change.late_orders),
                 solve_ms=float(plan.solve_ms),
+                solver=plan.solver,
             )
 
         plan_id, events = self.service.publish_plan(record, event)
-        return (
+        return Draft(
             ScheduleChange(
                 at_ns=now,
                 trigger=trigger,
@@ -144,15 +221,25 @@ class Planner:
                 late_orders=tuple(change.late_orders),
                 solve_ms=float(plan.solve_ms),
                 weighted_tardiness_s=int(plan.weighted_tardiness_s),
-                dispatch_weighted_tardiness_s=int(baseline.weighted_tardiness_s),
-                down=tuple(sorted(down)),
+                dispatch_weighted_tardiness_s=baseline,
+                down=tuple(sorted(floor.down)),
                 planned_on_down=sum(
-                    1 for a in plan.assignments if a.asset in down and a.end_s > now // NS
+                    1 for a in plan.assignments if a.asset in floor.down and a.end_s > now // NS
                 ),
                 etas=dict(change.etas),
             ),
             events,
+            dataclasses.replace(floor, previous=record),
+            baseline,
         )
+
+
+def _differs(plan: Any, previous: PublishedPlan | None) -> bool:
+    """Whether ``plan`` puts any operation elsewhere, or any order on another routing,
+    than ``previous``."""
+    if previous is None:
+        return True
+    return published(plan, now_ns=0, trigger="", asset=None).operations != previous.operations
 
 
 def _before(sched: Scheduler, floor: FloorState, jobs: list[Any]) -> list[Any]:

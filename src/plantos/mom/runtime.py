@@ -7,7 +7,9 @@
   (an asset down or back, an urgent order); it never publishes, so it can never wait
   on its own queue;
 * planner: takes the triggers, coalesced, pauses the order of a machine that went
-  down, recalculates the plan and publishes ``ScheduleChanged``.
+  down, publishes the plan in force repaired for each trigger at once, then CP-SAT's
+  better plan for the last of them (skipped when newer triggers came meanwhile: their
+  own repair and search follow), each with ``ScheduleChanged``.
 
 Each consumer logs, counts and survives a failing message: one bad batch never stops
 order tracking.
@@ -28,7 +30,7 @@ from plantos.mom.counters import CounterReader
 from plantos.mom.domain.counting import Count
 from plantos.mom.domain.events import OrderAmended, OrderReleased, OrderStateChanged
 from plantos.mom.handlers import Booking
-from plantos.mom.planner import Planner, ScheduleChange
+from plantos.mom.planner import Draft, Planner, ScheduleChange
 from plantos.mom.service import MomService
 from plantos.mom.store.repositories import ConcurrentChangeError
 
@@ -208,27 +210,50 @@ class MomRuntime:
         self, timed: list[tuple[int, str, str]], untimed: list[tuple[str, str | None]]
     ) -> None:
         """Each breakdown and repair in time order (pausing the order of a machine that
-        went down once its parts up to then are booked), then the other triggers."""
+        went down once its parts up to then are booked), then the other triggers, each
+        with its repaired plan; then one search for a better plan than the last."""
+        last: Draft | None = None
         for at, kind, asset in timed:
             if kind == "asset down":
                 await self._counted_until(at)
                 for event in await asyncio.to_thread(self.service.pause_on, asset, ts_ns=at):
                     await self.emit(event)
-            await self._replan(kind, asset, at)
+            last = await self._repair(kind, asset, at) or last
         if untimed:
             kind, name = min(untimed, key=lambda t: TRIGGER_RANK.index(t[0]))
-            await self._replan(kind, name, self.data_now_ns())
+            last = await self._repair(kind, name, self.data_now_ns()) or last
+        if last is not None:
+            await self._improve(last)
 
-    async def _replan(self, kind: str, asset: str | None, now_ns: int) -> None:
+    async def _repair(self, kind: str, asset: str | None, now_ns: int) -> Draft | None:
         if self.planner is None:
-            return
-        change, events = await asyncio.to_thread(
-            self.planner.replan, kind, asset=asset, down=self.down_at(now_ns), now_ns=now_ns
+            return None
+        draft = await asyncio.to_thread(
+            self.planner.repair, kind, asset=asset, down=self.down_at(now_ns), now_ns=now_ns
         )
-        if change is not None:
-            self.changes.append(change)
-            self.counters["plans_published"] += 1
-        for event in events:
+        if draft is not None:
+            await self._published(draft)
+        return draft
+
+    async def _improve(self, draft: Draft) -> None:
+        """CP-SAT's plan after the repair, unless a newer trigger or the stop came first."""
+        if self.planner is None or self._superseded():
+            self.counters["searches_superseded"] += 1
+            return
+        better = await asyncio.to_thread(self.planner.improve, draft)
+        if better is not None:
+            await self._published(better)
+
+    def _superseded(self) -> bool:
+        """Whether triggers are waiting (their repair comes first, and a search after
+        them) or the platform is stopping. A search once started is published, so
+        triggers coming faster than searches end never starve the plan of one."""
+        return self._wake.is_set() or self._closing
+
+    async def _published(self, draft: Draft) -> None:
+        self.changes.append(draft.change)
+        self.counters["plans_published"] += 1
+        for event in draft.events:
             await self.emit(event)
 
     def data_now_ns(self) -> int:

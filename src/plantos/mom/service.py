@@ -221,11 +221,11 @@ class MomService:
 
         def work(uow: SqlUnitOfWork) -> int:
             plan_id = uow.plans.add(plan)
-            now = plan.created_ns
-            for order_id in {o.order_id for o in plan.operations}:
-                order = uow.orders.get(order_id)
-                if order.state == "released":
-                    order.transition("scheduled", ts_ns=now)
+            planned = {o.order_id for o in plan.operations}
+            # one query for the few orders released since the last plan, not one per order
+            for order in uow.orders.list(states=("released",), limit=1_000_000):
+                if order.id in planned:
+                    order.transition("scheduled", ts_ns=plan.created_ns)
             uow.record(event_for(plan_id))
             return plan_id
 

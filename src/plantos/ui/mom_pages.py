@@ -18,14 +18,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from plantos.api.auth import ENTERPRISE_WIDE, platform_of
 from plantos.api.orders import changed
 from plantos.core.errors import PlantOSError
-from plantos.core.timeparse import iso, parse_time_ns
+from plantos.core.timeparse import parse_time_ns
+from plantos.core.timeunits import NS_PER_S as NS
 from plantos.mom.csv_import import parse_orders_csv
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.domain.counting import Count
 from plantos.mom.views import order_view
 from plantos.security import Identity
-from plantos.ui.gantt import WIDTH_PX, axis, chart
-from plantos.ui.render import page
+from plantos.ui.gantt import WIDTH_PX, Window, axis, chart
+from plantos.ui.render import PlantTime, page
 from plantos.ui.session import page_require
 
 router = APIRouter(include_in_schema=False)
@@ -169,37 +170,67 @@ async def schedule_page(
     lines = _lines(platform.plant, plans)
     chosen = line if line in lines else next(iter(lines), "")
     assets = lines.get(chosen, [])
-    span = axis(plans, assets)
+    windows = await asyncio.to_thread(_windows, platform)
+    span = axis(plans, assets, windows)
+    when = PlantTime(platform.plant, chosen)
     charts = []
     if plans:
+        before = plans[1] if len(plans) > 1 else None
         charts.append(
-            chart("Current plan", plans[0], assets, span, plans[1] if len(plans) > 1 else None)
+            chart("Current plan", plans[0], assets, span, before, windows=windows, when=when)
         )
     if len(plans) > 1:
-        charts.append(chart("Before the last recalculation", plans[1], assets, span, None))
+        charts.append(
+            chart(
+                "Before the last recalculation", plans[1], assets, span, None,
+                windows=windows, when=when,
+            )
+        )  # fmt: skip
     changes = list(platform.mom.changes)[-10:]
     context: dict[str, Any] = {
         "lines": list(lines),
         "line": chosen,
+        "zone_path": chosen,
         "assets": assets,
         "charts": charts,
         "width": WIDTH_PX,
-        "span": (iso(span[0] * 1_000_000_000), iso(span[1] * 1_000_000_000)) if plans else None,
+        "span": (when(span[0] * NS), when(span[1] * NS)) if plans else None,
         "planner": platform.mom.planner is not None,
+        "solver_names": SOLVER_NAMES,
         "changes": [
             {
-                "at": iso(c.at_ns),
+                "at": when(c.at_ns),
                 "trigger": c.trigger,
                 "asset": c.asset,
+                "solver": SOLVER_NAMES.get(c.solver, c.solver),
                 "moved": len(c.moved),
                 "late": ", ".join(c.late_orders),
-                "solve_ms": round(c.solve_ms, 1),
+                "solve": human_duration_ms(c.solve_ms),
             }
             for c in reversed(changes)
         ],
         "down": sorted(platform.mom.down),
     }
     return page(request, "schedule.html", context)
+
+
+SOLVER_NAMES = {"repair": "repaired at once", "cp-sat": "CP-SAT", "dispatch": "dispatcher"}
+"""How the schedule page names the way a plan was made."""
+
+
+def human_duration_ms(ms: float) -> str:
+    """``26 ms`` below a second, ``4.2 s`` above."""
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def _windows(platform: Any) -> list[Window]:
+    """The maintenance windows of scheduled and running work orders."""
+    orders = platform.maintenance.service.list(states=("scheduled", "in_progress"))
+    return [
+        Window(o.id, o.asset, o.window.start_ns // NS, -(-o.window.end_ns // NS))
+        for o in orders
+        if o.window is not None
+    ]
 
 
 def _lines(plant: Any, plans: list[Any]) -> dict[str, list[str]]:

@@ -42,6 +42,28 @@ def human_time(ts_ns: int | None, zone: ZoneInfo) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def human_age(seconds: float | None) -> str:
+    """A span for people, as the pages' script writes ages: ``now``, ``42 s``, ``7 min``,
+    ``3 h 5 min``, ``4 d``; '' for None.
+
+    >>> human_age(3 * 3600 + 5 * 60 + 9)
+    '3 h 5 min'
+    """
+    if seconds is None:
+        return ""
+    s = max(0.0, seconds)
+    if s < 1:
+        return "now"
+    if s < 60:
+        return f"{int(s)} s"
+    minutes = int(s // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} d"
+
+
 def parse_iso_ns(text: str | None) -> int | None:
     """Nanoseconds of an ISO 8601 time as the API writes it (``...Z``); None for None."""
     if not text:

@@ -68,3 +68,6 @@ class ScheduleChanged(Event):
     etas: dict[str, int] = field(default_factory=dict)
     late_orders: tuple[str, ...] = ()
     solve_ms: float = 0.0
+    solver: str = ""
+    """``repair`` for the quick plan published first, ``cp-sat`` (or ``dispatch`` when the
+    search found nothing better) for the one searched for after it."""

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 
 from ortools.sat.python import cp_model
 
-from plantos.mom.scheduling.dispatch import edd_schedule, repair_schedules
+from plantos.mom.scheduling.dispatch import heuristic_schedules
 from plantos.mom.scheduling.evaluate import make_plan, score
 from plantos.mom.scheduling.instance import Instance, Key
 from plantos.mom.scheduling.model import SchedulingModel
@@ -77,9 +77,7 @@ def solve(
     budget = _Budget(work_limit, deadline=started + time_limit_s * 0.95)
     instance = Instance(problem)  # every order on the routing it has now
     own = {job.order_id: job.routing for job in problem.jobs if job.alternatives}
-    candidates = [edd_schedule(instance)]
-    if problem.previous:
-        candidates += repair_schedules(instance)
+    candidates = heuristic_schedules(instance)
     heuristic = min(candidates, key=lambda c: score(instance, c))
     if len(instance.pinned.keys() & instance.ops.keys()) == len(instance.ops):
         return make_plan(

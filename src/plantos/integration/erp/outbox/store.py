@@ -77,11 +77,17 @@ class DeadLetter:
 
 
 class DeliveryStore:
-    """The delivery rows of every connector, on ``engine`` (the operations database)."""
+    """The delivery rows of every connector, on ``engine`` (the operations database).
 
-    def __init__(self, engine: sa.Engine, *, clock: Clock) -> None:
+    Deliveries follow ``clock`` (the wall clock: the ERP and its network live in real
+    time); the outbox's rows are stamped by the plant's clock, ``facts`` (the same unless
+    the plant runs in simulated time, as the live demo does), so a message's age is
+    taken on that clock."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Clock, facts: Clock | None = None) -> None:
         self._engine = engine
         self._clock = clock
+        self._facts = facts or clock
         self._order = insertion_order(engine.dialect.name)
         self._enrolled_upto: dict[str, int] = {}
         """Per connector, the newest outbox position looked at: later rounds look only
@@ -252,7 +258,8 @@ class DeliveryStore:
 
     def status(self, connector: str) -> dict[str, Any]:
         """Counts per state, the age of the oldest pending message (``lag_s``), the last
-        delivery and the newest error: what an integrator looks at first."""
+        delivery (and its age on the wall clock) and the newest error: what an integrator
+        looks at first."""
         counts = (
             sa.select(d.state, sa.func.count()).where(d.connector == connector).group_by(d.state)
         )
@@ -275,12 +282,15 @@ class DeliveryStore:
                 pending_since = conn.execute(oldest).scalar()
                 delivered_at = conn.execute(last).scalar()
                 last_error = conn.execute(error).scalar()
-        now = self.now()
+        facts_now = datetime.fromtimestamp(self._facts.now_ns() / 1e9, tz=UTC)
         return {
             "connector": connector,
             **{state: int(by_state.get(state, 0)) for state in (PENDING, DELIVERED, DEAD)},
-            "lag_s": (now - aware(pending_since)).total_seconds() if pending_since else 0.0,
+            "lag_s": (facts_now - aware(pending_since)).total_seconds() if pending_since else 0.0,
             "last_delivered_at": aware(delivered_at).isoformat() if delivered_at else None,
+            "last_delivered_age_s": (
+                (self.now() - aware(delivered_at)).total_seconds() if delivered_at else None
+            ),
             "last_error": last_error,
         }
 
