@@ -137,7 +137,15 @@ def diff(before: Sequence[AssignmentS], after: Any, jobs: Sequence[JobS]) -> Sim
     return SimpleNamespace(moved=moved, etas=etas, late_orders=late)
 
 
+class Interrupt:
+    """The stand-in's searches end at once: nothing to stop."""
+
+    def stop(self) -> None:
+        pass
+
+
 SCHEDULER = SimpleNamespace(
+    Interrupt=Interrupt,
     AssetOption=AssetOptionS,
     Operation=OperationS,
     Job=JobS,

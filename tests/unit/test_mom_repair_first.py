@@ -93,7 +93,13 @@ def searching(calls: list[str], during_repair: Any = None) -> SimpleNamespace:
         )
         return SimpleNamespace(**{**vars(plan), "assignments": later, "solver": "searched"})
 
-    return SimpleNamespace(**{**vars(SCHEDULER), "repair": repair, "solve": solve})
+    class Interrupt:
+        def stop(self) -> None:
+            calls.append("stop")
+
+    return SimpleNamespace(
+        **{**vars(SCHEDULER), "repair": repair, "solve": solve, "Interrupt": Interrupt}
+    )
 
 
 def run_until_planned(
@@ -119,10 +125,12 @@ def test_the_search_follows_the_repair(tmp_path: Path) -> None:
     runtime, bus, _, published = build(tmp_path)
     calls: list[str] = []
     assert runtime.planner is not None
-    runtime.planner.scheduler = searching(calls)  # type: ignore[assignment]
+    runtime.planner = Planner(
+        runtime.service, runtime.planner.plant, searching(calls), frozen_horizon_ns=0
+    )
     runtime.service.create_orders([NewOrder("o-1", "paint", 10, T0 + 3600 * NS, T0)])
     run_until_planned(runtime, bus, 2, [])
-    assert calls == ["repair", "solve"]
+    assert calls == ["repair", "solve", "stop"]  # the stop ends a search under way
     assert [c.solver for c in runtime.changes] == ["edd", "searched"]
     solvers = [e.solver for e in published if e.kind == "ScheduleChanged"]  # type: ignore[attr-defined]
     assert solvers == ["edd", "searched"]
@@ -137,9 +145,11 @@ def test_a_trigger_waiting_skips_the_search_until_its_own_repair(tmp_path: Path)
         loop[0].call_soon_threadsafe(runtime.trigger, "orders changed")
 
     assert runtime.planner is not None
-    runtime.planner.scheduler = searching(calls, order_changed)  # type: ignore[assignment]
+    runtime.planner = Planner(
+        runtime.service, runtime.planner.plant, searching(calls, order_changed), frozen_horizon_ns=0
+    )
     runtime.service.create_orders([NewOrder("o-1", "paint", 10, T0 + 3600 * NS, T0)])
     run_until_planned(runtime, bus, 3, loop)
-    assert calls == ["repair", "repair", "solve"]
+    assert calls == ["repair", "repair", "solve", "stop"]
     assert [c.trigger for c in runtime.changes] == ["start", "orders changed", "orders changed"]
     assert runtime.metrics()["searches_superseded"] == 1

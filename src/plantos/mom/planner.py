@@ -92,6 +92,7 @@ class Planner:
         self.work_limit = work_limit
         self.time_limit_s = time_limit_s
         self.workers = workers
+        self._interrupt = scheduler.Interrupt()
         self.blocked: Callable[[], Mapping[str, Sequence[tuple[int, int]]]] | None = None
         """Maintenance windows per asset, asked for at each replan (set by the maintenance
         loop's wiring; none without it)."""
@@ -147,6 +148,7 @@ class Planner:
             work_limit=self.work_limit,
             time_limit_s=self.time_limit_s,
             workers=self.workers,
+            interrupt=self._interrupt,
         )
         if not _differs(plan, floor.previous):
             return None
@@ -160,6 +162,11 @@ class Planner:
             change.trigger,
             change.asset,
         )
+
+    def stop(self) -> None:
+        """End a search under way with its best plan so far, and make later searches
+        return at once (the platform is stopping): callable from any thread."""
+        self._interrupt.stop()
 
     def _floor(
         self, now_ns: int, down: Collection[str], previous: PublishedPlan | None

@@ -36,6 +36,7 @@ class Scheduler(Protocol):
     Assignment: Callable[..., Any]
     Changeover: Callable[..., Any]
     Problem: Callable[..., Any]
+    Interrupt: Callable[[], Any]
 
     def solve(
         self,
@@ -44,6 +45,7 @@ class Scheduler(Protocol):
         work_limit: float = ...,
         time_limit_s: float = ...,
         workers: int = ...,
+        interrupt: Any = ...,
     ) -> Any: ...
 
     def dispatch(self, problem: Any) -> Any: ...

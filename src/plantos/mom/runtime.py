@@ -178,6 +178,8 @@ class MomRuntime:
         finally:
             self._closing = True
             self._wake.set()
+            if self.planner is not None:
+                self.planner.stop()  # a search under way must not hold up the stop
 
     def _machine_state(self, event: MachineStateChanged) -> None:
         self.states[event.subject] = event.state

@@ -10,7 +10,7 @@ what changed between two plans; ``violations`` names every rule a plan breaks.
 
 from plantos.mom.scheduling.diff import diff
 from plantos.mom.scheduling.dispatch import dispatch, repair
-from plantos.mom.scheduling.planner import solve
+from plantos.mom.scheduling.planner import Interrupt, solve
 from plantos.mom.scheduling.problem import (
     AssetOption,
     Assignment,
@@ -30,6 +30,7 @@ __all__ = [
     "AssetOption",
     "Assignment",
     "Changeover",
+    "Interrupt",
     "Job",
     "Move",
     "Operation",

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 
@@ -54,19 +55,50 @@ POLISH_PASSES = 3
 room for another in the next pass)."""
 
 
+class Interrupt:
+    """Stops a search under way from another thread (a platform that is stopping), so it
+    returns its best plan so far at once; searches started after :meth:`stop` return
+    the heuristic plan."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._solver: cp_model.CpSolver | None = None
+        self.stopped = False
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            if self._solver is not None:
+                self._solver.stop_search()
+
+    def run(self, solver: cp_model.CpSolver, model: cp_model.CpModel) -> cp_model.CpSolverStatus:
+        """``solver.solve(model)``, stoppable by :meth:`stop`."""
+        with self._lock:
+            if self.stopped:  # asked between the stage's check and here: no search
+                solver.parameters.max_deterministic_time = 0.0
+            self._solver = solver
+        try:
+            return solver.solve(model)
+        finally:
+            with self._lock:
+                self._solver = None
+
+
 def solve(
     problem: Problem,
     *,
     work_limit: float = 2.0,
     time_limit_s: float = 30.0,
     workers: int = 2,
+    interrupt: Interrupt | None = None,
 ) -> Plan:
     """Plan ``problem``: weighted tardiness, then makespan, then stability.
 
     ``work_limit`` bounds the search in CP-SAT's deterministic time, so the plan does
     not depend on how busy the machine is; ``time_limit_s`` is the wall-clock safety
-    limit above it. Raises :class:`SchedulingError` for input that cannot be planned (an
-    operation with no eligible asset, an asset not in ``assets``, overlapping fixed work).
+    limit above it; ``interrupt`` can end it early from another thread. Raises
+    :class:`SchedulingError` for input that cannot be planned (an operation with no
+    eligible asset, an asset not in ``assets``, overlapping fixed work).
     """
     if work_limit <= 0 or time_limit_s <= 0 or workers < 1:
         raise ValueError(
@@ -95,6 +127,7 @@ def solve(
         groups=variants.groups,
         budget=budget,
         workers=workers,
+        interrupt=interrupt or Interrupt(),
     )
     solver, status, chosen = "cp-sat", "optimal" if optimal else "feasible", dict(own)
     if found is not None:
@@ -170,6 +203,7 @@ def _stages(
     groups: Mapping[str, Sequence[str]],
     budget: _Budget,
     workers: int,
+    interrupt: Interrupt,
 ) -> tuple[dict[Key, Assignment] | None, bool]:
     """Run the stages; the best solution found (or None) and whether every stage was
     proven optimal. ``hint`` has the orders on their own routings, with weighted
@@ -192,13 +226,13 @@ def _stages(
     best: dict[Key, Assignment] | None = None
     optimal = True
     for name, primary, ties, weight in stages:
-        if budget.exhausted:
+        if budget.exhausted or interrupt.stopped:
             optimal = False
             break
         sm.hint(best or hint)
         sm.model.minimize(switch * weight * primary + ties)
         solver = budget.solver(STAGE_SHARE[name], workers)
-        status = solver.solve(sm.model)
+        status = interrupt.run(solver, sm.model)
         budget.spend(solver, status)
         log.debug(
             "stage %s: %s after %.2f of work",
