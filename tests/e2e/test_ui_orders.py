@@ -90,7 +90,12 @@ def test_an_order_counts_live_from_the_press(signed_in: Page, master: None) -> N
     first = count.inner_text()
     # press-1's counter rises every 200 ms: the page follows without a reload
     expect(count).not_to_have_text(first, timeout=15_000)
-    expect(page.locator('tr[data-order="PO-7001"] .asset')).to_have_text(P1)
+    asset = page.locator('tr[data-order="PO-7001"] .asset')
+    site, name = P1.split("/")[0], P1.split("/")[-1]
+    expect(asset).to_have_text(f"{site} · {name}")  # short, the whole path on hover
+    expect(asset).to_have_attribute("title", P1)
+    eta = page.locator('tr[data-order="PO-7001"] .eta')
+    expect(eta).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+$"))  # plant time
 
 
 def test_a_csv_with_wrong_columns_imports_nothing(

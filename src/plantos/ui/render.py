@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from plantos.api.auth import SESSION_COOKIE, csrf_token, platform_of
 from plantos.core.clock import WallClock
 from plantos.model import Plant
-from plantos.ui.timefmt import human_age, human_time, parse_iso_ns, zone_of
+from plantos.ui.timefmt import human_age, human_time, parse_iso_ns, short_asset, zone_of
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -84,6 +84,7 @@ def page(
         "tz": zone_of(platform.plant, zone_path).key,
         "when": PlantTime(platform.plant, zone_path),
         "age": human_age,
+        "short_asset": short_asset,
         "enterprise": platform.plant.root.name if identity else None,
         "identity": identity,
         "now_ms": platform.clock.now_ns() // 1_000_000,

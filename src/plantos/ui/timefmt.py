@@ -64,6 +64,19 @@ def human_age(seconds: float | None) -> str:
     return f"{minutes // (24 * 60)} d"
 
 
+def short_asset(path: str | None) -> str:
+    """An asset for a narrow column: its site and its own id, as the pages' script
+    writes it.
+
+    >>> short_asset("plant-a/machining/line-1/cnc-07")
+    'plant-a · cnc-07'
+    """
+    if not path:
+        return ""
+    parts = path.split("/")
+    return f"{parts[0]} · {parts[-1]}" if len(parts) > 2 else path
+
+
 def parse_iso_ns(text: str | None) -> int | None:
     """Nanoseconds of an ISO 8601 time as the API writes it (``...Z``); None for None."""
     if not text:

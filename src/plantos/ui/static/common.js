@@ -135,6 +135,14 @@
     return Math.floor(h / 24) + " d";
   }
 
+  /* An asset for a narrow column: its site and its own id (plant-a · cnc-07); the
+     server's short_asset writes the same. */
+  function shortAsset(path) {
+    if (!path) return "";
+    const parts = path.split("/");
+    return parts.length > 2 ? parts[0] + " · " + parts[parts.length - 1] : path;
+  }
+
   function fmtNumber(value, dtype) {
     if (value === null || value === undefined || Number.isNaN(value)) return "\u2014";
     if (dtype === "bool") return value ? "true" : "false";
@@ -254,6 +262,7 @@
     timeAxis: timeAxis,
     zone: zone,
     fmtAge: fmtAge,
+    shortAsset: shortAsset,
     fmtNumber: fmtNumber,
     fmtLive: fmtLive,
     qualityClass: qualityClass,

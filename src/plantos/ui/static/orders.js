@@ -3,6 +3,7 @@
 (function () {
   const table = document.getElementById("orders");
   if (!table) return;
+  const P = window.PlantOS;
   const EVERY_MS = 3000;
   async function refresh() {
     try {
@@ -19,8 +20,10 @@
         row.querySelector(".count").textContent = `${o.good}/${o.quantity}`;
         row.querySelector(".scrap").textContent = String(o.scrap);
         row.querySelector(".operation").textContent = o.operation.name || String(o.operation.index);
-        row.querySelector(".asset").textContent = o.asset || "";
-        row.querySelector(".eta").textContent = o.eta || "";
+        const asset = row.querySelector(".asset");
+        asset.textContent = P.shortAsset(o.asset);
+        asset.title = o.asset || "";
+        row.querySelector(".eta").textContent = o.eta ? P.fmtTime(Date.parse(o.eta)) : "";
       }
     } catch (e) {
       // the next round tries again; the connection badge of common.js tells the user
