@@ -59,7 +59,8 @@ class Quality:
 
 def install_quality(platform: QualityHost, *, wake: Callable[[], None]) -> Quality:
     """Build the quality service and the loop: a supervised consumer of the events (SPC
-    violations) and, when the plant names inspection tags, of the samples.
+    violations, order starts and ends for the lots) and, when the plant names inspection
+    or lot-code tags, of the samples.
     :class:`ConfigError` for a wrong ``quality`` section."""
     plant = platform.plant
     policy = quality_policy(plant)
@@ -87,9 +88,10 @@ def install_quality(platform: QualityHost, *, wake: Callable[[], None]) -> Quali
         router=Router(rules, config.roles),
         inspections=inspections,
         counted=counted,
+        lot_codes={platform.tag_ids[p]: p for p in sorted(policy.lot_codes)},
         notify=wake,
     )
     platform.add_consumer("quality-loop", EVENTS, loop.handle)
-    if inspections:
+    if inspections or policy.lot_codes:
         platform.add_consumer("quality-inspections", SAMPLES, loop.handle)
     return Quality(service, loop)

@@ -68,3 +68,43 @@ class ScheduleChanged(Event):
     etas: dict[str, int] = field(default_factory=dict)
     late_orders: tuple[str, ...] = ()
     solve_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotHeld(Event):
+    """Lot ``subject`` of ``order`` went on hold: a finding (``nonconformance``) or a person
+    (``by``) stopped its parts from shipping or moving on."""
+
+    kind: ClassVar[str] = "LotHeld"
+    order: str | None
+    asset: str
+    reason: str
+    nonconformance: str | None = None
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotReleased(Event):
+    """The hold on lot ``subject`` ended: its parts may ship or move on."""
+
+    kind: ClassVar[str] = "LotReleased"
+    order: str | None
+    asset: str
+    reason: str
+    nonconformance: str | None = None
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotScrapped(Event):
+    """Lot ``subject`` was scrapped: ``quantity`` good parts became scrap (``booked``: also
+    booked as scrap to ``order``, which still took counts)."""
+
+    kind: ClassVar[str] = "LotScrapped"
+    order: str | None
+    asset: str
+    reason: str
+    nonconformance: str | None = None
+    by: str
+    quantity: int
+    booked: bool
