@@ -13,14 +13,19 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from plantos.mom.domain.lot import Lot
+from plantos.mom.errors import UnknownOrderError
 from plantos.mom.handlers import CountingPolicy, book_scrap
 from plantos.mom.quality.uow import QualityUnitOfWork
 
 
 def counted(uow: QualityUnitOfWork, lot: Lot) -> Lot:
-    """``lot`` with its parts taken from its order's totals now (while it fills)."""
+    """``lot`` with its parts taken from its order's totals now (while it fills); a lot
+    whose order the database no longer has keeps the parts it knew."""
     if lot.order is not None and lot.filling:
-        order = uow.orders.get(lot.order)
+        try:
+            order = uow.orders.get(lot.order)
+        except UnknownOrderError:
+            return lot
         lot.count(good_total=order.good_total, scrap_total=order.scrap_total)
     return lot
 
@@ -89,8 +94,8 @@ def follow_order(
                 counted(uow, lot).end(by=by, at_ns=ts_ns)
                 touched.append(lot)
     if state == "running" and asset is not None and asset not in coded:
-        lot = lot_of(uow, order_id, asset, ts_ns=ts_ns, by=by)
-        touched += [lot] if lot is not None else []
+        opened = lot_of(uow, order_id, asset, ts_ns=ts_ns, by=by)
+        touched += [opened] if opened is not None else []
     return touched
 
 

@@ -88,7 +88,7 @@ class QualityService:
         order: str | None = None,
         states: Sequence[str] | None = None,
         limit: int = 1000,
-    ) -> list[Lot]:
+    ) -> Sequence[Lot]:
         """Lots newest first, the parts of those still filling counted now."""
         return self.read(
             lambda uow: [
