@@ -119,7 +119,12 @@ class Lot:
     def release(
         self, *, by: str, at_ns: int, reason: str, nonconformance: str | None = None
     ) -> None:
-        """End the hold; records :class:`LotReleased`."""
+        """End the hold; records :class:`LotReleased`. Only a lot on hold releases."""
+        if self.state != "on_hold":
+            raise IllegalLotTransitionError(
+                f"lot {self.id} is not on hold (it is {self.state.replace('_', ' ')}): "
+                "only a lot on hold is released"
+            )
         self._move("released", by=by, at_ns=at_ns, reason=reason, nonconformance=nonconformance)
         self.events.append(
             LotReleased(
