@@ -207,3 +207,13 @@ def test_a_lot_code_tag_starts_lots_with_its_codes(engine: sa.Engine) -> None:
     rig.run(violation(70))
     (nc,) = rig.service.list()
     assert (nc.lot, rig.service.lot("L-0043").state) == ("L-0043", "on_hold")
+
+
+def test_parts_booked_before_the_loop_takes_the_start_belong_to_the_first_lot(
+    engine: sa.Engine,
+) -> None:
+    rig = Rig(engine)
+    started = rig.mom.transition("PO-1", "running", asset=WELD)[1]
+    rig.book(6, at_s=1)  # the bus delivers the start to the loop a moment later
+    rig.run(*started)
+    assert rig.service.lot("PO-1-1").good == 6

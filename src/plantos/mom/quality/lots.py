@@ -5,7 +5,9 @@ there ends and the order's next lot opens, coded ``<order>-<n>``; when the order
 completes or is cancelled its lot ends. On an asset with a lot-code tag (the ``quality``
 section's ``lot_codes``) the tag decides instead: each new code ends the asset's lot and
 opens one with that code for the order running there. A lot's parts are the parts booked
-to its order while it filled.
+to its order while it filled; an order's first lot holds every part of the order made
+before it, so a lot opened a moment after the order's start (the loop takes the start
+from the bus) misses none.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ def open_lot(
     product = None
     if order is not None:
         running = uow.orders.get(order)
-        good, scrap, product = running.good_total, running.scrap_total, running.product
+        product = running.product
+        if uow.lots.count_of(order):  # an order's first lot holds all its parts so far
+            good, scrap = running.good_total, running.scrap_total
     lot = Lot.open(
         id=code, asset=asset, order=order, product=product, opened_ns=ts_ns, by=by,
         good_from=good, scrap_from=scrap,
