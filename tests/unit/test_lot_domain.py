@@ -3,8 +3,12 @@ moves it refuses) and the ``quality`` section's hold target and lot-code tags.""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from plantos.cli.main import app
 from plantos.core.errors import ConfigError
 from plantos.model import load_plant_text
 from plantos.mom.domain.lot import IllegalLotTransitionError, InvalidLotError, Lot
@@ -120,3 +124,19 @@ def test_an_unknown_hold_target_or_a_lot_code_no_text_tag_is_named_with_its_line
         ("plant.yaml", start + 3, "quality.rules[0].hold_target: unknown hold target "
                                   "'pallet': one of order, lot, none"),
     ]  # fmt: skip
+
+
+def test_plantos_check_names_an_unknown_hold_target_with_file_and_line(tmp_path: Path) -> None:
+    plant = tmp_path / "plantos.yaml"
+    plant.write_text(
+        BASE + "quality:\n  hold_on: [spc_violation]\n  rules:\n"
+        "    - {match: '*/flow', hold_target: pallet}\n"
+    )  # fmt: skip
+    result = CliRunner().invoke(app, ["check", str(plant)], env={"COLUMNS": "400"})
+    errors = [line for line in result.output.splitlines() if line.startswith("error ")]
+    line = BASE.count("\n") + 4
+    assert result.exit_code == 1
+    assert errors == [
+        f"error {plant}:{line}: quality.rules[0].hold_target: unknown hold target 'pallet': "
+        "one of order, lot, none"
+    ]
