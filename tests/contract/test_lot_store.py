@@ -3,6 +3,8 @@ on SQLite and on a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,9 +12,13 @@ from plantos.core.clock import ManualClock
 from plantos.mom.domain.lot import InvalidLotError, Lot, UnknownLotError
 from plantos.mom.quality.policy import QualityPolicy
 from plantos.mom.quality.service import QualityService
+from plantos.mom.quality.tables import nonconformances
 from plantos.mom.service import MomService
+from plantos.mom.store import open_engine, resolve_url, upgrade
 from plantos.mom.store import tables as t
+from plantos.mom.store.migrate import current_revision
 from plantos.mom.store.repositories import ConcurrentChangeError
+from tests.support.mom_db import mom_database
 
 NS = 1_000_000_000
 T0 = 1_767_225_600 * NS
@@ -97,3 +103,27 @@ def test_a_lot_changed_meanwhile_is_not_overwritten(service: QualityService) -> 
         with pytest.raises(ConcurrentChangeError, match="lot L-1 changed meanwhile"):
             uow.commit()
     assert service.lot("L-1").state == "open"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_upgrading_keeps_nonconformances_and_their_order_holds(tmp_path: Path, kind: str) -> None:
+    with mom_database(kind, tmp_path) as url:
+        engine = open_engine(resolve_url(url, data_dir=tmp_path))
+        upgrade(engine, revision="0009")
+        row = {
+            "asset": CNC1, "characteristic": f"{CNC1}/bore", "trigger": "spc_violation",
+            "order_id": "PO-1", "state": "open", "quantity": 0, "occurrences": 1,
+            "opened_ns": T0, "opened_by": "loop", "scrapped": 0, "note": "", "evidence": [],
+            "history": [], "version": 1,
+        }  # fmt: skip
+        with engine.begin() as c:
+            c.execute(nonconformances.insert().values(id="NC-1", held=True, **row))
+            c.execute(nonconformances.insert().values(id="NC-2", held=False, **row))
+        upgrade(engine)
+        assert current_revision(engine) == "0010"
+        counting = MomService(engine, clock=ManualClock(T0), assets={CNC1}).policy
+        service = QualityService(engine, clock=ManualClock(T0), policy=POLICY, counting=counting)
+        held, free = service.get("NC-1"), service.get("NC-2")
+        assert (held.hold_target, held.lot, free.hold_target) == ("order", None, None)
+        assert service.lots() == []
+        engine.dispose()

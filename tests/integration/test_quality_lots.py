@@ -6,6 +6,8 @@ in the outbox of its transaction; a lot-code tag starts lots with its codes."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from plantos.analytics.spc.events import SpcViolation
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import ManualClock
 from plantos.core.events import Event
+from plantos.integration.erp.file_drop_demo import deliver_all, file_drop_dispatcher
 from plantos.integration.notify.config import notification_config
 from plantos.integration.notify.routing import Router
 from plantos.loops.quality import QualityLoop
@@ -217,3 +220,30 @@ def test_parts_booked_before_the_loop_takes_the_start_belong_to_the_first_lot(
     rig.book(6, at_s=1)  # the bus delivers the start to the loop a moment later
     rig.run(*started)
     assert rig.service.lot("PO-1-1").good == 6
+
+
+def test_the_erp_connector_delivers_the_lot_hold_and_release_once(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    rig = Rig(engine)
+    rig.start()
+    rig.run(*(violation(s) for s in range(10, 20)))
+    (nc,) = rig.service.list()
+    rig.clock.advance_to(T0 + 60 * NS)
+    rig.service.dispose(nc.id, "rework", by="qa")
+    dispatcher = file_drop_dispatcher(rig.engine, tmp_path / "erp")
+    asyncio.run(deliver_all(dispatcher))
+    lines = [
+        json.loads(line)
+        for f in sorted((tmp_path / "erp" / "jsonl").iterdir())
+        for line in f.read_text().splitlines()
+    ]
+    lots = sorted(
+        (m["payload"] for m in lines if m["kind"].startswith("Lot")), key=lambda p: p["ts_ns"]
+    )
+    assert [(p["kind"], p["subject"], p["order"], p["nonconformance"], p["by"]) for p in lots] == [
+        ("LotHeld", "PO-1-1", "PO-1", nc.id, "loop:quality"),
+        ("LotReleased", "PO-1-1", "PO-1", nc.id, "qa"),
+    ]  # fmt: skip
+    (opened,) = [m["payload"] for m in lines if m["kind"] == "NonconformanceOpened"]
+    assert (opened["lot"], opened["hold_target"], opened["hold"]) == ("PO-1-1", "lot", True)

@@ -121,7 +121,6 @@ class QualityLoop:
         self.lot_codes = dict(lot_codes or {})
         """Tag id to tag path of the lot-code tags."""
         self._code_ids = np.fromiter(self.lot_codes, dtype=np.int32, count=len(self.lot_codes))
-        service.coded = frozenset(plant.tags[p].asset for p in self.lot_codes.values())
         self.counted = frozenset(counted)
         """Inspection tags whose failures the asset's counters book as scrap already: a
         failure there adds evidence but no affected part, so scrap is never booked twice."""
@@ -140,7 +139,7 @@ class QualityLoop:
             await self._retried(
                 lambda uow: lots.follow_order(
                     uow, msg.subject, msg.state, asset=msg.asset, ts_ns=msg.ts_ns, by=BY,
-                    coded=self.service.coded,
+                    coded=self.service.policy.coded,
                 )
             )  # fmt: skip
             self.counters["orders_followed"] += 1
@@ -217,7 +216,9 @@ class QualityLoop:
         # 1. the order the parts belong to
         running = uow.orders.running_on(finding.asset)
         order = running.id if running else _held_on(uow, finding.asset)
-        lot = lots.lot_of(uow, order, finding.asset, ts_ns=now_ns, by=BY, coded=self.service.coded)
+        lot = lots.lot_of(
+            uow, order, finding.asset, ts_ns=now_ns, by=BY, coded=self.service.policy.coded
+        )
         # 2. exactly one open nonconformance per characteristic and order
         nc = uow.nonconformances.open_for(finding.characteristic, order)
         opened = nc is None

@@ -89,6 +89,8 @@ class QualityPolicy:
     hold_target: str = "order"
     lot_codes: frozenset[str] = frozenset()
     """Tag paths of text tags whose value is the code of the lot being made."""
+    coded: frozenset[str] = frozenset()
+    """The assets of those tags: their lots come from the tag, not from order starts."""
 
     def for_characteristic(self, path: str) -> Reaction:
         """The first rule matching ``path``, its unset fields from the section's defaults."""
@@ -149,6 +151,7 @@ def quality_policy(plant: Plant) -> QualityPolicy:
         rules=tuple(rules),
         hold_target=section.hold_target,
         lot_codes=frozenset(lot_codes),
+        coded=frozenset(plant.tags[p].asset for p in lot_codes),
     )
 
 

@@ -47,8 +47,6 @@ class QualityService:
         self.policy = policy
         self.counting = counting
         """The operations' counting sources: scrap is booked as the orders count."""
-        self.coded: frozenset[str] = frozenset()
-        """Assets whose lots a lot-code tag opens (the loop sets them from the plant)."""
 
     def unit_of_work(self, *, read_only: bool = False) -> QualityUnitOfWork:
         return QualityUnitOfWork(self.engine, clock=self.clock, read_only=read_only)
@@ -205,7 +203,7 @@ class QualityService:
         if on_hold and disposition == "scrap":
             scrapped = lots.scrap_lot(
                 uow, lot, by=by, ts_ns=now_ns, reason=reason, policy=self.counting,
-                nonconformance=nc.id, coded=self.coded,
+                nonconformance=nc.id, coded=self.policy.coded,
             )  # fmt: skip
         elif on_hold:
             lot.release(by=by, at_ns=now_ns, reason=reason, nonconformance=nc.id)
