@@ -204,7 +204,7 @@ def test_a_lot_code_tag_starts_lots_with_its_codes(engine: sa.Engine) -> None:
     newest, first = rig.service.lots()
     assert (first.id, first.order, first.state, first.good) == ("L-0042", "PO-1", "closed", 4)
     assert (newest.id, newest.state, newest.good_from) == ("L-0043", "open", 4)
-    rig.run(codes((60, "L-0042")))  # a code used before is refused, the lot stays
+    rig.run(codes((60, "L-0042"), (61, "L-0042")))  # a code used before: refused, once
     assert rig.loop.counters["lot_codes_refused"] == 1
     assert rig.service.read(lambda uow: uow.lots.filling_on(WELD)).id == "L-0043"
     rig.run(violation(70))

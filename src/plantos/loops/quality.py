@@ -121,6 +121,8 @@ class QualityLoop:
         self.lot_codes = dict(lot_codes or {})
         """Tag id to tag path of the lot-code tags."""
         self._code_ids = np.fromiter(self.lot_codes, dtype=np.int32, count=len(self.lot_codes))
+        self._last_code: dict[str, str] = {}
+        """Per asset, the lot code last taken: a tag repeating its value costs no query."""
         self.counted = frozenset(counted)
         """Inspection tags whose failures the asset's counters book as scrap already: a
         failure there adds evidence but no affected part, so scrap is never booked twice."""
@@ -130,7 +132,8 @@ class QualityLoop:
         self.counters: Counter[str] = Counter()
 
     async def handle(self, msg: object) -> None:
-        """The bus consumer: SPC violations from the events, inspections from the samples."""
+        """The bus consumer: SPC violations and order starts and ends from the events,
+        inspections and lot codes from the samples."""
         if isinstance(msg, SpcViolation):
             finding = self._violation(msg)
             if finding is not None:
@@ -162,6 +165,9 @@ class QualityLoop:
         return (await asyncio.to_thread(self.service.change, work))[0]
 
     async def _new_code(self, asset: str, code: str, ts_ns: int) -> None:
+        if self._last_code.get(asset) == code:
+            return
+
         def work(uow: QualityUnitOfWork) -> Lot | None:
             current = uow.lots.filling_on(asset)
             if current is not None and current.id == code:
@@ -177,7 +183,9 @@ class QualityLoop:
         except InvalidLotError as exc:  # a code used before: the lot stays as it was
             log.warning("lot code on %s refused: %s", asset, exc)
             self.counters["lot_codes_refused"] += 1
+            self._last_code[asset] = code
             return
+        self._last_code[asset] = code
         if opened is not None:
             self.counters["lots_coded"] += 1
 
