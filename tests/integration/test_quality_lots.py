@@ -247,3 +247,19 @@ def test_the_erp_connector_delivers_the_lot_hold_and_release_once(
     ]  # fmt: skip
     (opened,) = [m["payload"] for m in lines if m["kind"] == "NonconformanceOpened"]
     assert (opened["lot"], opened["hold_target"], opened["hold"]) == ("PO-1-1", "lot", True)
+
+
+def test_a_lot_released_by_hand_is_left_as_it_is_by_the_disposition(engine: sa.Engine) -> None:
+    rig = Rig(engine)
+    rig.start()
+    rig.book(8, at_s=5)
+    rig.run(violation(30))
+    (nc,) = rig.service.list()
+    rig.service.release_lot("PO-1-1", by="qa-lead", reason="lab re-measured")
+    with pytest.raises(InvalidNonconformanceError, match="give the quantity"):
+        rig.service.dispose(nc.id, "scrap", by="qa")
+    done, events = rig.service.dispose(nc.id, "use_as_is", by="qa")
+    assert (done.state, done.held) == ("closed", False)
+    assert [e.kind for e in events] == ["NonconformanceDispositioned"]
+    lot = rig.service.lot("PO-1-1")
+    assert (lot.state, lot.history[-1]["by"]) == ("released", "qa-lead")

@@ -146,8 +146,10 @@ class QualityService:
 
         def work(uow: QualityUnitOfWork) -> Nonconformance:
             nc = uow.nonconformances.get(nc_id)
-            if nc.held and nc.hold_target == "lot" and nc.lot is not None:
-                return self._dispose_lot(uow, nc, disposition, by=by, quantity=quantity, note=note)
+            lot = uow.lots.get(nc.lot) if nc.held and nc.hold_target == "lot" and nc.lot else None
+            if lot is not None and lot.state == "on_hold":
+                return self._dispose_lot(uow, nc, lot, disposition, by=by, quantity=quantity,
+                                         note=note)  # fmt: skip
             now_ns = self.clock.now_ns()
             scrapped = 0
             if disposition == "scrap" and nc.is_open:
@@ -180,6 +182,7 @@ class QualityService:
         self,
         uow: QualityUnitOfWork,
         nc: Nonconformance,
+        lot: Lot,
         disposition: str,
         *,
         by: str,
@@ -187,10 +190,8 @@ class QualityService:
         note: str,
     ) -> Nonconformance:
         """Close a nonconformance that holds its lot: release the lot, or scrap it whole.
-        A lot released by hand meanwhile is left as it is."""
-        if nc.lot is None:
-            raise InvalidNonconformanceError(f"nonconformance {nc.id} names no lot")
-        lot = uow.lots.get(nc.lot)
+        (A lot released by hand meanwhile holds nothing: its NC closes as one that held
+        its order does.)"""
         if disposition == "scrap" and quantity is not None:
             raise InvalidNonconformanceError(
                 f"nonconformance {nc.id} holds lot {lot.id}: scrap scraps the whole lot, "
@@ -198,14 +199,13 @@ class QualityService:
             )
         now_ns = self.clock.now_ns()
         reason = f"{nc.id} {disposition.replace('_', ' ')}" + (f": {note}" if note else "")
-        on_hold = lot.state == "on_hold"
         scrapped = 0
-        if on_hold and disposition == "scrap":
+        if disposition == "scrap":
             scrapped = lots.scrap_lot(
                 uow, lot, by=by, ts_ns=now_ns, reason=reason, policy=self.counting,
                 nonconformance=nc.id, coded=self.policy.coded,
             )  # fmt: skip
-        elif on_hold:
+        else:
             lot.release(by=by, at_ns=now_ns, reason=reason, nonconformance=nc.id)
         nc.dispose(
             disposition, by=by, at_ns=now_ns, scrapped=scrapped, hold_released=True, note=note
