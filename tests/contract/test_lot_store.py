@@ -103,6 +103,10 @@ def test_a_lot_changed_meanwhile_is_not_overwritten(service: QualityService) -> 
         with pytest.raises(ConcurrentChangeError, match="lot L-1 changed meanwhile"):
             uow.commit()
     assert service.lot("L-1").state == "open"
+    with service.unit_of_work() as uow:
+        uow.lots.get("L-1")  # only looked at: not written, so no conflict
+        uow.connection.execute(t.lots.update().where(t.lots.c.id == "L-1").values(version=9))
+        uow.commit()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.timeout(120)
 NS = 1_000_000_000
 T0 = 1_767_589_200 * NS
 WELD = "p/welding/weld-line/weld-cell-1"
+OTHER = "p/welding/weld-line/weld-cell-2"
 CURRENT, GAP, LOT_CODE = f"{WELD}/weld_current", f"{WELD}/gap", f"{WELD}/lot_code"
 PLANT = """\
 plantos: 1
@@ -52,7 +53,7 @@ sites:
       - id: welding
         lines:
           - id: weld-line
-            assets: [{id: weld-cell-1, type: weld-cell}]
+            assets: [{id: weld-cell-1, type: weld-cell}, {id: weld-cell-2, type: weld-cell}]
 quality:
   hold_on: [spc_violation]
   rules:
@@ -263,3 +264,23 @@ def test_a_lot_released_by_hand_is_left_as_it_is_by_the_disposition(engine: sa.E
     assert [e.kind for e in events] == ["NonconformanceDispositioned"]
     lot = rig.service.lot("PO-1-1")
     assert (lot.state, lot.history[-1]["by"]) == ("released", "qa-lead")
+
+
+def test_a_resume_on_another_asset_opens_the_next_lot_and_a_cancel_ends_it(
+    engine: sa.Engine,
+) -> None:
+    rig = Rig(engine)
+    rig.start()
+    rig.book(3, at_s=1)
+    paused = rig.mom.transition("PO-1", "paused")[1]
+    rig.run(*paused)
+    assert rig.service.lot("PO-1-1").state == "open", "a pause keeps the lot"
+    rig.clock.advance_to(T0 + 100 * NS)
+    rig.run(*rig.mom.transition("PO-1", "running", asset=OTHER)[1])
+    second, first = rig.service.lots(order="PO-1")
+    assert (first.id, first.state, first.good) == ("PO-1-1", "closed", 3)
+    assert (second.id, second.asset, second.state, second.good_from) == (
+        "PO-1-2", OTHER, "open", 3,
+    )  # fmt: skip
+    rig.run(*rig.mom.transition("PO-1", "cancelled")[1])
+    assert rig.service.lot("PO-1-2").state == "closed"

@@ -2,11 +2,13 @@
 
 Lots carry a version like orders and nonconformances: a hold given over the API and a
 lot closed by the loop in another transaction cannot overwrite each other (the second
-save raises :class:`ConcurrentChangeError`).
+save raises :class:`ConcurrentChangeError`). Only lots that changed are written back, so
+a finding that merely looks up its lot never competes with a person holding it.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +29,8 @@ class LotRepository:
         self._c = connection
         self.seen: dict[str, Lot] = {}
         self._versions: dict[str, int] = {}
+        self._loaded: dict[str, dict[str, Any]] = {}
+        """Each lot as read, to write back only those that changed."""
 
     def add(self, lot: Lot) -> None:
         """Insert a new lot; :class:`InvalidLotError` when its code is taken."""
@@ -35,9 +39,11 @@ class LotRepository:
             or self._c.execute(sa.select(lt.c.id).where(lt.c.id == lot.id)).first()
         ):
             raise InvalidLotError(f"a lot with code {lot.id!r} exists already")
-        self._c.execute(lt.insert().values(**_row(lot), version=1))
+        row = _row(lot)
+        self._c.execute(lt.insert().values(**row, version=1))
         self.seen[lot.id] = lot
         self._versions[lot.id] = 1
+        self._loaded[lot.id] = copy.deepcopy(row)
 
     def get(self, lot_id: str) -> Lot:
         """The lot with this code; :class:`UnknownLotError` when there is none."""
@@ -83,20 +89,25 @@ class LotRepository:
 
     def save_seen(self) -> None:
         for lot in self.seen.values():
+            row = _row(lot)
+            if self._loaded.get(lot.id) == row:
+                continue
             version = self._versions[lot.id]
             done = self._c.execute(
                 lt.update()
                 .where(lt.c.id == lot.id, lt.c.version == version)
-                .values(**_row(lot), version=version + 1)
+                .values(**row, version=version + 1)
             )
             if done.rowcount != 1:
                 raise ConcurrentChangeError(f"lot {lot.id} changed meanwhile: retry")
             self._versions[lot.id] = version + 1
+            self._loaded[lot.id] = copy.deepcopy(row)
 
     def _track(self, row: sa.Row[Any]) -> Lot:
         lot = Lot(**{f: getattr(row, f) for f in _FIELDS}, order=row.order_id)
         self.seen[lot.id] = lot
         self._versions[lot.id] = row.version
+        self._loaded[lot.id] = copy.deepcopy(_row(lot))
         return lot
 
 
