@@ -223,6 +223,18 @@ def test_parts_booked_before_the_loop_takes_the_start_belong_to_the_first_lot(
     assert rig.service.lot("PO-1-1").good == 6
 
 
+def test_an_order_that_ended_before_the_loop_took_its_start_still_has_its_lot(
+    engine: sa.Engine,
+) -> None:
+    rig = Rig(engine)
+    started = rig.mom.transition("PO-1", "running", asset=WELD)[1]
+    ended = rig.book(100, at_s=1)
+    assert rig.mom.order("PO-1").state == "completed"
+    rig.run(*started, *ended)
+    (lot,) = rig.service.lots(order="PO-1")
+    assert (lot.id, lot.state, lot.good) == ("PO-1-1", "closed", 100)
+
+
 def test_the_erp_connector_delivers_the_lot_hold_and_release_once(
     engine: sa.Engine, tmp_path: Path
 ) -> None:

@@ -92,14 +92,18 @@ def follow_order(
     """An order changed state: a start on ``asset`` opens its lot there (ending its lots
     elsewhere), completion or cancellation ends its lots. Returns the lots touched."""
     touched = []
-    if state in ("completed", "cancelled") or state == "running":
-        for lot in uow.lots.list(order=order_id, limit=100):
-            if lot.filling and (state != "running" or lot.asset != asset):
-                counted(uow, lot).end(by=by, at_ns=ts_ns)
-                touched.append(lot)
-    if state == "running" and asset is not None and asset not in coded:
-        opened = lot_of(uow, order_id, asset, ts_ns=ts_ns, by=by)
-        touched += [opened] if opened is not None else []
+    for lot in uow.lots.list(order=order_id, limit=100):
+        if lot.filling and (state != "running" or lot.asset != asset):
+            counted(uow, lot).end(by=by, at_ns=ts_ns)
+            touched.append(lot)
+    if state != "running" or asset is None or asset in coded:
+        return touched
+    # opened even when the order has ended since (the loop took the start late): its
+    # end follows on the bus and closes the lot with its parts
+    current = uow.lots.filling_on(asset)
+    if current is None or current.order != order_id:
+        code = next_code(uow, order_id)
+        touched.append(open_lot(uow, code, asset=asset, order=order_id, ts_ns=ts_ns, by=by))
     return touched
 
 
