@@ -296,3 +296,15 @@ def test_a_resume_on_another_asset_opens_the_next_lot_and_a_cancel_ends_it(
     )  # fmt: skip
     rig.run(*rig.mom.transition("PO-1", "cancelled")[1])
     assert rig.service.lot("PO-1-2").state == "closed"
+
+
+def test_a_lot_whose_order_ended_unseen_by_the_loop_reads_as_ended(engine: sa.Engine) -> None:
+    rig = Rig(engine)
+    rig.start()
+    rig.book(100, at_s=10)  # its completion never reaches the loop (the bus was closing)
+    lot = rig.service.lot("PO-1-1")
+    assert (lot.state, lot.good, lot.closed_ns) == ("closed", 100, T0 + 109 * NS)
+    rig.service.hold_lot("PO-1-1", by="qa", reason="complaint")  # a writing unit saves it
+    stored = rig.service.read(lambda uow: uow.lots.get("PO-1-1"))
+    assert (stored.state, stored.closed_ns) == ("on_hold", T0 + 109 * NS)
+    assert [h["to"] for h in stored.history] == ["open", "closed", "on_hold"]

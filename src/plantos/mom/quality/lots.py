@@ -19,16 +19,23 @@ from plantos.mom.errors import UnknownOrderError
 from plantos.mom.handlers import CountingPolicy, book_scrap
 from plantos.mom.quality.uow import QualityUnitOfWork
 
+ENDED_BY = "loop:quality"
+"""Who ends a lot because its order ended."""
+
 
 def counted(uow: QualityUnitOfWork, lot: Lot) -> Lot:
     """``lot`` with its parts taken from its order's totals now (while it fills); a lot
-    whose order the database no longer has keeps the parts it knew."""
+    whose order the database no longer has keeps the parts it knew. A lot still filling
+    for an order that ended is ended at the order's end: the order's end is the truth,
+    even when its event has not reached the loop (a writing unit of work saves that)."""
     if lot.order is not None and lot.filling:
         try:
             order = uow.orders.get(lot.order)
         except UnknownOrderError:
             return lot
         lot.count(good_total=order.good_total, scrap_total=order.scrap_total)
+        if not order.is_open and order.completed_ns is not None:
+            lot.end(by=ENDED_BY, at_ns=order.completed_ns)
     return lot
 
 
