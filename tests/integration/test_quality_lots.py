@@ -82,9 +82,12 @@ class Rig:
         )  # fmt: skip
 
     def run(self, *messages: object) -> None:
+        """Hand each message to both consumers of the loop, as the bus does."""
+
         async def go() -> None:
             for m in messages:
                 await self.loop.handle(m)
+                await self.loop.follow(m)
 
         asyncio.run(go())
 

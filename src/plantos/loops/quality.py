@@ -132,20 +132,12 @@ class QualityLoop:
         self.counters: Counter[str] = Counter()
 
     async def handle(self, msg: object) -> None:
-        """The bus consumer: SPC violations and order starts and ends from the events,
-        inspections and lot codes from the samples."""
+        """The bus consumer: SPC violations from the events, inspections and lot codes
+        from the samples."""
         if isinstance(msg, SpcViolation):
             finding = self._violation(msg)
             if finding is not None:
                 await self.react(finding)
-        elif isinstance(msg, OrderStateChanged) and msg.state in LOT_STATES:
-            await self._retried(
-                lambda uow: lots.follow_order(
-                    uow, msg.subject, msg.state, asset=msg.asset, ts_ns=msg.ts_ns, by=BY,
-                    coded=self.service.policy.coded,
-                )
-            )  # fmt: skip
-            self.counters["orders_followed"] += 1
         elif isinstance(msg, SampleBatch):
             if len(self._code_ids):
                 for asset, code, ts_ns in self._lot_codes(msg):
@@ -153,6 +145,19 @@ class QualityLoop:
             if len(self._ids):
                 for finding in self._failed_inspections(msg):
                     await self.react(finding)
+
+    async def follow(self, msg: object) -> None:
+        """The bus consumer of the lots: an order's start opens its lot, its end ends it.
+        A consumer of its own, so waiting for the database here never holds up the
+        findings (or, through a full queue, the publishers of events)."""
+        if isinstance(msg, OrderStateChanged) and msg.state in LOT_STATES:
+            await self._retried(
+                lambda uow: lots.follow_order(
+                    uow, msg.subject, msg.state, asset=msg.asset, ts_ns=msg.ts_ns, by=BY,
+                    coded=self.service.policy.coded,
+                )
+            )  # fmt: skip
+            self.counters["orders_followed"] += 1
 
     async def _retried(self, work: Callable[[QualityUnitOfWork], T]) -> T:
         """``work`` in one unit of work, again while another transaction changed the
