@@ -69,6 +69,7 @@ def test_health_reports_every_stage_with_state_lag_and_restarts(client: httpx.Cl
         "notify",
         "preventive",
         "quality-loop",
+        "quality-lots",
     }
     assert all(stage["state"] == "running" for stage in stages.values())
     for name in sample_stages:

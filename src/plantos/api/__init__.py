@@ -12,6 +12,7 @@ from plantos.api import (
     history,
     judgements,
     live,
+    lots,
     oee,
     orders,
     plans,
@@ -44,6 +45,7 @@ def install_api(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(workorders.router, prefix="/api/v1")
     app.include_router(quality.router, prefix="/api/v1")
+    app.include_router(lots.router, prefix="/api/v1")
     app.include_router(plans.router, prefix="/api/v1")
     app.include_router(entries.router, prefix="/api/v1")
     app.include_router(reliability.router, prefix="/api/v1")

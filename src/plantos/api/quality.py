@@ -49,7 +49,8 @@ class DispositionRequest(BaseModel):
 def nonconformance_view(nc: Nonconformance) -> dict[str, Any]:
     return {
         "id": nc.id, "asset": nc.asset, "characteristic": nc.characteristic,
-        "trigger": nc.trigger, "order": nc.order, "state": nc.state, "held": nc.held,
+        "trigger": nc.trigger, "order": nc.order, "lot": nc.lot, "state": nc.state,
+        "held": nc.held, "hold_target": nc.hold_target,
         "quantity": nc.quantity, "occurrences": nc.occurrences, "opened": iso(nc.opened_ns),
         "opened_by": nc.opened_by, "closed": iso(nc.closed_ns) if nc.closed_ns else None,
         "disposition": nc.disposition, "scrapped": nc.scrapped, "note": nc.note,

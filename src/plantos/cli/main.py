@@ -22,6 +22,7 @@ from plantos.cli.audit import app as audit_app
 from plantos.cli.deadletter import app as deadletter_app
 from plantos.cli.entry import app as entry_app
 from plantos.cli.erp import app as erp_app
+from plantos.cli.lots import app as lots_app
 from plantos.cli.maintenance import app as maintenance_app
 from plantos.cli.pki import app as pki_app
 from plantos.cli.quality import app as quality_app
@@ -58,6 +59,7 @@ app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(erp_app, name="erp")
 app.add_typer(entry_app, name="entry")
 app.add_typer(quality_app, name="quality")
+app.add_typer(lots_app, name="lots")
 app.command("write")(write_command)
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The headless report's quality keys: the nonconformances the quality loop opened and
-each reaction's latency (docs/headless-report.md)."""
+"""The headless report's quality keys: the nonconformances the quality loop opened, the
+lots it kept, and each reaction's latency (docs/headless-report.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from plantos.app import Platform
 from plantos.core.timeparse import iso
+from plantos.mom.domain.lot import Lot
 from plantos.mom.quality.nonconformance import Nonconformance
 
 
@@ -14,8 +15,10 @@ def quality_report(platform: Platform) -> dict[str, Any]:
     found = sorted(
         platform.quality.service.list(limit=100_000), key=lambda nc: (nc.opened_ns, nc.id)
     )
+    lots = sorted(platform.quality.service.lots(limit=100_000), key=lambda x: (x.opened_ns, x.id))
     return {
         "nonconformances": [_nonconformance(nc) for nc in found],
+        "lots": [_lot(lot) for lot in lots],
         "quality_reactions": [
             {
                 "characteristic": r.characteristic,
@@ -39,8 +42,23 @@ def _nonconformance(nc: Nonconformance) -> dict[str, Any]:
         "order": nc.order,
         "state": nc.state,
         "held": nc.held,
+        "hold_target": nc.hold_target,
+        "lot": nc.lot,
         "quantity": nc.quantity,
         "occurrences": nc.occurrences,
         "opened": iso(nc.opened_ns),
         "disposition": nc.disposition,
+    }
+
+
+def _lot(lot: Lot) -> dict[str, Any]:
+    return {
+        "id": lot.id,
+        "order": lot.order,
+        "asset": lot.asset,
+        "state": lot.state,
+        "good": lot.good,
+        "scrap": lot.scrap,
+        "opened": iso(lot.opened_ns),
+        "closed": iso(lot.closed_ns) if lot.closed_ns is not None else None,
     }

@@ -1,22 +1,28 @@
 """The quality loop: a characteristic out of control or a failed inspection becomes one
-nonconformance, the running order is held where the plant's rules say so, and quality
-is told.
+nonconformance, the running order or its lot is held where the plant's rules say so,
+and quality is told.
 
 On every ``SpcViolation`` (of the monitoring phase) and every failed inspection (a
 sample of 0 on a bool tag the ``quality`` section names an inspection), in one
 transaction:
 
 1. find the order running on the characteristic's asset (or, while one is held there,
-   the order held);
+   the order held) and the lot it fills there;
 2. open exactly one nonconformance for that characteristic and order, or add the new
    evidence to the one still open (a flood of violations stays one nonconformance);
-3. put the order on hold where the rule for the characteristic holds on this finding;
+3. put the order or the lot on hold where the rule for the characteristic holds on this
+   finding (its ``hold_target``);
 4. queue the notifications: the ``quality`` roles and whatever the routing rules add.
 
-The nonconformance's events (``NonconformanceOpened``, and later
-``NonconformanceDispositioned``) leave through the outbox, committed with it and with
-the order's hold; the loop never publishes on the topics it consumes. After the commit
-the notifications' dispatcher is woken. Each reaction records its wall-clock latency.
+It also keeps the lots (see :mod:`plantos.mom.quality.lots`): an ``OrderStateChanged``
+to running opens the order's lot on its asset, to completed or cancelled ends it, and a
+new value of a lot-code tag starts a lot with that code.
+
+The events (``NonconformanceOpened``, ``LotHeld``, and later
+``NonconformanceDispositioned``, ``LotReleased``, ``LotScrapped``) leave through the
+outbox, committed with the change; the loop never publishes on the topics it consumes.
+After the commit the notifications' dispatcher is woken. Each reaction records its
+wall-clock latency.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,14 +43,20 @@ from plantos.core.quality import is_bad
 from plantos.integration.notify import store
 from plantos.integration.notify.routing import Notice, Router
 from plantos.model.plant import Plant
+from plantos.mom.domain.events import OrderStateChanged
+from plantos.mom.domain.lot import InvalidLotError, Lot
+from plantos.mom.quality import lots
 from plantos.mom.quality.nonconformance import Nonconformance
 from plantos.mom.quality.service import QualityService, hold, new_nonconformance_id
 from plantos.mom.quality.uow import QualityUnitOfWork
 from plantos.mom.store.repositories import ConcurrentChangeError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BY = "loop:quality"
+LOT_STATES = ("running", "completed", "cancelled")
+"""The order states that open or end lots."""
 REACTIONS_KEPT = 1000
 RETRIES = 5
 """Attempts of one reaction whose order or nonconformance changed in another transaction
@@ -77,6 +89,8 @@ class Reaction:
     held: bool
     notifications: int
     stored_ms: float
+    lot: str | None = None
+    hold_target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,7 @@ class QualityLoop:
         router: Router,
         inspections: Mapping[int, str],
         counted: Collection[str] = (),
+        lot_codes: Mapping[int, str] | None = None,
         notify: Callable[[], None] = lambda: None,
     ) -> None:
         self.service = service
@@ -103,6 +118,11 @@ class QualityLoop:
         self.inspections = dict(inspections)
         """Tag id to tag path of the inspection results."""
         self._ids = np.fromiter(self.inspections, dtype=np.int32, count=len(self.inspections))
+        self.lot_codes = dict(lot_codes or {})
+        """Tag id to tag path of the lot-code tags."""
+        self._code_ids = np.fromiter(self.lot_codes, dtype=np.int32, count=len(self.lot_codes))
+        self._last_code: dict[str, str] = {}
+        """Per asset, the lot code last taken: a tag repeating its value costs no query."""
         self.counted = frozenset(counted)
         """Inspection tags whose failures the asset's counters book as scrap already: a
         failure there adds evidence but no affected part, so scrap is never booked twice."""
@@ -112,26 +132,83 @@ class QualityLoop:
         self.counters: Counter[str] = Counter()
 
     async def handle(self, msg: object) -> None:
-        """The bus consumer: SPC violations from the events, inspections from the samples."""
+        """The bus consumer: SPC violations from the events, inspections and lot codes
+        from the samples."""
         if isinstance(msg, SpcViolation):
             finding = self._violation(msg)
             if finding is not None:
                 await self.react(finding)
-        elif isinstance(msg, SampleBatch) and len(self._ids):
-            for finding in self._failed_inspections(msg):
-                await self.react(finding)
+        elif isinstance(msg, SampleBatch):
+            if len(self._code_ids):
+                for asset, code, ts_ns in self._lot_codes(msg):
+                    await self._new_code(asset, code, ts_ns)
+            if len(self._ids):
+                for finding in self._failed_inspections(msg):
+                    await self.react(finding)
+
+    async def follow(self, msg: object) -> None:
+        """The bus consumer of the lots: an order's start opens its lot, its end ends it.
+        A consumer of its own, so waiting for the database here never holds up the
+        findings (or, through a full queue, the publishers of events)."""
+        if isinstance(msg, OrderStateChanged) and msg.state in LOT_STATES:
+            await self._retried(
+                lambda uow: lots.follow_order(
+                    uow, msg.subject, msg.state, asset=msg.asset, ts_ns=msg.ts_ns, by=BY,
+                    coded=self.service.policy.coded,
+                )
+            )  # fmt: skip
+            self.counters["orders_followed"] += 1
+
+    async def _retried(self, work: Callable[[QualityUnitOfWork], T]) -> T:
+        """``work`` in one unit of work, again while another transaction changed the
+        same order, nonconformance or lot meanwhile."""
+        for _ in range(RETRIES - 1):
+            try:
+                return (await asyncio.to_thread(self.service.change, work))[0]
+            except ConcurrentChangeError:  # the order booked parts, or someone disposed
+                continue
+        return (await asyncio.to_thread(self.service.change, work))[0]
+
+    async def _new_code(self, asset: str, code: str, ts_ns: int) -> None:
+        if self._last_code.get(asset) == code:
+            return
+
+        def work(uow: QualityUnitOfWork) -> Lot | None:
+            current = uow.lots.filling_on(asset)
+            if current is not None and current.id == code:
+                return None
+            running = uow.orders.running_on(asset)
+            return lots.open_lot(
+                uow, code, asset=asset, order=running.id if running else None, ts_ns=ts_ns,
+                by=BY,
+            )  # fmt: skip
+
+        try:
+            opened = await self._retried(work)
+        except InvalidLotError as exc:  # a code used before: the lot stays as it was
+            log.warning("lot code on %s refused: %s", asset, exc)
+            self.counters["lot_codes_refused"] += 1
+            self._last_code[asset] = code
+            return
+        self._last_code[asset] = code
+        if opened is not None:
+            self.counters["lots_coded"] += 1
+
+    def _lot_codes(self, batch: SampleBatch) -> Iterator[tuple[str, str, int]]:
+        """``(asset, code, ts_ns)`` of each good text sample of a lot-code tag, in time
+        order (an empty code is no lot)."""
+        if batch.exact is None:
+            return
+        rows = np.flatnonzero(np.isin(batch.tag_id, self._code_ids) & ~is_bad(batch.quality))
+        for i in rows[np.argsort(batch.ts[rows], kind="stable")].tolist():
+            code = batch.exact[i]
+            if isinstance(code, str) and code.strip():
+                path = self.lot_codes[int(batch.tag_id[i])]
+                yield self.plant.tags[path].asset, code.strip(), int(batch.ts[i])
 
     async def react(self, finding: Finding) -> Reaction:
         started = time.perf_counter()
-        for attempt in range(RETRIES):
-            try:
-                outcome, _events = await asyncio.to_thread(
-                    self.service.change, lambda uow: self._decide(uow, finding)
-                )
-                break
-            except ConcurrentChangeError:  # the order booked parts, or someone disposed
-                if attempt == RETRIES - 1:
-                    raise
+        outcome = await self._retried(lambda uow: self._decide(uow, finding))
         stored = time.perf_counter()
         if outcome.notifications:
             self.notify()
@@ -140,6 +217,7 @@ class QualityLoop:
             characteristic=finding.characteristic, trigger=finding.trigger, at_ns=finding.ts_ns,
             nonconformance=nc.id, opened=outcome.opened, order=nc.order, held=nc.held,
             notifications=outcome.notifications, stored_ms=(stored - started) * 1e3,
+            lot=nc.lot, hold_target=nc.hold_target,
         )  # fmt: skip
         self.reactions.append(reaction)
         self.counters["nonconformances_opened" if outcome.opened else "evidence_added"] += 1
@@ -151,21 +229,23 @@ class QualityLoop:
         # 1. the order the parts belong to
         running = uow.orders.running_on(finding.asset)
         order = running.id if running else _held_on(uow, finding.asset)
+        lot = lots.lot_of(
+            uow, order, finding.asset, ts_ns=now_ns, by=BY, coded=self.service.policy.coded
+        )
         # 2. exactly one open nonconformance per characteristic and order
         nc = uow.nonconformances.open_for(finding.characteristic, order)
         opened = nc is None
         if nc is None:
-            rule = self.service.policy.for_characteristic(finding.characteristic)
-            # 3. hold where the plant's rules say so
-            held = (
-                order is not None
-                and finding.trigger in rule.hold_on
-                and hold(uow, order, ts_ns=now_ns)
+            nc_id = new_nonconformance_id()
+            target = self.service.policy.for_characteristic(finding.characteristic).holds(
+                finding.trigger
             )
+            # 3. hold where the plant's rules say so
+            held = _hold(uow, target, order, lot, nc_id=nc_id, ts_ns=now_ns)
             nc = Nonconformance.open(
-                id=new_nonconformance_id(), asset=finding.asset,
-                characteristic=finding.characteristic, trigger=finding.trigger,
-                opened_ns=now_ns, by=BY, order=order, hold=held,
+                id=nc_id, asset=finding.asset, characteristic=finding.characteristic,
+                trigger=finding.trigger, opened_ns=now_ns, by=BY, order=order, hold=held,
+                hold_target=target or "order", lot=lot.id if lot else None,
             )  # fmt: skip
             uow.nonconformances.add(nc)
         nc.add_evidence(finding.evidence, failed_parts=finding.failed_parts)
@@ -212,11 +292,30 @@ class QualityLoop:
         return {**dict(self.counters), "reactions": len(self.reactions)}
 
 
+def _hold(
+    uow: QualityUnitOfWork,
+    target: str | None,
+    order: str | None,
+    lot: Lot | None,
+    *,
+    nc_id: str,
+    ts_ns: int,
+) -> bool:
+    """Hold ``target`` (the order or its lot); whether it is held for this finding. A lot
+    on hold already (by hand, or another characteristic) stays held for that reason."""
+    if target == "order" and order is not None:
+        return hold(uow, order, ts_ns=ts_ns)
+    if target == "lot" and lot is not None and lot.state in ("open", "released", "closed"):
+        lot.hold(by=BY, at_ns=ts_ns, reason=f"{nc_id} opened", nonconformance=nc_id)
+        return True
+    return False
+
+
 def _held_on(uow: QualityUnitOfWork, asset: str) -> str | None:
     """The order an open nonconformance holds on ``asset``: a finding still concerns it
     while the asset makes nothing else."""
-    held = uow.nonconformances.list(states=("open",), asset=asset, held=True, limit=1)
-    return held[0].order if held else None
+    held = uow.nonconformances.list(states=("open",), asset=asset, held=True, limit=20)
+    return next((nc.order for nc in held if nc.hold_target == "order"), None)
 
 
 def _notice(nc: Nonconformance, plant: Plant) -> Notice:
@@ -230,12 +329,18 @@ def _notice(nc: Nonconformance, plant: Plant) -> Notice:
         priority=2 if nc.held else 3,
         reference=nc.id,
         title=f"{nc.id} {nc.trigger.replace('_', ' ')} on {nc.characteristic.rsplit('/', 1)[-1]}"
-        + (f", order {nc.order} on hold" if nc.held else ""),
+        + (f", {_held_what(nc)} on hold" if nc.held else ""),
         body={
             "nonconformance": nc.id,
             "characteristic": nc.characteristic,
             "trigger": nc.trigger,
             "order": nc.order,
+            "lot": nc.lot,
             "hold": nc.held,
+            "hold_target": nc.hold_target,
         },
     )
+
+
+def _held_what(nc: Nonconformance) -> str:
+    return f"lot {nc.lot}" if nc.hold_target == "lot" else f"order {nc.order}"

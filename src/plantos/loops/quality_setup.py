@@ -21,6 +21,10 @@ from plantos.mom.quality.service import QualityService
 from plantos.mom.runtime import MomRuntime
 
 KINDS = ["NonconformanceOpened"]
+LOTS_QUEUE = 4096
+"""Events the lots' consumer may have queued (it blocks the publishers beyond): every
+order start and end is a write, which may wait behind the counts' transactions while
+hundreds of other events pass."""
 
 
 class QualityHost(Protocol):
@@ -44,9 +48,15 @@ class QualityHost(Protocol):
     def analytics(self) -> OeeHost: ...
 
     def add_consumer(
-        self, name: str, topic: str, handler: Callable[[Message], Awaitable[None]]
+        self,
+        name: str,
+        topic: str,
+        handler: Callable[[Message], Awaitable[None]],
+        *,
+        maxsize: int | None = None,
     ) -> Stage:
-        """Run ``handler`` on every message of ``topic`` as a supervised stage."""
+        """Run ``handler`` on every message of ``topic`` as a supervised stage, its queue
+        bounded at ``maxsize`` (the platform's bus capacity when ``None``)."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +68,9 @@ class Quality:
 
 
 def install_quality(platform: QualityHost, *, wake: Callable[[], None]) -> Quality:
-    """Build the quality service and the loop: a supervised consumer of the events (SPC
-    violations) and, when the plant names inspection tags, of the samples.
+    """Build the quality service and the loop: supervised consumers of the events (SPC
+    violations; order starts and ends for the lots) and, when the plant names inspection
+    or lot-code tags, of the samples.
     :class:`ConfigError` for a wrong ``quality`` section."""
     plant = platform.plant
     policy = quality_policy(plant)
@@ -87,9 +98,11 @@ def install_quality(platform: QualityHost, *, wake: Callable[[], None]) -> Quali
         router=Router(rules, config.roles),
         inspections=inspections,
         counted=counted,
+        lot_codes={platform.tag_ids[p]: p for p in sorted(policy.lot_codes)},
         notify=wake,
     )
     platform.add_consumer("quality-loop", EVENTS, loop.handle)
-    if inspections:
+    platform.add_consumer("quality-lots", EVENTS, loop.follow, maxsize=LOTS_QUEUE)
+    if inspections or policy.lot_codes:
         platform.add_consumer("quality-inspections", SAMPLES, loop.handle)
     return Quality(service, loop)

@@ -26,6 +26,7 @@ from plantos.mom.domain.counting import Count
 from plantos.mom.views import order_view
 from plantos.security import Identity
 from plantos.ui.gantt import WIDTH_PX, Window, axis, chart
+from plantos.ui.quality_pages import lots_shown
 from plantos.ui.render import PlantTime, page
 from plantos.ui.session import page_require
 
@@ -113,6 +114,8 @@ async def order_page(
     context = {
         "order": order_view(order, routing, plans[0] if plans else None),
         "assets": assets,
+        "lots": await lots_shown(request, identity, order=order.id),
+        "back": f"/orders/{quote(order.id, safe='')}",
         "message": message,
         "error": None,
     }

@@ -71,3 +71,43 @@ class ScheduleChanged(Event):
     solver: str = ""
     """``repair`` for the quick plan published first, ``cp-sat`` (or ``dispatch`` when the
     search found nothing better) for the one searched for after it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotHeld(Event):
+    """Lot ``subject`` of ``order`` went on hold: a finding (``nonconformance``) or a person
+    (``by``) stopped its parts from shipping or moving on."""
+
+    kind: ClassVar[str] = "LotHeld"
+    order: str | None
+    asset: str
+    reason: str
+    nonconformance: str | None = None
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotReleased(Event):
+    """The hold on lot ``subject`` ended: its parts may ship or move on."""
+
+    kind: ClassVar[str] = "LotReleased"
+    order: str | None
+    asset: str
+    reason: str
+    nonconformance: str | None = None
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotScrapped(Event):
+    """Lot ``subject`` was scrapped: ``quantity`` good parts became scrap (``booked``: also
+    booked as scrap to ``order``, which still took counts)."""
+
+    kind: ClassVar[str] = "LotScrapped"
+    order: str | None
+    asset: str
+    reason: str
+    nonconformance: str | None = None
+    by: str
+    quantity: int
+    booked: bool

@@ -1,2 +1,2 @@
 """Quality: nonconformances opened by SPC violations and failed inspections, the holds
-they put on orders, and their disposition."""
+they put on orders and lots, their disposition, and where lots come from."""

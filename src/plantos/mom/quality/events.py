@@ -13,7 +13,8 @@ from plantos.core.events import Event
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NonconformanceOpened(Event):
     """A characteristic went out of control or failed inspection while ``order`` ran on
-    ``asset``; ``hold`` is True when that order was put on hold for it."""
+    ``asset`` filling ``lot``; ``hold`` is True when ``hold_target`` (the ``order`` or the
+    ``lot``) was put on hold for it."""
 
     kind: ClassVar[str] = "NonconformanceOpened"
     asset: str
@@ -21,13 +22,15 @@ class NonconformanceOpened(Event):
     trigger: str
     order: str | None
     hold: bool
+    lot: str | None = None
+    hold_target: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NonconformanceDispositioned(Event):
     """Someone decided what happens to the affected parts: ``disposition`` is
     ``use_as_is``, ``rework`` or ``scrap``; ``scrapped`` parts were booked as scrap to
-    ``order``; ``hold_released`` says whether the order's hold ended."""
+    ``order``; ``hold_released`` says whether the hold (of the order or of ``lot``) ended."""
 
     kind: ClassVar[str] = "NonconformanceDispositioned"
     asset: str
@@ -37,3 +40,4 @@ class NonconformanceDispositioned(Event):
     scrapped: int
     hold_released: bool
     by: str
+    lot: str | None = None

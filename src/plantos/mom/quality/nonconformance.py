@@ -21,6 +21,9 @@ from plantos.mom.quality.events import NonconformanceDispositioned, Nonconforman
 
 TRIGGERS = ("spc_violation", "failed_inspection")
 DISPOSITIONS = ("use_as_is", "rework", "scrap")
+HOLD_TARGETS = ("order", "lot")
+"""What a finding can hold: the running order (it pauses) or its lot (production goes on,
+the lot's parts wait for the disposition)."""
 STATES = ("open", "closed")
 EVIDENCE_KEPT = 50
 """Newest pieces of evidence kept per nonconformance; ``occurrences`` counts them all."""
@@ -29,8 +32,9 @@ EVIDENCE_KEPT = 50
 @dataclass(eq=False)
 class Nonconformance:
     """``characteristic`` (a tag path) failed on ``asset`` while ``order`` ran there
-    (``None``: no order was running). ``held`` is True while the order is on hold for it;
-    ``quantity`` is the parts known to be affected (failed inspections)."""
+    (``None``: no order was running), filling ``lot``. ``held`` is True while the hold it
+    put on ``hold_target`` (the ``order`` or the ``lot``) is in force; ``quantity`` is the
+    parts known to be affected (failed inspections)."""
 
     id: str
     asset: str
@@ -49,6 +53,8 @@ class Nonconformance:
     note: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
     closed_ns: int | None = None
+    lot: str | None = None
+    hold_target: str | None = None
     events: list[Event] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -65,16 +71,30 @@ class Nonconformance:
             raise InvalidNonconformanceError(
                 f"nonconformance {self.id}: unknown state {self.state!r}"
             )
+        if self.held and self.hold_target is None:
+            self.hold_target = "order"  # rows from before lots held only orders
+        if self.hold_target is not None and self.hold_target not in HOLD_TARGETS:
+            raise InvalidNonconformanceError(
+                f"nonconformance {self.id}: hold target must be one of "
+                f"{', '.join(HOLD_TARGETS)}, not {self.hold_target!r}"
+            )
 
     @classmethod
-    def open(cls, *, by: str, hold: bool, **fields: Any) -> Nonconformance:
-        """A new open nonconformance; records :class:`NonconformanceOpened`."""
-        nc = cls(opened_by=by, held=hold, **fields)
-        nc.history.append({"to": "open", "by": by, "at_ns": nc.opened_ns, "hold": hold})
+    def open(
+        cls, *, by: str, hold: bool, hold_target: str = "order", **fields: Any
+    ) -> Nonconformance:
+        """A new open nonconformance, holding ``hold_target`` when ``hold``; records
+        :class:`NonconformanceOpened`."""
+        nc = cls(opened_by=by, held=hold, hold_target=hold_target if hold else None, **fields)
+        entry: dict[str, Any] = {"to": "open", "by": by, "at_ns": nc.opened_ns, "hold": hold}
+        if hold:
+            entry["hold_target"] = hold_target
+        nc.history.append(entry)
         nc.events.append(
             NonconformanceOpened(
                 ts_ns=nc.opened_ns, subject=nc.id, asset=nc.asset,
                 characteristic=nc.characteristic, trigger=nc.trigger, order=nc.order, hold=hold,
+                lot=nc.lot, hold_target=nc.hold_target,
             )
         )  # fmt: skip
         return nc
@@ -132,7 +152,7 @@ class Nonconformance:
             NonconformanceDispositioned(
                 ts_ns=at_ns, subject=self.id, asset=self.asset,
                 characteristic=self.characteristic, order=self.order, disposition=disposition,
-                scrapped=scrapped, hold_released=hold_released, by=by,
+                scrapped=scrapped, hold_released=hold_released, by=by, lot=self.lot,
             )
         )  # fmt: skip
 

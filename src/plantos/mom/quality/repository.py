@@ -20,7 +20,7 @@ from plantos.mom.store.repositories import ConcurrentChangeError
 _FIELDS = (
     "id", "asset", "characteristic", "trigger", "state", "held", "quantity", "occurrences",
     "opened_ns", "opened_by", "closed_ns", "disposition", "scrapped", "note", "evidence",
-    "history",
+    "history", "lot", "hold_target",
 )  # fmt: skip
 
 

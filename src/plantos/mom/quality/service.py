@@ -1,6 +1,7 @@
 """The quality service: the one way the API, the CLI and the quality loop change
-nonconformances, and the holds and scrap they put on production orders. Every call is
-one unit of work (the nonconformance, its order and their outbox rows commit together).
+nonconformances and lots, and the holds and scrap they put on production orders and
+lots. Every call is one unit of work (the nonconformance, its order, its lot and their
+outbox rows commit together).
 Blocking: from the event loop, call it with ``asyncio.to_thread``.
 """
 
@@ -15,7 +16,9 @@ import sqlalchemy as sa
 from plantos.core.clock import Clock
 from plantos.core.events import Event
 from plantos.mom import handlers
+from plantos.mom.domain.lot import InvalidLotError, Lot
 from plantos.mom.handlers import CountingPolicy
+from plantos.mom.quality import lots
 from plantos.mom.quality.errors import InvalidNonconformanceError
 from plantos.mom.quality.nonconformance import DISPOSITIONS, Nonconformance
 from plantos.mom.quality.policy import QualityPolicy
@@ -77,6 +80,47 @@ class QualityService:
             )
         )
 
+    def lots(
+        self,
+        *,
+        order: str | None = None,
+        states: Sequence[str] | None = None,
+        limit: int = 1000,
+    ) -> Sequence[Lot]:
+        """Lots newest first, the parts of those still filling counted now."""
+        return self.read(
+            lambda uow: [
+                lots.counted(uow, lot)
+                for lot in uow.lots.list(order=order, states=states, limit=limit)
+            ]
+        )
+
+    def lot(self, lot_id: str) -> Lot:
+        """One lot; :class:`UnknownLotError` when there is none."""
+        return self.read(lambda uow: lots.counted(uow, uow.lots.get(lot_id)))
+
+    def hold_lot(self, lot_id: str, *, by: str, reason: str) -> Result[Lot]:
+        """Put a lot on hold by hand (``reason`` required); a lot on hold already, or
+        scrapped, is refused with why."""
+        return self._move_lot(lot_id, "hold", by=by, reason=reason)
+
+    def release_lot(self, lot_id: str, *, by: str, reason: str) -> Result[Lot]:
+        """End a lot's hold by hand (``reason`` required); only a lot on hold releases.
+        An open nonconformance that held it stays open for its disposition."""
+        return self._move_lot(lot_id, "release", by=by, reason=reason)
+
+    def _move_lot(self, lot_id: str, move: str, *, by: str, reason: str) -> Result[Lot]:
+        reason = reason.strip()
+        if not reason:
+            raise InvalidLotError(f"lot {lot_id}: a {move} needs a reason")
+
+        def work(uow: QualityUnitOfWork) -> Lot:
+            lot = lots.counted(uow, uow.lots.get(lot_id))
+            getattr(lot, move)(by=by, at_ns=self.clock.now_ns(), reason=reason)
+            return lot
+
+        return self.change(work)
+
     def dispose(
         self,
         nc_id: str,
@@ -88,7 +132,9 @@ class QualityService:
     ) -> Result[Nonconformance]:
         """Close a nonconformance: ``use_as_is`` and ``rework`` end the hold; ``scrap``
         books ``quantity`` parts (default: the failed parts it counted) as scrap to its
-        order and ends the hold unless the plant's rule keeps it. All of it or nothing."""
+        order and ends the hold unless the plant's rule keeps it. When it holds its lot,
+        ``use_as_is`` and ``rework`` release the lot and ``scrap`` scraps it whole (its
+        good parts booked as scrap; no ``quantity`` then). All of it or nothing."""
         if disposition not in DISPOSITIONS:
             raise InvalidNonconformanceError(
                 f"disposition must be one of {', '.join(DISPOSITIONS)}, not {disposition!r}"
@@ -100,6 +146,10 @@ class QualityService:
 
         def work(uow: QualityUnitOfWork) -> Nonconformance:
             nc = uow.nonconformances.get(nc_id)
+            lot = uow.lots.get(nc.lot) if nc.held and nc.hold_target == "lot" and nc.lot else None
+            if lot is not None and lot.state == "on_hold":
+                return self._dispose_lot(uow, nc, lot, disposition, by=by, quantity=quantity,
+                                         note=note)  # fmt: skip
             now_ns = self.clock.now_ns()
             scrapped = 0
             if disposition == "scrap" and nc.is_open:
@@ -128,6 +178,40 @@ class QualityService:
 
         return self.change(work)
 
+    def _dispose_lot(
+        self,
+        uow: QualityUnitOfWork,
+        nc: Nonconformance,
+        lot: Lot,
+        disposition: str,
+        *,
+        by: str,
+        quantity: int | None,
+        note: str,
+    ) -> Nonconformance:
+        """Close a nonconformance that holds its lot: release the lot, or scrap it whole.
+        (A lot released by hand meanwhile holds nothing: its NC closes as one that held
+        its order does.)"""
+        if disposition == "scrap" and quantity is not None:
+            raise InvalidNonconformanceError(
+                f"nonconformance {nc.id} holds lot {lot.id}: scrap scraps the whole lot, "
+                "give no quantity"
+            )
+        now_ns = self.clock.now_ns()
+        reason = f"{nc.id} {disposition.replace('_', ' ')}" + (f": {note}" if note else "")
+        scrapped = 0
+        if disposition == "scrap":
+            scrapped = lots.scrap_lot(
+                uow, lot, by=by, ts_ns=now_ns, reason=reason, policy=self.counting,
+                nonconformance=nc.id, coded=self.policy.coded,
+            )  # fmt: skip
+        else:
+            lot.release(by=by, at_ns=now_ns, reason=reason, nonconformance=nc.id)
+        nc.dispose(
+            disposition, by=by, at_ns=now_ns, scrapped=scrapped, hold_released=True, note=note
+        )
+        return nc
+
 
 def hold(uow: QualityUnitOfWork, order_id: str, *, ts_ns: int) -> bool:
     """Put an order on hold (a running order pauses: the machine stops booking to it);
@@ -144,7 +228,7 @@ def release_hold(uow: QualityUnitOfWork, order_id: str, *, ts_ns: int) -> bool:
     still holds it and no other order took the asset meanwhile (then it stays paused for
     the plan to resume). Return whether it runs again."""
     holding = uow.nonconformances.list(states=("open",), order=order_id, held=True)
-    if any(nc.is_open and nc.held for nc in holding):  # those closed in this unit: not
+    if any(nc.is_open and nc.held and nc.hold_target == "order" for nc in holding):
         return False
     order = uow.orders.get(order_id)
     if order.state != "paused" or order.asset is None:

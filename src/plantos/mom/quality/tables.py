@@ -1,5 +1,5 @@
 """The SQL table of nonconformances, on the operations store's metadata; revision
-``0007`` creates it."""
+``0007`` creates it, ``0010`` adds its lot and hold target."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ nonconformances = sa.Table(
     sa.Column("evidence", sa.JSON, nullable=False),
     sa.Column("history", sa.JSON, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("lot", sa.String(80)),
+    sa.Column("hold_target", sa.String(8)),
     sa.Index("ix_mom_nonconformances_open", "characteristic", "state"),
     sa.Index("ix_mom_nonconformances_order", "order_id", "state"),
 )

@@ -102,3 +102,25 @@ order_history = sa.Table(
     sa.Column("changes", sa.JSON, nullable=False),
     sa.Index("ix_mom_order_history_order", "order_id", "id"),
 )
+
+lots = sa.Table(
+    "mom_lots",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("order_id", sa.String(64)),
+    sa.Column("product", sa.String(64)),
+    sa.Column("asset", sa.String(300), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("opened_ns", sa.BigInteger, nullable=False),
+    sa.Column("opened_by", sa.String(200), nullable=False),
+    sa.Column("closed_ns", sa.BigInteger),
+    sa.Column("good", sa.Integer, nullable=False),
+    sa.Column("scrap", sa.Integer, nullable=False),
+    sa.Column("good_from", sa.Integer, nullable=False),
+    sa.Column("scrap_from", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("history", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_mom_lots_order", "order_id", "opened_ns"),
+    sa.Index("ix_mom_lots_asset_state", "asset", "state"),
+)
