@@ -176,12 +176,15 @@ def report(rows: list[list[Any]], *, machine: str, time_limit_s: float, workers:
             f"Each JSPLIB instance solved with a {time_limit_s:g} s limit and {workers} solver "
             "threads by (a) PlantOS `solve_jobshop`: the textbook CP-SAT model started from "
             "a dispatching rule's schedule, improved first by a tabu search (N5 neighbourhood) "
-            "on instances above 150 operations, whose makespan bounds the horizon and the "
-            "start windows; (b) bare CP-SAT with the textbook model; (c) the dispatching "
+            "on instances above 150 operations for up to half the limit, whose makespan "
+            "bounds the horizon and the start windows, CP-SAT then with strong disjunctive "
+            "propagation; (b) bare CP-SAT with the textbook model; (c) the dispatching "
             "rule alone (Giffler-Thompson, most work remaining). Best known: the proven "
             "optimum, or the best upper bound (marked *) in JSPLIB's `instances.json`. "
             "(opt): proven optimal within the limit (by CP-SAT, or by reaching the lower "
-            "bound of the busiest machine or longest job).",
+            "bound of the busiest machine or longest job). The limits are wall-clock "
+            "seconds and the machine is shared, so a busy moment leaves a solve less work "
+            "and the figures vary from run to run.",
             "",
             f"Instances run ({len(rows)}): {', '.join(r[0] for r in rows)}.",
             "",
