@@ -136,8 +136,9 @@ def solve_jobshop(
     solver.parameters.num_workers = workers
     # After the tabu search, the disjunctive propagator's stronger reasoning: each node
     # costs more, but from the same tabu schedule and the same deterministic work it
-    # found clearly shorter ones on the hard 20-by-10 instances (swv03 1463 -> 1440,
-    # swv05 1553 -> 1479), where the default barely moves it.
+    # found much shorter schedules on the hard 20-by-10 swv instances (swv01 1517 ->
+    # 1473, swv05 1553 -> 1487), where the default barely moves it, for slightly longer
+    # ones on some others (abz8 691 -> 696, ta08 1217 -> 1223).
     solver.parameters.use_strong_propagation_in_disjunctive = tabu_ran
     solver.parameters.catch_sigint_signal = False  # Ctrl-C is the platform's to handle
     status = solver.solve(model)
