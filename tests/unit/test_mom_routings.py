@@ -13,6 +13,7 @@ import pytest
 from plantos.core.clock import ManualClock
 from plantos.model import load_plant_text
 from plantos.mom.domain.commands import NewOrder
+from plantos.mom.domain.counting import Count
 from plantos.mom.domain.master import AssetOption, Product, Routing, RoutingStep
 from plantos.mom.masterdata import MasterData
 from plantos.mom.planner import Planner
@@ -86,3 +87,36 @@ def test_a_started_order_keeps_its_routing(planner: Planner) -> None:
     planner.replan("asset down", asset=M1, down={M1})
     routing, assets = routing_in_plan(planner)
     assert routing is None and assets == {M1}  # no choice offered: it stays on its steps
+
+
+def test_an_order_started_on_its_alternative_routing_follows_that_routing(
+    planner: Planner,
+) -> None:
+    planner.replan("asset down", asset=M1, down={M1})
+    assert routing_in_plan(planner) == ("shaft-m2", {M2})
+    # the first part on the alternative's machine starts the order there, on that routing
+    booking, _ = planner.service.book([Count("machine", M2, (T0_S + 60) * NS, 5)])
+    order = planner.service.order("o-1")
+    assert booking.booked == 5
+    assert (order.state, order.asset, order.routing, order.good) == (
+        "running",
+        M2,
+        "shaft-m2",
+        [5],
+    )
+    # M1 is back: the running operation stays pinned where it runs, on its routing's step
+    planner.replan("asset up", asset=M1, now_ns=(T0_S + 120) * NS)
+    assert routing_in_plan(planner)[1] == {M2}
+
+
+def test_an_order_started_by_hand_on_the_chosen_alternative_stays_on_it(
+    planner: Planner,
+) -> None:
+    planner.replan("asset down", asset=M1, down={M1})
+    planner.service.transition("o-1", "running", asset=M2)
+    assert planner.service.order("o-1").routing == "shaft-m2"
+    planner.replan("asset up", asset=M1, now_ns=(T0_S + 120) * NS)
+    assert routing_in_plan(planner)[1] == {M2}
+    planner.service.book([Count("machine", M2, (T0_S + 180) * NS, 20)])
+    order = planner.service.order("o-1")
+    assert (order.state, order.good) == ("completed", [20])

@@ -61,9 +61,14 @@ def _routing_of(
 def change_state(
     uow: UnitOfWork, order_id: str, to: str, *, ts_ns: int, asset: str | None = None
 ) -> ProductionOrder:
-    """Move one order to state ``to`` (``asset``: where it starts running)."""
+    """Move one order to state ``to`` (``asset``: where it starts running, on the
+    alternative routing the plan chose for it when that routing's step runs there)."""
     order = uow.orders.get(order_id)
-    order.transition(to, ts_ns=ts_ns, asset=asset)
+    routing = None
+    if to == "running" and asset is not None:
+        latest = uow.plans.latest(1)
+        routing = _routing_on(order, asset, uow.master.routings(), latest[0] if latest else None)
+    order.transition(to, ts_ns=ts_ns, asset=asset, routing=routing)
     return order
 
 
@@ -196,7 +201,8 @@ def _order_for(
     if order.state == "running":
         order.move_to(asset, ts_ns=ts_ns)
     else:
-        order.transition("running", ts_ns=ts_ns, asset=asset)
+        routing = _routing_on(order, asset, routings, plan)
+        order.transition("running", ts_ns=ts_ns, asset=asset, routing=routing)
     return order
 
 
@@ -216,12 +222,14 @@ def next_order(
     before its release."""
 
     def fits(order: ProductionOrder) -> bool:
-        step = routings[order.routing].steps[order.current_operation]
-        if not order.is_open or order.state == "paused" or step.option_on(asset) is None:
+        if not order.is_open or order.state == "paused":
+            return False
+        if _routing_on(order, asset, routings, plan) is None:
             return False
         if order.release_ns > ts_ns:  # not released yet at the time of the part
             return False
         # a running order moves on only once its own asset cannot do its current operation
+        step = routings[order.routing].steps[order.current_operation]
         return (
             order.state != "running" or order.asset is None or step.option_on(order.asset) is None
         )
@@ -256,6 +264,30 @@ def _planned_since_pause(plan: PublishedPlan, order: ProductionOrder) -> bool:
     pause (the replan it triggered still solving) must not resume what someone paused."""
     paused_ns = order.runs[-1][2] if order.runs else None
     return paused_ns is None or plan.created_ns >= paused_ns
+
+
+def _routing_on(
+    order: ProductionOrder, asset: str, routings: Mapping[str, Routing], plan: PublishedPlan | None
+) -> Routing | None:
+    """The routing by which ``order``'s current operation can run on ``asset``, ``None``
+    when none can. An order not started yet may start on the alternative the plan chose
+    for it (that choice first) or on its own; a started one stays on the routing it
+    started on, since its counts are per step of that routing."""
+    options = [routings[order.routing]]
+    chosen = plan.routing_of(order.id) if plan is not None else None
+    alternative = routings.get(chosen) if chosen is not None else None
+    if (
+        order.state in ("released", "scheduled")
+        and alternative is not None
+        and alternative.id != order.routing
+        and alternative.product == order.product
+    ):
+        options.insert(0, alternative)
+    at = order.current_operation
+    return next(
+        (r for r in options if at < len(r.steps) and r.steps[at].option_on(asset) is not None),
+        None,
+    )
 
 
 def _can_do(order: ProductionOrder, routings: Mapping[str, Routing], asset: str) -> bool:

@@ -154,8 +154,14 @@ class ProductionOrder:
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    def transition(self, to: str, *, ts_ns: int, asset: str | None = None) -> None:
-        """Move to state ``to``; :class:`IllegalTransitionError` names the allowed moves."""
+    def transition(
+        self, to: str, *, ts_ns: int, asset: str | None = None, routing: Routing | None = None
+    ) -> None:
+        """Move to state ``to``; :class:`IllegalTransitionError` names the allowed moves.
+
+        ``routing``: the routing it starts running on, when the plan chose an alternative
+        of its own; the order follows that routing's steps from then on (its counts,
+        current operation and running assignment are per step of one routing)."""
         if to not in STATES:
             raise IllegalTransitionError(
                 f"order {self.id}: {to!r} is not a state ({', '.join(STATES)})"
@@ -166,6 +172,8 @@ class ProductionOrder:
             raise IllegalTransitionError(
                 f"order {self.id} is {self.state}; it can go to {can}, not {to}"
             )
+        if to == "running" and routing is not None and routing.id != self.routing:
+            self._follow(routing)
         previous, self.state = self.state, to
         self._close_run(ts_ns)
         if to == "running":
@@ -181,6 +189,23 @@ class ProductionOrder:
                 ts_ns=ts_ns, subject=self.id, previous=previous, state=to, asset=self.asset
             )
         )
+
+    def _follow(self, routing: Routing) -> None:
+        """Make the order along ``routing``: only an alternative for the same product, and
+        only before its first part, since the parts already counted belong to the steps
+        of the routing they were made on."""
+        if routing.product != self.product:
+            raise InvalidOrderError(
+                f"order {self.id}: routing {routing.id!r} makes {routing.product!r}, "
+                f"not {self.product!r}"
+            )
+        if self.started_ns is not None or any(self.good) or any(self.scrap):
+            raise IllegalTransitionError(
+                f"order {self.id} has started on routing {self.routing!r}: it cannot "
+                f"change to {routing.id!r}"
+            )
+        self.routing, self.operations = routing.id, len(routing.steps)
+        self.good, self.scrap = [0] * self.operations, [0] * self.operations
 
     def amend(self, wanted: dict[str, Any], *, ts_ns: int, source: str) -> dict[str, list[Any]]:
         """Set the fields of ``wanted`` (a subset of :data:`AMENDABLE`) that differ, as the
