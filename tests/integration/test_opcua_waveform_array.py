@@ -161,14 +161,7 @@ def test_values_with_the_overflow_bit_are_counted_logged_once_and_keep_their_qua
 
     async def body() -> tuple[list[SampleBatch], dict[str, Any]]:
         cell = await Cell().start()
-        s = spec(
-            cell.url,
-            tags=[
-                *spec(cell.url).tags[:1],
-                {"tag": SPEED, "node": "ns=2;s=Speed", "trigger": "status-value-timestamp"},
-            ],
-        )
-        conn = OpcUaConnector(s, {WAVE: 1, SPEED: 2}, clock=WallClock())
+        conn = OpcUaConnector(spec(cell.url), {WAVE: 1, SPEED: 2}, clock=WallClock())
         await conn.connect()
         try:
             for i in range(3):
