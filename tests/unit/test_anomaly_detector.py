@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from plantos.analytics.anomaly.detector import Detector, FeatureFrame, HotellingDetector
+from plantos.analytics.anomaly.monitor import AnomalyMonitor
+from plantos.analytics.anomaly.presets import VIBRATION
 
 NAMES = ("a", "b", "c")
+FIVE_MIN_NS = 300 * 1_000_000_000
 
 
 def frame(values: np.ndarray, state: np.ndarray | None = None) -> FeatureFrame:
@@ -117,3 +120,51 @@ def test_a_relative_scale_floor_keeps_a_tight_baseline_from_flagging_a_small_shi
     assert floored.raw_scores(frame(broken))[0] > 1000
     with pytest.raises(ValueError, match="relative_scale_floor"):
         HotellingDetector(relative_scale_floor=0)
+
+
+def _vibration_monitor(*, capped: bool) -> AnomalyMonitor:
+    """The vibration preset's detector and alarm (5 min snapshots, 15 min to raise),
+    trained on healthy rows; ``capped=False`` is the same detector without the cap."""
+    det = VIBRATION.detector()
+    if not capped:
+        det = HotellingDetector(
+            ewma_alpha=VIBRATION.alpha(0),
+            min_samples=VIBRATION.min_samples,
+            relative_scale_floor=VIBRATION.relative_scale_floor,
+        )
+    monitor = AnomalyMonitor(det, subject="cnc", policy=VIBRATION.policy)
+    monitor.fit(FeatureFrame.of(10.0 + healthy(200), NAMES, np.arange(200) * FIVE_MIN_NS))
+    return monitor
+
+
+def _rows(values: np.ndarray, start: int = 200) -> FeatureFrame:
+    return FeatureFrame.of(values, NAMES, (start + np.arange(len(values))) * FIVE_MIN_NS)
+
+
+def test_the_vibration_preset_caps_the_raw_score_at_four_times_the_raise_threshold() -> None:
+    det = VIBRATION.detector()
+    assert isinstance(det, HotellingDetector)
+    assert det.raw_cap == 4.0 * VIBRATION.policy.raise_at
+    with pytest.raises(ValueError, match="raw_cap"):
+        HotellingDetector(raw_cap=0.0)
+
+
+def test_one_wild_snapshot_followed_by_normal_ones_raises_no_alarm() -> None:
+    rows = 10.0 + healthy(12, seed=1)
+    rows[0] += 1000.0  # one snapshot that arrived damaged: a raw score in the hundreds of thousands
+    capped = _vibration_monitor(capped=True).process(_rows(rows))
+    uncapped = _vibration_monitor(capped=False).process(_rows(rows))
+    assert not capped.flags.any()
+    assert capped.scores[1] < VIBRATION.policy.raise_at  # it fades after a single row
+    assert uncapped.flags.any()  # what the cap prevents: the outlier alone held the score up
+
+
+def test_a_sustained_high_score_raises_at_the_same_row_as_without_the_cap() -> None:
+    rows = 10.0 + healthy(12, seed=2)
+    rows[3:] += 1000.0  # a step far beyond the cap, from the fourth snapshot on
+    capped = _vibration_monitor(capped=True).process(_rows(rows))
+    uncapped = _vibration_monitor(capped=False).process(_rows(rows))
+    first = int(np.argmax(capped.flags))
+    assert capped.flags.any()
+    assert first == int(np.argmax(uncapped.flags))
+    assert first == 3 + VIBRATION.policy.min_duration_ns // FIVE_MIN_NS

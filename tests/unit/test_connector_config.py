@@ -220,3 +220,40 @@ def test_a_sparkplug_host_needs_metrics_or_names_as_tags() -> None:
     )
     [(line, message)] = problems(text)
     assert line == 22 and "needs 'metrics' entries, or 'metric_names_are_tags: true'" in message
+
+
+def test_an_opcua_waveform_array_must_match_the_tags_waveform_block() -> None:
+    vib = "site-1/area-1/line-1/pump-1/vib"
+    base = BASE.replace(
+        "      - {signal: running, type: bool}\n",
+        "      - {signal: running, type: bool}\n"
+        "      - {signal: vib, unit: g, waveform: {rate_hz: 1000, samples: 64, every: 5m}}\n",
+    )
+
+    def plant(*tags: str) -> str:
+        return (
+            base
+            + "connectors:\n  - kind: opcua\n    name: cell\n"
+            + "    endpoint: opc.tcp://10.0.0.7:4840\n    tags:\n"
+            + "".join(f"      - {t}\n" for t in tags)
+        )
+
+    right = f"{{tag: {vib}, node: 'ns=2;s=Vib', sample_rate_hz: 1000}}"
+    [spec] = connector_specs(load_plant_text(plant(right), file="plant.yaml"))
+    assert spec.tags[0].sample_rate_hz == 1000.0
+
+    no_waveform = f"{{tag: {FLOW}, node: 'ns=2;s=Flow', sample_rate_hz: 1000}}"
+    other_rate = f"{{tag: {vib}, node: 'ns=2;s=Vib', sample_rate_hz: 2000}}"
+    text = plant(no_waveform, other_rate)
+    lines = text.splitlines()
+    assert sorted(problems(text)) == [
+        (
+            lines.index(f"      - {no_waveform}") + 1,
+            f"connector 'cell': tag {FLOW!r} has no waveform block: it cannot be read as an array",
+        ),
+        (
+            lines.index(f"      - {other_rate}") + 1,
+            f"connector 'cell': tag {vib!r}: sample_rate_hz 2000 differs from its waveform's "
+            "rate_hz 1000",
+        ),
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from plantos.analytics.anomaly.spindle import MAX_WAITING, SpindleFeatures, SpindleTags
+from plantos.core import quality
 from plantos.core.batch import SampleBatch
 
 NS = 1_000_000_000
@@ -80,3 +81,15 @@ def test_a_silent_context_holds_no_more_than_the_waiting_limit() -> None:
         whole = burst((10 + 300 * k) * NS, 64, rng)
         judged += len(features.update(whole.select(whole.tag_id == 1)).ts_ns)
     assert judged == 3 and features.judged_early == 3
+
+
+def test_a_snapshot_with_an_overflowed_sample_is_skipped_and_counted() -> None:
+    rng = np.random.default_rng(6)
+    features = SpindleFeatures(TAGS)
+    gapped = burst(10 * NS, 64, rng)
+    codes = np.zeros(len(gapped), np.uint32)
+    codes[20] = quality.OVERFLOW  # Good, but the server dropped values before this one
+    gapped = SampleBatch.of(gapped.tag_id, gapped.ts, gapped.value, codes)
+    assert len(features.update(gapped).ts_ns) == 0
+    assert len(features.update(burst(310 * NS, 64, rng)).ts_ns) == 1
+    assert (features.overflowed, features.incomplete) == (1, 0)

@@ -23,6 +23,12 @@ BAD_TYPE_MISMATCH = 0x8074_0000
 UNCERTAIN_LAST_USABLE_VALUE = 0x4090_0000
 
 _SEVERITY_MASK = 0xC000_0000
+_INFO_TYPE_MASK = 0x0000_0C00
+_INFO_TYPE_DATA_VALUE = 0x0000_0400
+OVERFLOW = _INFO_TYPE_DATA_VALUE | 0x0000_0080
+"""The Overflow info bit of a data value (OPC 10000-4, 7.39.1), with the info type that
+gives the info bits their meaning: the server's queue for the item was full and values
+before this one were discarded. A Good value may carry it."""
 
 NAMES = {
     GOOD: "Good",
@@ -49,6 +55,22 @@ def is_bad(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
     """Vectorised: which samples carry a Bad status (severity bits ``10`` or ``11``)."""
     bad: npt.NDArray[np.bool_] = (codes & np.uint32(BAD)) != 0
     return bad
+
+
+def has_overflow(code: int) -> bool:
+    """Whether one status code carries the Overflow info bit (see :data:`OVERFLOW`)."""
+    return code & (_INFO_TYPE_MASK | OVERFLOW) == OVERFLOW
+
+
+def overflowed(codes: npt.NDArray[np.uint32]) -> npt.NDArray[np.bool_]:
+    """Vectorised: which samples carry the Overflow info bit (values before them were lost).
+
+    >>> overflowed(np.array([0x0000_0000, 0x0000_0480, 0x0000_0080], np.uint32)).tolist()
+    [False, True, False]
+    """
+    info = codes & np.uint32(_INFO_TYPE_MASK | OVERFLOW)
+    flagged: npt.NDArray[np.bool_] = info == np.uint32(OVERFLOW)
+    return flagged
 
 
 def name(code: int) -> str:

@@ -18,7 +18,7 @@ from plantos.edge.connector import Connector
 from plantos.edge.modbus.config import ModbusTcpSpec, modbus_source_type
 from plantos.edge.mqtt.json_config import MqttJsonSpec
 from plantos.edge.mtconnect.connector import MTConnectSpec
-from plantos.edge.opcua.config import OpcUaSpec
+from plantos.edge.opcua.config import OpcUaSpec, waveform_problems
 from plantos.edge.sparkplug.config import SparkplugHostSpec
 from plantos.model.loader import validation_problems
 from plantos.model.plant import Plant
@@ -154,6 +154,15 @@ def validate_connectors(
                         f"connector {name!r}: unknown tag {path!r}",
                     )
                 )
+        if isinstance(spec, OpcUaSpec):
+            problems += [
+                ConfigProblem(
+                    source,
+                    locate((*where, "tags", t, "sample_rate_hz")),
+                    f"connector {name!r}: {why}",
+                )
+                for t, why in waveform_problems(spec, plant.tags)
+            ]
         specs.append(spec)
     if problems:
         raise ConfigError(problems)

@@ -21,6 +21,9 @@ from plantos.analytics.anomaly.baseline import DEFAULT_RELATIVE_FLOOR, Baseline,
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+HEALTHY_SCORE = 1.0
+"""T-squared / k of a typical healthy row: where a capped smoothing starts."""
+
 
 @dataclass(frozen=True, slots=True)
 class FeatureFrame:
@@ -100,6 +103,16 @@ class HotellingDetector:
     The raw score is T-squared divided by the number of features (about 1 for
     healthy rows), so one threshold fits any feature set. The EWMA carries over
     between batches, which makes one spike fade instead of flag.
+
+    ``raw_cap`` bounds the raw score before it enters the EWMA. Without it one row
+    with a wild score (a snapshot that arrived damaged, say 10,000) lifts the smoothed
+    score so far that it takes many rows to decay back below the alarm threshold, long
+    enough to pass any minimum duration by itself. A cap of a few times the raise
+    threshold keeps every genuinely high row above it, so a sustained anomaly crosses
+    as before, while one outlier fades within a row or two (see
+    :data:`~plantos.analytics.anomaly.presets.VIBRATION`). With a cap the smoothing
+    also starts (after a fit or :meth:`reset`) from :data:`HEALTHY_SCORE` instead of
+    the first row's score, which would otherwise enter whole.
     """
 
     name = "hotelling"
@@ -110,6 +123,7 @@ class HotellingDetector:
         ewma_alpha: float = 0.2,
         min_samples: int = 10,
         relative_scale_floor: float = DEFAULT_RELATIVE_FLOOR,
+        raw_cap: float | None = None,
     ) -> None:
         if not 0 < ewma_alpha <= 1:
             raise ValueError(f"ewma_alpha must be in (0, 1], got {ewma_alpha}")
@@ -117,6 +131,9 @@ class HotellingDetector:
             raise ValueError(f"min_samples must be at least 1, got {min_samples}")
         if not 0 < relative_scale_floor < 1:
             raise ValueError(f"relative_scale_floor must be in (0, 1), got {relative_scale_floor}")
+        if raw_cap is not None and not raw_cap > 0:
+            raise ValueError(f"raw_cap must be positive, got {raw_cap}")
+        self.raw_cap = raw_cap
         self.ewma_alpha = ewma_alpha
         self.min_samples = min_samples
         self.relative_scale_floor = relative_scale_floor
@@ -164,10 +181,14 @@ class HotellingDetector:
         return out
 
     def score_batch(self, frame: FeatureFrame) -> FloatArray:
-        """EWMA of the raw score, continued from the previous batch; NaN rows keep the state."""
+        """EWMA of the raw score (at most ``raw_cap``), continued from the previous batch;
+        NaN rows keep the state."""
         raw = self.raw_scores(frame)
-        out = np.full(len(raw), np.nan)
         a, s = self.ewma_alpha, self._smoothed
+        if self.raw_cap is not None:
+            raw = np.minimum(raw, self.raw_cap)  # NaN stays NaN
+            s = HEALTHY_SCORE if s != s else s
+        out = np.full(len(raw), np.nan)
         for i, r in enumerate(raw.tolist()):
             if r == r:  # not NaN
                 s = r if s != s else s + a * (r - s)

@@ -77,6 +77,9 @@ class Preset:
     ``daily_profile_min_explained``: a signal whose daily profile explains at least
     this share of its held-out training variance is judged as its residual from it
     (:mod:`~plantos.analytics.anomaly.profile`); None: always its raw level.
+    ``raw_cap``: a :class:`HotellingDetector`'s raw score enters its smoothing at most
+    this multiple of ``policy.raise_at`` (None: uncapped); only for thresholds fixed
+    by design (no ``calibration``), which the cap must know when the detector is made.
     """
 
     name: str
@@ -93,6 +96,7 @@ class Preset:
     multichannel: bool = False
     explained: float = 0.99
     windows_per_training: int = WINDOWS_PER_TRAINING
+    raw_cap: float | None = None
 
     def __post_init__(self) -> None:
         if self.window_ns is not None and self.window_ns <= 0:
@@ -100,6 +104,11 @@ class Preset:
         explained = self.daily_profile_min_explained
         if explained is not None and not 0 < explained < 1:
             raise ValueError(f"daily_profile_min_explained must be in (0, 1), got {explained}")
+        if self.raw_cap is not None and (self.calibration is not None or self.raw_cap < 1):
+            raise ValueError(
+                f"raw_cap needs fixed thresholds (no calibration) and a multiple >= 1 of "
+                f"raise_at, got {self.raw_cap}"
+            )
 
     def alpha(self, window_rows: int) -> float:
         """The EWMA weight for a feature window of ``window_rows`` rows."""
@@ -121,6 +130,7 @@ class Preset:
             ewma_alpha=alpha,
             min_samples=self.min_samples,
             relative_scale_floor=self.relative_scale_floor,
+            raw_cap=None if self.raw_cap is None else self.raw_cap * self.policy.raise_at,
         )
 
     def window_rows(self, ts_ns: npt.NDArray[np.int64]) -> int:
@@ -179,7 +189,13 @@ MULTICHANNEL = Preset(
 # below 5% of its level, the repeatability of a vibration reading: a spindle
 # 4% above its two-hour baseline is no finding (this floor was added when such
 # a baseline raised a false alarm in the demo-plant benchmark), while a
-# bearing defect multiplies its band energies.
+# bearing defect multiplies its band energies. The raw score enters the
+# smoothing at most 4x the raise threshold: with alpha 0.3 one capped row
+# lifts a healthy smoothed score (about 1) to 0.3 * 80 + 0.7 = 24.7, and the
+# next healthy row brings it to 17.6, below 20: one outlier snapshot is above
+# the threshold for a single row, far short of the 15 min minimum duration,
+# while any row scoring 80 or more crosses at once, as it did uncapped (fixed
+# when a damaged snapshot raised a false alarm in the live demo, not from labels).
 VIBRATION = Preset(
     name="vibration",
     window_ns=10 * MINUTE_NS,
@@ -189,4 +205,5 @@ VIBRATION = Preset(
     learn_rows=24,
     relative_scale_floor=0.05,
     stuck_after_ns=HOUR_NS,
+    raw_cap=4.0,
 )

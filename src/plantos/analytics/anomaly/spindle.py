@@ -4,7 +4,10 @@ A condition-monitoring sensor sends a burst of raw acceleration every few
 minutes. Each complete burst becomes one row: its waveform features, the 1 s
 velocity RMS at the burst, and the operating state (a narrow speed band) at the
 burst, so a spindle at 12,000 rpm is compared with itself at 12,000 rpm.
-A burst split across two batches is kept until it is complete.
+A burst split across two batches is kept until it is complete. A burst with a
+sample carrying the OPC UA Overflow bit (the server's queue dropped values before
+it) is not judged: a snapshot with a gap has the wrong shape (kurtosis, crest
+factor) and would score as an anomaly of a healthy spindle.
 
 A complete burst waits until its context has arrived. Over a real protocol the
 waveform, the speed and the RMS come as separate items that a busy server or client
@@ -26,6 +29,7 @@ import numpy.typing as npt
 from plantos.analytics.anomaly.detector import FeatureFrame
 from plantos.analytics.anomaly.features import snapshot_features, speed_band
 from plantos.analytics.anomaly.stuck import clean
+from plantos.core import quality
 from plantos.core.batch import SampleBatch
 from plantos.core.timeunits import NS_PER_S
 
@@ -90,6 +94,7 @@ class SpindleFeatures:
         self.names = (*band_names, "velocity_rms")
         self._wave_ts = np.zeros(0, np.int64)
         self._wave = np.zeros(0)
+        self._wave_overflow = np.zeros(0, bool)
         self._speed = _Context()
         self._rms = _Context()
         self._waiting_at = np.zeros(0, np.int64)
@@ -100,6 +105,8 @@ class SpindleFeatures:
         self.judged_early = 0
         #: Bursts that ended short of a whole snapshot (samples lost on the way): skipped.
         self.incomplete = 0
+        #: Bursts with a sample flagged Overflow (the server dropped values): skipped.
+        self.overflowed = 0
         #: Unusable samples seen (bad quality, NaN, infinite), by kind.
         self.skipped = {"bad": 0, "nan": 0, "inf": 0}
 
@@ -114,8 +121,10 @@ class SpindleFeatures:
         """Rows for every burst completed by ``batch`` (in time order)."""
         t = self.tags
         wave_ts, wave = self._clean(batch, t.waveform)
+        flagged = quality.overflowed(batch.quality[batch.tag_id == t.waveform])
         ts = np.concatenate((self._wave_ts, wave_ts))
         values = np.concatenate((self._wave, wave))
+        overflow = np.concatenate((self._wave_overflow, flagged))
         gaps = np.diff(ts, prepend=ts[:1] - 2 * _BURST_GAP_NS) > _BURST_GAP_NS
         starts = np.flatnonzero(gaps)
         ends = np.concatenate((starts[1:], [len(ts)]))
@@ -124,10 +133,12 @@ class SpindleFeatures:
         open_burst = len(starts) > 0 and not done[-1]
         keep = int(starts[-1]) if open_burst else len(ts)
         self.incomplete += int((~done).sum()) - int(open_burst)
-        self._wave_ts, self._wave = ts[keep:], values[keep:]
-        at = ts[starts[done]]
+        self._wave_ts, self._wave, self._wave_overflow = ts[keep:], values[keep:], overflow[keep:]
+        whole = [a for a in starts[done].tolist() if not overflow[a : a + t.samples].any()]
+        self.overflowed += int(done.sum()) - len(whole)
+        at = ts[whole]
         if len(at):
-            snaps = np.stack([values[a : a + t.samples] for a in starts[done].tolist()])
+            snaps = np.stack([values[a : a + t.samples] for a in whole])
             feats, _ = snapshot_features(snaps, rate_hz=t.rate_hz, bands_hz=BANDS_HZ)
             self._waiting_at = np.concatenate((self._waiting_at, at))
             self._waiting = np.concatenate((self._waiting, feats))

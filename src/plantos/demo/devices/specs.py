@@ -20,7 +20,12 @@ from plantos.model import TagDef
 
 SCAN_S = 0.25
 """How often (wall time) the devices take new values and the OPC UA server publishes."""
-MAX_QUEUE = 10_000
+QUEUED_VALUES = 64
+"""Values each OPC UA monitored item queues between two publishes: at ``--speed 600`` a
+CNC with a snapshot every 2 minutes sends one every 0.2 s of wall time, a scalar tag one
+per scan, so this covers over 12 s of a client that does not keep up, longer than its
+session outlives silence (keep-alive plus request timeout, 7 s). 64 snapshots of 4,096
+doubles are 2 MiB per mill at most."""
 HOST_ID = "plantos-demo"
 
 
@@ -44,12 +49,11 @@ def connector_specs(
 
 
 def opcua_spec(tags: Sequence[TagDef], endpoint: str) -> OpcUaSpec:
-    """Subscribe to every variable by NodeId. A waveform snapshot is written in one go, so
-    each monitored item's queue holds two whole snapshots (the server drops the oldest
-    beyond it, within the OPC UA limit of ``MAX_QUEUE``), and every sample of it is
-    reported even where it repeats the one before (a stopped spindle reads flat): a
-    snapshot is only a snapshot whole. Other tags report by exception."""
-    snapshot = max((t.waveform.samples for t in tags if t.waveform is not None), default=5)
+    """Subscribe to every variable by NodeId. A waveform snapshot is one array value
+    (``sample_rate_hz``, see :mod:`~plantos.demo.devices.opcua_device`), reported on
+    every new SourceTimestamp; each monitored item's queue holds :data:`QUEUED_VALUES`
+    values, so a client starved for a few seconds still gets every snapshot (beyond it
+    the server drops the oldest). Other tags report by exception."""
     return OpcUaSpec.model_validate(
         {
             "kind": "opcua",
@@ -57,11 +61,15 @@ def opcua_spec(tags: Sequence[TagDef], endpoint: str) -> OpcUaSpec:
             "endpoint": endpoint,
             "publishing_interval": _ms(SCAN_S),
             "sampling_interval": _ms(SCAN_S),
-            "queue_size": min(2 * snapshot, MAX_QUEUE),
+            "queue_size": QUEUED_VALUES,
             "request_timeout": "2s",
             "tags": [
                 {"tag": t.path, "node": opcua_node_id(t)}
-                | ({"trigger": "status-value-timestamp"} if t.waveform is not None else {})
+                | (
+                    {"trigger": "status-value-timestamp", "sample_rate_hz": t.waveform.rate_hz}
+                    if t.waveform is not None
+                    else {}
+                )
                 for t in tags
             ],
         }

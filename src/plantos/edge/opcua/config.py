@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from plantos.edge.durations import DurationNs
+
+if TYPE_CHECKING:
+    from plantos.model import TagDef
 
 SecurityPolicyName = Literal["None", "Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"]
 _BROWSE_ELEMENT = re.compile(r"^\d+:[^/]+$")
@@ -83,13 +87,17 @@ class OpcUaTagSpec(_Strict):
     absolute deadband in the variable's unit, applied by the server. ``trigger`` says
     which change is reported: ``status-value`` (OPC UA's default) drops a value equal to
     the previous one; ``status-value-timestamp`` reports every new SourceTimestamp, as a
-    waveform written sample by sample needs (a flat stretch is still samples)."""
+    waveform written sample by sample needs (a flat stretch is still samples).
+    ``sample_rate_hz`` says the variable holds a whole waveform snapshot as one array
+    value (``Double[]``): sample ``i`` is stored at SourceTimestamp + ``i`` / rate, all
+    of them in one batch. It must match the ``waveform`` block of the tag."""
 
     tag: str = Field(min_length=1)
     node: str | None = None
     browse_path: str | None = None
     deadband: float | None = Field(default=None, ge=0)
     trigger: Literal["status-value", "status-value-timestamp"] = "status-value"
+    sample_rate_hz: float | None = Field(default=None, gt=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _one_address(self) -> OpcUaTagSpec:
@@ -112,6 +120,12 @@ class OpcUaTagSpec(_Strict):
                 f"{value!r} is not a browse path (write e.g. 0:Objects/2:CNC07/2:Spindle)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _array_without_deadband(self) -> OpcUaTagSpec:
+        if self.sample_rate_hz is not None and self.deadband is not None:
+            raise ValueError(f"tag {self.tag!r}: a deadband does not apply to a waveform array")
+        return self
 
     def browse_elements(self) -> list[str]:
         return [] if self.browse_path is None else self.browse_path.split("/")
@@ -161,3 +175,25 @@ class OpcUaSpec(_Strict):
     @property
     def keepalive_interval_s(self) -> float:
         return self.keepalive_interval / 1e9
+
+
+def waveform_problems(spec: OpcUaSpec, tags: Mapping[str, TagDef]) -> list[tuple[int, str]]:
+    """Per tag entry (by index) read as an array, why it does not fit the plant's tag: a
+    ``sample_rate_hz`` on a tag without a ``waveform`` block, or with another rate, would
+    store the snapshot at the wrong times. Unknown tags are reported elsewhere."""
+    out: list[tuple[int, str]] = []
+    for i, t in enumerate(spec.tags):
+        tag = tags.get(t.tag)
+        if t.sample_rate_hz is None or tag is None:
+            continue
+        if tag.waveform is None:
+            out.append((i, f"tag {t.tag!r} has no waveform block: it cannot be read as an array"))
+        elif tag.waveform.rate_hz != t.sample_rate_hz:
+            out.append(
+                (
+                    i,
+                    f"tag {t.tag!r}: sample_rate_hz {t.sample_rate_hz:g} differs from its "
+                    f"waveform's rate_hz {tag.waveform.rate_hz:g}",
+                )
+            )
+    return out

@@ -12,6 +12,15 @@ Each sample keeps the server's whole status code as its quality, and its source 
 browse path without match) gets one sample carrying the server's Bad status code instead
 of failing the whole connection. The connector is read-only: it never writes to the server.
 
+A tag with ``sample_rate_hz`` holds a waveform snapshot as one array value: it is expanded
+into its samples (at SourceTimestamp + i / rate) in one go, so a snapshot reaches the
+pipeline whole or, when the buffer cannot take all of it, not at all (counted as dropped).
+
+A value carrying the Overflow info bit says the server's queue for the item was full and
+values before it were discarded. Its status code is kept as its quality like any other
+(so a consumer such as the spindle detector can refuse a snapshot with a known gap); the
+connector counts such samples (``overflow_samples``) and logs them once per collect.
+
 Notifications are taken from each publish response in one pass (:class:`_Subscription`):
 asyncua's handler path starts an asyncio task and builds two objects per data change, which
 at ten thousand items a second costs more than turning the values into samples.
@@ -41,7 +50,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import Clock
 from plantos.edge.opcua.config import OpcUaSpec, OpcUaTagSpec
 from plantos.edge.opcua.diagnose import explain
-from plantos.edge.opcua.samples import Buffer, ns_of, split_variant
+from plantos.edge.opcua.samples import Buffer, ns_of, split_variant, waveform_values
 from plantos.edge.opcua.security import apply_login, env_secret
 
 log = logging.getLogger(__name__)
@@ -52,7 +61,13 @@ _TRIGGER = {
     "status-value": ua.DataChangeTrigger.StatusValue,
     "status-value-timestamp": ua.DataChangeTrigger.StatusValueTimestamp,
 }
-METRICS = ("notifications", "dropped_notifications", "rejected", "keepalive_failures")
+METRICS = (
+    "notifications",
+    "dropped_notifications",
+    "rejected",
+    "keepalive_failures",
+    "overflow_samples",
+)
 
 
 class OpcUaConnector:
@@ -75,6 +90,14 @@ class OpcUaConnector:
         self._client: Client | None = None
         self._subscription: Subscription | None = None
         self._handles: dict[int, int] = {}
+        self._spacing_ns: dict[int, float] = {
+            tag_ids[t.tag]: 1e9 / t.sample_rate_hz
+            for t in spec.tags
+            if t.sample_rate_hz is not None
+        }
+        """Sample spacing of the tags whose values are waveform arrays."""
+        self._overflowed: dict[int, int] = {}
+        """Samples with the Overflow bit per tag since the last collect: logged there."""
         self._lost: str | None = None
         self._unsupported_tags: set[int] = set()
         self._heard_at = time.monotonic()
@@ -128,7 +151,23 @@ class OpcUaConnector:
                 f"(keepalive_interval {self.spec.keepalive_interval_s:g} s + request_timeout "
                 f"{self.spec.request_timeout_s:g} s)"
             )
+        if self._overflowed:
+            self._log_overflow()
         return self._buffer.drain()
+
+    def _log_overflow(self) -> None:
+        overflowed, self._overflowed = self._overflowed, {}
+        names = {tag_id: t.tag for t, tag_id in zip(self.spec.tags, self.tag_ids, strict=True)}
+        shown = ", ".join(f"{names[t]} ({n})" for t, n in sorted(overflowed.items())[:3])
+        more = f" and {len(overflowed) - 3} more tags" if len(overflowed) > 3 else ""
+        log.warning(
+            "%s: %d samples came with the Overflow bit (the server's queue was full and "
+            "dropped values before them): %s%s; raise queue_size or publish less often",
+            self.name,
+            sum(overflowed.values()),
+            shown,
+            more,
+        )
 
     async def close(self) -> None:
         """End the session, and the subscription with it; never raises. Closing the session
@@ -275,13 +314,37 @@ class OpcUaConnector:
             ts_ns = self.clock.now_ns() if ts is None else ns_of(ts)
             code = quality.GOOD if dv.StatusCode is None else dv.StatusCode.value
             raw = dv.Value.Value if dv.Value is not None else None
+            if isinstance(raw, list) and tag_id in self._spacing_ns:
+                self._on_array(tag_id, ts_ns, raw, code)
+                continue
             value, exact = split_variant(raw)
             if value is None:
                 counts["rejected"] += 1
                 self._unsupported(tag_id, raw)
                 value, code = math.nan, StatusCodes.BadTypeMismatch
+            if quality.has_overflow(code):
+                self._overflow(tag_id, 1)
             if not buffer.append(tag_id, ts_ns, value, code, exact):
                 counts["dropped_notifications"] += 1
+
+    def _on_array(self, tag_id: int, ts_ns: int, raw: list[Any], code: int) -> None:
+        """One waveform snapshot: all of its samples into the buffer, or none of them."""
+        values = waveform_values(raw)
+        if values is None:
+            self._counts["rejected"] += 1
+            self._unsupported(tag_id, raw)
+            self._buffer.append(tag_id, ts_ns, math.nan, StatusCodes.BadTypeMismatch)
+            return
+        if quality.has_overflow(code):
+            self._overflow(tag_id, len(values))
+        spacing_ns = self._spacing_ns[tag_id]
+        stamps = [ts_ns + round(i * spacing_ns) for i in range(len(values))]
+        if not self._buffer.extend(tag_id, stamps, values, code):
+            self._counts["dropped_notifications"] += 1
+
+    def _overflow(self, tag_id: int, samples: int) -> None:
+        self._counts["overflow_samples"] += samples
+        self._overflowed[tag_id] = self._overflowed.get(tag_id, 0) + samples
 
     def _unsupported(self, tag_id: int, raw: object) -> None:
         """Log once per tag that its values cannot be kept: they arrive as Bad samples."""

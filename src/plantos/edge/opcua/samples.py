@@ -49,6 +49,17 @@ class Buffer:
         self._quality.append(code)
         return True
 
+    def extend(self, tag_id: int, ts_ns: list[int], values: list[float], code: int) -> bool:
+        """Samples of one tag with one quality, all of them or (returning False) none."""
+        n = len(ts_ns)
+        if len(self._tag_id) + n > self.capacity:
+            return False
+        self._tag_id += [tag_id] * n
+        self._ts += ts_ns
+        self._value += values
+        self._quality += [code] * n
+        return True
+
     def drain(self) -> SampleBatch:
         exact = None
         if self._exact:
@@ -78,6 +89,17 @@ def split_variant(value: Any) -> tuple[float | None, int | str | None]:
     if isinstance(value, datetime):
         return math.nan, utc(value).isoformat()
     return None, None
+
+
+def waveform_values(value: list[Any]) -> list[float] | None:
+    """An array variant's elements as floats (numbers and booleans); None if any is not.
+
+    >>> waveform_values([0.5, 2, True]), waveform_values([0.5, "x"])
+    ([0.5, 2.0, 1.0], None)
+    """
+    if not all(isinstance(v, int | float) for v in value):
+        return None
+    return [float(v) for v in value]
 
 
 def utc(ts: datetime) -> datetime:
