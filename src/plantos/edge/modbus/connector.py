@@ -292,7 +292,12 @@ def _plan_group(group: PollGroup, tag_ids: Mapping[str, int], retry_ns: int) -> 
     plan = plan_reads(fields, max_registers=_MAX_PER_READ[group.table], max_gap=group.max_gap)
     members: list[list[RegisterField]] = [[] for _ in plan]
     for f in fields:
-        i = next(i for i, (start, count) in enumerate(plan) if start <= f.address < start + count)
+        # the read holding the whole field (overlapping fields may need overlapping reads)
+        i = next(
+            i
+            for i, (start, count) in enumerate(plan)
+            if start <= f.address and f.address + f.width <= start + count
+        )
         members[i].append(f)
     blocks = [Block(Read.covering(fs, ids), retry_ns=retry_ns) for fs in members]
     return _Group(group.table, group.interval, blocks)
