@@ -74,11 +74,10 @@ class ScheduleChanged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LotHeld(Event):
-    """Lot ``subject`` of ``order`` went on hold: a finding (``nonconformance``) or a person
-    (``by``) stopped its parts from shipping or moving on."""
+class LotChanged(Event):
+    """What every change of lot ``subject`` says: its order, its machine, why and who
+    (a person, or the quality loop for ``nonconformance``)."""
 
-    kind: ClassVar[str] = "LotHeld"
     order: str | None
     asset: str
     reason: str
@@ -87,27 +86,24 @@ class LotHeld(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LotReleased(Event):
+class LotHeld(LotChanged):
+    """Lot ``subject`` went on hold: its parts may not ship or move on."""
+
+    kind: ClassVar[str] = "LotHeld"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LotReleased(LotChanged):
     """The hold on lot ``subject`` ended: its parts may ship or move on."""
 
     kind: ClassVar[str] = "LotReleased"
-    order: str | None
-    asset: str
-    reason: str
-    nonconformance: str | None = None
-    by: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LotScrapped(Event):
+class LotScrapped(LotChanged):
     """Lot ``subject`` was scrapped: ``quantity`` good parts became scrap (``booked``: also
     booked as scrap to ``order``, which still took counts)."""
 
     kind: ClassVar[str] = "LotScrapped"
-    order: str | None
-    asset: str
-    reason: str
-    nonconformance: str | None = None
-    by: str
     quantity: int
     booked: bool
