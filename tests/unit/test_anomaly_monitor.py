@@ -21,7 +21,7 @@ NAMES = ("rms", "kurtosis")
 POLICY = AlarmPolicy(raise_at=6.0, clear_at=3.0, min_duration_ns=0)
 
 
-QUIET = AlarmPolicy(raise_at=1e9, clear_at=1.0, min_duration_ns=0)
+QUIET = AlarmPolicy(raise_at=1e9, clear_at=1e8, min_duration_ns=0)
 """Never raises: for tests of learning alone (an alarm stops learning, see below)."""
 
 
@@ -159,3 +159,25 @@ def test_two_anomalies_in_one_batch_clear_with_their_own_durations() -> None:
     split.fit(FeatureFrame.of(rng.normal(size=(200, 2)), NAMES, np.arange(200) * MIN))
     parts = [split.process(frame.rows(p)).events for p in np.array_split(np.arange(20), 4)]
     assert [e.duration_s for p in parts for e in p if isinstance(e, AnomalyCleared)] == whole
+
+
+def test_a_state_first_run_while_the_score_rises_before_the_raise_is_not_learned() -> None:
+    """The fault begins at 12000 rpm and the score passes ``clear_at``, but the alarm
+    waits out its minimum duration; 3000 rpm first runs meanwhile. Learning it then would
+    take the fault's beginning as normal; its rows stay unjudged, and 3000 rpm is learned
+    once the machine is healthy again."""
+    waiting = AlarmPolicy(raise_at=6.0, clear_at=3.0, min_duration_ns=10_000 * MIN)
+    m = monitor(waiting, learn_rows=20)
+    rng = np.random.default_rng(11)
+    healthy = rng.normal(size=(30, 2))
+    drifting = rng.normal(size=(5, 2)) + np.array([0.0, 4.0])
+    slow_drifting = rng.normal(size=(25, 2)) + np.array([10.0, 4.0])
+    recovered = rng.normal(size=(5, 2))
+    slow_ok = rng.normal(size=(25, 2)) + np.array([10.0, 0.0])
+    x = np.vstack([healthy, drifting, slow_drifting, recovered, slow_ok])
+    state = np.repeat([12000, 12000, 3000, 12000, 3000], [30, 5, 25, 5, 25])
+    out = m.process(FeatureFrame.of(x, NAMES, np.arange(len(x)) * 5 * MIN, state))
+    assert not out.flags.any()  # never raised: the minimum duration is long
+    assert (out.scores[30:35] > 3.0).all()
+    assert np.isnan(out.scores[35:60]).all() and m.alarmed_rows_not_learned == 25
+    assert m.learned_ns[3000] == int(np.arange(len(x))[-6] * 5 * MIN)

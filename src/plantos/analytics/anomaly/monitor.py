@@ -90,7 +90,8 @@ class AnomalyMonitor:
         self.learned_ns: dict[int, int] = {}
         #: Rows scored NaN because their state was still being learned.
         self.learning_rows = 0
-        #: Rows of a state not yet learned that came while an alarm was active (not learned).
+        #: Rows of a state not yet learned that came while an alarm was active, or while
+        #: the machine's last judged score was above ``clear_at`` (not learned).
         self.alarmed_rows_not_learned = 0
         self._trained: list[FeatureFrame] = []
         self._trained_states: set[int] = set()
@@ -99,6 +100,8 @@ class AnomalyMonitor:
 
     def _reset_watch(self) -> None:
         self.alarm = Hysteresis(self.policy)
+        self._last_score = 0.0
+        """The newest finite score: carried over the unjudged rows of unlearned states."""
         self.scale.reset()
         self._open_ns: int | None = None
         self._severity = -1
@@ -145,11 +148,26 @@ class AnomalyMonitor:
             scores.append(out.scores)
             flags.append(out.flags)
             events += out.events
-            self._learn(part, out.flags)
+            self._learn(part, out.flags | self._unsettled(out.scores))
             start = stop
         if not len(frame):
             return MonitorOutput(np.zeros(0), np.zeros(0, bool), [])
         return MonitorOutput(np.concatenate(scores), np.concatenate(flags), events)
+
+    def _unsettled(self, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Per row, whether the machine's newest judged score (carried over unjudged
+        rows and from earlier batches) is above ``clear_at``. A machine drifting toward
+        an alarm that is not raised yet (its minimum duration still running) is no
+        example of health either: a speed first run then would learn the beginning of
+        the fault as normal, refit the baseline with it and clear the alarm to come."""
+        out = np.zeros(len(scores), np.bool_)
+        last = self._last_score
+        for i, score in enumerate(scores.tolist()):
+            if score == score:  # not NaN
+                last = score
+            out[i] = last > self.policy.clear_at
+        self._last_score = last
+        return out
 
     def _learning_mask(self, frame: FeatureFrame) -> npt.NDArray[np.bool_]:
         complete = np.isfinite(frame.values).all(axis=1)
@@ -174,7 +192,8 @@ class AnomalyMonitor:
     def _learn(self, part: FeatureFrame, alarmed: npt.NDArray[np.bool_]) -> None:
         """Keep ``part``'s rows of untrained states; refit when one has ``learn_rows``.
 
-        Rows taken while an alarm is active are not kept: a machine in alarm is no
+        Rows taken while an alarm is active, or while the score is above ``clear_at``
+        (``alarmed``), are not kept: a machine in alarm or drifting toward one is no
         example of health, and a speed first run with a worn bearing would otherwise
         learn the wear as its normal and clear the alarm. Such rows stay unjudged
         (NaN), which holds the alarm where it is.
