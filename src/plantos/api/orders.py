@@ -81,9 +81,22 @@ class CountRequest(BaseModel):
     operation: int | None = Field(None, ge=0)
 
 
+CHANGE_ATTEMPTS = 3
+"""Tries of a person's change that lost a race with the platform's own bookkeeping."""
+
+
 async def changed(platform: PlatformPort, work: Callable[[], tuple[T, list[Event]]]) -> T:
-    """Run a change in a worker thread, then publish its events."""
-    value, events = await asyncio.to_thread(work)
+    """Run a change in a worker thread, then publish its events. A change that found the
+    order changed meanwhile (the planner marking it scheduled, the counters booking a
+    part) is tried again on the order as it is now, where its rules are checked again:
+    a person should not be told to retry what the platform itself raced."""
+    for attempt in range(1, CHANGE_ATTEMPTS + 1):
+        try:
+            value, events = await asyncio.to_thread(work)
+            break
+        except ConcurrentChangeError:
+            if attempt == CHANGE_ATTEMPTS:
+                raise
     for event in events:
         await platform.emit(event)
     return value
