@@ -9,6 +9,7 @@ lot not on hold, a scrapped lot) answers 409 with the reason and changes nothing
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -114,17 +115,24 @@ async def lot_release(
     return await _move(request, identity, lot_id, "release", body.reason)
 
 
+def move_lot(service: Any, identity: Identity, lot_id: str, move: str, reason: str) -> Lot:
+    """Hold or release ``lot_id`` for ``identity``: a lot outside its scope is unknown, and
+    ``quality:write`` on the lot's asset is checked. Blocking: the API and the lots form
+    run it in a worker thread."""
+    if move not in ("hold", "release"):
+        raise UnknownLotError(f"no move {move!r} for a lot: hold or release")
+    lot = service.lot(lot_id)
+    if not covers(identity.scope, lot.asset):
+        raise UnknownLotError(f"no lot {lot_id!r}")
+    authorize(identity, "quality:write", lot.asset)
+    act = service.hold_lot if move == "hold" else service.release_lot
+    moved: Lot = act(lot_id, by=identity.subject, reason=reason)[0]
+    return moved
+
+
 async def _move(
     request: Request, identity: Identity, lot_id: str, move: str, reason: str
 ) -> dict[str, Any]:
     service = platform_of(request).quality.service
-
-    def work() -> Lot:
-        lot = service.lot(lot_id)
-        if not covers(identity.scope, lot.asset):
-            raise UnknownLotError(f"no lot {lot_id!r}")
-        authorize(identity, "quality:write", lot.asset)
-        act = service.hold_lot if move == "hold" else service.release_lot
-        return act(lot_id, by=identity.subject, reason=reason)[0]
-
+    work = partial(move_lot, service, identity, lot_id, move, reason)
     return lot_view(await audited(request, identity, f"lot.{move}", lot_id, work))

@@ -13,10 +13,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from plantos.api.auth import FILTERED, platform_of
-from plantos.api.lots import lot_view
+from plantos.api.lots import lot_view, move_lot
 from plantos.api.quality import nonconformance_view
 from plantos.core.errors import PlantOSError
-from plantos.mom.domain.lot import Lot, UnknownLotError
 from plantos.mom.quality.nonconformance import DISPOSITIONS, Nonconformance
 from plantos.security import Identity
 from plantos.security.authz import authorize
@@ -82,19 +81,9 @@ async def lot_form(
     service = platform.quality.service
     back = back if back.startswith("/") and not back.startswith("//") else "/quality"
 
-    def work() -> Lot:
-        if move not in ("hold", "release"):
-            raise UnknownLotError(f"no move {move!r} for a lot: hold or release")
-        lot = service.lot(lot_id)
-        if not covers(identity.scope, lot.asset):
-            raise UnknownLotError(f"no lot {lot_id!r}")
-        authorize(identity, "quality:write", lot.asset)
-        act = service.hold_lot if move == "hold" else service.release_lot
-        return act(lot_id, by=identity.subject, reason=reason)[0]
-
     action = f"lot.{move}"
     try:
-        lot = await asyncio.to_thread(work)
+        lot = await asyncio.to_thread(move_lot, service, identity, lot_id, move, reason)
     except PlantOSError as exc:
         await asyncio.to_thread(
             platform.audit.append, identity.subject, action, lot_id,
