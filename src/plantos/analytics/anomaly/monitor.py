@@ -160,14 +160,12 @@ class AnomalyMonitor:
         an alarm that is not raised yet (its minimum duration still running) is no
         example of health either: a speed first run then would learn the beginning of
         the fault as normal, refit the baseline with it and clear the alarm to come."""
-        out = np.zeros(len(scores), np.bool_)
-        last = self._last_score
-        for i, score in enumerate(scores.tolist()):
-            if score == score:  # not NaN
-                last = score
-            out[i] = last > self.policy.clear_at
-        self._last_score = last
-        return out
+        judged = np.isfinite(scores)
+        newest = np.maximum.accumulate(np.where(judged, np.arange(len(scores)), -1))
+        carried = np.where(newest >= 0, scores[np.maximum(newest, 0)], self._last_score)
+        if len(carried):
+            self._last_score = float(carried[-1])
+        return np.asarray(carried > self.policy.clear_at)
 
     def _learning_mask(self, frame: FeatureFrame) -> npt.NDArray[np.bool_]:
         complete = np.isfinite(frame.values).all(axis=1)
