@@ -47,6 +47,21 @@ def test_hysteresis_state_carries_across_batches_and_nan_holds_it() -> None:
     assert flags == [False, True, True, True, False]
 
 
+def test_unjudged_rows_complete_a_confirmed_excursion_but_not_one_spike() -> None:
+    policy = AlarmPolicy(raise_at=6.0, clear_at=3.0, min_duration_ns=3 * 60 * NS)
+    # two judged rows above raise_at, then rows that cannot be judged: time passes
+    confirmed = np.array([1, 7, 8, np.nan, np.nan, np.nan, np.nan], dtype=float)
+    tr = Hysteresis(policy).update(minutes(7), confirmed)
+    assert tr.raised == [4]  # minute 4: three minutes after the first row above
+    assert tr.flags.tolist() == [0, 0, 0, 0, 1, 1, 1]
+    # a growing fault passes clear_at first: one row between the thresholds confirms it
+    rising = np.array([1, 4, 7, np.nan, np.nan, np.nan, np.nan], dtype=float)
+    assert Hysteresis(policy).update(minutes(7), rising).raised == [5]
+    # from health straight over raise_at (a damaged snapshot), then nothing judged: no alarm
+    spike = np.array([1, 7, np.nan, np.nan, np.nan, np.nan, np.nan], dtype=float)
+    assert Hysteresis(policy).update(minutes(7), spike).raised == []
+
+
 def test_severity_rises_with_the_score() -> None:
     assert [POLICY.severity(s) for s in (6.0, 12.0, 30.0)] == ["warning", "alarm", "critical"]
     assert POLICY.threshold == 24.0

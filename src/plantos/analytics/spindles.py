@@ -12,6 +12,12 @@ The anomaly score decides whether there is an alarm; how severe it is, and how l
 the spindle reaches zone D, come from the velocity RMS and its ISO zones
 (:class:`~plantos.analytics.anomaly.zones.ZoneSeverity`): a bearing defect found early is
 an inspection to plan, not a machine to stop.
+
+A snapshot taken while the spindle stands still is counted and not judged. A bearing
+defect rings only when rolling elements pass it, so a stopped spindle's snapshot looks
+healthy whatever the bearing's condition: judged, a break would pull a worn spindle's
+score down, clear its alarm and raise it again after the break, and an alarm raised at a
+standstill snapshot would show that snapshot's healthy features as its evidence.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ from plantos.core.batch import SampleBatch
 from plantos.core.events import Event
 from plantos.model import Plant
 
+STANDSTILL = 0
+"""The operating state of a spindle below its idle speed
+(:func:`~plantos.analytics.anomaly.features.speed_band`)."""
 SCORES_KEPT = 576
 """Recent scores kept for the asset health page: two days at one snapshot every 5 minutes."""
 
@@ -51,6 +60,8 @@ class SpindleWatch:
         """Snapshots that make one operating state's healthy baseline."""
         self.rows_seen = 0
         """Feature rows (snapshots) made so far, while learning and after."""
+        self.standstill_rows = 0
+        """Of :attr:`rows_seen`, the snapshots taken at standstill: counted, not judged."""
         self.scores: deque[tuple[int, float, bool]] = deque(maxlen=SCORES_KEPT)
         """The newest ``(ts_ns, smoothed score, alarm flag)`` per judged snapshot, so a health
         page can draw the trend without re-scoring history."""
@@ -58,19 +69,24 @@ class SpindleWatch:
     @property
     def trained(self) -> bool:
         """At least one operating state at speed has its healthy baseline."""
-        return any(state > 0 for state in self.monitor.learned_ns)
+        return any(state != STANDSTILL for state in self.monitor.learned_ns)
 
     @property
     def rows_at_speed(self) -> int:
         """While learning: the snapshots the furthest state at speed has collected."""
-        return max((n for state, n in self.monitor.learning.items() if state > 0), default=0)
+        return max(
+            (n for state, n in self.monitor.learning.items() if state != STANDSTILL), default=0
+        )
 
     def judge(self, batch: SampleBatch) -> list[Event]:
         """Learn from, or judge, the snapshots ``batch`` completes."""
         frame = self.features.update(batch)
+        self.rows_seen += len(frame.ts_ns)
+        at_speed = frame.state != STANDSTILL
+        self.standstill_rows += int((~at_speed).sum())
+        frame = frame.rows(at_speed)
         if not len(frame.ts_ns):
             return []
-        self.rows_seen += len(frame.ts_ns)
         out = self.monitor.process(frame)
         judged = np.isfinite(out.scores)  # rows of a state still being learned have no score
         self.scores.extend(

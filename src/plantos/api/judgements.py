@@ -364,6 +364,7 @@ async def asset_health(
         "status": "trained" if watch.trained else "learning",
         "rows_seen": watch.rows_seen,
         "rows_at_speed": watch.rows_at_speed,
+        "standstill_rows": watch.standstill_rows,
         "training_rows": watch.training_rows,
         "features": list(watch.features.names),
         "thresholds": {

@@ -82,6 +82,7 @@ async def health_page(
             "name": plant.assets[w.asset].name,
             "trained": w.trained,
             "rows_seen": w.rows_seen,
+            "standstill_rows": w.standstill_rows,
             "velocity_mm_s": w.severity.level,
             "zone": w.severity.zone,
             "alarm": alarms.status(anomaly_alarm_id(w.asset)).state.value,

@@ -17,6 +17,11 @@ from plantos.core.timeunits import NS_PER_S as NS
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+CONFIRMING_ROWS = 2
+"""Judged rows in a row above ``clear_at`` an excursion needs before unjudged rows may
+complete its minimum duration. One damaged snapshot can lift a capped, smoothed score from
+health to just over ``raise_at`` in one row; a fault that grows passes ``clear_at`` first."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlarmPolicy:
@@ -70,12 +75,22 @@ class Transitions:
 
 
 class Hysteresis:
-    """The alarm state machine, carried across batches. NaN scores hold the current state."""
+    """The alarm state machine, carried across batches.
+
+    A NaN score (a row that cannot be judged) holds the current state and the score
+    before it: time passes, so a score above ``raise_at`` raises once ``min_duration_ns``
+    has passed even if the rows after it cannot be judged, provided the newest
+    :data:`CONFIRMING_ROWS` judged rows were all above ``clear_at``. Otherwise a machine
+    whose wear began in one operating state and that then runs only states it cannot be
+    judged in (not learned, and not learnable while it drifts) would never be alarmed.
+    """
 
     def __init__(self, policy: AlarmPolicy) -> None:
         self.policy = policy
         self.active = False
         self._above_since: int | None = None
+        self._hot_rows = 0
+        """Judged rows in a row above ``clear_at``, up to the newest."""
 
     def update(self, ts_ns: IntArray, scores: FloatArray) -> Transitions:
         p = self.policy
@@ -83,14 +98,17 @@ class Hysteresis:
         raised: list[int] = []
         cleared: list[int] = []
         for i, (t, s) in enumerate(zip(ts_ns.tolist(), scores.tolist(), strict=True)):
-            if s != s:  # NaN: no judgement, keep the state
+            if s != s:  # NaN: no judgement, the score before it holds
+                if self._due(t) and self._hot_rows >= CONFIRMING_ROWS:
+                    self.active = True
+                    raised.append(i)
                 flags[i] = self.active
                 continue
+            self._hot_rows = self._hot_rows + 1 if s > p.clear_at else 0
             if not self.active:
                 if s >= p.raise_at:
-                    since = t if self._above_since is None else self._above_since
-                    self._above_since = since
-                    if t - since >= p.min_duration_ns:
+                    self._above_since = t if self._above_since is None else self._above_since
+                    if self._due(t):
                         self.active = True
                         raised.append(i)
                 else:
@@ -100,6 +118,11 @@ class Hysteresis:
                 cleared.append(i)
             flags[i] = self.active
         return Transitions(flags, raised, cleared)
+
+    def _due(self, t: int) -> bool:
+        """Not active, and above ``raise_at`` since at least ``min_duration_ns`` before ``t``."""
+        since = self._above_since
+        return not self.active and since is not None and t - since >= self.policy.min_duration_ns
 
 
 def theil_sen_slope(x: FloatArray, y: FloatArray) -> float:

@@ -102,6 +102,9 @@ class AnomalyMonitor:
         self.alarm = Hysteresis(self.policy)
         self._last_score = 0.0
         """The newest finite score: carried over the unjudged rows of unlearned states."""
+        self._strongest: tuple[float, FeatureFrame] | None = None
+        """The judged row with the highest raw score since the score was last at or below
+        ``clear_at``, with that raw score: the evidence of the excursion."""
         self.scale.reset()
         self._open_ns: int | None = None
         self._severity = -1
@@ -160,12 +163,38 @@ class AnomalyMonitor:
         an alarm that is not raised yet (its minimum duration still running) is no
         example of health either: a speed first run then would learn the beginning of
         the fault as normal, refit the baseline with it and clear the alarm to come."""
-        judged = np.isfinite(scores)
-        newest = np.maximum.accumulate(np.where(judged, np.arange(len(scores)), -1))
-        carried = np.where(newest >= 0, scores[np.maximum(newest, 0)], self._last_score)
+        carried = self._carried(scores)
         if len(carried):
             self._last_score = float(carried[-1])
         return np.asarray(carried > self.policy.clear_at)
+
+    def _carried(self, scores: FloatArray) -> FloatArray:
+        """Per row the newest judged score up to it (from earlier batches where none)."""
+        judged = np.isfinite(scores)
+        newest = np.maximum.accumulate(np.where(judged, np.arange(len(scores)), -1))
+        return np.where(newest >= 0, scores[np.maximum(newest, 0)], self._last_score)
+
+    def _strongest_rows(self, frame: FeatureFrame, scores: FloatArray) -> list[FeatureFrame]:
+        """Per row, the strongest judged row of the excursion so far (itself where none).
+
+        An alarm's evidence comes from there, not from the row that raises it: the
+        smoothed score is carried by the snapshots before, and the raising row may be a
+        weak one (a lighter cut) or not judged at all. Its features would then explain
+        nothing of the score the event reports.
+        """
+        hot = np.isfinite(scores) & (scores > self.policy.clear_at)
+        raw = np.full(len(frame), np.nan)
+        if hot.any():
+            raw[hot] = np.nansum(self.detector.contributions(frame.rows(hot)), axis=1)
+        out = []
+        for i, (score, strength) in enumerate(zip(scores.tolist(), raw.tolist(), strict=True)):
+            if score == score and not hot[i]:
+                self._strongest = None
+            elif hot[i] and (self._strongest is None or strength >= self._strongest[0]):
+                self._strongest = (strength, frame.rows(slice(i, i + 1)))
+            own = frame.rows(slice(i, i + 1))
+            out.append(own if self._strongest is None else self._strongest[1])
+        return out
 
     def _learning_mask(self, frame: FeatureFrame) -> npt.NDArray[np.bool_]:
         complete = np.isfinite(frame.values).all(axis=1)
@@ -215,6 +244,7 @@ class AnomalyMonitor:
 
     def _watch(self, frame: FeatureFrame) -> MonitorOutput:
         scores = self.detector.score_batch(frame)
+        strongest = self._strongest_rows(frame, scores)
         tr = self.alarm.update(frame.ts_ns, scores)
         at: list[tuple[int, int, Event]] = []
         # In row order: a batch may raise and clear twice, and a clear's duration counts
@@ -222,10 +252,10 @@ class AnomalyMonitor:
         for i, raised in sorted([(i, True) for i in tr.raised] + [(i, False) for i in tr.cleared]):
             if raised:
                 self._open_ns = int(frame.ts_ns[i])
-                at.append((i, 1, self._raised(frame, i, scores)))
+                at.append((i, 1, self._raised(frame, i, scores, strongest[i])))
             else:
                 at.append((i, 3, self._cleared(int(frame.ts_ns[i]), float(scores[i]))))
-        at += self._escalations(frame, scores, tr.flags, set(tr.raised))
+        at += self._escalations(frame, scores, tr.flags, set(tr.raised), strongest)
         at += self._findings(frame)
         self.scale.remember(frame, scores)
         events = [e for _, _, e in sorted(at, key=lambda x: (x[0], x[1]))]
@@ -237,14 +267,16 @@ class AnomalyMonitor:
         scores: FloatArray,
         flags: npt.NDArray[np.bool_],
         raised: set[int],
+        strongest: list[FeatureFrame],
     ) -> list[tuple[int, int, Event]]:
-        """An event at each row where an active anomaly reaches a higher severity than before."""
+        """An event at each row where an active anomaly reaches a higher severity than before;
+        at a row that cannot be judged with the score carried there (a severity graded by
+        the vibration level still rises while the spindle runs a program not learned)."""
         out: list[tuple[int, int, Event]] = []
-        for i, (score, active) in enumerate(zip(scores.tolist(), flags.tolist(), strict=True)):
+        carried = self._carried(scores).tolist()
+        for i, (score, active) in enumerate(zip(carried, flags.tolist(), strict=True)):
             if not active:
                 self._severity = -1
-                continue
-            if score != score:
                 continue
             severity = self.scale.severity(frame, i, score)
             rank = self.scale.levels.index(severity)
@@ -253,7 +285,6 @@ class AnomalyMonitor:
             elif rank > self._severity:
                 previous = self.scale.levels[max(self._severity, 0)]
                 self._severity = rank
-                row = frame.rows(slice(i, i + 1))
                 estimate = self.scale.estimate(frame, i, scores)
                 event = AnomalyEscalated(
                     ts_ns=int(frame.ts_ns[i]),
@@ -261,7 +292,7 @@ class AnomalyMonitor:
                     score=score,
                     severity=severity,
                     previous=previous,
-                    evidence=self.evidence(row, score),
+                    evidence=self.evidence(strongest[i], score),
                     time_to_threshold_s=estimate.time_s,
                     detector=self.detector.name,
                     time_to_threshold_low_s=estimate.low_s,
@@ -318,9 +349,12 @@ class AnomalyMonitor:
                     self._missing_rows += 1
         return out
 
-    def _raised(self, frame: FeatureFrame, i: int, scores: FloatArray) -> AnomalyRaised:
-        """The event for an alarm raised at row ``i`` of ``frame``."""
-        score = float(scores[i])
+    def _raised(
+        self, frame: FeatureFrame, i: int, scores: FloatArray, strongest: FeatureFrame
+    ) -> AnomalyRaised:
+        """The event for an alarm raised at row ``i`` of ``frame``, with the score carried
+        there (the row itself may not be judged) and ``strongest``'s evidence."""
+        score = float(self._carried(scores[: i + 1])[-1])
         severity = self.scale.severity(frame, i, score)
         rank = self.scale.levels.index(severity)
         estimate = self.scale.estimate(frame, i, scores)
@@ -329,7 +363,7 @@ class AnomalyMonitor:
             subject=self.subject,
             score=score,
             severity=severity,
-            evidence=self.evidence(frame.rows(slice(i, i + 1)), score),
+            evidence=self.evidence(strongest, score),
             time_to_threshold_s=estimate.time_s,
             detector=self.detector.name,
             time_to_threshold_low_s=estimate.low_s,

@@ -41,10 +41,11 @@
   function statusText(a) {
     if (a.status === "learning") {
       return "Learning its healthy baseline: " + a.rows_at_speed + " of " + a.training_rows +
-        " snapshots at speed (" + a.rows_seen + " snapshots seen).";
+        " snapshots at speed (" + a.rows_seen + " snapshots seen, " + a.standstill_rows +
+        " at standstill, which are not judged).";
     }
-    return "Judging every snapshot against its healthy baseline (" + a.rows_seen +
-      " snapshots seen). Raised above " + fmt(a.thresholds.raise_at) + " for " +
+    return "Judging every snapshot at speed against its healthy baseline (" + a.rows_seen +
+      " snapshots seen, " + a.standstill_rows + " at standstill, not judged). Raised above " + fmt(a.thresholds.raise_at) + " for " +
       Math.round(a.thresholds.min_duration_s / 60) + " min, cleared below " +
       fmt(a.thresholds.clear_at) + ".";
   }
