@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from plantos.edge.modbus.browse import (
 )
 from plantos.edge.modbus.codec import RegisterField, encode_value
 from plantos.edge.opcua.browse import BrowseError, browse_opcua, opcua_endpoint, signal_name
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -45,13 +45,6 @@ TEMPERATURE = "ns=2;s=Press.Temperature"
 TEMPERATURE_PATH = "0:Objects/2:Line1/2:Press/2:Temperature"
 DEEP_FOLDERS = ("Site", "Area", "Line", "Cell", "Machine")
 DEEP_PATH = "0:Objects/" + "/".join(f"2:{f}" for f in DEEP_FOLDERS) + "/2:Vibration"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def holding_registers() -> list[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 
@@ -15,12 +14,7 @@ from plantos.demo.devices.opcua_device import OpcUaDevice
 from plantos.edge.opcua.browse import browse_opcua
 from plantos.model import load_plant
 from tests.conftest import DEMO_PLANT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def test_defaults_find_every_variable_of_the_demo_cell_and_a_limit_is_reported() -> None:

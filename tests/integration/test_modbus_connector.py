@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from plantos.core.clock import NS_PER_S, ManualClock, WallClock
 from plantos.edge.modbus import ModbusTcpConnector, ModbusTcpSpec
 from plantos.edge.modbus.codec import DType, Order, RegisterField, encode_value
 from plantos.edge.supervisor import Supervisor
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -71,13 +71,6 @@ def device() -> SimDevice:
         SimData(0, values=[1500 if i == 5 else 0 for i in range(10)], datatype=DataType.REGISTERS)
     ]
     return SimDevice(id=1, simdata=(coils, discrete, holding, inputs))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def start_server(port: int) -> ModbusTcpServer:

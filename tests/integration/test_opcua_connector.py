@@ -29,6 +29,7 @@ from plantos.core.batch import SampleBatch
 from plantos.core.clock import WallClock
 from plantos.edge.opcua import OpcUaConnector, OpcUaSpec
 from plantos.edge.supervisor import Supervisor
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -52,12 +53,6 @@ TYPED: dict[str, tuple[Any, ua.VariantType]] = {
 """Variables of every kind a tag holds, and an array, which no tag holds."""
 T0 = datetime(2026, 1, 5, 6, 0, 0, 123456, tzinfo=UTC)
 T0_NS = 1_767_592_800_123_456_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Plant:

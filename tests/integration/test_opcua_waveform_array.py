@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from plantos.demo.devices.specs import opcua_spec
 from plantos.edge.opcua import OpcUaConnector, OpcUaSpec
 from plantos.model import TagDef
 from plantos.model.plant import Waveform
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -37,12 +37,6 @@ RATE_HZ = 1000.0
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 T0_NS = 1_767_592_800_000_000_000
 MS_NS = 1_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cell:

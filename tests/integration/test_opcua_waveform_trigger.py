@@ -5,7 +5,6 @@ while the default (status and value) drops a value equal to the one before."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,17 +15,12 @@ from asyncua.server.server import Server
 from plantos.core.batch import SampleBatch
 from plantos.core.clock import WallClock
 from plantos.edge.opcua import OpcUaConnector, OpcUaSpec
+from tests.support.ports import free_port
 
 WAVE = "s/a/l/cnc-01/spindle_vibration_waveform"
 FLAT = "s/a/l/cnc-01/spindle_vibration_flat"
 SAMPLES = 64
 T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def collect(conn: OpcUaConnector, want: int, timeout_s: float = 5.0) -> SampleBatch:

@@ -10,22 +10,16 @@ holding registers with fewer registers than asked, as broken gateways do.
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 from collections.abc import Sequence
 
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from tests.support.ports import free_port
+
 Holding = Sequence[int | None]
 """One entry per address from 0: the register's value, or None for a hole."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def holding_blocks(holding: Holding) -> list[SimData]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -16,6 +15,7 @@ import httpx
 import uvicorn
 
 from plantos.app import Platform, Settings, create_app
+from tests.support.ports import free_port
 
 T = TypeVar("T")
 
@@ -64,12 +64,6 @@ analytics:
 """
 )
 """The small plant with OEE for its mixers: the state enum, a batch counter, 10 min a batch."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

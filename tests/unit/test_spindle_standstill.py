@@ -36,29 +36,36 @@ def snapshot(sensor: WaveformSensor, ts: int, rpm: float, severity: float) -> Sa
     )
 
 
-def test_a_break_neither_clears_a_worn_spindles_alarm_nor_is_its_evidence() -> None:
+def run(plan: list[tuple[float, float]], seed: int) -> tuple[SpindleWatch, list[Event]]:
+    """A spindle watch fed one snapshot every five minutes, each at ``(rpm, severity)``;
+    its events, and the bearing's one evidence feature checked for each raise."""
     waveform = Waveform(rate_hz=10_000, samples=4096, every_ns=EVERY_NS)
-    rng = np.random.default_rng(7)
-    sensor = WaveformSensor(waveform, rng, np.random.default_rng(8), limits=(-200.0, 200.0))
-    tags = SpindleTags(WAVEFORM, SPEED, RMS, rate_hz=10_000, samples=4096)
-    watch = SpindleWatch("cnc", tags)
+    rng = np.random.default_rng(seed)
+    sensor = WaveformSensor(waveform, rng, np.random.default_rng(seed + 1), limits=(-200, 200))
+    watch = SpindleWatch("cnc", SpindleTags(WAVEFORM, SPEED, RMS, rate_hz=10_000, samples=4096))
+    events: list[Event] = []
+    for k, (rpm, severity) in enumerate(plan):
+        events += watch.judge(snapshot(sensor, (k + 1) * EVERY_NS, rpm, severity))
+    for raised in (e for e in events if isinstance(e, AnomalyRaised)):
+        top = raised.evidence[0]
+        assert top.feature.startswith("band_") and top.expected is not None
+        assert top.value > 2 * top.expected, top  # the defect's resonance, not a quiet snapshot
+    return watch, events
+
+
+def test_a_break_neither_clears_a_worn_spindles_alarm_nor_is_its_evidence() -> None:
     # healthy: a break long enough to learn the standstill state too, then a program;
     # worn: running until the alarm, then a two-hour break, then running again
     plan = (
         [(0.0, 0.0)] * 30 + [(RPM, 0.0)] * 30 + [(RPM, 0.35)] * 10 + [(0.0, 0.35)] * 24
         + [(RPM, 0.35)] * 3
     )  # fmt: skip
-    events: list[Event] = []
-    for k, (rpm, severity) in enumerate(plan):
-        events += watch.judge(snapshot(sensor, (k + 1) * EVERY_NS, rpm, severity))
+    watch, events = run(plan, seed=7)
     raised = [e for e in events if isinstance(e, AnomalyRaised)]
     assert len(raised) == 1, events
     stop = (60 + 10 + 1) * EVERY_NS  # the break's first snapshot
     assert raised[0].ts_ns < stop
     assert not [e for e in events if isinstance(e, AnomalyCleared)], events
-    top = raised[0].evidence[0]
-    assert top.feature.startswith("band_") and top.expected is not None
-    assert top.value > 2 * top.expected, top  # the defect's resonance, not a quiet snapshot
     assert watch.standstill_rows == 30 + 24
     assert watch.rows_seen == len(plan)
     assert STANDSTILL not in watch.monitor.learned_ns
@@ -70,24 +77,15 @@ def test_wear_found_before_a_break_is_raised_when_the_spindle_runs_a_new_program
     has not learned (and may not learn while it drifts): the alarm is raised at the first
     snapshot after the break, with the evidence of the worn snapshots before it, and graded
     up as the vibration grows though that program is not judged."""
-    waveform = Waveform(rate_hz=10_000, samples=4096, every_ns=EVERY_NS)
-    rng = np.random.default_rng(11)
-    sensor = WaveformSensor(waveform, rng, np.random.default_rng(12), limits=(-200.0, 200.0))
-    watch = SpindleWatch("cnc", SpindleTags(WAVEFORM, SPEED, RMS, rate_hz=10_000, samples=4096))
     plan = (
         [(RPM, 0.0)] * 30 + [(RPM, 0.35)] * 3 + [(0.0, 0.35)] * 12
         + [(9_000.0, 0.35)] * 4 + [(9_000.0, 0.9)] * 4
     )  # fmt: skip
-    events: list[Event] = []
-    for k, (rpm, severity) in enumerate(plan):
-        events += watch.judge(snapshot(sensor, (k + 1) * EVERY_NS, rpm, severity))
+    watch, events = run(plan, seed=11)
     raised = [e for e in events if isinstance(e, AnomalyRaised)]
     assert len(raised) == 1, events
     assert raised[0].ts_ns == (30 + 3 + 12 + 1) * EVERY_NS  # the new program's first snapshot
     assert raised[0].score > watch.monitor.policy.raise_at
-    top = raised[0].evidence[0]
-    assert top.feature.startswith("band_") and top.expected is not None
-    assert top.value > 2 * top.expected, top
     assert 9_000 not in watch.monitor.learned_ns
     assert watch.monitor.alarmed_rows_not_learned == 8
     escalated = [e for e in events if isinstance(e, AnomalyEscalated)]
