@@ -387,10 +387,10 @@ def demo_seed(seed: int, *, onset_h: int, hours: int) -> dict[str, Any]:
         batch, _ = sim.step(until)
         for c in cncs:
             frame = watches[c].features.update(batch)
-            out = watches[c].monitor.process(frame)
-            raised[c] += [e for e in out.events if isinstance(e, AnomalyRaised)]
+            events = watches[c].judge_rows(frame)
+            raised[c] += [e for e in events if isinstance(e, AnomalyRaised)]
             if c == failing:
-                graded += [e for e in out.events if isinstance(e, AnomalyRaised | AnomalyEscalated)]
+                graded += [e for e in events if isinstance(e, AnomalyRaised | AnomalyEscalated)]
                 run = frame.state != 0
                 v = frame.values[run, frame.names.index("velocity_rms")]
                 velocity += zip(frame.ts_ns[run].tolist(), v.tolist(), strict=True)

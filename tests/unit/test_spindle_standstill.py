@@ -91,3 +91,16 @@ def test_wear_found_before_a_break_is_raised_when_the_spindle_runs_a_new_program
     escalated = [e for e in events if isinstance(e, AnomalyEscalated)]
     assert escalated and escalated[-1].severity == "critical", events
     assert escalated[0].ts_ns > raised[0].ts_ns
+
+
+def test_a_worn_spindle_on_a_new_program_near_a_learned_one_is_judged_not_learned() -> None:
+    """Wear first seen on a program not learned yet, 2 % faster than a learned one: judged
+    against that one, raised, and the worn program is not learned as its normal."""
+    new_program = RPM + 250.0
+    plan = [(RPM, 0.0)] * 30 + [(new_program, 0.35)] * 30
+    watch, events = run(plan, seed=21)
+    raised = [e for e in events if isinstance(e, AnomalyRaised)]
+    assert len(raised) == 1, events
+    assert raised[0].ts_ns <= (30 + 5) * EVERY_NS  # the minimum duration after the wear
+    assert set(watch.monitor.learned_ns) == {12_000}
+    assert watch.monitor.provisional_rows == 30

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from plantos.analytics.anomaly.detector import FeatureFrame
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
 from plantos.analytics.anomaly.presets import VIBRATION
 from plantos.analytics.anomaly.spindle import SpindleFeatures, SpindleTags
@@ -39,6 +40,11 @@ from plantos.model import Plant
 STANDSTILL = 0
 """The operating state of a spindle below its idle speed
 (:func:`~plantos.analytics.anomaly.features.speed_band`)."""
+NEIGHBOUR_SPEED = 0.05
+"""A program not learned yet is judged, provisionally, against a learned one at most 5 %
+away in speed (see :class:`AnomalyMonitor`): a worn bearing rings the same at 12,250 rpm
+as at 12,500, while a healthy spindle's features move by a few per cent, within the
+baseline's spread."""
 SCORES_KEPT = 576
 """Recent scores kept for the asset health page: two days at one snapshot every 5 minutes."""
 
@@ -55,6 +61,7 @@ class SpindleWatch:
             policy=VIBRATION.policy,
             learn_rows=VIBRATION.learn_rows,
             scale=self.severity,
+            neighbour_within=NEIGHBOUR_SPEED,
         )
         self.training_rows = VIBRATION.learn_rows
         """Snapshots that make one operating state's healthy baseline."""
@@ -80,7 +87,11 @@ class SpindleWatch:
 
     def judge(self, batch: SampleBatch) -> list[Event]:
         """Learn from, or judge, the snapshots ``batch`` completes."""
-        frame = self.features.update(batch)
+        return self.judge_rows(self.features.update(batch))
+
+    def judge_rows(self, frame: FeatureFrame) -> list[Event]:
+        """Learn from, or judge, feature rows made by :attr:`features`; the rows taken at
+        standstill are only counted."""
         self.rows_seen += len(frame.ts_ns)
         at_speed = frame.state != STANDSTILL
         self.standstill_rows += int((~at_speed).sum())

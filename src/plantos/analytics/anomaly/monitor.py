@@ -59,6 +59,14 @@ class AnomalyMonitor:
     ``scale`` grades an active anomaly and estimates its time to the top
     severity; by default from the score (:class:`ScoreSeverity` of ``policy``).
     The score alone decides whether there is an alarm.
+
+    ``neighbour_within`` judges the rows of a state not learned yet provisionally,
+    against the learned state nearest to it, when the two state keys differ by at most
+    that fraction of the row's key (states that are speeds: 12,250 rpm against 12,500).
+    A state is not learned while the machine drifts toward an alarm, so without this a
+    machine whose wear began in one program and that then runs a new one nearby would go
+    unjudged until it ran a learned program again. Learning keeps the row's own state.
+    None: such rows stay unjudged.
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class AnomalyMonitor:
         stuck_after_ns: int | None = None,
         missing_after_ns: int | None = None,
         scale: SeverityScale | None = None,
+        neighbour_within: float | None = None,
     ):
         min_samples = int(getattr(detector, "min_samples", 1))
         if learn_rows < 0 or 0 < learn_rows < min_samples:
@@ -78,8 +87,11 @@ class AnomalyMonitor:
                 f"learn_rows must be 0 (off) or at least the detector's min_samples "
                 f"({min_samples}), got {learn_rows}"
             )
+        if neighbour_within is not None and not neighbour_within > 0:
+            raise ValueError(f"neighbour_within must be positive, got {neighbour_within}")
         self.detector = detector
         self.subject = subject
+        self.neighbour_within = neighbour_within
         self.policy = policy or AlarmPolicy()
         self.learn_rows = learn_rows
         self.stuck_after_ns = stuck_after_ns
@@ -88,8 +100,10 @@ class AnomalyMonitor:
         self.alarm = Hysteresis(self.policy)
         #: When each state learned while streaming got its baseline (ns).
         self.learned_ns: dict[int, int] = {}
-        #: Rows scored NaN because their state was still being learned.
+        #: Rows kept to learn their state (scored NaN, or against a neighbouring state).
         self.learning_rows = 0
+        #: Rows of a state not learned yet judged against a learned neighbouring state.
+        self.provisional_rows = 0
         #: Rows of a state not yet learned that came while an alarm was active, or while
         #: the machine's last judged score was above ``clear_at`` (not learned).
         self.alarmed_rows_not_learned = 0
@@ -242,7 +256,27 @@ class AnomalyMonitor:
                 self.learned_ns[s] = int(parts[-1].ts_ns[-1])
                 self.detector.fit(FeatureFrame.concat(self._trained))
 
+    def _judged_as(self, frame: FeatureFrame) -> FeatureFrame:
+        """``frame`` with each state not learned yet replaced, for judging only, by the
+        nearest learned state within ``neighbour_within`` of it (see the class doc)."""
+        if self.neighbour_within is None or not self._trained_states:
+            return frame
+        known = np.array(sorted(self._trained_states), dtype=np.int64)
+        new = np.flatnonzero(~np.isin(frame.state, known))
+        if not len(new):
+            return frame
+        own = frame.state[new]
+        nearest = known[np.argmin(np.abs(own[:, None] - known[None, :]), axis=1)]
+        close = np.abs(nearest - own) <= self.neighbour_within * np.abs(own)
+        if not close.any():
+            return frame
+        state = frame.state.copy()
+        state[new[close]] = nearest[close]
+        self.provisional_rows += int(close.sum())
+        return FeatureFrame(frame.values, frame.names, frame.ts_ns, state)
+
     def _watch(self, frame: FeatureFrame) -> MonitorOutput:
+        frame = self._judged_as(frame)
         scores = self.detector.score_batch(frame)
         strongest = self._strongest_rows(frame, scores)
         tr = self.alarm.update(frame.ts_ns, scores)
