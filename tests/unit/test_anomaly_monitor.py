@@ -76,6 +76,24 @@ def test_learn_rows_below_the_detectors_minimum_is_refused() -> None:
         monitor(learn_rows=3)
 
 
+def test_a_new_state_is_judged_against_the_nearest_learned_one_within_reach() -> None:
+    det = HotellingDetector(ewma_alpha=1.0, min_samples=5)
+    m = AnomalyMonitor(det, subject="cnc", policy=POLICY, learn_rows=10, neighbour_within=0.05)
+    rng = np.random.default_rng(3)
+    learned = FeatureFrame.of(rng.normal(size=(10, 2)), NAMES, np.arange(10) * MIN, [12000] * 10)
+    m.process(learned)
+    # 2 % away and far off its neighbour's baseline; 75 % away; both new
+    state = np.array([12250] * 3 + [3000] * 3)
+    values = rng.normal(size=(6, 2)) + 50.0
+    out = m.process(FeatureFrame.of(values, NAMES, (10 + np.arange(6)) * MIN, state))
+    assert np.isfinite(out.scores[:3]).all() and out.scores[0] > POLICY.raise_at
+    assert np.isnan(out.scores[3:]).all()
+    assert m.provisional_rows == 3
+    assert set(m.learned_ns) == {12000}  # scored high: not learned as health
+    with pytest.raises(ValueError, match="neighbour_within"):
+        AnomalyMonitor(det, subject="cnc", neighbour_within=0.0)
+
+
 def test_a_rising_anomaly_escalates_once_per_level_then_clears() -> None:
     m = monitor()
     rng = np.random.default_rng(1)

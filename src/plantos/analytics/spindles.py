@@ -6,7 +6,9 @@ them to an :class:`AnomalyMonitor` that learns each operating state (a speed ban
 first ``learn_rows`` snapshots, whenever the machine first runs it: a machine whose first
 hours fall outside its shifts, or that runs a new program next week, learns then, instead
 of being judged against a baseline of something else. Until a state is learned its
-snapshots are not scored, and the health page says how far learning got.
+snapshots are judged only provisionally, against a learned program within
+:data:`NEIGHBOUR_SPEED` of its speed, or not at all; the health page says how far learning
+got.
 
 The anomaly score decides whether there is an alarm; how severe it is, and how long until
 the spindle reaches zone D, come from the velocity RMS and its ISO zones
@@ -99,7 +101,7 @@ class SpindleWatch:
         if not len(frame.ts_ns):
             return []
         out = self.monitor.process(frame)
-        judged = np.isfinite(out.scores)  # rows of a state still being learned have no score
+        judged = np.isfinite(out.scores)  # a state being learned, far from a learned one
         self.scores.extend(
             zip(
                 frame.ts_ns[judged].tolist(),
