@@ -32,6 +32,22 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
+class Strongest:
+    """Per row of a batch, the row whose features explain its excursion: one of the batch's
+    rows (``index``), or for -1 the one carried from an earlier batch (``before``)."""
+
+    frame: FeatureFrame
+    index: npt.NDArray[np.int64]
+    before: FeatureFrame | None
+
+    def row(self, i: int) -> FeatureFrame:
+        j = int(self.index[i])
+        if j < 0 and self.before is not None:
+            return self.before
+        return self.frame.rows(slice(j, j + 1))
+
+
+@dataclass(frozen=True, slots=True)
 class MonitorOutput:
     """Per row the (smoothed) score and the alarm flag; events raised by this batch."""
 
@@ -188,27 +204,43 @@ class AnomalyMonitor:
         newest = np.maximum.accumulate(np.where(judged, np.arange(len(scores)), -1))
         return np.where(newest >= 0, scores[np.maximum(newest, 0)], self._last_score)
 
-    def _strongest_rows(self, frame: FeatureFrame, scores: FloatArray) -> list[FeatureFrame]:
+    def _strongest_rows(self, frame: FeatureFrame, scores: FloatArray) -> Strongest:
         """Per row, the strongest judged row of the excursion so far (itself where none).
 
         An alarm's evidence comes from there, not from the row that raises it: the
         smoothed score is carried by the snapshots before, and the raising row may be a
         weak one (a lighter cut) or not judged at all. Its features would then explain
         nothing of the score the event reports.
+
+        An excursion ends at a judged row at or below ``clear_at``; within one, a row
+        above it takes over from every row before it that is not stronger (the later of
+        equals). The excursion carried from earlier batches stands as a row before the
+        first, so one pass of running maxima answers for every row of the batch.
         """
         hot = np.isfinite(scores) & (scores > self.policy.clear_at)
-        raw = np.full(len(frame), np.nan)
+        ends = ~np.isnan(scores) & ~hot
+        strength = np.full(len(frame), np.nan)
         if hot.any():
-            raw[hot] = np.nansum(self.detector.contributions(frame.rows(hot)), axis=1)
-        out = []
-        for i, (score, strength) in enumerate(zip(scores.tolist(), raw.tolist(), strict=True)):
-            if score == score and not hot[i]:
-                self._strongest = None
-            elif hot[i] and (self._strongest is None or strength >= self._strongest[0]):
-                self._strongest = (strength, frame.rows(slice(i, i + 1)))
-            own = frame.rows(slice(i, i + 1))
-            out.append(own if self._strongest is None else self._strongest[1])
-        return out
+            strength[hot] = np.nansum(self.detector.contributions(frame.rows(hot)), axis=1)
+        before = self._strongest
+        hot = np.concatenate(([before is not None], hot))
+        strength = np.concatenate(([np.nan if before is None else before[0]], strength))
+        excursion = np.cumsum(np.concatenate(([False], ends)))
+        # Strengths as ranks (equals share one), lifted by the excursion so that a running
+        # maximum never reaches back into an excursion that has ended.
+        _, rank = np.unique(strength[hot], return_inverse=True)
+        key = excursion * (len(hot) + 1)
+        key[hot] += rank.reshape(-1) + 1
+        takes_over = hot & (key == np.maximum.accumulate(key))
+        latest = np.maximum.accumulate(np.where(takes_over, np.arange(len(hot)), -1))
+        found = (latest >= 0) & (excursion[np.maximum(latest, 0)] == excursion)
+        index = np.where(found, latest, np.arange(len(hot))) - 1
+        last = int(latest[-1])
+        if not found[-1]:
+            self._strongest = None
+        elif last > 0:
+            self._strongest = (float(strength[last]), frame.rows(slice(last - 1, last)))
+        return Strongest(frame, index[1:], before[1] if before is not None else None)
 
     def _learning_mask(self, frame: FeatureFrame) -> npt.NDArray[np.bool_]:
         complete = np.isfinite(frame.values).all(axis=1)
@@ -286,7 +318,7 @@ class AnomalyMonitor:
         for i, raised in sorted([(i, True) for i in tr.raised] + [(i, False) for i in tr.cleared]):
             if raised:
                 self._open_ns = int(frame.ts_ns[i])
-                at.append((i, 1, self._raised(frame, i, scores, strongest[i])))
+                at.append((i, 1, self._raised(frame, i, scores, strongest.row(i))))
             else:
                 at.append((i, 3, self._cleared(int(frame.ts_ns[i]), float(scores[i]))))
         at += self._escalations(frame, scores, tr.flags, set(tr.raised), strongest)
@@ -301,7 +333,7 @@ class AnomalyMonitor:
         scores: FloatArray,
         flags: npt.NDArray[np.bool_],
         raised: set[int],
-        strongest: list[FeatureFrame],
+        strongest: Strongest,
     ) -> list[tuple[int, int, Event]]:
         """An event at each row where an active anomaly reaches a higher severity than before;
         at a row that cannot be judged with the score carried there (a severity graded by
@@ -326,7 +358,7 @@ class AnomalyMonitor:
                     score=score,
                     severity=severity,
                     previous=previous,
-                    evidence=self.evidence(strongest[i], score),
+                    evidence=self.evidence(strongest.row(i), score),
                     time_to_threshold_s=estimate.time_s,
                     detector=self.detector.name,
                     time_to_threshold_low_s=estimate.low_s,
