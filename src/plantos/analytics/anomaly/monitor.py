@@ -177,32 +177,33 @@ class AnomalyMonitor:
             done = self._completes(frame, start)
             stop = len(frame) if done is None else done + 1
             part = frame.rows(slice(start, stop))
-            out = self._watch(part)
+            out, carried = self._watch(part)
             scores.append(out.scores)
             flags.append(out.flags)
             events += out.events
-            self._learn(part, out.flags | self._unsettled(out.scores))
+            self._learn(part, out.flags | self._unsettled(carried))
             start = stop
         if not len(frame):
             return MonitorOutput(np.zeros(0), np.zeros(0, bool), [])
         return MonitorOutput(np.concatenate(scores), np.concatenate(flags), events)
 
-    def _unsettled(self, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-        """Per row, whether the machine's newest judged score (carried over unjudged
-        rows and from earlier batches) is above ``clear_at``. A machine drifting toward
-        an alarm that is not raised yet (its minimum duration still running) is no
-        example of health either: a speed first run then would learn the beginning of
-        the fault as normal, refit the baseline with it and clear the alarm to come."""
-        carried = self._carried(scores)
-        if len(carried):
-            self._last_score = float(carried[-1])
+    def _unsettled(self, carried: FloatArray) -> npt.NDArray[np.bool_]:
+        """Per row, whether the machine's newest judged score (``carried``, see
+        :meth:`_carry`) is above ``clear_at``. A machine drifting toward an alarm that is
+        not raised yet (its minimum duration still running) is no example of health
+        either: a speed first run then would learn the beginning of the fault as normal,
+        refit the baseline with it and clear the alarm to come."""
         return np.asarray(carried > self.policy.clear_at)
 
-    def _carried(self, scores: FloatArray) -> FloatArray:
-        """Per row the newest judged score up to it (from earlier batches where none)."""
+    def _carry(self, scores: FloatArray) -> FloatArray:
+        """Per row the newest judged score up to it (from earlier batches where none);
+        the last one is kept for the next batch."""
         judged = np.isfinite(scores)
         newest = np.maximum.accumulate(np.where(judged, np.arange(len(scores)), -1))
-        return np.where(newest >= 0, scores[np.maximum(newest, 0)], self._last_score)
+        carried = np.where(newest >= 0, scores[np.maximum(newest, 0)], self._last_score)
+        if len(carried):
+            self._last_score = float(carried[-1])
+        return carried
 
     def _strongest_rows(self, frame: FeatureFrame, scores: FloatArray) -> Strongest:
         """Per row, the strongest judged row of the excursion so far (itself where none).
@@ -307,9 +308,11 @@ class AnomalyMonitor:
         self.provisional_rows += int(close.sum())
         return FeatureFrame(frame.values, frame.names, frame.ts_ns, state)
 
-    def _watch(self, frame: FeatureFrame) -> MonitorOutput:
+    def _watch(self, frame: FeatureFrame) -> tuple[MonitorOutput, FloatArray]:
+        """Judge one part of a batch: its output, and per row the score carried there."""
         frame = self._judged_as(frame)
         scores = self.detector.score_batch(frame)
+        carried = self._carry(scores)
         strongest = self._strongest_rows(frame, scores)
         tr = self.alarm.update(frame.ts_ns, scores)
         at: list[tuple[int, int, Event]] = []
@@ -318,19 +321,21 @@ class AnomalyMonitor:
         for i, raised in sorted([(i, True) for i in tr.raised] + [(i, False) for i in tr.cleared]):
             if raised:
                 self._open_ns = int(frame.ts_ns[i])
-                at.append((i, 1, self._raised(frame, i, scores, strongest.row(i))))
+                event = self._raised(frame, i, scores, float(carried[i]), strongest.row(i))
+                at.append((i, 1, event))
             else:
                 at.append((i, 3, self._cleared(int(frame.ts_ns[i]), float(scores[i]))))
-        at += self._escalations(frame, scores, tr.flags, set(tr.raised), strongest)
+        at += self._escalations(frame, scores, carried, tr.flags, set(tr.raised), strongest)
         at += self._findings(frame)
         self.scale.remember(frame, scores)
         events = [e for _, _, e in sorted(at, key=lambda x: (x[0], x[1]))]
-        return MonitorOutput(scores, tr.flags, events)
+        return MonitorOutput(scores, tr.flags, events), carried
 
     def _escalations(
         self,
         frame: FeatureFrame,
         scores: FloatArray,
+        carried: FloatArray,
         flags: npt.NDArray[np.bool_],
         raised: set[int],
         strongest: Strongest,
@@ -339,8 +344,7 @@ class AnomalyMonitor:
         at a row that cannot be judged with the score carried there (a severity graded by
         the vibration level still rises while the spindle runs a program not learned)."""
         out: list[tuple[int, int, Event]] = []
-        carried = self._carried(scores).tolist()
-        for i, (score, active) in enumerate(zip(carried, flags.tolist(), strict=True)):
+        for i, (score, active) in enumerate(zip(carried.tolist(), flags.tolist(), strict=True)):
             if not active:
                 self._severity = -1
                 continue
@@ -416,11 +420,10 @@ class AnomalyMonitor:
         return out
 
     def _raised(
-        self, frame: FeatureFrame, i: int, scores: FloatArray, strongest: FeatureFrame
+        self, frame: FeatureFrame, i: int, scores: FloatArray, score: float, strongest: FeatureFrame
     ) -> AnomalyRaised:
-        """The event for an alarm raised at row ``i`` of ``frame``, with the score carried
+        """The event for an alarm raised at row ``i`` of ``frame``, with ``score`` carried
         there (the row itself may not be judged) and ``strongest``'s evidence."""
-        score = float(self._carried(scores[: i + 1])[-1])
         severity = self.scale.severity(frame, i, score)
         rank = self.scale.levels.index(severity)
         estimate = self.scale.estimate(frame, i, scores)
