@@ -29,6 +29,8 @@ DOC = REPO / "docs" / "benchmarks.md"
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
+from plantos.testing.ports import free_port as free_port  # noqa: E402  (the checkout's, above)
+
 TIMES = "\u00d7"  # the multiplication sign of ratios in tables
 DASH = "\u2013"  # an empty table cell
 

@@ -32,7 +32,6 @@ import itertools
 import logging
 import math
 import multiprocessing as mp
-import socket
 import statistics
 import sys
 import time
@@ -135,7 +134,7 @@ class ServerProcess:
     def __init__(self, first: int, items: int) -> None:
         self.first = first
         self.items = items
-        self.port = free_port()
+        self.port = common.free_port()
         self.url = f"opc.tcp://127.0.0.1:{self.port}/bench/"
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
@@ -467,12 +466,6 @@ def stop_process(proc: BaseProcess, conn: Connection) -> None:
 def quiet_asyncua() -> None:
     """asyncua warns about every session's timeout and the open endpoint: noise here."""
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---- main ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -107,12 +106,6 @@ def serve(port: int) -> None:
     )  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Receiver:
     """The running receiver: its hook URL and a synchronous control client."""
@@ -136,7 +129,7 @@ class Receiver:
 @contextmanager
 def receiver() -> Iterator[Receiver]:
     """A receiver process on a free port of 127.0.0.1, stopped when the block ends."""
-    port = free_port()
+    port = common.free_port()
     proc = subprocess.Popen([sys.executable, __file__, str(port)], cwd=common.REPO)
     running = Receiver(f"http://127.0.0.1:{port}")
     try:
