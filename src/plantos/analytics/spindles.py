@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from plantos.analytics.anomaly.detector import FeatureFrame
+from plantos.analytics.anomaly.features import STANDSTILL
 from plantos.analytics.anomaly.monitor import AnomalyMonitor
 from plantos.analytics.anomaly.presets import VIBRATION
 from plantos.analytics.anomaly.spindle import SpindleFeatures, SpindleTags
@@ -39,9 +40,6 @@ from plantos.core.batch import SampleBatch
 from plantos.core.events import Event
 from plantos.model import Plant
 
-STANDSTILL = 0
-"""The operating state of a spindle below its idle speed
-(:func:`~plantos.analytics.anomaly.features.speed_band`)."""
 NEIGHBOUR_SPEED = 0.05
 """A program not learned yet is judged, provisionally, against a learned one at most 5 %
 away in speed (see :class:`AnomalyMonitor`): a worn bearing rings the same at 12,250 rpm

@@ -24,6 +24,10 @@ FloatArray = npt.NDArray[np.float64]
 
 SNAPSHOT_FEATURES = ("rms", "peak", "crest", "kurtosis")
 SLOW_FEATURES = ("level", "slope", "spread", "residual")
+STANDSTILL = 0
+"""The operating state :func:`speed_band` gives a spindle at or below its idle speed. A
+standstill snapshot says nothing of a bearing (its defects ring only while it turns), so
+whatever judges spindles sets these rows apart."""
 
 
 def snapshot_features(
@@ -167,11 +171,12 @@ class StateExpectation:
 def speed_band(
     rpm: npt.ArrayLike, *, width_rpm: float = 2000.0, idle_rpm: float = 100.0
 ) -> npt.NDArray[np.int64]:
-    """Operating-state key from spindle speed: 0 when stopped, else the band's centre in rpm.
+    """Operating-state key from spindle speed: :data:`STANDSTILL` when stopped, else the
+    band's centre in rpm.
 
     >>> speed_band([0.0, 2900.0, 11800.0, 12400.0]).tolist()
     [0, 2000, 12000, 12000]
     """
     r = np.asarray(rpm, dtype=np.float64)
     band = (np.round(np.nan_to_num(r) / width_rpm) * width_rpm).astype(np.int64)
-    return np.where(r > idle_rpm, band, 0)
+    return np.where(r > idle_rpm, band, STANDSTILL)

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plantos.analytics.anomaly.detector import FeatureFrame
+from plantos.analytics.anomaly.features import STANDSTILL
 from plantos.analytics.anomaly.trend import NONE, TimeEstimate, time_to_limit
 from plantos.core.timeunits import NS_PER_S as NS
 
@@ -67,7 +68,7 @@ GROUP2_RIGID = VelocityZones(a_b=1.4, b_c=2.8, c_d=4.5)
 class ZoneSeverity:
     """Severity from the velocity zone; time until the velocity reaches zone D, with its interval.
 
-    Only running snapshots count (operating state != 0): a stopped spindle reads
+    Only running snapshots count (state not :data:`STANDSTILL`): a stopped spindle reads
     ~0.2 mm/s whatever its bearing, so at a stopped row the newest running level
     stands. The level is the median of the newest ``level_points`` running
     snapshots, so one knock on the housing does not make a damaged bearing; the
@@ -113,7 +114,7 @@ class ZoneSeverity:
     def _running(self, frame: FeatureFrame, stop: int) -> tuple[IntArray, FloatArray, IntArray]:
         """The newest ``trend_points`` running velocities up to row ``stop`` (excluded)."""
         v = frame.values[:stop, frame.names.index(self.feature)]
-        ok = (frame.state[:stop] != 0) & np.isfinite(v)
+        ok = (frame.state[:stop] != STANDSTILL) & np.isfinite(v)
         n = self.trend_points
         return (
             np.concatenate((self._ts, frame.ts_ns[:stop][ok]))[-n:],
@@ -186,7 +187,7 @@ class ZoneSeverity:
     def _collect(self, seen: dict[int, list[float]], frame: FeatureFrame, stop: int) -> None:
         v = frame.values[:stop, frame.names.index(self.feature)]
         for s, x in zip(frame.state[:stop].tolist(), v.tolist(), strict=True):
-            if s != 0 and x == x:
+            if s != STANDSTILL and x == x:
                 kept = seen.setdefault(int(s), [])
                 if len(kept) < self.healthy_points:
                     kept.append(float(x))
