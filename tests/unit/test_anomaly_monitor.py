@@ -39,6 +39,21 @@ def shifts() -> FeatureFrame:
     return FeatureFrame.of(values, NAMES, ts, state)
 
 
+def fault_then_a_new_speed(seed: int, fault_rows: int, fault: float) -> FeatureFrame:
+    """5 min rows: 30 healthy at 12000 rpm; ``fault_rows`` with the kurtosis up by
+    ``fault``; 25 at 3000 rpm, run for the first time, with the fault still there; 5
+    healthy at 12000 rpm again; 25 healthy at 3000 rpm."""
+    rng = np.random.default_rng(seed)
+    healthy = rng.normal(size=(30, 2))
+    faulty = rng.normal(size=(fault_rows, 2)) + np.array([0.0, fault])
+    slow_faulty = rng.normal(size=(25, 2)) + np.array([10.0, fault])
+    recovered = rng.normal(size=(5, 2))
+    slow_ok = rng.normal(size=(25, 2)) + np.array([10.0, 0.0])
+    x = np.vstack([healthy, faulty, slow_faulty, recovered, slow_ok])
+    state = np.repeat([12000, 12000, 3000, 12000, 3000], [30, fault_rows, 25, 5, 25])
+    return FeatureFrame.of(x, NAMES, np.arange(len(x)) * 5 * MIN, state)
+
+
 def test_each_state_is_learned_from_its_first_rows_whenever_they_come() -> None:
     m = monitor(QUIET, learn_rows=20)
     frame = shifts()
@@ -140,18 +155,10 @@ def test_a_state_first_run_during_an_alarm_is_not_learned_and_the_alarm_holds() 
     speed's rows are not learned as healthy (they would carry the fault), stay unjudged and
     keep the alarm up; after the alarm clears, 3000 rpm is learned from healthy rows."""
     m = monitor(learn_rows=20)
-    rng = np.random.default_rng(5)
-    healthy = rng.normal(size=(30, 2))
-    bad = rng.normal(size=(10, 2)) + np.array([0.0, 8.0])
-    slow_bad = rng.normal(size=(25, 2)) + np.array([10.0, 8.0])
-    recovered = rng.normal(size=(5, 2))
-    slow_ok = rng.normal(size=(25, 2)) + np.array([10.0, 0.0])
-    x = np.vstack([healthy, bad, slow_bad, recovered, slow_ok])
-    state = np.repeat([12000, 12000, 3000, 12000, 3000], [30, 10, 25, 5, 25])
-    frame = FeatureFrame.of(x, NAMES, np.arange(len(x)) * 5 * MIN, state)
+    frame = fault_then_a_new_speed(5, fault_rows=10, fault=8.0)
     out = m.process(frame)
     split = monitor(learn_rows=20)
-    parts = [split.process(frame.rows(p)) for p in np.array_split(np.arange(len(x)), 9)]
+    parts = [split.process(frame.rows(p)) for p in np.array_split(np.arange(len(frame)), 9)]
     np.testing.assert_array_equal(np.concatenate([p.flags for p in parts]), out.flags)
     assert split.learned_ns == m.learned_ns
     raised = [e for e in out.events if isinstance(e, AnomalyRaised)]
@@ -160,7 +167,7 @@ def test_a_state_first_run_during_an_alarm_is_not_learned_and_the_alarm_holds() 
     assert out.flags[40:65].all()  # held through the unlearned speed
     assert np.isnan(out.scores[40:65]).all()
     assert m.alarmed_rows_not_learned == 25
-    assert 3000 in m.learned_ns and m.learned_ns[3000] == int(np.arange(len(x))[-6] * 5 * MIN)
+    assert 3000 in m.learned_ns and m.learned_ns[3000] == int(frame.ts_ns[-6])
 
 
 def test_two_anomalies_in_one_batch_clear_with_their_own_durations() -> None:
@@ -186,16 +193,9 @@ def test_a_state_first_run_while_the_score_rises_before_the_raise_is_not_learned
     once the machine is healthy again."""
     waiting = AlarmPolicy(raise_at=6.0, clear_at=3.0, min_duration_ns=10_000 * MIN)
     m = monitor(waiting, learn_rows=20)
-    rng = np.random.default_rng(11)
-    healthy = rng.normal(size=(30, 2))
-    drifting = rng.normal(size=(5, 2)) + np.array([0.0, 4.0])
-    slow_drifting = rng.normal(size=(25, 2)) + np.array([10.0, 4.0])
-    recovered = rng.normal(size=(5, 2))
-    slow_ok = rng.normal(size=(25, 2)) + np.array([10.0, 0.0])
-    x = np.vstack([healthy, drifting, slow_drifting, recovered, slow_ok])
-    state = np.repeat([12000, 12000, 3000, 12000, 3000], [30, 5, 25, 5, 25])
-    out = m.process(FeatureFrame.of(x, NAMES, np.arange(len(x)) * 5 * MIN, state))
+    frame = fault_then_a_new_speed(11, fault_rows=5, fault=4.0)  # drifting, not yet raised
+    out = m.process(frame)
     assert not out.flags.any()  # never raised: the minimum duration is long
     assert (out.scores[30:35] > 3.0).all()
     assert np.isnan(out.scores[35:60]).all() and m.alarmed_rows_not_learned == 25
-    assert m.learned_ns[3000] == int(np.arange(len(x))[-6] * 5 * MIN)
+    assert m.learned_ns[3000] == int(frame.ts_ns[-6])
