@@ -4,8 +4,11 @@ A published plan is made first (CP-SAT, generous limit, not timed as the goal).
 Then the busiest asset of that plan goes down for eight hours from now, and three
 contenders plan again on the same problem:
 
-(a) PlantOS ``solve`` with the published plan as ``previous`` (repair): stability
-    breaks ties, the published plan repaired by the dispatcher is the first hint, a
+(a1) PlantOS ``repair``: the published plan repaired (every operation kept where it
+    still fits, the rest in the first free slot), the plan the platform publishes at
+    once when the floor changes;
+(a2) PlantOS ``solve`` with the published plan as ``previous``, the improvement the
+    platform publishes after (a1): stability breaks ties, (a1) is the first hint, a
     last pass returns moved operations that need not have moved;
 (b) PlantOS ``solve`` from scratch (no previous plan), same time limit;
 (c) the dispatching heuristic alone (earliest due date, first free slot).
@@ -31,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
 
-from plantos.mom.scheduling import Plan, Problem, check_plan, dispatch, solve
+from plantos.mom.scheduling import Plan, Problem, check_plan, dispatch, repair, solve
 from plantos.mom.scheduling.evaluate import count_moved
 from plantos.mom.scheduling.synthetic import synthetic_problem
 
@@ -90,14 +93,17 @@ def main(argv: list[str] | None = None) -> int:
         "makespan",
         "solver",
     ]
-    rows, repair_s, fewer = [], [], []
+    rows: list[list[object]] = []
+    wall_s: dict[str, list[float]] = {}
+    fewer: dict[str, list[bool]] = {}
     for seed in (int(s) for s in args.seeds.split(",")):
         problem = synthetic_problem(orders=args.orders, assets=args.assets, seed=seed)
         published = solve(problem, work_limit=args.publish_work, time_limit_s=120.0)
         down, asset = broken(problem, published)
         again = dataclasses.replace(down, previous=published.assignments)
         contenders = {
-            "(a) repair": partial(
+            "(a1) repaired at once": partial(repair, again),
+            "(a2) repair improved by CP-SAT": partial(
                 solve, again, work_limit=args.work_limit, time_limit_s=args.time_limit
             ),
             "(b) from scratch": partial(
@@ -113,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"seed {seed} {name}: infeasible plan: {problems[:3]}")
                 return 1
             moved[name] = count_moved(published.assignments, {a.key: a for a in plan.assignments})
-            if name.startswith("(a)"):
-                repair_s.append(wall)
+            wall_s.setdefault(name, []).append(wall)
             rows.append(
                 [
                     seed,
@@ -129,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
             print("  ".join(str(c) for c in rows[-1]), flush=True)
-        fewer.append(moved["(a) repair"] < moved["(b) from scratch"])
+        for name in ("(a1) repaired at once", "(a2) repair improved by CP-SAT"):
+            fewer.setdefault(name, []).append(moved[name] < moved["(b) from scratch"])
     md = "\n".join(
         [
             "## Scheduling: repair after a breakdown",
@@ -140,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             f"operation, setup families with changeovers on half the assets, nights closed) "
             f"over {args.assets} assets, from `synthetic_problem(seed)`. A published plan comes "
             f"from `solve` with {args.publish_work:g} units of CP-SAT deterministic work; then "
-            f"the asset busiest in it goes down for {OUTAGE_S // 3600} h from now. (a) and (b) "
+            f"the asset busiest in it goes down for {OUTAGE_S // 3600} h from now. (a1) is "
+            "`repair`, the plan the platform publishes at once; (a2) and (b) "
             f"run `solve` bounded by {args.work_limit:g} units of work, as the platform's "
             "planner is (2 workers in batch mode, fixed seed: the same plan whatever the "
             "machine's load; the wall clock is only a safety limit), and every plan is checked "
@@ -149,18 +156,33 @@ def main(argv: list[str] | None = None) -> int:
             "",
             common.markdown_table(header, rows, align="lrllrrrrl"),
             "",
-            f"- Goal: a new plan in under {GOAL_S:g} s: "
-            f"**{'met' if max(repair_s) < GOAL_S else 'not met'}**, repair took "
-            f"{common.fmt_s(statistics.median(repair_s))} median, "
-            f"{common.fmt_s(max(repair_s))} at most.",
-            "- Goal: fewer moved operations than a from-scratch solve: "
-            f"**{'met' if all(fewer) else 'not met'}** on {sum(fewer)} of {len(fewer)} seeds.",
+            *_goals(wall_s, fewer),
         ]
     )
-    print(md.split("\n")[-2])
-    print(md.split("\n")[-1])
+    print("\n".join(md.split("\n")[-4:]))
     common.publish("scheduling-repair", md, skip=args.no_doc)
     return 0
+
+
+def _goals(wall_s: dict[str, list[float]], fewer: dict[str, list[bool]]) -> list[str]:
+    """The goal lines: a new plan in time, and fewer moves than planning from scratch, for
+    the plan published at once and for CP-SAT's improvement of it."""
+    lines = []
+    for name, times in wall_s.items():
+        if name not in fewer:
+            continue
+        took = (
+            f"{common.fmt_s(statistics.median(times))} median, {common.fmt_s(max(times))} at most"
+        )
+        met = "met" if max(times) < GOAL_S else "not met"
+        lines.append(f"- Goal: a new plan in under {GOAL_S:g} s, {name}: **{met}** ({took}).")
+    for name, wins in fewer.items():
+        met = "met" if all(wins) else "not met"
+        lines.append(
+            f"- Goal: fewer moved operations than a from-scratch solve, {name}: **{met}** "
+            f"on {sum(wins)} of {len(wins)} seeds."
+        )
+    return lines
 
 
 if __name__ == "__main__":

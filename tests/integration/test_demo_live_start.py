@@ -44,6 +44,7 @@ def test_a_fresh_start_replaces_the_demo_history_and_keep_history_continues_it(
     first = build_live_demo(options(tmp_path), now_ns=NOW)
     assert first.backfill_ns == 2 * HOUR
     assert "speed 10x" in first.banner() and "2h simulated before now" in first.banner()
+    assert "not vouched for" not in first.banner()
     written_ns = write_one_sample(first)
     first.platform.historian.close()
     assert (tmp_path / DEMO_HISTORY).exists()
@@ -55,6 +56,15 @@ def test_a_fresh_start_replaces_the_demo_history_and_keep_history_continues_it(
     fresh = build_live_demo(options(tmp_path), now_ns=NOW + 120 * NS_PER_S)
     assert fresh.platform.historian.newest_ts is None
     fresh.platform.historian.close()
+
+
+def test_the_banner_says_when_the_speed_is_above_the_tested_one(tmp_path: Path) -> None:
+    fast = build_live_demo(options(tmp_path, speed=30.0), now_ns=NOW)
+    fast.platform.historian.close()
+    assert "speed 30x" in fast.banner()
+    assert "faster than 10x: the plant runs, but its alarm list is not vouched for" in (
+        fast.banner()
+    )
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,9 @@ def demo(
         "weld-defect-trend [default: bearing wear on cnc-07, 45 min before now live]",
     ),
     speed: float = typer.Option(
-        DEFAULT_SPEED, help="Live: simulated seconds per wall second (lowered if too fast)"
+        DEFAULT_SPEED,
+        help="Live: simulated seconds per wall second (lowered if too fast); "
+        f"alarms are tested up to {DEFAULT_SPEED:g}",
     ),
     broker: str | None = typer.Option(
         None, help="Live: MQTT broker for the Sparkplug lines (mqtt://host:port)"
