@@ -260,7 +260,7 @@ class Records:
 
 
 def decode_records(
-    regions: bytes, starts: npt.NDArray[np.intp], table: AliasTable
+    regions: bytes | npt.NDArray[np.uint8], starts: npt.NDArray[np.intp], table: AliasTable
 ) -> Records | None:
     """Decode the metric records of data messages of one scope, joined into ``regions``
     (message ``i``'s records begin at ``starts[i]``); None when any of them needs the
