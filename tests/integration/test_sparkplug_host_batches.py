@@ -143,3 +143,26 @@ def test_a_node_and_its_device_share_one_seq_and_keep_their_order_in_a_batch() -
     host = offline_host(TAGS)
     run(host, [swapped], columnar=True)
     assert host.metrics()["seq_gaps"] == 1
+
+
+def test_a_rebirth_restating_the_last_message_of_a_batch_adds_no_samples() -> None:
+    """The host remembers each tag's newest sample of a batch (its last message's), so a
+    birth that repeats those values with their timestamps is known as a restatement."""
+    last = 40
+    ts = BASE_MS + 10 * last
+    values = np.random.default_rng(last).normal(size=N)  # as data(last) sends them
+    rebirth = [bdseq_metric(0)] + [
+        Metric(name=f"m{i}", alias=i, datatype=DataType.Double, value=float(v), timestamp_ms=ts)
+        for i, v in enumerate(values)
+    ]
+    batches = [
+        [birth(), *(data(s) for s in range(1, last + 1))],
+        [(NODE.format(kind="NBIRTH"), encode_payload(timestamp_ms=ts, seq=0, metrics=rebirth))],
+    ]
+    host = offline_host(TAGS)
+    fast = run(host, batches, columnar=True)
+    assert host.metrics()["restated"] == N
+    assert len(fast[0]) == N * (last + 1)
+    exact = run(offline_host(TAGS), batches, columnar=False)
+    assert same_samples(fast[0], exact[0])
+    assert fast[1] == exact[1]

@@ -257,6 +257,9 @@ class Records:
     historical: npt.NDArray[np.bool_]
     counts: npt.NDArray[np.intp]
     """How many of the metrics each message holds, in message order."""
+    row: npt.NDArray[np.int64] | None = None
+    """The aliases of each message's metrics when every message holds exactly these, in
+    this order (messages of one shape), else None."""
 
 
 def decode_records(

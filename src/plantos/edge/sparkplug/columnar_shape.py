@@ -164,6 +164,7 @@ def decode_shaped(regions: npt.NDArray[np.uint8], messages: int, shape: Shape) -
         raw.reshape(-1),
         np.tile(shape.historical, messages),
         np.full(messages, n, dtype=np.intp),
+        shape.alias,
     )
 
 

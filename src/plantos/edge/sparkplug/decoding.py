@@ -18,6 +18,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,8 @@ from plantos.edge.sparkplug.columnar_shape import ShapeCache
 
 TagKey = tuple[str, str, str | None, str]
 DATA = (MessageType.NDATA, MessageType.DDATA)
+T = TypeVar("T", bound=np.generic)
+Values = npt.NDArray[np.float64]
 Row = tuple[int, int, object, int]
 """``(tag id, ts ns, value, quality)``; the value as the metric holds it (see
 :func:`sample_value`), made columns by :func:`plantos.core.batch.split_values`."""
@@ -223,6 +226,12 @@ def stream_numbers(
     out: list[int | None] = [None] * (len(offsets) - 1)
     if alias is None:
         return out
+    if records.row is not None:  # every message has the same metrics: one column
+        at = np.flatnonzero(records.row == alias)
+        if not len(at):
+            return out
+        column: list[int | None] = records.raw.reshape(len(out), -1)[:, at[0]].tolist()
+        return column
     hits = np.flatnonzero(records.alias == alias)
     if not len(hits):
         return out
@@ -243,6 +252,9 @@ class Columns:
     """The stream number of each message these samples come from (-1: none)."""
     per_message: npt.NDArray[np.intp]
     """How many of the samples each message gives, in order."""
+    same_tags: bool = False
+    """Every message gives the same tags in the same order: the last one holds the
+    newest sample of each."""
 
     def head(self, messages: int) -> Columns:
         """The samples of the first ``messages`` messages only."""
@@ -254,7 +266,19 @@ class Columns:
             self.historical[:n],
             self.streams[:messages],
             self.per_message[:messages],
+            self.same_tags,
         )
+
+    def newest(
+        self,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Tag, timestamp and value of samples that hold the newest one of every tag: a
+        copy of the last message's when all messages give the same tags (a view would
+        keep the whole batch alive), else all of them."""
+        if not self.same_tags or len(self.per_message) < 2:
+            return self.tag, self.ts, self.value
+        last = slice(len(self.tag) - int(self.per_message[-1]), None)
+        return self.tag[last].copy(), self.ts[last].copy(), self.value[last].copy()
 
 
 def group_columns(group: Group) -> Columns:
@@ -273,8 +297,6 @@ def group_columns(group: Group) -> Columns:
         starts = offsets[accepted]
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
         payload_ns = group.payload_ns[first:]
-    tag = table.tag_id[rec.alias[rows]]
-    keep = tag >= 0
     ts_ms = rec.ts_ms[rows]
     unstamped = ts_ms < 0
     ts = ts_ms * NS_PER_MS
@@ -283,12 +305,38 @@ def group_columns(group: Group) -> Columns:
     value = rec.value[rows]
     historical = rec.historical[rows]
     streams = group.stream[first:]
+    if rec.row is not None:  # every message the same metrics: their tags are one row
+        return _same_tags(table.tag_id[rec.row], ts, value, historical, streams)
+    tag = table.tag_id[rec.alias[rows]]
+    keep = tag >= 0
     if keep.all():
         return Columns(tag, ts, value, historical, streams, counts)
     per_message = np.bincount(
         np.repeat(np.arange(len(counts)), counts), weights=keep, minlength=len(counts)
     ).astype(np.intp)
     return Columns(tag[keep], ts[keep], value[keep], historical[keep], streams, per_message)
+
+
+def _same_tags(
+    row: npt.NDArray[np.int32],
+    ts: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    historical: npt.NDArray[np.bool_],
+    streams: list[int],
+) -> Columns:
+    """The columns of messages that all hold the metrics whose tags are ``row`` (-1: no
+    tag): the tags repeated, no per-sample lookup; unmapped metrics dropped by column."""
+    messages = len(streams)
+    keep = row >= 0
+    if not keep.all():
+
+        def kept(column: npt.NDArray[T]) -> npt.NDArray[T]:
+            picked: npt.NDArray[T] = column.reshape(messages, len(row))[:, keep].reshape(-1)
+            return picked
+
+        ts, value, historical, row = kept(ts), kept(value), kept(historical), row[keep]
+    per_message = np.full(messages, len(row), dtype=np.intp)
+    return Columns(np.tile(row, messages), ts, value, historical, streams, per_message, True)
 
 
 # ----------------------------------------------------------------------------- exact path

@@ -335,7 +335,8 @@ class EdgeSessions:
                 cols = cols.head(fit)
             self.counts["historical"] += int(np.count_nonzero(cols.historical))
             good = np.zeros(len(cols.tag), np.uint32)
-            self.last.observed(cols.tag, cols.ts, cols.value, good, None)
+            tag, ts, value = cols.newest()  # of the others, LastSamples keeps nothing
+            self.last.observed(tag, ts, value, np.zeros(len(tag), np.uint32), None)
             stream = max(cols.streams, default=-1)
             marks = {group.key: stream} if stream >= 0 else None
             self.handover.put(cols.tag, cols.ts, cols.value, good, marks=marks)
