@@ -138,6 +138,7 @@ class EdgeSessions:
         self.accepted: dict[ScopeKey, int] = {}
         """Highest stream number accepted per scope, kept across births and reconnects."""
         self._topics: dict[str, Topic | StateTopic | SparkplugDecodeError] = {}
+        self._data_topics: dict[str, Topic] = {}
         self.last = LastSamples(max(tags.tag_ids, default=0) + 1)
         self.counts: Counter[str] = Counter()
 
@@ -145,11 +146,19 @@ class EdgeSessions:
 
     def handle_batch(self, client: mqtt.Client, batch: list[tuple[str, bytes]]) -> None:
         """Handle messages in order; runs of data messages together."""
-        topics = [self._topic(text) for text, _payload in batch]
+        known = self._data_topics.get
+        topics = [known(text) for text, _payload in batch]  # None: no data topic seen before
+        if None not in topics:  # the common case: data messages only
+            self._data_run(client, batch, cast(list[Topic], topics))
+            return
+        topics = [
+            topic or self._data_topic(text)
+            for topic, (text, _payload) in zip(topics, batch, strict=True)
+        ]
         i = 0
         while i < len(batch):
             j = i
-            while j < len(batch) and _is_data(topics[j]):
+            while j < len(batch) and topics[j] is not None:
                 j += 1
             if j > i:
                 self._data_run(client, batch[i:j], cast(list[Topic], topics[i:j]))
@@ -157,6 +166,15 @@ class EdgeSessions:
             else:
                 self._handle_one(client, *batch[i])
                 i += 1
+
+    def _data_topic(self, text: str) -> Topic | None:
+        """The topic of an NDATA or DDATA message, else None; data topics are kept in
+        ``_data_topics``, whose lookup is all a batch of data messages costs."""
+        topic = self._topic(text)
+        if not isinstance(topic, Topic) or topic.message_type not in DATA:
+            return None
+        self._data_topics[text] = topic
+        return topic
 
     def _topic(self, text: str) -> Topic | StateTopic | SparkplugDecodeError:
         got = self._topics.get(text)
@@ -167,6 +185,7 @@ class EdgeSessions:
                 got = exc
             if len(self._topics) >= _TOPIC_CACHE:
                 self._topics.clear()
+                self._data_topics.clear()
             self._topics[text] = got
         return got
 
@@ -570,10 +589,6 @@ class EdgeSessions:
         codes = np.full(len(ids), code, np.uint32)
         self.last.observed(ids, ts, values, codes, exact, mark=True)
         self.handover.put(ids, ts, values, codes, exact)
-
-
-def _is_data(topic: Topic | StateTopic | SparkplugDecodeError) -> bool:
-    return isinstance(topic, Topic) and topic.message_type in DATA
 
 
 def _empty_columns() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
