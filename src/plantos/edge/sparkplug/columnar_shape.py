@@ -50,6 +50,9 @@ forgotten, so a node whose messages vary in length keeps no stale ones."""
 RETRY_AFTER = 64
 """Batches of a region length whose message had no shape before another is tried."""
 _FIXED = {TAG_FLOAT: "<f4", TAG_DOUBLE: "<f8"}
+_SAFE_TS_BYTES = (MAX_TS_MS.bit_length() - 1) // 7
+"""A timestamp varint of at most this many bytes (6: 42 bits, the year 2109 in ms) is
+never beyond ``MAX_TS_MS``: no need to look."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +256,7 @@ def _decode_run(
         ts_out.view(np.int64)[...] = -1
     else:
         ts_u = _varints(regions, width, run, messages, layout.ts, ts_out)
-        if int(ts_u.max()) > MAX_TS_MS:
+        if layout.ts.stop - layout.ts.start > _SAFE_TS_BYTES and int(ts_u.max()) > MAX_TS_MS:
             return False
     if layout.value_tag in _FIXED:
         fixed = _field(regions, width, run, messages, layout.value.start, _FIXED[layout.value_tag])
