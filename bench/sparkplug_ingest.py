@@ -108,9 +108,10 @@ def plantos_host(
                 deadline = time.monotonic() + WAIT_S
                 while got < expected:
                     got += len(await host.collect())
-                    stalled = host.metrics()["dropped"] or host.metrics()["rebirths_requested"]
+                    counters = host.metrics()
+                    stalled = counters["dropped"] or counters["rebirths_requested"]
                     if time.monotonic() > deadline or stalled:
-                        raise RuntimeError(f"host delivered {got} of {expected}: {host.metrics()}")
+                        raise RuntimeError(f"host delivered {got} of {expected}: {counters}")
                     await asyncio.sleep(0.005)
                 end = time.perf_counter()
                 cpu = time.process_time() - cpu
