@@ -3,7 +3,8 @@ feeds, and the two decoders of data messages.
 
 Runs of NDATA/DDATA are decoded together by :mod:`plantos.edge.sparkplug.columnar`
 straight into numpy columns, the metrics of all messages of one edge node or device at
-once (:func:`decode_run`, :func:`group_columns`); messages with the shape of an earlier
+once (:func:`decode_run`, :func:`group_columns`), their payload timestamps and seq too
+(:mod:`plantos.edge.sparkplug.columnar_frames`); messages with the shape of an earlier
 one of their scope are read from fixed places (:mod:`plantos.edge.sparkplug.columnar_shape`),
 without searching for their records again. A message that the columnar decoder
 does not take (names, nulls, properties such as a quality, strings, unknown aliases,

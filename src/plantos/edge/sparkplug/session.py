@@ -30,7 +30,9 @@ What :class:`EdgeSessions` does with each message:
 
 Messages are handled in batches (see :mod:`plantos.edge.sparkplug.transport`); runs of
 data messages go through the columnar decoder, each message still through the same
-checks as the exact path. Samples of one edge node or device keep their order.
+checks as the exact path: all at once when every message of the run passes them (the
+steady stream), else one message at a time. Samples of one edge node or device keep
+their order.
 """
 
 from __future__ import annotations
