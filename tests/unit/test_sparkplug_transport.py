@@ -22,7 +22,8 @@ def test_messages_wait_while_the_handler_is_not_ready_and_all_arrive_in_order() 
     handled: list[tuple[str, bytes]] = []
     ready = threading.Event()
     got_all = threading.Event()
-    count = 40  # 40 x 16 KiB: more than two batches' worth
+    size = 16 * 1024
+    count = 2 * BATCH_BYTES // size + 8  # more than two batches' worth
 
     def handle(client: object, batch: list[tuple[str, bytes]]) -> None:
         handled.extend(batch)
@@ -39,7 +40,7 @@ def test_messages_wait_while_the_handler_is_not_ready_and_all_arrive_in_order() 
     )
     transport.start(None)  # type: ignore[arg-type]
     try:
-        sent = [(f"t/{i}", bytes([i]) * (16 * 1024)) for i in range(count)]
+        sent = [(f"t/{i}", bytes([i % 256]) * size) for i in range(count)]
         assert sum(len(p) for _, p in sent) > 2 * BATCH_BYTES
         for topic, payload in sent:
             transport.on_message(None, None, message(topic, payload))  # type: ignore[arg-type]
@@ -51,3 +52,43 @@ def test_messages_wait_while_the_handler_is_not_ready_and_all_arrive_in_order() 
         assert transport.messages == count and transport.messages_dropped == 0
     finally:
         asyncio.run(transport.stop(join_timeout_s=5))
+
+
+def test_a_flowing_stream_is_handled_by_the_receiving_thread_a_quiet_one_by_the_worker() -> None:
+    """Once due, the queue is handled by the thread that receives the next message (no
+    thread switch while messages flow); what a stream that went quiet leaves behind is
+    handled by the worker."""
+    threads: list[str] = []
+    done = threading.Event()
+
+    def handle(client: object, batch: list[tuple[str, bytes]]) -> None:
+        threads.extend(threading.current_thread().name for _ in batch)
+        done.set()
+
+    def transport(linger_s: float) -> Transport:
+        return Transport(
+            name="t",
+            handle=handle,
+            max_queued_bytes=1024 * 1024,
+            linger_s=linger_s,
+            on_error=lambda text: None,
+        )
+
+    flowing = transport(0.0)  # every message is due at once
+    flowing.start(None)  # type: ignore[arg-type]
+    try:
+        for i in range(5):
+            flowing.on_message(None, None, message(f"t/{i}", b"x"))  # type: ignore[arg-type]
+        assert threads == [threading.current_thread().name] * 5
+    finally:
+        asyncio.run(flowing.stop(join_timeout_s=5))
+    threads.clear()
+    done.clear()
+    quiet = transport(0.01)
+    quiet.start(None)  # type: ignore[arg-type]
+    try:
+        quiet.on_message(None, None, message("t/0", b"x"))  # type: ignore[arg-type]
+        assert done.wait(10)
+        assert threads == ["t-worker"]
+    finally:
+        asyncio.run(quiet.stop(join_timeout_s=5))

@@ -257,10 +257,13 @@ class Records:
     historical: npt.NDArray[np.bool_]
     counts: npt.NDArray[np.intp]
     """How many of the metrics each message holds, in message order."""
+    row: npt.NDArray[np.int64] | None = None
+    """The aliases of each message's metrics when every message holds exactly these, in
+    this order (messages of one shape), else None."""
 
 
 def decode_records(
-    regions: bytes, starts: npt.NDArray[np.intp], table: AliasTable
+    regions: bytes | npt.NDArray[np.uint8], starts: npt.NDArray[np.intp], table: AliasTable
 ) -> Records | None:
     """Decode the metric records of data messages of one scope, joined into ``regions``
     (message ``i``'s records begin at ``starts[i]``); None when any of them needs the

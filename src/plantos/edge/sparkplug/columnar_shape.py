@@ -22,7 +22,8 @@ path): a shape decides nothing but speed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,9 @@ forgotten, so a node whose messages vary in length keeps no stale ones."""
 RETRY_AFTER = 64
 """Batches of a region length whose message had no shape before another is tried."""
 _FIXED = {TAG_FLOAT: "<f4", TAG_DOUBLE: "<f8"}
+_SAFE_TS_BYTES = (MAX_TS_MS.bit_length() - 1) // 7
+"""A timestamp varint of at most this many bytes (6: 42 bits, the year 2109 in ms) is
+never beyond ``MAX_TS_MS``: no need to look."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +79,26 @@ class Shape:
     runs: tuple[Run, ...]
     alias: npt.NDArray[np.int64]
     historical: npt.NDArray[np.bool_]
+    _tiles: list[npt.NDArray[np.uint8]] = field(default_factory=list, compare=False)
 
     @property
     def records(self) -> int:
         return len(self.alias)
+
+    def tiles(self, messages: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        """``mask`` and ``expect`` repeated for at least ``messages`` messages, built once
+        for the largest batch so far (a prefix serves a smaller one); word-aligned."""
+        if not self._tiles or len(self._tiles[0]) < messages * len(self.mask):
+            count = max(messages, 64)
+            self._tiles[:] = [_aligned(np.tile(a, count)) for a in (self.mask, self.expect)]
+        return self._tiles[0], self._tiles[1]
+
+
+def _aligned(data: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """A copy of ``data`` that starts on a word boundary."""
+    out = np.empty(-(-len(data) // 8), dtype=np.uint64).view(np.uint8)[: len(data)]
+    out[:] = data
+    return out
 
 
 def build_shape(region: bytes, table: AliasTable) -> Shape | None:
@@ -125,33 +145,21 @@ def build_shape(region: bytes, table: AliasTable) -> Shape | None:
     return Shape(mask, buf & mask, tuple(runs), alias, historical)
 
 
-def decode_shaped(regions: bytes, messages: int, shape: Shape) -> Records | None:
+def decode_shaped(regions: npt.NDArray[np.uint8], messages: int, shape: Shape) -> Records | None:
     """The records of ``messages`` metric regions of the shape's length, joined; None
     when one does not have the shape or a value needs the exact path."""
     width = len(shape.mask)
-    if len(regions) != messages * width:
-        return None
-    buf = np.frombuffer(regions, dtype=np.uint8).reshape(messages, width)
-    if ((buf & shape.mask) != shape.expect).any():
+    if len(regions) != messages * width or not _has_shape(regions, messages, shape):
         return None
     n = shape.records
-    one = len(shape.runs) == 1
     ts_ms = np.empty((messages, n), dtype=np.int64)
     value = np.empty((messages, n), dtype=np.float64)
     raw = np.zeros((messages, n), dtype=np.uint64)
     for run in shape.runs:
-        got = _decode_run(buf, run, messages)
-        if got is None:
-            return None
         cols = slice(run.first, run.first + run.count)
-        if one:
-            ts_ms, value = got[0], got[1]
-            if got[2] is not None:
-                raw = got[2]
-            break
-        ts_ms[:, cols], value[:, cols] = got[0], got[1]
-        if got[2] is not None:
-            raw[:, cols] = got[2]
+        out = (ts_ms.view(np.uint64)[:, cols], value[:, cols], raw[:, cols])
+        if not _decode_run(regions, width, run, messages, out):
+            return None
     return Records(
         np.tile(shape.alias, messages),
         ts_ms.reshape(-1),
@@ -159,33 +167,108 @@ def decode_shaped(regions: bytes, messages: int, shape: Shape) -> Records | None
         raw.reshape(-1),
         np.tile(shape.historical, messages),
         np.full(messages, n, dtype=np.intp),
+        shape.alias,
     )
+
+
+def _has_shape(regions: npt.NDArray[np.uint8], messages: int, shape: Shape) -> bool:
+    """Every message's masked bytes are the shape's: compared eight bytes at a time (a
+    byte-wise comparison of the whole batch cost more than decoding it), the last
+    bytes that make no whole word one by one."""
+    total = len(regions)
+    whole = total - total % 8
+    mask, expect = shape.tiles(messages)
+    words = regions[:whole].view(np.uint64)
+    if ((words & mask[:whole].view(np.uint64)) != expect[:whole].view(np.uint64)).any():
+        return False
+    return not ((regions[whole:] & mask[whole:total]) != expect[whole:total]).any()
+
+
+def _field(
+    regions: npt.NDArray[np.uint8], width: int, run: Run, messages: int, at: int, dtype: str
+) -> npt.NDArray[Any] | None:
+    """The ``dtype`` at byte ``at`` of every record of ``run`` in every message, as a
+    (messages, records) view of ``regions`` (no copy); None when the last one would
+    reach past its end."""
+    offset = run.start + at
+    size = run.layout.size
+    if offset + (messages - 1) * width + (run.count - 1) * size + np.dtype(dtype).itemsize > len(
+        regions
+    ):
+        return None
+    view: npt.NDArray[Any] = np.ndarray(
+        (messages, run.count), dtype=dtype, buffer=regions, offset=offset, strides=(width, size)
+    )
+    return view
+
+
+def _varints(
+    regions: npt.NDArray[np.uint8],
+    width: int,
+    run: Run,
+    messages: int,
+    field: slice,
+    out: npt.NDArray[np.uint64],
+) -> npt.NDArray[np.uint64]:
+    """The varints of one field of ``run`` (their continuation bits proven by the shape),
+    written into ``out`` and returned as a contiguous array: up to eight bytes read as
+    one little-endian word each and their 7-bit groups packed together with a few
+    word-wide operations (on a contiguous array: on a strided view of ``out`` they take
+    twice as long)."""
+    length = field.stop - field.start
+    words = _field(regions, width, run, messages, field.start, "<u8") if length <= 8 else None
+    if words is None:
+        size = run.layout.size
+        rows = regions.reshape(messages, width)[:, run.start : run.start + run.count * size]
+        got = varint_column(rows.reshape(messages, run.count, size), field)
+    else:
+        got = out if out.flags.c_contiguous else np.empty(out.shape, dtype=np.uint64)
+        np.bitwise_and(words, np.uint64(int.from_bytes(b"\x7f" * length, "little")), out=got)
+        for bits, low in _PACK[: (length - 1).bit_length()]:
+            high = got & ~low
+            got &= low
+            high >>= bits
+            got |= high
+    if got is not out:
+        out[...] = got
+    return got
+
+
+_PACK = [
+    (np.uint64(1), np.uint64(0x007F_007F_007F_007F)),
+    (np.uint64(2), np.uint64(0x0000_3FFF_0000_3FFF)),
+    (np.uint64(4), np.uint64(0x0000_0000_0FFF_FFFF)),
+]
+"""Shift and kept low part of each step that packs 7-bit groups: bytes to 14 bits per
+16-bit lane, lanes to 28 bits per 32-bit half, halves to 56 bits."""
+Out = tuple[npt.NDArray[np.uint64], npt.NDArray[np.float64], npt.NDArray[np.uint64]]
 
 
 def _decode_run(
-    buf: npt.NDArray[np.uint8], run: Run, messages: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint64] | None] | None:
-    """Timestamps, values and (integers only) the varints of one run in every message,
-    as (messages, records) arrays."""
+    regions: npt.NDArray[np.uint8], width: int, run: Run, messages: int, out: Out
+) -> bool:
+    """Timestamps (ms as unsigned, -1 where none), values and (integers only) the
+    varints of one run in every message into ``out``, (messages, records) views of the
+    result; False when a value needs the exact path."""
     layout = run.layout
-    rows = buf[:, run.start : run.start + run.count * layout.size].reshape(
-        messages, run.count, layout.size
-    )
+    ts_out, value_out, raw_out = out
     if layout.ts is None:
-        ts_ms = np.full((messages, run.count), -1, dtype=np.int64)
+        ts_out.view(np.int64)[...] = -1
     else:
-        ts_u = varint_column(rows, layout.ts)
-        if int(ts_u.max()) > MAX_TS_MS:
-            return None
-        ts_ms = ts_u.astype(np.int64)
+        ts_u = _varints(regions, width, run, messages, layout.ts, ts_out)
+        if layout.ts.stop - layout.ts.start > _SAFE_TS_BYTES and int(ts_u.max()) > MAX_TS_MS:
+            return False
     if layout.value_tag in _FIXED:
-        fixed = np.ascontiguousarray(rows[:, :, layout.value]).view(_FIXED[layout.value_tag])
-        return ts_ms, fixed.reshape(messages, run.count).astype(np.float64, copy=False), None
-    wire = varint_column(rows, layout.value)
+        fixed = _field(regions, width, run, messages, layout.value.start, _FIXED[layout.value_tag])
+        assert fixed is not None  # the value lies inside its record
+        np.copyto(value_out, fixed)
+        return True
+    wire = _varints(regions, width, run, messages, layout.value, raw_out)
     got = integers(wire.reshape(-1), np.tile(run.datatype, messages), np.tile(run.mapped, messages))
     if got is None:
-        return None
-    return ts_ms, got.reshape(messages, run.count), wire
+        return False
+    value_out[...] = got.reshape(messages, run.count)
+    return True
 
 
 class ShapeCache:
@@ -201,21 +284,21 @@ class ShapeCache:
         self._shapes.clear()
         self._skip.clear()
 
-    def decode(self, parts: list[bytes], regions: bytes, table: AliasTable) -> Records | None:
-        """The records of the metric regions ``parts`` (joined: ``regions``) when they all
-        have one shape: the one kept for their length, else one built from the first."""
-        width = len(parts[0])
-        if any(len(p) != width for p in parts):
-            return None
+    def decode(
+        self, flat: npt.NDArray[np.uint8], messages: int, width: int, table: AliasTable
+    ) -> Records | None:
+        """The records of ``messages`` metric regions of ``width`` bytes each, joined in
+        ``flat``, when they all have one shape: the one kept for their length, else one
+        built from the first."""
         shape = self._shapes.get(width)
         if shape is not None:
-            got = decode_shaped(regions, len(parts), shape)
+            got = decode_shaped(flat, messages, shape)
             if got is not None:
                 return got
         elif self._skip.get(width, 0) > 0:
             self._skip[width] -= 1
             return None
-        fresh = build_shape(parts[0], table)
+        fresh = build_shape(flat[:width].tobytes(), table)
         if fresh is None:
             self._shapes.pop(width, None)
             self._skip[width] = RETRY_AFTER
@@ -226,7 +309,7 @@ class ShapeCache:
             self._shapes.clear()
         self._shapes[width] = fresh
         self._skip.pop(width, None)
-        return decode_shaped(regions, len(parts), fresh)
+        return decode_shaped(flat, messages, fresh)
 
 
 def _same(a: Shape, b: Shape) -> bool:

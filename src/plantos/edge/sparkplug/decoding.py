@@ -3,7 +3,8 @@ feeds, and the two decoders of data messages.
 
 Runs of NDATA/DDATA are decoded together by :mod:`plantos.edge.sparkplug.columnar`
 straight into numpy columns, the metrics of all messages of one edge node or device at
-once (:func:`decode_run`, :func:`group_columns`); messages with the shape of an earlier
+once (:func:`decode_run`, :func:`group_columns`), their payload timestamps and seq too
+(:mod:`plantos.edge.sparkplug.columnar_frames`); messages with the shape of an earlier
 one of their scope are read from fixed places (:mod:`plantos.edge.sparkplug.columnar_shape`),
 without searching for their records again. A message that the columnar decoder
 does not take (names, nulls, properties such as a quality, strings, unknown aliases,
@@ -18,6 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,12 +34,14 @@ from plantos.edge.sparkplug.codec import (
     Metric,
     Topic,
 )
-from plantos.edge.sparkplug.columnar import AliasTable, Envelope, Records, decode_records, envelope
+from plantos.edge.sparkplug.columnar import AliasTable, Index, Records, decode_records
+from plantos.edge.sparkplug.columnar_frames import Frames, frames, regions
 from plantos.edge.sparkplug.columnar_shape import ShapeCache
 
 TagKey = tuple[str, str, str | None, str]
-MAX_TS_MS = (2**63 - 1) // NS_PER_MS  # later timestamps do not fit int64 ns
 DATA = (MessageType.NDATA, MessageType.DDATA)
+T = TypeVar("T", bound=np.generic)
+Values = npt.NDArray[np.float64]
 Row = tuple[int, int, object, int]
 """``(tag id, ts ns, value, quality)``; the value as the metric holds it (see
 :func:`sample_value`), made columns by :func:`plantos.core.batch.split_values`."""
@@ -125,6 +129,12 @@ class Group:
     scope: Scope
     records: Records
     offsets: npt.NDArray[np.intp]
+    members: list[int]
+    """Where each of its messages is in the run, in order."""
+    timestamp_ms: npt.NDArray[np.int64]
+    """Each message's payload timestamp (-1: none)."""
+    seq: npt.NDArray[np.int64]
+    """Each message's seq (-1: none)."""
     streams: list[int | None]
     """The ``PlantOS/Stream Seq`` each message carries, if any."""
     accepted: list[int] = field(default_factory=list)
@@ -136,21 +146,19 @@ class Group:
     """The scope's highest stream number before its first message not yet flushed."""
 
 
-Place = dict[int, tuple[Group, int, Envelope]]
+Place = dict[int, tuple[Group, int]]
 ScopeOf = Callable[[Topic], "Scope | None"]
 
 
-def decode_run(run: list[tuple[str, bytes]], topics: list[Topic], scope_of: ScopeOf) -> tuple[
-    list[Group], Place
-]:  # fmt: skip
+def decode_run(run: list[tuple[str, bytes]], topics: list[Topic], scope_of: ScopeOf) -> list[Group]:
     """Columnar decoding of the messages whose scope (``scope_of``: a born node's scope
-    with a lookup table, else None) can take it; ``place[k]`` says where message ``k``'s
-    metrics are. Tables do not change within a run: only births do that, and a run holds
-    data messages only."""
-    members: dict[tuple[str, str, str | None], tuple[Scope, list[tuple[int, Envelope]]]] = {}
+    with a lookup table, else None) can take it; the messages of a run in no group take
+    the exact path. Tables do not change within a run: only births do that, and a run
+    holds data messages only."""
+    members: dict[tuple[str, str, str | None], tuple[Scope, list[int]]] = {}
     previous: Topic | None = None
-    items: list[tuple[int, Envelope]] | None = None
-    for k, ((_text, payload), topic) in enumerate(zip(run, topics, strict=True)):
+    items: list[int] | None = None
+    for k, topic in enumerate(topics):
         if topic is not previous:  # runs are mostly one topic's messages: look up once
             previous = topic
             scope = scope_of(topic)
@@ -158,53 +166,57 @@ def decode_run(run: list[tuple[str, bytes]], topics: list[Topic], scope_of: Scop
             if scope is not None and scope.table is not None:
                 key = (topic.group_id, topic.edge_node_id, topic.device_id)
                 items = members.setdefault(key, (scope, []))[1]
-        if items is None:
-            continue
-        env = envelope(payload)
-        if env is None or (env.seq or 0) > 255 or (env.timestamp_ms or 0) > MAX_TS_MS:
-            continue  # the exact path says what is wrong
-        items.append((k, env))
+        if items is not None:
+            items.append(k)
     groups: list[Group] = []
-    place: Place = {}
-    for key, (scope, items) in members.items():
-        for group, picked in _decode_items(run, key, scope, items):
-            groups.append(group)
-            for index, (k, env) in enumerate(picked):
-                place[k] = (group, index, env)
-    return groups, place
+    for key, (scope, ks) in members.items():
+        got = frames([run[k][1] for k in ks])
+        ok = np.flatnonzero(got.ok)  # the others: the exact path says what is wrong
+        if len(ok):
+            groups.extend(_decode_items(key, scope, ks, got, ok))
+    return groups
+
+
+def places(groups: list[Group]) -> Place:
+    """Which group, and where in it, each message of a run is decoded."""
+    return {k: (group, i) for group in groups for i, k in enumerate(group.members)}
 
 
 def _decode_items(
-    run: list[tuple[str, bytes]],
-    key: tuple[str, str, str | None],
-    scope: Scope,
-    items: list[tuple[int, Envelope]],
-) -> Iterable[tuple[Group, list[tuple[int, Envelope]]]]:
-    """One group for all ``items``, else (one odd message must not send its neighbours
-    down the exact path) one per message that decodes alone."""
+    key: tuple[str, str, str | None], scope: Scope, ks: list[int], got: Frames, ok: Index
+) -> Iterable[Group]:
+    """One group for the messages ``ok`` of ``got``, else (one odd message must not send
+    its neighbours down the exact path) one per message that decodes alone."""
     assert scope.table is not None
-    tries = [items] if len(items) == 1 else [items, *([item] for item in items)]
+    tries = [ok] if len(ok) == 1 else [ok, *(ok[i : i + 1] for i in range(len(ok)))]
     for attempt in tries:
-        parts = [run[k][1][env.start : env.end] for k, env in attempt]
-        records = decode_regions(parts, scope.table, scope.shapes)
+        flat, starts, width = regions(got.buf, got.start[attempt], got.end[attempt])
+        records = decode_regions(flat, starts, width, scope.table, scope.shapes)
         if records is not None:
             offsets = np.concatenate(([0], np.cumsum(records.counts)))
             streams = stream_numbers(records, offsets, scope.stream_alias)
-            yield Group(key, scope, records, offsets, streams), attempt
-            if attempt is items:
+            members = [ks[i] for i in attempt.tolist()]
+            ts_ms, seq = got.timestamp_ms[attempt], got.seq[attempt]
+            yield Group(key, scope, records, offsets, members, ts_ms, seq, streams)
+            if attempt is ok:
                 return
 
 
-def decode_regions(parts: list[bytes], table: AliasTable, shapes: ShapeCache) -> Records | None:
-    """The metric records of the regions ``parts``: by their shape when they have one
+def decode_regions(
+    flat: npt.NDArray[np.uint8],
+    starts: npt.NDArray[np.int64],
+    width: int | None,
+    table: AliasTable,
+    shapes: ShapeCache,
+) -> Records | None:
+    """The metric records of the regions joined in ``flat`` (each from ``starts``; all
+    ``width`` long, or None): by their shape when they have one
     (:mod:`~plantos.edge.sparkplug.columnar_shape`), else by ``decode_records``."""
-    regions = b"".join(parts)
-    records = shapes.decode(parts, regions, table)
-    if records is not None:
-        return records
-    lengths = np.fromiter(map(len, parts), dtype=np.intp, count=len(parts))
-    starts = np.concatenate(([0], np.cumsum(lengths[:-1])))
-    return decode_records(regions, starts, table)
+    if width is not None:
+        records = shapes.decode(flat, len(starts), width, table)
+        if records is not None:
+            return records
+    return decode_records(flat, starts, table)
 
 
 def stream_numbers(
@@ -215,6 +227,12 @@ def stream_numbers(
     out: list[int | None] = [None] * (len(offsets) - 1)
     if alias is None:
         return out
+    if records.row is not None:  # every message has the same metrics: one column
+        at = np.flatnonzero(records.row == alias)
+        if not len(at):
+            return out
+        column: list[int | None] = records.raw.reshape(len(out), -1)[:, at[0]].tolist()
+        return column
     hits = np.flatnonzero(records.alias == alias)
     if not len(hits):
         return out
@@ -235,6 +253,9 @@ class Columns:
     """The stream number of each message these samples come from (-1: none)."""
     per_message: npt.NDArray[np.intp]
     """How many of the samples each message gives, in order."""
+    same_tags: bool = False
+    """Every message gives the same tags in the same order: the last one holds the
+    newest sample of each."""
 
     def head(self, messages: int) -> Columns:
         """The samples of the first ``messages`` messages only."""
@@ -246,36 +267,77 @@ class Columns:
             self.historical[:n],
             self.streams[:messages],
             self.per_message[:messages],
+            self.same_tags,
         )
+
+    def newest(
+        self,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Tag, timestamp and value of samples that hold the newest one of every tag: a
+        copy of the last message's when all messages give the same tags (a view would
+        keep the whole batch alive), else all of them."""
+        if not self.same_tags or len(self.per_message) < 2:
+            return self.tag, self.ts, self.value
+        last = slice(len(self.tag) - int(self.per_message[-1]), None)
+        return self.tag[last].copy(), self.ts[last].copy(), self.value[last].copy()
 
 
 def group_columns(group: Group) -> Columns:
     """The samples of the group's messages accepted since the last call, in order."""
     table = group.scope.table
     assert table is not None
-    accepted = np.array(group.accepted[group.flushed :], dtype=np.intp)
-    payload_ns = np.array(group.payload_ns[group.flushed :], dtype=np.int64)
     rec, offsets = group.records, group.offsets
-    counts = rec.counts[accepted]
-    if len(accepted) == len(rec.counts):
+    first = group.flushed
+    if first == 0 and len(group.accepted) == len(rec.counts):  # all of them: no selection
         rows: slice | npt.NDArray[np.intp] = slice(None)
+        counts = rec.counts
+        payload_ns = group.payload_ns
     else:
+        accepted = np.array(group.accepted[first:], dtype=np.intp)
+        counts = rec.counts[accepted]
         starts = offsets[accepted]
         rows = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-    alias = rec.alias[rows]
-    tag = table.tag_id[alias]
-    keep = tag >= 0
+        payload_ns = group.payload_ns[first:]
     ts_ms = rec.ts_ms[rows]
-    ts = np.where(ts_ms >= 0, ts_ms * NS_PER_MS, np.repeat(payload_ns, counts))
+    unstamped = ts_ms < 0
+    ts = ts_ms * NS_PER_MS
+    if unstamped.any():
+        ts = np.where(unstamped, np.repeat(np.array(payload_ns, dtype=np.int64), counts), ts)
     value = rec.value[rows]
     historical = rec.historical[rows]
+    streams = group.stream[first:]
+    if rec.row is not None:  # every message the same metrics: their tags are one row
+        return _same_tags(table.tag_id[rec.row], ts, value, historical, streams)
+    tag = table.tag_id[rec.alias[rows]]
+    keep = tag >= 0
+    if keep.all():
+        return Columns(tag, ts, value, historical, streams, counts)
     per_message = np.bincount(
         np.repeat(np.arange(len(counts)), counts), weights=keep, minlength=len(counts)
     ).astype(np.intp)
+    return Columns(tag[keep], ts[keep], value[keep], historical[keep], streams, per_message)
+
+
+def _same_tags(
+    row: npt.NDArray[np.int32],
+    ts: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    historical: npt.NDArray[np.bool_],
+    streams: list[int],
+) -> Columns:
+    """The columns of messages that all hold the metrics whose tags are ``row`` (-1: no
+    tag): the tags repeated, no per-sample lookup; unmapped metrics dropped by column."""
+    messages = len(streams)
+    keep = row >= 0
     if not keep.all():
-        tag, ts, value, historical = tag[keep], ts[keep], value[keep], historical[keep]
-    streams = group.stream[group.flushed :]
-    return Columns(tag, ts, value, historical, streams, per_message)
+
+        def kept(column: npt.NDArray[T]) -> npt.NDArray[T]:
+            picked: npt.NDArray[T] = column.reshape(messages, len(row))[:, keep].reshape(-1)
+            return picked
+
+        ts, value, historical, row = kept(ts), kept(value), kept(historical), row[keep]
+    per_message = np.full(messages, len(row), dtype=np.intp)
+    return Columns(np.tile(row, messages), ts, value, historical, streams, per_message, True)
 
 
 # ----------------------------------------------------------------------------- exact path

@@ -100,25 +100,25 @@ class LastSamples:
         return self.value[tag], self.exact[tag]
 
     def _settle(self) -> None:
-        """Write the recorded samples into the arrays, newest first (see the class doc)."""
+        """Write the recorded samples into the arrays, newest first (see the class doc):
+        of each chunk only the newest sample of each tag not written yet, found with one
+        scatter of positions (a chunk holds a tag once per message)."""
         pending, self._pending = self._pending, []
         self._pending_samples = 0
-        if len(pending) == 1:
-            self._write(*pending[0])
-            return
-        seen = np.zeros(len(self.ts), dtype=bool)
+        unseen = np.ones(len(self.ts), dtype=bool)
+        newest = np.empty(len(self.ts), dtype=np.intp)
         for tag, ts, value, code, exact, mark in reversed(pending):
-            fresh = ~seen[tag]
+            newest.fill(-1)
+            newest[tag] = np.arange(len(tag))  # a 1-D index assigns in order: the last stays
+            fresh = unseen & (newest >= 0)
             if not fresh.any():
                 continue
-            if fresh.all():
-                self._write(tag, ts, value, code, exact, mark)
-            else:
-                self._write(
-                    tag[fresh], ts[fresh], value[fresh], code[fresh],
-                    None if exact is None else exact[fresh], mark,
-                )  # fmt: skip
-            seen[tag] = True
+            pick = newest[fresh]
+            self._write(
+                tag[pick], ts[pick], value[pick], code[pick],
+                None if exact is None else exact[pick], mark,
+            )  # fmt: skip
+            unseen &= ~fresh
 
     def _write(
         self,

@@ -30,11 +30,14 @@ What :class:`EdgeSessions` does with each message:
 
 Messages are handled in batches (see :mod:`plantos.edge.sparkplug.transport`); runs of
 data messages go through the columnar decoder, each message still through the same
-checks as the exact path. Samples of one edge node or device keep their order.
+checks as the exact path: all at once when every message of the run passes them (the
+steady stream), else one message at a time. Samples of one edge node or device keep
+their order.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -67,7 +70,6 @@ from plantos.edge.sparkplug.codec import (
     next_seq,
     parse_topic,
 )
-from plantos.edge.sparkplug.columnar import Envelope
 from plantos.edge.sparkplug.commits import Handover, ScopeKey
 from plantos.edge.sparkplug.decoding import (
     DATA,
@@ -78,6 +80,7 @@ from plantos.edge.sparkplug.decoding import (
     decode_run,
     exact_rows,
     group_columns,
+    places,
 )
 from plantos.edge.sparkplug.last import LastSamples
 
@@ -137,6 +140,7 @@ class EdgeSessions:
         self.accepted: dict[ScopeKey, int] = {}
         """Highest stream number accepted per scope, kept across births and reconnects."""
         self._topics: dict[str, Topic | StateTopic | SparkplugDecodeError] = {}
+        self._data_topics: dict[str, Topic] = {}
         self.last = LastSamples(max(tags.tag_ids, default=0) + 1)
         self.counts: Counter[str] = Counter()
 
@@ -144,11 +148,19 @@ class EdgeSessions:
 
     def handle_batch(self, client: mqtt.Client, batch: list[tuple[str, bytes]]) -> None:
         """Handle messages in order; runs of data messages together."""
-        topics = [self._topic(text) for text, _payload in batch]
+        known = self._data_topics.get
+        topics = [known(text) for text, _payload in batch]  # None: no data topic seen before
+        if None not in topics:  # the common case: data messages only
+            self._data_run(client, batch, cast(list[Topic], topics))
+            return
+        topics = [
+            topic or self._data_topic(text)
+            for topic, (text, _payload) in zip(topics, batch, strict=True)
+        ]
         i = 0
         while i < len(batch):
             j = i
-            while j < len(batch) and _is_data(topics[j]):
+            while j < len(batch) and topics[j] is not None:
                 j += 1
             if j > i:
                 self._data_run(client, batch[i:j], cast(list[Topic], topics[i:j]))
@@ -156,6 +168,15 @@ class EdgeSessions:
             else:
                 self._handle_one(client, *batch[i])
                 i += 1
+
+    def _data_topic(self, text: str) -> Topic | None:
+        """The topic of an NDATA or DDATA message, else None; data topics are kept in
+        ``_data_topics``, whose lookup is all a batch of data messages costs."""
+        topic = self._topic(text)
+        if not isinstance(topic, Topic) or topic.message_type not in DATA:
+            return None
+        self._data_topics[text] = topic
+        return topic
 
     def _topic(self, text: str) -> Topic | StateTopic | SparkplugDecodeError:
         got = self._topics.get(text)
@@ -166,6 +187,7 @@ class EdgeSessions:
                 got = exc
             if len(self._topics) >= _TOPIC_CACHE:
                 self._topics.clear()
+                self._data_topics.clear()
             self._topics[text] = got
         return got
 
@@ -194,13 +216,19 @@ class EdgeSessions:
         self, client: mqtt.Client, run: list[tuple[str, bytes]], topics: list[Topic]
     ) -> None:
         """NDATA/DDATA messages in a row (``topics``: theirs): decode each scope's
-        messages together, then walk them in order, each through the same checks as
-        :meth:`_handle`."""
+        messages together, then check them all at once (:meth:`_accept_all`), or, when
+        one of them fails a check or is not decoded, walk them in order, each through the
+        same checks as :meth:`_handle`."""
         try:
-            groups, place = decode_run(run, topics, self._columnar_scope)
+            groups = decode_run(run, topics, self._columnar_scope)
+            if self._accept_all(groups, len(run)):
+                self.counts["columnar_messages"] += len(run)
+                self._flush(client, groups)
+                return
         except Exception as exc:  # never lose the run to a bug here: the exact path remains
             self._log_bounded(f"columnar decoding failed: {exc!r}")
-            groups, place = [], {}
+            groups = []
+        place = places(groups)
         columnar = 0
         for k, (text, payload) in enumerate(run):
             where = place.get(k)
@@ -208,14 +236,63 @@ class EdgeSessions:
                 self._flush(client, groups)
                 self._handle_one(client, text, payload)
                 continue
-            group, index, env = where
+            group, index = where
             try:
-                columnar += self._data_message(client, topics[k], group, index, env, groups)
+                columnar += self._data_message(client, topics[k], group, index, groups)
             except Exception as exc:  # as in _handle_one
                 self.counts["malformed"] += 1
                 self._log_bounded(f"cannot handle message on {text}: {exc!r}")
         self.counts["columnar_messages"] += columnar
         self._flush(client, groups)
+
+    def _accept_all(self, groups: list[Group], size: int) -> bool:
+        """Accept every message of a run of ``size`` at once, as :meth:`_data_message`
+        would one by one, when all are decoded in ``groups`` and all pass its checks (the
+        common case): each node born and not awaiting a rebirth, each message's seq one
+        more than the one before it of its node, each stream number above the one before
+        it of its scope. False, with nothing changed, when any message needs the walk."""
+        if sum(len(group.members) for group in groups) != size:
+            return False
+        if len({group.key for group in groups}) != len(groups):
+            return False  # messages of one scope decoded apart: their order needs the walk
+        by_node: dict[tuple[str, str], list[Group]] = {}
+        for group in groups:
+            by_node.setdefault((group.key[0], group.key[1]), []).append(group)
+        last_seq: dict[tuple[str, str], int] = {}
+        for key, of_node in by_node.items():
+            node = self.nodes.get(key)
+            if node is None or not node.born or node.awaiting_rebirth or node.last_seq is None:
+                return False
+            seq = of_node[0].seq
+            if len(of_node) > 1:  # a node's and its devices' messages share one seq
+                order = np.argsort(np.concatenate([g.members for g in of_node]), kind="stable")
+                seq = np.concatenate([g.seq for g in of_node])[order]
+            if not np.array_equal(seq, (node.last_seq + 1 + np.arange(len(seq))) % 256):
+                return False
+            last_seq[key] = int(seq[-1])
+        numbered: list[list[int]] = []
+        for group in groups:
+            numbers = [n for n in group.streams if n is not None]
+            if numbers and numbers[0] <= self.accepted.get(group.key, -1):
+                return False
+            if any(b <= a for a, b in itertools.pairwise(numbers)):
+                return False
+            numbered.append(numbers)
+        for key, seq_no in last_seq.items():
+            self.nodes[key].last_seq = seq_no
+        for group, numbers in zip(groups, numbered, strict=True):
+            if group.streams[0] is not None:
+                group.rewind_to = self.accepted.get(group.key, -1)
+            if numbers:
+                self.accepted[group.key] = numbers[-1]
+            group.accepted = list(range(len(group.members)))
+            stamped = group.timestamp_ms > 0  # a timestamp of 0 is none, as in _data_message
+            payload_ns = group.timestamp_ms * NS_PER_MS
+            if not stamped.all():
+                payload_ns = np.where(stamped, payload_ns, self.clock.now_ns())
+            group.payload_ns = payload_ns.tolist()
+            group.stream = [-1 if n is None else n for n in group.streams]
+        return True
 
     def _columnar_scope(self, topic: Topic) -> Scope | None:
         node = self.nodes.get((topic.group_id, topic.edge_node_id))
@@ -224,13 +301,7 @@ class EdgeSessions:
         return node.scope if topic.device_id is None else node.devices.get(topic.device_id)
 
     def _data_message(
-        self,
-        client: mqtt.Client,
-        topic: Topic,
-        group: Group,
-        index: int,
-        env: Envelope,
-        groups: list[Group],
+        self, client: mqtt.Client, topic: Topic, group: Group, index: int, groups: list[Group]
     ) -> bool:
         """:meth:`_handle` for an NDATA/DDATA whose metrics ``group`` holds; samples of
         messages accepted before a rebirth request are flushed first, to keep the order.
@@ -242,7 +313,8 @@ class EdgeSessions:
             self._request_rebirth(client, topic, node, self.clock.now_ns(), "no birth seen")
             return False
         expected = (node.last_seq + 1) % 256 if node.last_seq is not None else None  # next_seq
-        if env.seq is None or env.seq != expected:
+        got = int(group.seq[index])
+        if got < 0 or got != expected:
             self.counts["seq_gaps"] += 1
             self._flush(client, groups)
             self._request_rebirth(
@@ -250,19 +322,20 @@ class EdgeSessions:
                 topic,
                 node,
                 self.clock.now_ns(),
-                f"seq {env.seq} where {expected} was expected",
+                f"seq {got if got >= 0 else None} where {expected} was expected",
             )
             return False
-        node.last_seq = env.seq
+        node.last_seq = got
         seq = group.streams[index]
         if seq is not None:
             if len(group.accepted) == group.flushed:
                 group.rewind_to = self.accepted.get(group.key, -1)
             if self._duplicate(group.key, seq):
                 return False
+        timestamp_ms = int(group.timestamp_ms[index])
         group.accepted.append(index)
         group.payload_ns.append(
-            env.timestamp_ms * NS_PER_MS if env.timestamp_ms else self.clock.now_ns()
+            timestamp_ms * NS_PER_MS if timestamp_ms > 0 else self.clock.now_ns()
         )
         group.stream.append(-1 if seq is None else seq)
         return True
@@ -283,7 +356,8 @@ class EdgeSessions:
                 cols = cols.head(fit)
             self.counts["historical"] += int(np.count_nonzero(cols.historical))
             good = np.zeros(len(cols.tag), np.uint32)
-            self.last.observed(cols.tag, cols.ts, cols.value, good, None)
+            tag, ts, value = cols.newest()  # of the others, LastSamples keeps nothing
+            self.last.observed(tag, ts, value, np.zeros(len(tag), np.uint32), None)
             stream = max(cols.streams, default=-1)
             marks = {group.key: stream} if stream >= 0 else None
             self.handover.put(cols.tag, cols.ts, cols.value, good, marks=marks)
@@ -517,10 +591,6 @@ class EdgeSessions:
         codes = np.full(len(ids), code, np.uint32)
         self.last.observed(ids, ts, values, codes, exact, mark=True)
         self.handover.put(ids, ts, values, codes, exact)
-
-
-def _is_data(topic: Topic | StateTopic | SparkplugDecodeError) -> bool:
-    return isinstance(topic, Topic) and topic.message_type in DATA
 
 
 def _empty_columns() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
