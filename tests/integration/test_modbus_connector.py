@@ -352,6 +352,7 @@ TAG = {"tag": "a/b", "address": 1, "type": "int16"}
         ),
         ({"poll_groups": [{"interval": 5, "table": "holding", "tags": [TAG]}]}, "with its unit"),
         ({"timeout": "0s"}, "positive"),
+        ({"retries": -1}, "greater than or equal to 0"),
         ({"colour": "red"}, "Extra inputs are not permitted"),
         (
             {"poll_groups": [{"interval": "1s", "table": "holding", "tags": [TAG | {"unit": 2}]}]},

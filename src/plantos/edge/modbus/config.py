@@ -9,8 +9,8 @@ held as integer nanoseconds.
 ...     "poll_groups": [{"interval": "1s", "table": "holding",
 ...                      "tags": [{"tag": "a/b", "address": 100, "type": "float32"}]}],
 ... })
->>> spec.poll_groups[0].interval, spec.timeout
-(1000000000, 2000000000)
+>>> spec.poll_groups[0].interval, spec.timeout, spec.retries
+(1000000000, 2000000000, 1)
 """
 
 from __future__ import annotations
@@ -119,6 +119,11 @@ class ModbusTcpSpec(_Strict):
     port: int = Field(default=502, ge=1, le=65535)
     unit: int = Field(default=1, ge=0, le=255)
     timeout: DurationNs = 2_000_000_000
+    retries: int = Field(default=1, ge=0, le=5)
+    """How often a request unanswered within ``timeout`` is sent again on the same
+    connection before the link counts as lost: one late answer (a gateway that dropped a
+    frame, a device or host busy for a moment) then costs one poll's delay, not every
+    tag Bad and a reconnect. A dead device is found after ``(retries + 1) * timeout``."""
     refused_retry: DurationNs = 600_000_000_000
     """How long a read split around addresses the device refuses keeps its split layout
     before the whole read is tried again (a device that gains registers recovers)."""

@@ -7,8 +7,12 @@ included. A read the device refuses as a bad address is split until only the
 refused tags are Bad (:mod:`~plantos.edge.modbus.blocks`); other exception
 responses spoil only the tags of that read (NaN, a Bad quality naming the
 reason). An answer too short for its tags, or a string that is not UTF-8, makes
-only the tags it concerns Bad (``BadDecodingError``) and is counted. A lost link
-or a timeout raises, and the supervisor marks every tag bad and reconnects.
+only the tags it concerns Bad (``BadDecodingError``) and is counted. A request
+unanswered within the spec's ``timeout`` is sent again on the same connection, with the
+same transaction id, up to ``retries`` times: a late answer to the first sending is
+taken as the answer, so one slow answer delays a poll but loses nothing, and is counted
+(``retried_reads``). A lost link, or a request still unanswered after its retries,
+raises, and the supervisor marks every tag bad and reconnects.
 
 Exception codes map to OPC UA status codes (OPC 10000-4, 7.39):
 
@@ -116,21 +120,22 @@ class ModbusTcpConnector:
         self.registers_read = 0
         self.exception_responses = 0
         self.timeouts = 0
+        self.retried_reads = 0
         self.short_answers = 0
         self.undecodable_values = 0
         self.last_poll_ms: float | None = None
 
     async def connect(self) -> None:
-        """Open the TCP link; pymodbus's own reconnecting and retries are off (the
-        supervisor does that). pymodbus is imported here, so the spec and the plan
-        need no Modbus library."""
+        """Open the TCP link; pymodbus's own reconnecting is off (the supervisor does
+        that), its resending of an unanswered request is the spec's ``retries``. pymodbus
+        is imported here, so the spec and the plan need no Modbus library."""
         from pymodbus.client import AsyncModbusTcpClient
 
         client = AsyncModbusTcpClient(
             self.spec.host,
             port=self.spec.port,
             timeout=self.spec.timeout / NS_PER_S,
-            retries=0,
+            retries=self.spec.retries,
             reconnect_delay=0,
             name=self.name,
         )
@@ -182,6 +187,8 @@ class ModbusTcpConnector:
             self.timeouts += 1
             raise
         self.reads += 1
+        if getattr(response, "retries", 0):
+            self.retried_reads += 1
         if response.isError():
             self.exception_responses += 1
             return int(getattr(response, "exception_code", 0))
@@ -263,6 +270,7 @@ class ModbusTcpConnector:
             "registers_read": self.registers_read,
             "exception_responses": self.exception_responses,
             "timeouts": self.timeouts,
+            "retried_reads": self.retried_reads,
             "refused_tags": len(self._refused),
             "refused_addresses": ", ".join(sorted(set(self._refused.values()))),
             "block_splits": sum(b.splits for g in self._groups for b in g.blocks),
