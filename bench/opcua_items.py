@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import itertools
 import logging
 import math
@@ -737,6 +738,10 @@ def judged(outcomes: Sequence[Outcome]) -> Outcome:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if __name__ not in ("__main__", "opcua_items"):
+        # bench/run.py runs this file as a module named "<run_path>", which the spawned
+        # server and client processes cannot import to find their functions.
+        return int(importlib.import_module("opcua_items").main(argv))
     args = parse(argv)
     print(
         f"opcua items: {args.item_counts} items, {args.sessions} sessions, contenders "
