@@ -168,6 +168,10 @@ class Probe(threading.Thread):
         ticks = set.intersection(*(set(s) for s in self.seen.values()))
         return {t: max(s[t] for s in self.seen.values()) for t in ticks if t >= self.since}
 
+    def stage_lag(self) -> dict[str, tuple[float, int]]:
+        """Per stage, its oldest queued message's age and its queue depth, at their worst."""
+        return {name: (lag, self.stage_depth[name]) for name, lag in self.stage_lag_s.items()}
+
     def stop(self) -> None:
         self._done.set()
         self.join(HTTP_TIMEOUT_S * (len(self.paths) + 1))
@@ -268,9 +272,7 @@ class PlatformRun:
             cpu_span_s=t1_wall - t0_wall,
             errors=errors,
             metrics=dict(metrics),
-            stage_lag={k: (v, self.probe.stage_depth[k]) for k, v in self.probe.stage_lag_s.items()}
-            if self.probe is not None
-            else {},
+            stage_lag=self.probe.stage_lag() if self.probe is not None else {},
         )
 
     def close(self) -> None:
