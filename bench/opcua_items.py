@@ -38,6 +38,7 @@ import itertools
 import logging
 import math
 import multiprocessing as mp
+import os
 import socket
 import statistics
 import sys
@@ -463,6 +464,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     stage_lag: dict[str, tuple[float, int]] = field(default_factory=dict)
+    load_1m: float = math.nan  # the machine's load average at the end of the window
 
     @property
     def loss(self) -> float:
@@ -522,6 +524,7 @@ def run_phase(
         group.mark()  # the platform's probe starts: see opcua_platform.PlatformRun
         time.sleep(window.stop - time.time())
         group.mark()
+        out.load_1m = os.getloadavg()[0]
         time.sleep(DRAIN_S)
         reports = group.finish()
     finally:
@@ -693,7 +696,7 @@ def describe(out: Outcome) -> str:
         f"{out.due:,} due in {out.ticks} ticks, "
         f"{common.fmt_rate(out.rate)}/s, loss {100 * out.loss:.3f} %, "
         f"CPU {100 * out.cpu_share:.0f} %, lag median / max {lag_text(out)}, "
-        f"setup {out.setup_s:.1f} s{extra}"
+        f"setup {out.setup_s:.1f} s, load {out.load_1m:.1f}{extra}"
     )
 
 
@@ -849,6 +852,15 @@ def report(
         )
         for out in outcomes:
             lines += notes(out)
+    loads = [o.load_1m for outcomes, _ in results for o in outcomes]
+    cores = os.cpu_count() or 1
+    if max(loads) > cores:
+        lines.append(
+            f"- Load average (1 min) at the end of each window: "
+            f"{', '.join(f'{x:.1f}' for x in loads)} on {cores} cores; above the core count, "
+            f"the servers and contenders wait for a core and every figure here is noise: "
+            f"compare a quiet run."
+        )
     lines += [
         "",
         f"- Goal ≥ 10,000 items at 1 s publishing with < 1 % loss, for the {subject}: "
