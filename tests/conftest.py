@@ -25,6 +25,18 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# Rich and click size their output from COLUMNS and LINES when set, else from the terminal
+# (none while pytest captures output): 80 by 25. A parallel run's workers inherit the size
+# of the terminal pytest was started in as COLUMNS and LINES, and the command modules'
+# consoles, made at import, would keep that width for good. Without them every run renders
+# alike, and a test that wants another width passes COLUMNS to the command it runs.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
+
+MAX_WORKERS = 2
+"""Parallel workers of ``-n auto`` (the default in pyproject.toml): the suite is measured
+on two cores, and each worker runs its own servers, brokers and browser."""
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO_PLANT = REPO / "examples" / "demo-plant" / "plantos.yaml"
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -116,9 +128,23 @@ def reference_pb2(tmp_path_factory: pytest.TempPathFactory) -> Any:
         sys.path.remove(str(out))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: a worker per CPU this process may run on, at most ``MAX_WORKERS``; none
+    (one process) when the run names tests of one module only: a worker is handed whole
+    modules, so more processes would only add their start-up."""
+    modules = {arg.split("::", 1)[0] for arg in config.args}
+    if len(modules) == 1 and modules.pop().endswith(".py"):
+        return 0
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main
-    thread for as long as the browser lives, which would break ``asyncio.run`` elsewhere."""
-    items.sort(
-        key=lambda item: item.path.parent.name == "e2e" and item.path.name.startswith("test_ui")
-    )
+    thread for as long as the browser lives, which would break ``asyncio.run`` elsewhere.
+    Within each part, the modules holding a ``slow`` test first: a parallel run hands out
+    modules in this order, and a long one handed out last would leave the other workers
+    idle while it runs. Whole modules move, so a module's fixtures are set up once."""
+    browser = {item.path for item in items if "browser" in item.fixturenames}
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.path in browser, item.path not in slow))

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.once import exclusive
+
 REPO = Path(__file__).resolve().parents[2]
 PEER = REPO / "tests" / "peers" / "pysparkplug"
 VENV = REPO / ".venv-peers" / "pysparkplug"
@@ -22,17 +24,19 @@ MetricSpec = tuple[str, str, Value, int]
 
 
 def peer_python() -> Path:
-    """The peer environment's interpreter, made on first use."""
+    """The peer environment's interpreter, made on first use by one process at a time
+    (``venv --clear`` would wipe an environment a parallel worker is making or using)."""
     python = VENV / "bin" / "python"
     stamp = VENV / "requirements.txt"
     wanted = (PEER / "requirements.txt").read_text()
-    if python.is_file() and stamp.is_file() and stamp.read_text() == wanted:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    requirements = str(PEER / "requirements.txt")
-    subprocess.run([*pip, "--require-hashes", "-r", requirements], check=True, timeout=300)
-    stamp.write_text(wanted)
+    with exclusive(VENV.parent):
+        if python.is_file() and stamp.is_file() and stamp.read_text() == wanted:
+            return python
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        requirements = str(PEER / "requirements.txt")
+        subprocess.run([*pip, "--require-hashes", "-r", requirements], check=True, timeout=300)
+        stamp.write_text(wanted)
     return python
 
 

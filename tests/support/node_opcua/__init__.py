@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.once import exclusive
+
 HERE = Path(__file__).parent
 _STAMP = HERE / "node_modules" / ".plantos-lock-sha256"
 
@@ -23,18 +25,20 @@ def missing_tools() -> str | None:
 
 
 def install() -> None:
-    """``npm ci`` unless node_modules already holds what the lock names."""
+    """``npm ci`` unless node_modules already holds what the lock names; one process at a
+    time (``npm ci`` first removes node_modules, which a parallel worker may be using)."""
     digest = hashlib.sha256((HERE / "package-lock.json").read_bytes()).hexdigest()
-    if _STAMP.is_file() and _STAMP.read_text() == digest:
-        return
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-        cwd=HERE,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    _STAMP.write_text(digest)
+    with exclusive(HERE):
+        if _STAMP.is_file() and _STAMP.read_text() == digest:
+            return
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            cwd=HERE,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        _STAMP.write_text(digest)
 
 
 @dataclass
