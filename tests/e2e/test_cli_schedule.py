@@ -67,6 +67,28 @@ def test_ft06_from_the_reference_data(shared_data: Path, tmp_path: Path) -> None
     assert check_output(path.read_text(), json.loads(out.read_text())) == 55
 
 
+def test_the_time_limit_names_work_so_the_schedule_repeats(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """``--time-limit`` maps to the same work as ``solve_jobshop``'s limit: the command
+    writes the very schedule the library finds with that limit."""
+    from plantos.mom.scheduling.jobshop import solve_jobshop
+    from plantos.mom.scheduling.jsplib import read_jsplib
+
+    path = shared_data / "scheduling" / "jsplib" / "instances" / "ft10"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    out = tmp_path / "ft10.json"
+    code, stdout, _ = schedule("--jsplib", str(path), "--time-limit", "1", "--output", str(out))
+    assert code == 0
+    expected = solve_jobshop(read_jsplib(path), time_limit_s=1.0, workers=2)
+    written = json.loads(out.read_text())
+    assert int(stdout.strip()) == written["makespan"] == expected.makespan
+    assert [o["start"] for o in written["operations"]] == [
+        start for row in expected.starts for start in row
+    ]
+
+
 def test_a_malformed_file_exits_2_naming_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsp"
     bad.write_text("# header follows\n2 2\n0 3 1 2\n1 3 0 two\n")

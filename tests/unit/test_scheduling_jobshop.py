@@ -1,5 +1,6 @@
-"""Job shop: JSPLIB files read with file:line errors, the dispatching rule, and CP-SAT
-reaching known optima (a hand-made instance, and ft06 from the reference data)."""
+"""Job shop: JSPLIB files read with file:line errors, the dispatching rule, CP-SAT
+reaching known optima (a hand-made instance, and ft06 from the reference data), and
+the work-limited solve giving the same schedule on every run."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from plantos.mom.scheduling.jobshop import (
+    CP_SAT_WORK_PER_SECOND,
+    SAFETY_FACTOR,
     JobShopSchedule,
     dispatch_jobshop,
     lower_bound,
     solve_jobshop,
+    work_budget,
 )
 from plantos.mom.scheduling.jsplib import InstanceFormatError, JobShop, parse_jsplib, read_jsplib
 from plantos.mom.scheduling.tabu import tabu_search
@@ -145,11 +149,28 @@ def random_shop(jobs: int, machines: int, seed: int) -> JobShop:
 def test_tabu_search_is_never_worse_than_its_start_and_stays_feasible(seed: int) -> None:
     shop = random_shop(8, 5, seed)
     rule = dispatch_jobshop(shop)
-    makespan, starts = tabu_search(shop, rule.starts, time_limit_s=0.3, seed=seed)
+    makespan, starts, _ = tabu_search(shop, rule.starts, moves=300, seed=seed)
     found = JobShopSchedule(makespan, starts, "heuristic", 0.0)
     assert violations(shop, found) == []
     assert makespan == max(starts[j][-1] + job[-1][1] for j, job in enumerate(shop.jobs))
     assert lower_bound(shop) <= makespan <= rule.makespan
+
+
+def test_tabu_search_is_bounded_by_its_moves_and_repeatable() -> None:
+    shop = random_shop(12, 6, 5)
+    rule = dispatch_jobshop(shop)
+    assert tabu_search(shop, rule.starts, moves=0)[0] == rule.makespan
+    runs = [tabu_search(shop, rule.starts, moves=moves) for moves in (150, 150, 600)]
+    assert runs[0] == runs[1]
+    assert runs[2][0] <= runs[0][0]  # the longer search walks the shorter one's moves first
+    # it stops where it reaches its target, on the same walk
+    assert tabu_search(shop, rule.starts, moves=100_000, target=runs[0][0])[0] == runs[0][0]
+    # and once it found nothing shorter for ``patience`` moves in a row
+    stalled = tabu_search(shop, rule.starts, moves=100_000, patience=200)
+    assert stalled.moves < 100_000
+    found_at = stalled.moves - 200
+    assert tabu_search(shop, rule.starts, moves=found_at).makespan == stalled.makespan
+    assert tabu_search(shop, rule.starts, moves=found_at - 1).makespan > stalled.makespan
 
 
 def test_large_instances_go_through_tabu_search_then_cp_sat() -> None:
@@ -164,3 +185,36 @@ def test_zero_durations_are_scheduled() -> None:
     for schedule in (dispatch_jobshop(shop), solve_jobshop(shop, time_limit_s=2)):
         assert violations(shop, schedule) == []
         assert schedule.makespan == 7  # machine 1 carries 4 + 3
+
+
+def test_the_work_is_proportional_to_the_limit() -> None:
+    small, large = random_shop(10, 10, 1), random_shop(20, 10, 2)  # 100 and 200 operations
+    one, two = work_budget(large, 5.0), work_budget(large, 10.0)
+    assert one.tabu_moves > 0 and one.cp_sat_work > 0
+    assert two.cp_sat_work == pytest.approx(2 * one.cp_sat_work)
+    assert abs(two.tabu_moves - 2 * one.tabu_moves) <= 1
+    assert two.safety_s == pytest.approx(10.0 * SAFETY_FACTOR)
+    # a move costs a pass over every operation: half as many on twice the operations
+    assert abs(work_budget(small, 10.0).tabu_moves - 2 * two.tabu_moves) <= 2
+    assert work_budget(small, 10.0).cp_sat_work == two.cp_sat_work
+    # the work the tabu search leaves goes to CP-SAT: all of it when it makes no move
+    assert two.cp_sat_work_after(two.tabu_moves) == two.cp_sat_work
+    assert two.cp_sat_work_after(0) == pytest.approx(10.0 * CP_SAT_WORK_PER_SECOND, rel=1e-3)
+    with pytest.raises(ValueError):
+        work_budget(small, 0.0)
+
+
+def test_the_same_limit_gives_the_same_schedule(shared_data: Path) -> None:
+    """Work, not the clock, bounds the search: solves agree on every start, with the
+    CP-SAT searches side by side or one after the other."""
+    path = shared_data / "scheduling" / "jsplib" / "instances" / "ft10"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    shop = read_jsplib(path)
+    first, second, alone = (
+        solve_jobshop(shop, time_limit_s=1.0, workers=workers) for workers in (2, 2, 1)
+    )
+    assert first.status != "optimal"  # CP-SAT searched; a proof would end it early
+    assert violations(shop, first) == []
+    assert (first.makespan, first.starts) == (second.makespan, second.starts)
+    assert (first.makespan, first.starts) == (alone.makespan, alone.starts)

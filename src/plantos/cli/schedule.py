@@ -22,14 +22,22 @@ BAD_INPUT_EXIT = 2
 def solve(
     jsplib: Path = typer.Option(..., "--jsplib", help="Job-shop instance in JSPLIB text format"),
     time_limit_s: float = typer.Option(
-        10.0, "--time-limit", min=0.01, help="Seconds the solver may search"
+        10.0,
+        "--time-limit",
+        min=0.01,
+        help="The work a quiet 2-core machine does in this many seconds: the same work, "
+        "so the same schedule, on any machine (the clock stops it only as a safety net)",
     ),
     workers: int = typer.Option(2, "--workers", min=1, help="Solver threads"),
     output: Path | None = typer.Option(
         None, "--output", help="Write the schedule as JSON (makespan and every operation)"
     ),
 ) -> None:
-    """Minimise the makespan of a job-shop instance and print it."""
+    """Minimise the makespan of a job-shop instance and print it.
+
+    The search is bounded by work, not by the clock (see
+    :func:`~plantos.mom.scheduling.jobshop.work_budget`), so the same file and limit
+    give the same schedule however busy the machine is."""
     from plantos.mom.scheduling.jobshop import solve_jobshop
     from plantos.mom.scheduling.jsplib import InstanceFormatError, read_jsplib
 

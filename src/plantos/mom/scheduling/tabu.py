@@ -6,14 +6,19 @@ the first two or the last two operations of a block of consecutive critical
 operations on one machine; each is scored in constant time from heads and tails
 (Taillard's estimate) and the best one not forbidden by the tabu list is made.
 It turns the dispatching rule's schedule into a much better first solution for
-CP-SAT within a few seconds of pure Python.
+CP-SAT within a few seconds of pure Python. It is bounded by a number of moves, and
+its only randomness is seeded, so the same call gives the same schedule however busy
+the machine is.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import operator
 import random
 import time
+from typing import NamedTuple
 
 from plantos.mom.scheduling.jsplib import JobShop
 
@@ -53,21 +58,28 @@ def _evaluate(
     head = [0] * n
     for i in order:  # Kahn's algorithm; the list grows while it is walked
         end = head[i] + p[i]
-        for nxt in (js[i], ms[i]):
-            if nxt >= 0:
-                if end > head[nxt]:
-                    head[nxt] = end
-                indegree[nxt] -= 1
-                if not indegree[nxt]:
-                    order.append(nxt)
+        nxt = js[i]  # the job successor first, then the machine successor
+        if nxt >= 0:
+            if end > head[nxt]:
+                head[nxt] = end
+            indegree[nxt] -= 1
+            if not indegree[nxt]:
+                order.append(nxt)
+        nxt = ms[i]
+        if nxt >= 0:
+            if end > head[nxt]:
+                head[nxt] = end
+            indegree[nxt] -= 1
+            if not indegree[nxt]:
+                order.append(nxt)
     tail = [0] * n
     for i in reversed(order):
-        after = 0
-        for nxt in (js[i], ms[i]):
-            if nxt >= 0 and tail[nxt] + p[nxt] > after:
-                after = tail[nxt] + p[nxt]
+        a, b = js[i], ms[i]
+        after = tail[a] + p[a] if a >= 0 else 0
+        if b >= 0 and tail[b] + p[b] > after:
+            after = tail[b] + p[b]
         tail[i] = after
-    makespan = max(head[i] + p[i] for i in range(n)) if n else 0
+    makespan = max(map(operator.add, head, p), default=0)
     return head, tail, mp, ms, makespan
 
 
@@ -120,11 +132,28 @@ def _moves(blocks: list[list[int]]) -> list[tuple[int, int]]:
     return list(dict.fromkeys(moves))
 
 
+class TabuResult(NamedTuple):
+    """The best makespan, its (semi-active) starts, and the moves the search made."""
+
+    makespan: int
+    starts: tuple[tuple[int, ...], ...]
+    moves: int
+
+
 def tabu_search(
-    shop: JobShop, starts: tuple[tuple[int, ...], ...], *, time_limit_s: float, seed: int = 1
-) -> tuple[int, tuple[tuple[int, ...], ...]]:
-    """Improve the schedule given by ``starts`` for ``time_limit_s``; returns the best
-    makespan and its (semi-active) starts."""
+    shop: JobShop,
+    starts: tuple[tuple[int, ...], ...],
+    *,
+    moves: int,
+    target: int = 0,
+    patience: int | None = None,
+    deadline: float = math.inf,
+    seed: int = 1,
+) -> TabuResult:
+    """Improve the schedule given by ``starts`` with at most ``moves`` swaps. It stops
+    early at a makespan of ``target`` (a lower bound: nothing is shorter), after
+    ``patience`` moves in a row found nothing shorter, and at ``deadline``
+    (``time.perf_counter()``) whatever is left."""
     s = _Shop(shop)
     rng = random.Random(seed)
     flat = [st for row in starts for st in row]
@@ -135,23 +164,28 @@ def tabu_search(
     head, tail, mp, ms, makespan = _evaluate(s, seqs)
     best, best_seqs, best_head = makespan, [q[:] for q in seqs], head
     tabu: dict[tuple[int, int], int] = {}
-    deadline = time.perf_counter() + time_limit_s
-    iteration, since_best = 0, 0
+    iteration, since_best, improved_at = 0, 0, 0
     tenure = 8 + len(shop.jobs) // 2
-    while time.perf_counter() < deadline:
+    patience = moves if patience is None else patience
+    while (
+        iteration < moves
+        and best > target
+        and iteration - improved_at < patience
+        and time.perf_counter() < deadline
+    ):
         iteration += 1
-        moves = _moves(_critical_blocks(s, head, tail, mp, makespan))
-        if not moves:
+        candidates = _moves(_critical_blocks(s, head, tail, mp, makespan))
+        if not candidates:
             break  # one block on one machine: the machine's load, optimal
         chosen, chosen_value = None, None
-        for u, v in moves:
+        for u, v in candidates:
             value = _swap_estimate(s, u, v, head, tail, mp, ms)
             if tabu.get((u, v), 0) > iteration and value >= best:
                 continue
             if chosen_value is None or value < chosen_value:
                 chosen, chosen_value = (u, v), value
         if chosen is None:
-            chosen = rng.choice(moves)
+            chosen = rng.choice(candidates)
         u, v = chosen
         seq = seqs[s.machine[u]]
         i = seq.index(u)
@@ -161,13 +195,14 @@ def tabu_search(
         since_best += 1
         if makespan < best:
             best, best_seqs, best_head, since_best = makespan, [q[:] for q in seqs], head, 0
+            improved_at = iteration
         elif since_best > 2_000:  # stuck: restart near the best with a few random swaps
             seqs = [q[:] for q in best_seqs]
             for _ in range(3):
                 head, tail, mp, ms, makespan = _evaluate(s, seqs)
-                moves = _moves(_critical_blocks(s, head, tail, mp, makespan))
-                if moves:
-                    a, b = rng.choice(moves)
+                candidates = _moves(_critical_blocks(s, head, tail, mp, makespan))
+                if candidates:
+                    a, b = rng.choice(candidates)
                     q = seqs[s.machine[a]]
                     k = q.index(a)
                     q[k], q[k + 1] = b, a
@@ -177,4 +212,4 @@ def tabu_search(
     out = tuple(
         tuple(best_head[s.first[j] + k] for k in range(len(job))) for j, job in enumerate(shop.jobs)
     )
-    return best, out
+    return TabuResult(best, out, iteration)
