@@ -12,7 +12,10 @@ every few seconds:
   its reporting period plus that transport time;
 * **snapshots**: vibration snapshots per spindle (scaled to one every 5 minutes), which
   must agree within a factor of 2 whatever the protocol;
-* **speed**: what was asked and what the pacer settled on.
+* **speed**: what was asked and what the pacer settled on;
+* **where time went**: the event loop's worst lag, the historian writer's longest commit,
+  each connector's longest collect and longest wait to hand a batch on (back-pressure),
+  and the bus queues' deepest fill, so a late tag can be traced to its cause.
 
 A full hour at each speed is the acceptance run (``--duration 60m``); the default is
 shorter so ``make bench`` stays bounded.
@@ -52,8 +55,49 @@ from plantos.live import tag_reporting
 CONFIG = REPO / "examples" / "demo-plant" / "plantos.yaml"
 WATCH_EVERY_S = 5.0
 TRANSPORT_WALL_S = 3.0
-FIVE_MIN_NS = 300 * 1_000_000_000
 """Wall seconds a sample may take from the device to the live state (scan, publish, collect)."""
+FIVE_MIN_NS = 300 * 1_000_000_000
+LAG_TICK_S = 0.1
+STALL_S = 1.0
+"""An event-loop lag above this counts as a stall."""
+
+
+@dataclass
+class LoopLag:
+    """How late the event loop wakes a task that asked to sleep ``LAG_TICK_S``: every
+    connector, the bus and the writer share that loop, so a stall holds them all."""
+
+    worst_s: float = 0.0
+    stalls: int = 0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(LAG_TICK_S)
+            lag = loop.time() - asked - LAG_TICK_S
+            self.worst_s = max(self.worst_s, lag)
+            self.stalls += lag > STALL_S
+
+
+def pressure(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The figures that say where a late sample waited, from the platform's metrics."""
+    subscribers = metrics["bus"]["subscribers"]
+    deepest = max(subscribers.items(), key=lambda kv: kv[1]["max_depth"] / kv[1]["capacity"])
+    connectors = metrics["connectors"]
+    return {
+        "max_commit_s": metrics["historian_writer"]["max_commit_seconds"],
+        "bus_blocked_s": {
+            name: s["publisher_blocked_s"]
+            for name, s in subscribers.items()
+            if s["publisher_blocked_s"] > 0
+        },
+        "deepest_queue": f"{deepest[0]} {deepest[1]['max_depth']}/{deepest[1]['capacity']}",
+        "max_sink_wait_s": {c["connector"]: c["max_sink_wait_s"] for c in connectors},
+        "max_collect_s": {c["connector"]: c["max_collect_s"] for c in connectors},
+        "modbus_timeouts": sum(c.get("timeouts", 0) for c in connectors if "retried_reads" in c),
+        "modbus_retried_reads": sum(c.get("retried_reads", 0) for c in connectors),
+    }
 
 
 @dataclass
@@ -79,6 +123,8 @@ class Watch:
     late: dict[str, float] = field(default_factory=dict)
     """Worst lateness seen per tag, in platform seconds beyond its allowance."""
     samples: int = 0
+    first_late_pressure: dict[str, Any] | None = None
+    """The pressure figures at the look that first found a late tag."""
 
     def tap(self, batch: SampleBatch) -> None:
         """Per tag, when the simulator last changed its value (what an exception reports)."""
@@ -133,6 +179,8 @@ class Watch:
             if over > 0:
                 path = platform.tags_by_id[tag_id].path
                 self.late[path] = max(self.late.get(path, 0.0), over / NS_PER_S)
+                if self.first_late_pressure is None:
+                    self.first_late_pressure = pressure(platform.metrics())
 
     def describe(self, event: Any) -> str:
         """One line for a raise on a healthy machine: simulated minutes after the live
@@ -179,6 +227,8 @@ async def soak(*, speed: float, duration_s: float, seed: int) -> dict[str, Any]:
         demo.devices.install()
         started = time.monotonic()
         await demo.platform.start()
+        lag = LoopLag()
+        lag_task = asyncio.create_task(lag.run())
         try:
             await asyncio.wait_for(demo.devices.ready.wait(), 600)
             ready_s = time.monotonic() - started
@@ -188,7 +238,9 @@ async def soak(*, speed: float, duration_s: float, seed: int) -> dict[str, Any]:
                 await asyncio.sleep(WATCH_EVERY_S)
                 watch.look()
             simulated_s = (demo.clock.now_ns() - live_from_ns) / NS_PER_S
+            at_end = pressure(demo.platform.metrics())
         finally:
+            lag_task.cancel()
             await demo.platform.stop()
     counts = watch.snapshots()
     running = [n for n in counts.values() if n > 0]
@@ -204,10 +256,15 @@ async def soak(*, speed: float, duration_s: float, seed: int) -> dict[str, Any]:
         "story_evidence": watch.story_evidence,
         "false_alarms": sorted(watch.false_alarms),
         "false_alarm_details": watch.false_alarm_details,
+        "late_count": len(watch.late),
         "late_tags": dict(sorted(watch.late.items(), key=lambda kv: -kv[1])[:5]),
         "snapshots_min": min(running, default=0),
         "snapshots_max": max(running, default=0),
         "looks": watch.samples,
+        "loop_lag_worst_s": round(lag.worst_s, 3),
+        "loop_stalls": lag.stalls,
+        "pressure": at_end,
+        "pressure_first_late": watch.first_late_pressure,
     }
 
 
@@ -223,17 +280,38 @@ def _row(r: dict[str, Any]) -> list[Any]:
         else f"{raised / 60:.1f} min ({r['story_raised_sim_min']:+.0f} sim min)",
         ", ".join(r["story_evidence"][:3]) or "-",
         ", ".join(a.rsplit("/", 1)[-1] for a in r["false_alarms"]) or "none",
-        len(r["late_tags"]),
+        r["late_count"],
         f"{r['snapshots_min']}-{r['snapshots_max']} ({ratio:.2f})",
     ]
 
 
+def _where_time_went(p: dict[str, Any]) -> str:
+    wait = max(p["max_sink_wait_s"].items(), key=lambda kv: kv[1], default=("-", 0.0))
+    collect = max(p["max_collect_s"].items(), key=lambda kv: kv[1], default=("-", 0.0))
+    held = ", ".join(f"{k} {v:.2f} s" for k, v in p["bus_blocked_s"].items()) or "never"
+    return (
+        f"longest historian commit {p['max_commit_s']:.2f} s; publishers held by full "
+        f"queues: {held}; deepest queue {p['deepest_queue']}; "
+        f"longest wait to hand a batch on {wait[1]:.2f} s ({wait[0]}); longest collect "
+        f"{collect[1]:.2f} s ({collect[0]}); Modbus timeouts {p['modbus_timeouts']}, "
+        f"reads answered after a resend {p['modbus_retried_reads']}"
+    )
+
+
 def _details(r: dict[str, Any]) -> str:
-    """What a row's false alarms and late tags were, so the table's counts can be traced."""
+    """What a row's false alarms and late tags were and where time went, so the table's
+    counts can be traced."""
     lines = [f"- {asset}: {text}" for asset, text in r["false_alarm_details"].items()]
     lines += [f"- late: {path} by {over:.0f} s" for path, over in r["late_tags"].items()]
-    if not lines:
-        return ""
+    if r["late_count"] > len(r["late_tags"]):
+        lines.append(f"- and {r['late_count'] - len(r['late_tags'])} more late tag(s)")
+    lines.append(
+        f"- event loop: worst lag {r['loop_lag_worst_s']:.2f} s, "
+        f"{r['loop_stalls']} stall(s) over {STALL_S:g} s"
+    )
+    lines.append(f"- over the run: {_where_time_went(r['pressure'])}")
+    if r["pressure_first_late"] is not None:
+        lines.append(f"- when a tag was first late: {_where_time_went(r['pressure_first_late'])}")
     return f"\n\nAt {r['speed_asked']:g}{chr(215)}:\n" + "\n".join(lines)
 
 

@@ -128,6 +128,30 @@ def test_counts_with_no_order_are_counted_not_lost(tmp_path: Path) -> None:
     assert runtime.metrics()["unassigned_parts"] == {"no order for the asset": 3}
 
 
+def test_counts_queued_while_a_booking_ran_are_booked_together_and_all(tmp_path: Path) -> None:
+    """Batches that wait in the queue are booked in one transaction each time, so a slow
+    commit does not fill the queue and hold the bus; every part still counts once."""
+    runtime, bus, ids, _ = build(tmp_path)
+    runtime.service.create_orders([NewOrder("o-1", "paint", 100, T0 + 3600 * NS, T0)])
+    batches = 40
+
+    async def run() -> None:
+        samples = bus.subscribe(SAMPLES, name="mom", maxsize=batches + 1)
+        events = bus.subscribe(EVENTS, name="floor")
+        await bus.publish(SAMPLES, counter(ids, M1, 0, [0.0]))
+        for i in range(1, batches + 1):
+            await bus.publish(SAMPLES, counter(ids, M1, i, [float(i)]))
+        stages = runtime.stages(samples, events)
+        tasks = [asyncio.create_task(consume()) for consume in stages.values()]
+        await bus.close()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    assert runtime.service.order("o-1").good_total == batches
+    m = runtime.metrics()
+    assert m["parts_booked"] == batches and m["bookings"] == 1
+
+
 def test_a_plan_from_before_a_manual_pause_does_not_resume_the_order(tmp_path: Path) -> None:
     """Someone pauses a running order; the next parts of its machine arrive while the replan
     the pause triggered is still solving. The plan in force was made before the pause: the

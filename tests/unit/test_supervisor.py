@@ -110,3 +110,29 @@ def test_backoff_settings_are_checked() -> None:
 
     with pytest.raises(ValueError, match="backoff"):
         Supervisor(ScriptedConnector([], []), sink, backoff_initial_s=5, backoff_max_s=1)
+
+
+def test_back_pressure_from_the_sink_is_measured() -> None:
+    """A sink that holds the supervisor (a full bus queue) shows in ``sink_wait_s``: the
+    figure that tells a slow consumer from a slow device."""
+    connector = ScriptedConnector([True], [10, 20])
+    held_s = 0.05
+
+    async def slow_sink(batch: SampleBatch) -> None:
+        await asyncio.sleep(held_s)
+
+    supervisor = Supervisor(connector, slow_sink, clock=ManualClock(0))
+
+    async def main() -> None:
+        task = asyncio.create_task(supervisor.run())
+        while supervisor.samples < 4:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(asyncio.wait_for(main(), 10))
+    m = supervisor.metrics()
+    assert m["max_sink_wait_s"] >= held_s
+    assert m["sink_wait_s"] >= 2 * held_s
+    assert m["max_collect_s"] < m["max_sink_wait_s"]

@@ -25,6 +25,11 @@ class SubscriptionPort(Protocol):
 
     async def get(self) -> Message: ...
 
+    def get_nowait(self) -> Message | None:
+        """The next message if one is waiting, else ``None``: lets a consumer take what
+        queued up while it worked and handle it in one go."""
+        ...
+
     @property
     def depth(self) -> int:
         """Messages waiting for this subscriber: part of its lag."""

@@ -31,6 +31,7 @@ def connector_families(connectors: list[dict[str, Any]]) -> Iterator[Metric]:
             ("samples", "Samples collected"),
             ("errors", "Failed connects and collects"),
             ("reconnects", "Links re-established"),
+            ("sink_wait_s", "Seconds spent waiting to hand batches on (back-pressure)"),
         )
     }
     for c in connectors:

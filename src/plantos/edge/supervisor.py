@@ -60,6 +60,11 @@ class Supervisor:
         self.last_error: str | None = None
         self.samples = 0
         self.last_good_sample_ns: int | None = None
+        self.sink_wait_s = 0.0
+        """Seconds spent handing batches on: back-pressure from the bus shows here."""
+        self.max_sink_wait_s = 0.0
+        self.max_collect_s = 0.0
+        """The longest single collect: a slow device or link shows here."""
         self._rate_window: list[tuple[float, int]] = []
 
     @property
@@ -106,8 +111,13 @@ class Supervisor:
         while True:
             started = time.monotonic()
             batch = await self.connector.collect()
+            collected = time.monotonic()
+            self.max_collect_s = max(self.max_collect_s, collected - started)
             if len(batch):
                 await self.sink(batch)
+                waited = time.monotonic() - collected
+                self.sink_wait_s += waited
+                self.max_sink_wait_s = max(self.max_sink_wait_s, waited)
                 self._count(batch)
             elapsed = time.monotonic() - started
             await self._sleep(max(self.connector.interval_s - elapsed, 0.0))
@@ -159,5 +169,8 @@ class Supervisor:
             "errors": self.errors,
             "last_error": self.last_error,
             "reconnects": self.reconnects,
+            "sink_wait_s": round(self.sink_wait_s, 3),
+            "max_sink_wait_s": round(self.max_sink_wait_s, 3),
+            "max_collect_s": round(self.max_collect_s, 3),
             **self.connector.metrics(),
         }

@@ -77,6 +77,8 @@ class HistorianWriter:
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.commit_s = 0.0
+        self.max_commit_s = 0.0
+        """The longest commit, retries included: while it runs the writer reads nothing."""
         self.refusing = False
         """True from a refused commit until the next one that succeeds."""
         self.last_refusal: str | None = None
@@ -162,7 +164,9 @@ class HistorianWriter:
                     failures, initial_s=self.retry_initial_s, max_s=self.retry_max_s
                 )
                 await asyncio.sleep(delay)
-        self.commit_s += time.perf_counter() - started
+        took = time.perf_counter() - started
+        self.commit_s += took
+        self.max_commit_s = max(self.max_commit_s, took)
 
     async def _write(self, batches: list[SampleBatch]) -> str | None:
         """Write ``batches`` in one commit; the reason it was refused, or ``None`` once they
@@ -273,6 +277,7 @@ class HistorianWriter:
             "dead_lettered_batches": self.dead_lettered_batches,
             "dead_lettered_rows": self.dead_lettered_rows,
             "commit_seconds": round(self.commit_s, 3),
+            "max_commit_seconds": round(self.max_commit_s, 3),
             "group_rows": self.group_rows,
             "max_delay_s": self.max_delay_s,
         }

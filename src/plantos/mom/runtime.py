@@ -42,6 +42,8 @@ URGENT_PRIORITY = 3
 CHANGES_KEPT = 1000
 OUTAGES_KEPT = 16
 RETRIES = 5
+COUNT_BATCHES_PER_BOOKING = 256
+"""At most this many queued sample batches are booked in one transaction."""
 # Which trigger names a coalesced recalculation, most significant first.
 TRIGGER_RANK = (
     "maintenance window",
@@ -114,19 +116,29 @@ class MomRuntime:
         }
 
     async def _follow_counts(self, sub: SubscriptionPort) -> None:
+        """Book the part counts in the samples. Whatever queued while one booking ran is
+        booked in the next, in one transaction: a booking costs a commit, so taking batches
+        one by one would let this queue fill and hold every publisher on the bus."""
         try:
-            async for msg in sub:
-                if not isinstance(msg, SampleBatch) or not len(msg):
+            async for first in sub:
+                batches = [first]
+                while len(batches) < COUNT_BATCHES_PER_BOOKING and (
+                    (more := sub.get_nowait()) is not None
+                ):
+                    batches.append(more)
+                samples = [b for b in batches if isinstance(b, SampleBatch) and len(b)]
+                if not samples:
                     continue
+                batch = SampleBatch.concat(samples)
                 try:
-                    counts = self.reader.read(msg)
+                    counts = self.reader.read(batch)
                     if counts:
                         await self._book(counts)
                 except Exception:
                     self.counters["count_errors"] += 1
                     log.exception("booking part counts failed")
                 async with self._counted:
-                    self._counted_ns = max(self._counted_ns, int(msg.ts.max()))
+                    self._counted_ns = max(self._counted_ns, int(batch.ts.max()))
                     self._counted.notify_all()
         finally:
             async with self._counted:
@@ -152,6 +164,7 @@ class MomRuntime:
             await self.emit(event)
 
     def _note(self, booking: Booking) -> None:
+        self.counters["bookings"] += 1
         self.counters["parts_booked"] += booking.booked
         self.unassigned.update(booking.unassigned)
         self.counters["orders_completed"] += len(booking.completed)
