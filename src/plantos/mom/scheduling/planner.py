@@ -42,7 +42,7 @@ from plantos.mom.scheduling.dispatch import heuristic_schedules
 from plantos.mom.scheduling.evaluate import make_plan, score
 from plantos.mom.scheduling.instance import Instance, Key
 from plantos.mom.scheduling.model import SchedulingModel
-from plantos.mom.scheduling.polish import restore_previous
+from plantos.mom.scheduling.polish import POLISH_PASSES, restore_previous
 from plantos.mom.scheduling.problem import Assignment, Plan, Problem
 from plantos.mom.scheduling.routes import Variants, expand, resolve
 
@@ -50,9 +50,6 @@ log = logging.getLogger(__name__)
 
 # Share of the remaining work each stage may use; unused work carries forward.
 STAGE_SHARE = {"tardiness": 0.6, "makespan": 1.0}
-POLISH_PASSES = 3
-"""Passes of the stability polish over the moved operations (one returning can make
-room for another in the next pass)."""
 
 
 class Interrupt:

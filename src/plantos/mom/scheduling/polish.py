@@ -16,6 +16,10 @@ from plantos.mom.scheduling.evaluate import asset_violations, operation_violatio
 from plantos.mom.scheduling.instance import Instance, Key
 from plantos.mom.scheduling.problem import Assignment
 
+POLISH_PASSES = 3
+"""Passes the planner makes over moved operations (one returning can make room for
+another in the next pass)."""
+
 
 def restore_previous(
     instance: Instance, assignments: Mapping[Key, Assignment], *, passes: int
