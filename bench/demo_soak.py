@@ -60,6 +60,14 @@ FIVE_MIN_NS = 300 * 1_000_000_000
 LAG_TICK_S = 0.1
 STALL_S = 1.0
 """An event-loop lag above this counts as a stall."""
+SPARKPLUG_COUNTERS = (
+    "rebirths_requested",
+    "seq_gaps",
+    "discarded_awaiting_rebirth",
+    "messages_dropped",
+    "restated",
+)
+"""The Sparkplug host's counters that say a value may have been lost and restated."""
 
 
 @dataclass
@@ -97,6 +105,11 @@ def pressure(metrics: dict[str, Any]) -> dict[str, Any]:
         "max_collect_s": {c["connector"]: c["max_collect_s"] for c in connectors},
         "modbus_timeouts": sum(c.get("timeouts", 0) for c in connectors if "retried_reads" in c),
         "modbus_retried_reads": sum(c.get("retried_reads", 0) for c in connectors),
+        "sparkplug": {
+            key: sum(c.get(key, 0) for c in connectors)
+            for key in SPARKPLUG_COUNTERS
+            if any(key in c for c in connectors)
+        },
     }
 
 
@@ -122,6 +135,8 @@ class Watch:
     fails says what the detector saw."""
     late: dict[str, float] = field(default_factory=dict)
     """Worst lateness seen per tag, in platform seconds beyond its allowance."""
+    late_first_seen: dict[str, str] = field(default_factory=dict)
+    """Per late tag, what the device held and what the platform showed when first late."""
     samples: int = 0
     first_late_pressure: dict[str, Any] | None = None
     """The pressure figures at the look that first found a late tag."""
@@ -155,7 +170,7 @@ class Watch:
             first = self.story_raised_wall_s is None
             if first and event.kind == "AnomalyRaised" and event.subject == STORY_ASSET:
                 self.story_raised_wall_s = time.monotonic() - self.live_from_wall
-                self.story_raised_sim_min = (event.ts_ns - self.live_from_ns) / 60e9
+                self.story_raised_sim_min = self.sim_min(event.ts_ns)
                 self.story_evidence = [e.feature for e in getattr(event, "evidence", ())]
         reporting = tag_reporting(platform.tags_by_id, [s.connector for s in platform.connectors])
         transport_ns = TRANSPORT_WALL_S * clock.speed * NS_PER_S
@@ -172,6 +187,13 @@ class Watch:
                 if due <= 0 or have >= due or shown == current or np.isnan(current):
                     continue
                 over = now - due - transport_ns
+                if over > 0:
+                    path = platform.tags_by_id[tag_id].path
+                    self.late_first_seen.setdefault(
+                        path,
+                        f"device {current:g} since {self.sim_min(due):+.1f} sim min, "
+                        f"platform {shown:g} stamped {self.sim_min(have):+.1f}",
+                    )
             else:
                 late_ms = how.late_after_ms(rate=clock.speed)
                 assert late_ms is not None
@@ -182,10 +204,14 @@ class Watch:
                 if self.first_late_pressure is None:
                     self.first_late_pressure = pressure(platform.metrics())
 
+    def sim_min(self, ts_ns: int) -> float:
+        """Simulated minutes after the live start."""
+        return (ts_ns - self.live_from_ns) / 60e9
+
     def describe(self, event: Any) -> str:
         """One line for a raise on a healthy machine: simulated minutes after the live
         start, kind, score and the evidence (feature: value against healthy)."""
-        at = (event.ts_ns - self.live_from_ns) / 60e9
+        at = self.sim_min(event.ts_ns)
         evidence = ", ".join(
             f"{e.feature} {e.value:.3g} vs {'?' if e.expected is None else f'{e.expected:.3g}'}"
             for e in getattr(event, "evidence", ())
@@ -258,6 +284,7 @@ async def soak(*, speed: float, duration_s: float, seed: int) -> dict[str, Any]:
         "false_alarm_details": watch.false_alarm_details,
         "late_count": len(watch.late),
         "late_tags": dict(sorted(watch.late.items(), key=lambda kv: -kv[1])[:5]),
+        "late_first_seen": watch.late_first_seen,
         "snapshots_min": min(running, default=0),
         "snapshots_max": max(running, default=0),
         "looks": watch.samples,
@@ -294,7 +321,8 @@ def _where_time_went(p: dict[str, Any]) -> str:
         f"queues: {held}; deepest queue {p['deepest_queue']}; "
         f"longest wait to hand a batch on {wait[1]:.2f} s ({wait[0]}); longest collect "
         f"{collect[1]:.2f} s ({collect[0]}); Modbus timeouts {p['modbus_timeouts']}, "
-        f"reads answered after a resend {p['modbus_retried_reads']}"
+        f"reads answered after a resend {p['modbus_retried_reads']}; Sparkplug host "
+        + (", ".join(f"{k} {v}" for k, v in p["sparkplug"].items()) or "-")
     )
 
 
@@ -302,7 +330,11 @@ def _details(r: dict[str, Any]) -> str:
     """What a row's false alarms and late tags were and where time went, so the table's
     counts can be traced."""
     lines = [f"- {asset}: {text}" for asset, text in r["false_alarm_details"].items()]
-    lines += [f"- late: {path} by {over:.0f} s" for path, over in r["late_tags"].items()]
+    seen = r["late_first_seen"]
+    lines += [
+        f"- late: {path} by {over:.0f} s" + (f" (first seen: {seen[path]})" if path in seen else "")
+        for path, over in r["late_tags"].items()
+    ]
     if r["late_count"] > len(r["late_tags"]):
         lines.append(f"- and {r['late_count'] - len(r['late_tags'])} more late tag(s)")
     lines.append(
