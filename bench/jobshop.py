@@ -36,11 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 from ortools.sat.python import cp_model
 
+from plantos.mom.scheduling.cpsat import deterministic_solver
 from plantos.mom.scheduling.jobshop import (
+    BATCH_SIZE,
     CP_SAT_WORK_PER_SECOND,
     SAFETY_FACTOR,
     TABU_SHARE,
-    deterministic_solver,
     dispatch_jobshop,
     solve_jobshop,
 )
@@ -100,7 +101,7 @@ def bare_cp_sat(shop: JobShop, *, time_limit_s: float, workers: int) -> int:
     model.minimize(makespan)
     work = time_limit_s * workers * CP_SAT_WORK_PER_SECOND
     deadline = time.perf_counter() + time_limit_s * SAFETY_FACTOR
-    solver = deterministic_solver(work, workers=workers, deadline=deadline)
+    solver = deterministic_solver(work, workers=workers, deadline=deadline, batch_size=BATCH_SIZE)
     status = solver.solve(model)
     return int(solver.value(makespan)) if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else -1
 

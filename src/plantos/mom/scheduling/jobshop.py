@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from plantos.mom.scheduling.cpsat import deterministic_solver
 from plantos.mom.scheduling.jsplib import JobShop
 from plantos.mom.scheduling.tabu import tabu_search
 
@@ -60,7 +61,6 @@ SEARCHES: tuple[dict[str, int | bool], ...] = (
     # optimum of la22, la24, la25, orb01, orb03, orb08, ft10, la40 and ta05 in 10 s.
     {"linearization_level": 0, "exploit_best_solution": True},
 )
-SEED = 7
 # Tasks per synchronised batch when several threads share one search: the work limit
 # is checked between batches and each task may use what was left when its batch
 # began, so a batch of one task per thread keeps the overshoot small, where CP-SAT's
@@ -211,7 +211,7 @@ def _cp_sat(
 ) -> JobShopSchedule | None:
     """One CP-SAT thread from ``start`` with ``params``; None when it found nothing."""
     model, makespan, starts = _model(shop, start, bound)
-    solver = deterministic_solver(work, workers=1, deadline=deadline)
+    solver = deterministic_solver(work, workers=1, deadline=deadline, batch_size=BATCH_SIZE)
     # The disjunctive propagator's stronger reasoning: each node costs more, but from
     # the same tabu schedules and with the same work CP-SAT's default search found much
     # shorter schedules with it (la22 959 -> 933, orb03 1031 -> 1005, ft10 952 -> 930
@@ -228,21 +228,6 @@ def _cp_sat(
         status="optimal" if status == cp_model.OPTIMAL else "feasible",
         solve_ms=0.0,
     )
-
-
-def deterministic_solver(work: float, *, workers: int, deadline: float) -> cp_model.CpSolver:
-    """A CP-SAT solver bounded by ``work`` deterministic time, repeatable for a given
-    number of ``workers`` (more than one search in synchronised batches), and stopped
-    at ``deadline`` (``time.perf_counter()``) at the latest."""
-    solver = cp_model.CpSolver()
-    solver.parameters.max_deterministic_time = work
-    solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
-    solver.parameters.num_workers = workers
-    solver.parameters.interleave_search = workers > 1
-    solver.parameters.interleave_batch_size = BATCH_SIZE
-    solver.parameters.random_seed = SEED
-    solver.parameters.catch_sigint_signal = False  # Ctrl-C is the platform's to handle
-    return solver
 
 
 def _model(

@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 
 from ortools.sat.python import cp_model
 
+from plantos.mom.scheduling.cpsat import deterministic_solver
 from plantos.mom.scheduling.dispatch import heuristic_schedules
 from plantos.mom.scheduling.evaluate import make_plan, score
 from plantos.mom.scheduling.instance import Instance, Key
@@ -163,14 +164,7 @@ class _Budget:
 
     def solver(self, share: float, workers: int) -> cp_model.CpSolver:
         """A solver allowed ``share`` of the work left, and at most the time left."""
-        solver = cp_model.CpSolver()
-        solver.parameters.max_deterministic_time = self.work * share
-        solver.parameters.max_time_in_seconds = max(0.01, self.deadline - time.perf_counter())
-        solver.parameters.num_workers = workers
-        # several workers are only repeatable when they search in synchronised batches
-        solver.parameters.interleave_search = workers > 1
-        solver.parameters.random_seed = 7
-        solver.parameters.catch_sigint_signal = False  # Ctrl-C is the platform's to handle
+        solver = deterministic_solver(self.work * share, workers=workers, deadline=self.deadline)
         # Presolve took most of a two-second budget on plant-sized models and found little
         # to remove; without it the hinted plan is the first solution within milliseconds.
         solver.parameters.cp_model_presolve = False
