@@ -93,6 +93,7 @@ def pressure(metrics: dict[str, Any]) -> dict[str, Any]:
     subscribers = metrics["bus"]["subscribers"]
     deepest = max(subscribers.items(), key=lambda kv: kv[1]["max_depth"] / kv[1]["capacity"])
     connectors = metrics["connectors"]
+    modbus = [c for c in connectors if "retried_reads" in c]  # what only Modbus counts
     return {
         "max_commit_s": metrics["historian_writer"]["max_commit_seconds"],
         "bus_blocked_s": {
@@ -103,8 +104,8 @@ def pressure(metrics: dict[str, Any]) -> dict[str, Any]:
         "deepest_queue": f"{deepest[0]} {deepest[1]['max_depth']}/{deepest[1]['capacity']}",
         "max_sink_wait_s": {c["connector"]: c["max_sink_wait_s"] for c in connectors},
         "max_collect_s": {c["connector"]: c["max_collect_s"] for c in connectors},
-        "modbus_timeouts": sum(c.get("timeouts", 0) for c in connectors if "retried_reads" in c),
-        "modbus_retried_reads": sum(c.get("retried_reads", 0) for c in connectors),
+        "modbus_timeouts": sum(c["timeouts"] for c in modbus),
+        "modbus_retried_reads": sum(c["retried_reads"] for c in modbus),
         "sparkplug": {
             key: sum(c.get(key, 0) for c in connectors)
             for key in SPARKPLUG_COUNTERS
