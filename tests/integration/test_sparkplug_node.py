@@ -38,7 +38,7 @@ from plantos.edge.sparkplug import (
 from plantos.edge.sparkplug.host import SparkplugHost
 from plantos.edge.sparkplug.node import NodeMetric, SparkplugEdgeNode
 from tests.support.mosquitto import Broker, free_port
-from tests.support.waiting import WAIT_S, until
+from tests.support.waiting import WAIT_S, gather, until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -669,6 +669,43 @@ def test_plantos_host_receives_what_the_node_publishes(broker: Broker) -> None:
                 assert asyncio.get_running_loop().time() < deadline, f"host saw {seen}"
                 await asyncio.sleep(0.02)
             assert host.metrics()["malformed"] == 0
+        finally:
+            await node.close()
+            await host.close()
+
+    asyncio.run(main())
+
+
+def test_a_change_discarded_before_the_birth_comes_with_the_births_that_answer(
+    broker: Broker,
+) -> None:
+    """A node born before the host listens, silent, then one change: the host discards
+    that data (no birth seen) and asks for a rebirth. The births restate the change, so
+    the host shows it although the node sends nothing more (a plain node: its births'
+    stream number is null, their values are samples)."""
+
+    async def main() -> None:
+        host = SparkplugHost(
+            server=MqttServer(broker.host, broker.port),
+            host_id="host-silent",
+            group_filter="GQ",
+            tag_map={("GQ", "E1", m.device, m.name): m.tag_id for m in METRICS},
+            clock=ManualClock(BASE_NS),
+        )
+        node = make_node(broker, "GQ")
+        try:
+            await node.connect()
+            await host.connect()
+            await node.publish(batch([(TEMP, 5, 21.5), (SPEED, 5, 1500.0)]))
+            await until(lambda: node.metrics()["rebirths_answered"] == 1)
+            got = await gather(host, lambda b: {TEMP, SPEED} <= set(b.tag_id.tolist()))
+            assert host.metrics()["discarded_awaiting_rebirth"] >= 1
+            columns = (got.tag_id.tolist(), got.ts.tolist(), got.value.tolist())
+            shown = {tag: (ts, value) for tag, ts, value in zip(*columns, strict=True)}
+            assert shown[TEMP] == ((BASE_MS + 5) * 1_000_000, 21.5)
+            assert shown[SPEED] == ((BASE_MS + 5) * 1_000_000, 1500.0)
+            assert set(got.tag_id.tolist()) == {TEMP, SPEED}, "a null in a birth is no sample"
+            assert set(got.quality.tolist()) == {quality.GOOD}
         finally:
             await node.close()
             await host.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
 from plantos.analytics.config import analytics_spec
 from plantos.bus.memory import MemoryBus
@@ -37,11 +38,15 @@ T0 = 1_767_589_200 * NS
 M1, M2 = "site-1/mixing/line-1/mixer-1", "site-1/mixing/line-1/mixer-2"
 
 
-def build(tmp_path: Path) -> tuple[MomRuntime, MemoryBus, dict[str, int], list[Event]]:
+def build(
+    tmp_path: Path, *, engine: sa.Engine | None = None
+) -> tuple[MomRuntime, MemoryBus, dict[str, int], list[Event]]:
+    """The runtime on a SQLite file in ``tmp_path``, or on ``engine`` (migrated)."""
     plant = load_plant_text(MIXER_OEE_PLANT)
     ids = {p: i for i, p in enumerate(plant.tags)}
-    engine = open_engine(resolve_url("sqlite:///mom.sqlite", data_dir=tmp_path))
-    upgrade(engine)
+    if engine is None:
+        engine = open_engine(resolve_url("sqlite:///mom.sqlite", data_dir=tmp_path))
+        upgrade(engine)
     service = MomService(engine, clock=ManualClock(T0), assets=plant.assets)
     step = RoutingStep("mix", (AssetOption(M1, 0, 60.0), AssetOption(M2, 0, 60.0)))
     service.seed_master_data(

@@ -121,3 +121,28 @@ def test_a_value_confirmed_after_a_link_loss_mark_restores_live_state_once(mark:
     assert len(g(SampleBatch.from_values([1, 2], [t, t], [4.0, big]))) == 0
     assert not calls, "a later repeat is a plain restatement"
     assert g.metrics()["restated"] == 4
+
+
+def test_a_change_older_than_a_link_loss_mark_still_reaches_the_live_state() -> None:
+    """A Sparkplug host marks a born node's tags Uncertain when it asks for a rebirth (a
+    seq gap), stamped with its own clock; the births then restate a change stamped by
+    the device a moment before the mark. It is stored, and the live state shows it
+    rather than the old value under the mark. A sample older than the device's newest
+    observation stays history only."""
+    g = gate()
+    live = LiveState(6)
+    g.on_confirmed = lambda batch: live.restore(batch, marks=LINK_MARKS)
+    t = NOW - 10_000
+    for batch in (
+        SampleBatch.of([1, 2], [t, t], [0.0, 7.0]),
+        SampleBatch.of([1, 2], [t + 50] * 2, [0.0, 7.0], [quality.UNCERTAIN_LAST_USABLE_VALUE] * 2),
+    ):
+        live.update(g(batch))
+    births = g(SampleBatch.of([1, 2], [t + 40, t - 5], [2.0, 6.0]))
+    live.update(births)
+    assert births.tag_id.tolist() == [1, 2], "both are observations: both are stored"
+    held = live.get(1)
+    assert held is not None and (held.ts_ns, held.value, held.quality) == (t + 40, 2.0, 0)
+    old = live.get(2)
+    assert old is not None and old.quality == quality.UNCERTAIN_LAST_USABLE_VALUE
+    assert old.value == 7.0, "an observation older than the newest known is no current value"

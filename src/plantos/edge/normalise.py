@@ -108,15 +108,15 @@ class Normaliser:
             marked[nonfinite] = quality.BAD_OUT_OF_RANGE
             batch = batch.with_quality(marked)
             self._count(nonfinite, "nonfinite_marked_bad", source, batch.tag_id)
+        confirmed = self._confirmations(batch)
+        if confirmed.any():
+            again = batch.select(confirmed)
+            self._latest.restore(again, LINK_MARKS)  # answered: later repeats are plain
+            if self.on_confirmed is not None:
+                self.on_confirmed(again)
         restated = self._restated(batch)
         if restated.any():
             self.restated += int(restated.sum())
-            confirmed = self._confirmations(batch, restated)
-            if confirmed.any():
-                again = batch.select(confirmed)
-                self._latest.restore(again, LINK_MARKS)  # answered: later repeats are plain
-                if self.on_confirmed is not None:
-                    self.on_confirmed(again)
             batch = batch.select(~restated)
         self.accepted += len(batch)
         self.remember(batch)
@@ -129,16 +129,20 @@ class Normaliser:
         observed = ~_is_link_mark(batch.quality)
         self._newest.update(batch if observed.all() else batch.select(observed))
 
-    def _confirmations(
-        self, batch: SampleBatch, restated: npt.NDArray[np.bool_]
-    ) -> npt.NDArray[np.bool_]:
-        """Restatements that follow a link-loss mark of their tag: the device confirms a
-        value the platform had marked unknown. They are not stored again (the historian
-        has them: exactly once), but handed to :attr:`on_confirmed` so the live state
-        shows the tag Good again (a newer sample in the same batch still wins there)."""
+    def _confirmations(self, batch: SampleBatch) -> npt.NDArray[np.bool_]:
+        """Observations a link-loss mark of their tag would hide: stamped no later than
+        the mark, and no earlier than the device's newest observation known. The device
+        says what it held while the platform had marked it unknown: a restatement (not
+        stored again, the historian has it exactly once) or a change the mark interrupted
+        (a Sparkplug node's data discarded while its host awaited the rebirth, which the
+        births restate). They go to :attr:`on_confirmed` so the live state shows the
+        device's value again, older than the mark though it is (a newer sample in the
+        same batch still wins there)."""
         ids = batch.tag_id
-        after_mark: npt.NDArray[np.bool_] = restated & _is_link_mark(self._latest.quality[ids])
+        after_mark: npt.NDArray[np.bool_] = _is_link_mark(self._latest.quality[ids])
         after_mark &= self._latest.ts[ids] >= batch.ts
+        after_mark &= batch.ts >= self._newest.ts[ids]
+        after_mark &= ~_is_link_mark(batch.quality)
         return after_mark
 
     def _restated(self, batch: SampleBatch) -> npt.NDArray[np.bool_]:

@@ -44,6 +44,11 @@ OUTAGES_KEPT = 16
 RETRIES = 5
 COUNT_BATCHES_PER_BOOKING = 256
 """At most this many queued sample batches are booked in one transaction."""
+BOOKING_RETRY_S = 2.0
+"""How soon counts whose booking failed are tried again when no batch comes first."""
+UNBOOKED_LIMIT = 100_000
+"""Part counts held at most while their booking fails (a few MB); beyond, the oldest
+are given up and counted."""
 # Which trigger names a coalesced recalculation, most significant first.
 TRIGGER_RANK = (
     "maintenance window",
@@ -118,32 +123,75 @@ class MomRuntime:
     async def _follow_counts(self, sub: SubscriptionPort) -> None:
         """Book the part counts in the samples. Whatever queued while one booking ran is
         booked in the next, in one transaction: a booking costs a commit, so taking batches
-        one by one would let this queue fill and hold every publisher on the bus."""
+        one by one would let this queue fill and hold every publisher on the bus.
+
+        A booking that fails (the database is away) loses nothing: its counts wait,
+        with those read meanwhile, and are booked in time order with the next batch or
+        after :data:`BOOKING_RETRY_S`; the queue keeps draining, so the bus is never held.
+        Only beyond :data:`UNBOOKED_LIMIT` waiting counts are the oldest given up,
+        counted in ``counts_dropped`` and logged."""
+        unbooked: list[Count] = []
+        read_ns = 0  # the newest sample read: booked up to there once nothing waits
         try:
-            async for first in sub:
-                batches = [first]
+            while True:
+                try:
+                    wait = BOOKING_RETRY_S if unbooked else None
+                    batches: list[object] = [await asyncio.wait_for(sub.get(), wait)]
+                except TimeoutError:
+                    batches = []
+                except StopAsyncIteration:
+                    break
                 while len(batches) < COUNT_BATCHES_PER_BOOKING and (
                     (more := sub.get_nowait()) is not None
                 ):
                     batches.append(more)
                 samples = [b for b in batches if isinstance(b, SampleBatch) and len(b)]
-                if not samples:
+                if samples:
+                    batch = SampleBatch.concat(samples)
+                    read_ns = max(read_ns, int(batch.ts.max()))
+                    try:
+                        unbooked += self.reader.read(batch)
+                    except Exception:
+                        self.counters["count_errors"] += 1
+                        log.exception("reading part counts failed")
+                if unbooked and not await self._book_waiting(unbooked):
+                    self._bound(unbooked)
                     continue
-                batch = SampleBatch.concat(samples)
-                try:
-                    counts = self.reader.read(batch)
-                    if counts:
-                        await self._book(counts)
-                except Exception:
-                    self.counters["count_errors"] += 1
-                    log.exception("booking part counts failed")
                 async with self._counted:
-                    self._counted_ns = max(self._counted_ns, int(batch.ts.max()))
+                    self._counted_ns = max(self._counted_ns, read_ns)
                     self._counted.notify_all()
+            if unbooked and not await self._book_waiting(unbooked):
+                self.counters["counts_dropped"] += len(unbooked)
+                log.error("stopping with %d part counts not booked", len(unbooked))
         finally:
             async with self._counted:
                 self._counts_done = True
                 self._counted.notify_all()
+
+    async def _book_waiting(self, unbooked: list[Count]) -> bool:
+        """Book ``unbooked`` and empty it; False, with it kept, when the booking fails."""
+        try:
+            await self._book(unbooked)
+        except Exception:
+            self.counters["count_errors"] += 1
+            if not self.counters["counts_waiting"]:
+                log.exception("booking part counts failed; they wait and are booked later")
+            self.counters["counts_waiting"] = len(unbooked)
+            return False
+        if self.counters["counts_waiting"]:
+            log.info("booked %d part counts that waited for the database", len(unbooked))
+        self.counters["counts_waiting"] = 0
+        unbooked.clear()
+        return True
+
+    def _bound(self, unbooked: list[Count]) -> None:
+        """Give up the oldest waiting counts beyond :data:`UNBOOKED_LIMIT`, visibly."""
+        excess = len(unbooked) - UNBOOKED_LIMIT
+        if excess > 0:
+            del unbooked[:excess]
+            self.counters["counts_dropped"] += excess
+            self.counters["counts_waiting"] = len(unbooked)
+            log.error("gave up the %d oldest part counts waiting to be booked", excess)
 
     async def _counted_until(self, ts_ns: int) -> None:
         """Wait until every part made up to ``ts_ns`` is booked: an order paused at a

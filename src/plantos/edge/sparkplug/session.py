@@ -14,8 +14,9 @@ What :class:`EdgeSessions` does with each message:
   ``rebirth_retry_s`` if no NBIRTH comes). No reorder timeout is configured. The first
   request to a node never seen born is logged at INFO (a host that starts after its
   nodes catches up this way); every other request, a repeat included, is a WARNING.
-* A birth that announces ``PlantOS/Stream Seq`` (a PlantOS edge gateway) adds no samples:
-  its values restate the last numbered data message.
+* A birth whose ``PlantOS/Stream Seq`` holds a number (a PlantOS edge gateway) adds no
+  samples: its values restate the last numbered data message. With the metric null (no
+  numbered message sent yet, as from a plain PlantOS edge node) the values are samples.
 * NDATA/DDATA with the metric ``PlantOS/Stream Seq`` (a PlantOS edge gateway): a message
   whose stream number is not above the highest accepted for that edge node or device
   (kept across births and reconnects) is dropped whole and counted in
@@ -479,10 +480,12 @@ class EdgeSessions:
     ) -> None:
         """A birth's values are samples, except in a numbered stream: there every sample
         travels in a numbered data message, and the birth only restates the last one (a
-        restarted core would otherwise store it twice). A value the birth repeats
-        unchanged since this host handed it over is not handed over again (see
-        :mod:`plantos.edge.sparkplug.last`)."""
-        if STREAM_SEQ_METRIC in scope.datatypes:
+        restarted core would otherwise store it twice). A birth whose stream number is
+        null has sent no numbered message in that scope: its values came in plain data
+        messages, perhaps the very one discarded while this host waited for the birth,
+        so they are samples. A value the birth repeats unchanged since this host handed
+        it over is not handed over again (see :mod:`plantos.edge.sparkplug.last`)."""
+        if any(m.name == STREAM_SEQ_METRIC and not m.is_null for m in decoded.metrics):
             return
         self._samples(None, topic, decoded, scope, now_ns, birth=True)
 
