@@ -32,6 +32,7 @@ from plantos.mom.service import MomService
 from plantos.mom.store import open_engine, resolve_url, upgrade
 from tests.support.mom_scheduler import SCHEDULER
 from tests.support.server import MIXER_OEE_PLANT
+from tests.support.waiting import until
 
 NS = 1_000_000_000
 T0 = 1_767_589_200 * NS
@@ -155,6 +156,35 @@ def test_counts_queued_while_a_booking_ran_are_booked_together_and_all(tmp_path:
     assert runtime.service.order("o-1").good_total == batches
     m = runtime.metrics()
     assert m["parts_booked"] == batches and m["bookings"] == 1
+
+
+def test_counts_whose_events_cannot_be_published_are_booked_once(tmp_path: Path) -> None:
+    """The booking committed, then publishing its events failed: the counts are booked
+    and never booked again (the failure is counted), and later counts still are."""
+    runtime, bus, ids, _ = build(tmp_path)
+    runtime.service.create_orders([NewOrder("o-1", "paint", 100, T0 + 3600 * NS, T0)])
+    emit, failures = runtime.emit, []
+
+    async def failing_once(event: Event) -> None:
+        if not failures:
+            failures.append(event)
+            raise RuntimeError("the bus refused the event")
+        await emit(event)
+
+    runtime.emit = failing_once
+
+    async def run() -> None:
+        tasks = started(runtime, bus)
+        await bus.publish(SAMPLES, counter(ids, M1, 0, [0.0, 1.0, 2.0]))
+        await until(lambda: runtime.metrics().get("parts_booked", 0) == 2)
+        await bus.publish(SAMPLES, counter(ids, M1, 3, [3.0, 4.0]))
+        await until(lambda: runtime.metrics()["parts_booked"] == 4)
+        await bus.close()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+    assert failures and runtime.metrics()["count_errors"] == 1
+    assert runtime.service.order("o-1").good_total == 4
 
 
 def test_a_plan_from_before_a_manual_pause_does_not_resume_the_order(tmp_path: Path) -> None:

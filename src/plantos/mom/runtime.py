@@ -169,9 +169,11 @@ class MomRuntime:
                 self._counted.notify_all()
 
     async def _book_waiting(self, unbooked: list[Count]) -> bool:
-        """Book ``unbooked`` and empty it; False, with it kept, when the booking fails."""
+        """Book ``unbooked`` and empty it; False, with it kept, when the booking's
+        transaction fails. Once it committed, the counts are never booked again: a
+        failure to publish its events is counted and logged."""
         try:
-            await self._book(unbooked)
+            booking, events = await self._book(unbooked)
         except Exception:
             self.counters["count_errors"] += 1
             if not self.counters["counts_waiting"]:
@@ -182,6 +184,13 @@ class MomRuntime:
             log.info("booked %d part counts that waited for the database", len(unbooked))
         self.counters["counts_waiting"] = 0
         unbooked.clear()
+        self._note(booking)
+        try:
+            for event in events:
+                await self.emit(event)
+        except Exception:
+            self.counters["count_errors"] += 1
+            log.exception("publishing the events of booked part counts failed")
         return True
 
     def _bound(self, unbooked: list[Count]) -> None:
@@ -199,17 +208,14 @@ class MomRuntime:
         async with self._counted:
             await self._counted.wait_for(lambda: self._counted_ns >= ts_ns or self._counts_done)
 
-    async def _book(self, counts: list[Count]) -> None:
-        for attempt in range(RETRIES):
+    async def _book(self, counts: list[Count]) -> tuple[Booking, list[Event]]:
+        """One transaction, tried again when another writer changed the same orders."""
+        for _ in range(RETRIES - 1):
             try:
-                booking, events = await asyncio.to_thread(self.service.book, counts)
-                break
+                return await asyncio.to_thread(self.service.book, counts)
             except ConcurrentChangeError:
-                if attempt == RETRIES - 1:
-                    raise
-        self._note(booking)
-        for event in events:
-            await self.emit(event)
+                continue
+        return await asyncio.to_thread(self.service.book, counts)
 
     def _note(self, booking: Booking) -> None:
         self.counters["bookings"] += 1
