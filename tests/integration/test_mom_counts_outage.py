@@ -1,18 +1,21 @@
 """The operations database goes away while parts are made: the counts read meanwhile
 wait and are booked once it is back, every part once, and the samples queue keeps
-draining, so the bus is never held. A real PostgreSQL database whose connections are
-refused and cut, then allowed again."""
+draining, so the bus is never held; beyond the limit of waiting counts, the oldest are
+given up and counted. A real PostgreSQL database whose connections are refused and cut,
+then allowed again."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from plantos.bus.protocol import EVENTS, SAMPLES
+from plantos.mom import runtime as runtime_module
 from plantos.mom.domain.commands import NewOrder
 from plantos.mom.store import open_engine
 from tests.support.mom_db import PG_ADMIN, fresh_postgres
@@ -39,14 +42,15 @@ def outage(name: str, *, down: bool) -> None:
             )
 
 
-def test_counts_made_while_the_database_is_away_are_booked_once_it_is_back(
-    tmp_path: Path, database: str
-) -> None:
+def through_outage(tmp_path: Path, database: str, *, during: int) -> tuple[int, dict[str, Any]]:
+    """Counter batches of one part each: 5 booked, ``during`` while the database is away
+    (the queue must keep draining), 5 once it is back; the good total booked and the
+    runtime's metrics once nothing waits."""
     engine = open_engine(database)
     runtime, bus, ids, _ = build(tmp_path, engine=engine)
     runtime.service.create_orders([NewOrder("o-1", "paint", 1000, T0 + 3600 * NS, T0)])
     name = database.rsplit("/", 1)[1]
-    before, during, after = 5, 30, 5
+    before, after = 5, 5
 
     async def run() -> None:
         samples = bus.subscribe(SAMPLES, name="mom", maxsize=4)
@@ -78,10 +82,26 @@ def test_counts_made_while_the_database_is_away_are_booked_once_it_is_back(
 
     try:
         asyncio.run(run())
-        parts = before + during + after - 1  # the first reading is the counter's start
-        assert runtime.service.order("o-1").good_total == parts, "every part booked once"
-        m = runtime.metrics()
-        assert m["parts_booked"] == parts and m["count_errors"] >= 1
-        assert m.get("counts_dropped", 0) == 0
+        return runtime.service.order("o-1").good_total, runtime.metrics()
     finally:
         engine.dispose()
+
+
+def test_counts_made_while_the_database_is_away_are_booked_once_it_is_back(
+    tmp_path: Path, database: str
+) -> None:
+    good, m = through_outage(tmp_path, database, during=30)
+    parts = 5 + 30 + 5 - 1  # the first reading is the counter's start
+    assert good == parts, "every part booked once"
+    assert m["parts_booked"] == parts and m["count_errors"] >= 1
+    assert m.get("counts_dropped", 0) == 0
+
+
+def test_beyond_the_limit_the_oldest_waiting_counts_are_given_up_and_counted(
+    tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_module, "UNBOOKED_LIMIT", 10)
+    good, m = through_outage(tmp_path, database, during=30)
+    dropped = m["counts_dropped"]
+    assert dropped >= 20, "at most 10 counts waited"
+    assert good == 5 + 30 + 5 - 1 - dropped, "what was not given up is booked, once"
