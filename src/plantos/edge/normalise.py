@@ -139,7 +139,11 @@ class Normaliser:
         device's value again, older than the mark though it is (a newer sample in the
         same batch still wins there)."""
         ids = batch.tag_id
-        after_mark: npt.NDArray[np.bool_] = _is_link_mark(self._latest.quality[ids])
+        held = self._latest.quality[ids]
+        after_mark: npt.NDArray[np.bool_] = held != quality.GOOD
+        if not after_mark.any():  # a mark is never Good: the steady stream stops here
+            return after_mark
+        after_mark &= _is_link_mark(held)
         after_mark &= self._latest.ts[ids] >= batch.ts
         after_mark &= batch.ts >= self._newest.ts[ids]
         after_mark &= ~_is_link_mark(batch.quality)
