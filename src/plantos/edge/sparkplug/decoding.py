@@ -370,6 +370,15 @@ class Exact:
     """``name (datatype)`` of each mapped metric whose value no tag can hold."""
 
 
+def stream_number(named: Iterable[tuple[str | None, Metric]]) -> int | None:
+    """The number ``PlantOS/Stream Seq`` holds among ``(name, metric)`` pairs: a UInt64
+    with a value; None when there is none (a null one: nothing numbered sent yet)."""
+    stream = next((m for name, m in named if name == STREAM_SEQ_METRIC), None)
+    if stream is None or stream.datatype is not DataType.UInt64:
+        return None
+    return stream.value if isinstance(stream.value, int) else None
+
+
 def exact_rows(
     topic: Topic,
     decoded: DecodedPayload,
@@ -391,15 +400,7 @@ def exact_rows(
                 counts["unknown_aliases"] += 1
                 raise RebirthNeeded(f"alias {m.alias} was not in the birth")
         named.append((name, m))
-    stream_value: int | None = None
-    if topic.message_type in DATA:
-        stream = next((m for name, m in named if name == STREAM_SEQ_METRIC), None)
-        if (
-            stream is not None
-            and stream.datatype is DataType.UInt64
-            and isinstance(stream.value, int)
-        ):
-            stream_value = stream.value
+    stream_value = stream_number(named) if topic.message_type in DATA else None
     rows: list[Row] = []
     birth = topic.message_type in (MessageType.NBIRTH, MessageType.DBIRTH)
     historical = 0

@@ -57,7 +57,6 @@ from plantos.core.timeunits import NS_PER_MS
 from plantos.edge.sparkplug.codec import (
     NAMESPACE,
     REBIRTH_METRIC,
-    STREAM_SEQ_METRIC,
     DataType,
     DecodedPayload,
     MessageType,
@@ -82,6 +81,7 @@ from plantos.edge.sparkplug.decoding import (
     exact_rows,
     group_columns,
     places,
+    stream_number,
 )
 from plantos.edge.sparkplug.last import LastSamples
 
@@ -485,7 +485,7 @@ class EdgeSessions:
         messages, perhaps the very one discarded while this host waited for the birth,
         so they are samples. A value the birth repeats unchanged since this host handed
         it over is not handed over again (see :mod:`plantos.edge.sparkplug.last`)."""
-        if any(m.name == STREAM_SEQ_METRIC and not m.is_null for m in decoded.metrics):
+        if stream_number((m.name, m) for m in decoded.metrics) is not None:
             return
         self._samples(None, topic, decoded, scope, now_ns, birth=True)
 
