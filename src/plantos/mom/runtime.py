@@ -133,19 +133,9 @@ class MomRuntime:
         unbooked: list[Count] = []
         read_ns = 0  # the newest sample read: booked up to there once nothing waits
         try:
-            while True:
-                try:
-                    wait = BOOKING_RETRY_S if unbooked else None
-                    batches: list[object] = [await asyncio.wait_for(sub.get(), wait)]
-                except TimeoutError:
-                    batches = []
-                except StopAsyncIteration:
-                    break
-                while len(batches) < COUNT_BATCHES_PER_BOOKING and (
-                    (more := sub.get_nowait()) is not None
-                ):
-                    batches.append(more)
-                samples = [b for b in batches if isinstance(b, SampleBatch) and len(b)]
+            while (
+                samples := await _queued(sub, BOOKING_RETRY_S if unbooked else None)
+            ) is not None:
                 if samples:
                     batch = SampleBatch.concat(samples)
                     read_ns = max(read_ns, int(batch.ts.max()))
@@ -339,3 +329,18 @@ class MomRuntime:
             "assets_down": sorted(self.down),
             "planner": self.planner is not None,
         }
+
+
+async def _queued(sub: SubscriptionPort, wait_s: float | None) -> list[SampleBatch] | None:
+    """The sample batches of the next message and of those queued behind it (at most
+    :data:`COUNT_BATCHES_PER_BOOKING` messages); empty when ``wait_s`` passed first,
+    None once the bus closed."""
+    try:
+        messages = [await asyncio.wait_for(sub.get(), wait_s)]
+    except TimeoutError:
+        messages = []
+    except StopAsyncIteration:
+        return None
+    while len(messages) < COUNT_BATCHES_PER_BOOKING and (more := sub.get_nowait()) is not None:
+        messages.append(more)
+    return [m for m in messages if isinstance(m, SampleBatch) and len(m)]
