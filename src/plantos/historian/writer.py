@@ -125,7 +125,10 @@ class HistorianWriter:
                     if remaining <= 0:
                         break
                     try:
-                        msg = await asyncio.wait_for(self.subscription.get(), remaining)
+                        # asyncio.timeout, not wait_for, which on Python 3.11 drops a
+                        # cancellation that arrives as the message does
+                        async with asyncio.timeout(remaining):
+                            msg = await self.subscription.get()
                     except TimeoutError:
                         break
                     except StopAsyncIteration:

@@ -334,9 +334,11 @@ class MomRuntime:
 async def _queued(sub: SubscriptionPort, wait_s: float | None) -> list[SampleBatch] | None:
     """The sample batches of the next message and of those queued behind it (at most
     :data:`COUNT_BATCHES_PER_BOOKING` messages); empty when ``wait_s`` passed first,
-    None once the bus closed."""
+    None once the bus closed. ``asyncio.timeout``, not ``wait_for``: on Python 3.11 that
+    drops a cancellation arriving as the message does, and the platform's stop hangs."""
     try:
-        messages = [await asyncio.wait_for(sub.get(), wait_s)]
+        async with asyncio.timeout(wait_s):  # not wait_for: see the docstring
+            messages = [await sub.get()]
     except TimeoutError:
         messages = []
     except StopAsyncIteration:

@@ -118,8 +118,11 @@ class OutboxDispatcher:
                 if last:
                     return
                 if not moved:
+                    # asyncio.timeout, not wait_for, which on Python 3.11 drops a
+                    # cancellation that arrives as the news does
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._news.wait(), self._poll_interval_s)
+                        async with asyncio.timeout(self._poll_interval_s):
+                            await self._news.wait()
         finally:
             for connector in self.connectors:
                 await connector.channel.close()
